@@ -1,0 +1,3 @@
+module github.com/kappa-serverless/kappa
+
+go 1.26

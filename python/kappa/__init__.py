@@ -1,0 +1,1 @@
+"""Kappa: ordinary Python programs on time-bounded serverless functions."""
