@@ -1,0 +1,136 @@
+package fsm
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// RootTask is the id of a job's first task, the one that runs
+// handler(event, context).
+const RootTask = 1
+
+func (m *Machine) submitJob(now int64, s *pb.SubmitJob) *pb.Result {
+	if s.GetProgramHash() == "" {
+		return fail(pb.ErrorCode_INVALID, "submit: the job names no program hash")
+	}
+	maxLaunches := s.GetMaxLaunches()
+	if maxLaunches == 0 {
+		maxLaunches = DefaultMaxLaunches
+	}
+	id := m.nextJobID
+	m.nextJobID++
+	j := &pb.Job{
+		Id:              id,
+		Name:            s.GetName(),
+		ProgramHash:     s.GetProgramHash(),
+		EventJson:       s.GetEventJson(),
+		State:           pb.JobState_JOB_RUNNING,
+		MaxLaunches:     maxLaunches,
+		NextTaskId:      RootTask + 1,
+		SubmittedUnixMs: now,
+		TasksByState:    make([]uint64, len(pb.TaskState_name)),
+	}
+	m.jobs[id] = j
+	m.addTask(&pb.Task{JobId: id, Id: RootTask, Name: "handler"}, pb.TaskState_TASK_RUNNABLE)
+	return &pb.Result{Value: &pb.Result_JobId{JobId: id}}
+}
+
+func (m *Machine) addTask(t *pb.Task, s pb.TaskState) {
+	m.tasks[TaskKey{t.GetJobId(), t.GetId()}] = t
+	m.setState(t, s)
+}
+
+// finishJob ends a job: every task still alive is failed with the reason,
+// so its worker's next call is refused and nothing is launched again.
+func (m *Machine) finishJob(j *pb.Job, now int64, state pb.JobState, errMsg string) {
+	j.State = state
+	j.Error = errMsg
+	j.FinishedUnixMs = now
+	for id := uint64(1); id < j.GetNextTaskId(); id++ {
+		t := m.tasks[TaskKey{j.GetId(), id}]
+		if t == nil || isTerminal(t.GetState()) {
+			continue
+		}
+		t.Failed = true
+		if state == pb.JobState_JOB_SUCCEEDED {
+			t.Error = "the job finished before this task did"
+		} else {
+			t.Error = "the job failed: " + errMsg
+		}
+		m.setState(t, pb.TaskState_TASK_FAILED)
+	}
+}
+
+// checkDeadlock fails a job in which nothing runs or can run while
+// something waits, and reports its wait-for graph.
+func (m *Machine) checkDeadlock(j *pb.Job, now int64) {
+	if j.GetState() != pb.JobState_JOB_RUNNING {
+		return
+	}
+	c := j.GetTasksByState()
+	active := c[pb.TaskState_TASK_RUNNABLE] + c[pb.TaskState_TASK_LAUNCHED] +
+		c[pb.TaskState_TASK_RUNNING] + c[pb.TaskState_TASK_BLOCKED]
+	waiting := c[pb.TaskState_TASK_PENDING] + c[pb.TaskState_TASK_PARKED]
+	if active > 0 || waiting == 0 {
+		return
+	}
+	m.finishJob(j, now, pb.JobState_JOB_FAILED, "deadlock: nothing can run; "+m.waitForGraph(j))
+}
+
+// waitForGraph describes which task waits for which, e.g.
+// "t2 waits for t3; t3 waits for t2".
+func (m *Machine) waitForGraph(j *pb.Job) string {
+	var edges []string
+	for id := uint64(1); id < j.GetNextTaskId(); id++ {
+		t := m.tasks[TaskKey{j.GetId(), id}]
+		if t == nil {
+			continue
+		}
+		var on []uint64
+		switch t.GetState() {
+		case pb.TaskState_TASK_PARKED:
+			on = t.GetWaitingOn()
+		case pb.TaskState_TASK_PENDING:
+			on = t.GetAwaits()
+		default:
+			continue
+		}
+		var open []string
+		for _, f := range on {
+			if ft := m.tasks[TaskKey{j.GetId(), f}]; ft != nil && !isTerminal(ft.GetState()) {
+				open = append(open, fmt.Sprintf("t%d", f))
+			}
+		}
+		edges = append(edges, fmt.Sprintf("t%d waits for %s", id, strings.Join(open, ", ")))
+	}
+	return strings.Join(edges, "; ")
+}
+
+// sessionResult returns the stored result of a client request applied
+// before, so a retried write is not applied twice.
+func (m *Machine) sessionResult(client string, req uint64) *pb.Result {
+	s := m.sessions[client]
+	for _, e := range s.GetEntries() {
+		if e.GetRequestId() == req {
+			return proto.Clone(e.GetResult()).(*pb.Result)
+		}
+	}
+	return nil
+}
+
+func (m *Machine) rememberSession(client string, req uint64, r *pb.Result) {
+	s := m.sessions[client]
+	if s == nil {
+		s = &pb.Session{ClientId: client}
+		m.sessions[client] = s
+	}
+	s.Entries = append(s.Entries, &pb.SessionEntry{RequestId: req, Result: proto.Clone(r).(*pb.Result)})
+	sort.Slice(s.Entries, func(a, b int) bool { return s.Entries[a].GetRequestId() < s.Entries[b].GetRequestId() })
+	if len(s.Entries) > sessionKeep {
+		s.Entries = s.Entries[len(s.Entries)-sessionKeep:]
+	}
+}

@@ -1,0 +1,149 @@
+// Package fsm is Kappa's replicated state machine: jobs, tasks, futures and
+// their waiters, checkpoint pointers, the RPC de-duplication records and
+// invocation epochs. It is pure: no I/O, no clock, no randomness. Every
+// replica that applies the same entries in the same order reaches the same
+// state, which StateHash makes checkable.
+package fsm
+
+import (
+	"fmt"
+	"sort"
+
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+)
+
+// DefaultMaxLaunches is how often a task may be launched without its
+// checkpoint pointer moving before it fails instead of looping forever.
+const DefaultMaxLaunches = 8
+
+// auditKeep bounds the per-task audit records (applied_calls counts all).
+const auditKeep = 1024
+
+// sessionKeep bounds the remembered requests per client.
+const sessionKeep = 64
+
+// TaskKey names a task.
+type TaskKey struct{ Job, Task uint64 }
+
+func (k TaskKey) String() string { return fmt.Sprintf("j%d/t%d", k.Job, k.Task) }
+
+// Machine is the state. It is not safe for concurrent use: the node wraps
+// it with a lock.
+type Machine struct {
+	appliedIndex uint64
+	nextJobID    uint64
+	jobs         map[uint64]*pb.Job
+	tasks        map[TaskKey]*pb.Task
+	sessions     map[string]*pb.Session
+
+	// runnable indexes RUNNABLE tasks of running jobs. Derived: rebuilt on
+	// Restore, never serialized.
+	runnable map[TaskKey]struct{}
+}
+
+// New returns an empty machine.
+func New() *Machine {
+	return &Machine{
+		nextJobID: 1,
+		jobs:      map[uint64]*pb.Job{},
+		tasks:     map[TaskKey]*pb.Task{},
+		sessions:  map[string]*pb.Session{},
+		runnable:  map[TaskKey]struct{}{},
+	}
+}
+
+// AppliedIndex is the log index of the last applied entry.
+func (m *Machine) AppliedIndex() uint64 { return m.appliedIndex }
+
+// Apply applies one log entry (a batch of commands) at the given index and
+// returns one result per command.
+func (m *Machine) Apply(index uint64, e *pb.Entry) []*pb.Result {
+	results := make([]*pb.Result, len(e.GetCommands()))
+	for i, c := range e.GetCommands() {
+		results[i] = m.applyCommand(index, c)
+	}
+	if index > m.appliedIndex {
+		m.appliedIndex = index
+	}
+	return results
+}
+
+func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
+	if c.GetClientId() != "" {
+		if r := m.sessionResult(c.GetClientId(), c.GetRequestId()); r != nil {
+			return r
+		}
+	}
+	var r *pb.Result
+	switch op := c.GetOp().(type) {
+	case *pb.Command_SubmitJob:
+		r = m.submitJob(c.GetNowUnixMs(), op.SubmitJob)
+	case *pb.Command_Launch:
+		r = m.launch(op.Launch)
+	case *pb.Command_Claim:
+		r = m.claim(op.Claim)
+	case *pb.Command_Call:
+		r = m.call(index, c.GetNowUnixMs(), op.Call)
+	case *pb.Command_Park:
+		r = m.park(c.GetNowUnixMs(), op.Park)
+	case *pb.Command_InvocationEnded:
+		r = m.invocationEnded(c.GetNowUnixMs(), op.InvocationEnded)
+	default:
+		r = fail(pb.ErrorCode_INVALID, "unknown command %T", c.GetOp())
+	}
+	if c.GetClientId() != "" {
+		m.rememberSession(c.GetClientId(), c.GetRequestId(), r)
+	}
+	return r
+}
+
+// setState moves a task to a new state, keeping the job's per-state counts
+// and the runnable index in step. Every state change goes through here.
+func (m *Machine) setState(t *pb.Task, s pb.TaskState) {
+	j := m.jobs[t.GetJobId()]
+	counts := j.GetTasksByState()
+	if t.State != pb.TaskState_TASK_STATE_UNSPECIFIED && counts[t.State] > 0 {
+		counts[t.State]--
+	}
+	counts[s]++
+	t.State = s
+	k := TaskKey{t.GetJobId(), t.GetId()}
+	if s == pb.TaskState_TASK_RUNNABLE && j.GetState() == pb.JobState_JOB_RUNNING {
+		m.runnable[k] = struct{}{}
+	} else {
+		delete(m.runnable, k)
+	}
+}
+
+// Runnable lists the tasks that need a launch, in a deterministic order.
+func (m *Machine) Runnable() []TaskKey {
+	keys := make([]TaskKey, 0, len(m.runnable))
+	for k := range m.runnable {
+		keys = append(keys, k)
+	}
+	sortKeys(keys)
+	return keys
+}
+
+func sortKeys(keys []TaskKey) {
+	sort.Slice(keys, func(a, b int) bool {
+		if keys[a].Job != keys[b].Job {
+			return keys[a].Job < keys[b].Job
+		}
+		return keys[a].Task < keys[b].Task
+	})
+}
+
+func isTerminal(s pb.TaskState) bool {
+	return s == pb.TaskState_TASK_DONE || s == pb.TaskState_TASK_FAILED
+}
+
+func fail(code pb.ErrorCode, format string, args ...any) *pb.Result {
+	return &pb.Result{Error: &pb.Error{Code: code, Message: fmt.Sprintf(format, args...)}}
+}
+
+func responseResult(r *pb.Response) *pb.Result {
+	return &pb.Result{Value: &pb.Result_Response{Response: r}}
+}
+
+func ack() *pb.Response { return &pb.Response{Result: &pb.Response_Ack{Ack: true}} }

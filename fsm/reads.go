@@ -1,0 +1,86 @@
+package fsm
+
+import (
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Reads never change the machine; everything returned is a copy.
+
+// Job returns a copy of a job, or nil.
+func (m *Machine) Job(id uint64) *pb.Job {
+	j := m.jobs[id]
+	if j == nil {
+		return nil
+	}
+	return proto.Clone(j).(*pb.Job)
+}
+
+// Task returns a copy of a task, or nil.
+func (m *Machine) Task(k TaskKey) *pb.Task {
+	t := m.tasks[k]
+	if t == nil {
+		return nil
+	}
+	return proto.Clone(t).(*pb.Task)
+}
+
+// JobTasks returns copies of a job's tasks in id order.
+func (m *Machine) JobTasks(id uint64) []*pb.Task {
+	j := m.jobs[id]
+	if j == nil {
+		return nil
+	}
+	var out []*pb.Task
+	for tid := uint64(1); tid < j.GetNextTaskId(); tid++ {
+		if t := m.tasks[TaskKey{id, tid}]; t != nil {
+			out = append(out, proto.Clone(t).(*pb.Task))
+		}
+	}
+	return out
+}
+
+// Size reports how many jobs and tasks the machine holds.
+func (m *Machine) Size() (jobs, tasks int) { return len(m.jobs), len(m.tasks) }
+
+// CheckClaim says whether ref is the task's current claim (nil) or why not.
+func (m *Machine) CheckClaim(ref *pb.TaskRef) *pb.Result {
+	_, _, bad := m.checkRef(ref)
+	return bad
+}
+
+// Poll reads whether the response of a blocked call has arrived. It is a
+// read: polling creates no log entry.
+func (m *Machine) Poll(ref *pb.TaskRef, seq uint64) (ready *pb.Response, bad *pb.Result) {
+	_, t, bad := m.checkRef(ref)
+	if bad != nil {
+		return nil, bad
+	}
+	if seq != t.GetSeq() {
+		return nil, fail(pb.ErrorCode_BAD_SEQ, "poll of j%d/t%d names call %d; its last call is %d", t.GetJobId(), t.GetId(), seq, t.GetSeq())
+	}
+	switch t.GetState() {
+	case pb.TaskState_TASK_BLOCKED:
+		return nil, nil
+	case pb.TaskState_TASK_RUNNING:
+		return proto.Clone(t.GetLastResponse()).(*pb.Response), nil
+	}
+	return nil, fail(pb.ErrorCode_BAD_STATE, "poll of j%d/t%d refused: the task is %s", t.GetJobId(), t.GetId(), taskStateName(t.GetState()))
+}
+
+// Claimed lists the tasks whose current epoch holds a claim or a launch
+// (the ones a leader keeps leases for), in a deterministic order.
+func (m *Machine) Claimed() []TaskKey {
+	var keys []TaskKey
+	for k, t := range m.tasks {
+		switch t.GetState() {
+		case pb.TaskState_TASK_LAUNCHED, pb.TaskState_TASK_RUNNING, pb.TaskState_TASK_BLOCKED:
+			keys = append(keys, k)
+		}
+	}
+	sortKeys(keys)
+	return keys
+}
+
+// TaskStateName is the lower-case name of a task state.
+func TaskStateName(s pb.TaskState) string { return taskStateName(s) }

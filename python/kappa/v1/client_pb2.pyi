@@ -1,0 +1,169 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_STATE_UNSPECIFIED: _ClassVar[JobState]
+    JOB_RUNNING: _ClassVar[JobState]
+    JOB_SUCCEEDED: _ClassVar[JobState]
+    JOB_FAILED: _ClassVar[JobState]
+JOB_STATE_UNSPECIFIED: JobState
+JOB_RUNNING: JobState
+JOB_SUCCEEDED: JobState
+JOB_FAILED: JobState
+
+class SubmitJobRequest(_message.Message):
+    __slots__ = ("client_id", "request_id", "program_bundle", "event_json", "name", "max_launches")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_LAUNCHES_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    request_id: int
+    program_bundle: bytes
+    event_json: bytes
+    name: str
+    max_launches: int
+    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., program_bundle: _Optional[bytes] = ..., event_json: _Optional[bytes] = ..., name: _Optional[str] = ..., max_launches: _Optional[int] = ...) -> None: ...
+
+class SubmitJobResponse(_message.Message):
+    __slots__ = ("job_id", "program_hash")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_HASH_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    program_hash: str
+    def __init__(self, job_id: _Optional[int] = ..., program_hash: _Optional[str] = ...) -> None: ...
+
+class WatchJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class GetJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class JobStatus(_message.Message):
+    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_HASH_FIELD_NUMBER: _ClassVar[int]
+    TASKS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TASKS_PENDING_FIELD_NUMBER: _ClassVar[int]
+    TASKS_RUNNABLE_FIELD_NUMBER: _ClassVar[int]
+    TASKS_RUNNING_FIELD_NUMBER: _ClassVar[int]
+    TASKS_BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    TASKS_DONE_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    LAUNCHES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RPCS_FIELD_NUMBER: _ClassVar[int]
+    YIELDS_FIELD_NUMBER: _ClassVar[int]
+    RELAUNCHES_FIELD_NUMBER: _ClassVar[int]
+    MAX_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    name: str
+    state: JobState
+    program_hash: str
+    tasks_total: int
+    tasks_pending: int
+    tasks_runnable: int
+    tasks_running: int
+    tasks_blocked: int
+    tasks_done: int
+    tasks_failed: int
+    launches: int
+    checkpoints: int
+    checkpoint_bytes: int
+    rpcs: int
+    yields: int
+    relaunches: int
+    max_epoch: int
+    result_json: str
+    error: str
+    submitted_unix_ms: int
+    finished_unix_ms: int
+    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ...) -> None: ...
+
+class ClusterStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ClusterStatusResponse(_message.Message):
+    __slots__ = ("node_id", "leader_id", "leader_api_addr", "raft_state", "term", "applied_index", "commit_index", "state_hash", "jobs", "tasks")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LEADER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEADER_API_ADDR_FIELD_NUMBER: _ClassVar[int]
+    RAFT_STATE_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    leader_id: str
+    leader_api_addr: str
+    raft_state: str
+    term: int
+    applied_index: int
+    commit_index: int
+    state_hash: str
+    jobs: int
+    tasks: int
+    def __init__(self, node_id: _Optional[str] = ..., leader_id: _Optional[str] = ..., leader_api_addr: _Optional[str] = ..., raft_state: _Optional[str] = ..., term: _Optional[int] = ..., applied_index: _Optional[int] = ..., commit_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., jobs: _Optional[int] = ..., tasks: _Optional[int] = ...) -> None: ...
+
+class AuditJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class AppliedCall(_message.Message):
+    __slots__ = ("seq", "digest", "log_index")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    digest: bytes
+    log_index: int
+    def __init__(self, seq: _Optional[int] = ..., digest: _Optional[bytes] = ..., log_index: _Optional[int] = ...) -> None: ...
+
+class TaskAudit(_message.Message):
+    __slots__ = ("task_id", "seq", "applied_calls", "records", "epoch", "state")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_CALLS_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    seq: int
+    applied_calls: int
+    records: _containers.RepeatedCompositeFieldContainer[AppliedCall]
+    epoch: int
+    state: str
+    def __init__(self, task_id: _Optional[int] = ..., seq: _Optional[int] = ..., applied_calls: _Optional[int] = ..., records: _Optional[_Iterable[_Union[AppliedCall, _Mapping]]] = ..., epoch: _Optional[int] = ..., state: _Optional[str] = ...) -> None: ...
+
+class AuditJobResponse(_message.Message):
+    __slots__ = ("tasks",)
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskAudit]
+    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskAudit, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,242 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ERROR_REASON_UNSPECIFIED: _ClassVar[ErrorReason]
+    SUPERSEDED: _ClassVar[ErrorReason]
+    NONDETERMINISTIC_REPLAY: _ClassVar[ErrorReason]
+    BAD_SEQ: _ClassVar[ErrorReason]
+    NOT_FOUND: _ClassVar[ErrorReason]
+    JOB_FINISHED: _ClassVar[ErrorReason]
+    INVALID: _ClassVar[ErrorReason]
+    NO_LEADER: _ClassVar[ErrorReason]
+    BAD_STATE: _ClassVar[ErrorReason]
+ERROR_REASON_UNSPECIFIED: ErrorReason
+SUPERSEDED: ErrorReason
+NONDETERMINISTIC_REPLAY: ErrorReason
+BAD_SEQ: ErrorReason
+NOT_FOUND: ErrorReason
+JOB_FINISHED: ErrorReason
+INVALID: ErrorReason
+NO_LEADER: ErrorReason
+BAD_STATE: ErrorReason
+
+class TaskRef(_message.Message):
+    __slots__ = ("job_id", "task_id", "epoch", "claim")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    task_id: int
+    epoch: int
+    claim: str
+    def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., claim: _Optional[str] = ...) -> None: ...
+
+class Value(_message.Message):
+    __slots__ = ("inline", "key")
+    INLINE_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    inline: bytes
+    key: str
+    def __init__(self, inline: _Optional[bytes] = ..., key: _Optional[str] = ...) -> None: ...
+
+class FutureResult(_message.Message):
+    __slots__ = ("task_id", "failed", "value", "error")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    failed: bool
+    value: Value
+    error: str
+    def __init__(self, task_id: _Optional[int] = ..., failed: _Optional[bool] = ..., value: _Optional[_Union[Value, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ClaimRequest(_message.Message):
+    __slots__ = ("job_id", "task_id", "epoch", "invocation_id", "claim")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    task_id: int
+    epoch: int
+    invocation_id: str
+    claim: str
+    def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., invocation_id: _Optional[str] = ..., claim: _Optional[str] = ...) -> None: ...
+
+class ClaimResponse(_message.Message):
+    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
+    LAST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    AWAITED_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_HASH_FIELD_NUMBER: _ClassVar[int]
+    EVENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    ROOT_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    checkpoint_key: str
+    last_response: CallResponse
+    start: Value
+    awaited: _containers.RepeatedCompositeFieldContainer[FutureResult]
+    program_hash: str
+    event_json: bytes
+    root: bool
+    parent_id: int
+    name: str
+    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class CallRequest(_message.Message):
+    __slots__ = ("ref", "seq", "checkpoint_key", "spawn", "wait", "checkpoint", "exit", "fail")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
+    SPAWN_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    YIELD_FIELD_NUMBER: _ClassVar[int]
+    EXIT_FIELD_NUMBER: _ClassVar[int]
+    FAIL_FIELD_NUMBER: _ClassVar[int]
+    ref: TaskRef
+    seq: int
+    checkpoint_key: str
+    spawn: SpawnOp
+    wait: WaitOp
+    checkpoint: CheckpointOp
+    exit: ExitOp
+    fail: FailOp
+    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., spawn: _Optional[_Union[SpawnOp, _Mapping]] = ..., wait: _Optional[_Union[WaitOp, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointOp, _Mapping]] = ..., exit: _Optional[_Union[ExitOp, _Mapping]] = ..., fail: _Optional[_Union[FailOp, _Mapping]] = ..., **kwargs) -> None: ...
+
+class SpawnOp(_message.Message):
+    __slots__ = ("children",)
+    CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    children: _containers.RepeatedCompositeFieldContainer[ChildSpec]
+    def __init__(self, children: _Optional[_Iterable[_Union[ChildSpec, _Mapping]]] = ...) -> None: ...
+
+class ChildSpec(_message.Message):
+    __slots__ = ("start", "awaits", "name")
+    START_FIELD_NUMBER: _ClassVar[int]
+    AWAITS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    start: Value
+    awaits: _containers.RepeatedScalarFieldContainer[int]
+    name: str
+    def __init__(self, start: _Optional[_Union[Value, _Mapping]] = ..., awaits: _Optional[_Iterable[int]] = ..., name: _Optional[str] = ...) -> None: ...
+
+class WaitOp(_message.Message):
+    __slots__ = ("futures",)
+    FUTURES_FIELD_NUMBER: _ClassVar[int]
+    futures: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, futures: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class CheckpointOp(_message.Message):
+    __slots__ = ("size",)
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    def __init__(self, size: _Optional[int] = ...) -> None: ...
+
+class YieldOp(_message.Message):
+    __slots__ = ("size",)
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    def __init__(self, size: _Optional[int] = ...) -> None: ...
+
+class ExitOp(_message.Message):
+    __slots__ = ("result", "result_json")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    result: Value
+    result_json: str
+    def __init__(self, result: _Optional[_Union[Value, _Mapping]] = ..., result_json: _Optional[str] = ...) -> None: ...
+
+class FailOp(_message.Message):
+    __slots__ = ("error",)
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    error: str
+    def __init__(self, error: _Optional[str] = ...) -> None: ...
+
+class CallResponse(_message.Message):
+    __slots__ = ("ack", "spawned", "resolved", "blocked")
+    ACK_FIELD_NUMBER: _ClassVar[int]
+    SPAWNED_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    ack: Ack
+    spawned: Spawned
+    resolved: Resolved
+    blocked: Blocked
+    def __init__(self, ack: _Optional[_Union[Ack, _Mapping]] = ..., spawned: _Optional[_Union[Spawned, _Mapping]] = ..., resolved: _Optional[_Union[Resolved, _Mapping]] = ..., blocked: _Optional[_Union[Blocked, _Mapping]] = ...) -> None: ...
+
+class Ack(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Spawned(_message.Message):
+    __slots__ = ("task_ids",)
+    TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    task_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, task_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Resolved(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[FutureResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ...) -> None: ...
+
+class Blocked(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PollRequest(_message.Message):
+    __slots__ = ("ref", "seq")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    ref: TaskRef
+    seq: int
+    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ...) -> None: ...
+
+class PollResponse(_message.Message):
+    __slots__ = ("ready", "response")
+    READY_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ready: bool
+    response: CallResponse
+    def __init__(self, ready: _Optional[bool] = ..., response: _Optional[_Union[CallResponse, _Mapping]] = ...) -> None: ...
+
+class ParkRequest(_message.Message):
+    __slots__ = ("ref", "seq")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    ref: TaskRef
+    seq: int
+    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ...) -> None: ...
+
+class ParkResponse(_message.Message):
+    __slots__ = ("parked", "response")
+    PARKED_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    parked: bool
+    response: CallResponse
+    def __init__(self, parked: _Optional[bool] = ..., response: _Optional[_Union[CallResponse, _Mapping]] = ...) -> None: ...
+
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: TaskRef
+    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
