@@ -1,0 +1,133 @@
+package checkpoint
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// A program bundle is a zip of the program's files plus a manifest,
+// kappa.json, naming the entry module. It is stored by the SHA-256 of its
+// bytes; a job pins that hash and workers refuse bytes that don't match it.
+// Bundles are built deterministically, so the same program has one hash.
+
+// Manifest is kappa.json inside a bundle.
+type Manifest struct {
+	Format int    `json:"format"`
+	Entry  string `json:"entry"`
+}
+
+const manifestName = "kappa.json"
+
+// maxBundleFile bounds one file in a bundle; programs are source code.
+const maxBundleFile = 16 << 20
+
+// BuildBundle bundles a program file. (Directories with several modules
+// are a later extension; the manifest format already allows them.)
+func BuildBundle(path string) (data []byte, hash string, err error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("program %s: %w", path, err)
+	}
+	if info.IsDir() {
+		return nil, "", fmt.Errorf("program %s is a directory; give the program's .py file", path)
+	}
+	if !strings.HasSuffix(path, ".py") {
+		return nil, "", fmt.Errorf("program %s: expected a Python file ending in .py", path)
+	}
+	if info.Size() > maxBundleFile {
+		return nil, "", fmt.Errorf("program %s is %d bytes; the limit is %d", path, info.Size(), maxBundleFile)
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("program %s: %w", path, err)
+	}
+	name := filepath.Base(path)
+	return buildZip(map[string][]byte{name: src}, Manifest{Format: 1, Entry: name})
+}
+
+func buildZip(files map[string][]byte, m Manifest) ([]byte, string, error) {
+	manifest, err := json.Marshal(m)
+	if err != nil {
+		return nil, "", err
+	}
+	files[manifestName] = manifest
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	epoch := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, n := range names {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Deflate, Modified: epoch})
+		if err != nil {
+			return nil, "", err
+		}
+		if _, err := w.Write(files[n]); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), BundleHash(buf.Bytes()), nil
+}
+
+// BundleHash is the content hash a job pins.
+func BundleHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// ReadBundle checks a bundle and returns its manifest and files.
+func ReadBundle(data []byte) (Manifest, map[string][]byte, error) {
+	var m Manifest
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return m, nil, fmt.Errorf("program bundle is not a zip archive: %w", err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		if strings.Contains(f.Name, "..") || strings.HasPrefix(f.Name, "/") {
+			return m, nil, fmt.Errorf("program bundle has an unsafe path %q", f.Name)
+		}
+		if f.UncompressedSize64 > maxBundleFile {
+			return m, nil, fmt.Errorf("program bundle file %s is %d bytes; the limit is %d", f.Name, f.UncompressedSize64, maxBundleFile)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return m, nil, fmt.Errorf("program bundle file %s: %w", f.Name, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, maxBundleFile+1))
+		rc.Close()
+		if err != nil {
+			return m, nil, fmt.Errorf("program bundle file %s: %w", f.Name, err)
+		}
+		files[f.Name] = b
+	}
+	raw, ok := files[manifestName]
+	if !ok {
+		return m, nil, fmt.Errorf("program bundle has no %s manifest", manifestName)
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return m, nil, fmt.Errorf("program bundle manifest: %w", err)
+	}
+	if m.Format != 1 {
+		return m, nil, fmt.Errorf("program bundle format %d is not supported (want 1)", m.Format)
+	}
+	if _, ok := files[m.Entry]; !ok {
+		return m, nil, fmt.Errorf("program bundle's entry %q is not in the bundle", m.Entry)
+	}
+	return m, files, nil
+}
