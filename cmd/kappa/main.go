@@ -1,0 +1,46 @@
+// Command kappa runs Python programs on time-bounded lambdas, coordinated
+// by a Raft cluster: `kappa run app.py` runs one on the embedded default.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries a process exit code with a one-line message.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// usageError is bad input: a one-line message and exit code 2.
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
+}
+
+func main() {
+	root := &cobra.Command{
+		Use:           "kappa",
+		Short:         "Run ordinary Python programs of any length on time-bounded serverless functions",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
+	root.AddCommand(newRunCmd(), newCompileCmd())
+	if err := root.Execute(); err != nil {
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		if err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "kappa: "+err.Error())
+		}
+		os.Exit(code)
+	}
+}

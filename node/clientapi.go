@@ -1,0 +1,175 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/fsm"
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+// clientAPI serves the client API: submit, watch, results, status.
+type clientAPI struct {
+	wire.UnimplementedClientServiceServer
+	n *Node
+}
+
+func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (*wire.SubmitJobResponse, error) {
+	if req.GetClientId() == "" || req.GetRequestId() == 0 {
+		return nil, invalid(ctx, "submit needs client_id and request_id (they make a retried submit safe)")
+	}
+	if _, _, err := checkpoint.ReadBundle(req.GetProgramBundle()); err != nil {
+		return nil, invalid(ctx, "submit: "+err.Error())
+	}
+	if err := a.n.requireLeader(ctx); err != nil {
+		return nil, err
+	}
+	// The bundle goes to the store first, by content hash, so the job that
+	// pins the hash can always fetch it.
+	hash := checkpoint.BundleHash(req.GetProgramBundle())
+	err := a.n.cfg.Store.Put(ctx, checkpoint.ProgramKey(hash), req.GetProgramBundle())
+	if err != nil && !errors.Is(err, checkpoint.ErrExists) {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_ERROR_REASON_UNSPECIFIED, "submit: storing the program: "+err.Error())
+	}
+	res, err := a.n.commit(ctx, &pb.Command{
+		ClientId:  req.GetClientId(),
+		RequestId: req.GetRequestId(),
+		Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{
+			ProgramHash: hash, EventJson: req.GetEventJson(), Name: req.GetName(), MaxLaunches: req.GetMaxLaunches(),
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.n.log.Info("job submitted", "job", res.GetJobId(), "program", hash[:12], "name", req.GetName())
+	return &wire.SubmitJobResponse{JobId: res.GetJobId(), ProgramHash: hash}, nil
+}
+
+func (a *clientAPI) GetJob(ctx context.Context, req *wire.GetJobRequest) (*wire.JobStatus, error) {
+	st := a.n.jobStatus(req.GetJobId())
+	if st == nil {
+		return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, notFoundJob(req.GetJobId()))
+	}
+	return st, nil
+}
+
+// WatchJob sends the job's status at once and then whenever it changes,
+// at most every watchInterval, until the job finishes.
+func (a *clientAPI) WatchJob(req *wire.WatchJobRequest, stream wire.ClientService_WatchJobServer) error {
+	ctx := stream.Context()
+	var last *wire.JobStatus
+	for {
+		changed := a.n.replica.changed.wait()
+		st := a.n.jobStatus(req.GetJobId())
+		if st == nil {
+			return rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, notFoundJob(req.GetJobId()))
+		}
+		if last == nil || !proto.Equal(st, last) {
+			if err := stream.Send(st); err != nil {
+				return err
+			}
+			last = st
+		}
+		if st.GetState() != wire.JobState_JOB_RUNNING {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+		// Coalesce bursts of changes into one update.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(watchInterval):
+		}
+	}
+}
+
+const watchInterval = 100 * time.Millisecond
+
+func notFoundJob(id uint64) string {
+	return fmt.Sprintf("job j%d does not exist", id)
+}
+
+func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequest) (*wire.ClusterStatusResponse, error) {
+	st := &wire.ClusterStatusResponse{
+		NodeId:        a.n.cfg.NodeID,
+		LeaderApiAddr: a.n.leaderAPIAddr(),
+		RaftState:     a.n.raft.State().String(),
+		Term:          a.n.raft.CurrentTerm(),
+		CommitIndex:   a.n.raft.CommitIndex(),
+	}
+	_, id := a.n.raft.LeaderWithID()
+	st.LeaderId = string(id)
+	a.n.replica.read(func(m *fsm.Machine) {
+		st.AppliedIndex = m.AppliedIndex()
+		st.StateHash = m.StateHash()
+		jobs, tasks := m.Size()
+		st.Jobs, st.Tasks = uint64(jobs), uint64(tasks)
+	})
+	return st, nil
+}
+
+func (a *clientAPI) AuditJob(ctx context.Context, req *wire.AuditJobRequest) (*wire.AuditJobResponse, error) {
+	var tasks []*pb.Task
+	a.n.replica.read(func(m *fsm.Machine) { tasks = m.JobTasks(req.GetJobId()) })
+	if tasks == nil {
+		return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, notFoundJob(req.GetJobId()))
+	}
+	out := &wire.AuditJobResponse{}
+	for _, t := range tasks {
+		ta := &wire.TaskAudit{TaskId: t.GetId(), Seq: t.GetSeq(), AppliedCalls: t.GetAppliedCalls(), Epoch: t.GetEpoch(), State: fsm.TaskStateName(t.GetState())}
+		for _, a := range t.GetAudit() {
+			ta.Records = append(ta.Records, &wire.AppliedCall{Seq: a.GetSeq(), Digest: a.GetDigest(), LogIndex: a.GetLogIndex()})
+		}
+		out.Tasks = append(out.Tasks, ta)
+	}
+	return out, nil
+}
+
+// jobStatus reads a job's status from the local replica (nil if unknown).
+func (n *Node) jobStatus(id uint64) *wire.JobStatus {
+	var j *pb.Job
+	n.replica.read(func(m *fsm.Machine) { j = m.Job(id) })
+	if j == nil {
+		return nil
+	}
+	c := j.GetTasksByState()
+	var total uint64
+	for _, v := range c {
+		total += v
+	}
+	return &wire.JobStatus{
+		JobId:           j.GetId(),
+		Name:            j.GetName(),
+		State:           wire.JobState(j.GetState()),
+		ProgramHash:     j.GetProgramHash(),
+		TasksTotal:      total,
+		TasksPending:    c[pb.TaskState_TASK_PENDING],
+		TasksRunnable:   c[pb.TaskState_TASK_RUNNABLE] + c[pb.TaskState_TASK_LAUNCHED],
+		TasksRunning:    c[pb.TaskState_TASK_RUNNING],
+		TasksBlocked:    c[pb.TaskState_TASK_BLOCKED] + c[pb.TaskState_TASK_PARKED],
+		TasksDone:       c[pb.TaskState_TASK_DONE],
+		TasksFailed:     c[pb.TaskState_TASK_FAILED],
+		Launches:        j.GetLaunches(),
+		Checkpoints:     j.GetCheckpoints(),
+		CheckpointBytes: j.GetCheckpointBytes(),
+		Rpcs:            j.GetRpcs(),
+		Yields:          j.GetYields(),
+		Relaunches:      j.GetRelaunches(),
+		MaxEpoch:        j.GetMaxEpoch(),
+		ResultJson:      j.GetResultJson(),
+		Error:           j.GetError(),
+		SubmittedUnixMs: j.GetSubmittedUnixMs(),
+		FinishedUnixMs:  j.GetFinishedUnixMs(),
+	}
+}

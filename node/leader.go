@@ -1,0 +1,251 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kappa-serverless/kappa/fsm"
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+	"github.com/kappa-serverless/kappa/lambda"
+)
+
+// watchLeadership starts the leader loops when this node wins leadership
+// and stops them at once when it loses it.
+func (n *Node) watchLeadership(notify <-chan bool) {
+	defer n.wg.Done()
+	for {
+		select {
+		case isLeader := <-notify:
+			if isLeader {
+				n.becomeLeader()
+			} else {
+				n.stepDown()
+			}
+		case <-n.done:
+			return
+		}
+	}
+}
+
+func (n *Node) becomeLeader() {
+	n.stepDown()
+	ctx, cancel := context.WithCancel(context.Background())
+	// Everything earlier terms committed must be applied before this
+	// leader judges any task, so it acts on the whole state.
+	if err := n.raft.Barrier(n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+		n.log.Warn("leader barrier failed; not starting leader loops", "err", err)
+		cancel()
+		return
+	}
+	claimed := n.claimedEpochs()
+	n.leases.reset(claimed)
+	select {
+	case <-n.done:
+		cancel()
+		return
+	default:
+	}
+	n.mu.Lock()
+	n.leaderCancel = cancel
+	n.mu.Unlock()
+	n.log.Info("leader loops started", "running_tasks", len(claimed))
+	n.wg.Add(2)
+	go func() { defer n.wg.Done(); n.launchLoop(ctx) }()
+	go func() { defer n.wg.Done(); n.leaseLoop(ctx) }()
+}
+
+func (n *Node) stepDown() {
+	n.mu.Lock()
+	cancel := n.leaderCancel
+	n.leaderCancel = nil
+	n.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		n.log.Info("leader loops stopped")
+	}
+}
+
+func (n *Node) claimedEpochs() map[fsm.TaskKey]uint64 {
+	out := map[fsm.TaskKey]uint64{}
+	n.replica.read(func(m *fsm.Machine) {
+		for _, k := range m.Claimed() {
+			out[k] = m.Task(k).GetEpoch()
+		}
+	})
+	return out
+}
+
+// launchLoop launches every runnable task: it commits Launch(task, epoch+1)
+// first, then invokes a lambda, then commits how the invocation ended.
+func (n *Node) launchLoop(ctx context.Context) {
+	var mu sync.Mutex
+	launching := map[fsm.TaskKey]bool{}
+	for {
+		changed := n.replica.changed.wait()
+		var runnable []fsm.TaskKey
+		n.replica.read(func(m *fsm.Machine) { runnable = m.Runnable() })
+		for _, k := range runnable {
+			mu.Lock()
+			busy := launching[k]
+			launching[k] = true
+			mu.Unlock()
+			if busy {
+				continue
+			}
+			go func(k fsm.TaskKey) {
+				n.launch(ctx, k, func() {
+					mu.Lock()
+					delete(launching, k)
+					mu.Unlock()
+				})
+			}(k)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// launch runs one invocation of a task. launched is called once the
+// Launch has committed (or failed), so the loop may consider the task again.
+func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
+	var task *pb.Task
+	var job *pb.Job
+	n.replica.read(func(m *fsm.Machine) { task, job = m.Task(k), m.Job(k.Job) })
+	if task == nil || job == nil || task.GetState() != pb.TaskState_TASK_RUNNABLE {
+		launched()
+		return
+	}
+	epoch := task.GetEpoch() + 1
+	inv := newInvocationID()
+	res, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_Launch{Launch: &pb.Launch{
+		JobId: k.Job, TaskId: k.Task, Epoch: epoch, InvocationId: inv,
+	}}})
+	launched()
+	if err != nil || res.GetError() != nil {
+		if err == nil {
+			err = fmt.Errorf("%s", res.GetError().GetMessage())
+		}
+		n.log.Debug("launch not committed", "task", k, "epoch", epoch, "err", err)
+		return
+	}
+	n.leases.startInvoking(k, epoch)
+	defer n.leases.doneInvoking(k, epoch)
+	n.log.Debug("launching", "task", k, "epoch", epoch, "invocation", inv)
+	payload := n.payload(k, epoch, inv, job.GetProgramHash())
+	// The invocation is not tied to leadership: a lambda cannot be called
+	// back, and its calls are fenced by the claim rule if it outlives us.
+	r, err := n.cfg.Invoker.Invoke(context.Background(), lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: n.cfg.LambdaTimeout})
+	outcome, msg := outcomeOf(r, err)
+	if outcome != pb.Outcome_OUTCOME_OK {
+		n.log.Info("invocation ended abnormally", "task", k, "epoch", epoch, "outcome", outcome, "message", msg)
+	}
+	// Commit how it ended; the FSM ignores it if the task moved on.
+	ended := &pb.Command{Op: &pb.Command_InvocationEnded{InvocationEnded: &pb.InvocationEnded{
+		JobId: k.Job, TaskId: k.Task, Epoch: epoch, InvocationId: inv, Outcome: outcome, Message: msg,
+	}}}
+	if _, err := n.proposer.propose(ctx, ended); err != nil {
+		n.log.Debug("invocation end not committed", "task", k, "err", err)
+	}
+}
+
+func outcomeOf(r lambda.Result, err error) (pb.Outcome, string) {
+	if err != nil {
+		return pb.Outcome_OUTCOME_NOT_STARTED, err.Error()
+	}
+	switch r.Outcome {
+	case lambda.OK:
+		return pb.Outcome_OUTCOME_OK, "the function returned"
+	case lambda.FunctionError:
+		return pb.Outcome_OUTCOME_FUNCTION_ERROR, r.Message
+	case lambda.Timeout:
+		return pb.Outcome_OUTCOME_TIMEOUT, r.Message
+	default:
+		return pb.Outcome_OUTCOME_CRASH, r.Message
+	}
+}
+
+// leaseLoop relaunches tasks whose worker went silent for a whole lease
+// (e.g. launched by a previous leader whose invocation result is lost):
+// committing the end of their epoch makes them runnable, and the next
+// Launch fences the old worker.
+func (n *Node) leaseLoop(ctx context.Context) {
+	lease := 3*n.cfg.Worker.HeartbeatInterval + 2*time.Second
+	tick := time.NewTicker(n.cfg.Worker.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		claimed := n.claimedEpochs()
+		for _, k := range n.leases.expired(claimed, lease) {
+			var t *pb.Task
+			n.replica.read(func(m *fsm.Machine) { t = m.Task(k) })
+			if t == nil || t.GetEpoch() != claimed[k] {
+				continue
+			}
+			n.log.Info("lease expired; relaunching", "task", k, "epoch", t.GetEpoch())
+			cmd := &pb.Command{Op: &pb.Command_InvocationEnded{InvocationEnded: &pb.InvocationEnded{
+				JobId: k.Job, TaskId: k.Task, Epoch: t.GetEpoch(), InvocationId: t.GetInvocationId(),
+				Outcome: pb.Outcome_OUTCOME_CRASH, Message: fmt.Sprintf("lease expired: no heartbeat for %s", lease),
+			}}}
+			if _, err := n.proposer.propose(ctx, cmd); err != nil {
+				n.log.Debug("lease expiry not committed", "task", k, "err", err)
+			}
+		}
+	}
+}
+
+// payloadEvent is the JSON event a worker lambda receives.
+type payloadEvent struct {
+	Kappa invocationSpec `json:"kappa"`
+}
+
+type invocationSpec struct {
+	Version     int      `json:"v"`
+	Coordinator []string `json:"coordinator"`
+	Store       string   `json:"store"`
+	Job         uint64   `json:"job"`
+	Task        uint64   `json:"task"`
+	Epoch       uint64   `json:"epoch"`
+	Invocation  string   `json:"invocation"`
+	Program     string   `json:"program"`
+	BusyWaitMs  int64    `json:"busy_wait_ms"`
+	HeartbeatMs int64    `json:"heartbeat_ms"`
+	AutoPauseMs int64    `json:"auto_pause_ms"`
+}
+
+func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, program string) []byte {
+	b, _ := json.Marshal(payloadEvent{Kappa: invocationSpec{
+		Version:     1,
+		Coordinator: []string{n.APIAddr()},
+		Store:       n.cfg.Store.URL(),
+		Job:         k.Job,
+		Task:        k.Task,
+		Epoch:       epoch,
+		Invocation:  inv,
+		Program:     program,
+		BusyWaitMs:  n.cfg.Worker.BusyWait.Milliseconds(),
+		HeartbeatMs: n.cfg.Worker.HeartbeatInterval.Milliseconds(),
+		AutoPauseMs: n.cfg.Worker.AutoPause.Milliseconds(),
+	}})
+	return b
+}
+
+func newInvocationID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("node: no randomness for invocation ids: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}

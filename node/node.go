@@ -1,0 +1,283 @@
+// Package node is one coordinator node: hashicorp/raft with raft-boltdb/v2
+// and file snapshots, the gRPC task and client services, and the
+// leader-only loops that launch lambdas and watch leases.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"google.golang.org/grpc"
+
+	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/lambda"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+// Config configures a node.
+type Config struct {
+	NodeID  string
+	DataDir string
+	// APIAddr is where the gRPC task and client services listen
+	// ("127.0.0.1:0" picks a free port; see Node.APIAddr).
+	APIAddr string
+	// Bootstrap makes this node the first voter of a new cluster when its
+	// data dir holds no Raft state yet.
+	Bootstrap bool
+	// Transport carries Raft between nodes; nil gives an in-memory
+	// transport, enough for a single-node cluster.
+	Transport raft.Transport
+
+	Invoker lambda.Invoker
+	// Function is the name of the worker function lambdas are invoked as.
+	Function      string
+	LambdaTimeout time.Duration
+	Store         checkpoint.Store
+
+	Raft   RaftTuning
+	Worker WorkerSettings
+	Logger *slog.Logger
+	// RaftLog receives hashicorp/raft's own log lines (default: discarded
+	// below warnings, which go to stderr).
+	RaftLog io.Writer
+}
+
+// RaftTuning holds the Raft timeouts and log compaction settings.
+type RaftTuning struct {
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotThreshold  uint64
+	TrailingLogs       uint64
+	ApplyTimeout       time.Duration
+}
+
+// WorkerSettings are handed to every invocation: how the worker polls,
+// heartbeats and pauses.
+type WorkerSettings struct {
+	BusyWait          time.Duration
+	HeartbeatInterval time.Duration
+	AutoPause         time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.NodeID == "" {
+		c.NodeID = "node1"
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = "127.0.0.1:0"
+	}
+	if c.Function == "" {
+		c.Function = "kappa-worker"
+	}
+	if c.LambdaTimeout == 0 {
+		c.LambdaTimeout = 15 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	r := &c.Raft
+	defaultDur(&r.HeartbeatTimeout, 500*time.Millisecond)
+	defaultDur(&r.ElectionTimeout, 500*time.Millisecond)
+	defaultDur(&r.LeaderLeaseTimeout, 250*time.Millisecond)
+	defaultDur(&r.CommitTimeout, 5*time.Millisecond)
+	defaultDur(&r.ApplyTimeout, 10*time.Second)
+	if r.SnapshotThreshold == 0 {
+		r.SnapshotThreshold = 8192
+	}
+	if r.TrailingLogs == 0 {
+		r.TrailingLogs = 10240
+	}
+	w := &c.Worker
+	defaultDur(&w.BusyWait, time.Second)
+	defaultDur(&w.HeartbeatInterval, 2*time.Second)
+	defaultDur(&w.AutoPause, 5*time.Second)
+}
+
+func defaultDur(d *time.Duration, v time.Duration) {
+	if *d == 0 {
+		*d = v
+	}
+}
+
+// Node is a running coordinator node.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	raft     *raft.Raft
+	logStore *raftboltdb.BoltStore
+	replica  *replica
+	proposer *proposer
+	leases   *leases
+	grpc     *grpc.Server
+	listener net.Listener
+
+	mu           sync.Mutex
+	leaderCancel context.CancelFunc
+	done         chan struct{}
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+}
+
+// Start opens the node's Raft state, starts its services and, once it is
+// leader, its leader loops.
+func Start(cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if cfg.DataDir == "" {
+		return nil, errors.New("node: --data-dir is required")
+	}
+	if cfg.Invoker == nil || cfg.Store == nil {
+		return nil, errors.New("node: an invoker and a checkpoint store are required")
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(), leases: newLeases(), done: make(chan struct{})}
+	lis, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return nil, fmt.Errorf("node: cannot listen on API address %s: %w", cfg.APIAddr, err)
+	}
+	n.listener = lis
+	if err := n.openRaft(); err != nil {
+		lis.Close()
+		return nil, err
+	}
+	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout)
+	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
+	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			n.log.Error("API server stopped", "err", err)
+		}
+	}()
+	return n, nil
+}
+
+func (n *Node) openRaft() error {
+	dir := filepath.Join(n.cfg.DataDir, "raft")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("node: cannot create data dir %s: %w", dir, err)
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("node: opening the Raft log in %s: %w", dir, err)
+	}
+	n.logStore = store
+	snaps, err := raft.NewFileSnapshotStore(dir, 2, io.Discard)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("node: opening the snapshot store in %s: %w", dir, err)
+	}
+	trans := n.cfg.Transport
+	if trans == nil {
+		_, trans = raft.NewInmemTransport(raft.ServerAddress(n.cfg.NodeID))
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.NodeID)
+	rc.HeartbeatTimeout = n.cfg.Raft.HeartbeatTimeout
+	rc.ElectionTimeout = n.cfg.Raft.ElectionTimeout
+	rc.LeaderLeaseTimeout = n.cfg.Raft.LeaderLeaseTimeout
+	rc.CommitTimeout = n.cfg.Raft.CommitTimeout
+	rc.SnapshotThreshold = n.cfg.Raft.SnapshotThreshold
+	rc.TrailingLogs = n.cfg.Raft.TrailingLogs
+	notify := make(chan bool, 16)
+	rc.NotifyCh = notify
+	out := n.cfg.RaftLog
+	level := hclog.Debug
+	if out == nil {
+		out, level = os.Stderr, hclog.Warn
+	}
+	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft." + n.cfg.NodeID, Level: level, Output: out})
+
+	if n.cfg.Bootstrap {
+		has, err := raft.HasExistingState(store, store, snaps)
+		if err != nil {
+			store.Close()
+			return fmt.Errorf("node: reading Raft state in %s: %w", dir, err)
+		}
+		if !has {
+			boot := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
+			if err := raft.BootstrapCluster(rc, store, store, snaps, trans, boot); err != nil {
+				store.Close()
+				return fmt.Errorf("node: bootstrapping: %w", err)
+			}
+		}
+	}
+	r, err := raft.NewRaft(rc, n.replica, store, store, snaps, trans)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("node: starting Raft: %w", err)
+	}
+	n.raft = r
+	n.wg.Add(1)
+	go n.watchLeadership(notify)
+	return nil
+}
+
+// APIAddr is the address the gRPC services listen on.
+func (n *Node) APIAddr() string { return n.listener.Addr().String() }
+
+// Raft exposes the node's Raft instance (for status and tests).
+func (n *Node) Raft() *raft.Raft { return n.raft }
+
+func (n *Node) isLeader() bool { return n.raft.State() == raft.Leader }
+
+// leaderAPIAddr names the leader's API address, as far as this node knows.
+func (n *Node) leaderAPIAddr() string {
+	if n.isLeader() {
+		return n.APIAddr()
+	}
+	addr, _ := n.raft.LeaderWithID()
+	if addr == "" {
+		return "unknown"
+	}
+	return string(addr)
+}
+
+// WaitLeader waits until this node is leader and its leader loops run.
+func (n *Node) WaitLeader(ctx context.Context) error {
+	for {
+		n.mu.Lock()
+		ready := n.leaderCancel != nil
+		n.mu.Unlock()
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s: no leadership: %w", n.cfg.NodeID, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops the node: leader loops, API server, Raft, and the log store.
+func (n *Node) Close() error {
+	var err error
+	n.closeOnce.Do(func() {
+		close(n.done)
+		n.stepDown()
+		n.grpc.Stop()
+		n.proposer.close()
+		if e := n.raft.Shutdown().Error(); e != nil {
+			err = fmt.Errorf("node: raft shutdown: %w", e)
+		}
+		n.wg.Wait()
+		if e := n.logStore.Close(); e != nil && err == nil {
+			err = e
+		}
+	})
+	return err
+}

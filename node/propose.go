@@ -1,0 +1,146 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+)
+
+// maxBatch bounds how many commands share one log entry.
+const maxBatch = 256
+
+// proposer turns commands into log entries. Commands that arrive while an
+// entry is being formed share it, so under load many RPCs cost one entry
+// (one fsync, one replication round) instead of one each.
+type proposer struct {
+	raft    *raft.Raft
+	timeout time.Duration
+	queue   chan *proposal
+	done    chan struct{}
+}
+
+type proposal struct {
+	cmd    *pb.Command
+	result chan proposed
+}
+
+type proposed struct {
+	res *pb.Result
+	err error
+}
+
+// ErrNoLeader: this node is not the leader (or lost leadership before the
+// command committed). For a lost leadership the command may still commit,
+// which is why every retried write is de-duplicated by the FSM.
+var ErrNoLeader = errors.New("not the leader")
+
+func newProposer(r *raft.Raft, timeout time.Duration) *proposer {
+	p := &proposer{raft: r, timeout: timeout, queue: make(chan *proposal, maxBatch*4), done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+func (p *proposer) close() { close(p.done) }
+
+// propose commits one command and returns its result. The command's
+// now_unix_ms is stamped here, on the leader.
+func (p *proposer) propose(ctx context.Context, cmd *pb.Command) (*pb.Result, error) {
+	cmd.NowUnixMs = time.Now().UnixMilli()
+	pr := &proposal{cmd: cmd, result: make(chan proposed, 1)}
+	select {
+	case p.queue <- pr:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.done:
+		return nil, fmt.Errorf("%w: the node is shutting down", ErrNoLeader)
+	}
+	select {
+	case r := <-pr.result:
+		return r.res, r.err
+	case <-ctx.Done():
+		// The command may still commit; its proposer retries with the
+		// same identity and gets the stored result.
+		return nil, ctx.Err()
+	}
+}
+
+func (p *proposer) run() {
+	for {
+		var batch []*proposal
+		select {
+		case first := <-p.queue:
+			batch = append(batch, first)
+		case <-p.done:
+			return
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case more := <-p.queue:
+				batch = append(batch, more)
+			default:
+				break drain
+			}
+		}
+		p.apply(batch)
+	}
+}
+
+// apply hands the batch to raft without waiting for it to commit, so the
+// next batch forms while this one replicates; raft keeps their order.
+func (p *proposer) apply(batch []*proposal) {
+	e := &pb.Entry{Commands: make([]*pb.Command, len(batch))}
+	for i, pr := range batch {
+		e.Commands[i] = pr.cmd
+	}
+	data, err := proto.Marshal(e)
+	if err != nil {
+		finish(batch, nil, fmt.Errorf("node: encoding a log entry: %w", err))
+		return
+	}
+	f := p.raft.Apply(data, p.timeout)
+	go func() {
+		if err := f.Error(); err != nil {
+			finish(batch, nil, applyError(err))
+			return
+		}
+		switch r := f.Response().(type) {
+		case []*pb.Result:
+			finish(batch, r, nil)
+		case error:
+			finish(batch, nil, r)
+		default:
+			finish(batch, nil, fmt.Errorf("node: unexpected apply response %T", r))
+		}
+	}()
+}
+
+func finish(batch []*proposal, results []*pb.Result, err error) {
+	for i, pr := range batch {
+		if err != nil {
+			pr.result <- proposed{err: err}
+			continue
+		}
+		pr.result <- proposed{res: results[i]}
+	}
+}
+
+func applyError(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader):
+		return fmt.Errorf("%w: %v", ErrNoLeader, err)
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return fmt.Errorf("%w: %v (the command may still commit; retry with the same identity)", ErrNoLeader, err)
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return fmt.Errorf("%w: timed out waiting to replicate (no quorum?): %v", ErrNoLeader, err)
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return fmt.Errorf("%w: the node is shutting down", ErrNoLeader)
+	}
+	return fmt.Errorf("node: apply: %w", err)
+}

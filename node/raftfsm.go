@@ -1,0 +1,111 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/kappa-serverless/kappa/fsm"
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+)
+
+// replica adapts the pure fsm.Machine to raft.FSM: it decodes entries,
+// guards the machine with a lock for concurrent readers, and signals every
+// change to the loops that watch the state (launcher, job watchers).
+type replica struct {
+	mu      sync.RWMutex
+	m       *fsm.Machine
+	changed *broadcast
+}
+
+func newReplica() *replica {
+	return &replica{m: fsm.New(), changed: newBroadcast()}
+}
+
+// Apply is called by raft for every committed log entry, in order.
+func (r *replica) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	var e pb.Entry
+	if err := proto.Unmarshal(l.Data, &e); err != nil {
+		// Every replica refuses the same bytes the same way, so the state
+		// stays identical; the proposer sees the error.
+		return fmt.Errorf("node: log entry %d does not decode: %w", l.Index, err)
+	}
+	r.mu.Lock()
+	results := r.m.Apply(l.Index, &e)
+	r.mu.Unlock()
+	r.changed.notify()
+	return results
+}
+
+// read runs f with the machine under the read lock.
+func (r *replica) read(f func(m *fsm.Machine)) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	f(r.m)
+}
+
+// Snapshot marshals the state while raft holds off applies, so the bytes
+// are a consistent cut; Persist only writes them out.
+func (r *replica) Snapshot() (raft.FSMSnapshot, error) {
+	r.mu.RLock()
+	data, err := r.m.MarshalState()
+	r.mu.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("node: snapshot: %w", err)
+	}
+	return &snapshot{data: data}, nil
+}
+
+func (r *replica) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("node: restore: reading the snapshot: %w", err)
+	}
+	r.mu.Lock()
+	err = r.m.Restore(data)
+	r.mu.Unlock()
+	r.changed.notify()
+	return err
+}
+
+type snapshot struct{ data []byte }
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s.data); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("node: snapshot: writing: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() {}
+
+// broadcast wakes every waiter once per change: waiters take the current
+// channel, and notify closes it and installs a fresh one.
+type broadcast struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newBroadcast() *broadcast { return &broadcast{ch: make(chan struct{})} }
+
+// wait returns a channel that is closed at the next change.
+func (b *broadcast) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+func (b *broadcast) notify() {
+	b.mu.Lock()
+	close(b.ch)
+	b.ch = make(chan struct{})
+	b.mu.Unlock()
+}

@@ -1,0 +1,120 @@
+package node
+
+import (
+	"context"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/kappa-serverless/kappa/fsm"
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+// taskAPI serves the task API: what running tasks ask of the coordinator.
+// Claim, Call and Park are log entries; Poll and Heartbeat are reads.
+type taskAPI struct {
+	wire.UnimplementedTaskServiceServer
+	n *Node
+}
+
+// commit proposes a command and returns the FSM's result, mapping a
+// refusal or a failure to commit to a precise gRPC error.
+func (n *Node) commit(ctx context.Context, cmd *pb.Command) (*pb.Result, error) {
+	res, err := n.proposer.propose(ctx, cmd)
+	if err != nil {
+		return nil, proposeError(ctx, err)
+	}
+	if res.GetError() != nil {
+		return nil, fsmError(ctx, res.GetError())
+	}
+	return res, nil
+}
+
+func (a *taskAPI) Claim(ctx context.Context, req *wire.ClaimRequest) (*wire.ClaimResponse, error) {
+	if req.GetJobId() == 0 || req.GetTaskId() == 0 || req.GetEpoch() == 0 || req.GetClaim() == "" {
+		return nil, invalid(ctx, "claim needs job_id, task_id, epoch and claim")
+	}
+	res, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_Claim{Claim: &pb.Claim{
+		JobId: req.GetJobId(), TaskId: req.GetTaskId(), Epoch: req.GetEpoch(),
+		InvocationId: req.GetInvocationId(), Claim: req.GetClaim(),
+	}}})
+	if err != nil {
+		return nil, err
+	}
+	a.n.leases.heartbeat(refToFSM(&wire.TaskRef{JobId: req.GetJobId(), TaskId: req.GetTaskId(), Epoch: req.GetEpoch(), Claim: req.GetClaim()}))
+	return grantToWire(res.GetClaim()), nil
+}
+
+func (a *taskAPI) Call(ctx context.Context, req *wire.CallRequest) (*wire.CallResponse, error) {
+	call, err := callToFSM(req)
+	if err != nil {
+		return nil, invalid(ctx, err.Error())
+	}
+	res, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_Call{Call: call}})
+	if err != nil {
+		return nil, err
+	}
+	a.n.leases.heartbeat(call.GetRef())
+	return responseToWire(res.GetResponse()), nil
+}
+
+func (a *taskAPI) Park(ctx context.Context, req *wire.ParkRequest) (*wire.ParkResponse, error) {
+	if req.GetRef() == nil {
+		return nil, invalid(ctx, errNoRef.Error())
+	}
+	res, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_Park{Park: &pb.Park{Ref: refToFSM(req.GetRef()), Seq: req.GetSeq()}}})
+	if err != nil {
+		return nil, err
+	}
+	out := &wire.ParkResponse{Parked: res.GetPark().GetParked()}
+	if r := res.GetPark().GetResponse(); r != nil {
+		out.Response = responseToWire(r)
+	}
+	return out, nil
+}
+
+func (a *taskAPI) Poll(ctx context.Context, req *wire.PollRequest) (*wire.PollResponse, error) {
+	if req.GetRef() == nil {
+		return nil, invalid(ctx, errNoRef.Error())
+	}
+	if err := a.n.requireLeader(ctx); err != nil {
+		return nil, err
+	}
+	var ready *pb.Response
+	var bad *pb.Result
+	a.n.replica.read(func(m *fsm.Machine) { ready, bad = m.Poll(refToFSM(req.GetRef()), req.GetSeq()) })
+	if bad != nil {
+		return nil, fsmError(ctx, bad.GetError())
+	}
+	a.n.leases.heartbeat(refToFSM(req.GetRef()))
+	if ready == nil {
+		return &wire.PollResponse{}, nil
+	}
+	return &wire.PollResponse{Ready: true, Response: responseToWire(ready)}, nil
+}
+
+func (a *taskAPI) Heartbeat(ctx context.Context, req *wire.HeartbeatRequest) (*wire.HeartbeatResponse, error) {
+	if req.GetRef() == nil {
+		return nil, invalid(ctx, errNoRef.Error())
+	}
+	if err := a.n.requireLeader(ctx); err != nil {
+		return nil, err
+	}
+	ref := refToFSM(req.GetRef())
+	var bad *pb.Result
+	a.n.replica.read(func(m *fsm.Machine) { bad = m.CheckClaim(ref) })
+	if bad != nil {
+		return nil, fsmError(ctx, bad.GetError())
+	}
+	a.n.leases.heartbeat(ref)
+	return &wire.HeartbeatResponse{}, nil
+}
+
+// requireLeader refuses reads on a follower: task reads must see the
+// leader's state (forwarding to the leader comes with the cluster).
+func (n *Node) requireLeader(ctx context.Context) error {
+	if !n.isLeader() {
+		return rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, "this node is not the leader (leader: "+n.leaderAPIAddr()+")")
+	}
+	return nil
+}

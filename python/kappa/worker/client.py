@@ -1,0 +1,114 @@
+"""The worker's connection to the coordinator (the task API over gRPC).
+
+Calls that fail because no leader can be reached are retried with jittered
+backoff until a deadline; since every call carries its claim and seq, a
+retried call that did commit gets its stored response, never a second apply.
+Refusals the coordinator decided (superseded, bad seq, …) are raised as
+precise exceptions and never retried.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import grpc
+
+from kappa.v1 import task_pb2 as pb
+from kappa.v1 import task_pb2_grpc as pb_grpc
+
+REASON_KEY = "kappa-reason"
+
+
+class CoordinatorError(Exception):
+    """The coordinator refused a call; `reason` is an ErrorReason name."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class Superseded(CoordinatorError):
+    """This invocation's claim is no longer current: stop at once."""
+
+
+class JobFinished(CoordinatorError):
+    """The job ended (succeeded, failed or cancelled) while this task ran."""
+
+
+class Unreachable(Exception):
+    """No leader could be reached before the deadline."""
+
+
+_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+_channels: dict[tuple, grpc.Channel] = {}
+_channels_lock = threading.Lock()
+
+
+def _channel(addr: str) -> grpc.Channel:
+    # Channels are reused across warm invocations.
+    with _channels_lock:
+        ch = _channels.get((addr,))
+        if ch is None:
+            ch = grpc.insecure_channel(addr, options=[
+                ("grpc.max_send_message_length", 64 << 20),
+                ("grpc.max_receive_message_length", 64 << 20),
+            ])
+            _channels[(addr,)] = ch
+        return ch
+
+
+class Client:
+    def __init__(self, addrs: list[str], call_timeout: float = 15.0, retry_for: float = 60.0):
+        if not addrs:
+            raise ValueError("no coordinator address given")
+        self.addrs = list(addrs)
+        self.call_timeout = call_timeout
+        self.retry_for = retry_for
+        self._next = 0
+
+    def _stub(self) -> pb_grpc.TaskServiceStub:
+        return pb_grpc.TaskServiceStub(_channel(self.addrs[self._next % len(self.addrs)]))
+
+    def _invoke(self, method: str, request, retry_for: float | None = None):
+        deadline = time.monotonic() + (self.retry_for if retry_for is None else retry_for)
+        delay = 0.05
+        while True:
+            try:
+                return getattr(self._stub(), method)(request, timeout=self.call_timeout)
+            except grpc.RpcError as e:
+                reason = _reason(e)
+                if e.code() in _RETRYABLE and reason in ("", "NO_LEADER"):
+                    if time.monotonic() + delay > deadline:
+                        raise Unreachable(f"coordinator unreachable at {', '.join(self.addrs)} for {method}: {e.details()}") from None
+                    self._next += 1
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, 1.0)
+                    continue
+                cls = {"SUPERSEDED": Superseded, "JOB_FINISHED": JobFinished}.get(reason, CoordinatorError)
+                raise cls(reason or e.code().name, e.details() or e.code().name) from None
+
+    def claim(self, job: int, task: int, epoch: int, invocation: str, claim: str) -> pb.ClaimResponse:
+        return self._invoke("Claim", pb.ClaimRequest(job_id=job, task_id=task, epoch=epoch, invocation_id=invocation, claim=claim))
+
+    def call(self, req: pb.CallRequest) -> pb.CallResponse:
+        return self._invoke("Call", req)
+
+    def poll(self, ref: pb.TaskRef, seq: int) -> pb.PollResponse:
+        return self._invoke("Poll", pb.PollRequest(ref=ref, seq=seq))
+
+    def park(self, ref: pb.TaskRef, seq: int) -> pb.ParkResponse:
+        return self._invoke("Park", pb.ParkRequest(ref=ref, seq=seq))
+
+    def heartbeat(self, ref: pb.TaskRef) -> None:
+        # A heartbeat is best effort: a short retry window.
+        self._invoke("Heartbeat", pb.HeartbeatRequest(ref=ref), retry_for=2.0)
+
+
+def _reason(e: grpc.RpcError) -> str:
+    for k, v in (e.trailing_metadata() or ()):
+        if k == REASON_KEY:
+            return v
+    return ""
