@@ -1,0 +1,194 @@
+"""Which names are local to a function, and what module-level names are bound to.
+
+Python's rule: a name is local to a function if the function binds it
+(parameter, assignment, for target, import, del, walrus). The MVP rejects
+global/nonlocal and nested functions, so that rule is all we need.
+"""
+
+import ast
+from dataclasses import dataclass, field
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def parameters(fn):
+    a = fn.args
+    names = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
+    if a.vararg:
+        names.append(a.vararg.arg)
+    if a.kwarg:
+        names.append(a.kwarg.arg)
+    return names
+
+
+class _Binder(ast.NodeVisitor):
+    """Collects names bound in one scope, without entering nested scopes."""
+
+    def __init__(self):
+        self.names = set()
+        self.imports = {}      # name -> module path or (module, attribute)
+        self.other = set()     # bound by anything but an import
+        self.declared_global = set()
+
+    def bind(self, name):
+        self.names.add(name)
+        self.other.add(name)
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.bind(node.id)
+
+    def visit_NamedExpr(self, node):
+        self.bind(node.target.id)
+        self.visit(node.value)
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            if alias.asname:
+                self._import(alias.asname, alias.name)
+            else:
+                root = alias.name.split(".", 1)[0]
+                self._import(root, root)
+
+    def visit_ImportFrom(self, node):
+        module = "." * node.level + (node.module or "")
+        for alias in node.names:
+            if alias.name != "*":
+                self._import(alias.asname or alias.name, (module, alias.name))
+
+    def _import(self, name, what):
+        self.names.add(name)
+        self.imports[name] = what
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.bind(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node):
+        if node.name:
+            self.bind(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node):
+        if node.name:
+            self.bind(node.name)
+
+    def visit_MatchMapping(self, node):
+        if node.rest:
+            self.bind(node.rest)
+        self.generic_visit(node)
+
+    def visit_Global(self, node):
+        self.declared_global.update(node.names)
+
+    visit_Nonlocal = visit_Global
+
+    def _nested(self, node):
+        # A nested def/class binds its name here; its body is its own scope,
+        # but decorators, defaults and bases are evaluated here.
+        if not isinstance(node, ast.Lambda):
+            self.bind(node.name)
+            for d in node.decorator_list:
+                self.visit(d)
+        if isinstance(node, ast.ClassDef):
+            for b in node.bases + [k.value for k in node.keywords]:
+                self.visit(b)
+        else:
+            for d in node.args.defaults + [d for d in node.args.kw_defaults if d]:
+                self.visit(d)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _nested
+
+    def _comprehension(self, node):
+        # Only the first iterable is evaluated in this scope; a walrus inside
+        # binds here too (PEP 572).
+        self.visit(node.generators[0].iter)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.NamedExpr):
+                self.bind(sub.target.id)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+
+def function_locals(fn):
+    """The set of local variable names of a function definition."""
+    binder = _Binder()
+    for stmt in fn.body:
+        binder.visit(stmt)
+    return set(parameters(fn)) | binder.names
+
+
+def function_imports(fn):
+    """Names of `fn` bound only by import statements: name -> import target."""
+    binder = _Binder()
+    for stmt in fn.body:
+        binder.visit(stmt)
+    return {n: w for n, w in binder.imports.items()
+            if n not in binder.other and n not in parameters(fn)}
+
+
+@dataclass
+class ModuleScope:
+    """What the module's top-level names are bound to."""
+    defined: set = field(default_factory=set)       # def/class at module level
+    imports: dict = field(default_factory=dict)     # name -> module or (module, attr)
+    assigned: set = field(default_factory=set)      # any other module-level binding
+    all_function_names: set = field(default_factory=set)  # every def/class anywhere
+
+
+def module_scope(tree):
+    scope = ModuleScope()
+    binder = _Binder()
+    for stmt in tree.body:
+        binder.visit(stmt)
+    for stmt in _module_level_statements(tree.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scope.defined.add(stmt.name)
+    scope.imports = {n: w for n, w in binder.imports.items()}
+    scope.assigned = (binder.other - scope.defined)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scope.all_function_names.add(node.name)
+        elif isinstance(node, ast.Global):
+            scope.assigned.update(node.names)  # rebinding from a method
+    return scope
+
+
+def _module_level_statements(body):
+    """Statements that run at module level, through if/for/while/try/with."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, _SCOPES):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            yield from _module_level_statements(getattr(stmt, name, []) or [])
+        for handler in getattr(stmt, "handlers", []) or []:
+            yield from _module_level_statements(handler.body)
+        for case in getattr(stmt, "cases", []) or []:
+            yield from _module_level_statements(case.body)
+
+
+def module_functions(tree):
+    """(function node, containing statement list) for every module-level def.
+
+    These are the functions the compiler transforms: defs at module level,
+    also inside module-level if/try/for/while/with blocks, never in classes.
+    """
+    out = []
+
+    def visit(body):
+        for stmt in body:
+            if isinstance(stmt, ast.FunctionDef):
+                out.append((stmt, body))
+            elif not isinstance(stmt, _SCOPES):
+                for name in ("body", "orelse", "finalbody"):
+                    visit(getattr(stmt, name, []) or [])
+                for handler in getattr(stmt, "handlers", []) or []:
+                    visit(handler.body)
+                for case in getattr(stmt, "cases", []) or []:
+                    visit(case.body)
+
+    visit(tree.body)
+    return out

@@ -1,0 +1,83 @@
+"""Pass 7: wrap pause points so a capture records the frame.
+
+    try:
+        t = call(...)
+    except __kappa__.Capture as __k_cap:
+        __k_cap.push(__k_pp['f:3'], __kappa__.locals())
+        raise
+
+A try block costs nothing on the normal path in CPython 3.11. Every compiled
+function also starts with the automatic pause check (pause point 0):
+
+    if __kappa__.pending:
+        <wrapped __kappa__.auto_pause()>
+
+Generated code reaches builtins through `__kappa__` (`__kappa__.locals`,
+`__kappa__.iter`) so a program that shadows them still works.
+"""
+
+import ast
+
+from .astutil import CAPTURE_VAR, REGISTRY, RUNTIME, at, load, store
+
+
+def _runtime(attr, like):
+    return at(ast.Attribute(value=load(RUNTIME, like), attr=attr, ctx=ast.Load()), like)
+
+
+def wrap_statement(stmt, pp):
+    """The try/except that records pause point `pp` when a Capture passes."""
+    like = stmt
+    push = at(ast.Call(
+        func=at(ast.Attribute(value=load(CAPTURE_VAR, like), attr="push", ctx=ast.Load()), like),
+        args=[at(ast.Subscript(value=load(REGISTRY, like), slice=ast.Constant(pp), ctx=ast.Load()), like),
+              at(ast.Call(func=_runtime("locals", like), args=[], keywords=[]), like)],
+        keywords=[]), like)
+    handler = at(ast.ExceptHandler(type=_runtime("Capture", like), name=CAPTURE_VAR,
+                                   body=[at(ast.Expr(value=push), like), at(ast.Raise(), like)]), like)
+    return at(ast.Try(body=[stmt], handlers=[handler], orelse=[], finalbody=[]), like)
+
+
+def wrap_block(stmts):
+    """Wrap every pause statement (marked `kappa_pp`) in `stmts`, recursively."""
+    out = []
+    for stmt in stmts:
+        pp = getattr(stmt, "kappa_pp", None)
+        if pp is not None:
+            out.append(wrap_statement(stmt, pp))
+            continue
+        if isinstance(stmt, (ast.If, ast.For, ast.While)):
+            stmt.body = wrap_block(stmt.body)
+            stmt.orelse = wrap_block(stmt.orelse)
+        out.append(stmt)
+    return out
+
+
+def entry_check(fn, pp):
+    """`if __kappa__.pending: <wrapped auto_pause()>` at fn's location."""
+    call = at(ast.Expr(value=at(ast.Call(func=_runtime("auto_pause", fn), args=[], keywords=[]), fn)), fn)
+    return at(ast.If(test=_runtime("pending", fn), body=[wrap_statement(call, pp)], orelse=[]), fn)
+
+
+def with_entry_check(fn, body, pp):
+    """`body` with the entry check first (after the docstring, which must stay first)."""
+    check = entry_check(fn, pp)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return [body[0], check] + body[1:]
+    return [check] + body
+
+
+def registration(site, cont_name, live, filename_like):
+    """`__k_pp['f:3'] = __kappa__.PausePoint('f:3', 'f', ('x',), __k_c_f_3, 12)`."""
+    like = filename_like
+    value = at(ast.Call(func=_runtime("PausePoint", like), args=[
+        ast.Constant(site.id), ast.Constant(site.function),
+        at(ast.Tuple(elts=[ast.Constant(v) for v in sorted(live)], ctx=ast.Load()), like),
+        load(cont_name, like), ast.Constant(site.line)], keywords=[]), like)
+    target = at(ast.Subscript(value=load(REGISTRY, like), slice=ast.Constant(site.id), ctx=ast.Store()), like)
+    return at(ast.Assign(targets=[target], value=value), like)
+
+
+def registry_init(like):
+    return at(ast.Assign(targets=[store(REGISTRY, like)], value=at(ast.Dict(keys=[], values=[]), like)), like)

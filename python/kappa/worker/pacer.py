@@ -1,0 +1,108 @@
+"""When to pause: a timer thread that raises the runtime's pause flag.
+
+Reading a clock at every call would cost the program dearly, so compiled
+code only tests a flag; this thread sets it when an automatic checkpoint is
+due (the interval since the last one passed) or when the lambda's remaining
+time falls under what a checkpoint needs (then the task yields).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from kappa import runtime
+
+# Never plan less than this for a checkpoint and its call.
+MIN_MARGIN = 0.25
+
+
+class Pacer:
+    def __init__(self, lambda_context, interval: float):
+        self.ctx = lambda_context
+        self.interval = interval
+        self.timeout = max(self.remaining(), 0.001)
+        self.last_checkpoint = time.monotonic()
+        self.checkpoint_cost = 0.0
+        self.yield_due = False
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kappa-pacer", daemon=True)
+
+    def remaining(self) -> float:
+        return self.ctx.get_remaining_time_in_millis() / 1000.0
+
+    def margin(self) -> float:
+        """Time to keep before the deadline: enough for a checkpoint of the
+        size taken last (three times its cost), at least MIN_MARGIN, at
+        most half the lambda's time limit."""
+        return min(max(MIN_MARGIN, 3 * self.checkpoint_cost), self.timeout / 2)
+
+    def near_deadline(self) -> bool:
+        return self.remaining() <= self.margin()
+
+    def checkpointed(self, cost: float) -> None:
+        """Records a checkpoint that took `cost` seconds, and clears the flag."""
+        self.checkpoint_cost = cost
+        self.last_checkpoint = time.monotonic()
+        runtime.clear_pause()
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=1)
+        runtime.clear_pause()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            to_deadline = self.remaining() - self.margin()
+            to_interval = self.last_checkpoint + self.interval - time.monotonic()
+            if to_deadline <= 0:
+                self.yield_due = True
+                runtime.request_pause()
+                # Keep the flag raised until the yield happens.
+                self._wake.wait(0.05)
+            elif to_interval <= 0:
+                runtime.request_pause()
+                self._wake.wait(min(to_deadline, 0.05))
+            else:
+                self._wake.wait(min(to_deadline, to_interval))
+            self._wake.clear()
+
+
+class Heartbeat:
+    """Tells the leader every few seconds that this claim is alive; learns
+    early when it was superseded, and then asks the task to pause so its
+    next call is refused and the worker stops."""
+
+    def __init__(self, client, ref, interval: float):
+        self.client = client
+        self.ref = ref
+        self.interval = interval
+        self.superseded = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kappa-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1)
+
+    def _run(self) -> None:
+        from kappa.worker.client import Superseded, JobFinished
+        while not self._stop.wait(self.interval):
+            try:
+                self.client.heartbeat(self.ref)
+            except (Superseded, JobFinished):
+                self.superseded = True
+                runtime.request_pause()
+                return
+            except Exception:
+                # A missed heartbeat is not fatal; the lease allows several.
+                pass
