@@ -171,7 +171,7 @@ def _explain(frame, line, caller, request):
                 f"pause points: call the function in a statement of its own")
     name = frame.f_code.co_qualname
     if caller is not None:
-        return (f"{_where(*caller)}: {what} reached through an implicit call into '{name}' "
+        return (f"{_where(*caller)}: {what} reached through a call into '{name}' "
                 f"({_where(frame, line)}), which is not compiled (methods of classes and "
                 f"lambdas are not transformed yet; use a module-level function)")
     return (f"{_where(frame, line)}: {what} inside '{name}', which is not compiled (a task "
