@@ -1,0 +1,271 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kappa-serverless/kappa/lambda"
+)
+
+// ErrClosed is returned by Invoke once Close has been called.
+var ErrClosed = errors.New("local lambda: platform closed")
+
+// idleStopGrace is how long an idle worker may take to exit on EOF before
+// it is killed.
+const idleStopGrace = 2 * time.Second
+
+// Platform runs invocations in local worker processes.
+type Platform struct {
+	cfg   Config
+	slots *slots
+	pool  *idlePool
+	done  chan struct{} // closed by Close
+
+	mu     sync.Mutex
+	closed bool
+	live   map[*worker]struct{}
+	stats  Stats
+	wg     sync.WaitGroup // in-flight Invoke calls and background stops
+}
+
+var _ lambda.Invoker = (*Platform)(nil)
+
+// New checks cfg and returns a platform; workers start on demand.
+func New(cfg Config) (*Platform, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Platform{
+		cfg:   cfg,
+		slots: newSlots(cfg.Concurrency),
+		done:  make(chan struct{}),
+		live:  make(map[*worker]struct{}),
+	}
+	p.pool = newIdlePool(cfg.MaxWarm, cfg.IdleTTL, func(w *worker) {
+		p.background(func() { p.stopIdle(w) })
+	})
+	return p, nil
+}
+
+// Invoke runs one invocation, waiting for a concurrency slot first.
+func (p *Platform) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+	payload, err := eventPayload(inv.Payload)
+	if err != nil {
+		return lambda.Result{}, err
+	}
+	if !p.enter() {
+		return lambda.Result{}, ErrClosed
+	}
+	defer p.wg.Done()
+	if err := p.slots.acquire(ctx, p.done); err != nil {
+		return lambda.Result{}, err
+	}
+	defer p.slots.release()
+	p.addBusy(1)
+	defer p.addBusy(-1)
+
+	timeout := inv.Timeout
+	if timeout <= 0 {
+		timeout = p.cfg.Timeout
+	}
+	id := newRequestID()
+	c := call{requestID: id, function: inv.Function, payload: payload, timeout: timeout, log: newInvocationLog(id)}
+
+	w, cold, err := p.acquireWorker(ctx, c.log)
+	var initErr *initError
+	switch {
+	case errors.As(err, &initErr):
+		res := functionError(initErr.payload)
+		res.LogTail = c.log.text()
+		return p.finish(res, c, true), nil
+	case err != nil:
+		return lambda.Result{}, err
+	}
+	res, reusable, err := w.invoke(ctx, p.done, c)
+	if reusable {
+		p.park(w)
+	} else {
+		p.retire(w) // before returning, so a timed-out worker is really gone
+	}
+	if err != nil {
+		return lambda.Result{}, err
+	}
+	return p.finish(res, c, cold), nil
+}
+
+func (p *Platform) finish(res lambda.Result, c call, cold bool) lambda.Result {
+	res.RequestID = c.requestID
+	res.ColdStart = cold
+	p.mu.Lock()
+	p.stats.count(res)
+	p.mu.Unlock()
+	p.cfg.Logger.Debug("local lambda invocation", "request_id", res.RequestID, "function", c.function,
+		"outcome", res.Outcome.String(), "cold", cold, "duration", res.Duration, "message", res.Message)
+	return res
+}
+
+// acquireWorker takes a warm worker or cold-starts one. A cold start's
+// failure to load the handler comes back as *initError.
+func (p *Platform) acquireWorker(ctx context.Context, log *invocationLog) (w *worker, cold bool, err error) {
+	for w = p.pool.take(); w != nil; w = p.pool.take() {
+		if w.alive() {
+			return w, false, nil
+		}
+		p.retire(w) // died while idle (a stray thread, the OOM killer)
+	}
+	w, err = startWorker(&p.cfg, log)
+	if err != nil {
+		return nil, true, err
+	}
+	if !p.track(w) {
+		w.destroy()
+		return nil, true, ErrClosed
+	}
+	if err := w.awaitReady(ctx, p.done, p.cfg.StartTimeout, log); err != nil {
+		p.retire(w)
+		return nil, true, err
+	}
+	return w, true, nil
+}
+
+// park returns a worker that answered to the idle pool, or stops it when
+// warm workers are not wanted.
+func (p *Platform) park(w *worker) {
+	if p.isClosed() || !p.pool.put(w) {
+		p.background(func() { p.stopIdle(w) })
+	}
+}
+
+// background runs f as part of the platform, so Close waits for it. After
+// Close it does nothing: Close destroys every live worker itself.
+func (p *Platform) background(f func()) {
+	if !p.enter() {
+		return
+	}
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+}
+
+func (p *Platform) stopIdle(w *worker) {
+	w.stop(idleStopGrace)
+	p.untrack(w)
+}
+
+// retire kills and reaps a worker that must not serve again.
+func (p *Platform) retire(w *worker) {
+	w.destroy()
+	p.untrack(w)
+}
+
+// Close kills every worker (busy or idle) with its children and waits until
+// all are reaped; in-flight invocations return ErrClosed.
+func (p *Platform) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.done)
+	for w := range p.live {
+		w.kill()
+	}
+	p.mu.Unlock()
+
+	p.pool.drain()
+	p.wg.Wait()
+	p.mu.Lock()
+	rest := make([]*worker, 0, len(p.live))
+	for w := range p.live {
+		rest = append(rest, w)
+	}
+	p.mu.Unlock()
+	for _, w := range rest {
+		p.retire(w)
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Platform) Stats() Stats {
+	p.mu.Lock()
+	s := p.stats
+	s.Workers = len(p.live)
+	p.mu.Unlock()
+	s.Idle = p.pool.len()
+	return s
+}
+
+// enter registers an in-flight operation unless the platform is closed.
+func (p *Platform) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	return true
+}
+
+func (p *Platform) isClosed() bool { return isClosing(p.done) }
+
+func (p *Platform) track(w *worker) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.live[w] = struct{}{}
+	return true
+}
+
+func (p *Platform) untrack(w *worker) {
+	p.mu.Lock()
+	delete(p.live, w)
+	p.mu.Unlock()
+}
+
+func (p *Platform) addBusy(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats.Busy += n
+	p.stats.PeakBusy = max(p.stats.PeakBusy, p.stats.Busy)
+}
+
+func isClosing(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// eventPayload checks the event like Lambda's API does: it must be JSON, and
+// an empty one means {}.
+func eventPayload(b []byte) (json.RawMessage, error) {
+	if len(b) == 0 {
+		return json.RawMessage("{}"), nil
+	}
+	if !json.Valid(b) {
+		return nil, errors.New("local lambda: invocation payload is not valid JSON")
+	}
+	return json.RawMessage(b), nil
+}
+
+// newRequestID returns a random UUID (version 4), Lambda's request id format.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

@@ -1,0 +1,258 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// streamGrace bounds how long teardown waits for the output pipes to reach
+// EOF after the worker died: a grandchild that left the process group may
+// hold them open forever.
+const streamGrace = 2 * time.Second
+
+// worker is one Python worker process and the goroutines that serve its pipes.
+type worker struct {
+	pid      int
+	cmd      *exec.Cmd
+	requests *os.File // fd 3 of the worker, our write end
+	logs     *logRouter
+
+	responses chan response // from readResponses; closed when fd 4 ends
+	exited    chan struct{} // closed once the process has been reaped
+	exitErr   error         // valid after exited is closed
+
+	readEnds  []*os.File // fd 4, stdout and stderr read ends, closed at teardown
+	streams   sync.WaitGroup
+	goroutine sync.WaitGroup
+	gone      chan struct{} // closed at teardown, releases readResponses
+	teardown  sync.Once
+}
+
+// errNotReady is returned by awaitReady with the worker's exit or hang
+// explained, so a bad interpreter or a missing package gives a clear error.
+type errNotReady struct{ reason, tail string }
+
+func (e *errNotReady) Error() string {
+	msg := "local lambda: worker did not become ready: " + e.reason
+	if e.tail != "" {
+		msg += "; last output: " + e.tail
+	}
+	return msg
+}
+
+// initError is the handler's import failure, reported like Lambda does: as a
+// function error of the invocation that triggered the cold start.
+type initError struct{ payload json.RawMessage }
+
+func (e *initError) Error() string { return "handler init failed: " + errorSummary(e.payload) }
+
+// startWorker launches a worker whose start-up output is attributed to log.
+func startWorker(cfg *Config, log *invocationLog) (*worker, error) {
+	var files []*os.File // every pipe end we created, closed on failure
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		if err == nil {
+			files = append(files, r, w)
+		}
+		return r, w, err
+	}
+	fail := func(err error) (*worker, error) {
+		for _, f := range files {
+			f.Close()
+		}
+		return nil, fmt.Errorf("local lambda: start worker: %w", err)
+	}
+	reqR, reqW, err := pipe()
+	if err != nil {
+		return fail(err)
+	}
+	respR, respW, err := pipe()
+	if err != nil {
+		return fail(err)
+	}
+	outR, outW, err := pipe()
+	if err != nil {
+		return fail(err)
+	}
+	errR, errW, err := pipe()
+	if err != nil {
+		return fail(err)
+	}
+
+	cmd := exec.Command(cfg.Python, "-m", "kappa.worker.local", "--handler", cfg.Handler)
+	cmd.Dir = cfg.Dir
+	cmd.Env = cfg.workerEnv(os.Environ())
+	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.ExtraFiles = []*os.File{reqR, respW} // fd 3, fd 4
+	cmd.SysProcAttr = workerProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fail(err)
+	}
+	// The child holds its own copies now; keeping ours would hide its EOFs.
+	for _, f := range []*os.File{reqR, respW, outW, errW} {
+		f.Close()
+	}
+
+	w := &worker{
+		pid:       cmd.Process.Pid,
+		cmd:       cmd,
+		requests:  reqW,
+		logs:      &logRouter{sink: cfg.LogSink},
+		responses: make(chan response),
+		exited:    make(chan struct{}),
+		readEnds:  []*os.File{respR, outR, errR},
+		gone:      make(chan struct{}),
+	}
+	w.logs.begin(log)
+	w.goroutine.Add(2)
+	w.streams.Add(2)
+	for i, r := range []*os.File{outR, errR} {
+		go func() {
+			defer w.streams.Done()
+			w.logs.readStream(i, r)
+		}()
+	}
+	go w.readResponses(respR)
+	go w.wait()
+	return w, nil
+}
+
+func (w *worker) wait() {
+	defer w.goroutine.Done()
+	w.exitErr = w.cmd.Wait()
+	close(w.exited)
+}
+
+// readResponses decodes fd 4 until it ends. A message no one receives (the
+// worker is being torn down) is dropped.
+func (w *worker) readResponses(r *os.File) {
+	defer w.goroutine.Done()
+	defer close(w.responses)
+	for {
+		frame, err := readFrame(r)
+		if err != nil {
+			return
+		}
+		var msg response
+		if err := json.Unmarshal(frame, &msg); err != nil {
+			msg = response{invalid: err}
+		}
+		select {
+		case w.responses <- msg:
+		case <-w.gone:
+			return
+		}
+	}
+}
+
+// awaitReady waits for the ready message of a cold start.
+func (w *worker) awaitReady(ctx context.Context, closing <-chan struct{}, limit time.Duration, log *invocationLog) error {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	responses := w.responses
+	for {
+		select {
+		case msg, ok := <-responses:
+			switch {
+			case !ok:
+				responses = nil // fd 4 closed: the exit (or the limit) follows
+			case msg.invalid != nil:
+				return &errNotReady{reason: "malformed message: " + msg.invalid.Error()}
+			case msg.Type == msgReady:
+				return nil
+			case msg.Type == msgInitError:
+				return &initError{payload: msg.Error}
+			default:
+				return &errNotReady{reason: fmt.Sprintf("unexpected %q message before ready", msg.Type)}
+			}
+		case <-w.exited:
+			if isClosing(closing) {
+				return ErrClosed
+			}
+			return &errNotReady{reason: "exited: " + exitReason(w.exitErr), tail: w.drainedTail(log)}
+		case <-timer.C:
+			w.kill()
+			return &errNotReady{reason: fmt.Sprintf("no ready message within %v (start-up limit)", limit), tail: w.drainedTail(log)}
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-closing:
+			return ErrClosed
+		}
+	}
+}
+
+// drainedTail waits (boundedly) for the output of a dead or dying worker and
+// returns its last line.
+func (w *worker) drainedTail(log *invocationLog) string {
+	w.kill()
+	waitDrained(log)
+	return log.lastLine()
+}
+
+// kill sends SIGKILL to the worker's whole process group. Safe to repeat.
+func (w *worker) kill() {
+	_ = syscall.Kill(-w.pid, syscall.SIGKILL)
+}
+
+// stop ends an idle worker: EOF on fd 3 lets it exit cleanly; it is killed if
+// it lingers past grace.
+func (w *worker) stop(grace time.Duration) {
+	w.requests.Close()
+	select {
+	case <-w.exited:
+	case <-time.After(grace):
+	}
+	w.destroy()
+}
+
+// destroy kills the process group, reaps the worker and ends every goroutine
+// serving it. Only the owner of the worker calls it, once.
+func (w *worker) destroy() {
+	w.teardown.Do(func() {
+		w.kill()
+		<-w.exited
+		w.kill() // children that outlived the leader
+		w.requests.Close()
+		streamsDone := make(chan struct{})
+		go func() { w.streams.Wait(); close(streamsDone) }()
+		select {
+		case <-streamsDone:
+		case <-time.After(streamGrace):
+		}
+		close(w.gone)
+		for _, f := range w.readEnds {
+			f.Close() // unblocks readers held by an escaped grandchild
+		}
+		<-streamsDone
+		w.goroutine.Wait()
+	})
+}
+
+// alive reports whether the process has not exited yet.
+func (w *worker) alive() bool {
+	select {
+	case <-w.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// exitReason renders how a process ended, e.g. "signal: killed" or "exit status 3".
+func exitReason(err error) string {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.String()
+	}
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
