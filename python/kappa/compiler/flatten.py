@@ -136,7 +136,7 @@ class Flattener:
         if not contains_pause(s):
             return [s]
         body = []
-        test = self.expr(s.test, body)
+        test = self.condition(s.test, body)
         if s.msg is not None and contains_pause(s.msg):
             fail = []
             msg = self.expr(s.msg, fail)
@@ -158,7 +158,7 @@ class Flattener:
 
     def s_If(self, s):
         out = []
-        test = self.expr(s.test, out)
+        test = self.condition(s.test, out)
         out.append(at(ast.If(test=test, body=self.block(s.body), orelse=self.block(s.orelse)), s))
         return out
 
@@ -168,7 +168,7 @@ class Flattener:
             return [at(ast.While(test=s.test, body=body, orelse=orelse), s)]
         # while True: <test>; if not test: <else>; break; <body>
         check = []
-        test = self.expr(s.test, check)
+        test = self.condition(s.test, check)
         if not orelse:
             check.append(at(ast.If(test=_not(test), body=[at(ast.Break(), s)], orelse=[]), s))
             return [at(ast.While(test=ast.Constant(True), body=check + body, orelse=[]), s)]
@@ -212,6 +212,25 @@ class Flattener:
         if handler is None:
             self.unsupported(e)
         return handler(e, out)
+
+    def condition(self, e, out):
+        """Like expr, for a test (if, while, assert): an `and`/`or` there calls
+        bool() once on each operand it evaluates, as Python's jumps do."""
+        if not (isinstance(e, ast.BoolOp) and any(contains_pause(v) for v in e.values[1:])):
+            return self.expr(e, out)
+        # and: c = False; if A: <B>; if B: c = True      (or: negated tests)
+        is_or = isinstance(e.op, ast.Or)
+        flag = self.temps.new()
+        out.append(assign(flag, at(ast.Constant(is_or), e), e))
+        where = out
+        for i, value in enumerate(e.values):
+            test = self.expr(value, where)
+            body = []
+            if i == len(e.values) - 1:
+                body.append(assign(flag, at(ast.Constant(not is_or), e), value))
+            where.append(at(ast.If(test=_not(test) if is_or else test, body=body, orelse=[]), value))
+            where = body
+        return load(flag, e)
 
     def trivial(self, e):
         """Values a pausing call cannot change: constants and local loads."""
