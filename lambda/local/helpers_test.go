@@ -111,6 +111,12 @@ func (c *logCollector) of(requestID, stream string) []string {
 	return out
 }
 
+func (c *logCollector) all() []logLine {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]logLine(nil), c.lines...)
+}
+
 // pidsIn parses "key=N" pairs the handlers print, e.g. "pid=12 child=13".
 func pidsIn(t *testing.T, line string) map[string]int {
 	t.Helper()
