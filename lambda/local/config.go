@@ -1,6 +1,3 @@
-// Package local is Kappa's own lambda platform: each invocation runs in a
-// separate Python worker process with a deadline, a concurrency limit and
-// warm reuse, so the embedded default needs no cloud account.
 package local
 
 import (

@@ -131,6 +131,7 @@ func (p *Platform) acquireWorker(ctx context.Context, log *invocationLog) (w *wo
 		p.retire(w)
 		return nil, true, err
 	}
+	p.cfg.Logger.Debug("local lambda worker started", "pid", w.pid)
 	return w, true, nil
 }
 
@@ -231,6 +232,7 @@ func (p *Platform) untrack(w *worker) {
 	p.mu.Lock()
 	delete(p.live, w)
 	p.mu.Unlock()
+	p.cfg.Logger.Debug("local lambda worker stopped", "pid", w.pid, "exit", exitReason(w.exitErr))
 }
 
 func (p *Platform) addBusy(n int) {

@@ -21,11 +21,6 @@ func (s *slots) acquire(ctx context.Context, closing <-chan struct{}) error {
 	select {
 	case <-s.free:
 		return nil
-	default:
-	}
-	select {
-	case <-s.free:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-closing:

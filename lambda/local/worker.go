@@ -53,75 +53,69 @@ type initError struct{ payload json.RawMessage }
 
 func (e *initError) Error() string { return "handler init failed: " + errorSummary(e.payload) }
 
+// The pipes of a worker, by the role of the child's end.
+const (
+	pipeRequests  = iota // child reads fd 3
+	pipeResponses        // child writes fd 4
+	pipeStdout
+	pipeStderr
+	pipeCount
+)
+
 // startWorker launches a worker whose start-up output is attributed to log.
 func startWorker(cfg *Config, log *invocationLog) (*worker, error) {
-	var files []*os.File // every pipe end we created, closed on failure
-	pipe := func() (r, w *os.File, err error) {
-		r, w, err = os.Pipe()
-		if err == nil {
-			files = append(files, r, w)
+	var rd, wr [pipeCount]*os.File
+	for i := range pipeCount {
+		var err error
+		if rd[i], wr[i], err = os.Pipe(); err != nil {
+			closeFiles(rd[:i]...)
+			closeFiles(wr[:i]...)
+			return nil, fmt.Errorf("local lambda: start worker: %w", err)
 		}
-		return r, w, err
 	}
-	fail := func(err error) (*worker, error) {
-		for _, f := range files {
-			f.Close()
-		}
-		return nil, fmt.Errorf("local lambda: start worker: %w", err)
-	}
-	reqR, reqW, err := pipe()
-	if err != nil {
-		return fail(err)
-	}
-	respR, respW, err := pipe()
-	if err != nil {
-		return fail(err)
-	}
-	outR, outW, err := pipe()
-	if err != nil {
-		return fail(err)
-	}
-	errR, errW, err := pipe()
-	if err != nil {
-		return fail(err)
-	}
-
 	cmd := exec.Command(cfg.Python, "-m", "kappa.worker.local", "--handler", cfg.Handler)
 	cmd.Dir = cfg.Dir
 	cmd.Env = cfg.workerEnv(os.Environ())
-	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.ExtraFiles = []*os.File{reqR, respW} // fd 3, fd 4
+	cmd.Stdout, cmd.Stderr = wr[pipeStdout], wr[pipeStderr]
+	cmd.ExtraFiles = []*os.File{rd[pipeRequests], wr[pipeResponses]} // fd 3, fd 4
 	cmd.SysProcAttr = workerProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fail(err)
-	}
-	// The child holds its own copies now; keeping ours would hide its EOFs.
-	for _, f := range []*os.File{reqR, respW, outW, errW} {
-		f.Close()
+	err := cmd.Start()
+	// The child holds its own copies of its ends now; keeping ours would
+	// hide its EOFs.
+	closeFiles(rd[pipeRequests], wr[pipeResponses], wr[pipeStdout], wr[pipeStderr])
+	if err != nil {
+		closeFiles(wr[pipeRequests], rd[pipeResponses], rd[pipeStdout], rd[pipeStderr])
+		return nil, fmt.Errorf("local lambda: start worker: %w", err)
 	}
 
 	w := &worker{
 		pid:       cmd.Process.Pid,
 		cmd:       cmd,
-		requests:  reqW,
+		requests:  wr[pipeRequests],
 		logs:      &logRouter{sink: cfg.LogSink},
 		responses: make(chan response),
 		exited:    make(chan struct{}),
-		readEnds:  []*os.File{respR, outR, errR},
+		readEnds:  []*os.File{rd[pipeResponses], rd[pipeStdout], rd[pipeStderr]},
 		gone:      make(chan struct{}),
 	}
 	w.logs.begin(log)
 	w.goroutine.Add(2)
 	w.streams.Add(2)
-	for i, r := range []*os.File{outR, errR} {
+	for stream, r := range []*os.File{rd[pipeStdout], rd[pipeStderr]} {
 		go func() {
 			defer w.streams.Done()
-			w.logs.readStream(i, r)
+			w.logs.readStream(stream, r)
 		}()
 	}
-	go w.readResponses(respR)
+	go w.readResponses(rd[pipeResponses])
 	go w.wait()
 	return w, nil
+}
+
+func closeFiles(files ...*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 func (w *worker) wait() {
@@ -178,7 +172,6 @@ func (w *worker) awaitReady(ctx context.Context, closing <-chan struct{}, limit 
 			}
 			return &errNotReady{reason: "exited: " + exitReason(w.exitErr), tail: w.drainedTail(log)}
 		case <-timer.C:
-			w.kill()
 			return &errNotReady{reason: fmt.Sprintf("no ready message within %v (start-up limit)", limit), tail: w.drainedTail(log)}
 		case <-ctx.Done():
 			return ctx.Err()
@@ -212,13 +205,13 @@ func (w *worker) stop(grace time.Duration) {
 	w.destroy()
 }
 
-// destroy kills the process group, reaps the worker and ends every goroutine
-// serving it. Only the owner of the worker calls it, once.
+// destroy kills the process group (children that outlived a cleanly exited
+// leader included), reaps the worker and ends every goroutine serving it.
+// Later calls wait for the first to finish.
 func (w *worker) destroy() {
 	w.teardown.Do(func() {
 		w.kill()
 		<-w.exited
-		w.kill() // children that outlived the leader
 		w.requests.Close()
 		streamsDone := make(chan struct{})
 		go func() { w.streams.Wait(); close(streamsDone) }()
@@ -227,9 +220,7 @@ func (w *worker) destroy() {
 		case <-time.After(streamGrace):
 		}
 		close(w.gone)
-		for _, f := range w.readEnds {
-			f.Close() // unblocks readers held by an escaped grandchild
-		}
+		closeFiles(w.readEnds...) // unblocks readers held by an escaped grandchild
 		<-streamsDone
 		w.goroutine.Wait()
 	})
