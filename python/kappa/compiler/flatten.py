@@ -429,8 +429,8 @@ class Flattener:
         # evaluated in the function before the comprehension starts.
         first = self.expr(e.generators[0].iter, out)
         gen = e.generators[0]
-        gens = [at(ast.comprehension(target=gen.target, iter=first, ifs=gen.ifs,
-                                     is_async=gen.is_async), gen)] + e.generators[1:]
+        gens = [ast.comprehension(target=gen.target, iter=first, ifs=gen.ifs,
+                                  is_async=gen.is_async)] + e.generators[1:]
         if isinstance(e, ast.DictComp):
             return at(ast.DictComp(key=e.key, value=e.value, generators=gens), e)
         return at(type(e)(elt=e.elt, generators=gens), e)

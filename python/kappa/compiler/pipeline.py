@@ -13,7 +13,7 @@ import tokenize
 import types
 from dataclasses import dataclass, field
 
-from .astutil import REGISTRY, RUNTIME, is_pausing_call
+from .astutil import REGISTRY, RUNTIME, pause_call_of
 from .check import check_module
 from .classify import classifier_for, mark_function
 from .continuations import continuations
@@ -54,21 +54,39 @@ class Stats:
     pause_points: int = 0          # pausing call sites, entries not counted
     continuations: int = 0
     source_lines: int = 0
-    generated_lines: int = 0
     per_function: dict = field(default_factory=dict)   # name -> pause points
 
 
-@dataclass
 class Compiled:
-    filename: str
-    code: types.CodeType
-    source: str                 # the transformed module, as Python source
-    original: str               # the user's source
-    pause_points: dict          # id -> PausePointInfo
-    sites: PauseSites
-    stats: Stats
-    fingerprint: str
-    dropped: tuple | None = None   # (pause id, name) under the test-only drop switch
+    """A compiled program. `source` (the transformed module as Python text,
+    for `kappa compile`) is produced on first use: the worker never needs it."""
+
+    def __init__(self, filename, code, tree, original, pause_points, sites, stats,
+                 fingerprint, dropped=None):
+        self.filename = filename
+        self.code = code                  # exec it in a fresh module: load_program
+        self.original = original          # the user's source
+        self.pause_points = pause_points  # id -> PausePointInfo
+        self.sites = sites                # PauseSites, for the runtime
+        self.stats = stats
+        self.fingerprint = fingerprint    # identifies program and compiler version
+        self.dropped = dropped            # (pause id, name) under the TEST-ONLY drop switch
+        self._tree = tree
+        self._source = None
+
+    @property
+    def source(self):
+        if self._source is None:
+            self._source = ast.unparse(self._tree)
+            self._tree = None
+        return self._source
+
+    @property
+    def generated_lines(self):
+        return len(self.source.splitlines())
+
+    def __repr__(self):
+        return f"<Compiled {self.filename}: {self.stats.functions} functions, {self.stats.pause_points} pause points>"
 
 
 def compile_file(path, **options):
@@ -109,14 +127,11 @@ def compile_source(source, filename="<program>", drop_live=None):
 
     top = ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0)
     tree.body[_prologue_end(tree):0] = [registry_init(top)]
-    ast.fix_missing_locations(tree)
-    text = ast.unparse(tree)
-    stats.generated_lines = len(text.splitlines())
-    code = compile(tree, filename, "exec", dont_inherit=True)
+    code = _compile(tree, filename)
     code, codes = _name_continuations(code, {t.key: t for t in transformed})
-    sites = _sites(tree, codes)
-    fingerprint = hashlib.sha256(f"{COMPILER_VERSION}\0{filename}\0{text}".encode()).hexdigest()
-    return Compiled(filename, code, text, source, info, sites, stats, fingerprint, dropped)
+    sites = _sites(transformed, codes)
+    fingerprint = hashlib.sha256(f"{COMPILER_VERSION}\0{filename}\0{source}".encode()).hexdigest()
+    return Compiled(filename, code, tree, source, info, sites, stats, fingerprint, dropped)
 
 
 @dataclass
@@ -151,6 +166,16 @@ def _emit(fn, t, live):
     out.extend(registration(site, cont.name, live[site.id], fn) for site, cont in conts)
     t.conts = conts
     return out
+
+
+def _compile(tree, filename):
+    # Every generated node is located as it is built; fixing locations walks
+    # the whole (quadratic) tree, so do it only if a node was missed.
+    try:
+        return compile(tree, filename, "exec", dont_inherit=True)
+    except (TypeError, ValueError):
+        ast.fix_missing_locations(tree)
+        return compile(tree, filename, "exec", dont_inherit=True)
 
 
 def _prologue_end(tree):
@@ -188,10 +213,12 @@ def _name_continuations(code, functions):
     return code.replace(co_consts=tuple(consts)), frozenset(codes)
 
 
-def _sites(tree, codes):
+def _sites(functions, codes):
+    """Source positions of the pausing calls (continuations copy the same calls)."""
     positions, lines = set(), set()
-    for node in ast.walk(tree):
-        if is_pausing_call(node):
+    for t in functions:
+        for site in t.sites[1:]:
+            node = pause_call_of(site.stmt)
             positions.add((node.lineno, node.end_lineno, node.col_offset, node.end_col_offset))
             lines.add(node.lineno)
     return PauseSites(codes, frozenset(positions), frozenset(lines))

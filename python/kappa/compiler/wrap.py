@@ -21,21 +21,28 @@ import ast
 from .astutil import CAPTURE_VAR, REGISTRY, RUNTIME, at, load, store
 
 
-def _runtime(attr, like):
-    return at(ast.Attribute(value=load(RUNTIME, like), attr=attr, ctx=ast.Load()), like)
+def _runtime(attr, like=None):
+    node = ast.Attribute(value=ast.Name(id=RUNTIME, ctx=ast.Load()), attr=attr, ctx=ast.Load())
+    return node if like is None else at(node, like)
+
+
+def _name(name):
+    return ast.Name(id=name, ctx=ast.Load())
 
 
 def wrap_statement(stmt, pp):
-    """The try/except that records pause point `pp` when a Capture passes."""
-    like = stmt
-    push = at(ast.Call(
-        func=at(ast.Attribute(value=load(CAPTURE_VAR, like), attr="push", ctx=ast.Load()), like),
-        args=[at(ast.Subscript(value=load(REGISTRY, like), slice=ast.Constant(pp), ctx=ast.Load()), like),
-              at(ast.Call(func=_runtime("locals", like), args=[], keywords=[]), like)],
-        keywords=[]), like)
-    handler = at(ast.ExceptHandler(type=_runtime("Capture", like), name=CAPTURE_VAR,
-                                   body=[at(ast.Expr(value=push), like), at(ast.Raise(), like)]), like)
-    return at(ast.Try(body=[stmt], handlers=[handler], orelse=[], finalbody=[]), like)
+    """The try/except that records pause point `pp` when a Capture passes.
+
+    Built without locations, then located in one pass (this runs once per
+    pause statement of every continuation)."""
+    push = ast.Call(
+        func=ast.Attribute(value=_name(CAPTURE_VAR), attr="push", ctx=ast.Load()),
+        args=[ast.Subscript(value=_name(REGISTRY), slice=ast.Constant(pp), ctx=ast.Load()),
+              ast.Call(func=_runtime("locals"), args=[], keywords=[])],
+        keywords=[])
+    handler = ast.ExceptHandler(type=_runtime("Capture"), name=CAPTURE_VAR,
+                                body=[ast.Expr(value=push), ast.Raise()])
+    return at(ast.Try(body=[stmt], handlers=[handler], orelse=[], finalbody=[]), stmt)
 
 
 def wrap_block(stmts):

@@ -170,6 +170,9 @@ def _explain(frame, line, caller, request):
                 f"property, dunder or callback such as sorted(key=)); only direct calls are "
                 f"pause points: call the function in a statement of its own")
     name = frame.f_code.co_qualname
+    if caller is not None and _is_runtime(frame):
+        return (f"{_where(*caller)}: {what} reached through '{name}', a Kappa API function "
+                f"that called back into the program; a callback passed to the API cannot pause")
     if caller is not None:
         return (f"{_where(*caller)}: {what} reached through a call into '{name}' "
                 f"({_where(frame, line)}), which is not compiled (methods of classes and "

@@ -1,0 +1,194 @@
+"""Pass 6: continuations resume the rest of a function correctly from every
+pause point, including partial loop iterations with break/continue/else."""
+
+import ast
+import traceback
+
+import pytest
+
+from kappa.compiler import compile_source
+from kappa.runtime import load_program
+from kappa.runtime.driver import Policy, run_plain, run_program
+
+from .helpers import dedent
+
+CONTROL_FLOW = dedent("""
+    def p(tag, v=None):
+        print("p", tag, v)
+        return v
+
+    def nested_loops(xs):
+        out = []
+        for i, x in enumerate(xs):
+            if p("skip?", x % 3 == 0):
+                continue
+            for j in range(x):
+                if p("inner-break?", j > 2):
+                    break
+                out.append(p("j", (i, j)))
+            else:
+                out.append(p("inner-else", x))
+            if p("outer-break?", len(out) > 9):
+                break
+        else:
+            out.append(p("outer-else"))
+        return out
+
+    def return_in_loop(n):
+        i = 0
+        while True:
+            i += 1
+            if p("ret?", i >= n):
+                return p("value", i * 10)
+            for k in range(i):
+                if p("early?", k == 3):
+                    return ("early", k)
+
+    def while_else(n):
+        out = []
+        for k in range(n):
+            m = k
+            while p("w", m) > 0:
+                m -= 1
+                if m == 5:
+                    break
+            else:
+                out.append(p("we", k))
+                if k == 2:
+                    continue
+                if k == 4:
+                    break
+            out.append(k)
+        else:
+            out.append("for-else")
+        return out
+
+    def while_loops(n):
+        total = 0
+        while n > 0:
+            n -= 1
+            if n % 2:
+                continue
+            total += p("add", n)
+            if total > 10:
+                break
+        else:
+            total = -total
+        return total
+
+    def main():
+        return [nested_loops([1, 3, 4, 5, 2]), nested_loops([3, 6]), return_in_loop(3),
+                return_in_loop(6), while_else(4), while_else(7), while_loops(9), while_loops(5)]
+""")
+
+
+class Nth(Policy):
+    """Take only the n-th pause opportunity (auto pauses included)."""
+    auto = True
+
+    def __init__(self, n):
+        self.n, self.seen = n, 0
+
+    def take(self, request):
+        self.seen += 1
+        return self.seen == self.n
+
+
+class Counter(Policy):
+    auto = True
+
+    def __init__(self):
+        self.seen = 0
+
+    def take(self, request):
+        self.seen += 1
+        return False
+
+
+def test_resume_from_every_single_pause_point():
+    expected = run_plain(CONTROL_FLOW, filename="flow.py")
+    assert expected.error_type is None
+    counter = Counter()
+    assert run_program(CONTROL_FLOW, filename="flow.py", policy=counter).observable() == expected.observable()
+    compiled = compile_source(CONTROL_FLOW, "flow.py")
+    assert counter.seen > 100
+    for n in range(1, counter.seen + 1):
+        got = run_program(CONTROL_FLOW, compiled=compiled, filename="flow.py", policy=Nth(n))
+        assert got.pauses == 1
+        assert got.observable() == expected.observable(), f"pause #{n}"
+
+
+def continuation_source(source, pp):
+    compiled = compile_source(dedent(source), "prog.py")
+    key, n = pp.split(":")
+    tree = ast.parse(compiled.source)
+    fn = next(node for node in tree.body if isinstance(node, ast.FunctionDef)
+              and node.name == f"__k_c_{key}_{n}")
+    return ast.unparse(fn)
+
+
+def test_partial_iteration_without_exits_is_not_wrapped():
+    text = continuation_source("""
+        def g(x):
+            return x
+        def f(xs):
+            for x in xs:
+                g(x)
+                print(x)
+            return 1
+    """, "f:1")
+    assert "__k_once" not in text
+    assert text.count("for x in __k_it4:") == 1
+
+
+def test_partial_iteration_with_break_runs_in_a_single_iteration_loop():
+    text = continuation_source("""
+        def g(x):
+            return x
+        def f(xs):
+            for x in xs:
+                if g(x):
+                    break
+            else:
+                print("else")
+            return 1
+    """, "f:1")
+    lines = [line.strip() for line in text.splitlines()]
+    once = lines.index("for __k_once in (0,):")
+    assert lines[once + 1:once + 3] == ["if __k_t1:", "break"]
+    assert lines[once + 3] == "else:"             # continue/normal end: loop again
+    assert lines[once + 4] == "for x in __k_it4:"
+
+
+def test_continuation_restores_only_live_variables_and_keeps_ids():
+    text = continuation_source("""
+        def g(x):
+            return x
+        def f(a, b):
+            c = g(a)
+            d = g(c)
+            return d + b
+    """, "f:1")
+    assert "'b' in __k_vars" in text and "'a' in __k_vars" not in text
+    assert "c = __k_value" in text
+    assert "__k_pp['f:2']" in text   # the next pause keeps its original id
+
+
+def test_exception_delivered_to_a_continuation_is_raised_at_the_call_line():
+    source = dedent("""
+        def g(x):
+            return x
+
+        def f(a):
+            b = a + 1
+            c = g(
+                b)
+            return c
+    """)
+    module = load_program(compile_source(source, "prog.py"))
+    point = module.__k_pp["f:1"]
+    with pytest.raises(KeyError) as info:
+        point.resume({"b": 2}, None, KeyError("boom"))
+    last = traceback.extract_tb(info.value.__traceback__)[-1]
+    assert (last.filename, last.lineno, last.name) == ("prog.py", 6, "f")
+    assert point.resume({"b": 2}, 42, None) == 42

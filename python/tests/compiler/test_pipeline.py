@@ -1,0 +1,168 @@
+"""Pass 7 and the public API: wrapping, registry, locations, names."""
+
+import ast
+import traceback
+
+import pytest
+
+from kappa.compiler import compile_file, compile_source
+from kappa.runtime import Call, load_program, run
+from kappa.runtime.driver import Every, run_plain, run_program
+
+from .helpers import dedent
+
+PROGRAM = dedent('''
+    """A module docstring."""
+    from __future__ import annotations
+    from kappa.runtime import checkpoint
+
+    def double(x):
+        """Doubles."""
+        return x * 2
+
+    def main(n):
+        total = 0
+        for i in range(n):
+            total += double(i)
+            checkpoint()
+        return total
+''')
+
+
+def test_compiled_fields():
+    compiled = compile_source(PROGRAM, "prog.py")
+    assert compiled.filename == "prog.py"
+    assert compiled.original == PROGRAM
+    ast.parse(compiled.source)        # the transformed module is valid Python
+    assert compiled.stats.functions == 2
+    assert compiled.stats.pause_points == 2
+    assert compiled.stats.continuations == 4
+    assert compiled.stats.per_function == {"double": 0, "main": 2}
+    assert compiled.stats.source_lines < compiled.generated_lines
+    assert set(compiled.pause_points) == {"double:0", "main:0", "main:1", "main:2"}
+    info = compiled.pause_points["main:1"]
+    assert (info.function, info.line, info.target) == ("main", 12, "__k_t1")
+    assert len(compiled.sites.positions) == 2
+    assert compiled.fingerprint == compile_source(PROGRAM, "prog.py").fingerprint
+    assert compiled.fingerprint != compile_source(PROGRAM + "\n#\n", "prog.py").fingerprint
+
+
+def test_wrapping_and_entry_check_in_source():
+    compiled = compile_source(PROGRAM, "prog.py")
+    text = compiled.source
+    assert "except __kappa__.Capture as __k_cap:" in text
+    assert "__k_cap.push(__k_pp['main:2'], __kappa__.locals())" in text
+    assert text.count("if __kappa__.pending:") == 2          # one per function, not in continuations
+    assert text.index("from __future__") < text.index("__k_pp = {}")
+
+
+def test_docstrings_and_names_survive():
+    module = load_program(compile_source(PROGRAM, "prog.py"))
+    assert module.__doc__ == "A module docstring."
+    assert module.double.__doc__ == "Doubles."
+    assert module.__k_pp["main:1"].resume.__code__.co_name == "main"   # tracebacks say `in main`
+    assert module.main(4) == 12   # outside a run, checkpoint() does nothing
+
+
+def test_compile_file(tmp_path):
+    path = tmp_path / "app.py"
+    path.write_text("# -*- coding: utf-8 -*-\ndef main():\n    return 'é'\n", encoding="utf-8")
+    compiled = compile_file(path)
+    assert compiled.filename == str(path)
+    assert run(Call(load_program(compiled).main)) == "é"
+
+
+ERRORS = dedent("""
+    def helper(xs, i):
+        return xs[i]
+
+    def main():
+        xs = [1, 2, 3]
+        a = helper(xs, 0)
+        b = helper(xs,
+                   a + 5)
+        return a + b
+""")
+
+
+def test_uninterrupted_traceback_matches_plain_python():
+    namespace = {}
+    exec(compile(ERRORS, "prog.py", "exec"), namespace)
+    with pytest.raises(IndexError) as plain:
+        namespace["main"]()
+    module = load_program(compile_source(ERRORS, "prog.py"))
+    with pytest.raises(IndexError) as compiled:
+        run(Call(module.main))
+
+    def frames(exc):
+        return [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(exc.__traceback__)
+                if f.filename == "prog.py"]
+    assert frames(compiled.value) == frames(plain.value)
+    assert frames(compiled.value)[-1][1:] == (2, "helper", "return xs[i]")
+
+
+def test_builtins_used_by_generated_code_cannot_be_shadowed():
+    source = dedent("""
+        iter = None
+        AssertionError = None
+
+        def g(x):
+            return x
+
+        def main():
+            locals = 3
+            out = []
+            for x in [1, 2]:
+                out.append(g(x) + locals)
+            assert g(True), g("msg")
+            return out
+    """)
+    assert run_program(source, policy=Every()).observable() == run_plain(source).observable()
+
+
+def test_duplicate_function_names_and_conditional_defs():
+    source = dedent("""
+        from kappa.runtime import checkpoint
+        FAST = True
+
+        def f(x):
+            checkpoint()
+            return x + 1
+
+        def f(x):
+            checkpoint()
+            return x + 2
+
+        if FAST:
+            def h(x):
+                checkpoint()
+                return f(x) * 10
+        else:
+            def h(x):
+                return 0
+
+        def main():
+            return h(1)
+    """)
+    compiled = compile_source(source, "prog.py")
+    assert {"f@4:1", "f@8:1", "h@13:1"} <= set(compiled.pause_points)
+    assert run_program(source, policy=Every()).observable() == run_plain(source).observable()
+
+
+def test_methods_and_module_code_are_not_transformed():
+    source = dedent("""
+        class C:
+            def m(self):
+                return helper(1)
+
+        def helper(x):
+            return x
+
+        VALUE = helper(5)
+    """)
+    compiled = compile_source(source, "prog.py")
+    assert compiled.stats.functions == 1
+    tree = ast.parse(compiled.source)
+    method = tree.body[1].body[0]
+    assert ast.unparse(method) == "def m(self):\n    return helper(1)"
+    assert tree.body[-1].value.func.id == "helper"
