@@ -12,6 +12,7 @@ RUNTIME = "__kappa__"
 # Prefix of every name the compiler generates; user names may not use it.
 PREFIX = "__k_"
 REGISTRY = PREFIX + "pp"        # module global: pause-point id -> PausePoint
+PENDING = PREFIX + "pending"    # module global: copy of the runtime's pending flag
 CAPTURE_VAR = PREFIX + "cap"     # `except Capture as __k_cap`
 VARS_PARAM = PREFIX + "vars"     # continuation parameters
 VALUE_PARAM = PREFIX + "value"

@@ -189,7 +189,10 @@ class Flattener:
         iterable = self.expr(s.iter, out)
         if contains_pause(ast.Module(body=body, type_ignores=[])):
             name = iterator_name(s)
-            call = at(ast.Call(func=runtime_attr("iter", s), args=[iterable], keywords=[]), s)
+            # located from `for` to the end of the iterable: no call has that range
+            header = ast.Pass(lineno=s.lineno, col_offset=s.col_offset,
+                              end_lineno=s.iter.end_lineno, end_col_offset=s.iter.end_col_offset)
+            call = at(ast.Call(func=runtime_attr("iter", header), args=[iterable], keywords=[]), header)
             out.append(assign(name, call, s))
             self.locals.add(name)
             iterable = load(name, s)

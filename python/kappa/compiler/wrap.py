@@ -9,16 +9,17 @@
 A try block costs nothing on the normal path in CPython 3.11. Every compiled
 function also starts with the automatic pause check (pause point 0):
 
-    if __kappa__.pending:
+    if __k_pending:
         <wrapped __kappa__.auto_pause()>
 
-Generated code reaches builtins through `__kappa__` (`__kappa__.locals`,
+(`__k_pending` is the program's copy of the runtime's `pending` flag: one
+global load per call.) Generated code reaches builtins through `__kappa__` (`__kappa__.locals`,
 `__kappa__.iter`) so a program that shadows them still works.
 """
 
 import ast
 
-from .astutil import CAPTURE_VAR, REGISTRY, RUNTIME, at, load, store
+from .astutil import CAPTURE_VAR, PENDING, REGISTRY, RUNTIME, at, load, store
 
 
 def _runtime(attr, like=None):
@@ -61,9 +62,12 @@ def wrap_block(stmts):
 
 
 def entry_check(fn, pp):
-    """`if __kappa__.pending: <wrapped auto_pause()>` at fn's location."""
-    call = at(ast.Expr(value=at(ast.Call(func=_runtime("auto_pause", fn), args=[], keywords=[]), fn)), fn)
-    return at(ast.If(test=_runtime("pending", fn), body=[wrap_statement(call, pp)], orelse=[]), fn)
+    """`if __k_pending: <wrapped auto_pause()>`, located at the `def` keyword
+    (a range no call in the program has)."""
+    where = ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno,
+                     end_col_offset=fn.col_offset + 3)
+    call = at(ast.Expr(value=ast.Call(func=_runtime("auto_pause"), args=[], keywords=[])), where)
+    return at(ast.If(test=_name(PENDING), body=[wrap_statement(call, pp)], orelse=[]), where)
 
 
 def with_entry_check(fn, body, pp):

@@ -6,15 +6,18 @@ every compiled frame it passes through records (pause point id, live
 locals) with `push`, innermost first, and re-raises. `run` (run.py) receives
 the complete list at the boundary.
 
-Automatic pauses: compiled code reads `pending` at every function entry;
-when it is set (by a timer: request_pause) the entry calls `auto_pause`,
-which pauses only if every frame between the boundary and here is compiled
-code stopped at a pause point; otherwise the flag stays set and the next
-function entry tries again.
+Automatic pauses: `pending` is set by request_pause() (a timer thread);
+then every compiled function entry calls `auto_pause`, which pauses only if
+every frame between the boundary and here is compiled code stopped at a
+pause point; otherwise the flag stays set and the next function entry tries
+again. For speed, compiled code reads a copy of the flag kept in its own
+module globals (`__k_pending`: one global load instead of a global and an
+attribute); request_pause/clear_pause update `pending` and every copy.
 """
 
 import builtins
 import sys
+import threading
 import weakref
 
 # Builtins the generated code calls as `__kappa__.X`, immune to shadowing.
@@ -22,8 +25,10 @@ locals = builtins.locals   # noqa: A001  (called from the compiled frame itself)
 iter = builtins.iter       # noqa: A001
 AssertionError = builtins.AssertionError  # noqa: A001
 
-# Set by request_pause(), read by every compiled function entry.
+# Set by request_pause(); mirrored into each loaded program's `__k_pending`.
 pending = False
+_programs = weakref.WeakSet()     # loaded program modules holding a copy
+_flag_lock = threading.Lock()     # keeps `pending` and the copies in step
 
 # How many run()/load_program() calls are active; outside of them an
 # explicit checkpoint() does nothing, so a program also runs as plain Python.
@@ -127,13 +132,26 @@ pause = checkpoint
 
 def request_pause():
     """Ask for an automatic pause at the next legal point (thread-safe)."""
-    global pending
-    pending = True
+    _set_pending(True)
 
 
 def clear_pause():
+    _set_pending(False)
+
+
+def _set_pending(value):
     global pending
-    pending = False
+    with _flag_lock:
+        pending = value
+        for module in list(_programs):
+            module.__dict__["__k_pending"] = value
+
+
+def register_program(module):
+    """Give a freshly loaded program its copy of the pending flag."""
+    with _flag_lock:
+        _programs.add(module)
+        module.__dict__["__k_pending"] = pending
 
 
 def set_pause_filter(fn):
@@ -150,7 +168,6 @@ def active():
 
 def auto_pause():
     """Called by a compiled function at entry when `pending` is set."""
-    global pending
     if not pending or not _active:
         return
     if not _legal_here(sys._getframe(1)):
@@ -158,7 +175,7 @@ def auto_pause():
     request = AutoPause()
     if _pause_filter is not None and not _pause_filter(request):
         return
-    pending = False
+    clear_pause()
     raise Capture(request)
 
 

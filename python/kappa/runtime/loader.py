@@ -27,6 +27,7 @@ def load_program(compiled, module_name=DEFAULT_MODULE, source=None):
     namespace["__kappa__"] = core
     namespace["__k_sites"] = compiled.sites
     namespace["__k_fingerprint"] = compiled.fingerprint
+    core.register_program(module)
     sys.modules[module_name] = module
     _register_source(compiled.filename, source if source is not None else compiled.original)
     core._active += 1   # a pause in module code must fail, not silently pass

@@ -52,7 +52,7 @@ def test_wrapping_and_entry_check_in_source():
     text = compiled.source
     assert "except __kappa__.Capture as __k_cap:" in text
     assert "__k_cap.push(__k_pp['main:2'], __kappa__.locals())" in text
-    assert text.count("if __kappa__.pending:") == 2          # one per function, not in continuations
+    assert text.count("if __k_pending:") == 2          # one per function, not in continuations
     assert text.index("from __future__") < text.index("__k_pp = {}")
 
 

@@ -121,3 +121,13 @@ def test_pause_filter_can_decline_explicit_checkpoints():
     module = load(PROGRAM)
     set_pause_filter(lambda request: False)
     assert run(Call(module.main, (1,))) == 3
+
+
+def test_loaded_programs_get_a_copy_of_the_flag():
+    first = load(PROGRAM)
+    assert first.__k_pending is False
+    request_pause()
+    second = load(PROGRAM)
+    assert first.__k_pending is True and second.__k_pending is True
+    clear_pause()
+    assert first.__k_pending is False and second.__k_pending is False
