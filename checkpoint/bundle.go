@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,6 +37,9 @@ const maxBundleFile = 16 << 20
 // are a later extension; the manifest format already allows them.)
 func BuildBundle(path string) (data []byte, hash string, err error) {
 	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("program %s does not exist", path)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("program %s: %w", path, err)
 	}

@@ -57,6 +57,7 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 		t.CheckpointKey = c.GetCheckpointKey()
 		t.LaunchesWithoutProgress = 0
 		j.Checkpoints++
+		j.CheckpointBytes += c.GetCheckpointSize()
 	}
 
 	var r *pb.Response
@@ -66,10 +67,8 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 	case *pb.TaskCall_Wait:
 		r = m.wait(j, t, op.Wait)
 	case *pb.TaskCall_Checkpoint:
-		j.CheckpointBytes += op.Checkpoint.GetSize()
 		r = ack()
 	case *pb.TaskCall_Yield:
-		j.CheckpointBytes += op.Yield.GetSize()
 		j.Yields++
 		m.setState(t, pb.TaskState_TASK_RUNNABLE)
 		r = ack()

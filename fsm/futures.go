@@ -55,18 +55,22 @@ func (m *Machine) startIfReady(j *pb.Job, child *pb.Task, now int64) {
 func (m *Machine) wait(j *pb.Job, t *pb.Task, w *pb.Wait) *pb.Response {
 	t.WaitingOn = w.GetFutures()
 	t.WaitingPending = 0
+	var notRunning uint32
 	for _, f := range w.GetFutures() {
 		ft := m.tasks[TaskKey{j.GetId(), f}]
 		if !isTerminal(ft.GetState()) {
 			t.WaitingPending++
 			ft.Waiters = append(ft.Waiters, &pb.Waiter{TaskId: t.GetId(), Kind: pb.WaitKind_WAIT_CALL})
+			if s := ft.GetState(); s != pb.TaskState_TASK_RUNNING && s != pb.TaskState_TASK_BLOCKED {
+				notRunning++
+			}
 		}
 	}
 	if t.WaitingPending == 0 {
 		return m.resolved(j, t)
 	}
 	m.setState(t, pb.TaskState_TASK_BLOCKED)
-	return &pb.Response{Result: &pb.Response_Blocked{Blocked: true}}
+	return &pb.Response{Result: &pb.Response_Blocked{Blocked: &pb.Blocked{NotRunning: notRunning}}}
 }
 
 // resolved builds the response of a finished wait, in the order asked.

@@ -59,7 +59,7 @@ func step(l *log, rng *rand.Rand, w *worker, task *pb.Task, stale *[]*worker) {
 	j := l.m.Job(k.Job)
 	switch n := rng.Intn(20); {
 	case n < 5:
-		l.apply(w.callCmd(w.seq+1, w.key(), &pb.Checkpoint{Size: uint64(n)}))
+		l.apply(w.callCmd(w.seq+1, w.key(), &pb.Checkpoint{}))
 		w.seq++
 	case n < 8 && j.GetNextTaskId() < 40:
 		l.apply(w.callCmd(w.seq+1, w.key(), &pb.Spawn{Children: []*pb.Child{{Start: inline(fmt.Sprint(n))}}}))
@@ -69,7 +69,7 @@ func step(l *log, rng *rand.Rand, w *worker, task *pb.Task, stale *[]*worker) {
 		l.apply(w.callCmd(w.seq+1, w.key(), &pb.Wait{Futures: []uint64{f}}))
 		w.seq++
 	case n < 11:
-		l.apply(w.callCmd(w.seq+1, w.key(), &pb.Yield{Size: 1}))
+		l.apply(w.callCmd(w.seq+1, w.key(), &pb.Yield{}))
 		w.seq++
 	case n < 13:
 		l.apply(ended(k.Job, k.Task, w.ref.GetEpoch(), pb.Outcome_OUTCOME_CRASH))

@@ -17,12 +17,12 @@ func TestJobRunsSpawnWaitExit(t *testing.T) {
 	if !g.GetRoot() || string(g.GetEventJson()) != `{"n":3}` || g.GetProgramHash() != "abc" || g.GetSeq() != 0 {
 		t.Fatalf("bad grant %v", g)
 	}
-	root.call(&pb.Checkpoint{Size: 10})
+	root.call(&pb.Checkpoint{})
 	sp := root.call(&pb.Spawn{Children: []*pb.Child{{Start: inline("a")}, {Start: inline("b")}}}).GetSpawned()
 	if len(sp.GetTaskIds()) != 2 || sp.GetTaskIds()[0] != 2 || sp.GetTaskIds()[1] != 3 {
 		t.Fatalf("spawned %v", sp)
 	}
-	if resp := root.call(&pb.Wait{Futures: []uint64{2, 3}}); !resp.GetBlocked() {
+	if resp := root.call(&pb.Wait{Futures: []uint64{2, 3}}); resp.GetBlocked().GetNotRunning() != 2 {
 		t.Fatalf("wait on unfinished children should block, got %v", resp)
 	}
 	if l.task(job, RootTask).GetState() != pb.TaskState_TASK_BLOCKED {
@@ -172,7 +172,7 @@ func TestStaleInvocationEndIsIgnored(t *testing.T) {
 	l := newLog(t)
 	job := l.submit()
 	w, _ := l.start(job, RootTask, 1)
-	w.call(&pb.Yield{Size: 3})
+	w.call(&pb.Yield{})
 	l.start(job, RootTask, 2)
 	// Epoch 1's lambda returns after the yield: nothing changes.
 	if !l.ok(ended(job, RootTask, 1, pb.Outcome_OUTCOME_OK)).GetIgnored() {

@@ -51,7 +51,7 @@ func responseToWire(r *pb.Response) *wire.CallResponse {
 	case *pb.Response_Resolved:
 		return &wire.CallResponse{Result: &wire.CallResponse_Resolved{Resolved: &wire.Resolved{Results: resultsToWire(v.Resolved.GetResults())}}}
 	case *pb.Response_Blocked:
-		return &wire.CallResponse{Result: &wire.CallResponse_Blocked{Blocked: &wire.Blocked{}}}
+		return &wire.CallResponse{Result: &wire.CallResponse_Blocked{Blocked: &wire.Blocked{NotRunning: v.Blocked.GetNotRunning()}}}
 	}
 	return nil
 }
@@ -90,7 +90,7 @@ func callToFSM(c *wire.CallRequest) (*pb.TaskCall, error) {
 	if c.GetSeq() == 0 {
 		return nil, errors.New("the call has seq 0; calls are numbered from 1")
 	}
-	out := &pb.TaskCall{Ref: refToFSM(c.GetRef()), Seq: c.GetSeq(), CheckpointKey: c.GetCheckpointKey()}
+	out := &pb.TaskCall{Ref: refToFSM(c.GetRef()), Seq: c.GetSeq(), CheckpointKey: c.GetCheckpointKey(), CheckpointSize: c.GetCheckpointSize()}
 	switch op := c.GetOp().(type) {
 	case *wire.CallRequest_Spawn:
 		s := &pb.Spawn{}
@@ -101,9 +101,9 @@ func callToFSM(c *wire.CallRequest) (*pb.TaskCall, error) {
 	case *wire.CallRequest_Wait:
 		out.Op = &pb.TaskCall_Wait{Wait: &pb.Wait{Futures: op.Wait.GetFutures()}}
 	case *wire.CallRequest_Checkpoint:
-		out.Op = &pb.TaskCall_Checkpoint{Checkpoint: &pb.Checkpoint{Size: op.Checkpoint.GetSize()}}
+		out.Op = &pb.TaskCall_Checkpoint{Checkpoint: &pb.Checkpoint{}}
 	case *wire.CallRequest_Yield:
-		out.Op = &pb.TaskCall_Yield{Yield: &pb.Yield{Size: op.Yield.GetSize()}}
+		out.Op = &pb.TaskCall_Yield{Yield: &pb.Yield{}}
 	case *wire.CallRequest_Exit:
 		out.Op = &pb.TaskCall_Exit{Exit: &pb.Exit{Result: valueToFSM(op.Exit.GetResult()), ResultJson: op.Exit.GetResultJson()}}
 	case *wire.CallRequest_Fail:

@@ -107,11 +107,11 @@ func (w *fakeWorker) pollUntilReady() *wire.CallResponse {
 }
 
 func checkpointReq() *wire.CallRequest {
-	return &wire.CallRequest{Op: &wire.CallRequest_Checkpoint{Checkpoint: &wire.CheckpointOp{Size: 1}}}
+	return &wire.CallRequest{Op: &wire.CallRequest_Checkpoint{Checkpoint: &wire.CheckpointOp{}}}
 }
 
 func yieldReq() *wire.CallRequest {
-	return &wire.CallRequest{Op: &wire.CallRequest_Yield{Yield: &wire.YieldOp{Size: 1}}}
+	return &wire.CallRequest{Op: &wire.CallRequest_Yield{Yield: &wire.YieldOp{}}}
 }
 
 func exitReq(resultJSON string) *wire.CallRequest {

@@ -51,6 +51,9 @@ type Config struct {
 	// RaftLog receives hashicorp/raft's own log lines (default: discarded
 	// below warnings, which go to stderr).
 	RaftLog io.Writer
+	// TestInterceptor wraps every unary API call. Tests use it to drop or
+	// delay responses; production leaves it nil.
+	TestInterceptor grpc.UnaryServerInterceptor
 }
 
 // RaftTuning holds the Raft timeouts and log compaction settings.
@@ -152,7 +155,11 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout)
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(64 << 20), grpc.MaxSendMsgSize(64 << 20)}
+	if cfg.TestInterceptor != nil {
+		opts = append(opts, grpc.UnaryInterceptor(cfg.TestInterceptor))
+	}
+	n.grpc = grpc.NewServer(opts...)
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
 	n.wg.Add(1)

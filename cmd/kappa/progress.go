@@ -21,7 +21,8 @@ type progressView struct {
 	start   time.Time
 	line    string
 	printed time.Time
-	last    *wire.JobStatus
+	// lastPrinted is the last status line printed (not on a terminal).
+	lastPrinted string
 }
 
 func newProgressView(f *os.File) *progressView {
@@ -33,7 +34,6 @@ func newProgressView(f *os.File) *progressView {
 func (v *progressView) update(st *wire.JobStatus) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.last = st
 	v.line = formatProgress(st, time.Since(v.start))
 	if v.tty {
 		fmt.Fprintf(v.out, "\r\033[K%s", v.line)
@@ -41,7 +41,7 @@ func (v *progressView) update(st *wire.JobStatus) {
 	}
 	if time.Since(v.printed) >= time.Second {
 		fmt.Fprintln(v.out, v.line)
-		v.printed = time.Now()
+		v.printed, v.lastPrinted = time.Now(), v.line
 	}
 }
 
@@ -54,7 +54,7 @@ func (v *progressView) done(st *wire.JobStatus) {
 	}
 	if v.tty {
 		fmt.Fprintf(v.out, "\r\033[K%s\n", v.line)
-	} else if v.line != "" {
+	} else if v.line != "" && v.line != v.lastPrinted {
 		fmt.Fprintln(v.out, v.line)
 	}
 	v.line = ""

@@ -913,7 +913,8 @@ type TaskCall struct {
 	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	CheckpointKey string                 `protobuf:"bytes,3,opt,name=checkpoint_key,json=checkpointKey,proto3" json:"checkpoint_key,omitempty"`
 	// digest of the request, computed by the leader before proposing.
-	Digest []byte `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	Digest         []byte `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	CheckpointSize uint64 `protobuf:"varint,5,opt,name=checkpoint_size,json=checkpointSize,proto3" json:"checkpoint_size,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*TaskCall_Spawn
@@ -983,6 +984,13 @@ func (x *TaskCall) GetDigest() []byte {
 		return x.Digest
 	}
 	return nil
+}
+
+func (x *TaskCall) GetCheckpointSize() uint64 {
+	if x != nil {
+		return x.CheckpointSize
+	}
+	return 0
 }
 
 func (x *TaskCall) GetOp() isTaskCall_Op {
@@ -1236,7 +1244,6 @@ func (x *Wait) GetFutures() []uint64 {
 
 type Checkpoint struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Size          uint64                 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1271,16 +1278,8 @@ func (*Checkpoint) Descriptor() ([]byte, []int) {
 	return file_fsm_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *Checkpoint) GetSize() uint64 {
-	if x != nil {
-		return x.Size
-	}
-	return 0
-}
-
 type Yield struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Size          uint64                 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1313,13 +1312,6 @@ func (x *Yield) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Yield.ProtoReflect.Descriptor instead.
 func (*Yield) Descriptor() ([]byte, []int) {
 	return file_fsm_proto_rawDescGZIP(), []int{12}
-}
-
-func (x *Yield) GetSize() uint64 {
-	if x != nil {
-		return x.Size
-	}
-	return 0
 }
 
 type Exit struct {
@@ -1891,13 +1883,13 @@ func (x *Response) GetResolved() *Resolved {
 	return nil
 }
 
-func (x *Response) GetBlocked() bool {
+func (x *Response) GetBlocked() *Blocked {
 	if x != nil {
 		if x, ok := x.Result.(*Response_Blocked); ok {
 			return x.Blocked
 		}
 	}
-	return false
+	return nil
 }
 
 type isResponse_Result interface {
@@ -1917,7 +1909,7 @@ type Response_Resolved struct {
 }
 
 type Response_Blocked struct {
-	Blocked bool `protobuf:"varint,4,opt,name=blocked,proto3,oneof"`
+	Blocked *Blocked `protobuf:"bytes,4,opt,name=blocked,proto3,oneof"`
 }
 
 func (*Response_Ack) isResponse_Result() {}
@@ -1928,6 +1920,53 @@ func (*Response_Resolved) isResponse_Result() {}
 
 func (*Response_Blocked) isResponse_Result() {}
 
+// Blocked: a waiter is registered. not_running counts the awaited tasks
+// that no worker runs now, so the waiter can park at once rather than
+// busy-wait for tasks that cannot finish soon.
+type Blocked struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NotRunning    uint32                 `protobuf:"varint,1,opt,name=not_running,json=notRunning,proto3" json:"not_running,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Blocked) Reset() {
+	*x = Blocked{}
+	mi := &file_fsm_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Blocked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Blocked) ProtoMessage() {}
+
+func (x *Blocked) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
+func (*Blocked) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Blocked) GetNotRunning() uint32 {
+	if x != nil {
+		return x.NotRunning
+	}
+	return 0
+}
+
 type Spawned struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskIds       []uint64               `protobuf:"varint,1,rep,packed,name=task_ids,json=taskIds,proto3" json:"task_ids,omitempty"`
@@ -1937,7 +1976,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +1988,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2001,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -1981,7 +2020,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1993,7 +2032,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2006,7 +2045,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -2034,7 +2073,7 @@ type ClaimGrant struct {
 
 func (x *ClaimGrant) Reset() {
 	*x = ClaimGrant{}
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2046,7 +2085,7 @@ func (x *ClaimGrant) String() string {
 func (*ClaimGrant) ProtoMessage() {}
 
 func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2059,7 +2098,7 @@ func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimGrant.ProtoReflect.Descriptor instead.
 func (*ClaimGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ClaimGrant) GetSeq() uint64 {
@@ -2142,7 +2181,7 @@ type ParkOutcome struct {
 
 func (x *ParkOutcome) Reset() {
 	*x = ParkOutcome{}
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2193,7 @@ func (x *ParkOutcome) String() string {
 func (*ParkOutcome) ProtoMessage() {}
 
 func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2206,7 @@ func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkOutcome.ProtoReflect.Descriptor instead.
 func (*ParkOutcome) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ParkOutcome) GetParked() bool {
@@ -2195,7 +2234,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2207,7 +2246,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2220,7 +2259,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Applied) GetSeq() uint64 {
@@ -2273,7 +2312,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2285,7 +2324,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2298,7 +2337,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Job) GetId() uint64 {
@@ -2451,7 +2490,7 @@ type Waiter struct {
 
 func (x *Waiter) Reset() {
 	*x = Waiter{}
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2463,7 +2502,7 @@ func (x *Waiter) String() string {
 func (*Waiter) ProtoMessage() {}
 
 func (x *Waiter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2476,7 +2515,7 @@ func (x *Waiter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Waiter.ProtoReflect.Descriptor instead.
 func (*Waiter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Waiter) GetTaskId() uint64 {
@@ -2528,7 +2567,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2540,7 +2579,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2553,7 +2592,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Task) GetJobId() uint64 {
@@ -2742,7 +2781,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2754,7 +2793,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2767,7 +2806,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Session) GetClientId() string {
@@ -2794,7 +2833,7 @@ type SessionEntry struct {
 
 func (x *SessionEntry) Reset() {
 	*x = SessionEntry{}
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +2845,7 @@ func (x *SessionEntry) String() string {
 func (*SessionEntry) ProtoMessage() {}
 
 func (x *SessionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +2858,7 @@ func (x *SessionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEntry.ProtoReflect.Descriptor instead.
 func (*SessionEntry) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SessionEntry) GetRequestId() uint64 {
@@ -2849,7 +2888,7 @@ type State struct {
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2861,7 +2900,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2874,7 +2913,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *State) GetAppliedIndex() uint64 {
@@ -2958,12 +2997,13 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x14\n" +
-	"\x05claim\x18\x04 \x01(\tR\x05claim\"\x9e\x03\n" +
+	"\x05claim\x18\x04 \x01(\tR\x05claim\"\xc7\x03\n" +
 	"\bTaskCall\x12'\n" +
 	"\x03ref\x18\x01 \x01(\v2\x15.kappa.fsm.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +
 	"\x0echeckpoint_key\x18\x03 \x01(\tR\rcheckpointKey\x12\x16\n" +
-	"\x06digest\x18\x04 \x01(\fR\x06digest\x12+\n" +
+	"\x06digest\x18\x04 \x01(\fR\x06digest\x12'\n" +
+	"\x0fcheckpoint_size\x18\x05 \x01(\x04R\x0echeckpointSize\x12+\n" +
 	"\x05spawn\x18\n" +
 	" \x01(\v2\x13.kappa.fsm.v1.SpawnH\x00R\x05spawn\x12(\n" +
 	"\x04wait\x18\v \x01(\v2\x12.kappa.fsm.v1.WaitH\x00R\x04wait\x12:\n" +
@@ -2981,12 +3021,10 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06awaits\x18\x02 \x03(\x04R\x06awaits\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\" \n" +
 	"\x04Wait\x12\x18\n" +
-	"\afutures\x18\x01 \x03(\x04R\afutures\" \n" +
+	"\afutures\x18\x01 \x03(\x04R\afutures\"\f\n" +
 	"\n" +
-	"Checkpoint\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x04R\x04size\"\x1b\n" +
-	"\x05Yield\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x04R\x04size\"T\n" +
+	"Checkpoint\"\a\n" +
+	"\x05Yield\"T\n" +
 	"\x04Exit\x12+\n" +
 	"\x06result\x18\x01 \x01(\v2\x13.kappa.fsm.v1.ValueR\x06result\x12\x1f\n" +
 	"\vresult_json\x18\x02 \x01(\tR\n" +
@@ -3019,13 +3057,16 @@ const file_fsm_proto_rawDesc = "" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x16\n" +
 	"\x06failed\x18\x02 \x01(\bR\x06failed\x12)\n" +
 	"\x05value\x18\x03 \x01(\v2\x13.kappa.fsm.v1.ValueR\x05value\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error\"\xad\x01\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\xc4\x01\n" +
 	"\bResponse\x12\x12\n" +
 	"\x03ack\x18\x01 \x01(\bH\x00R\x03ack\x121\n" +
 	"\aspawned\x18\x02 \x01(\v2\x15.kappa.fsm.v1.SpawnedH\x00R\aspawned\x124\n" +
-	"\bresolved\x18\x03 \x01(\v2\x16.kappa.fsm.v1.ResolvedH\x00R\bresolved\x12\x1a\n" +
-	"\ablocked\x18\x04 \x01(\bH\x00R\ablockedB\b\n" +
-	"\x06result\"$\n" +
+	"\bresolved\x18\x03 \x01(\v2\x16.kappa.fsm.v1.ResolvedH\x00R\bresolved\x121\n" +
+	"\ablocked\x18\x04 \x01(\v2\x15.kappa.fsm.v1.BlockedH\x00R\ablockedB\b\n" +
+	"\x06result\"*\n" +
+	"\aBlocked\x12\x1f\n" +
+	"\vnot_running\x18\x01 \x01(\rR\n" +
+	"notRunning\"$\n" +
 	"\aSpawned\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"@\n" +
 	"\bResolved\x124\n" +
@@ -3177,7 +3218,7 @@ func file_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_fsm_proto_goTypes = []any{
 	(Outcome)(0),            // 0: kappa.fsm.v1.Outcome
 	(ErrorCode)(0),          // 1: kappa.fsm.v1.ErrorCode
@@ -3205,17 +3246,18 @@ var file_fsm_proto_goTypes = []any{
 	(*Result)(nil),          // 23: kappa.fsm.v1.Result
 	(*FutureResult)(nil),    // 24: kappa.fsm.v1.FutureResult
 	(*Response)(nil),        // 25: kappa.fsm.v1.Response
-	(*Spawned)(nil),         // 26: kappa.fsm.v1.Spawned
-	(*Resolved)(nil),        // 27: kappa.fsm.v1.Resolved
-	(*ClaimGrant)(nil),      // 28: kappa.fsm.v1.ClaimGrant
-	(*ParkOutcome)(nil),     // 29: kappa.fsm.v1.ParkOutcome
-	(*Applied)(nil),         // 30: kappa.fsm.v1.Applied
-	(*Job)(nil),             // 31: kappa.fsm.v1.Job
-	(*Waiter)(nil),          // 32: kappa.fsm.v1.Waiter
-	(*Task)(nil),            // 33: kappa.fsm.v1.Task
-	(*Session)(nil),         // 34: kappa.fsm.v1.Session
-	(*SessionEntry)(nil),    // 35: kappa.fsm.v1.SessionEntry
-	(*State)(nil),           // 36: kappa.fsm.v1.State
+	(*Blocked)(nil),         // 26: kappa.fsm.v1.Blocked
+	(*Spawned)(nil),         // 27: kappa.fsm.v1.Spawned
+	(*Resolved)(nil),        // 28: kappa.fsm.v1.Resolved
+	(*ClaimGrant)(nil),      // 29: kappa.fsm.v1.ClaimGrant
+	(*ParkOutcome)(nil),     // 30: kappa.fsm.v1.ParkOutcome
+	(*Applied)(nil),         // 31: kappa.fsm.v1.Applied
+	(*Job)(nil),             // 32: kappa.fsm.v1.Job
+	(*Waiter)(nil),          // 33: kappa.fsm.v1.Waiter
+	(*Task)(nil),            // 34: kappa.fsm.v1.Task
+	(*Session)(nil),         // 35: kappa.fsm.v1.Session
+	(*SessionEntry)(nil),    // 36: kappa.fsm.v1.SessionEntry
+	(*State)(nil),           // 37: kappa.fsm.v1.State
 }
 var file_fsm_proto_depIdxs = []int32{
 	6,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
@@ -3239,36 +3281,37 @@ var file_fsm_proto_depIdxs = []int32{
 	0,  // 18: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
 	1,  // 19: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
 	22, // 20: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
-	28, // 21: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
+	29, // 21: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
 	25, // 22: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
-	29, // 23: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
+	30, // 23: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
 	7,  // 24: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
-	26, // 25: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
-	27, // 26: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
-	24, // 27: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
-	25, // 28: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
-	7,  // 29: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
-	24, // 30: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
-	25, // 31: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
-	2,  // 32: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
-	7,  // 33: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
-	4,  // 34: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
-	3,  // 35: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
-	25, // 36: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
-	7,  // 37: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
-	32, // 38: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
-	7,  // 39: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
-	30, // 40: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
-	35, // 41: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
-	23, // 42: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
-	31, // 43: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
-	33, // 44: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
-	34, // 45: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
-	46, // [46:46] is the sub-list for method output_type
-	46, // [46:46] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	27, // 25: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
+	28, // 26: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
+	26, // 27: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
+	24, // 28: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
+	25, // 29: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
+	7,  // 30: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
+	24, // 31: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
+	25, // 32: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
+	2,  // 33: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
+	7,  // 34: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
+	4,  // 35: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
+	3,  // 36: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
+	25, // 37: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
+	7,  // 38: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
+	33, // 39: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
+	7,  // 40: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
+	31, // 41: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
+	36, // 42: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
+	23, // 43: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
+	32, // 44: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
+	34, // 45: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
+	35, // 46: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_fsm_proto_init() }
@@ -3315,7 +3358,7 @@ func file_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_proto_rawDesc), len(file_fsm_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

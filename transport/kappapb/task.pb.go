@@ -534,6 +534,8 @@ type CallRequest struct {
 	// checkpoint_key names the checkpoint written just before this call; it
 	// becomes the task's pointer when the call applies (empty for exit/fail).
 	CheckpointKey string `protobuf:"bytes,3,opt,name=checkpoint_key,json=checkpointKey,proto3" json:"checkpoint_key,omitempty"`
+	// checkpoint_size is the checkpoint's size in bytes, for progress reports.
+	CheckpointSize uint64 `protobuf:"varint,4,opt,name=checkpoint_size,json=checkpointSize,proto3" json:"checkpoint_size,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*CallRequest_Spawn
@@ -596,6 +598,13 @@ func (x *CallRequest) GetCheckpointKey() string {
 		return x.CheckpointKey
 	}
 	return ""
+}
+
+func (x *CallRequest) GetCheckpointSize() uint64 {
+	if x != nil {
+		return x.CheckpointSize
+	}
+	return 0
 }
 
 func (x *CallRequest) GetOp() isCallRequest_Op {
@@ -851,9 +860,7 @@ func (x *WaitOp) GetFutures() []uint64 {
 }
 
 type CheckpointOp struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// size is the checkpoint's size in bytes, for progress reports.
-	Size          uint64 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -888,16 +895,9 @@ func (*CheckpointOp) Descriptor() ([]byte, []int) {
 	return file_kappa_v1_task_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *CheckpointOp) GetSize() uint64 {
-	if x != nil {
-		return x.Size
-	}
-	return 0
-}
-
+// YieldOp ends the epoch; the leader relaunches the task at once.
 type YieldOp struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Size          uint64                 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -930,13 +930,6 @@ func (x *YieldOp) ProtoReflect() protoreflect.Message {
 // Deprecated: Use YieldOp.ProtoReflect.Descriptor instead.
 func (*YieldOp) Descriptor() ([]byte, []int) {
 	return file_kappa_v1_task_proto_rawDescGZIP(), []int{10}
-}
-
-func (x *YieldOp) GetSize() uint64 {
-	if x != nil {
-		return x.Size
-	}
-	return 0
 }
 
 type ExitOp struct {
@@ -1274,9 +1267,12 @@ func (x *Resolved) GetResults() []*FutureResult {
 	return nil
 }
 
-// Blocked: a waiter is registered; poll, then park.
+// Blocked: a waiter is registered; poll, then park. not_running counts the
+// awaited tasks no worker runs now: when it is not zero, busy-waiting is
+// pointless and the worker parks at once.
 type Blocked struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	NotRunning    uint32                 `protobuf:"varint,1,opt,name=not_running,json=notRunning,proto3" json:"not_running,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1309,6 +1305,13 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
 	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Blocked) GetNotRunning() uint32 {
+	if x != nil {
+		return x.NotRunning
+	}
+	return 0
 }
 
 type PollRequest struct {
@@ -1638,11 +1641,12 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x04root\x18\b \x01(\bR\x04root\x12\x1b\n" +
 	"\tparent_id\x18\t \x01(\x04R\bparentId\x12\x12\n" +
 	"\x04name\x18\n" +
-	" \x01(\tR\x04name\"\xf9\x02\n" +
+	" \x01(\tR\x04name\"\xa2\x03\n" +
 	"\vCallRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +
-	"\x0echeckpoint_key\x18\x03 \x01(\tR\rcheckpointKey\x12)\n" +
+	"\x0echeckpoint_key\x18\x03 \x01(\tR\rcheckpointKey\x12'\n" +
+	"\x0fcheckpoint_size\x18\x04 \x01(\x04R\x0echeckpointSize\x12)\n" +
 	"\x05spawn\x18\n" +
 	" \x01(\v2\x11.kappa.v1.SpawnOpH\x00R\x05spawn\x12&\n" +
 	"\x04wait\x18\v \x01(\v2\x10.kappa.v1.WaitOpH\x00R\x04wait\x128\n" +
@@ -1660,11 +1664,9 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x06awaits\x18\x02 \x03(\x04R\x06awaits\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\"\"\n" +
 	"\x06WaitOp\x12\x18\n" +
-	"\afutures\x18\x01 \x03(\x04R\afutures\"\"\n" +
-	"\fCheckpointOp\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x04R\x04size\"\x1d\n" +
-	"\aYieldOp\x12\x12\n" +
-	"\x04size\x18\x01 \x01(\x04R\x04size\"R\n" +
+	"\afutures\x18\x01 \x03(\x04R\afutures\"\x0e\n" +
+	"\fCheckpointOp\"\t\n" +
+	"\aYieldOp\"R\n" +
 	"\x06ExitOp\x12'\n" +
 	"\x06result\x18\x01 \x01(\v2\x0f.kappa.v1.ValueR\x06result\x12\x1f\n" +
 	"\vresult_json\x18\x02 \x01(\tR\n" +
@@ -1681,8 +1683,10 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\aSpawned\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"<\n" +
 	"\bResolved\x120\n" +
-	"\aresults\x18\x01 \x03(\v2\x16.kappa.v1.FutureResultR\aresults\"\t\n" +
-	"\aBlocked\"D\n" +
+	"\aresults\x18\x01 \x03(\v2\x16.kappa.v1.FutureResultR\aresults\"*\n" +
+	"\aBlocked\x12\x1f\n" +
+	"\vnot_running\x18\x01 \x01(\rR\n" +
+	"notRunning\"D\n" +
 	"\vPollRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"X\n" +

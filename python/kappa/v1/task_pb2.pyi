@@ -99,10 +99,11 @@ class ClaimResponse(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
 
 class CallRequest(_message.Message):
-    __slots__ = ("ref", "seq", "checkpoint_key", "spawn", "wait", "checkpoint", "exit", "fail")
+    __slots__ = ("ref", "seq", "checkpoint_key", "checkpoint_size", "spawn", "wait", "checkpoint", "exit", "fail")
     REF_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_SIZE_FIELD_NUMBER: _ClassVar[int]
     SPAWN_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -112,12 +113,13 @@ class CallRequest(_message.Message):
     ref: TaskRef
     seq: int
     checkpoint_key: str
+    checkpoint_size: int
     spawn: SpawnOp
     wait: WaitOp
     checkpoint: CheckpointOp
     exit: ExitOp
     fail: FailOp
-    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., spawn: _Optional[_Union[SpawnOp, _Mapping]] = ..., wait: _Optional[_Union[WaitOp, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointOp, _Mapping]] = ..., exit: _Optional[_Union[ExitOp, _Mapping]] = ..., fail: _Optional[_Union[FailOp, _Mapping]] = ..., **kwargs) -> None: ...
+    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., checkpoint_size: _Optional[int] = ..., spawn: _Optional[_Union[SpawnOp, _Mapping]] = ..., wait: _Optional[_Union[WaitOp, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointOp, _Mapping]] = ..., exit: _Optional[_Union[ExitOp, _Mapping]] = ..., fail: _Optional[_Union[FailOp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class SpawnOp(_message.Message):
     __slots__ = ("children",)
@@ -142,16 +144,12 @@ class WaitOp(_message.Message):
     def __init__(self, futures: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class CheckpointOp(_message.Message):
-    __slots__ = ("size",)
-    SIZE_FIELD_NUMBER: _ClassVar[int]
-    size: int
-    def __init__(self, size: _Optional[int] = ...) -> None: ...
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class YieldOp(_message.Message):
-    __slots__ = ("size",)
-    SIZE_FIELD_NUMBER: _ClassVar[int]
-    size: int
-    def __init__(self, size: _Optional[int] = ...) -> None: ...
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class ExitOp(_message.Message):
     __slots__ = ("result", "result_json")
@@ -196,8 +194,10 @@ class Resolved(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ...) -> None: ...
 
 class Blocked(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("not_running",)
+    NOT_RUNNING_FIELD_NUMBER: _ClassVar[int]
+    not_running: int
+    def __init__(self, not_running: _Optional[int] = ...) -> None: ...
 
 class PollRequest(_message.Message):
     __slots__ = ("ref", "seq")

@@ -110,7 +110,10 @@ class TaskRun:
             try:
                 result = runtime.run(start)
             except runtime.Capture as c:
-                start = self._answer(c)
+                try:
+                    start = self._answer(c)
+                except runtime.UnpicklableError as e:
+                    self._fail(str(e))
                 continue
             except ExitProcess as e:
                 result = e.result
@@ -182,7 +185,7 @@ class TaskRun:
             return runtime.Resume(frames, futures if req.many else futures[0])
         if isinstance(req, WaitRequest):
             if resp.WhichOneof("result") == "blocked":
-                resp = self._block()
+                resp = self._block(resp.blocked.not_running)
             try:
                 values = [self._future_value(r) for r in resp.resolved.results]
             except TaskFailed as e:
@@ -192,17 +195,15 @@ class TaskRun:
 
     def _call(self, frames, request, op: str, msg=None) -> pb.CallResponse:
         """Writes the checkpoint holding `request`, then sends call seq+1
-        with operation `op` (checkpoint and yield carry the size)."""
+        with operation `op`."""
         seq = self.seq + 1
         t0 = time.monotonic()
         key = checkpoint_key(self.spec.job, self.spec.task, self.spec.epoch, seq)
         payload = runtime.dump_state(frames, self.module, request)
         size = self.codec.put(key, self._header(seq, "checkpoint"), payload)
-        if op == "checkpoint":
-            msg = pb.CheckpointOp(size=size)
-        elif op == "yield":
-            msg = pb.YieldOp(size=size)
-        resp = self.client.call(pb.CallRequest(ref=self.ref, seq=seq, checkpoint_key=key, **{op: msg}))
+        if msg is None:
+            msg = pb.CheckpointOp() if op == "checkpoint" else pb.YieldOp()
+        resp = self.client.call(pb.CallRequest(ref=self.ref, seq=seq, checkpoint_key=key, checkpoint_size=size, **{op: msg}))
         self.seq = seq
         self.stats["checkpoints"] += 1
         self.stats["checkpoint_bytes"] += size
@@ -234,11 +235,13 @@ class TaskRun:
             raise TaskFailed(f"task t{r.task_id} failed: {r.error}")
         return self.codec.decode(r.value)
 
-    def _block(self) -> pb.CallResponse:
+    def _block(self, not_running: int) -> pb.CallResponse:
         """A wait that could not complete: poll briefly (reads, no log
         entries), then park, which ends this invocation unless the
-        response arrived first."""
-        until = time.monotonic() + min(self.spec.busy_wait, max(self.pacer.remaining() - self.pacer.margin(), 0))
+        response arrived first. When an awaited task is not even running,
+        waiting here would only hold a lambda: park at once."""
+        budget = 0.0 if not_running else self.spec.busy_wait
+        until = time.monotonic() + min(budget, max(self.pacer.remaining() - self.pacer.margin(), 0))
         pause = 0.005
         while time.monotonic() < until:
             r = self.client.poll(self.ref, self.seq)
