@@ -51,6 +51,11 @@ class Temps:
         return f"{PREFIX}{kind}{self._n}"
 
 
+def is_docstring(stmt):
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str))
+
+
 def is_pausing_call(node):
     return isinstance(node, ast.Call) and getattr(node, "kappa_pause", False)
 

@@ -10,7 +10,6 @@ import ast
 import builtins
 
 from . import api_names
-from .astutil import is_reserved
 from .scope import function_imports, function_locals, module_scope
 
 _BUILTINS = frozenset(dir(builtins))
@@ -113,4 +112,4 @@ def classify_source(source):
     return out
 
 
-__all__ = ["Classifier", "classifier_for", "mark_function", "classify_source", "is_reserved"]
+__all__ = ["Classifier", "classifier_for", "mark_function", "classify_source"]

@@ -25,7 +25,7 @@ continuation looks exactly like one inside f.
 import ast
 
 from .astutil import (EXC_PARAM, ONCE_VAR, PREFIX, VALUE_PARAM, VARS_PARAM, assign,
-                      at, clone, load, loop_exits, pause_call_of, store)
+                      at, clone, is_docstring, load, loop_exits, pause_call_of, store)
 
 
 def continuation_name(key, n):
@@ -111,16 +111,10 @@ def continuations(fn, key, sites, live):
     out = []
     for n, site in enumerate(sites):
         if site.stmt is None:   # the entry: the whole body
-            rest, like = clone(_without_docstring(fn.body)), fn
+            body = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
+            rest, like = clone(body), fn
         else:
             rest, like = rest_after(paths[site.id]), pause_call_of(site.stmt)
         cont = make_continuation(fn, continuation_name(key, n), live[site.id], site.target, rest, like)
         out.append((site, cont))
     return out
-
-
-def _without_docstring(body):
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        return body[1:]
-    return body

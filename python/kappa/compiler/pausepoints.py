@@ -49,6 +49,6 @@ def _statements(stmts):
     """Every statement, in source order, through if/for/while blocks."""
     for stmt in stmts:
         yield stmt
-        for field in ("body", "orelse"):
-            if isinstance(stmt, (ast.If, ast.For, ast.While)):
-                yield from _statements(getattr(stmt, field))
+        if isinstance(stmt, (ast.If, ast.For, ast.While)):
+            yield from _statements(stmt.body)
+            yield from _statements(stmt.orelse)

@@ -13,7 +13,7 @@ import tokenize
 import types
 from dataclasses import dataclass, field
 
-from .astutil import REGISTRY, RUNTIME, pause_call_of
+from .astutil import is_docstring, pause_call_of
 from .check import check_module
 from .classify import classifier_for, mark_function
 from .continuations import continuations
@@ -128,7 +128,7 @@ def compile_source(source, filename="<program>", drop_live=None):
     top = ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0)
     tree.body[_prologue_end(tree):0] = [registry_init(top)]
     code = _compile(tree, filename)
-    code, codes = _name_continuations(code, {t.key: t for t in transformed})
+    code, codes = _name_continuations(code, transformed)
     sites = _sites(transformed, codes)
     fingerprint = hashlib.sha256(f"{COMPILER_VERSION}\0{filename}\0{source}".encode()).hexdigest()
     return Compiled(filename, code, tree, source, info, sites, stats, fingerprint, dropped)
@@ -182,8 +182,7 @@ def _prologue_end(tree):
     """Index after the module docstring and `from __future__` imports."""
     i = 0
     body = tree.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if body and is_docstring(body[0]):
         i = 1
     while i < len(body) and isinstance(body[i], ast.ImportFrom) and body[i].module == "__future__":
         i += 1
@@ -196,7 +195,7 @@ def _name_continuations(code, functions):
     objects that are compiled program code."""
     by_cont = {}
     originals = set()
-    for t in functions.values():
+    for t in functions:
         originals.add(t.fn.name)
         for _, cont in t.conts:
             by_cont[cont.name] = t.fn.name
@@ -224,5 +223,4 @@ def _sites(functions, codes):
     return PauseSites(codes, frozenset(positions), frozenset(lines))
 
 
-__all__ = ["compile_source", "compile_file", "Compiled", "PausePointInfo", "PauseSites",
-           "Stats", "REGISTRY", "RUNTIME"]
+__all__ = ["compile_source", "compile_file", "Compiled", "PausePointInfo", "PauseSites", "Stats"]

@@ -8,7 +8,6 @@ global/nonlocal and nested functions, so that rule is all we need.
 import ast
 from dataclasses import dataclass, field
 
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
@@ -29,7 +28,6 @@ class _Binder(ast.NodeVisitor):
         self.names = set()
         self.imports = {}      # name -> module path or (module, attribute)
         self.other = set()     # bound by anything but an import
-        self.declared_global = set()
 
     def bind(self, name):
         self.names.add(name)
@@ -79,11 +77,6 @@ class _Binder(ast.NodeVisitor):
         if node.rest:
             self.bind(node.rest)
         self.generic_visit(node)
-
-    def visit_Global(self, node):
-        self.declared_global.update(node.names)
-
-    visit_Nonlocal = visit_Global
 
     def _nested(self, node):
         # A nested def/class binds its name here; its body is its own scope,

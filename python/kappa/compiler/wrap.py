@@ -19,7 +19,7 @@ global load per call.) Generated code reaches builtins through `__kappa__` (`__k
 
 import ast
 
-from .astutil import CAPTURE_VAR, PENDING, REGISTRY, RUNTIME, at, load, store
+from .astutil import CAPTURE_VAR, PENDING, REGISTRY, RUNTIME, at, is_docstring, load, store
 
 
 def _runtime(attr, like=None):
@@ -73,8 +73,7 @@ def entry_check(fn, pp):
 def with_entry_check(fn, body, pp):
     """`body` with the entry check first (after the docstring, which must stay first)."""
     check = entry_check(fn, pp)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if body and is_docstring(body[0]):
         return [body[0], check] + body[1:]
     return [check] + body
 

@@ -2,6 +2,9 @@
 `random` state and the pause request, so aliasing survives (a list and an
 iterator over it stay one list)."""
 
+import copyreg
+import importlib
+import io
 import pickle
 import random
 import sys
@@ -12,6 +15,24 @@ from .run import StateError
 PROTOCOL = 5
 _FORMAT = "kappa-state-1"
 _RUNTIME_NAMES = ("__kappa__",)
+
+
+def _module_by_name(module):
+    # A module (e.g. `import json` inside a function, live across a pause) is
+    # saved as its name and imported again on load.
+    return importlib.import_module, (module.__name__,)
+
+
+_DISPATCH = copyreg.dispatch_table.copy()
+_DISPATCH[types.ModuleType] = _module_by_name
+
+
+def _dumps(value):
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=PROTOCOL)
+    pickler.dispatch_table = _DISPATCH
+    pickler.dump(value)
+    return buffer.getvalue()
 
 
 class UnpicklableError(Exception):
@@ -45,7 +66,7 @@ def dump_state(frames, module, request):
         "request": request,
     }
     try:
-        return pickle.dumps(payload, protocol=PROTOCOL)
+        return _dumps(payload)
     except Exception as error:  # noqa: BLE001 - any pickling failure
         raise UnpicklableError(_culprit(payload, module, error)) from error
 
@@ -93,7 +114,7 @@ def _culprit(payload, module, error):
 
 def _fails(value):
     try:
-        pickle.dumps(value, protocol=PROTOCOL)
+        _dumps(value)
     except Exception as error:  # noqa: BLE001
         return f"{type(error).__name__}: {error}".splitlines()[0]
     return None

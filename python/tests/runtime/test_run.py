@@ -6,8 +6,8 @@ import types
 
 import pytest
 
-from kappa.runtime import (Call, Capture, Checkpoint, PauseError, Resume, StateError, current_program,
-                           load_program, run)
+from kappa.runtime import (Call, Capture, Checkpoint, Frame, PauseError, Resume, StateError,
+                           current_program, load_program, run)
 from kappa.compiler import compile_source
 
 from .helpers import capture, load
@@ -102,12 +102,7 @@ def test_resume_uses_the_last_loaded_program_by_default():
 def test_unknown_pause_point_is_a_state_error():
     load(CHAIN)
     with pytest.raises(StateError, match="unknown pause point 'nope:3'"):
-        run(Resume([_frame("nope:3")]))
-
-
-def _frame(pp):
-    from kappa.runtime import Frame
-    return Frame(pp, {})
+        run(Resume([Frame("nope:3", {})]))
 
 
 def test_run_rejects_other_starts():

@@ -142,3 +142,25 @@ def test_state_of_another_program_is_refused():
 def test_garbage_is_refused(blob):
     with pytest.raises(StateError, match="cannot read checkpoint"):
         load_state(blob, load(PROGRAM))
+
+
+IMPORTS = """
+    from kappa.runtime import checkpoint
+
+    def main():
+        import json
+        import os.path as osp
+        holder = {"mod": json}
+        checkpoint()
+        return json.dumps([1]), osp.join("a", "b"), holder["mod"] is json
+"""
+
+
+def test_modules_in_live_variables_are_saved_by_name():
+    module = load(IMPORTS)
+    c = capture(Call(module.main))
+    assert set(c.frames[0].vars) == {"json", "osp", "holder"}
+    blob = dump_state(c.frames, module, c.request)
+    fresh = load(IMPORTS)
+    frames, _ = load_state(blob, fresh)
+    assert run(Resume(frames, module=fresh)) == ("[1]", "a/b", True)
