@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// These tests run the real kappa binary the way the README does.
+
+var kappaBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kappa-cli-test-")
+	if err != nil {
+		panic(err)
+	}
+	kappaBin = filepath.Join(dir, "kappa")
+	if out, err := exec.Command("go", "build", "-o", kappaBin, ".").CombinedOutput(); err != nil {
+		panic("building kappa: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func kappa(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(kappaBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func example(name string) string { return filepath.Join("..", "..", "examples", name) }
+
+// The README's first command.
+func TestFactorialExampleWithOneSecondLambdas(t *testing.T) {
+	r := kappa(t, "run", example("factorial.py"), "--lambda-timeout", "1s")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	var got struct {
+		N    int64  `json:"n"`
+		Bits int    `json:"bits"`
+		Mod  uint64 `json:"mod_1e9_7"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("stdout is not the JSON result: %q", r.stdout)
+	}
+	f := new(big.Int).MulRange(1, got.N)
+	mod := new(big.Int).Mod(f, big.NewInt(1_000_000_007)).Uint64()
+	if got.N != 120000 || got.Bits != f.BitLen() || got.Mod != mod {
+		t.Fatalf("result %+v, want bits %d mod %d", got, f.BitLen(), mod)
+	}
+	// The progress shows the task crossing at least five epochs.
+	m := regexp.MustCompile(`succeeded .*epoch ≤(\d+)`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("no final progress line:\n%s", r.stderr)
+	}
+	if epochs, _ := strconv.Atoi(m[1]); epochs < 5 {
+		t.Fatalf("the task crossed %d epochs, want at least 5:\n%s", epochs, r.stderr)
+	}
+}
+
+func TestFibExample(t *testing.T) {
+	r := kappa(t, "run", example("fib.py"), "--event", `{"n": 12}`)
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "144" {
+		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "tasks 465:") {
+		t.Fatalf("fib(12) should run 465 tasks:\n%s", r.stderr)
+	}
+}
+
+func TestWordcountExample(t *testing.T) {
+	r := kappa(t, "run", example("wordcount.py"), "--event", `{"chunks": 4, "words": 5000}`)
+	var got struct {
+		Words      int `json:"words"`
+		ChunksDone int `json:"chunks_done"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &got) != nil || got.Words != 20000 || got.ChunksDone != 4 {
+		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func writeProgram(t *testing.T, name, src string) string {
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBadInputIsOneClearLine(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"event not JSON", []string{"run", example("fib.py"), "--event", "{n:1}"}, "--event is not valid JSON"},
+		{"missing file", []string{"run", "nope.py"}, "program nope.py does not exist"},
+		{"syntax error", []string{"run", writeProgram(t, "syn.py", "def handler(e, c):\n    x = (1,\n")}, "syn.py:2:9: syntax error"},
+		{"unsupported construct", []string{"run", writeProgram(t, "try.py",
+			"from kappa import checkpoint\ndef handler(e, c):\n    try:\n        checkpoint()\n    except ValueError:\n        pass\n")},
+			"try.py:3:5: unsupported construct: try statement"},
+		{"missing entry", []string{"run", writeProgram(t, "noentry.py", "def main():\n    return 1\n")}, "no entry function: define handler(event, context)"},
+		{"bad flag", []string{"run", example("fib.py"), "--lambda-timeout", "soon"}, "invalid argument"},
+	}
+	for _, c := range cases {
+		r := kappa(t, c.args...)
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		if r.code != 2 || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want one line containing %q", c.name, r.code, r.stderr, c.want)
+		}
+	}
+}
+
+func TestFailingProgramShowsUserTraceback(t *testing.T) {
+	p := writeProgram(t, "boom.py", `from kappa import checkpoint
+
+def divide(x):
+    checkpoint()
+    return 10 // x
+
+def handler(event, context):
+    return divide(event["x"])
+`)
+	r := kappa(t, "run", p, "--event", `{"x": 0}`)
+	if r.code != 1 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{`File "boom.py", line 8, in handler`, `File "boom.py", line 5, in divide`, "ZeroDivisionError"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "kappa/runtime") || strings.Contains(r.stderr, "__k_") {
+		t.Fatalf("the traceback shows Kappa's internals:\n%s", r.stderr)
+	}
+}
+
+func TestCompilePrintsTransformedSource(t *testing.T) {
+	r := kappa(t, "compile", example("fib.py"))
+	if r.code != 0 || !strings.Contains(r.stdout, "def fib(n):") || !strings.Contains(r.stdout, "Capture") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// The program in the README runs as shown.
+func TestReadmeProgram(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```python\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no python block")
+	}
+	r := kappa(t, "run", writeProgram(t, "readme.py", string(m[1])), "--event", `{"n": 5}`)
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "30" {
+		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+}
