@@ -246,6 +246,9 @@ class Flattener:
         """Evaluate `e` now into a temporary unless it is trivial."""
         if e is None or self.trivial(e):
             return e
+        if isinstance(e, ast.Slice):   # `a:b` exists only inside [...]: build slice(a, b)
+            parts = [p if p is not None else at(ast.Constant(None), e) for p in (e.lower, e.upper, e.step)]
+            e = at(ast.Call(func=runtime_attr("slice", e), args=parts, keywords=[]), e)
         name = self.temps.new()
         out.append(assign(name, e, e))
         return load(name, e)

@@ -47,6 +47,14 @@ class PauseSites:
     positions: frozenset
     lines: frozenset     # fallback when the interpreter has no column info
 
+    def __post_init__(self):
+        # By identity: code objects compare (and hash, slowly) by content.
+        object.__setattr__(self, "_ids", frozenset(map(id, self.codes)))
+
+    def compiled(self, code):
+        """True if `code` is a compiled function or continuation of this program."""
+        return id(code) in self._ids
+
 
 @dataclass
 class Stats:

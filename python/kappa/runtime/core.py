@@ -24,6 +24,7 @@ import weakref
 locals = builtins.locals   # noqa: A001  (called from the compiled frame itself)
 iter = builtins.iter       # noqa: A001
 AssertionError = builtins.AssertionError  # noqa: A001
+slice = builtins.slice     # noqa: A001
 
 # Set by request_pause(); mirrored into each loaded program's `__k_pending`.
 pending = False
@@ -204,7 +205,7 @@ def _legal_here(frame):
 
 def _compiled(frame):
     sites = frame.f_globals.get("__k_sites")
-    return sites is not None and frame.f_code in sites.codes
+    return sites is not None and sites.compiled(frame.f_code)
 
 
 def _at_pause_site(frame):

@@ -114,11 +114,6 @@ def _is_runtime(frame):
     return name in ("kappa", "rt") or name.startswith(("kappa.", "rt."))
 
 
-def _is_compiled(frame):
-    sites = frame.f_globals.get("__k_sites")
-    return sites is not None and frame.f_code in sites.codes
-
-
 def _program_frames(capture):
     """(frame, line) pairs from the boundary inward, up to the runtime call
     that raised; the trailing runtime frames (checkpoint, Future.wait, ...)
@@ -165,7 +160,7 @@ def _explain(frame, line, caller, request):
     if frame.f_code.co_name == "<module>":
         return (f"{_where(frame, line)}: {what} at module level (while the program is "
                 f"being imported); move this code into a function")
-    if _is_compiled(frame):
+    if core._compiled(frame):
         return (f"{_where(frame, line)}: {what} reached through an implicit call (an operator, "
                 f"property, dunder or callback such as sorted(key=)); only direct calls are "
                 f"pause points: call the function in a statement of its own")

@@ -78,6 +78,11 @@ def test_null_byte_is_a_syntax_error():
     assert "syntax error" in str(info.value)
 
 
+def test_pausing_call_in_a_format_spec_is_reported_not_crashed():
+    err = compile_error("s = f'{a:{helper(1)}}'")
+    assert str(err).startswith("prog.py:7:") and "pausing call" in err.construct
+
+
 def test_first_error_in_source_order_is_reported():
     err = compile_error("with x:\n    pass\ntry:\n    pass\nexcept E:\n    pass")
     assert err.line == 7 and "with" in err.construct

@@ -50,6 +50,11 @@ PRELUDE = dedent("""
         def __delitem__(self, k):
             LOG.append("delitem:" + str(k))
 
+    class Grid:
+        def __getitem__(self, key):
+            LOG.append("getitem:" + repr(key))
+            return key
+
     class Truth:
         def __init__(self, v):
             self.v = v
@@ -108,6 +113,7 @@ CASES = {
     "subscript_aug": "d = LogDict()\nd[T.k('k')] += p('v', 1)\nreturn dict(d)",
     "subscript_target": "d = LogDict()\nd[p('k', 'k')] = T.v(1)\nreturn dict(d)",
     "two_targets": "d = LogDict()\na = d[p('k', 'k')] = T.v(1)\nreturn a, dict(d)",
+    "slice_in_tuple": "g = Grid()\nreturn g[T.a(1):2, ::T.s(1), p('b', 3)]",
     "slice": "xs = [1, 2, 3, 4]\nreturn xs[T.i(0):p('j', 2)]",
     "while_cond": "n = 3\nwhile p('cond', n) > 0:\n    n -= 1\n    T.body(n)\nelse:\n    T.els(n)\nreturn n",
     "while_break": "n = 3\nwhile p('cond', n):\n    n -= 1\n    if n == 1:\n        break\nelse:\n    T.els(n)\nreturn n",
