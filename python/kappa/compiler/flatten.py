@@ -162,19 +162,23 @@ class Flattener:
         out.append(at(ast.If(test=test, body=self.block(s.body), orelse=self.block(s.orelse)), s))
         return out
 
+    # Loop headers are flattened before the bodies: flattening a body statement
+    # resets self.rebound, which the header still needs.
+
     def s_While(self, s):
-        body, orelse = self.block(s.body), self.block(s.orelse)
         if not contains_pause(s.test):
-            return [at(ast.While(test=s.test, body=body, orelse=orelse), s)]
+            return [at(ast.While(test=s.test, body=self.block(s.body),
+                                 orelse=self.block(s.orelse)), s)]
         # while True: <test>; if not test: <else>; break; <body>
         check = []
         test = self.condition(s.test, check)
-        if not orelse:
+        flag = self.temps.new("else") if s.orelse else None
+        body, orelse = self.block(s.body), self.block(s.orelse)
+        if flag is None:
             check.append(at(ast.If(test=_not(test), body=[at(ast.Break(), s)], orelse=[]), s))
             return [at(ast.While(test=ast.Constant(True), body=check + body, orelse=[]), s)]
         # The else part runs after the loop, guarded by a flag, so that a
         # break/continue inside it still refers to the enclosing loop.
-        flag = self.temps.new("else")
         leave = [assign(flag, at(ast.Constant(True), s), s), at(ast.Break(), s)]
         check.append(at(ast.If(test=_not(test), body=leave, orelse=[]), s))
         return [
@@ -184,10 +188,9 @@ class Flattener:
         ]
 
     def s_For(self, s):
-        body, orelse = self.block(s.body), self.block(s.orelse)
         out = []
         iterable = self.expr(s.iter, out)
-        if contains_pause(ast.Module(body=body, type_ignores=[])):
+        if contains_pause(ast.Module(body=s.body, type_ignores=[])):
             name = iterator_name(s)
             # located from `for` to the end of the iterable: no call has that range
             header = ast.Pass(lineno=s.lineno, col_offset=s.col_offset,
@@ -196,8 +199,8 @@ class Flattener:
             out.append(assign(name, call, s))
             self.locals.add(name)
             iterable = load(name, s)
-        out.append(at(ast.For(target=s.target, iter=iterable, body=body, orelse=orelse,
-                              type_comment=None), s))
+        out.append(at(ast.For(target=s.target, iter=iterable, body=self.block(s.body),
+                              orelse=self.block(s.orelse), type_comment=None), s))
         return out
 
     def unsupported(self, node):

@@ -8,7 +8,7 @@ import pytest
 
 from kappa.compiler import compile_source
 from kappa.runtime import load_program
-from kappa.runtime.driver import Policy, run_plain, run_program
+from kappa.runtime.driver import Every, Policy, run_plain, run_program
 
 from .helpers import dedent
 
@@ -192,3 +192,23 @@ def test_exception_delivered_to_a_continuation_is_raised_at_the_call_line():
     last = traceback.extract_tb(info.value.__traceback__)[-1]
     assert (last.filename, last.lineno, last.name) == ("prog.py", 6, "f")
     assert point.resume({"b": 2}, 42, None) == 42
+
+
+def test_variable_unbound_at_the_pause_stays_unbound_after_restore():
+    source = dedent("""
+        from kappa.runtime import checkpoint
+
+        def f(c):
+            if c:
+                y = 1
+            checkpoint()
+            return y
+
+        def main():
+            print(f(True))
+            return f(False)
+    """)
+    expected = run_plain(source, filename="u.py")
+    assert expected.error_type == "UnboundLocalError"
+    got = run_program(source, filename="u.py", policy=Every())
+    assert got.pauses >= 4 and got.observable() == expected.observable()

@@ -19,7 +19,7 @@ PRELUDE = dedent("""
     class Tracer:
         def __getattr__(self, tag):
             LOG.append("get:" + tag)
-            return lambda v=None: (LOG.append(tag), v)[1]
+            return lambda *args: (LOG.append((tag,) + args), args[0] if args else None)[1]
 
     class Fmt:
         def __init__(self, tag):
@@ -122,6 +122,8 @@ CASES = {
     "assert_fails": "assert p('t', False), p('m', 'msg')\nreturn 1",
     "delete": "d = LogDict(a=1)\ndel d[p('k', 'a')]\nreturn 1",
     "comprehension": "return [v * 2 for v in p('it', [1, 2])]",
+    "walrus_in_loop_header": "x = [1]\nfor v in T.f(x, (x := [5]), p('a', x)):\n    T.v(v)\n    p('b', 1)\nreturn x",
+    "walrus_in_while_header": "x = 2\nwhile T.f(x, (x := x - 1), p('a', x)):\n    p('b', 1)\nreturn x",
     "walrus_rebinds": "x = 1\nreturn T.f(x, (x := 5), p('a', x))",
     "unary": "return -p('a', 1), not p('b', 0)",
     "raise": "raise ValueError(p('m', 'boom'))",
