@@ -18,9 +18,6 @@ from .astutil import (PREFIX, RUNTIME, Temps, assign, at, contains_pause,
                       is_pausing_call, iterator_name, load, store)
 from .errors import CompileError
 
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-
-
 def flatten_function(fn, local_names, filename="<program>"):
     """Return fn's body in A-normal form (fn itself is not modified)."""
     return Flattener(local_names, filename).block(fn.body)

@@ -12,17 +12,11 @@
 """
 
 from .core import (AutoPause, Capture, Checkpoint, Frame, PausePoint, active, auto_pause,
-                   checkpoint, clear_pause, pause, request_pause, set_pause_filter)
+                   checkpoint, clear_pause, is_pending, pause, request_pause, set_pause_filter)
 from .loader import DEFAULT_MODULE, load_program
 from .run import Call, PauseError, Resume, StateError, current_program, run
 from .state import UnpicklableError, dump_state, load_state, program_globals
 from .tracebacks import format_user_traceback
-
-
-def is_pending():
-    """Whether an automatic pause has been requested and not yet taken."""
-    from . import core
-    return core.pending
 
 
 __all__ = [

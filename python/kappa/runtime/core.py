@@ -140,6 +140,11 @@ def clear_pause():
     _set_pending(False)
 
 
+def is_pending():
+    """Whether an automatic pause has been requested and not yet taken."""
+    return pending
+
+
 def _set_pending(value):
     global pending
     with _flag_lock:
