@@ -1,0 +1,66 @@
+"""The Python side of the checkpoint store: key layout, create-only durable
+writes, and envelopes that match the Go side byte for byte."""
+
+import json
+import os
+import pathlib
+
+import pytest
+
+from kappa.store import DirStore, KeyExistsError, KeyNotFoundError, open_store
+from kappa.store.envelope import Header, TamperedError, expect, open_envelope, seal
+from kappa.store.keys import checkpoint_key, program_key
+
+VECTORS = pathlib.Path(__file__).resolve().parents[3] / "checkpoint" / "testdata" / "envelope_vectors.json"
+
+
+def test_key_layout_matches_go():
+    assert checkpoint_key(1, 2, 3, 4) == "jobs/j1/t2/e3-s4.ckpt"
+    assert program_key("ab") == "programs/ab.zip"
+
+
+def test_dir_store_is_create_only(tmp_path):
+    s = open_store("file://" + str(tmp_path))
+    key = checkpoint_key(1, 1, 1, 1)
+    s.put(key, b"one")
+    with pytest.raises(KeyExistsError):
+        s.put(key, b"two")
+    assert s.get(key) == b"one"
+    with pytest.raises(KeyNotFoundError):
+        s.get(checkpoint_key(1, 1, 1, 2))
+    assert not [n for n in os.listdir(tmp_path / "jobs/j1/t1") if n.startswith(".")]
+
+
+@pytest.mark.parametrize("key", ["../x", "a//b", "/abs", "a/.hidden", "sp ace"])
+def test_keys_cannot_escape(tmp_path, key):
+    with pytest.raises(ValueError):
+        DirStore(str(tmp_path)).put(key, b"x")
+
+
+def test_unsupported_scheme():
+    with pytest.raises(ValueError, match="unsupported scheme"):
+        open_store("s3://bucket")
+
+
+@pytest.mark.parametrize("vector", json.loads(VECTORS.read_text()))
+def test_envelope_vectors_shared_with_go(vector):
+    key = vector["key"].encode()
+    header = Header(**{k: v for k, v in vector["header"].items()})
+    sealed = seal(key, header, bytes.fromhex(vector["payload_hex"]))
+    assert sealed.hex() == vector["sealed_hex"]
+    got, payload = open_envelope(key, bytes.fromhex(vector["sealed_hex"]))
+    assert payload == bytes.fromhex(vector["payload_hex"])
+    assert got.job == vector["header"]["job"]
+
+
+def test_tampered_or_misplaced_envelopes_are_refused():
+    sealed = seal(b"k", Header(job=1, task=2, seq=3, kind="checkpoint", program="p"), b"payload")
+    flipped = bytearray(sealed)
+    flipped[len(flipped) // 2] ^= 1
+    with pytest.raises(TamperedError, match="tag does not match"):
+        open_envelope(b"k", bytes(flipped), "jobs/j1/t2/e1-s3.ckpt")
+    with pytest.raises(TamperedError):
+        open_envelope(b"other", sealed)
+    header, _ = open_envelope(b"k", sealed)
+    with pytest.raises(TamperedError, match="task=2, expected 5"):
+        expect(header, "somewhere", task=5)

@@ -1,0 +1,20 @@
+import pytest
+
+from kappa.worker.handler import handler
+from kappa.worker.task import Spec
+
+
+def test_spec_from_the_leaders_event():
+    s = Spec.from_event({"kappa": {"v": 1, "coordinator": ["127.0.0.1:1"], "store": "file:///tmp/x", "job": 1,
+                                   "task": 2, "epoch": 3, "invocation": "i", "program": "p", "busy_wait_ms": 500}})
+    assert (s.job, s.task, s.epoch, s.busy_wait, s.heartbeat) == (1, 2, 3, 0.5, 2.0)
+
+
+@pytest.mark.parametrize("event,msg", [
+    ({}, "not a Kappa invocation"),
+    ("text", "not a Kappa invocation"),
+    ({"kappa": {"job": 1}}, "malformed Kappa invocation event"),
+])
+def test_bad_events_are_refused_clearly(event, msg):
+    with pytest.raises(ValueError, match=msg):
+        handler(event, None)
