@@ -14,7 +14,7 @@ MODULUS = 1_000_000_007
 
 
 def handler(event, context):
-    n = event.get("n", 120_000)
+    n = event.get("n", 150_000)
     every = event.get("every", 500)
     acc = 1
     i = 1

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"strings"
 
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 )
@@ -143,36 +144,11 @@ func (m *Machine) notifyWaiters(j *pb.Job, t *pb.Task, now int64) {
 	}
 }
 
+// taskStateName is the lower-case name of a task state ("running").
 func taskStateName(s pb.TaskState) string {
-	switch s {
-	case pb.TaskState_TASK_PENDING:
-		return "pending"
-	case pb.TaskState_TASK_RUNNABLE:
-		return "runnable"
-	case pb.TaskState_TASK_LAUNCHED:
-		return "launched"
-	case pb.TaskState_TASK_RUNNING:
-		return "running"
-	case pb.TaskState_TASK_BLOCKED:
-		return "blocked"
-	case pb.TaskState_TASK_PARKED:
-		return "parked"
-	case pb.TaskState_TASK_DONE:
-		return "done"
-	case pb.TaskState_TASK_FAILED:
-		return "failed"
-	}
-	return "unknown"
+	return strings.ToLower(strings.TrimPrefix(s.String(), "TASK_"))
 }
 
 func jobStateName(s pb.JobState) string {
-	switch s {
-	case pb.JobState_JOB_RUNNING:
-		return "running"
-	case pb.JobState_JOB_SUCCEEDED:
-		return "succeeded"
-	case pb.JobState_JOB_FAILED:
-		return "failed"
-	}
-	return "unknown"
+	return strings.ToLower(strings.TrimPrefix(s.String(), "JOB_"))
 }

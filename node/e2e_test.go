@@ -17,7 +17,6 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/lambda/local"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -41,23 +40,6 @@ func localPlatform(t *testing.T, timeout time.Duration) *local.Platform {
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
-}
-
-func submitEvent(t *testing.T, c wire.ClientServiceClient, source, event string) uint64 {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "prog.py")
-	if err := os.WriteFile(p, []byte(source), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bundle, _, err := checkpoint.BuildBundle(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := c.SubmitJob(context.Background(), &wire.SubmitJobRequest{ClientId: "e2e", RequestId: uint64(time.Now().UnixNano()), ProgramBundle: bundle, EventJson: []byte(event)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.GetJobId()
 }
 
 const factorialProgram = `

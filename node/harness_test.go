@@ -168,8 +168,14 @@ func clientFor(t *testing.T, n *Node) wire.ClientServiceClient {
 	return wire.NewClientServiceClient(dial(t, n))
 }
 
-// submit submits a one-file program and returns the job id.
+// submit submits a one-file program with an empty event.
 func submit(t *testing.T, c wire.ClientServiceClient, source string) uint64 {
+	t.Helper()
+	return submitEvent(t, c, source, "{}")
+}
+
+// submitEvent submits a one-file program and returns the job id.
+func submitEvent(t *testing.T, c wire.ClientServiceClient, source, event string) uint64 {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "prog.py")
 	if err := os.WriteFile(p, []byte(source), 0o644); err != nil {
@@ -179,7 +185,7 @@ func submit(t *testing.T, c wire.ClientServiceClient, source string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.SubmitJob(context.Background(), &wire.SubmitJobRequest{ClientId: "test", RequestId: uint64(time.Now().UnixNano()), ProgramBundle: bundle, EventJson: []byte("{}")})
+	res, err := c.SubmitJob(context.Background(), &wire.SubmitJobRequest{ClientId: "test", RequestId: uint64(time.Now().UnixNano()), ProgramBundle: bundle, EventJson: []byte(event)})
 	if err != nil {
 		t.Fatal(err)
 	}

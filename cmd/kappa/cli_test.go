@@ -69,7 +69,7 @@ func TestFactorialExampleWithOneSecondLambdas(t *testing.T) {
 	}
 	f := new(big.Int).MulRange(1, got.N)
 	mod := new(big.Int).Mod(f, big.NewInt(1_000_000_007)).Uint64()
-	if got.N != 120000 || got.Bits != f.BitLen() || got.Mod != mod {
+	if got.N != 150000 || got.Bits != f.BitLen() || got.Mod != mod {
 		t.Fatalf("result %+v, want bits %d mod %d", got, f.BitLen(), mod)
 	}
 	// The progress shows the task crossing at least five epochs.
