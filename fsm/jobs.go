@@ -65,6 +65,24 @@ func (m *Machine) finishJob(j *pb.Job, now int64, state pb.JobState, errMsg stri
 	}
 }
 
+// cancelJob stops every task of a running job; waiters and workers get
+// a clear error naming the reason.
+func (m *Machine) cancelJob(now int64, c *pb.CancelJob) *pb.Result {
+	j := m.jobs[c.GetJobId()]
+	if j == nil {
+		return fail(pb.ErrorCode_NOT_FOUND, "job j%d does not exist", c.GetJobId())
+	}
+	if j.GetState() != pb.JobState_JOB_RUNNING {
+		return fail(pb.ErrorCode_JOB_FINISHED, "job j%d already finished (%s)", j.GetId(), jobStateName(j.GetState()))
+	}
+	reason := c.GetReason()
+	if reason == "" {
+		reason = "no reason given"
+	}
+	m.finishJob(j, now, pb.JobState_JOB_FAILED, "cancelled: "+reason)
+	return &pb.Result{}
+}
+
 // checkDeadlock fails a job in which nothing runs or can run while
 // something waits, and reports its wait-for graph.
 func (m *Machine) checkDeadlock(j *pb.Job, now int64) {

@@ -35,6 +35,8 @@ type Machine struct {
 	jobs         map[uint64]*pb.Job
 	tasks        map[TaskKey]*pb.Task
 	sessions     map[string]*pb.Session
+	nodes        map[string]*pb.Node
+	clusterID    string
 
 	// runnable indexes RUNNABLE tasks of running jobs. Derived: rebuilt on
 	// Restore, never serialized.
@@ -48,6 +50,7 @@ func New() *Machine {
 		jobs:      map[uint64]*pb.Job{},
 		tasks:     map[TaskKey]*pb.Task{},
 		sessions:  map[string]*pb.Session{},
+		nodes:     map[string]*pb.Node{},
 		runnable:  map[TaskKey]struct{}{},
 	}
 }
@@ -88,6 +91,14 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 		r = m.park(c.GetNowUnixMs(), op.Park)
 	case *pb.Command_InvocationEnded:
 		r = m.invocationEnded(c.GetNowUnixMs(), op.InvocationEnded)
+	case *pb.Command_CancelJob:
+		r = m.cancelJob(c.GetNowUnixMs(), op.CancelJob)
+	case *pb.Command_SetNode:
+		r = m.setNode(op.SetNode)
+	case *pb.Command_RemoveNode:
+		r = m.removeNode(op.RemoveNode)
+	case *pb.Command_InitCluster:
+		r = m.initCluster(op.InitCluster)
 	default:
 		r = fail(pb.ErrorCode_INVALID, "unknown command %T", c.GetOp())
 	}

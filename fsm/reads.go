@@ -1,6 +1,8 @@
 package fsm
 
 import (
+	"sort"
+
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -84,3 +86,17 @@ func (m *Machine) Claimed() []TaskKey {
 
 // TaskStateName is the lower-case name of a task state.
 func TaskStateName(s pb.TaskState) string { return taskStateName(s) }
+
+// Jobs returns copies of all jobs, by id.
+func (m *Machine) Jobs() []*pb.Job {
+	ids := make([]uint64, 0, len(m.jobs))
+	for id := range m.jobs {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+	out := make([]*pb.Job, len(ids))
+	for i, id := range ids {
+		out[i] = proto.Clone(m.jobs[id]).(*pb.Job)
+	}
+	return out
+}

@@ -16,7 +16,7 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // sessions by client id), so equal machines give byte-equal snapshots.
 // The result shares no memory with the machine.
 func (m *Machine) State() *pb.State {
-	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID}
+	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID}
 	jobIDs := make([]uint64, 0, len(m.jobs))
 	for id := range m.jobs {
 		jobIDs = append(jobIDs, id)
@@ -41,6 +41,7 @@ func (m *Machine) State() *pb.State {
 	for _, c := range clients {
 		s.Sessions = append(s.Sessions, proto.Clone(m.sessions[c]).(*pb.Session))
 	}
+	s.Nodes = m.Nodes()
 	return s
 }
 
@@ -58,6 +59,7 @@ func (m *Machine) Restore(data []byte) error {
 	fresh := New()
 	fresh.appliedIndex = s.GetAppliedIndex()
 	fresh.nextJobID = s.GetNextJobId()
+	fresh.clusterID = s.GetClusterId()
 	for _, j := range s.GetJobs() {
 		if len(j.GetTasksByState()) != len(pb.TaskState_name) {
 			return fmt.Errorf("fsm: restore: job j%d has %d task-state counters, want %d", j.GetId(), len(j.GetTasksByState()), len(pb.TaskState_name))
@@ -77,6 +79,9 @@ func (m *Machine) Restore(data []byte) error {
 	}
 	for _, sess := range s.GetSessions() {
 		fresh.sessions[sess.GetClientId()] = sess
+	}
+	for _, n := range s.GetNodes() {
+		fresh.nodes[n.GetId()] = n
 	}
 	*m = *fresh
 	return nil

@@ -53,6 +53,9 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 }
 
 func (a *clientAPI) GetJob(ctx context.Context, req *wire.GetJobRequest) (*wire.JobStatus, error) {
+	if err := a.n.read(ctx, req.GetStale()); err != nil {
+		return nil, err
+	}
 	st := a.n.jobStatus(req.GetJobId())
 	if st == nil {
 		return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, notFoundJob(req.GetJobId()))
@@ -102,11 +105,14 @@ func notFoundJob(id uint64) string {
 
 func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequest) (*wire.ClusterStatusResponse, error) {
 	st := &wire.ClusterStatusResponse{
-		NodeId:        a.n.cfg.NodeID,
-		LeaderApiAddr: a.n.leaderAPIAddr(),
-		RaftState:     a.n.raft.State().String(),
-		Term:          a.n.raft.CurrentTerm(),
-		CommitIndex:   a.n.raft.CommitIndex(),
+		NodeId:           a.n.cfg.NodeID,
+		ApiAddr:          a.n.APIAddr(),
+		LeaderApiAddr:    a.n.leaderAPIAddr(),
+		RaftState:        a.n.raft.State().String(),
+		Term:             a.n.raft.CurrentTerm(),
+		CommitIndex:      a.n.raft.CommitIndex(),
+		RaftAppliedIndex: a.n.raft.AppliedIndex(),
+		LastContactMs:    a.n.lastContactMs(),
 	}
 	_, id := a.n.raft.LeaderWithID()
 	st.LeaderId = string(id)
@@ -115,11 +121,15 @@ func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequ
 		st.StateHash = m.StateHash()
 		jobs, tasks := m.Size()
 		st.Jobs, st.Tasks = uint64(jobs), uint64(tasks)
+		st.ClusterId = m.ClusterID()
 	})
 	return st, nil
 }
 
 func (a *clientAPI) AuditJob(ctx context.Context, req *wire.AuditJobRequest) (*wire.AuditJobResponse, error) {
+	if err := a.n.read(ctx, req.GetStale()); err != nil {
+		return nil, err
+	}
 	var tasks []*pb.Task
 	a.n.replica.read(func(m *fsm.Machine) { tasks = m.JobTasks(req.GetJobId()) })
 	if tasks == nil {
@@ -136,13 +146,43 @@ func (a *clientAPI) AuditJob(ctx context.Context, req *wire.AuditJobRequest) (*w
 	return out, nil
 }
 
-// jobStatus reads a job's status from the local replica (nil if unknown).
+func (a *clientAPI) ListJobs(ctx context.Context, req *wire.ListJobsRequest) (*wire.ListJobsResponse, error) {
+	if err := a.n.read(ctx, req.GetStale()); err != nil {
+		return nil, err
+	}
+	var jobs []*pb.Job
+	a.n.replica.read(func(m *fsm.Machine) { jobs = m.Jobs() })
+	out := &wire.ListJobsResponse{}
+	for _, j := range jobs {
+		out.Jobs = append(out.Jobs, jobStatusOf(j))
+	}
+	return out, nil
+}
+
+func (a *clientAPI) CancelJob(ctx context.Context, req *wire.CancelJobRequest) (*wire.CancelJobResponse, error) {
+	if req.GetClientId() == "" || req.GetRequestId() == 0 {
+		return nil, invalid(ctx, "cancel needs client_id and request_id (they make a retried cancel safe)")
+	}
+	_, err := a.n.commit(ctx, &pb.Command{ClientId: req.GetClientId(), RequestId: req.GetRequestId(),
+		Op: &pb.Command_CancelJob{CancelJob: &pb.CancelJob{JobId: req.GetJobId(), Reason: req.GetReason()}}})
+	if err != nil {
+		return nil, err
+	}
+	a.n.log.Info("job cancelled", "job", req.GetJobId(), "reason", req.GetReason())
+	return &wire.CancelJobResponse{}, nil
+}
+
+// jobStatus reads a job's status from this node's replica (nil if unknown).
 func (n *Node) jobStatus(id uint64) *wire.JobStatus {
 	var j *pb.Job
 	n.replica.read(func(m *fsm.Machine) { j = m.Job(id) })
 	if j == nil {
 		return nil
 	}
+	return jobStatusOf(j)
+}
+
+func jobStatusOf(j *pb.Job) *wire.JobStatus {
 	c := j.GetTasksByState()
 	var total uint64
 	for _, v := range c {

@@ -42,6 +42,11 @@ func (n *Node) becomeLeader() {
 		cancel()
 		return
 	}
+	regCtx, regCancel := context.WithTimeout(ctx, n.cfg.Raft.ApplyTimeout)
+	if err := n.registerSelf(regCtx); err != nil {
+		n.log.Warn("cannot publish this node in the member table", "err", err)
+	}
+	regCancel()
 	claimed := n.claimedEpochs()
 	n.leases.reset(claimed)
 	select {
@@ -228,7 +233,7 @@ type invocationSpec struct {
 func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, program string) []byte {
 	b, _ := json.Marshal(payloadEvent{Kappa: invocationSpec{
 		Version:     1,
-		Coordinator: []string{n.APIAddr()},
+		Coordinator: n.coordinatorAddrs(),
 		Store:       n.cfg.Store.URL(),
 		Job:         k.Job,
 		Task:        k.Task,

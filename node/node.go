@@ -35,8 +35,12 @@ type Config struct {
 	// Bootstrap makes this node the first voter of a new cluster when its
 	// data dir holds no Raft state yet.
 	Bootstrap bool
+	// Join is the API address of any member of an existing cluster; a node
+	// without Raft state asks it to add this node as a voter.
+	Join string
 	// Transport carries Raft between nodes; nil gives an in-memory
-	// transport, enough for a single-node cluster.
+	// transport, enough for a single-node cluster. RaftAddr is the address
+	// other nodes reach this one at (the transport's local address).
 	Transport raft.Transport
 
 	Invoker lambda.Invoker
@@ -122,10 +126,14 @@ type Node struct {
 	raft     *raft.Raft
 	logStore *raftboltdb.BoltStore
 	replica  *replica
-	proposer *proposer
-	leases   *leases
+	proposer  *proposer
+	forwarder *forwarder
+	leases    *leases
 	grpc     *grpc.Server
 	listener net.Listener
+
+	hadState bool
+	trans    raft.Transport
 
 	mu           sync.Mutex
 	leaderCancel context.CancelFunc
@@ -155,20 +163,29 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout)
-	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(64 << 20), grpc.MaxSendMsgSize(64 << 20)}
+	n.forwarder = newForwarder(n)
+	chain := []grpc.UnaryServerInterceptor{n.forwarder.intercept}
 	if cfg.TestInterceptor != nil {
-		opts = append(opts, grpc.UnaryInterceptor(cfg.TestInterceptor))
+		chain = append(chain, cfg.TestInterceptor)
 	}
-	n.grpc = grpc.NewServer(opts...)
+	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg), grpc.ChainUnaryInterceptor(chain...))
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
-	n.wg.Add(1)
+	wire.RegisterAdminServiceServer(n.grpc, &adminAPI{n: n})
+	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
 		if err := n.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			n.log.Error("API server stopped", "err", err)
 		}
 	}()
+	go func() { defer n.wg.Done(); n.keepClusterID() }()
+	if cfg.Join != "" && !n.hadState {
+		if err := n.join(cfg.Join); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
 	return n, nil
 }
 
@@ -191,6 +208,7 @@ func (n *Node) openRaft() error {
 	if trans == nil {
 		_, trans = raft.NewInmemTransport(raft.ServerAddress(n.cfg.NodeID))
 	}
+	n.trans = trans
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(n.cfg.NodeID)
 	rc.HeartbeatTimeout = n.cfg.Raft.HeartbeatTimeout
@@ -208,12 +226,13 @@ func (n *Node) openRaft() error {
 	}
 	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft." + n.cfg.NodeID, Level: level, Output: out})
 
+	has, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("node: reading Raft state in %s: %w", dir, err)
+	}
+	n.hadState = has
 	if n.cfg.Bootstrap {
-		has, err := raft.HasExistingState(store, store, snaps)
-		if err != nil {
-			store.Close()
-			return fmt.Errorf("node: reading Raft state in %s: %w", dir, err)
-		}
 		if !has {
 			boot := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
 			if err := raft.BootstrapCluster(rc, store, store, snaps, trans, boot); err != nil {
@@ -278,6 +297,7 @@ func (n *Node) Close() error {
 		n.stepDown()
 		n.grpc.Stop()
 		n.proposer.close()
+		n.forwarder.close()
 		if e := n.raft.Shutdown().Error(); e != nil {
 			err = fmt.Errorf("node: raft shutdown: %w", e)
 		}

@@ -17,7 +17,7 @@ python3 -m grpc_tools.protoc -I transport/proto \
   --go_out=. --go_opt=module=$mod \
   --go-grpc_out=. --go-grpc_opt=module=$mod \
   --python_out=python --grpc_python_out=python --pyi_out=python \
-  transport/proto/kappa/v1/task.proto transport/proto/kappa/v1/client.proto
+  transport/proto/kappa/v1/task.proto transport/proto/kappa/v1/client.proto transport/proto/kappa/v1/admin.proto
 touch python/kappa/v1/__init__.py
 
 # The FSM's commands and state: Go only.

@@ -387,6 +387,10 @@ type Command struct {
 	//	*Command_Call
 	//	*Command_Park
 	//	*Command_InvocationEnded
+	//	*Command_CancelJob
+	//	*Command_SetNode
+	//	*Command_RemoveNode
+	//	*Command_InitCluster
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -504,6 +508,42 @@ func (x *Command) GetInvocationEnded() *InvocationEnded {
 	return nil
 }
 
+func (x *Command) GetCancelJob() *CancelJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CancelJob); ok {
+			return x.CancelJob
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetSetNode() *SetNode {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetNode); ok {
+			return x.SetNode
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRemoveNode() *RemoveNode {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RemoveNode); ok {
+			return x.RemoveNode
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetInitCluster() *InitCluster {
+	if x != nil {
+		if x, ok := x.Op.(*Command_InitCluster); ok {
+			return x.InitCluster
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -532,6 +572,22 @@ type Command_InvocationEnded struct {
 	InvocationEnded *InvocationEnded `protobuf:"bytes,15,opt,name=invocation_ended,json=invocationEnded,proto3,oneof"`
 }
 
+type Command_CancelJob struct {
+	CancelJob *CancelJob `protobuf:"bytes,16,opt,name=cancel_job,json=cancelJob,proto3,oneof"`
+}
+
+type Command_SetNode struct {
+	SetNode *SetNode `protobuf:"bytes,17,opt,name=set_node,json=setNode,proto3,oneof"`
+}
+
+type Command_RemoveNode struct {
+	RemoveNode *RemoveNode `protobuf:"bytes,18,opt,name=remove_node,json=removeNode,proto3,oneof"`
+}
+
+type Command_InitCluster struct {
+	InitCluster *InitCluster `protobuf:"bytes,19,opt,name=init_cluster,json=initCluster,proto3,oneof"`
+}
+
 func (*Command_SubmitJob) isCommand_Op() {}
 
 func (*Command_Launch) isCommand_Op() {}
@@ -543,6 +599,218 @@ func (*Command_Call) isCommand_Op() {}
 func (*Command_Park) isCommand_Op() {}
 
 func (*Command_InvocationEnded) isCommand_Op() {}
+
+func (*Command_CancelJob) isCommand_Op() {}
+
+func (*Command_SetNode) isCommand_Op() {}
+
+func (*Command_RemoveNode) isCommand_Op() {}
+
+func (*Command_InitCluster) isCommand_Op() {}
+
+// InitCluster names the cluster once; a data dir or a joining node from
+// another cluster is recognized by it.
+type InitCluster struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClusterId     string                 `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InitCluster) Reset() {
+	*x = InitCluster{}
+	mi := &file_fsm_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InitCluster) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InitCluster) ProtoMessage() {}
+
+func (x *InitCluster) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InitCluster.ProtoReflect.Descriptor instead.
+func (*InitCluster) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *InitCluster) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+type CancelJob struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelJob) Reset() {
+	*x = CancelJob{}
+	mi := &file_fsm_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelJob) ProtoMessage() {}
+
+func (x *CancelJob) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
+func (*CancelJob) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CancelJob) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *CancelJob) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SetNode records a cluster member's addresses, so every node can name
+// the leader's API address and tell workers where the cluster is.
+type SetNode struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ApiAddr       string                 `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetNode) Reset() {
+	*x = SetNode{}
+	mi := &file_fsm_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetNode) ProtoMessage() {}
+
+func (x *SetNode) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
+func (*SetNode) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SetNode) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *SetNode) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
+}
+
+func (x *SetNode) GetApiAddr() string {
+	if x != nil {
+		return x.ApiAddr
+	}
+	return ""
+}
+
+type RemoveNode struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveNode) Reset() {
+	*x = RemoveNode{}
+	mi := &file_fsm_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveNode) ProtoMessage() {}
+
+func (x *RemoveNode) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
+func (*RemoveNode) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RemoveNode) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
 
 type Value struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -557,7 +825,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_fsm_proto_msgTypes[2]
+	mi := &file_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +837,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[2]
+	mi := &file_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +850,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{2}
+	return file_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Value) GetWhere() isValue_Where {
@@ -638,7 +906,7 @@ type SubmitJob struct {
 
 func (x *SubmitJob) Reset() {
 	*x = SubmitJob{}
-	mi := &file_fsm_proto_msgTypes[3]
+	mi := &file_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +918,7 @@ func (x *SubmitJob) String() string {
 func (*SubmitJob) ProtoMessage() {}
 
 func (x *SubmitJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[3]
+	mi := &file_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +931,7 @@ func (x *SubmitJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitJob.ProtoReflect.Descriptor instead.
 func (*SubmitJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{3}
+	return file_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SubmitJob) GetProgramHash() string {
@@ -707,7 +975,7 @@ type Launch struct {
 
 func (x *Launch) Reset() {
 	*x = Launch{}
-	mi := &file_fsm_proto_msgTypes[4]
+	mi := &file_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +987,7 @@ func (x *Launch) String() string {
 func (*Launch) ProtoMessage() {}
 
 func (x *Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[4]
+	mi := &file_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +1000,7 @@ func (x *Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Launch.ProtoReflect.Descriptor instead.
 func (*Launch) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{4}
+	return file_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Launch) GetJobId() uint64 {
@@ -776,7 +1044,7 @@ type Claim struct {
 
 func (x *Claim) Reset() {
 	*x = Claim{}
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +1056,7 @@ func (x *Claim) String() string {
 func (*Claim) ProtoMessage() {}
 
 func (x *Claim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +1069,7 @@ func (x *Claim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Claim.ProtoReflect.Descriptor instead.
 func (*Claim) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Claim) GetJobId() uint64 {
@@ -851,7 +1119,7 @@ type TaskRef struct {
 
 func (x *TaskRef) Reset() {
 	*x = TaskRef{}
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -863,7 +1131,7 @@ func (x *TaskRef) String() string {
 func (*TaskRef) ProtoMessage() {}
 
 func (x *TaskRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -876,7 +1144,7 @@ func (x *TaskRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRef.ProtoReflect.Descriptor instead.
 func (*TaskRef) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskRef) GetJobId() uint64 {
@@ -930,7 +1198,7 @@ type TaskCall struct {
 
 func (x *TaskCall) Reset() {
 	*x = TaskCall{}
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1210,7 @@ func (x *TaskCall) String() string {
 func (*TaskCall) ProtoMessage() {}
 
 func (x *TaskCall) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1223,7 @@ func (x *TaskCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCall.ProtoReflect.Descriptor instead.
 func (*TaskCall) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TaskCall) GetRef() *TaskRef {
@@ -1103,7 +1371,7 @@ type Spawn struct {
 
 func (x *Spawn) Reset() {
 	*x = Spawn{}
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1383,7 @@ func (x *Spawn) String() string {
 func (*Spawn) ProtoMessage() {}
 
 func (x *Spawn) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1396,7 @@ func (x *Spawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawn.ProtoReflect.Descriptor instead.
 func (*Spawn) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Spawn) GetChildren() []*Child {
@@ -1149,7 +1417,7 @@ type Child struct {
 
 func (x *Child) Reset() {
 	*x = Child{}
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1429,7 @@ func (x *Child) String() string {
 func (*Child) ProtoMessage() {}
 
 func (x *Child) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1442,7 @@ func (x *Child) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Child.ProtoReflect.Descriptor instead.
 func (*Child) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Child) GetStart() *Value {
@@ -1207,7 +1475,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1487,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1500,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Wait) GetFutures() []uint64 {
@@ -1250,7 +1518,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1530,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1543,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 type Yield struct {
@@ -1286,7 +1554,7 @@ type Yield struct {
 
 func (x *Yield) Reset() {
 	*x = Yield{}
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1566,7 @@ func (x *Yield) String() string {
 func (*Yield) ProtoMessage() {}
 
 func (x *Yield) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1579,7 @@ func (x *Yield) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Yield.ProtoReflect.Descriptor instead.
 func (*Yield) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 type Exit struct {
@@ -1324,7 +1592,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1604,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1617,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Exit) GetResult() *Value {
@@ -1375,7 +1643,7 @@ type Fail struct {
 
 func (x *Fail) Reset() {
 	*x = Fail{}
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1655,7 @@ func (x *Fail) String() string {
 func (*Fail) ProtoMessage() {}
 
 func (x *Fail) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1668,7 @@ func (x *Fail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fail.ProtoReflect.Descriptor instead.
 func (*Fail) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Fail) GetError() string {
@@ -1420,7 +1688,7 @@ type Park struct {
 
 func (x *Park) Reset() {
 	*x = Park{}
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1700,7 @@ func (x *Park) String() string {
 func (*Park) ProtoMessage() {}
 
 func (x *Park) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1713,7 @@ func (x *Park) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Park.ProtoReflect.Descriptor instead.
 func (*Park) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Park) GetRef() *TaskRef {
@@ -1478,7 +1746,7 @@ type InvocationEnded struct {
 
 func (x *InvocationEnded) Reset() {
 	*x = InvocationEnded{}
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1758,7 @@ func (x *InvocationEnded) String() string {
 func (*InvocationEnded) ProtoMessage() {}
 
 func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1771,7 @@ func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationEnded.ProtoReflect.Descriptor instead.
 func (*InvocationEnded) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *InvocationEnded) GetJobId() uint64 {
@@ -1558,7 +1826,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1838,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1851,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -1617,7 +1885,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1897,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1910,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Result) GetError() *Error {
@@ -1750,7 +2018,7 @@ type FutureResult struct {
 
 func (x *FutureResult) Reset() {
 	*x = FutureResult{}
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +2030,7 @@ func (x *FutureResult) String() string {
 func (*FutureResult) ProtoMessage() {}
 
 func (x *FutureResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +2043,7 @@ func (x *FutureResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FutureResult.ProtoReflect.Descriptor instead.
 func (*FutureResult) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *FutureResult) GetTaskId() uint64 {
@@ -1821,7 +2089,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1833,7 +2101,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1846,7 +2114,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Response) GetResult() isResponse_Result {
@@ -1932,7 +2200,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +2212,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2225,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -1976,7 +2244,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1988,7 +2256,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2001,7 +2269,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -2020,7 +2288,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2300,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2313,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -2073,7 +2341,7 @@ type ClaimGrant struct {
 
 func (x *ClaimGrant) Reset() {
 	*x = ClaimGrant{}
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2353,7 @@ func (x *ClaimGrant) String() string {
 func (*ClaimGrant) ProtoMessage() {}
 
 func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2366,7 @@ func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimGrant.ProtoReflect.Descriptor instead.
 func (*ClaimGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ClaimGrant) GetSeq() uint64 {
@@ -2181,7 +2449,7 @@ type ParkOutcome struct {
 
 func (x *ParkOutcome) Reset() {
 	*x = ParkOutcome{}
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2461,7 @@ func (x *ParkOutcome) String() string {
 func (*ParkOutcome) ProtoMessage() {}
 
 func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2474,7 @@ func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkOutcome.ProtoReflect.Descriptor instead.
 func (*ParkOutcome) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ParkOutcome) GetParked() bool {
@@ -2234,7 +2502,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2514,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2527,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Applied) GetSeq() uint64 {
@@ -2312,7 +2580,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2324,7 +2592,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,7 +2605,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Job) GetId() uint64 {
@@ -2490,7 +2758,7 @@ type Waiter struct {
 
 func (x *Waiter) Reset() {
 	*x = Waiter{}
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2502,7 +2770,7 @@ func (x *Waiter) String() string {
 func (*Waiter) ProtoMessage() {}
 
 func (x *Waiter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2515,7 +2783,7 @@ func (x *Waiter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Waiter.ProtoReflect.Descriptor instead.
 func (*Waiter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Waiter) GetTaskId() uint64 {
@@ -2567,7 +2835,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2847,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2860,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Task) GetJobId() uint64 {
@@ -2781,7 +3049,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +3061,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +3074,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Session) GetClientId() string {
@@ -2833,7 +3101,7 @@ type SessionEntry struct {
 
 func (x *SessionEntry) Reset() {
 	*x = SessionEntry{}
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2845,7 +3113,7 @@ func (x *SessionEntry) String() string {
 func (*SessionEntry) ProtoMessage() {}
 
 func (x *SessionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2858,7 +3126,7 @@ func (x *SessionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEntry.ProtoReflect.Descriptor instead.
 func (*SessionEntry) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SessionEntry) GetRequestId() uint64 {
@@ -2875,6 +3143,66 @@ func (x *SessionEntry) GetResult() *Result {
 	return nil
 }
 
+type Node struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ApiAddr       string                 `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Node) Reset() {
+	*x = Node{}
+	mi := &file_fsm_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Node) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Node) ProtoMessage() {}
+
+func (x *Node) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Node.ProtoReflect.Descriptor instead.
+func (*Node) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *Node) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Node) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
+}
+
+func (x *Node) GetApiAddr() string {
+	if x != nil {
+		return x.ApiAddr
+	}
+	return ""
+}
+
 type State struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AppliedIndex  uint64                 `protobuf:"varint,1,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
@@ -2882,13 +3210,15 @@ type State struct {
 	Jobs          []*Job                 `protobuf:"bytes,3,rep,name=jobs,proto3" json:"jobs,omitempty"`
 	Tasks         []*Task                `protobuf:"bytes,4,rep,name=tasks,proto3" json:"tasks,omitempty"`
 	Sessions      []*Session             `protobuf:"bytes,5,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	Nodes         []*Node                `protobuf:"bytes,6,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	ClusterId     string                 `protobuf:"bytes,7,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2900,7 +3230,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2913,7 +3243,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *State) GetAppliedIndex() uint64 {
@@ -2951,13 +3281,27 @@ func (x *State) GetSessions() []*Session {
 	return nil
 }
 
+func (x *State) GetNodes() []*Node {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+func (x *State) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
 var File_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_proto_rawDesc = "" +
 	"\n" +
 	"\tfsm.proto\x12\fkappa.fsm.v1\":\n" +
 	"\x05Entry\x121\n" +
-	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\"\xa6\x03\n" +
+	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\"\x91\x05\n" +
 	"\aCommand\x12\x1e\n" +
 	"\vnow_unix_ms\x18\x01 \x01(\x03R\tnowUnixMs\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1d\n" +
@@ -2970,8 +3314,27 @@ const file_fsm_proto_rawDesc = "" +
 	"\x05claim\x18\f \x01(\v2\x13.kappa.fsm.v1.ClaimH\x00R\x05claim\x12,\n" +
 	"\x04call\x18\r \x01(\v2\x16.kappa.fsm.v1.TaskCallH\x00R\x04call\x12(\n" +
 	"\x04park\x18\x0e \x01(\v2\x12.kappa.fsm.v1.ParkH\x00R\x04park\x12J\n" +
-	"\x10invocation_ended\x18\x0f \x01(\v2\x1d.kappa.fsm.v1.InvocationEndedH\x00R\x0finvocationEndedB\x04\n" +
-	"\x02op\">\n" +
+	"\x10invocation_ended\x18\x0f \x01(\v2\x1d.kappa.fsm.v1.InvocationEndedH\x00R\x0finvocationEnded\x128\n" +
+	"\n" +
+	"cancel_job\x18\x10 \x01(\v2\x17.kappa.fsm.v1.CancelJobH\x00R\tcancelJob\x122\n" +
+	"\bset_node\x18\x11 \x01(\v2\x15.kappa.fsm.v1.SetNodeH\x00R\asetNode\x12;\n" +
+	"\vremove_node\x18\x12 \x01(\v2\x18.kappa.fsm.v1.RemoveNodeH\x00R\n" +
+	"removeNode\x12>\n" +
+	"\finit_cluster\x18\x13 \x01(\v2\x19.kappa.fsm.v1.InitClusterH\x00R\vinitClusterB\x04\n" +
+	"\x02op\",\n" +
+	"\vInitCluster\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\":\n" +
+	"\tCancelJob\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"Z\n" +
+	"\aSetNode\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"%\n" +
+	"\n" +
+	"RemoveNode\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\">\n" +
 	"\x05Value\x12\x18\n" +
 	"\x06inline\x18\x01 \x01(\fH\x00R\x06inline\x12\x12\n" +
 	"\x03key\x18\x02 \x01(\tH\x00R\x03keyB\a\n" +
@@ -3157,13 +3520,20 @@ const file_fsm_proto_rawDesc = "" +
 	"\fSessionEntry\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12,\n" +
-	"\x06result\x18\x02 \x01(\v2\x14.kappa.fsm.v1.ResultR\x06result\"\xd0\x01\n" +
+	"\x06result\x18\x02 \x01(\v2\x14.kappa.fsm.v1.ResultR\x06result\"N\n" +
+	"\x04Node\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\x99\x02\n" +
 	"\x05State\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12\x1e\n" +
 	"\vnext_job_id\x18\x02 \x01(\x04R\tnextJobId\x12%\n" +
 	"\x04jobs\x18\x03 \x03(\v2\x11.kappa.fsm.v1.JobR\x04jobs\x12(\n" +
 	"\x05tasks\x18\x04 \x03(\v2\x12.kappa.fsm.v1.TaskR\x05tasks\x121\n" +
-	"\bsessions\x18\x05 \x03(\v2\x15.kappa.fsm.v1.SessionR\bsessions*\x8f\x01\n" +
+	"\bsessions\x18\x05 \x03(\v2\x15.kappa.fsm.v1.SessionR\bsessions\x12(\n" +
+	"\x05nodes\x18\x06 \x03(\v2\x12.kappa.fsm.v1.NodeR\x05nodes\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\a \x01(\tR\tclusterId*\x8f\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -3218,7 +3588,7 @@ func file_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_fsm_proto_goTypes = []any{
 	(Outcome)(0),            // 0: kappa.fsm.v1.Outcome
 	(ErrorCode)(0),          // 1: kappa.fsm.v1.ErrorCode
@@ -3227,91 +3597,101 @@ var file_fsm_proto_goTypes = []any{
 	(WaitKind)(0),           // 4: kappa.fsm.v1.WaitKind
 	(*Entry)(nil),           // 5: kappa.fsm.v1.Entry
 	(*Command)(nil),         // 6: kappa.fsm.v1.Command
-	(*Value)(nil),           // 7: kappa.fsm.v1.Value
-	(*SubmitJob)(nil),       // 8: kappa.fsm.v1.SubmitJob
-	(*Launch)(nil),          // 9: kappa.fsm.v1.Launch
-	(*Claim)(nil),           // 10: kappa.fsm.v1.Claim
-	(*TaskRef)(nil),         // 11: kappa.fsm.v1.TaskRef
-	(*TaskCall)(nil),        // 12: kappa.fsm.v1.TaskCall
-	(*Spawn)(nil),           // 13: kappa.fsm.v1.Spawn
-	(*Child)(nil),           // 14: kappa.fsm.v1.Child
-	(*Wait)(nil),            // 15: kappa.fsm.v1.Wait
-	(*Checkpoint)(nil),      // 16: kappa.fsm.v1.Checkpoint
-	(*Yield)(nil),           // 17: kappa.fsm.v1.Yield
-	(*Exit)(nil),            // 18: kappa.fsm.v1.Exit
-	(*Fail)(nil),            // 19: kappa.fsm.v1.Fail
-	(*Park)(nil),            // 20: kappa.fsm.v1.Park
-	(*InvocationEnded)(nil), // 21: kappa.fsm.v1.InvocationEnded
-	(*Error)(nil),           // 22: kappa.fsm.v1.Error
-	(*Result)(nil),          // 23: kappa.fsm.v1.Result
-	(*FutureResult)(nil),    // 24: kappa.fsm.v1.FutureResult
-	(*Response)(nil),        // 25: kappa.fsm.v1.Response
-	(*Blocked)(nil),         // 26: kappa.fsm.v1.Blocked
-	(*Spawned)(nil),         // 27: kappa.fsm.v1.Spawned
-	(*Resolved)(nil),        // 28: kappa.fsm.v1.Resolved
-	(*ClaimGrant)(nil),      // 29: kappa.fsm.v1.ClaimGrant
-	(*ParkOutcome)(nil),     // 30: kappa.fsm.v1.ParkOutcome
-	(*Applied)(nil),         // 31: kappa.fsm.v1.Applied
-	(*Job)(nil),             // 32: kappa.fsm.v1.Job
-	(*Waiter)(nil),          // 33: kappa.fsm.v1.Waiter
-	(*Task)(nil),            // 34: kappa.fsm.v1.Task
-	(*Session)(nil),         // 35: kappa.fsm.v1.Session
-	(*SessionEntry)(nil),    // 36: kappa.fsm.v1.SessionEntry
-	(*State)(nil),           // 37: kappa.fsm.v1.State
+	(*InitCluster)(nil),     // 7: kappa.fsm.v1.InitCluster
+	(*CancelJob)(nil),       // 8: kappa.fsm.v1.CancelJob
+	(*SetNode)(nil),         // 9: kappa.fsm.v1.SetNode
+	(*RemoveNode)(nil),      // 10: kappa.fsm.v1.RemoveNode
+	(*Value)(nil),           // 11: kappa.fsm.v1.Value
+	(*SubmitJob)(nil),       // 12: kappa.fsm.v1.SubmitJob
+	(*Launch)(nil),          // 13: kappa.fsm.v1.Launch
+	(*Claim)(nil),           // 14: kappa.fsm.v1.Claim
+	(*TaskRef)(nil),         // 15: kappa.fsm.v1.TaskRef
+	(*TaskCall)(nil),        // 16: kappa.fsm.v1.TaskCall
+	(*Spawn)(nil),           // 17: kappa.fsm.v1.Spawn
+	(*Child)(nil),           // 18: kappa.fsm.v1.Child
+	(*Wait)(nil),            // 19: kappa.fsm.v1.Wait
+	(*Checkpoint)(nil),      // 20: kappa.fsm.v1.Checkpoint
+	(*Yield)(nil),           // 21: kappa.fsm.v1.Yield
+	(*Exit)(nil),            // 22: kappa.fsm.v1.Exit
+	(*Fail)(nil),            // 23: kappa.fsm.v1.Fail
+	(*Park)(nil),            // 24: kappa.fsm.v1.Park
+	(*InvocationEnded)(nil), // 25: kappa.fsm.v1.InvocationEnded
+	(*Error)(nil),           // 26: kappa.fsm.v1.Error
+	(*Result)(nil),          // 27: kappa.fsm.v1.Result
+	(*FutureResult)(nil),    // 28: kappa.fsm.v1.FutureResult
+	(*Response)(nil),        // 29: kappa.fsm.v1.Response
+	(*Blocked)(nil),         // 30: kappa.fsm.v1.Blocked
+	(*Spawned)(nil),         // 31: kappa.fsm.v1.Spawned
+	(*Resolved)(nil),        // 32: kappa.fsm.v1.Resolved
+	(*ClaimGrant)(nil),      // 33: kappa.fsm.v1.ClaimGrant
+	(*ParkOutcome)(nil),     // 34: kappa.fsm.v1.ParkOutcome
+	(*Applied)(nil),         // 35: kappa.fsm.v1.Applied
+	(*Job)(nil),             // 36: kappa.fsm.v1.Job
+	(*Waiter)(nil),          // 37: kappa.fsm.v1.Waiter
+	(*Task)(nil),            // 38: kappa.fsm.v1.Task
+	(*Session)(nil),         // 39: kappa.fsm.v1.Session
+	(*SessionEntry)(nil),    // 40: kappa.fsm.v1.SessionEntry
+	(*Node)(nil),            // 41: kappa.fsm.v1.Node
+	(*State)(nil),           // 42: kappa.fsm.v1.State
 }
 var file_fsm_proto_depIdxs = []int32{
 	6,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
-	8,  // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
-	9,  // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
-	10, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
-	12, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
-	20, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
-	21, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
-	11, // 7: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
-	13, // 8: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
-	15, // 9: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
-	16, // 10: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
-	17, // 11: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
-	18, // 12: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
-	19, // 13: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
-	14, // 14: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
-	7,  // 15: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
-	7,  // 16: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
-	11, // 17: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
-	0,  // 18: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
-	1,  // 19: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
-	22, // 20: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
-	29, // 21: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
-	25, // 22: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
-	30, // 23: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
-	7,  // 24: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
-	27, // 25: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
-	28, // 26: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
-	26, // 27: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
-	24, // 28: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
-	25, // 29: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
-	7,  // 30: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
-	24, // 31: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
-	25, // 32: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
-	2,  // 33: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
-	7,  // 34: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
-	4,  // 35: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
-	3,  // 36: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
-	25, // 37: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
-	7,  // 38: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
-	33, // 39: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
-	7,  // 40: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
-	31, // 41: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
-	36, // 42: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
-	23, // 43: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
-	32, // 44: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
-	34, // 45: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
-	35, // 46: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	12, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
+	13, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
+	14, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
+	16, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
+	24, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
+	25, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
+	8,  // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
+	9,  // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
+	10, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
+	7,  // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
+	15, // 11: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
+	17, // 12: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
+	19, // 13: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
+	20, // 14: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
+	21, // 15: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
+	22, // 16: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
+	23, // 17: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
+	18, // 18: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
+	11, // 19: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
+	11, // 20: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
+	15, // 21: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
+	0,  // 22: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
+	1,  // 23: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
+	26, // 24: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
+	33, // 25: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
+	29, // 26: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
+	34, // 27: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
+	11, // 28: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
+	31, // 29: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
+	32, // 30: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
+	30, // 31: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
+	28, // 32: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
+	29, // 33: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
+	11, // 34: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
+	28, // 35: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
+	29, // 36: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
+	2,  // 37: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
+	11, // 38: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
+	4,  // 39: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
+	3,  // 40: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
+	29, // 41: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
+	11, // 42: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
+	37, // 43: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
+	11, // 44: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
+	35, // 45: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
+	40, // 46: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
+	27, // 47: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
+	36, // 48: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
+	38, // 49: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
+	39, // 50: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
+	41, // 51: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
+	52, // [52:52] is the sub-list for method output_type
+	52, // [52:52] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_fsm_proto_init() }
@@ -3326,12 +3706,16 @@ func file_fsm_proto_init() {
 		(*Command_Call)(nil),
 		(*Command_Park)(nil),
 		(*Command_InvocationEnded)(nil),
+		(*Command_CancelJob)(nil),
+		(*Command_SetNode)(nil),
+		(*Command_RemoveNode)(nil),
+		(*Command_InitCluster)(nil),
 	}
-	file_fsm_proto_msgTypes[2].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[6].OneofWrappers = []any{
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_fsm_proto_msgTypes[7].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[11].OneofWrappers = []any{
 		(*TaskCall_Spawn)(nil),
 		(*TaskCall_Wait)(nil),
 		(*TaskCall_Checkpoint)(nil),
@@ -3339,14 +3723,14 @@ func file_fsm_proto_init() {
 		(*TaskCall_Exit)(nil),
 		(*TaskCall_Fail)(nil),
 	}
-	file_fsm_proto_msgTypes[18].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[22].OneofWrappers = []any{
 		(*Result_JobId)(nil),
 		(*Result_Claim)(nil),
 		(*Result_Response)(nil),
 		(*Result_Park)(nil),
 		(*Result_Ignored)(nil),
 	}
-	file_fsm_proto_msgTypes[20].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[24].OneofWrappers = []any{
 		(*Response_Ack)(nil),
 		(*Response_Spawned)(nil),
 		(*Response_Resolved)(nil),
@@ -3358,7 +3742,7 @@ func file_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_proto_rawDesc), len(file_fsm_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   33,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

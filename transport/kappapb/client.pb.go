@@ -260,9 +260,12 @@ func (x *WatchJobRequest) GetJobId() uint64 {
 	return 0
 }
 
+// Reads are linearizable unless stale is set: then any node answers from
+// its own replica, which may lag.
 type GetJobRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Stale         bool                   `protobuf:"varint,2,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -302,6 +305,13 @@ func (x *GetJobRequest) GetJobId() uint64 {
 		return x.JobId
 	}
 	return 0
+}
+
+func (x *GetJobRequest) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
 }
 
 type JobStatus struct {
@@ -564,11 +574,17 @@ type ClusterStatusResponse struct {
 	AppliedIndex  uint64                 `protobuf:"varint,6,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
 	CommitIndex   uint64                 `protobuf:"varint,7,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
 	// state_hash is the FSM's state hash at applied_index (hex sha256).
-	StateHash     string `protobuf:"bytes,8,opt,name=state_hash,json=stateHash,proto3" json:"state_hash,omitempty"`
-	Jobs          uint64 `protobuf:"varint,9,opt,name=jobs,proto3" json:"jobs,omitempty"`
-	Tasks         uint64 `protobuf:"varint,10,opt,name=tasks,proto3" json:"tasks,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StateHash string `protobuf:"bytes,8,opt,name=state_hash,json=stateHash,proto3" json:"state_hash,omitempty"`
+	Jobs      uint64 `protobuf:"varint,9,opt,name=jobs,proto3" json:"jobs,omitempty"`
+	Tasks     uint64 `protobuf:"varint,10,opt,name=tasks,proto3" json:"tasks,omitempty"`
+	ClusterId string `protobuf:"bytes,11,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	ApiAddr   string `protobuf:"bytes,12,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	// last_contact_ms: how long ago this node heard from the leader (0 on
+	// the leader itself, -1 if never).
+	LastContactMs    int64  `protobuf:"varint,13,opt,name=last_contact_ms,json=lastContactMs,proto3" json:"last_contact_ms,omitempty"`
+	RaftAppliedIndex uint64 `protobuf:"varint,14,opt,name=raft_applied_index,json=raftAppliedIndex,proto3" json:"raft_applied_index,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ClusterStatusResponse) Reset() {
@@ -671,9 +687,38 @@ func (x *ClusterStatusResponse) GetTasks() uint64 {
 	return 0
 }
 
+func (x *ClusterStatusResponse) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *ClusterStatusResponse) GetApiAddr() string {
+	if x != nil {
+		return x.ApiAddr
+	}
+	return ""
+}
+
+func (x *ClusterStatusResponse) GetLastContactMs() int64 {
+	if x != nil {
+		return x.LastContactMs
+	}
+	return 0
+}
+
+func (x *ClusterStatusResponse) GetRaftAppliedIndex() uint64 {
+	if x != nil {
+		return x.RaftAppliedIndex
+	}
+	return 0
+}
+
 type AuditJobRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Stale         bool                   `protobuf:"varint,2,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -713,6 +758,13 @@ func (x *AuditJobRequest) GetJobId() uint64 {
 		return x.JobId
 	}
 	return 0
+}
+
+func (x *AuditJobRequest) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
 }
 
 type AppliedCall struct {
@@ -905,6 +957,198 @@ func (x *AuditJobResponse) GetTasks() []*TaskAudit {
 	return nil
 }
 
+type ListJobsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stale         bool                   `protobuf:"varint,1,opt,name=stale,proto3" json:"stale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListJobsRequest) Reset() {
+	*x = ListJobsRequest{}
+	mi := &file_kappa_v1_client_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListJobsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListJobsRequest) ProtoMessage() {}
+
+func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
+func (*ListJobsRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListJobsRequest) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+type ListJobsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Jobs          []*JobStatus           `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListJobsResponse) Reset() {
+	*x = ListJobsResponse{}
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListJobsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListJobsResponse) ProtoMessage() {}
+
+func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
+func (*ListJobsResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListJobsResponse) GetJobs() []*JobStatus {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
+type CancelJobRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientId      string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	RequestId     uint64                 `protobuf:"varint,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	JobId         uint64                 `protobuf:"varint,3,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelJobRequest) Reset() {
+	*x = CancelJobRequest{}
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelJobRequest) ProtoMessage() {}
+
+func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
+func (*CancelJobRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CancelJobRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *CancelJobRequest) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *CancelJobRequest) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *CancelJobRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type CancelJobResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelJobResponse) Reset() {
+	*x = CancelJobResponse{}
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelJobResponse) ProtoMessage() {}
+
+func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
+func (*CancelJobResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
+}
+
 var File_kappa_v1_client_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_client_proto_rawDesc = "" +
@@ -923,9 +1167,10 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12!\n" +
 	"\fprogram_hash\x18\x02 \x01(\tR\vprogramHash\"(\n" +
 	"\x0fWatchJobRequest\x12\x15\n" +
-	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\"&\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\"<\n" +
 	"\rGetJobRequest\x12\x15\n" +
-	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\"\xdb\x05\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x14\n" +
+	"\x05stale\x18\x02 \x01(\bR\x05stale\"\xdb\x05\n" +
 	"\tJobStatus\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12(\n" +
@@ -955,7 +1200,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x05error\x18\x14 \x01(\tR\x05error\x12*\n" +
 	"\x11submitted_unix_ms\x18\x15 \x01(\x03R\x0fsubmittedUnixMs\x12(\n" +
 	"\x10finished_unix_ms\x18\x16 \x01(\x03R\x0efinishedUnixMs\"\x16\n" +
-	"\x14ClusterStatusRequest\"\xb9\x02\n" +
+	"\x14ClusterStatusRequest\"\xc9\x03\n" +
 	"\x15ClusterStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12&\n" +
@@ -969,9 +1214,15 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"state_hash\x18\b \x01(\tR\tstateHash\x12\x12\n" +
 	"\x04jobs\x18\t \x01(\x04R\x04jobs\x12\x14\n" +
 	"\x05tasks\x18\n" +
-	" \x01(\x04R\x05tasks\"(\n" +
+	" \x01(\x04R\x05tasks\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\v \x01(\tR\tclusterId\x12\x19\n" +
+	"\bapi_addr\x18\f \x01(\tR\aapiAddr\x12&\n" +
+	"\x0flast_contact_ms\x18\r \x01(\x03R\rlastContactMs\x12,\n" +
+	"\x12raft_applied_index\x18\x0e \x01(\x04R\x10raftAppliedIndex\">\n" +
 	"\x0fAuditJobRequest\x12\x15\n" +
-	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\"T\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x14\n" +
+	"\x05stale\x18\x02 \x01(\bR\x05stale\"T\n" +
 	"\vAppliedCall\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x1b\n" +
@@ -984,19 +1235,32 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\x12\x14\n" +
 	"\x05state\x18\x06 \x01(\tR\x05state\"=\n" +
 	"\x10AuditJobResponse\x12)\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x13.kappa.v1.TaskAuditR\x05tasks*Y\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x13.kappa.v1.TaskAuditR\x05tasks\"'\n" +
+	"\x0fListJobsRequest\x12\x14\n" +
+	"\x05stale\x18\x01 \x01(\bR\x05stale\";\n" +
+	"\x10ListJobsResponse\x12'\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x13.kappa.v1.JobStatusR\x04jobs\"}\n" +
+	"\x10CancelJobRequest\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\x04R\trequestId\x12\x15\n" +
+	"\x06job_id\x18\x03 \x01(\x04R\x05jobId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x13\n" +
+	"\x11CancelJobResponse*Y\n" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vJOB_RUNNING\x10\x01\x12\x11\n" +
 	"\rJOB_SUCCEEDED\x10\x02\x12\x0e\n" +
 	"\n" +
-	"JOB_FAILED\x10\x032\xe0\x02\n" +
+	"JOB_FAILED\x10\x032\xe9\x03\n" +
 	"\rClientService\x12D\n" +
 	"\tSubmitJob\x12\x1a.kappa.v1.SubmitJobRequest\x1a\x1b.kappa.v1.SubmitJobResponse\x12<\n" +
 	"\bWatchJob\x12\x19.kappa.v1.WatchJobRequest\x1a\x13.kappa.v1.JobStatus0\x01\x126\n" +
 	"\x06GetJob\x12\x17.kappa.v1.GetJobRequest\x1a\x13.kappa.v1.JobStatus\x12P\n" +
 	"\rClusterStatus\x12\x1e.kappa.v1.ClusterStatusRequest\x1a\x1f.kappa.v1.ClusterStatusResponse\x12A\n" +
-	"\bAuditJob\x12\x19.kappa.v1.AuditJobRequest\x1a\x1a.kappa.v1.AuditJobResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
+	"\bAuditJob\x12\x19.kappa.v1.AuditJobRequest\x1a\x1a.kappa.v1.AuditJobResponse\x12A\n" +
+	"\bListJobs\x12\x19.kappa.v1.ListJobsRequest\x1a\x1a.kappa.v1.ListJobsResponse\x12D\n" +
+	"\tCancelJob\x12\x1a.kappa.v1.CancelJobRequest\x1a\x1b.kappa.v1.CancelJobResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
 
 var (
 	file_kappa_v1_client_proto_rawDescOnce sync.Once
@@ -1011,7 +1275,7 @@ func file_kappa_v1_client_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_client_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_kappa_v1_client_proto_goTypes = []any{
 	(JobState)(0),                 // 0: kappa.v1.JobState
 	(*SubmitJobRequest)(nil),      // 1: kappa.v1.SubmitJobRequest
@@ -1025,26 +1289,35 @@ var file_kappa_v1_client_proto_goTypes = []any{
 	(*AppliedCall)(nil),           // 9: kappa.v1.AppliedCall
 	(*TaskAudit)(nil),             // 10: kappa.v1.TaskAudit
 	(*AuditJobResponse)(nil),      // 11: kappa.v1.AuditJobResponse
+	(*ListJobsRequest)(nil),       // 12: kappa.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),      // 13: kappa.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),      // 14: kappa.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),     // 15: kappa.v1.CancelJobResponse
 }
 var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 0: kappa.v1.JobStatus.state:type_name -> kappa.v1.JobState
 	9,  // 1: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
 	10, // 2: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
-	1,  // 3: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
-	3,  // 4: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
-	4,  // 5: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
-	6,  // 6: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
-	8,  // 7: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
-	2,  // 8: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
-	5,  // 9: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
-	5,  // 10: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
-	7,  // 11: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
-	11, // 12: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
-	8,  // [8:13] is the sub-list for method output_type
-	3,  // [3:8] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	5,  // 3: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
+	1,  // 4: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
+	3,  // 5: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
+	4,  // 6: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
+	6,  // 7: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
+	8,  // 8: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
+	12, // 9: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
+	14, // 10: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
+	2,  // 11: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
+	5,  // 12: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
+	5,  // 13: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
+	7,  // 14: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
+	11, // 15: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
+	13, // 16: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
+	15, // 17: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
+	11, // [11:18] is the sub-list for method output_type
+	4,  // [4:11] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_client_proto_init() }
@@ -1058,7 +1331,7 @@ func file_kappa_v1_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_client_proto_rawDesc), len(file_kappa_v1_client_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

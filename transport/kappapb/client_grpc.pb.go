@@ -27,6 +27,8 @@ const (
 	ClientService_GetJob_FullMethodName        = "/kappa.v1.ClientService/GetJob"
 	ClientService_ClusterStatus_FullMethodName = "/kappa.v1.ClientService/ClusterStatus"
 	ClientService_AuditJob_FullMethodName      = "/kappa.v1.ClientService/AuditJob"
+	ClientService_ListJobs_FullMethodName      = "/kappa.v1.ClientService/ListJobs"
+	ClientService_CancelJob_FullMethodName     = "/kappa.v1.ClientService/CancelJob"
 )
 
 // ClientServiceClient is the client API for ClientService service.
@@ -42,6 +44,10 @@ type ClientServiceClient interface {
 	// AuditJob lists, per task, the applied (seq, digest, log index) records
 	// the FSM keeps, so tests can check every RPC applied exactly once.
 	AuditJob(ctx context.Context, in *AuditJobRequest, opts ...grpc.CallOption) (*AuditJobResponse, error)
+	ListJobs(ctx context.Context, in *ListJobsRequest, opts ...grpc.CallOption) (*ListJobsResponse, error)
+	// CancelJob stops every task of a running job; its waiters fail with
+	// the reason.
+	CancelJob(ctx context.Context, in *CancelJobRequest, opts ...grpc.CallOption) (*CancelJobResponse, error)
 }
 
 type clientServiceClient struct {
@@ -111,6 +117,26 @@ func (c *clientServiceClient) AuditJob(ctx context.Context, in *AuditJobRequest,
 	return out, nil
 }
 
+func (c *clientServiceClient) ListJobs(ctx context.Context, in *ListJobsRequest, opts ...grpc.CallOption) (*ListJobsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListJobsResponse)
+	err := c.cc.Invoke(ctx, ClientService_ListJobs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clientServiceClient) CancelJob(ctx context.Context, in *CancelJobRequest, opts ...grpc.CallOption) (*CancelJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelJobResponse)
+	err := c.cc.Invoke(ctx, ClientService_CancelJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClientServiceServer is the server API for ClientService service.
 // All implementations must embed UnimplementedClientServiceServer
 // for forward compatibility.
@@ -124,6 +150,10 @@ type ClientServiceServer interface {
 	// AuditJob lists, per task, the applied (seq, digest, log index) records
 	// the FSM keeps, so tests can check every RPC applied exactly once.
 	AuditJob(context.Context, *AuditJobRequest) (*AuditJobResponse, error)
+	ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error)
+	// CancelJob stops every task of a running job; its waiters fail with
+	// the reason.
+	CancelJob(context.Context, *CancelJobRequest) (*CancelJobResponse, error)
 	mustEmbedUnimplementedClientServiceServer()
 }
 
@@ -148,6 +178,12 @@ func (UnimplementedClientServiceServer) ClusterStatus(context.Context, *ClusterS
 }
 func (UnimplementedClientServiceServer) AuditJob(context.Context, *AuditJobRequest) (*AuditJobResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AuditJob not implemented")
+}
+func (UnimplementedClientServiceServer) ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListJobs not implemented")
+}
+func (UnimplementedClientServiceServer) CancelJob(context.Context, *CancelJobRequest) (*CancelJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelJob not implemented")
 }
 func (UnimplementedClientServiceServer) mustEmbedUnimplementedClientServiceServer() {}
 func (UnimplementedClientServiceServer) testEmbeddedByValue()                       {}
@@ -253,6 +289,42 @@ func _ClientService_AuditJob_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClientService_ListJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListJobsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClientServiceServer).ListJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClientService_ListJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClientServiceServer).ListJobs(ctx, req.(*ListJobsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClientService_CancelJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClientServiceServer).CancelJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClientService_CancelJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClientServiceServer).CancelJob(ctx, req.(*CancelJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClientService_ServiceDesc is the grpc.ServiceDesc for ClientService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -275,6 +347,14 @@ var ClientService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AuditJob",
 			Handler:    _ClientService_AuditJob_Handler,
+		},
+		{
+			MethodName: "ListJobs",
+			Handler:    _ClientService_ListJobs_Handler,
+		},
+		{
+			MethodName: "CancelJob",
+			Handler:    _ClientService_CancelJob_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

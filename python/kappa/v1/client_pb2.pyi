@@ -49,10 +49,12 @@ class WatchJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
-    __slots__ = ("job_id",)
+    __slots__ = ("job_id", "stale")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     job_id: int
-    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+    stale: bool
+    def __init__(self, job_id: _Optional[int] = ..., stale: _Optional[bool] = ...) -> None: ...
 
 class JobStatus(_message.Message):
     __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms")
@@ -107,7 +109,7 @@ class ClusterStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ClusterStatusResponse(_message.Message):
-    __slots__ = ("node_id", "leader_id", "leader_api_addr", "raft_state", "term", "applied_index", "commit_index", "state_hash", "jobs", "tasks")
+    __slots__ = ("node_id", "leader_id", "leader_api_addr", "raft_state", "term", "applied_index", "commit_index", "state_hash", "jobs", "tasks", "cluster_id", "api_addr", "last_contact_ms", "raft_applied_index")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     LEADER_ID_FIELD_NUMBER: _ClassVar[int]
     LEADER_API_ADDR_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +120,10 @@ class ClusterStatusResponse(_message.Message):
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     JOBS_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    API_ADDR_FIELD_NUMBER: _ClassVar[int]
+    LAST_CONTACT_MS_FIELD_NUMBER: _ClassVar[int]
+    RAFT_APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     leader_id: str
     leader_api_addr: str
@@ -128,13 +134,19 @@ class ClusterStatusResponse(_message.Message):
     state_hash: str
     jobs: int
     tasks: int
-    def __init__(self, node_id: _Optional[str] = ..., leader_id: _Optional[str] = ..., leader_api_addr: _Optional[str] = ..., raft_state: _Optional[str] = ..., term: _Optional[int] = ..., applied_index: _Optional[int] = ..., commit_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., jobs: _Optional[int] = ..., tasks: _Optional[int] = ...) -> None: ...
+    cluster_id: str
+    api_addr: str
+    last_contact_ms: int
+    raft_applied_index: int
+    def __init__(self, node_id: _Optional[str] = ..., leader_id: _Optional[str] = ..., leader_api_addr: _Optional[str] = ..., raft_state: _Optional[str] = ..., term: _Optional[int] = ..., applied_index: _Optional[int] = ..., commit_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., jobs: _Optional[int] = ..., tasks: _Optional[int] = ..., cluster_id: _Optional[str] = ..., api_addr: _Optional[str] = ..., last_contact_ms: _Optional[int] = ..., raft_applied_index: _Optional[int] = ...) -> None: ...
 
 class AuditJobRequest(_message.Message):
-    __slots__ = ("job_id",)
+    __slots__ = ("job_id", "stale")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     job_id: int
-    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+    stale: bool
+    def __init__(self, job_id: _Optional[int] = ..., stale: _Optional[bool] = ...) -> None: ...
 
 class AppliedCall(_message.Message):
     __slots__ = ("seq", "digest", "log_index")
@@ -167,3 +179,31 @@ class AuditJobResponse(_message.Message):
     TASKS_FIELD_NUMBER: _ClassVar[int]
     tasks: _containers.RepeatedCompositeFieldContainer[TaskAudit]
     def __init__(self, tasks: _Optional[_Iterable[_Union[TaskAudit, _Mapping]]] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = ("stale",)
+    STALE_FIELD_NUMBER: _ClassVar[int]
+    stale: bool
+    def __init__(self, stale: _Optional[bool] = ...) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[JobStatus]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[JobStatus, _Mapping]]] = ...) -> None: ...
+
+class CancelJobRequest(_message.Message):
+    __slots__ = ("client_id", "request_id", "job_id", "reason")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    request_id: int
+    job_id: int
+    reason: str
+    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., job_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelJobResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

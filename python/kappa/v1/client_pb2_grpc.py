@@ -59,6 +59,16 @@ class ClientServiceStub:
                 request_serializer=kappa_dot_v1_dot_client__pb2.AuditJobRequest.SerializeToString,
                 response_deserializer=kappa_dot_v1_dot_client__pb2.AuditJobResponse.FromString,
                 _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/kappa.v1.ClientService/ListJobs',
+                request_serializer=kappa_dot_v1_dot_client__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_client__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
+        self.CancelJob = channel.unary_unary(
+                '/kappa.v1.ClientService/CancelJob',
+                request_serializer=kappa_dot_v1_dot_client__pb2.CancelJobRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_client__pb2.CancelJobResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -98,6 +108,20 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListJobs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJob(self, request, context):
+        """CancelJob stops every task of a running job; its waiters fail with
+        the reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -125,6 +149,16 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.AuditJob,
                     request_deserializer=kappa_dot_v1_dot_client__pb2.AuditJobRequest.FromString,
                     response_serializer=kappa_dot_v1_dot_client__pb2.AuditJobResponse.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=kappa_dot_v1_dot_client__pb2.ListJobsRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_client__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=kappa_dot_v1_dot_client__pb2.CancelJobRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_client__pb2.CancelJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -262,6 +296,60 @@ class ClientService:
             '/kappa.v1.ClientService/AuditJob',
             kappa_dot_v1_dot_client__pb2.AuditJobRequest.SerializeToString,
             kappa_dot_v1_dot_client__pb2.AuditJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.ClientService/ListJobs',
+            kappa_dot_v1_dot_client__pb2.ListJobsRequest.SerializeToString,
+            kappa_dot_v1_dot_client__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.ClientService/CancelJob',
+            kappa_dot_v1_dot_client__pb2.CancelJobRequest.SerializeToString,
+            kappa_dot_v1_dot_client__pb2.CancelJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

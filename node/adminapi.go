@@ -1,0 +1,136 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc/codes"
+
+	"github.com/kappa-serverless/kappa/fsm"
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+// adminAPI serves membership and leadership operations. The forwarder
+// sends every call to the leader, which alone may change the configuration.
+type adminAPI struct {
+	wire.UnimplementedAdminServiceServer
+	n *Node
+}
+
+func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinResponse, error) {
+	if req.GetNodeId() == "" || req.GetRaftAddr() == "" || req.GetApiAddr() == "" {
+		return nil, invalid(ctx, "join needs the node's id, Raft address and API address")
+	}
+	if err := a.n.requireLeader(ctx); err != nil {
+		return nil, err
+	}
+	cfg, err := a.n.configuration()
+	if err != nil {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
+	}
+	for _, s := range cfg.Servers {
+		sameID, sameAddr := string(s.ID) == req.GetNodeId(), string(s.Address) == req.GetRaftAddr()
+		switch {
+		case sameID && !sameAddr:
+			return nil, rpcError(ctx, codes.AlreadyExists, wire.ErrorReason_INVALID, fmt.Sprintf(
+				"node id %q already belongs to the member at %s; remove it first (kappa cluster remove %s) or pick another id", s.ID, s.Address, s.ID))
+		case sameAddr && !sameID:
+			return nil, rpcError(ctx, codes.AlreadyExists, wire.ErrorReason_INVALID, fmt.Sprintf(
+				"Raft address %s already belongs to member %q; a node keeps its id across restarts", s.Address, s.ID))
+		}
+	}
+	// AddVoter is idempotent for a member already in the configuration.
+	if err := a.n.raft.AddVoter(raft.ServerID(req.GetNodeId()), raft.ServerAddress(req.GetRaftAddr()), 0, a.n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+		return nil, proposeError(ctx, applyError(err))
+	}
+	if _, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_SetNode{SetNode: &pb.SetNode{
+		NodeId: req.GetNodeId(), RaftAddr: req.GetRaftAddr(), ApiAddr: req.GetApiAddr()}}}); err != nil {
+		return nil, err
+	}
+	a.n.log.Info("node joined", "id", req.GetNodeId(), "raft", req.GetRaftAddr(), "api", req.GetApiAddr())
+	return &wire.JoinResponse{LeaderId: a.n.cfg.NodeID}, nil
+}
+
+func (a *adminAPI) Remove(ctx context.Context, req *wire.RemoveRequest) (*wire.RemoveResponse, error) {
+	if err := a.n.requireLeader(ctx); err != nil {
+		return nil, err
+	}
+	cfg, err := a.n.configuration()
+	if err != nil {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
+	}
+	found := false
+	for _, s := range cfg.Servers {
+		found = found || string(s.ID) == req.GetNodeId()
+	}
+	if !found {
+		return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, fmt.Sprintf("node %q is not a member of the cluster", req.GetNodeId()))
+	}
+	if _, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_RemoveNode{RemoveNode: &pb.RemoveNode{NodeId: req.GetNodeId()}}}); err != nil {
+		return nil, err
+	}
+	if err := a.n.raft.RemoveServer(raft.ServerID(req.GetNodeId()), 0, a.n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+		return nil, proposeError(ctx, applyError(err))
+	}
+	a.n.log.Info("node removed", "id", req.GetNodeId())
+	return &wire.RemoveResponse{}, nil
+}
+
+func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderRequest) (*wire.TransferLeaderResponse, error) {
+	if err := a.n.requireLeader(ctx); err != nil {
+		return nil, err
+	}
+	var f raft.Future
+	if to := req.GetToId(); to != "" {
+		addr := ""
+		cfg, err := a.n.configuration()
+		if err != nil {
+			return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
+		}
+		for _, s := range cfg.Servers {
+			if string(s.ID) == to {
+				addr = string(s.Address)
+			}
+		}
+		if addr == "" {
+			return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, fmt.Sprintf("node %q is not a member of the cluster", to))
+		}
+		f = a.n.raft.LeadershipTransferToServer(raft.ServerID(to), raft.ServerAddress(addr))
+	} else {
+		f = a.n.raft.LeadershipTransfer()
+	}
+	if err := f.Error(); err != nil {
+		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, "leadership transfer failed: "+err.Error())
+	}
+	_, id := a.n.raft.LeaderWithID()
+	return &wire.TransferLeaderResponse{LeaderId: string(id)}, nil
+}
+
+func (a *adminAPI) Members(ctx context.Context, _ *wire.MembersRequest) (*wire.MembersResponse, error) {
+	cfg, err := a.n.configuration()
+	if err != nil {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
+	}
+	_, leader := a.n.raft.LeaderWithID()
+	out := &wire.MembersResponse{LeaderId: string(leader), Term: a.n.raft.CurrentTerm()}
+	a.n.replica.read(func(m *fsm.Machine) {
+		for _, s := range cfg.Servers {
+			mem := &wire.Member{NodeId: string(s.ID), RaftAddr: string(s.Address), Voter: s.Suffrage == raft.Voter, Leader: s.ID == leader}
+			if node := m.Node(string(s.ID)); node != nil {
+				mem.ApiAddr = node.GetApiAddr()
+			}
+			out.Members = append(out.Members, mem)
+		}
+	})
+	return out, nil
+}
+
+func (n *Node) configuration() (raft.Configuration, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return raft.Configuration{}, fmt.Errorf("reading the cluster configuration: %w", err)
+	}
+	return f.Configuration(), nil
+}
