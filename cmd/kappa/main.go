@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/status"
 )
 
 // exitError carries a process exit code with a one-line message.
@@ -31,16 +32,23 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
-	root.AddCommand(newRunCmd(), newCompileCmd())
+	root.AddCommand(newRunCmd(), newCompileCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd())
 	if err := root.Execute(); err != nil {
 		code := 1
 		var ee *exitError
 		if errors.As(err, &ee) {
 			code = ee.code
 		}
-		if err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "kappa: "+err.Error())
-		}
+		fmt.Fprintln(os.Stderr, "kappa: "+message(err))
 		os.Exit(code)
 	}
+}
+
+// message is what the user reads: a gRPC error shows the server's own
+// message, not the transport's wrapping.
+func message(err error) string {
+	if s, ok := status.FromError(err); ok {
+		return s.Message()
+	}
+	return err.Error()
 }

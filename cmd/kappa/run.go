@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,14 +14,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
 type runOptions struct {
+	cluster       string
 	event         string
 	lambdaTimeout time.Duration
 	dataDir       string
@@ -47,6 +46,7 @@ with its traceback.`,
 		RunE: func(_ *cobra.Command, args []string) error { return run(args[0], o) },
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.cluster, "cluster", "", "submit to a running cluster at HOST:PORT[,HOST:PORT…] instead of the embedded default")
 	f.StringVar(&o.event, "event", "{}", "the event handed to handler(event, context), as JSON")
 	f.DurationVar(&o.lambdaTimeout, "lambda-timeout", 15*time.Minute, "time limit of each lambda invocation")
 	f.StringVar(&o.dataDir, "data-dir", "", "keep Raft state and checkpoints here (default: a temporary dir, removed at exit)")
@@ -72,31 +72,31 @@ func run(program string, o runOptions) error {
 	python := pythonPath(o.python)
 	// Compile before anything starts, so a bad program is one clear line.
 	if _, err := runPythonKappa(python, "check", program); err != nil {
-		return err
+		var ee *exitError
+		if o.cluster == "" || !errors.As(err, &ee) || !strings.Contains(ee.msg, "not installed") {
+			return err
+		}
+		// Submitting to a cluster needs no local Python: the workers compile.
 	}
 
 	view := newProgressView(os.Stderr)
-	level, raftLog := slog.LevelWarn, io.Discard
-	if o.verbose {
-		level, raftLog = slog.LevelDebug, io.Writer(view)
-	}
-	logger := slog.New(slog.NewTextHandler(view, &slog.HandlerOptions{Level: level}))
-	opts := embeddedOptions{
-		dataDir: o.dataDir, python: python, lambdaTimeout: o.lambdaTimeout,
-		concurrency: o.concurrency, logger: logger, raftLog: raftLog,
-	}
-	if !o.quiet {
-		opts.logSink = func(_ string, _ string, line []byte) { view.programLine(line) }
-	}
-	e, err := startEmbedded(opts)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := submitAndWatch(ctx, e.node.APIAddr(), bundle, []byte(o.event), program, o.maxLaunches, view)
+	addrs := strings.Split(o.cluster, ",")
+	if o.cluster == "" {
+		e, err := startEmbedded(embeddedFor(o, python, view))
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		addrs = []string{e.node.APIAddr()}
+	}
+	c, err := kappaclient.New(addrs)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	defer c.Close()
+	st, err := submitAndWatch(ctx, c, bundle, []byte(o.event), program, o.maxLaunches, view)
 	if err != nil {
 		return err
 	}
@@ -107,50 +107,41 @@ func run(program string, o runOptions) error {
 	return nil
 }
 
-// submitAndWatch submits the program and follows the job to its end.
-func submitAndWatch(ctx context.Context, addr string, bundle, event []byte, name string, maxLaunches uint32, view *progressView) (*wire.JobStatus, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20), grpc.MaxCallRecvMsgSize(64<<20)))
+// embeddedFor configures the embedded default for a run.
+func embeddedFor(o runOptions, python string, view *progressView) embeddedOptions {
+	level, raftLog := slog.LevelWarn, io.Discard
+	if o.verbose {
+		level, raftLog = slog.LevelDebug, io.Writer(view)
+	}
+	opts := embeddedOptions{
+		dataDir: o.dataDir, python: python, lambdaTimeout: o.lambdaTimeout, concurrency: o.concurrency,
+		logger: slog.New(slog.NewTextHandler(view, &slog.HandlerOptions{Level: level})), raftLog: raftLog,
+	}
+	if !o.quiet {
+		opts.logSink = func(_ string, _ string, line []byte) { view.programLine(line) }
+	}
+	return opts
+}
+
+// submitAndWatch submits the program and follows the job to its end,
+// across leader changes and node failures.
+func submitAndWatch(ctx context.Context, c *kappaclient.Client, bundle, event []byte, name string, maxLaunches uint32, view *progressView) (*wire.JobStatus, error) {
+	sub, err := c.Submit(ctx, bundle, event, name, maxLaunches)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+		return nil, interrupted(ctx, fmt.Errorf("submitting the job: %w", err))
 	}
-	defer conn.Close()
-	client := wire.NewClientServiceClient(conn)
-	sub, err := client.SubmitJob(ctx, &wire.SubmitJobRequest{
-		ClientId: newClientID(), RequestId: 1, ProgramBundle: bundle, EventJson: event, Name: name, MaxLaunches: maxLaunches,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("submitting the job: %w", err)
-	}
-	stream, err := client.WatchJob(ctx, &wire.WatchJobRequest{JobId: sub.GetJobId()})
-	if err != nil {
-		return nil, fmt.Errorf("watching job j%d: %w", sub.GetJobId(), err)
-	}
-	var last *wire.JobStatus
-	for {
-		st, err := stream.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, &exitError{code: 130, msg: "interrupted"}
-			}
-			return nil, fmt.Errorf("watching job j%d: %w", sub.GetJobId(), err)
-		}
-		last = st
-		view.update(st)
-	}
+	last, err := c.Watch(ctx, sub.GetJobId(), view.update)
 	view.done(last)
-	if last == nil {
-		return nil, fmt.Errorf("job j%d: the watch ended without a status", sub.GetJobId())
+	if err != nil {
+		return nil, interrupted(ctx, fmt.Errorf("watching job j%d: %w", sub.GetJobId(), err))
 	}
 	return last, nil
 }
 
-func newClientID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	host, _ := os.Hostname()
-	return strings.ReplaceAll(host, " ", "_") + "-" + hex.EncodeToString(b[:])
+// interrupted turns an error caused by Ctrl-C into exit code 130.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return &exitError{code: 130, msg: "interrupted"}
+	}
+	return err
 }

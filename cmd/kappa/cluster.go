@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kappa-serverless/kappa/transport/kappaclient"
+)
+
+// clusterFlags are shared by every command that talks to a running cluster.
+type clusterFlags struct {
+	addrs   string
+	timeout time.Duration
+}
+
+func (f *clusterFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.addrs, "cluster", os.Getenv("KAPPA_CLUSTER"), "cluster node API addresses HOST:PORT[,HOST:PORT…] (default $KAPPA_CLUSTER)")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "give up when no node can serve the request for this long")
+}
+
+func (f *clusterFlags) client() (*kappaclient.Client, context.Context, context.CancelFunc, error) {
+	if f.addrs == "" {
+		return nil, nil, nil, usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
+	}
+	c, err := kappaclient.New(strings.Split(f.addrs, ","))
+	if err != nil {
+		return nil, nil, nil, usageError("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	return c, ctx, func() { cancel(); c.Close() }, nil
+}
+
+func newClusterCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "cluster", Short: "Inspect and change the coordinator cluster's membership and leadership"}
+	cmd.AddCommand(newMembersCmd(), newJoinCmd(), newRemoveCmd(), newTransferCmd())
+	return cmd
+}
+
+func newMembersCmd() *cobra.Command {
+	var f clusterFlags
+	cmd := &cobra.Command{
+		Use:   "members",
+		Short: "List the members: id, address, role, voter, last contact, applied index",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, ctx, done, err := f.client()
+			if err != nil {
+				return err
+			}
+			defer done()
+			m, err := c.Members(ctx)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tRAFT ADDRESS\tAPI ADDRESS\tROLE\tVOTER\tLAST CONTACT\tAPPLIED INDEX")
+			for _, mem := range m.GetMembers() {
+				role, contact, applied := "unreachable", "-", "-"
+				sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				st, err := c.Status(sctx, mem.GetApiAddr())
+				cancel()
+				if err == nil {
+					role = strings.ToLower(st.GetRaftState())
+					applied = fmt.Sprint(st.GetRaftAppliedIndex())
+					switch ms := st.GetLastContactMs(); {
+					case ms == 0:
+						contact = "-"
+					case ms < 0:
+						contact = "never"
+					default:
+						contact = (time.Duration(ms) * time.Millisecond).String() + " ago"
+					}
+				}
+				if mem.GetLeader() {
+					role = "leader"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", mem.GetNodeId(), mem.GetRaftAddr(), mem.GetApiAddr(), role, mem.GetVoter(), contact, applied)
+			}
+			return w.Flush()
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newJoinCmd() *cobra.Command {
+	var f clusterFlags
+	var raftAddr, apiAddr string
+	cmd := &cobra.Command{
+		Use:   "join NODE_ID --raft-addr HOST:PORT --api-addr HOST:PORT",
+		Short: "Add a running node (started without --bootstrap) to the cluster as a voter",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if raftAddr == "" || apiAddr == "" {
+				return usageError("join needs --raft-addr and --api-addr of the new node")
+			}
+			c, ctx, done, err := f.client()
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := c.Join(ctx, args[0], raftAddr, apiAddr); err != nil {
+				return err
+			}
+			fmt.Printf("node %s joined\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&raftAddr, "raft-addr", "", "the new node's Raft address")
+	cmd.Flags().StringVar(&apiAddr, "api-addr", "", "the new node's API address")
+	f.register(cmd)
+	return cmd
+}
+
+func newRemoveCmd() *cobra.Command {
+	var f clusterFlags
+	cmd := &cobra.Command{
+		Use:   "remove NODE_ID",
+		Short: "Remove a node from the cluster",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			c, ctx, done, err := f.client()
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := c.Remove(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Printf("node %s removed\n", args[0])
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newTransferCmd() *cobra.Command {
+	var f clusterFlags
+	var to string
+	cmd := &cobra.Command{
+		Use:   "transfer-leader [--to NODE_ID]",
+		Short: "Hand leadership to another node (running tasks keep running)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, ctx, done, err := f.client()
+			if err != nil {
+				return err
+			}
+			defer done()
+			leader, err := c.TransferLeader(ctx, to)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("leader is now %s\n", leader)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the node to hand leadership to (default: the most up-to-date follower)")
+	f.register(cmd)
+	return cmd
+}
+
+func newStatusCmd() *cobra.Command {
+	var f clusterFlags
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show each given node's view of the cluster: role, leader, term, indexes, state hash",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, ctx, done, err := f.client()
+			if err != nil {
+				return err
+			}
+			defer done()
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH")
+			for _, addr := range c.Addrs() {
+				sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				st, err := c.Status(sctx, addr)
+				cancel()
+				if err != nil {
+					fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\n", addr)
+					continue
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
+					st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash())
+			}
+			return w.Flush()
+		},
+	}
+	f.register(cmd)
+	return cmd
+}

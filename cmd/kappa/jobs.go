@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+func newJobsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "jobs", Short: "List, show and cancel jobs on a cluster"}
+	cmd.AddCommand(newJobsListCmd(), newJobsShowCmd(), newJobsCancelCmd())
+	return cmd
+}
+
+func parseJobID(s string) (uint64, error) {
+	id, err := strconv.ParseUint(strings.TrimPrefix(s, "j"), 10, 64)
+	if err != nil || id == 0 {
+		return 0, usageError("%q is not a job id (e.g. j12 or 12)", s)
+	}
+	return id, nil
+}
+
+func jobState(st *wire.JobStatus) string {
+	return strings.ToLower(strings.TrimPrefix(st.GetState().String(), "JOB_"))
+}
+
+func newJobsListCmd() *cobra.Command {
+	var f clusterFlags
+	var stale bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the cluster's jobs",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, ctx, done, err := f.client()
+			if err != nil {
+				return err
+			}
+			defer done()
+			jobs, err := c.Jobs(ctx, stale)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "JOB\tSTATE\tNAME\tTASKS\tDONE\tLAUNCHES\tSUBMITTED")
+			for _, j := range jobs {
+				fmt.Fprintf(w, "j%d\t%s\t%s\t%d\t%d\t%d\t%s\n", j.GetJobId(), jobState(j), j.GetName(), j.GetTasksTotal(), j.GetTasksDone(),
+					j.GetLaunches(), time.UnixMilli(j.GetSubmittedUnixMs()).Format(time.RFC3339))
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&stale, "stale", false, "answer from the contacted node's replica (cheap, may lag)")
+	f.register(cmd)
+	return cmd
+}
+
+func newJobsShowCmd() *cobra.Command {
+	var f clusterFlags
+	var stale bool
+	cmd := &cobra.Command{
+		Use:   "show JOB",
+		Short: "Show a job's state, counters, result or error",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			c, ctx, done, err := f.client()
+			if err != nil {
+				return err
+			}
+			defer done()
+			j, err := c.Job(ctx, id, stale)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "job\tj%d (%s)\n", j.GetJobId(), j.GetName())
+			fmt.Fprintf(w, "state\t%s\n", jobState(j))
+			fmt.Fprintf(w, "program\t%s\n", j.GetProgramHash())
+			fmt.Fprintf(w, "tasks\t%d total: %d pending, %d runnable, %d running, %d waiting, %d done, %d failed\n", j.GetTasksTotal(),
+				j.GetTasksPending(), j.GetTasksRunnable(), j.GetTasksRunning(), j.GetTasksBlocked(), j.GetTasksDone(), j.GetTasksFailed())
+			fmt.Fprintf(w, "launches\t%d (%d relaunches, %d yields, epoch ≤%d)\n", j.GetLaunches(), j.GetRelaunches(), j.GetYields(), j.GetMaxEpoch())
+			fmt.Fprintf(w, "calls\t%d; checkpoints %d (%s)\n", j.GetRpcs(), j.GetCheckpoints(), humanBytes(j.GetCheckpointBytes()))
+			if j.GetResultJson() != "" {
+				fmt.Fprintf(w, "result\t%s\n", j.GetResultJson())
+			}
+			if j.GetError() != "" {
+				fmt.Fprintf(w, "error\t%s\n", strings.ReplaceAll(j.GetError(), "\n", "\n\t"))
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&stale, "stale", false, "answer from the contacted node's replica (cheap, may lag)")
+	f.register(cmd)
+	return cmd
+}
+
+func newJobsCancelCmd() *cobra.Command {
+	var f clusterFlags
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "cancel JOB [--reason TEXT]",
+		Short: "Stop every task of a running job; its waiters fail with the reason",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			c, ctx, done, err := f.client()
+			if err != nil {
+				return err
+			}
+			defer done()
+			if reason == "" {
+				reason = "by " + userName()
+			}
+			if err := c.Cancel(ctx, id, reason); err != nil {
+				return err
+			}
+			fmt.Printf("job j%d cancelled\n", id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (shown to the job's waiters and in its error)")
+	f.register(cmd)
+	return cmd
+}
+
+func userName() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "an operator"
+}
