@@ -58,6 +58,10 @@ type Result struct {
 	RequestID string        // unique per invocation
 	Duration  time.Duration // from handing the request to the worker until the outcome
 	ColdStart bool
+	// InitDuration is how long the cold start took (runtime start-up and
+	// handler import, not counted in Duration); 0 for a warm start or when
+	// the backend does not say.
+	InitDuration time.Duration
 	// LogTail holds the last lines the function printed during the
 	// invocation (Lambda's LogType=Tail), newline-separated; may be empty.
 	LogTail string

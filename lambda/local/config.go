@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +30,17 @@ type Config struct {
 	// StartTimeout bounds a cold start (interpreter start-up and handler
 	// import, which do not count against the invocation's timeout); default 60s.
 	StartTimeout time.Duration
+
+	// Throttle makes an invocation beyond Concurrency fail at once with
+	// ErrThrottled, as Lambda does, instead of waiting for a slot. The Lambda
+	// Invoke API front wants this; in-process callers usually prefer waiting.
+	Throttle bool
+	// MemoryMB is the function's memory size: the handler sees it as
+	// context.memory_limit_in_mb, and it is enforced, best effort, as the
+	// worker's address-space limit (memlimit_linux.go). 0 = no limit.
+	MemoryMB int
+	// Faults injects duplicate deliveries and dropped responses (tests only).
+	Faults Faults
 
 	Logger  *slog.Logger // default slog.Default()
 	LogSink LogSink      // optional
@@ -80,6 +92,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout < 0 || c.IdleTTL < 0 || c.StartTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
+	if c.MemoryMB < 0 {
+		errs = append(errs, fmt.Errorf("memory size %d MB is negative", c.MemoryMB))
+	}
+	if err := c.Faults.check(); err != nil {
+		errs = append(errs, err)
+	}
 	if mod, fn, ok := strings.Cut(c.Handler, ":"); !ok || mod == "" || fn == "" {
 		errs = append(errs, fmt.Errorf("handler %q is not \"module:function\"", c.Handler))
 	}
@@ -94,8 +112,15 @@ func (c Config) withDefaults() (Config, error) {
 
 // workerEnv is the environment of every worker: the given extras, then the
 // settings workers rely on (fixed hash seed for reproducible checkpoints,
-// unbuffered output so logs are attributed to the right invocation).
+// unbuffered output so logs are attributed to the right invocation), then
+// the memory size as Lambda's runtime publishes it.
 func (c Config) workerEnv(base []string) []string {
 	env := append(append([]string(nil), base...), c.Env...)
-	return append(env, "PYTHONHASHSEED=0", "PYTHONUNBUFFERED=1")
+	env = append(env, "PYTHONHASHSEED=0", "PYTHONUNBUFFERED=1")
+	if c.MemoryMB > 0 {
+		// Fewer malloc arenas: each reserves address space that the limit
+		// would count although the worker never touches it.
+		env = append(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(c.MemoryMB), "MALLOC_ARENA_MAX=2")
+	}
+	return env
 }

@@ -62,7 +62,7 @@ func (w *worker) invoke(ctx context.Context, closing <-chan struct{}, c call) (r
 			writing = nil
 			if werr != nil && w.alive() {
 				w.kill()
-				return w.died(c, start, "worker request pipe failed: "+werr.Error()), false, nil
+				return w.died(c, start, "Runtime.Unknown", "worker request pipe failed: "+werr.Error()), false, nil
 			}
 		case msg, ok := <-responses:
 			switch {
@@ -70,10 +70,10 @@ func (w *worker) invoke(ctx context.Context, closing <-chan struct{}, c call) (r
 				responses = nil // fd 4 closed: the exit follows
 				continue
 			case msg.invalid != nil:
-				return w.died(c, start, "worker protocol error: "+msg.invalid.Error()), false, nil
+				return w.died(c, start, "Runtime.Unknown", "worker protocol error: "+msg.invalid.Error()), false, nil
 			case msg.Type != msgResult || msg.RequestID != c.requestID:
 				reason := fmt.Sprintf("worker protocol error: unexpected %q message for request %q", msg.Type, msg.RequestID)
-				return w.died(c, start, reason), false, nil
+				return w.died(c, start, "Runtime.Unknown", reason), false, nil
 			}
 			res = answered(msg)
 			res.Duration = time.Since(start)
@@ -84,7 +84,7 @@ func (w *worker) invoke(ctx context.Context, closing <-chan struct{}, c call) (r
 			if isClosing(closing) { // Close killed it: not the function's fault
 				return res, false, ErrClosed
 			}
-			return w.died(c, start, "worker process exited: "+exitReason(w.exitErr)), false, nil
+			return w.died(c, start, "Runtime.ExitError", exitedReason(w.exitErr)), false, nil
 		case <-timer.C:
 			w.kill()
 			res = timedOut(c.requestID, c.timeout)
@@ -102,10 +102,10 @@ func (w *worker) invoke(ctx context.Context, closing <-chan struct{}, c call) (r
 
 // died reports a crash after killing what is left of the worker and reading
 // its last output.
-func (w *worker) died(c call, start time.Time, reason string) lambda.Result {
+func (w *worker) died(c call, start time.Time, errorType, reason string) lambda.Result {
 	d := time.Since(start)
 	last := w.drainedTail(c.log)
-	res := crashed(c.requestID, reason, last)
+	res := crashed(c.requestID, errorType, reason, last)
 	res.Duration = d
 	res.LogTail = c.log.text()
 	return res

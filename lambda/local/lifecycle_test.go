@@ -20,8 +20,8 @@ func TestWarmReuseAfterSuccessAndFunctionError(t *testing.T) {
 	wantOutcome(t, invoke(t, p, event("fail", nil), 0), lambda.FunctionError)
 	second := invoke(t, p, event("pid", nil), 0)
 	wantOutcome(t, second, lambda.OK)
-	if !first.ColdStart || second.ColdStart {
-		t.Fatalf("cold starts: first %v, second %v", first.ColdStart, second.ColdStart)
+	if !first.ColdStart || second.ColdStart || first.InitDuration <= 0 || second.InitDuration != 0 {
+		t.Fatalf("cold starts: first %v (init %v), second %v (init %v)", first.ColdStart, first.InitDuration, second.ColdStart, second.InitDuration)
 	}
 	if string(first.Payload) != string(second.Payload) {
 		t.Fatalf("pids %s and %s: the warm worker was not reused", first.Payload, second.Payload)

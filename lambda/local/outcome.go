@@ -64,8 +64,10 @@ func timedOut(requestID string, timeout time.Duration) lambda.Result {
 }
 
 // crashed reports a worker that died (or broke the protocol) mid-invocation;
-// lastOutput is its last printed line, often the reason.
-func crashed(requestID, reason, lastOutput string) lambda.Result {
+// errorType is Lambda's: Runtime.ExitError when the runtime exited,
+// Runtime.Unknown otherwise. lastOutput is the last printed line, often the
+// reason.
+func crashed(requestID, errorType, reason, lastOutput string) lambda.Result {
 	msg := reason
 	if lastOutput != "" {
 		msg += " (last output: " + oneLine(lastOutput) + ")"
@@ -73,6 +75,12 @@ func crashed(requestID, reason, lastOutput string) lambda.Result {
 	return lambda.Result{
 		Outcome: lambda.Crash,
 		Message: msg,
-		Payload: lambdaError{ErrorType: "Runtime.ExitError", ErrorMessage: "RequestId: " + requestID + " Error: " + reason}.payload(),
+		Payload: lambdaError{ErrorType: errorType, ErrorMessage: "RequestId: " + requestID + " Error: " + reason}.payload(),
 	}
+}
+
+// exitedReason words a runtime exit as Lambda does ("Runtime exited with
+// error: signal: killed").
+func exitedReason(exitErr error) string {
+	return "Runtime exited with error: " + exitReason(exitErr)
 }

@@ -85,8 +85,8 @@ func TestCrashIsNotTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		how, reason string
 	}{
-		{"kill", "worker process exited: signal: killed"},
-		{"exit", "worker process exited: exit status 3"},
+		{"kill", "Runtime exited with error: signal: killed"},
+		{"exit", "Runtime exited with error: exit status 3"},
 	} {
 		res := invoke(t, p, event("crash", map[string]any{"how": tc.how}), 30*time.Second)
 		wantOutcome(t, res, lambda.Crash)
@@ -95,6 +95,9 @@ func TestCrashIsNotTimeout(t *testing.T) {
 		}
 		if !strings.Contains(res.LogTail, "about to die") {
 			t.Fatalf("log tail %q", res.LogTail)
+		}
+		if e := decode[lambdaError](t, res.Payload); e.ErrorType != "Runtime.ExitError" || !strings.HasSuffix(e.ErrorMessage, "Error: "+tc.reason) {
+			t.Fatalf("payload %s", res.Payload)
 		}
 	}
 	if s := p.Stats(); s.Crashes != 2 || s.Timeouts != 0 || s.Workers != 0 {

@@ -21,10 +21,11 @@ const idleStopGrace = 2 * time.Second
 
 // Platform runs invocations in local worker processes.
 type Platform struct {
-	cfg   Config
-	slots *slots
-	pool  *idlePool
-	done  chan struct{} // closed by Close
+	cfg    Config
+	slots  *slots
+	pool   *idlePool
+	faults *faultDice    // nil unless Config.Faults asks for some
+	done   chan struct{} // closed by Close
 
 	mu     sync.Mutex
 	closed bool
@@ -47,14 +48,36 @@ func New(cfg Config) (*Platform, error) {
 		done:  make(chan struct{}),
 		live:  make(map[*worker]struct{}),
 	}
+	if cfg.Faults.enabled() {
+		p.faults = newFaultDice(cfg.Faults)
+		cfg.Logger.Warn("local lambda: fault injection on", "duplicate", cfg.Faults.Duplicate,
+			"drop", cfg.Faults.Drop, "seed", cfg.Faults.Seed)
+	}
 	p.pool = newIdlePool(cfg.MaxWarm, cfg.IdleTTL, func(w *worker) {
 		p.background(func() { p.stopIdle(w) })
 	})
 	return p, nil
 }
 
-// Invoke runs one invocation, waiting for a concurrency slot first.
+// Config returns the platform's configuration with defaults filled in.
+func (p *Platform) Config() Config { return p.cfg }
+
+// Invoke runs one invocation under a fresh request id. When every
+// concurrency slot is taken it waits for one, or fails at once with
+// ErrThrottled in Throttle mode.
 func (p *Platform) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+	return p.InvokeWithID(ctx, newRequestID(), inv)
+}
+
+// InvokeWithID is Invoke under a request id the caller chose (an API front
+// that names an Event invocation before it runs); ids must be unique.
+func (p *Platform) InvokeWithID(ctx context.Context, requestID string, inv lambda.Invocation) (lambda.Result, error) {
+	return p.invoke(ctx, requestID, inv, p.cfg.Throttle, p.faults != nil)
+}
+
+// invoke admits, runs and reports one invocation; injectFaults is false for
+// the copies fault injection itself starts, so copies do not multiply.
+func (p *Platform) invoke(ctx context.Context, requestID string, inv lambda.Invocation, throttle, injectFaults bool) (lambda.Result, error) {
 	payload, err := eventPayload(inv.Payload)
 	if err != nil {
 		return lambda.Result{}, err
@@ -63,10 +86,18 @@ func (p *Platform) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Re
 		return lambda.Result{}, ErrClosed
 	}
 	defer p.wg.Done()
-	if err := p.slots.acquire(ctx, p.done); err != nil {
+	if err := p.slots.acquire(ctx, p.done, throttle); err != nil {
+		if errors.Is(err, ErrThrottled) {
+			p.mu.Lock()
+			p.stats.Throttles++
+			p.mu.Unlock()
+		}
 		return lambda.Result{}, err
 	}
 	defer p.slots.release()
+	if injectFaults && p.faults.duplicate() {
+		p.deliverAgain(requestID, inv)
+	}
 	p.addBusy(1)
 	defer p.addBusy(-1)
 
@@ -74,16 +105,30 @@ func (p *Platform) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Re
 	if timeout <= 0 {
 		timeout = p.cfg.Timeout
 	}
-	id := newRequestID()
-	c := call{requestID: id, function: inv.Function, payload: payload, timeout: timeout, log: newInvocationLog(id)}
+	c := call{requestID: requestID, function: inv.Function, payload: payload, timeout: timeout, log: newInvocationLog(requestID)}
+	res, err := p.run(ctx, c)
+	if err != nil {
+		return lambda.Result{}, err
+	}
+	if injectFaults && p.faults.drop() {
+		p.cfg.Logger.Warn("local lambda fault: response dropped", "request_id", requestID, "outcome", res.Outcome.String())
+		p.mu.Lock()
+		p.stats.Dropped++
+		p.mu.Unlock()
+		res = dropped(res)
+	}
+	return res, nil
+}
 
-	w, cold, err := p.acquireWorker(ctx, c.log)
+// run executes c on a warm or cold worker.
+func (p *Platform) run(ctx context.Context, c call) (lambda.Result, error) {
+	w, initDur, err := p.acquireWorker(ctx, c.log)
 	var initErr *initError
 	switch {
 	case errors.As(err, &initErr):
 		res := functionError(initErr.payload)
 		res.LogTail = c.log.text()
-		return p.finish(res, c, true), nil
+		return p.finish(res, c, initDur), nil
 	case err != nil:
 		return lambda.Result{}, err
 	}
@@ -96,43 +141,64 @@ func (p *Platform) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Re
 	if err != nil {
 		return lambda.Result{}, err
 	}
-	return p.finish(res, c, cold), nil
+	return p.finish(res, c, initDur), nil
 }
 
-func (p *Platform) finish(res lambda.Result, c call, cold bool) lambda.Result {
+// deliverAgain starts a concurrent copy of an invocation (fault injection),
+// which lives until it ends or the platform closes.
+func (p *Platform) deliverAgain(original string, inv lambda.Invocation) {
+	id := newRequestID()
+	p.cfg.Logger.Warn("local lambda fault: duplicate delivery", "request_id", original, "copy_request_id", id)
+	p.mu.Lock()
+	p.stats.Duplicates++
+	p.mu.Unlock()
+	p.background(func() {
+		res, err := p.invoke(context.Background(), id, inv, false, false)
+		p.cfg.Logger.Info("local lambda fault: duplicate ended", "request_id", original, "copy_request_id", id,
+			"outcome", res.Outcome.String(), "err", err)
+	})
+}
+
+func (p *Platform) finish(res lambda.Result, c call, initDur time.Duration) lambda.Result {
 	res.RequestID = c.requestID
-	res.ColdStart = cold
+	res.ColdStart = initDur > 0
+	res.InitDuration = initDur
 	p.mu.Lock()
 	p.stats.count(res)
 	p.mu.Unlock()
 	p.cfg.Logger.Debug("local lambda invocation", "request_id", res.RequestID, "function", c.function,
-		"outcome", res.Outcome.String(), "cold", cold, "duration", res.Duration, "message", res.Message)
+		"outcome", res.Outcome.String(), "cold", res.ColdStart, "duration", res.Duration, "message", res.Message)
 	return res
 }
 
-// acquireWorker takes a warm worker or cold-starts one. A cold start's
-// failure to load the handler comes back as *initError.
-func (p *Platform) acquireWorker(ctx context.Context, log *invocationLog) (w *worker, cold bool, err error) {
+// acquireWorker takes a warm worker (initDur 0) or cold-starts one and
+// says how long the start took. A cold start's failure to load the handler
+// comes back as *initError.
+func (p *Platform) acquireWorker(ctx context.Context, log *invocationLog) (w *worker, initDur time.Duration, err error) {
 	for w = p.pool.take(); w != nil; w = p.pool.take() {
 		if w.alive() {
-			return w, false, nil
+			return w, 0, nil
 		}
 		p.retire(w) // died while idle (a stray thread, the OOM killer)
 	}
+	start := time.Now()
+	// A cold start is never instantaneous, but keep initDur > 0 regardless:
+	// it is how callers tell cold from warm.
+	elapsed := func() time.Duration { return max(time.Since(start), time.Nanosecond) }
 	w, err = startWorker(&p.cfg, log)
 	if err != nil {
-		return nil, true, err
+		return nil, elapsed(), err
 	}
 	if !p.track(w) {
 		w.destroy()
-		return nil, true, ErrClosed
+		return nil, elapsed(), ErrClosed
 	}
 	if err := w.awaitReady(ctx, p.done, p.cfg.StartTimeout, log); err != nil {
 		p.retire(w)
-		return nil, true, err
+		return nil, elapsed(), err
 	}
 	p.cfg.Logger.Debug("local lambda worker started", "pid", w.pid)
-	return w, true, nil
+	return w, elapsed(), nil
 }
 
 // park returns a worker that answered to the idle pool, or stops it when

@@ -11,6 +11,9 @@ type Stats struct {
 	FunctionErrors int64
 	Timeouts       int64
 	Crashes        int64
+	Throttles      int64 // invocations refused with ErrThrottled
+	Duplicates     int64 // extra copies started by Faults.Duplicate
+	Dropped        int64 // responses replaced by a crash by Faults.Drop
 
 	Busy     int // invocations holding a concurrency slot now
 	PeakBusy int // highest Busy seen

@@ -87,6 +87,10 @@ func startWorker(cfg *Config, log *invocationLog) (*worker, error) {
 		closeFiles(wr[pipeRequests], rd[pipeResponses], rd[pipeStdout], rd[pipeStderr])
 		return nil, fmt.Errorf("local lambda: start worker: %w", err)
 	}
+	if err := limitMemory(cmd.Process.Pid, cfg.MemoryMB); err != nil {
+		cfg.Logger.Warn("local lambda: cannot limit the worker's memory; it runs without a limit",
+			"pid", cmd.Process.Pid, "memory_mb", cfg.MemoryMB, "err", err)
+	}
 
 	w := &worker{
 		pid:       cmd.Process.Pid,

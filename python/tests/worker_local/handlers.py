@@ -92,8 +92,19 @@ def env(event, context):
     return {k: os.environ.get(k) for k in event["keys"]}
 
 
+def alloc(event, context):
+    """Allocate and touch event["mb"] megabytes (for memory-limit tests)."""
+    block = bytearray(event["mb"] << 20)
+    return len(block) >> 20
+
+
+def noop(event, context):
+    """Does nothing: for measuring the platform's own overhead."""
+    return None
+
+
 OPS = {f.__name__: f for f in (echo, pid, fail, unserializable, sleep, sleep_with_child,
-                               crash, print_lines, remaining, record, env)}
+                               crash, print_lines, remaining, record, env, alloc, noop)}
 
 
 def dispatch(event, context):
