@@ -80,4 +80,3 @@ func TestFaultProbabilitiesAreChecked(t *testing.T) {
 		}
 	}
 }
-
