@@ -24,4 +24,10 @@ touch python/kappa/v1/__init__.py
 python3 -m grpc_tools.protoc -I fsm/fsmpb \
   --go_out=. --go_opt=module=$mod \
   fsm/fsmpb/fsm.proto
-echo "generated: transport/kappapb, python/kappa/v1, fsm/fsmpb"
+
+# The Raft transport between nodes: Go only.
+python3 -m grpc_tools.protoc -I transport/proto \
+  --go_out=. --go_opt=module=$mod \
+  --go-grpc_out=. --go-grpc_opt=module=$mod \
+  transport/proto/kappa/raft/v1/raft.proto
+echo "generated: transport/kappapb, python/kappa/v1, fsm/fsmpb, transport/raftpb"
