@@ -2,10 +2,8 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -66,7 +64,7 @@ func (p *Platform) Config() Config { return p.cfg }
 // concurrency slot is taken it waits for one, or fails at once with
 // ErrThrottled in Throttle mode.
 func (p *Platform) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
-	return p.InvokeWithID(ctx, newRequestID(), inv)
+	return p.InvokeWithID(ctx, lambda.NewRequestID(), inv)
 }
 
 // InvokeWithID is Invoke under a request id the caller chose (an API front
@@ -147,7 +145,7 @@ func (p *Platform) run(ctx context.Context, c call) (lambda.Result, error) {
 // deliverAgain starts a concurrent copy of an invocation (fault injection),
 // which lives until it ends or the platform closes.
 func (p *Platform) deliverAgain(original string, inv lambda.Invocation) {
-	id := newRequestID()
+	id := lambda.NewRequestID()
 	p.cfg.Logger.Warn("local lambda fault: duplicate delivery", "request_id", original, "copy_request_id", id)
 	p.mu.Lock()
 	p.stats.Duplicates++
@@ -327,13 +325,4 @@ func eventPayload(b []byte) (json.RawMessage, error) {
 		return nil, errors.New("local lambda: invocation payload is not valid JSON")
 	}
 	return json.RawMessage(b), nil
-}
-
-// newRequestID returns a random UUID (version 4), Lambda's request id format.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails on supported platforms
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
