@@ -1,0 +1,156 @@
+// Package raftgrpc is a hashicorp/raft Transport over gRPC: the coordinator
+// nodes' Raft traffic, with pre-vote, pipelined replication, streamed
+// snapshots, a heartbeat fast path, deadlines on every call and optional
+// mutual TLS.
+//
+// One Transport is both sides: raft calls its client methods to reach
+// peers, and the RaftTransport gRPC service it serves (Register on a
+// caller's server, or Listen/Serve on its own) hands peers' RPCs to raft
+// through Consumer.
+package raftgrpc
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc"
+)
+
+// Transport implements raft.Transport, raft.WithPreVote, raft.WithClose and
+// raft.WithPeers.
+type Transport struct {
+	cfg       Config
+	consumeCh chan raft.RPC
+	conns     *connCache
+
+	heartbeatMu sync.Mutex
+	heartbeatFn func(raft.RPC)
+
+	// ctx is cancelled by Close; every call and every handler ends with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex // guards closed, server and wg.Add against Close
+	closed bool
+	server *grpc.Server // set by Listen/Serve only
+	wg     sync.WaitGroup
+}
+
+var (
+	_ raft.Transport   = (*Transport)(nil)
+	_ raft.WithPreVote = (*Transport)(nil)
+	_ raft.WithClose   = (*Transport)(nil)
+	_ raft.WithPeers   = (*Transport)(nil)
+)
+
+// New returns a Transport that serves nothing until Register, Listen or
+// Serve, and dials peers lazily.
+func New(cfg Config) (*Transport, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Transport{
+		cfg:       cfg,
+		consumeCh: make(chan raft.RPC),
+		conns:     newConnCache(cfg.dialOptions()),
+		ctx:       ctx,
+		cancel:    cancel,
+	}, nil
+}
+
+// Consumer is where raft receives its peers' RPCs.
+func (t *Transport) Consumer() <-chan raft.RPC { return t.consumeCh }
+
+// LocalAddr is the advertised address from Config.
+func (t *Transport) LocalAddr() raft.ServerAddress { return t.cfg.LocalAddr }
+
+// SetHeartbeatHandler sets where heartbeats go instead of Consumer, so that
+// they are not queued behind log appends waiting on the disk.
+func (t *Transport) SetHeartbeatHandler(cb func(raft.RPC)) {
+	t.heartbeatMu.Lock()
+	defer t.heartbeatMu.Unlock()
+	t.heartbeatFn = cb
+}
+
+func (t *Transport) heartbeatHandler() func(raft.RPC) {
+	t.heartbeatMu.Lock()
+	defer t.heartbeatMu.Unlock()
+	return t.heartbeatFn
+}
+
+// EncodePeer and DecodePeer: a peer is known by its address alone.
+func (t *Transport) EncodePeer(_ raft.ServerID, addr raft.ServerAddress) []byte {
+	return []byte(addr)
+}
+
+func (t *Transport) DecodePeer(buf []byte) raft.ServerAddress {
+	return raft.ServerAddress(buf)
+}
+
+// Connect starts connecting to peer ahead of the first RPC (the transport
+// argument, meant for loopback transports, is ignored).
+func (t *Transport) Connect(peer raft.ServerAddress, _ raft.Transport) {
+	if conn, err := t.conns.get(peer); err == nil {
+		conn.Connect()
+	}
+}
+
+// Disconnect closes the connection to a peer, e.g. one removed from the
+// cluster; a later RPC dials again.
+func (t *Transport) Disconnect(peer raft.ServerAddress) { t.conns.drop(peer) }
+
+// DisconnectAll closes every peer connection.
+func (t *Transport) DisconnectAll() { t.conns.dropAll() }
+
+// Close stops serving (an owned server stops; handlers on a caller's server
+// answer Unavailable), fails every call in flight with
+// raft.ErrTransportShutdown, closes the connections and waits for the
+// transport's goroutines. raft.Raft.Shutdown calls it.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	server := t.server
+	t.mu.Unlock()
+
+	t.cancel()
+	if server != nil {
+		server.Stop()
+	}
+	t.conns.close()
+	t.wg.Wait()
+	return nil
+}
+
+// goTracked runs f on a goroutine Close waits for, unless already closed.
+func (t *Transport) goTracked(f func()) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return raft.ErrTransportShutdown
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f()
+	}()
+	return nil
+}
+
+// isHeartbeat is raft's heartbeat as NetworkTransport recognises it: a term
+// and a leader, and nothing else.
+func isHeartbeat(r *raft.AppendEntriesRequest) bool {
+	leader := r.Addr
+	if len(leader) == 0 {
+		leader = r.Leader
+	}
+	return r.Term != 0 && len(leader) != 0 &&
+		r.PrevLogEntry == 0 && r.PrevLogTerm == 0 &&
+		len(r.Entries) == 0 && r.LeaderCommitIndex == 0
+}
