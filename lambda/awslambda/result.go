@@ -21,8 +21,9 @@ var timedOut = regexp.MustCompile(`Task timed out after [0-9.]+ seconds`)
 // handler that raised.
 var crashTypes = map[string]bool{"Runtime.ExitError": true, "Runtime.Unknown": true, "Runtime.OutOfMemory": true}
 
-// reportField finds "Name: 12.34 ms" in a REPORT line.
-var reportField = regexp.MustCompile(`(Init Duration|Duration): ([0-9.]+) ms`)
+// reportField finds "\tDuration: 12.34 ms" and "\tInit Duration: …" in a
+// REPORT line; the tab keeps "Billed Duration" out.
+var reportField = regexp.MustCompile(`\t(Init Duration|Duration): ([0-9.]+) ms`)
 
 // resultOf turns an Invoke response into a lambda.Result. roundTrip stands
 // in for the duration when the log has no REPORT line.
