@@ -52,7 +52,7 @@ func (t *Transport) cause(err error, timeout time.Duration) error {
 	}
 	switch st.Code() {
 	case codes.DeadlineExceeded:
-		return fmt.Errorf("no answer within %s: %w", timeout, context.DeadlineExceeded)
+		return fmt.Errorf("no answer within %s: %w", timeout.Round(time.Millisecond), context.DeadlineExceeded)
 	case codes.Unavailable:
 		return fmt.Errorf("%w: %s", ErrUnreachable, st.Message())
 	case codes.FailedPrecondition:

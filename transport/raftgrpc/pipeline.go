@@ -146,7 +146,8 @@ func (p *pipeline) receive() {
 		var f *appendFuture
 		select {
 		case f = <-p.inflight:
-		case <-p.stopped:
+		case <-p.ctx.Done(): // stopped, or the transport closed
+			p.stop(causeOf(p.ctx, p.ctx.Err()))
 			return
 		}
 		late := time.AfterFunc(time.Until(f.start.Add(p.t.cfg.Timeout)), func() { p.cancel(p.t.lateError()) })
@@ -166,7 +167,8 @@ func (p *pipeline) receive() {
 		f.respond(nil)
 		select {
 		case p.done <- f:
-		case <-p.stopped:
+		case <-p.ctx.Done():
+			p.stop(causeOf(p.ctx, p.ctx.Err()))
 			return
 		}
 	}

@@ -29,7 +29,7 @@ func (t *Transport) InstallSnapshot(_ raft.ServerID, target raft.ServerAddress, 
 	ctx, cancel := context.WithTimeout(t.ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	t.cfg.Logger.Info("sending raft snapshot", "to", target, "index", args.LastLogIndex, "bytes", args.Size, "deadline", timeout)
+	t.cfg.Logger.Info("sending raft snapshot", "to", target, "index", args.LastLogIndex, "bytes", args.Size, "deadline", timeout.Round(time.Millisecond))
 	out, err := t.sendSnapshot(ctx, pb.NewRaftTransportClient(conn), args, data)
 	if err != nil {
 		return t.rpcError(rpc, target, timeout, err)
@@ -60,14 +60,15 @@ func (t *Transport) sendSnapshot(ctx context.Context, client pb.RaftTransportCli
 	chunk := &pb.InstallSnapshotChunk_Data{}
 	msg := &pb.InstallSnapshotChunk{Part: chunk}
 	for {
-		n, readErr := io.ReadFull(data, buf)
+		// What one Read gives goes out at once rather than waiting to fill a chunk.
+		n, readErr := data.Read(buf)
 		if n > 0 {
 			chunk.Data = buf[:n]
 			if err := stream.Send(msg); err != nil {
 				return sendFailed(err)
 			}
 		}
-		if errors.Is(readErr, io.EOF) || errors.Is(readErr, io.ErrUnexpectedEOF) {
+		if errors.Is(readErr, io.EOF) {
 			break
 		}
 		if readErr != nil {
