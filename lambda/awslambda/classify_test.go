@@ -31,7 +31,7 @@ func TestAPIErrorsEndAtOnceNamingTheFix(t *testing.T) {
 		{"access denied", apiError(403, "AccessDeniedException",
 			`{"Message":"User: arn:aws:iam::1:user/x is not authorized to perform: lambda:InvokeFunction"}`),
 			ErrAccessDenied, []string{"grant lambda:InvokeFunction on arn:aws:lambda:eu-west-1:<account>:function:kappa-worker", "is not authorized"}},
-		{"bare 403", fakeResponse{403, nil, ""}, ErrAccessDenied, []string{"not allowed to invoke"}},
+		{"bare 403", fakeResponse{status: 403}, ErrAccessDenied, []string{"not allowed to invoke"}},
 		{"unknown key", apiError(403, "UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/",
 			`{"message":"The security token included in the request is invalid."}`),
 			ErrBadCredentials, []string{"UnrecognizedClientException", "AWS_ACCESS_KEY_ID"}},
@@ -51,8 +51,8 @@ func TestAPIErrorsEndAtOnceNamingTheFix(t *testing.T) {
 			i.cfg.Endpoint = "" // word messages as for AWS; the client keeps its endpoint
 			_, err := i.Invoke(context.Background(), lambda.Invocation{Payload: []byte(`{}`)})
 			var e *Error
-			if !errors.Is(err, tc.kind) || !errors.As(err, &e) || s.requests != 1 || e.Attempts != 1 {
-				t.Fatalf("err %v after %d requests, want %v at once", err, s.requests, tc.kind)
+			if !errors.Is(err, tc.kind) || !errors.As(err, &e) || s.requests.Load() != 1 || e.Attempts != 1 {
+				t.Fatalf("err %v after %d requests, want %v at once", err, s.requests.Load(), tc.kind)
 			}
 			for _, want := range tc.wants {
 				if !strings.Contains(err.Error(), want) {
@@ -67,14 +67,14 @@ func TestServiceErrorsAndThrottlingAreRetried(t *testing.T) {
 	throttle := apiError(429, "TooManyRequestsException", `{"Reason":"ConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`)
 	i, s := fake(t, nil,
 		apiError(500, "ServiceException", `{"Message":"internal"}`),
-		fakeResponse{502, map[string]string{"Content-Type": "text/html"}, "<html>bad gateway</html>"}, // a proxy, not Lambda
+		fakeResponse{status: 502, headers: map[string]string{"Content-Type": "text/html"}, body: "<html>bad gateway</html>"}, // a proxy, not Lambda
 		throttle, throttle, okResponse)
 	res, err := i.Invoke(context.Background(), lambda.Invocation{Payload: []byte(`{}`)})
 	if err != nil || res.Outcome != lambda.OK || string(res.Payload) != `"done"` || res.RequestID != "fake-request" {
 		t.Fatalf("res %+v, err %v", res, err)
 	}
-	if st := i.Stats(); s.requests != 5 || st.Attempts != 5 || st.ServiceErrors != 2 || st.Throttles != 2 || st.Invocations != 1 {
-		t.Fatalf("%d requests, stats %+v", s.requests, st)
+	if st := i.Stats(); s.requests.Load() != 5 || st.Attempts != 5 || st.ServiceErrors != 2 || st.Throttles != 2 || st.Invocations != 1 {
+		t.Fatalf("%d requests, stats %+v", s.requests.Load(), st)
 	}
 }
 
@@ -84,8 +84,8 @@ func TestRetriesAreBoundedInTime(t *testing.T) {
 	start := time.Now()
 	_, err := i.Invoke(context.Background(), lambda.Invocation{})
 	var e *Error
-	if !errors.Is(err, ErrThrottled) || !errors.As(err, &e) || e.Attempts < 2 || e.Attempts != s.requests {
-		t.Fatalf("err %v after %d requests", err, s.requests)
+	if !errors.Is(err, ErrThrottled) || !errors.As(err, &e) || e.Attempts < 2 || int64(e.Attempts) != s.requests.Load() {
+		t.Fatalf("err %v after %d requests", err, s.requests.Load())
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("gave up after %v, the budget is 300ms", took)
@@ -109,6 +109,16 @@ func TestUnreachableEndpointIsRetriedThenNamed(t *testing.T) {
 	}
 }
 
+func TestNoAnswerIsNotRetried(t *testing.T) {
+	slow := okResponse
+	slow.delay = time.Second
+	i, s := fake(t, func(c *Config) { c.AttemptMargin = 100 * time.Millisecond }, slow)
+	_, err := i.Invoke(context.Background(), lambda.Invocation{Timeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrNoAnswer) || s.requests.Load() != 1 || !strings.Contains(err.Error(), "may have run") {
+		t.Fatalf("err %v after %d requests", err, s.requests.Load())
+	}
+}
+
 func TestCancelStopsRetrying(t *testing.T) {
 	i, _ := fake(t, func(c *Config) { c.BackoffMin, c.BackoffMax = time.Second, time.Second }, apiError(500, "ServiceException", `{}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -119,7 +129,7 @@ func TestCancelStopsRetrying(t *testing.T) {
 }
 
 func TestEventIsAccepted(t *testing.T) {
-	i, _ := fake(t, nil, fakeResponse{202, nil, ""})
+	i, _ := fake(t, nil, fakeResponse{status: 202})
 	if id, err := i.InvokeEvent(context.Background(), lambda.Invocation{}); err != nil || id != "fake-request" {
 		t.Fatalf("id %q, err %v", id, err)
 	}

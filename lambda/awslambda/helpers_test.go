@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,18 +79,20 @@ func wantOutcome(t testing.TB, res lambda.Result, want lambda.Outcome) {
 // its responses (the last one repeats).
 type scripted struct {
 	responses []fakeResponse
-	requests  int
+	requests  atomic.Int64
 }
 
 type fakeResponse struct {
 	status  int
 	headers map[string]string
 	body    string
+	delay   time.Duration // before answering
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	resp := s.responses[min(s.requests, len(s.responses)-1)]
-	s.requests++
+	n := int(s.requests.Add(1))
+	resp := s.responses[min(n, len(s.responses))-1]
+	time.Sleep(resp.delay)
 	w.Header().Set("X-Amzn-RequestId", "fake-request")
 	for k, v := range resp.headers {
 		w.Header().Set(k, v)
@@ -100,7 +103,7 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // apiError is a fake Lambda error response.
 func apiError(status int, code, body string) fakeResponse {
-	return fakeResponse{status, map[string]string{"X-Amzn-ErrorType": code, "Content-Type": "application/json"}, body}
+	return fakeResponse{status: status, headers: map[string]string{"X-Amzn-ErrorType": code, "Content-Type": "application/json"}, body: body}
 }
 
-var okResponse = fakeResponse{200, map[string]string{"X-Amz-Executed-Version": "$LATEST"}, `"done"`}
+var okResponse = fakeResponse{status: 200, headers: map[string]string{"X-Amz-Executed-Version": "$LATEST"}, body: `"done"`}
