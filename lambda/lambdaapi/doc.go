@@ -14,9 +14,10 @@
 //
 // Files by job:
 //
-//	server.go   Server: functions by name, serving, shutdown
-//	invoke.go   the Invoke operation: request parsing and the response
-//	events.go   Event invocations: run later, retried while throttled
-//	apierror.go Lambda's error responses (X-Amzn-ErrorType and JSON body)
-//	logtail.go  the START/END/REPORT log and its 4 KB tail
+//	server.go     Server: functions by name, serving, shutdown
+//	functions.go  local platforms per function config, throttling as Lambda
+//	invoke.go     the Invoke operation: request parsing and the response
+//	events.go     Event invocations: run later, retried while throttled
+//	apierror.go   Lambda's error responses (X-Amzn-ErrorType and JSON body)
+//	logtail.go    the START/END/REPORT log and its 4 KB tail
 package lambdaapi

@@ -72,3 +72,20 @@ func TestSplitFunction(t *testing.T) {
 		}
 	}
 }
+
+func TestStartFunctionsThrottles(t *testing.T) {
+	cfg := localtest.Config(t)
+	cfg.MemoryMB = 256
+	fns, err := StartFunctions(map[string]local.Config{"a": cfg, "b": cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseFunctions(fns)
+	if len(fns) != 2 || !fns["a"].Config().Throttle || fns["b"].Config().MemoryMB != 256 {
+		t.Fatalf("%v", fns)
+	}
+	cfg.MemoryMB = -1
+	if _, err := StartFunctions(map[string]local.Config{"bad": cfg}); err == nil || !strings.Contains(err.Error(), `function "bad"`) {
+		t.Fatalf("err %v", err)
+	}
+}
