@@ -55,11 +55,11 @@ func (t *Transport) AppendEntriesPipeline(_ raft.ServerID, target raft.ServerAdd
 		return nil, t.rpcError(pipelineRPC, target, t.cfg.Timeout, causeOf(ctx, err))
 	}
 	p := &pipeline{
-		t:        t,
-		target:   target,
-		stream:   stream,
-		ctx:      ctx,
-		cancel:   cancel,
+		t:      t,
+		target: target,
+		stream: stream,
+		ctx:    ctx,
+		cancel: cancel,
 		// The receiver holds one more while it waits for its answer.
 		inflight: make(chan *appendFuture, t.cfg.MaxInFlight-1),
 		done:     make(chan raft.AppendFuture, t.cfg.MaxInFlight),

@@ -1,0 +1,467 @@
+package raftgrpc
+
+// A test harness of real hashicorp/raft nodes talking over this transport
+// on 127.0.0.1, each with its own gRPC server whose interceptors count the
+// RPCs and stream messages it serves.
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"google.golang.org/grpc"
+)
+
+// Generous for a loaded 2-core machine under -race.
+const (
+	electionWait = 20 * time.Second
+	convergeWait = 30 * time.Second
+)
+
+type clusterOptions struct {
+	nodes     int // 3 unless set
+	tls       *tls.Config
+	boltDir   string             // boltdb and file snapshot stores here; in-memory ones if empty
+	raftConf  func(*raft.Config) // adjusts the test defaults
+	transConf func(*Config)      // adjusts the transport's
+}
+
+type cluster struct {
+	t     testing.TB
+	opts  clusterOptions
+	nodes []*testNode
+}
+
+type testNode struct {
+	id     raft.ServerID
+	addr   raft.ServerAddress
+	fsm    *testFSM
+	logs   raft.LogStore
+	stable raft.StableStore
+	snaps  raft.SnapshotStore
+	closer io.Closer // the boltdb store, if any
+
+	rpcs       rpcCounter
+	heartbeats atomic.Int64 // heartbeats raft's fast-path handler took
+
+	trans  *Transport
+	server *grpc.Server // nil when the transport serves on its own (Listen)
+	raft   *raft.Raft
+}
+
+// newCluster starts nodes on fresh ports, bootstraps them as one
+// configuration and waits for a leader.
+func newCluster(t testing.TB, opts clusterOptions) *cluster {
+	t.Helper()
+	if opts.nodes == 0 {
+		opts.nodes = 3
+	}
+	c := &cluster{t: t, opts: opts}
+	var servers []raft.Server
+	listeners := make([]net.Listener, opts.nodes)
+	for i := range opts.nodes {
+		listeners[i] = listenLocal(t)
+		n := &testNode{id: raft.ServerID(fmt.Sprintf("node%d", i)), addr: raft.ServerAddress(listeners[i].Addr().String()), fsm: &testFSM{}}
+		c.openStores(n)
+		c.nodes = append(c.nodes, n)
+		servers = append(servers, raft.Server{ID: n.id, Address: n.addr})
+	}
+	t.Cleanup(c.shutdown)
+	for i, n := range c.nodes {
+		c.start(n, listeners[i], false)
+	}
+	if err := c.nodes[0].raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		t.Fatal(err)
+	}
+	c.leader()
+	return c
+}
+
+func (c *cluster) openStores(n *testNode) {
+	if c.opts.boltDir == "" {
+		store := raft.NewInmemStore()
+		n.logs, n.stable, n.snaps = store, store, raft.NewInmemSnapshotStore()
+		return
+	}
+	dir := filepath.Join(c.opts.boltDir, string(n.id))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	snaps, err := raft.NewFileSnapshotStore(dir, 2, io.Discard)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n.logs, n.stable, n.snaps, n.closer = store, store, snaps, store
+}
+
+// start runs n with a new transport: on a test server with counting
+// interceptors over lis, or, with ownServer, through Transport.Listen.
+func (c *cluster) start(n *testNode, lis net.Listener, ownServer bool) {
+	c.t.Helper()
+	conf := raft.DefaultConfig()
+	conf.LocalID = n.id
+	conf.HeartbeatTimeout = 500 * time.Millisecond
+	conf.ElectionTimeout = 500 * time.Millisecond
+	conf.LeaderLeaseTimeout = 250 * time.Millisecond
+	conf.CommitTimeout = 5 * time.Millisecond
+	conf.SnapshotThreshold = 1 << 30 // snapshots only where a test asks
+	conf.SnapshotInterval = time.Hour
+	conf.Logger = raftLogger(n.id)
+	if c.opts.raftConf != nil {
+		c.opts.raftConf(conf)
+	}
+	tcfg := Config{LocalAddr: n.addr, TLS: c.opts.tls, Timeout: 5 * time.Second, HeartbeatTimeout: conf.HeartbeatTimeout}
+	if c.opts.transConf != nil {
+		c.opts.transConf(&tcfg)
+	}
+	tcfg.Logger = testLogger().With("node", n.id)
+	trans, err := New(tcfg)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n.trans, n.server = trans, nil
+	if ownServer {
+		if err := listenRetrying(trans, string(n.addr)); err != nil {
+			c.t.Fatal(err)
+		}
+	} else {
+		opts := append(trans.ServerOptions(), grpc.ChainUnaryInterceptor(n.rpcs.unary), grpc.ChainStreamInterceptor(n.rpcs.stream))
+		n.server = grpc.NewServer(opts...)
+		trans.Register(n.server)
+		go func() { _ = n.server.Serve(lis) }()
+	}
+	r, err := raft.NewRaft(conf, n.fsm, n.logs, n.stable, n.snaps, &countingTransport{Transport: trans, n: n})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n.raft = r
+}
+
+// listenRetrying binds a port a stopped node just released.
+func listenRetrying(trans *Transport, addr string) error {
+	var err error
+	for range 50 {
+		if err = trans.Listen(addr); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+// restart starts a stopped node again on its address with a new transport.
+func (c *cluster) restart(n *testNode, ownServer bool) {
+	c.t.Helper()
+	n.fsm = &testFSM{} // memory does not survive; raft restores and replays
+	var lis net.Listener
+	if !ownServer {
+		var err error
+		for range 50 {
+			if lis, err = net.Listen("tcp", string(n.addr)); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	c.start(n, lis, ownServer)
+}
+
+// stop shuts n's raft down (which closes its transport) and its server.
+func (c *cluster) stop(n *testNode) {
+	c.t.Helper()
+	if n.raft == nil {
+		return
+	}
+	if err := n.raft.Shutdown().Error(); err != nil {
+		c.t.Errorf("shutting %s down: %v", n.id, err)
+	}
+	if n.server != nil {
+		n.server.Stop()
+	}
+	n.raft = nil
+}
+
+func (c *cluster) shutdown() {
+	for _, n := range c.nodes {
+		c.stop(n)
+		if n.closer != nil {
+			_ = n.closer.Close()
+		}
+	}
+}
+
+func (c *cluster) running() []*testNode {
+	var out []*testNode
+	for _, n := range c.nodes {
+		if n.raft != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// leader waits for a running node to lead.
+func (c *cluster) leader() *testNode {
+	c.t.Helper()
+	var leader *testNode
+	waitFor(c.t, electionWait, "a leader", func() bool {
+		for _, n := range c.running() {
+			if n.raft.State() == raft.Leader {
+				leader = n
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}
+
+func (c *cluster) followers() []*testNode {
+	var out []*testNode
+	for _, n := range c.running() {
+		if n.raft.State() != raft.Leader {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// applyN applies n distinct commands through the leader, from workers
+// goroutines at once.
+func (c *cluster) applyN(leader *testNode, n, workers int) {
+	c.t.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				cmd := fmt.Appendf(nil, "%s-%d-%032d", leader.id, leader.fsm.count(), i)
+				if err := leader.raft.Apply(cmd, 10*time.Second).Error(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		c.t.Fatalf("apply on %s: %v", leader.id, err)
+	}
+}
+
+// converged waits until every running node's FSM holds want commands, the
+// same ones in the same order.
+func (c *cluster) converged(want int) {
+	c.t.Helper()
+	waitFor(c.t, convergeWait, fmt.Sprintf("all nodes to apply %d commands", want), func() bool {
+		first := ""
+		for _, n := range c.running() {
+			count, digest := n.fsm.state()
+			if count != want || (first != "" && digest != first) {
+				return false
+			}
+			first = digest
+		}
+		return true
+	})
+}
+
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func raftLogger(id raft.ServerID) hclog.Logger {
+	opts := &hclog.LoggerOptions{Name: string(id), Level: hclog.Off, Output: io.Discard}
+	if testing.Verbose() {
+		opts.Level, opts.Output = hclog.Info, os.Stderr
+	}
+	return hclog.New(opts)
+}
+
+// countingTransport counts what raft's heartbeat handler receives.
+type countingTransport struct {
+	*Transport
+	n *testNode
+}
+
+func (c *countingTransport) SetHeartbeatHandler(cb func(raft.RPC)) {
+	if cb == nil {
+		c.Transport.SetHeartbeatHandler(nil)
+		return
+	}
+	c.Transport.SetHeartbeatHandler(func(rpc raft.RPC) {
+		c.n.heartbeats.Add(1)
+		cb(rpc)
+	})
+}
+
+// rpcCounter counts the calls a server takes and the messages its streams
+// receive, by method.
+type rpcCounter struct {
+	mu    sync.Mutex
+	calls map[string]int
+	msgs  map[string]int
+}
+
+func (c *rpcCounter) add(counts *map[string]int, method string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if *counts == nil {
+		*counts = map[string]int{}
+	}
+	(*counts)[method]++
+}
+
+// get returns the calls of a method (a pb.RaftTransport_*_FullMethodName)
+// and the stream messages they carried.
+func (c *rpcCounter) get(method string) (calls, msgs int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[method], c.msgs[method]
+}
+
+func (c *rpcCounter) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	c.add(&c.calls, info.FullMethod)
+	return handler(ctx, req)
+}
+
+func (c *rpcCounter) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	c.add(&c.calls, info.FullMethod)
+	return handler(srv, &countingStream{ServerStream: ss, c: c, method: info.FullMethod})
+}
+
+type countingStream struct {
+	grpc.ServerStream
+	c      *rpcCounter
+	method string
+}
+
+func (s *countingStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil {
+		s.c.add(&s.c.msgs, s.method)
+	}
+	return err
+}
+
+// sum adds up a method's calls over nodes.
+func sum(nodes []*testNode, method string) int {
+	total := 0
+	for _, n := range nodes {
+		calls, _ := n.rpcs.get(method)
+		total += calls
+	}
+	return total
+}
+
+// testFSM keeps every command applied, in order; its snapshot is the list.
+type testFSM struct {
+	mu       sync.Mutex
+	applied  [][]byte
+	restores int
+}
+
+func (f *testFSM) Apply(l *raft.Log) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applied = append(f.applied, append([]byte(nil), l.Data...))
+	return len(f.applied)
+}
+
+func (f *testFSM) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.applied)
+}
+
+// state is the number of commands and a digest of all of them in order.
+func (f *testFSM) state() (int, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := sha256.New()
+	for _, cmd := range f.applied {
+		_, _ = h.Write(binary.AppendUvarint(nil, uint64(len(cmd))))
+		_, _ = h.Write(cmd)
+	}
+	return len(f.applied), fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func (f *testFSM) restoreCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.restores
+}
+
+func (f *testFSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fsmSnapshot(append([][]byte(nil), f.applied...)), nil
+}
+
+func (f *testFSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return err
+	}
+	var applied [][]byte
+	for len(data) > 0 {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < n {
+			return errors.New("test FSM: corrupt snapshot")
+		}
+		applied = append(applied, data[k:k+int(n)])
+		data = data[k+int(n):]
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applied, f.restores = applied, f.restores+1
+	return nil
+}
+
+type fsmSnapshot [][]byte
+
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	var buf []byte
+	for _, cmd := range s {
+		buf = binary.AppendUvarint(buf, uint64(len(cmd)))
+		buf = append(buf, cmd...)
+	}
+	if _, err := sink.Write(buf); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (fsmSnapshot) Release() {}
