@@ -86,10 +86,13 @@ func (n *Node) claimedEpochs() map[fsm.TaskKey]uint64 {
 }
 
 // launchLoop launches every runnable task: it commits Launch(task, epoch+1)
-// first, then invokes a lambda, then commits how the invocation ended.
+// first, then invokes a lambda, then commits how the invocation ended. At
+// most MaxInvocations run at once: a slot is taken before the Launch
+// commits, so no task sits launched while it waits for a lambda.
 func (n *Node) launchLoop(ctx context.Context) {
 	var mu sync.Mutex
 	launching := map[fsm.TaskKey]bool{}
+	slots := newSlots(n.cfg.MaxInvocations)
 	for {
 		changed := n.replica.changed.wait()
 		var runnable []fsm.TaskKey
@@ -97,12 +100,18 @@ func (n *Node) launchLoop(ctx context.Context) {
 		for _, k := range runnable {
 			mu.Lock()
 			busy := launching[k]
-			launching[k] = true
 			mu.Unlock()
 			if busy {
 				continue
 			}
+			if !slots.take() {
+				break
+			}
+			mu.Lock()
+			launching[k] = true
+			mu.Unlock()
 			go func(k fsm.TaskKey) {
+				defer slots.give()
 				n.launch(ctx, k, func() {
 					mu.Lock()
 					delete(launching, k)
@@ -114,8 +123,48 @@ func (n *Node) launchLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-changed:
+		case <-slots.freed:
 		case <-time.After(time.Second):
 		}
+	}
+}
+
+// slots bounds the invocations in flight (nil channel: unbounded).
+type slots struct {
+	free  chan struct{}
+	freed chan struct{}
+}
+
+func newSlots(n int) *slots {
+	s := &slots{freed: make(chan struct{}, 1)}
+	if n > 0 {
+		s.free = make(chan struct{}, n)
+		for i := 0; i < n; i++ {
+			s.free <- struct{}{}
+		}
+	}
+	return s
+}
+
+func (s *slots) take() bool {
+	if s.free == nil {
+		return true
+	}
+	select {
+	case <-s.free:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *slots) give() {
+	if s.free != nil {
+		s.free <- struct{}{}
+	}
+	select {
+	case s.freed <- struct{}{}:
+	default:
 	}
 }
 
@@ -148,8 +197,10 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	payload := n.payload(k, epoch, inv, job.GetProgramHash())
 	// The invocation is not tied to leadership: a lambda cannot be called
 	// back, and its calls are fenced by the claim rule if it outlives us.
+	started := time.Now()
 	r, err := n.cfg.Invoker.Invoke(context.Background(), lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: n.cfg.LambdaTimeout})
 	outcome, msg := outcomeOf(r, err)
+	n.log.Debug("invocation ended", "task", k, "epoch", epoch, "outcome", outcome, "took", time.Since(started), "ran", r.Duration, "cold", r.ColdStart)
 	if outcome != pb.Outcome_OUTCOME_OK {
 		n.log.Info("invocation ended abnormally", "task", k, "epoch", epoch, "outcome", outcome, "message", msg)
 	}
@@ -233,7 +284,7 @@ type invocationSpec struct {
 func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, program string) []byte {
 	b, _ := json.Marshal(payloadEvent{Kappa: invocationSpec{
 		Version:     1,
-		Coordinator: n.coordinatorAddrs(),
+		Coordinator: n.workerCoordinators(),
 		Store:       n.cfg.Store.URL(),
 		Job:         k.Job,
 		Task:        k.Task,

@@ -162,9 +162,13 @@ func newClusterID() string {
 	return "kappa-" + hex.EncodeToString(b[:])
 }
 
-// coordinatorAddrs lists every member's API address, this node's first,
-// for workers: they try them in turn, and any of them forwards.
-func (n *Node) coordinatorAddrs() []string {
+// workerCoordinators lists the API addresses handed to lambdas: the
+// configured ones, or every member's (this node first). Workers try them
+// in turn, and any of them forwards to the leader.
+func (n *Node) workerCoordinators() []string {
+	if len(n.cfg.WorkerCoordinators) > 0 {
+		return n.cfg.WorkerCoordinators
+	}
 	addrs := []string{n.APIAddr()}
 	n.replica.read(func(m *fsm.Machine) {
 		for _, node := range m.Nodes() {

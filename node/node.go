@@ -44,6 +44,10 @@ type Config struct {
 	Transport raft.Transport
 
 	Invoker lambda.Invoker
+	// MaxInvocations bounds the lambdas this leader runs at once (0: no
+	// bound); set it to the platform's concurrency so launches queue here
+	// instead of being throttled there.
+	MaxInvocations int
 	// Function is the name of the worker function lambdas are invoked as.
 	Function      string
 	LambdaTimeout time.Duration
@@ -52,9 +56,13 @@ type Config struct {
 	Raft   RaftTuning
 	Worker WorkerSettings
 	Logger *slog.Logger
-	// RaftLog receives hashicorp/raft's own log lines (default: discarded
-	// below warnings, which go to stderr).
-	RaftLog io.Writer
+	// RaftLog receives hashicorp/raft's own log lines at RaftLogLevel
+	// (default: warnings and errors, to stderr).
+	RaftLog      io.Writer
+	RaftLogLevel string
+	// WorkerCoordinators are the API addresses handed to lambdas; default
+	// every member's (this node first).
+	WorkerCoordinators []string
 	// TestInterceptor wraps every unary API call. Tests use it to drop or
 	// delay responses; production leaves it nil.
 	TestInterceptor grpc.UnaryServerInterceptor
@@ -121,16 +129,16 @@ func defaultDur(d *time.Duration, v time.Duration) {
 
 // Node is a running coordinator node.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	raft     *raft.Raft
-	logStore *raftboltdb.BoltStore
-	replica  *replica
+	cfg       Config
+	log       *slog.Logger
+	raft      *raft.Raft
+	logStore  *raftboltdb.BoltStore
+	replica   *replica
 	proposer  *proposer
 	forwarder *forwarder
 	leases    *leases
-	grpc     *grpc.Server
-	listener net.Listener
+	grpc      *grpc.Server
+	listener  net.Listener
 
 	hadState bool
 	trans    raft.Transport
@@ -220,9 +228,12 @@ func (n *Node) openRaft() error {
 	notify := make(chan bool, 16)
 	rc.NotifyCh = notify
 	out := n.cfg.RaftLog
-	level := hclog.Debug
 	if out == nil {
-		out, level = os.Stderr, hclog.Warn
+		out = os.Stderr
+	}
+	level := hclog.LevelFromString(n.cfg.RaftLogLevel)
+	if level == hclog.NoLevel {
+		level = hclog.Warn
 	}
 	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft." + n.cfg.NodeID, Level: level, Output: out})
 

@@ -10,27 +10,25 @@ import (
 	"time"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
-	"github.com/kappa-serverless/kappa/lambda/local"
 	"github.com/kappa-serverless/kappa/node"
 )
 
 // embedded is the embedded default: an in-process single-node cluster, the
-// local lambda platform and the directory store, all under one data dir.
+// local lambda platform (behind the Lambda Invoke API on a loopback port)
+// and the directory store, all under one data dir.
 type embedded struct {
-	platform *local.Platform
-	node     *node.Node
-	dataDir  string
-	temp     bool
+	lambdas *lambdas
+	node    *node.Node
+	dataDir string
+	temp    bool
 }
 
 type embeddedOptions struct {
-	dataDir       string
-	python        string
-	lambdaTimeout time.Duration
-	concurrency   int
-	logger        *slog.Logger
-	logSink       local.LogSink
-	raftLog       io.Writer
+	dataDir  string
+	lambda   lambdaOptions
+	logger   *slog.Logger
+	raftLog  io.Writer
+	raftLogL string
 }
 
 func startEmbedded(o embeddedOptions) (*embedded, error) {
@@ -47,27 +45,24 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		e.Close()
 		return nil, err
 	}
-	e.platform, err = local.New(local.Config{
-		Python:      o.python,
-		Concurrency: o.concurrency,
-		Timeout:     o.lambdaTimeout,
-		Logger:      o.logger,
-		LogSink:     o.logSink,
-	})
-	if err != nil {
+	o.lambda.logger = o.logger
+	if e.lambdas, err = startLambdas(o.lambda); err != nil {
 		e.Close()
-		return nil, fmt.Errorf("local lambda platform: %w", err)
+		return nil, err
 	}
 	e.node, err = node.Start(node.Config{
-		NodeID:        "embedded",
-		DataDir:       filepath.Join(e.dataDir, "node"),
-		APIAddr:       "127.0.0.1:0",
-		Bootstrap:     true,
-		Invoker:       e.platform,
-		LambdaTimeout: o.lambdaTimeout,
-		Store:         store,
-		Logger:        o.logger,
-		RaftLog:       o.raftLog,
+		NodeID:         "embedded",
+		DataDir:        filepath.Join(e.dataDir, "node"),
+		APIAddr:        "127.0.0.1:0",
+		Bootstrap:      true,
+		Invoker:        e.lambdas.invoker,
+		MaxInvocations: o.lambda.concurrency,
+		Function:       o.lambda.function,
+		LambdaTimeout:  o.lambda.timeout,
+		Store:          store,
+		Logger:         o.logger,
+		RaftLog:        o.raftLog,
+		RaftLogLevel:   o.raftLogL,
 	})
 	if err != nil {
 		e.Close()
@@ -87,8 +82,8 @@ func (e *embedded) Close() {
 	if e.node != nil {
 		e.node.Close()
 	}
-	if e.platform != nil {
-		e.platform.Close()
+	if e.lambdas != nil {
+		e.lambdas.close()
 	}
 	if e.temp {
 		os.RemoveAll(e.dataDir)

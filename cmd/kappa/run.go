@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,15 +20,13 @@ import (
 )
 
 type runOptions struct {
-	cluster       string
-	event         string
-	lambdaTimeout time.Duration
-	dataDir       string
-	python        string
-	concurrency   int
-	maxLaunches   uint32
-	quiet         bool
-	verbose       bool
+	cluster     string
+	event       string
+	dataDir     string
+	maxLaunches uint32
+	quiet       bool
+	verbose     bool
+	lambda      lambdaOptions
 }
 
 func newRunCmd() *cobra.Command {
@@ -48,13 +45,11 @@ with its traceback.`,
 	f := cmd.Flags()
 	f.StringVar(&o.cluster, "cluster", "", "submit to a running cluster at HOST:PORT[,HOST:PORT…] instead of the embedded default")
 	f.StringVar(&o.event, "event", "{}", "the event handed to handler(event, context), as JSON")
-	f.DurationVar(&o.lambdaTimeout, "lambda-timeout", 15*time.Minute, "time limit of each lambda invocation")
 	f.StringVar(&o.dataDir, "data-dir", "", "keep Raft state and checkpoints here (default: a temporary dir, removed at exit)")
-	f.StringVar(&o.python, "python", "", "Python interpreter with the kappa package (default $KAPPA_PYTHON or python3)")
-	f.IntVar(&o.concurrency, "concurrency", 8, "lambdas running at once on the local platform")
 	f.Uint32Var(&o.maxLaunches, "max-launches", 0, "launches of a task without a new checkpoint before it fails (0: default 8)")
 	f.BoolVar(&o.quiet, "quiet", false, "hide the program's own output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the coordinator does")
+	o.lambda.register(cmd)
 	return cmd
 }
 
@@ -62,14 +57,14 @@ func run(program string, o runOptions) error {
 	if !json.Valid([]byte(o.event)) {
 		return usageError("--event is not valid JSON: %s", o.event)
 	}
-	if o.lambdaTimeout <= 0 {
-		return usageError("--lambda-timeout must be positive, got %s", o.lambdaTimeout)
+	if o.lambda.timeout <= 0 {
+		return usageError("--lambda-timeout must be positive, got %s", o.lambda.timeout)
 	}
 	bundle, _, err := checkpoint.BuildBundle(program)
 	if err != nil {
 		return usageError("%v", err)
 	}
-	python := pythonPath(o.python)
+	python := pythonPath(o.lambda.python)
 	// Compile before anything starts, so a bad program is one clear line.
 	if _, err := runPythonKappa(python, "check", program); err != nil {
 		var ee *exitError
@@ -84,7 +79,7 @@ func run(program string, o runOptions) error {
 	defer stop()
 	addrs := strings.Split(o.cluster, ",")
 	if o.cluster == "" {
-		e, err := startEmbedded(embeddedFor(o, python, view))
+		e, err := startEmbedded(embeddedFor(o, view))
 		if err != nil {
 			return err
 		}
@@ -108,17 +103,17 @@ func run(program string, o runOptions) error {
 }
 
 // embeddedFor configures the embedded default for a run.
-func embeddedFor(o runOptions, python string, view *progressView) embeddedOptions {
-	level, raftLog := slog.LevelWarn, io.Discard
+func embeddedFor(o runOptions, view *progressView) embeddedOptions {
+	level, raftLevel := slog.LevelWarn, "error"
 	if o.verbose {
-		level, raftLog = slog.LevelDebug, io.Writer(view)
+		level, raftLevel = slog.LevelDebug, "debug"
 	}
 	opts := embeddedOptions{
-		dataDir: o.dataDir, python: python, lambdaTimeout: o.lambdaTimeout, concurrency: o.concurrency,
-		logger: slog.New(slog.NewTextHandler(view, &slog.HandlerOptions{Level: level})), raftLog: raftLog,
+		dataDir: o.dataDir, lambda: o.lambda, raftLog: io.Writer(view), raftLogL: raftLevel,
+		logger: slog.New(slog.NewTextHandler(view, &slog.HandlerOptions{Level: level})),
 	}
 	if !o.quiet {
-		opts.logSink = func(_ string, _ string, line []byte) { view.programLine(line) }
+		opts.lambda.logSink = func(_ string, _ string, line []byte) { view.programLine(line) }
 	}
 	return opts
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kappa-serverless/kappa/lambda"
+	"github.com/kappa-serverless/kappa/lambda/awslambda"
+	"github.com/kappa-serverless/kappa/lambda/lambdaapi"
+	"github.com/kappa-serverless/kappa/lambda/local"
+)
+
+// lambdaOptions choose where lambdas run. The coordinator always invokes
+// them through aws-sdk-go-v2's Lambda client: "local" starts the local
+// platform in process behind the Lambda Invoke API on a loopback port; a
+// URL names a Lambda API endpoint (e.g. `kappa lambda-local`); "aws" is
+// AWS Lambda itself.
+type lambdaOptions struct {
+	backend     string
+	function    string
+	region      string
+	timeout     time.Duration
+	concurrency int
+	memoryMB    int
+	python      string
+	logger      *slog.Logger
+	logSink     local.LogSink
+}
+
+func (o *lambdaOptions) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.backend, "lambda", "local", `where lambdas run: "local" (in-process local platform), an Invoke API URL such as http://127.0.0.1:9001 (kappa lambda-local), or "aws"`)
+	f.StringVar(&o.function, "function", "kappa-worker", "the worker function's name (or ARN)")
+	f.StringVar(&o.region, "region", "", "AWS region of the function (with --lambda aws)")
+	f.DurationVar(&o.timeout, "lambda-timeout", 15*time.Minute, "time limit of each lambda invocation")
+	f.IntVar(&o.concurrency, "concurrency", 8, "lambdas running at once (local platform)")
+	f.IntVar(&o.memoryMB, "memory", 0, "memory limit per lambda in MB (local platform; 0: none)")
+	f.StringVar(&o.python, "python", "", "Python interpreter with the kappa package (default $KAPPA_PYTHON or python3)")
+}
+
+// lambdas is a started backend; close stops what was started in process.
+type lambdas struct {
+	invoker lambda.Invoker
+	close   func()
+}
+
+func startLambdas(o lambdaOptions) (*lambdas, error) {
+	if o.timeout <= 0 {
+		return nil, usageError("--lambda-timeout must be positive, got %s", o.timeout)
+	}
+	switch {
+	case o.backend == "local":
+		return startLocalLambdas(o)
+	case o.backend == "aws":
+		inv, err := awslambda.New(context.Background(), awslambda.Config{Function: o.function, Region: o.region, Logger: o.logger})
+		if err != nil {
+			return nil, fmt.Errorf("AWS Lambda: %w", err)
+		}
+		return &lambdas{invoker: inv, close: func() {}}, nil
+	case strings.HasPrefix(o.backend, "http://") || strings.HasPrefix(o.backend, "https://"):
+		inv, err := sdkInvoker(o, o.backend)
+		if err != nil {
+			return nil, err
+		}
+		return &lambdas{invoker: inv, close: func() {}}, nil
+	}
+	return nil, usageError(`--lambda %q: want "local", "aws" or an Invoke API URL like http://127.0.0.1:9001`, o.backend)
+}
+
+func sdkInvoker(o lambdaOptions, endpoint string) (lambda.Invoker, error) {
+	inv, err := awslambda.New(context.Background(), awslambda.Config{
+		Function: o.function, Region: o.region, Endpoint: endpoint, Timeout: o.timeout + 30*time.Second, Logger: o.logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lambda endpoint %s: %w", endpoint, err)
+	}
+	return inv, nil
+}
+
+// startLocalLambdas serves the local platform on a loopback port through
+// the Invoke API, as `kappa lambda-local` does, except that an invocation
+// beyond the concurrency limit waits for a slot instead of being throttled:
+// the only caller is this process's leader, which already bounds its
+// invocations, and a throttle would only cost it a backoff.
+func startLocalLambdas(o lambdaOptions) (*lambdas, error) {
+	srv, fns, err := localInvokeAPI(o, false)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		lambdaapi.CloseFunctions(fns)
+		return nil, fmt.Errorf("local lambda platform: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, ln); close(done) }()
+	inv, err := sdkInvoker(o, "http://"+ln.Addr().String())
+	stop := func() { cancel(); srv.Close(); <-done; lambdaapi.CloseFunctions(fns) }
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return &lambdas{invoker: inv, close: stop}, nil
+}
+
+func localInvokeAPI(o lambdaOptions, throttle bool) (*lambdaapi.Server, map[string]*local.Platform, error) {
+	p, err := local.New(local.Config{
+		Python: pythonPath(o.python), Concurrency: o.concurrency, Timeout: o.timeout, MemoryMB: o.memoryMB,
+		Logger: o.logger, LogSink: o.logSink, Throttle: throttle,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("local lambda platform: %w", err)
+	}
+	fns := map[string]*local.Platform{o.function: p}
+	srv, err := lambdaapi.NewServer(lambdaapi.Config{Functions: fns, Logger: o.logger})
+	if err != nil {
+		lambdaapi.CloseFunctions(fns)
+		return nil, nil, err
+	}
+	return srv, fns, nil
+}
+
+func newLambdaLocalCmd() *cobra.Command {
+	var o lambdaOptions
+	var addr, level string
+	cmd := &cobra.Command{
+		Use:   "lambda-local --addr HOST:PORT",
+		Short: "Serve the local lambda platform through the AWS Lambda Invoke API",
+		Long: `Runs Kappa's local lambda platform standalone, answering the Lambda Invoke
+API (POST /2015-03-31/functions/NAME/invocations) as AWS Lambda does, so
+coordinators reach it with --lambda http://HOST:PORT and lambdas survive the
+death of any coordinator node.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			o.logger = newLogger(level)
+			srv, fns, err := localInvokeAPI(o, true)
+			if err != nil {
+				return err
+			}
+			defer lambdaapi.CloseFunctions(fns)
+			ctx, stop := signalContext()
+			defer stop()
+			o.logger.Info("serving the Lambda Invoke API", "addr", addr, "function", o.function, "timeout", o.timeout, "concurrency", o.concurrency)
+			return srv.ListenAndServe(ctx, addr)
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().Lookup("lambda").Hidden = true
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:9001", "address to serve the Invoke API on")
+	cmd.Flags().StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}

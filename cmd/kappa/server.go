@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/spf13/cobra"
+
+	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/node"
+	"github.com/kappa-serverless/kappa/transport/raftgrpc"
+)
+
+type serverOptions struct {
+	config    string
+	nodeID    string
+	dataDir   string
+	raftAddr  string
+	apiAddr   string
+	bootstrap bool
+	join      string
+	store     string
+	workers   string
+	logLevel  string
+	tlsCert   string
+	tlsKey    string
+	tlsCA     string
+	raft      node.RaftTuning
+	worker    node.WorkerSettings
+	lambda    lambdaOptions
+}
+
+func newServerCmd() *cobra.Command {
+	var o serverOptions
+	cmd := &cobra.Command{
+		Use:   "server --node-id ID --data-dir DIR --raft-addr HOST:PORT --api-addr HOST:PORT (--bootstrap | --join API_ADDR)",
+		Short: "Run one coordinator node",
+		Long: `Runs one node of a Kappa coordinator cluster. The first node of a new
+cluster starts with --bootstrap; every other node with --join and the API
+address of any member. A node restarted from its data dir needs neither.
+Every flag can also come from --config FILE (YAML, keys are flag names) or
+from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfig(cmd.Flags(), o.config); err != nil {
+				return usageError("%v", err)
+			}
+			return serve(o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "YAML file with settings (keys are flag names)")
+	f.StringVar(&o.nodeID, "node-id", "", "this node's id, stable across restarts (required)")
+	f.StringVar(&o.dataDir, "data-dir", "", "Raft log, snapshots and cluster id live here (required)")
+	f.StringVar(&o.raftAddr, "raft-addr", "127.0.0.1:7100", "address other nodes reach this node's Raft at")
+	f.StringVar(&o.apiAddr, "api-addr", "127.0.0.1:7000", "address of the task, client and admin APIs")
+	f.BoolVar(&o.bootstrap, "bootstrap", false, "start a new cluster with this node as its first voter")
+	f.StringVar(&o.join, "join", "", "join the cluster that has a member at this API address")
+	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store, single-node only)")
+	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate for mutual TLS between nodes (PEM)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "its private key (PEM)")
+	f.StringVar(&o.tlsCA, "tls-ca", "", "CA that signs every node's certificate (PEM)")
+	f.DurationVar(&o.raft.HeartbeatTimeout, "heartbeat-timeout", 500*time.Millisecond, "Raft heartbeat timeout")
+	f.DurationVar(&o.raft.ElectionTimeout, "election-timeout", 500*time.Millisecond, "Raft election timeout")
+	f.DurationVar(&o.raft.LeaderLeaseTimeout, "leader-lease-timeout", 250*time.Millisecond, "Raft leader lease timeout")
+	f.Uint64Var(&o.raft.SnapshotThreshold, "snapshot-threshold", 8192, "log entries between snapshots")
+	f.Uint64Var(&o.raft.TrailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot (for followers catching up)")
+	f.DurationVar(&o.worker.HeartbeatInterval, "worker-heartbeat", 2*time.Second, "how often tasks heartbeat; the lease is 3 of these plus 2s")
+	f.DurationVar(&o.worker.BusyWait, "busy-wait", time.Second, "how long a blocked task polls before it parks")
+	f.DurationVar(&o.worker.AutoPause, "auto-checkpoint", 5*time.Second, "automatic checkpoint interval")
+	o.lambda.register(cmd)
+	return cmd
+}
+
+func serve(o serverOptions) error {
+	if o.nodeID == "" || o.dataDir == "" {
+		return usageError("--node-id and --data-dir are required")
+	}
+	if o.bootstrap && o.join != "" {
+		return usageError("--bootstrap and --join exclude each other: bootstrap the first node, join the others")
+	}
+	hasState := fileExists(filepath.Join(o.dataDir, "raft", "raft.db"))
+	if !hasState && !o.bootstrap && o.join == "" {
+		return usageError("data dir %s holds no cluster yet: pass --bootstrap (first node) or --join API_ADDR (any member)", o.dataDir)
+	}
+	logger := newLogger(o.logLevel)
+	if o.store == "" {
+		o.store = "file://" + filepath.Join(absPath(o.dataDir), "store")
+	}
+	store, err := checkpoint.Open(o.store)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	tlsCfg, err := loadTLS(o.tlsCert, o.tlsKey, o.tlsCA)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	trans, err := raftgrpc.New(raftgrpc.Config{LocalAddr: raft.ServerAddress(o.raftAddr), TLS: tlsCfg,
+		HeartbeatTimeout: o.raft.HeartbeatTimeout, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := trans.Listen(o.raftAddr); err != nil {
+		return fmt.Errorf("cannot listen on --raft-addr %s: %w", o.raftAddr, err)
+	}
+	o.lambda.logger = logger
+	lam, err := startLambdas(o.lambda)
+	if err != nil {
+		trans.Close()
+		return err
+	}
+	defer lam.close()
+	var workers []string
+	if o.workers != "" {
+		workers = strings.Split(o.workers, ",")
+	}
+	n, err := node.Start(node.Config{
+		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Bootstrap: o.bootstrap, Join: o.join,
+		Transport: trans, Invoker: lam.invoker, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
+		Store: store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
+		WorkerCoordinators: workers,
+	})
+	if err != nil {
+		trans.Close()
+		return err
+	}
+	logger.Info("node running", "id", o.nodeID, "raft", o.raftAddr, "api", n.APIAddr(), "store", store.URL(), "lambda", o.lambda.backend)
+	ctx, stop := signalContext()
+	defer stop()
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return n.Close()
+}
+
+func loadTLS(cert, key, ca string) (*tls.Config, error) {
+	if cert == "" && key == "" && ca == "" {
+		return nil, nil
+	}
+	if cert == "" || key == "" || ca == "" {
+		return nil, errors.New("mutual TLS needs all of --tls-cert, --tls-key and --tls-ca")
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("loading --tls-cert/--tls-key: %w", err)
+	}
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		return nil, fmt.Errorf("reading --tls-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", ca)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, ClientCAs: pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
