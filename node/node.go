@@ -75,6 +75,7 @@ type RaftTuning struct {
 	LeaderLeaseTimeout time.Duration
 	CommitTimeout      time.Duration
 	SnapshotThreshold  uint64
+	SnapshotInterval   time.Duration
 	TrailingLogs       uint64
 	ApplyTimeout       time.Duration
 }
@@ -109,6 +110,7 @@ func (c *Config) setDefaults() {
 	defaultDur(&r.LeaderLeaseTimeout, 250*time.Millisecond)
 	defaultDur(&r.CommitTimeout, 5*time.Millisecond)
 	defaultDur(&r.ApplyTimeout, 10*time.Second)
+	defaultDur(&r.SnapshotInterval, 30*time.Second)
 	if r.SnapshotThreshold == 0 {
 		r.SnapshotThreshold = 8192
 	}
@@ -224,6 +226,7 @@ func (n *Node) openRaft() error {
 	rc.LeaderLeaseTimeout = n.cfg.Raft.LeaderLeaseTimeout
 	rc.CommitTimeout = n.cfg.Raft.CommitTimeout
 	rc.SnapshotThreshold = n.cfg.Raft.SnapshotThreshold
+	rc.SnapshotInterval = n.cfg.Raft.SnapshotInterval
 	rc.TrailingLogs = n.cfg.Raft.TrailingLogs
 	notify := make(chan bool, 16)
 	rc.NotifyCh = notify

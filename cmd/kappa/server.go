@@ -77,6 +77,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.DurationVar(&o.raft.ElectionTimeout, "election-timeout", 500*time.Millisecond, "Raft election timeout")
 	f.DurationVar(&o.raft.LeaderLeaseTimeout, "leader-lease-timeout", 250*time.Millisecond, "Raft leader lease timeout")
 	f.Uint64Var(&o.raft.SnapshotThreshold, "snapshot-threshold", 8192, "log entries between snapshots")
+	f.DurationVar(&o.raft.SnapshotInterval, "snapshot-interval", 30*time.Second, "how often to check whether a snapshot is due")
 	f.Uint64Var(&o.raft.TrailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot (for followers catching up)")
 	f.DurationVar(&o.worker.HeartbeatInterval, "worker-heartbeat", 2*time.Second, "how often tasks heartbeat; the lease is 3 of these plus 2s")
 	f.DurationVar(&o.worker.BusyWait, "busy-wait", time.Second, "how long a blocked task polls before it parks")

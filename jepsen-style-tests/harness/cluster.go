@@ -29,6 +29,9 @@ type Options struct {
 	Concurrency   int
 	// ExtraServerArgs are appended to every `kappa server` command line.
 	ExtraServerArgs []string
+	// PinWorkers, when > 0, hands every lambda only the API address of
+	// node number PinWorkers (1-based), to prove forwarding.
+	PinWorkers int
 }
 
 // Cluster is a running set of processes.
@@ -81,8 +84,10 @@ func Start(t testing.TB, opts Options) *Cluster {
 			n.joinAddr = c.Nodes[0].APIAddr
 		}
 		c.Nodes = append(c.Nodes, n)
+	}
+	for i, n := range c.Nodes {
 		c.startNode(n)
-		if i == 1 {
+		if i == 0 {
 			c.WaitLeader(30 * time.Second)
 		}
 	}
@@ -102,6 +107,9 @@ func (c *Cluster) serverArgs(n *Node) []string {
 	opts := c.opts
 	args := []string{"server", "--node-id", n.ID, "--data-dir", n.DataDir, "--raft-addr", n.RaftAddr, "--api-addr", n.APIAddr,
 		"--store", c.store, "--lambda", "http://" + c.lambdaA, "--lambda-timeout", opts.LambdaTimeout.String(), "--log-level", "info"}
+	if opts.PinWorkers > 0 {
+		args = append(args, "--worker-coordinators", c.Nodes[opts.PinWorkers-1].APIAddr)
+	}
 	if n.joinAddr == "" {
 		args = append(args, "--bootstrap")
 	} else {
@@ -127,6 +135,9 @@ func (c *Cluster) PinnedClient(i int) *kappaclient.Client {
 	c.t.Cleanup(cl.Close)
 	return cl
 }
+
+// Pinned is the index of the node lambdas are pinned to (-1: none).
+func (c *Cluster) Pinned() int { return c.opts.PinWorkers - 1 }
 
 // Store is the URL of the shared checkpoint store.
 func (c *Cluster) Store() string { return c.store }
