@@ -258,7 +258,9 @@ func (c *Cluster) Leader() *Node {
 }
 
 // Status asks one node about itself.
-func (c *Cluster) Status(n *Node) (*wire.ClusterStatusResponse, error) { return c.status(n, 2*time.Second) }
+func (c *Cluster) Status(n *Node) (*wire.ClusterStatusResponse, error) {
+	return c.status(n, 2*time.Second)
+}
 
 func (c *Cluster) status(n *Node, limit time.Duration) (*wire.ClusterStatusResponse, error) {
 	cl, err := kappaclient.New([]string{n.APIAddr})
