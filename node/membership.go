@@ -22,21 +22,37 @@ import (
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
-// joinTimeout bounds how long a new node keeps asking to be added.
-const joinTimeout = 60 * time.Second
-
 // clusterIDFile remembers, in the data dir, which cluster the dir belongs
 // to, so it is never joined to another one.
 const clusterIDFile = "cluster-id"
 
+var errOtherCluster = errors.New("node: refusing to join")
+
 // join asks a member of an existing cluster (any node: the request is
-// forwarded to the leader) to add this node as a voter.
+// forwarded to the leader) to add this node as a voter. A node restarted
+// with its data dir is a member already: it only checks that the dir
+// belongs to that cluster.
 func (n *Node) join(target string) error {
+	joinTimeout := n.cfg.JoinTimeout
 	conn, err := grpc.NewClient(target, n.clientDialOptions()...)
 	if err != nil {
 		return fmt.Errorf("node: --join %s: %w", target, err)
 	}
 	defer conn.Close()
+	if n.hadState {
+		// Already a member: the target may well be down too (a whole
+		// cluster restarting), so a short check that does not block.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := n.checkSameCluster(ctx, wire.NewClientServiceClient(conn), target)
+		if errors.Is(err, errOtherCluster) {
+			return err
+		}
+		if err != nil {
+			n.log.Warn("could not confirm the cluster of this data dir; starting as a member anyway", "join", target, "err", err)
+		}
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	if err := n.checkSameCluster(ctx, wire.NewClientServiceClient(conn), target); err != nil {
@@ -75,14 +91,14 @@ func (n *Node) checkSameCluster(ctx context.Context, c wire.ClientServiceClient,
 		st, err := c.ClusterStatus(ctx, &wire.ClusterStatusRequest{})
 		if err == nil {
 			if st.GetClusterId() != "" && st.GetClusterId() != mine {
-				return fmt.Errorf("node: data dir %s belongs to cluster %s, but the cluster at %s is %s; use an empty data dir to join it",
-					n.cfg.DataDir, mine, target, st.GetClusterId())
+				return fmt.Errorf("%w: data dir %s belongs to cluster %s, but the cluster at %s is %s; use an empty data dir to join it",
+					errOtherCluster, n.cfg.DataDir, mine, target, st.GetClusterId())
 			}
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("node: no node answers at --join %s: %s", target, status.Convert(err).Message())
+			return fmt.Errorf("node: no Kappa node answers at --join %s within %s: %s", target, n.cfg.JoinTimeout, status.Convert(err).Message())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -36,8 +36,10 @@ type Config struct {
 	// data dir holds no Raft state yet.
 	Bootstrap bool
 	// Join is the API address of any member of an existing cluster; a node
-	// without Raft state asks it to add this node as a voter.
-	Join string
+	// without Raft state asks it to add this node as a voter. JoinTimeout
+	// bounds the asking (default 60s).
+	Join        string
+	JoinTimeout time.Duration
 	// Transport carries Raft between nodes; nil gives an in-memory
 	// transport, enough for a single-node cluster. RaftAddr is the address
 	// other nodes reach this one at (the transport's local address).
@@ -98,6 +100,7 @@ func (c *Config) setDefaults() {
 	if c.Function == "" {
 		c.Function = "kappa-worker"
 	}
+	defaultDur(&c.JoinTimeout, 60*time.Second)
 	if c.LambdaTimeout == 0 {
 		c.LambdaTimeout = 15 * time.Minute
 	}
@@ -190,7 +193,7 @@ func Start(cfg Config) (*Node, error) {
 		}
 	}()
 	go func() { defer n.wg.Done(); n.keepClusterID() }()
-	if cfg.Join != "" && !n.hadState {
+	if cfg.Join != "" {
 		if err := n.join(cfg.Join); err != nil {
 			n.Close()
 			return nil, err

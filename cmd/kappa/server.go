@@ -23,22 +23,23 @@ import (
 )
 
 type serverOptions struct {
-	config    string
-	nodeID    string
-	dataDir   string
-	raftAddr  string
-	apiAddr   string
-	bootstrap bool
-	join      string
-	store     string
-	workers   string
-	logLevel  string
-	tlsCert   string
-	tlsKey    string
-	tlsCA     string
-	raft      node.RaftTuning
-	worker    node.WorkerSettings
-	lambda    lambdaOptions
+	config      string
+	nodeID      string
+	dataDir     string
+	raftAddr    string
+	apiAddr     string
+	bootstrap   bool
+	join        string
+	joinTimeout time.Duration
+	store       string
+	workers     string
+	logLevel    string
+	tlsCert     string
+	tlsKey      string
+	tlsCA       string
+	raft        node.RaftTuning
+	worker      node.WorkerSettings
+	lambda      lambdaOptions
 }
 
 func newServerCmd() *cobra.Command {
@@ -67,6 +68,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.StringVar(&o.apiAddr, "api-addr", "127.0.0.1:7000", "address of the task, client and admin APIs")
 	f.BoolVar(&o.bootstrap, "bootstrap", false, "start a new cluster with this node as its first voter")
 	f.StringVar(&o.join, "join", "", "join the cluster that has a member at this API address")
+	f.DurationVar(&o.joinTimeout, "join-timeout", time.Minute, "give up joining after this long")
 	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store, single-node only)")
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -129,7 +131,7 @@ func serve(o serverOptions) error {
 		workers = strings.Split(o.workers, ",")
 	}
 	n, err := node.Start(node.Config{
-		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Bootstrap: o.bootstrap, Join: o.join,
+		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Bootstrap: o.bootstrap, Join: o.join, JoinTimeout: o.joinTimeout,
 		Transport: trans, Invoker: lam.invoker, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
 		Store: store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers,

@@ -79,15 +79,7 @@ func startJob(t *testing.T, pinned bool, extra ...string) *run {
 	if pinned {
 		client = c.PinnedClient(c.Pinned())
 	}
-	dir := t.TempDir()
-	p := filepath.Join(dir, "workload.py")
-	if err := os.WriteFile(p, []byte(program), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bundle, _, err := checkpoint.BuildBundle(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bundle := bundleOf(t, program)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sub, err := client.Submit(ctx, bundle, []byte(fmt.Sprintf(`{"tasks": %d, "steps": %d}`, tasks, steps)), "failover", 0)
@@ -224,3 +216,21 @@ func TestPinnedLeaderKilledMidJob(t *testing.T) { testLeaderKilled(t, true) }
 func TestPinnedLeaderPaused(t *testing.T)       { testLeaderPaused(t, true) }
 func TestPinnedAllNodesRestarted(t *testing.T)  { testFullRestart(t, true) }
 func TestPinnedFollowerWiped(t *testing.T)      { testFollowerWipedRejoinsBySnapshot(t, true) }
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func bundleOf(t *testing.T, source string) []byte {
+	t.Helper()
+	bundle, _, err := checkpoint.BuildBundle(writeFile(t, "prog.py", source))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bundle
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -149,3 +150,46 @@ func (c *Cluster) Log(n *Node) string {
 	b, _ := os.ReadFile(n.proc.log)
 	return string(b)
 }
+
+// RunKappa runs the kappa binary to its end (or kills it after limit) and
+// returns its combined output and exit code (-1 if it had to be killed).
+func RunKappa(t testing.TB, limit time.Duration, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(Binary(t), args...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return out.String(), cmd.ProcessState.ExitCode()
+	case <-time.After(limit):
+		cmd.Process.Kill()
+		<-done
+		return out.String(), -1
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// FreeAddr picks a free port on ip (for processes a test starts itself).
+func FreeAddr(t testing.TB, ip string) string { return freeAddr(t, ip) }

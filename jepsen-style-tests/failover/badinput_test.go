@@ -1,0 +1,90 @@
+package failover
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
+)
+
+// Operators' mistakes end in one clear message, and the cluster keeps
+// serving what it can.
+
+func TestServerBadStartsAreClear(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no bootstrap or join", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "a")}, "pass --bootstrap (first node) or --join"},
+		{"both", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "b"), "--bootstrap", "--join", "127.0.0.1:1"}, "exclude each other"},
+		{"nothing at the join address", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "c"),
+			"--raft-addr", harness.FreeAddr(t, "127.0.0.1"), "--api-addr", harness.FreeAddr(t, "127.0.0.1"),
+			"--join", harness.FreeAddr(t, "127.0.0.1"), "--join-timeout", "3s"}, "cannot join the cluster at"},
+		{"bad config key", []string{"server", "--config", writeFile(t, "c.yaml", "node-id: x\ndata-dir: /tmp/x\nbogus: 1\n")}, "unknown setting(s) bogus"},
+	}
+	for _, c := range cases {
+		out, code := harness.RunKappa(t, 30*time.Second, c.args...)
+		if code <= 0 || !strings.Contains(out, c.want) {
+			t.Errorf("%s: exit %d, output:\n%s\nwant %q", c.name, code, out, c.want)
+		}
+	}
+}
+
+func TestJoinRefusesDuplicateIDAndForeignDataDir(t *testing.T) {
+	c := harness.Start(t, harness.Options{Nodes: 3})
+	// A new process claiming n2's id from another address.
+	out, code := harness.RunKappa(t, 30*time.Second, "server", "--node-id", "n2", "--data-dir", filepath.Join(t.TempDir(), "dup"),
+		"--raft-addr", harness.FreeAddr(t, "127.0.0.20"), "--api-addr", harness.FreeAddr(t, "127.0.0.20"),
+		"--join", c.Nodes[0].APIAddr, "--join-timeout", "10s")
+	if code <= 0 || !strings.Contains(out, `node id "n2" already belongs to the member at`) {
+		t.Fatalf("duplicate id: exit %d\n%s", code, out)
+	}
+	// A data dir of another cluster: bootstrap a one-node cluster, stop it,
+	// then point its data dir at this cluster.
+	other := filepath.Join(t.TempDir(), "other")
+	api := harness.FreeAddr(t, "127.0.0.21")
+	out, _ = harness.RunKappa(t, 8*time.Second, "server", "--node-id", "solo", "--data-dir", other, "--bootstrap",
+		"--raft-addr", harness.FreeAddr(t, "127.0.0.21"), "--api-addr", api)
+	if !strings.Contains(out, "leader loops started") {
+		t.Fatalf("the other cluster did not come up:\n%s", out)
+	}
+	out, code = harness.RunKappa(t, 30*time.Second, "server", "--node-id", "solo", "--data-dir", other,
+		"--raft-addr", harness.FreeAddr(t, "127.0.0.21"), "--api-addr", api, "--join", c.Nodes[0].APIAddr)
+	if code <= 0 || !strings.Contains(out, "belongs to cluster") {
+		t.Fatalf("foreign data dir: exit %d\n%s", code, out)
+	}
+	// The cluster still serves.
+	c.WaitMembers(3, 10*time.Second)
+}
+
+func TestLostQuorumRefusesWritesAndLosesNothing(t *testing.T) {
+	c := harness.Start(t, harness.Options{Nodes: 3})
+	client := c.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bundle := bundleOf(t, "def handler(event, context):\n    return 1\n")
+	before, err := client.Submit(ctx, bundle, []byte("{}"), "before", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(c.Nodes[1])
+	c.Kill(c.Nodes[2])
+	short, cancelShort := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancelShort()
+	_, err = c.PinnedClient(0).Submit(short, bundle, []byte("{}"), "during", 0)
+	if err == nil || !strings.Contains(err.Error(), "no quorum") {
+		t.Fatalf("a write without quorum: %v", err)
+	}
+	c.Restart(c.Nodes[1])
+	c.Restart(c.Nodes[2])
+	c.WaitLeader(30 * time.Second)
+	st, err := client.Job(ctx, before.GetJobId(), false)
+	if err != nil || st.GetName() != "before" {
+		t.Fatalf("the acknowledged job before the outage: %v %v", st, err)
+	}
+}
