@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/grpc/codes"
@@ -104,8 +105,15 @@ func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderR
 	if err := f.Error(); err != nil {
 		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, "leadership transfer failed: "+err.Error())
 	}
-	_, id := a.n.raft.LeaderWithID()
-	return &wire.TransferLeaderResponse{LeaderId: string(id)}, nil
+	// The new leader is known once its first heartbeat arrives here.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, id := a.n.raft.LeaderWithID()
+		if (id != "" && string(id) != a.n.cfg.NodeID) || time.Now().After(deadline) {
+			return &wire.TransferLeaderResponse{LeaderId: string(id)}, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (a *adminAPI) Members(ctx context.Context, _ *wire.MembersRequest) (*wire.MembersResponse, error) {

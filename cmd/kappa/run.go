@@ -43,7 +43,7 @@ with its traceback.`,
 		RunE: func(_ *cobra.Command, args []string) error { return run(args[0], o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.cluster, "cluster", "", "submit to a running cluster at HOST:PORT[,HOST:PORT…] instead of the embedded default")
+	f.StringVar(&o.cluster, "cluster", os.Getenv("KAPPA_CLUSTER"), "submit to a running cluster at HOST:PORT[,HOST:PORT…] (default $KAPPA_CLUSTER) instead of the embedded default")
 	f.StringVar(&o.event, "event", "{}", "the event handed to handler(event, context), as JSON")
 	f.StringVar(&o.dataDir, "data-dir", "", "keep Raft state and checkpoints here (default: a temporary dir, removed at exit)")
 	f.Uint32Var(&o.maxLaunches, "max-launches", 0, "launches of a task without a new checkpoint before it fails (0: default 8)")
