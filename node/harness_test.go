@@ -29,7 +29,7 @@ type scriptedInvoker struct {
 }
 
 func (s *scriptedInvoker) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
-	var ev payloadEvent
+	var ev InvocationEvent
 	if err := json.Unmarshal(inv.Payload, &ev); err != nil {
 		s.t.Errorf("payload does not decode: %v", err)
 		return lambda.Result{Outcome: lambda.Crash}, nil
@@ -50,7 +50,7 @@ func (s *scriptedInvoker) Invoke(ctx context.Context, inv lambda.Invocation) (la
 // fakeWorker is one invocation, driven by a test script.
 type fakeWorker struct {
 	t     *testing.T
-	spec  invocationSpec
+	spec  InvocationSpec
 	c     wire.TaskServiceClient
 	ref   *wire.TaskRef
 	grant *wire.ClaimResponse

@@ -262,12 +262,15 @@ func (n *Node) leaseLoop(ctx context.Context) {
 	}
 }
 
-// payloadEvent is the JSON event a worker lambda receives.
-type payloadEvent struct {
-	Kappa invocationSpec `json:"kappa"`
+// InvocationEvent is the JSON event a worker lambda receives (the Python
+// worker parses it in kappa/worker/task.py: Spec).
+type InvocationEvent struct {
+	Kappa InvocationSpec `json:"kappa"`
 }
 
-type invocationSpec struct {
+// InvocationSpec names one invocation of one task and how to reach the
+// cluster and the store.
+type InvocationSpec struct {
 	Version     int      `json:"v"`
 	Coordinator []string `json:"coordinator"`
 	Store       string   `json:"store"`
@@ -282,7 +285,7 @@ type invocationSpec struct {
 }
 
 func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, program string) []byte {
-	b, _ := json.Marshal(payloadEvent{Kappa: invocationSpec{
+	b, _ := json.Marshal(InvocationEvent{Kappa: InvocationSpec{
 		Version:     1,
 		Coordinator: n.workerCoordinators(),
 		Store:       n.cfg.Store.URL(),

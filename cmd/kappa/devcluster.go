@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,60 +32,22 @@ func newDevClusterCmd() *cobra.Command {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
-			self, err := os.Executable()
+			lambdaAddr := fmt.Sprintf("127.0.0.1:%d", basePort+900)
+			boot := &localCluster{dir: dir}
+			lam, err := boot.spawn("lambda-local", "lambda-local", "--addr", lambdaAddr, "--lambda-timeout", lambdaTimeout.String(),
+				"--concurrency", fmt.Sprint(concurrency))
 			if err != nil {
 				return err
 			}
-			lambdaAddr := fmt.Sprintf("127.0.0.1:%d", basePort+900)
-			var procs []*exec.Cmd
-			stopAll := func() {
-				for _, p := range procs {
-					p.Process.Signal(syscall.SIGTERM)
-				}
-				for _, p := range procs {
-					p.Wait()
-				}
-			}
-			start := func(name string, args ...string) error {
-				log, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-				if err != nil {
-					return err
-				}
-				p := exec.Command(self, args...)
-				p.Stdout, p.Stderr = log, log
-				if err := p.Start(); err != nil {
-					return fmt.Errorf("starting %s: %w", name, err)
-				}
-				procs = append(procs, p)
-				return nil
-			}
-			if err := start("lambda-local", "lambda-local", "--addr", lambdaAddr, "--lambda-timeout", lambdaTimeout.String(),
-				"--concurrency", fmt.Sprint(concurrency)); err != nil {
+			c, err := startLocalCluster(dir, nodes, basePort, "http://"+lambdaAddr,
+				"--lambda-timeout", lambdaTimeout.String(), "--concurrency", fmt.Sprint(concurrency))
+			if err != nil {
+				boot.procs = []*exec.Cmd{lam}
+				boot.stop()
 				return err
 			}
-			var apis []string
-			for i := 1; i <= nodes; i++ {
-				api := fmt.Sprintf("127.0.0.1:%d", basePort+i)
-				args := []string{"server", "--node-id", fmt.Sprintf("n%d", i), "--data-dir", filepath.Join(dir, fmt.Sprintf("n%d", i)),
-					"--raft-addr", fmt.Sprintf("127.0.0.1:%d", basePort+100+i), "--api-addr", api,
-					"--store", "file://" + filepath.Join(dir, "store"), "--lambda", "http://" + lambdaAddr,
-					"--lambda-timeout", lambdaTimeout.String(), "--concurrency", fmt.Sprint(concurrency)}
-				if i == 1 {
-					args = append(args, "--bootstrap")
-				} else {
-					args = append(args, "--join", apis[0])
-				}
-				if err := start(fmt.Sprintf("n%d", i), args...); err != nil {
-					stopAll()
-					return err
-				}
-				apis = append(apis, api)
-				if i == 1 {
-					// The first node must lead before the others join it.
-					time.Sleep(1500 * time.Millisecond)
-				}
-			}
-			cluster := strings.Join(apis, ",")
+			c.procs = append(c.procs, lam)
+			defer c.stop()
 			fmt.Printf(`kappa dev cluster: %d nodes, lambdas at http://%s, logs and data in %s
 
   export KAPPA_CLUSTER=%s
@@ -94,12 +55,11 @@ func newDevClusterCmd() *cobra.Command {
   kappa run examples/fib.py --event '{"n": 10}'
 
 Ctrl-C stops everything.
-`, nodes, lambdaAddr, dir, cluster)
+`, nodes, lambdaAddr, dir, strings.Join(c.addrs(), ","))
 			ctx, stop := signalContext()
 			defer stop()
 			<-ctx.Done()
 			fmt.Println("stopping the dev cluster")
-			stopAll()
 			return nil
 		},
 	}

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -34,6 +37,7 @@ type serverOptions struct {
 	store       string
 	workers     string
 	logLevel    string
+	pprofAddr   string
 	tlsCert     string
 	tlsKey      string
 	tlsCA       string
@@ -72,6 +76,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store, single-node only)")
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's pprof profiles here (HOST:PORT; empty: off)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate for mutual TLS between nodes (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "its private key (PEM)")
 	f.StringVar(&o.tlsCA, "tls-ca", "", "CA that signs every node's certificate (PEM)")
@@ -140,6 +145,12 @@ func serve(o serverOptions) error {
 		trans.Close()
 		return err
 	}
+	if o.pprofAddr != "" {
+		if err := servePprof(o.pprofAddr, logger); err != nil {
+			n.Close()
+			return err
+		}
+	}
 	logger.Info("node running", "id", o.nodeID, "raft", o.raftAddr, "api", n.APIAddr(), "store", store.URL(), "lambda", o.lambda.backend)
 	ctx, stop := signalContext()
 	defer stop()
@@ -193,4 +204,20 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// servePprof serves net/http/pprof for profiling a live node.
+func servePprof(addr string, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go http.Serve(ln, mux)
+	logger.Warn("serving profiles", "pprof", ln.Addr().String())
+	return nil
 }

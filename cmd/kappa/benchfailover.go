@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kappa-serverless/kappa/node"
+)
+
+// failoverTasks are simulated tasks that behave like real workers between
+// checkpoints: a committed call every interval and a heartbeat at the
+// heartbeat interval the leader asked for, recording when each succeeded.
+type failoverTasks struct {
+	interval time.Duration
+	stop     chan struct{}
+
+	mu      sync.Mutex
+	running map[uint64]bool        // task id → claimed and running
+	calls   []time.Time            // successful committed calls, any task
+	alive   map[uint64][]time.Time // per task: successful calls and heartbeats
+}
+
+func (f *failoverTasks) record(task uint64, committed bool) {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.alive[task] = append(f.alive[task], now)
+	if committed {
+		f.calls = append(f.calls, now)
+	}
+}
+
+func (f *failoverTasks) simulate(sim *simLambdas, spec node.InvocationSpec, children int) {
+	ctx := context.Background()
+	t, g, err := sim.claim(ctx, spec)
+	if err != nil {
+		return
+	}
+	if spec.Task == 1 {
+		t.spawnAndWait(ctx, g, children)
+		return
+	}
+	f.mu.Lock()
+	f.running[spec.Task] = true
+	f.mu.Unlock()
+	beat := time.NewTicker(time.Duration(spec.HeartbeatMs) * time.Millisecond)
+	call := time.NewTicker(f.interval)
+	defer beat.Stop()
+	defer call.Stop()
+	for {
+		select {
+		case <-f.stop:
+			t.exit(ctx)
+			return
+		case <-beat.C:
+			if t.heartbeat(ctx) == nil {
+				f.record(spec.Task, false)
+			}
+		case <-call.C:
+			if t.checkpoint(ctx) == nil {
+				f.record(spec.Task, true)
+			}
+		}
+	}
+}
+
+// recovery measures one leader kill at t0: the first committed call after
+// it, and when every running task was confirmed alive (a call or
+// heartbeat accepted after t0, or a relaunch).
+func (f *failoverTasks) recovery(sim *simLambdas, t0 time.Time, limit time.Duration) (first, all time.Duration, ok bool) {
+	deadline := t0.Add(limit)
+	for time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		f.mu.Lock()
+		first = 0
+		for _, c := range f.calls {
+			if c.After(t0) {
+				first = c.Sub(t0)
+				break
+			}
+		}
+		relaunched := map[uint64]time.Time{}
+		for _, e := range sim.invocationsSince(t0) {
+			relaunched[e.spec.Task] = e.at
+		}
+		all, ok = 0, first > 0
+		for task := range f.running {
+			seen := time.Time{}
+			for _, a := range f.alive[task] {
+				if a.After(t0) {
+					seen = a
+					break
+				}
+			}
+			if r, re := relaunched[task]; re && (seen.IsZero() || r.Before(seen)) {
+				seen = r
+			}
+			if seen.IsZero() {
+				ok = false
+				break
+			}
+			all = max(all, seen.Sub(t0))
+		}
+		f.mu.Unlock()
+		if ok {
+			return first, all, true
+		}
+	}
+	return first, all, false
+}
+
+func newBenchFailoverCmd() *cobra.Command {
+	var trials, tasks int
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "failover [--trials 30] [--tasks 16]",
+		Short: "Kill the leader again and again; time the first committed RPC and every task's confirmation on the new leader",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			f := &failoverTasks{interval: interval, stop: make(chan struct{}), running: map[uint64]bool{}, alive: map[uint64][]time.Time{}}
+			var sim *simLambdas
+			c, s, client, stop, err := benchCluster(3, func(spec node.InvocationSpec) { f.simulate(sim, spec, tasks) })
+			if err != nil {
+				return err
+			}
+			defer stop()
+			sim = s
+			if _, err := submitSim(client, "{}"); err != nil {
+				return err
+			}
+			for {
+				f.mu.Lock()
+				n := len(f.running)
+				f.mu.Unlock()
+				if n == tasks {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			var firsts, alls []time.Duration
+			for i := 1; i <= trials; i++ {
+				time.Sleep(3 * time.Second)
+				leader := c.leader()
+				if leader == nil {
+					return fmt.Errorf("trial %d: no leader", i)
+				}
+				t0 := time.Now()
+				c.kill(leader)
+				first, all, ok := f.recovery(sim, t0, 30*time.Second)
+				if !ok {
+					return fmt.Errorf("trial %d: the cluster did not recover within 30s (first call after %s)", i, first)
+				}
+				firsts, alls = append(firsts, first), append(alls, all)
+				fmt.Printf("trial %2d: killed %s; first committed RPC after %s; every task confirmed after %s\n",
+					i, leader.id, first.Round(time.Millisecond), all.Round(time.Millisecond))
+				if err := c.restart(leader); err != nil {
+					return err
+				}
+			}
+			close(f.stop)
+			fmt.Printf("\n| measure (%d trials, %d running tasks) | p50 | max |\n| --- | --- | --- |\n", trials, tasks)
+			fmt.Printf("| leader SIGKILL → first committed RPC | %s | %s |\n", pctOf(firsts, 0.5), pctOf(firsts, 1))
+			fmt.Printf("| leader SIGKILL → every running task confirmed | %s | %s |\n", pctOf(alls, 0.5), pctOf(alls, 1))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&trials, "trials", 30, "leader kills")
+	cmd.Flags().IntVar(&tasks, "tasks", 16, "running simulated tasks")
+	cmd.Flags().DurationVar(&interval, "call-interval", time.Second, "how often each task commits a call (a checkpoint)")
+	return cmd
+}
+
+func pctOf(ds []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(a, b int) bool { return s[a] < s[b] })
+	return pct(s, p).Round(time.Millisecond)
+}
