@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests run the real kappa binary the way the README does.
@@ -179,5 +181,48 @@ func TestReadmeProgram(t *testing.T) {
 	r := kappa(t, "run", writeProgram(t, "readme.py", string(m[1])), "--event", `{"n": 5}`)
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "30" {
 		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// The README's cluster drill: dev-cluster, members, a run, a leader
+// transfer, status, jobs — as an operator would paste them.
+func TestDevClusterDrill(t *testing.T) {
+	dir := t.TempDir()
+	base := 20000 + os.Getpid()%20000
+	dev := exec.Command(kappaBin, "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s")
+	var out bytes.Buffer
+	dev.Stdout, dev.Stderr = &out, &out
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		dev.Process.Signal(os.Interrupt)
+		dev.Wait()
+	}()
+	cluster := fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", base+1, base+2, base+3)
+	var r result
+	for i := 0; i < 100; i++ {
+		if r = kappa(t, "cluster", "members", "--cluster", cluster); r.code == 0 && strings.Count(r.stdout, "true") == 3 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(r.stdout, "leader") || strings.Count(r.stdout, "true") != 3 {
+		t.Fatalf("members:\n%s\n%s\ndev-cluster:\n%s", r.stdout, r.stderr, out.String())
+	}
+	if r := kappa(t, "run", "--cluster", cluster, example("fib.py"), "--event", `{"n": 6}`); r.code != 0 || strings.TrimSpace(r.stdout) != "8" {
+		t.Fatalf("run: exit %d %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := kappa(t, "cluster", "transfer-leader", "--to", "n2", "--cluster", cluster); r.code != 0 || !strings.Contains(r.stdout, "leader is now n2") {
+		t.Fatalf("transfer: %+v", r)
+	}
+	if r := kappa(t, "status", "--cluster", cluster); r.code != 0 || strings.Count(r.stdout, "n2") < 3 {
+		t.Fatalf("status: %+v", r)
+	}
+	if r := kappa(t, "jobs", "show", "j1", "--cluster", cluster); r.code != 0 || !strings.Contains(r.stdout, "succeeded") {
+		t.Fatalf("jobs show: %+v", r)
+	}
+	if r := kappa(t, "jobs", "cancel", "j1", "--cluster", cluster); r.code != 1 || !strings.Contains(r.stderr, "already finished") {
+		t.Fatalf("cancelling a finished job: %+v", r)
 	}
 }

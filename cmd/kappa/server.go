@@ -34,6 +34,7 @@ type serverOptions struct {
 	bootstrap   bool
 	join        string
 	joinTimeout time.Duration
+	waitJoin    bool
 	store       string
 	workers     string
 	logLevel    string
@@ -73,6 +74,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.BoolVar(&o.bootstrap, "bootstrap", false, "start a new cluster with this node as its first voter")
 	f.StringVar(&o.join, "join", "", "join the cluster that has a member at this API address")
 	f.DurationVar(&o.joinTimeout, "join-timeout", time.Minute, "give up joining after this long")
+	f.BoolVar(&o.waitJoin, "wait-join", false, "start without a cluster and wait for `kappa cluster join` to add this node")
 	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store, single-node only)")
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -101,8 +103,8 @@ func serve(o serverOptions) error {
 		return usageError("--bootstrap and --join exclude each other: bootstrap the first node, join the others")
 	}
 	hasState := fileExists(filepath.Join(o.dataDir, "raft", "raft.db"))
-	if !hasState && !o.bootstrap && o.join == "" {
-		return usageError("data dir %s holds no cluster yet: pass --bootstrap (first node) or --join API_ADDR (any member)", o.dataDir)
+	if !hasState && !o.bootstrap && o.join == "" && !o.waitJoin {
+		return usageError("data dir %s holds no cluster yet: pass --bootstrap (first node), --join API_ADDR (any member), or --wait-join (then add it with `kappa cluster join`)", o.dataDir)
 	}
 	logger := newLogger(o.logLevel)
 	if o.store == "" {
