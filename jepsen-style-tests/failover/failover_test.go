@@ -68,8 +68,12 @@ type run struct {
 // startJob starts a cluster and submits the workload. pinned: every
 // client and every task talks to one follower only.
 func startJob(t *testing.T, pinned bool, extra ...string) *run {
+	return startJobOn(t, 3, pinned, extra...)
+}
+
+func startJobOn(t *testing.T, nodes int, pinned bool, extra ...string) *run {
 	t.Helper()
-	opts := harness.Options{Nodes: 3, LambdaTimeout: time.Second, Concurrency: 24, ExtraServerArgs: extra}
+	opts := harness.Options{Nodes: nodes, LambdaTimeout: time.Second, Concurrency: 24, ExtraServerArgs: extra}
 	if pinned {
 		// n1 bootstraps and leads at first; n2 starts as a follower.
 		opts.PinWorkers = 2
@@ -136,8 +140,8 @@ func (r *run) finish() {
 	r.c.Converged(time.Minute)
 }
 
-func testLeaderKilled(t *testing.T, pinned bool) {
-	r := startJob(t, pinned)
+func testLeaderKilled(t *testing.T, nodes int, pinned bool) {
+	r := startJobOn(t, nodes, pinned)
 	r.progress(5)
 	leader := r.c.WaitLeader(30 * time.Second)
 	r.c.Kill(leader)
@@ -208,11 +212,12 @@ func testFollowerWipedRejoinsBySnapshot(t *testing.T, pinned bool) {
 	}
 }
 
-func TestLeaderKilledMidJob(t *testing.T)       { testLeaderKilled(t, false) }
+func TestLeaderKilledMidJob(t *testing.T)       { testLeaderKilled(t, 3, false) }
+func TestFiveNodesLeaderKilled(t *testing.T)    { testLeaderKilled(t, 5, false) }
 func TestLeaderPausedFiveSeconds(t *testing.T)  { testLeaderPaused(t, false) }
 func TestAllNodesRestarted(t *testing.T)        { testFullRestart(t, false) }
 func TestFollowerWipedRejoins(t *testing.T)     { testFollowerWipedRejoinsBySnapshot(t, false) }
-func TestPinnedLeaderKilledMidJob(t *testing.T) { testLeaderKilled(t, true) }
+func TestPinnedLeaderKilledMidJob(t *testing.T) { testLeaderKilled(t, 3, true) }
 func TestPinnedLeaderPaused(t *testing.T)       { testLeaderPaused(t, true) }
 func TestPinnedAllNodesRestarted(t *testing.T)  { testFullRestart(t, true) }
 func TestPinnedFollowerWiped(t *testing.T)      { testFollowerWipedRejoinsBySnapshot(t, true) }
