@@ -10,11 +10,18 @@ programs are deterministic. Constructs the compiler does not support yet
 """
 
 from hypothesis import strategies as st
+from runtime.test_hypothesis import VARS
+from runtime.test_hypothesis import Gen as BasicGen
 
-VARS = ("a", "b", "x", "y", "z")
 ASSIGNABLE = ("x", "y", "z")
+# (kind, the feature it needs): expressions e_<kind>, statements s_<kind>
+EXPRESSIONS = [("listcomp", "comprehension"), ("genexp", "genexp-builtin"), ("walrus", "walrus"),
+               ("global", "global")]
+STATEMENTS = [("try", "try"), ("with", "with"), ("closure", "closure"), ("lambda", "lambda"),
+              ("match", "match"), ("generator", "generator"), ("global", "global")]
 
 PRELUDE = '''import kappa
+from kappa.runtime import checkpoint
 
 G = 0
 TRACE = []
@@ -64,20 +71,18 @@ def main():
 '''
 
 
-class Gen:
-    """Draws the source of one function f{index}(a, b)."""
+class Gen(BasicGen):
+    """Draws the source of one function f{index}(a, b).
+
+    The basic grammar (assignments, if, for/while with break/continue/else,
+    calls, checkpoints, and/or, conditional expressions) is the runtime
+    suite's; this adds raise/return and the constructs of `features`."""
 
     def __init__(self, draw, index, count, features):
-        self.draw, self.index, self.count = draw, index, count
+        super().__init__(draw, index, count)
         self.features = features
-        self.calls = 2          # budget of calls to other generated functions
         self.names = 0          # for unique loop counters, inner functions, tags
         self.uses_global = False
-
-    # -- helpers ------------------------------------------------------------
-
-    def pick(self, options):
-        return self.draw(st.sampled_from(options))
 
     def small(self, hi=3):
         return self.draw(st.integers(0, hi))
@@ -86,132 +91,47 @@ class Gen:
         self.names += 1
         return f"{prefix}{self.index}_{self.names}"
 
-    def has(self, feature):
-        return feature in self.features
+    def gated(self, options):
+        return [kind for kind, feature in options if feature in self.features]
 
     # -- expressions --------------------------------------------------------
 
     def expr(self, depth=0):
-        kinds = ["int", "var", "var"]
-        if depth < 2:
-            kinds += ["add", "sub", "mul", "ident", "call", "ifexp", "min"]
-            kinds += [k for k, f in (("listcomp", "comprehension"), ("genexp", "genexp-builtin"),
-                                     ("walrus", "walrus"), ("global", "global")) if self.has(f)]
-        kind = self.pick(kinds)
-        if kind == "call" and (self.calls == 0 or self.index == self.count - 1):
-            kind = "ident"
-        if kind == "int":
-            return str(self.small(9))
-        if kind == "var":
-            return self.pick(VARS)
-        if kind in ("add", "sub"):
-            return f"({self.expr(depth + 1)} {'+' if kind == 'add' else '-'} {self.expr(depth + 1)})"
-        if kind == "mul":
-            return f"({self.expr(depth + 1)} * {self.small()})"
-        if kind == "ident":
-            return f"ident({self.expr(depth + 1)})"
-        if kind == "call":
-            self.calls -= 1
-            callee = self.draw(st.integers(self.index + 1, self.count - 1))
-            return f"f{callee}({self.expr(depth + 1)}, {self.expr(depth + 1)})"
-        if kind == "ifexp":
-            return f"({self.expr(depth + 1)} if {self.cond(depth + 1)} else {self.expr(depth + 1)})"
-        if kind == "min":
-            return f"min({self.expr(depth + 1)}, {self.expr(depth + 1)})"
-        if kind == "listcomp":
-            return (f"len([ident(v) for v in range({self.small()}) "
-                    f"if ident(v) % 2 == {self.small(1)}])")
-        if kind == "genexp":
-            fn = self.pick(["sum", "max", "min", "any", "all"])
-            default = ", default=0" if fn in ("max", "min") else ""
-            return f"{fn}((ident(v) + {self.pick(VARS)} for v in range({self.small()})){default})"
-        if kind == "walrus":
-            return f"(y := ident({self.expr(depth + 1)}))"
+        kinds = self.gated(EXPRESSIONS) if depth < 2 else []
+        if not kinds or self.draw(st.integers(0, 3)):
+            return super().expr(depth)
+        return getattr(self, "e_" + self.pick(kinds))(depth)
+
+    def e_listcomp(self, depth):
+        return f"len([ident(v) for v in range({self.small()}) if ident(v) % 2 == {self.small(1)}])"
+
+    def e_genexp(self, depth):
+        fn = self.pick(["sum", "max", "min", "any", "all"])
+        default = ", default=0" if fn in ("max", "min") else ""
+        return f"{fn}((ident(v) + {self.pick(VARS)} for v in range({self.small()})){default})"
+
+    def e_walrus(self, depth):
+        return f"(y := ident({self.expr(depth + 1)}))"
+
+    def e_global(self, depth):
         self.uses_global = True
         return "G"
 
-    def cond(self, depth=0):
-        kind = self.pick(["lt", "eq", "even"] if depth >= 2 else ["lt", "eq", "even", "and", "not"])
-        if kind == "lt":
-            return f"{self.expr(depth + 1)} < {self.expr(depth + 1)}"
-        if kind == "eq":
-            return f"{self.expr(depth + 1)} == {self.expr(depth + 1)}"
-        if kind == "even":
-            return f"{self.expr(depth + 1)} % 2 == 0"
-        if kind == "and":
-            return f"({self.cond(depth + 1)} and {self.cond(depth + 1)})"
-        return f"not ({self.cond(depth + 1)})"
-
     # -- statements ---------------------------------------------------------
 
-    def block(self, indent, depth, in_loop):
-        lines = []
-        for _ in range(self.draw(st.integers(1, 3))):
-            lines += self.stmt(indent, depth, in_loop)
-        return lines
-
     def stmt(self, indent, depth, in_loop):
-        kinds = ["assign", "assign", "augassign", "print", "checkpoint", "ident", "raise", "return"]
-        if depth < 2:
-            kinds += ["if", "for", "while"]
-            kinds += [k for k in ("try", "with", "closure", "lambda", "match", "generator")
-                      if self.has(k)]
-            if self.has("generator-pause"):
-                kinds.append("generator-pause")
-            if self.has("global"):
-                kinds.append("global")
-        if in_loop:
-            kinds += ["break", "break"]   # break or continue
+        kinds = ["raise", "return"] + (self.gated(STATEMENTS) if depth < 2 else [])
+        if self.draw(st.integers(0, 4)):
+            return super().stmt(indent, depth, in_loop)
         kind = self.pick(kinds)
-        return getattr(self, "s_" + kind.replace("-", "_"))("    " * indent, indent, depth, in_loop)
-
-    def s_assign(self, pad, indent, depth, in_loop):
-        return [f"{pad}{self.pick(ASSIGNABLE)} = {self.expr()}"]
-
-    def s_augassign(self, pad, indent, depth, in_loop):
-        return [f"{pad}{self.pick(ASSIGNABLE)} += {self.expr()}"]
-
-    def s_print(self, pad, indent, depth, in_loop):
-        return [f"{pad}print({self.index}, {self.expr()}, {self.pick(VARS)})"]
-
-    def s_checkpoint(self, pad, indent, depth, in_loop):
-        return [f"{pad}kappa.checkpoint()"]
-
-    def s_ident(self, pad, indent, depth, in_loop):
-        return [f"{pad}ident({self.expr()})"]
+        return getattr(self, "s_" + kind)("    " * indent, indent, depth, in_loop)
 
     def s_raise(self, pad, indent, depth, in_loop):
-        return [f"{pad}if {self.cond()}:", f"{pad}    raise ValueError({self.index} * 1000 + {self.expr()})"]
+        return [f"{pad}if {self.cond()} and {self.expr()} % 3 == 1:",
+                f"{pad}    raise ValueError({self.index} * 1000 + {self.expr()})"]
 
     def s_return(self, pad, indent, depth, in_loop):
         return [f"{pad}if {self.cond()}:", f"{pad}    return {self.expr()}"]
-
-    def s_break(self, pad, indent, depth, in_loop):
-        return [f"{pad}if {self.cond()}:", f"{pad}    {self.pick(['break', 'continue'])}"]
-
-    def s_if(self, pad, indent, depth, in_loop):
-        lines = [f"{pad}if {self.cond()}:"] + self.block(indent + 1, depth + 1, in_loop)
-        if self.draw(st.booleans()):
-            lines += [f"{pad}else:"] + self.block(indent + 1, depth + 1, in_loop)
-        return lines
-
-    def s_for(self, pad, indent, depth, in_loop):
-        var = self.pick(ASSIGNABLE)
-        iterable = self.pick([f"range({self.small()})", "[a, b]", f"range(ident({self.small(2)}))"])
-        lines = [f"{pad}for {var} in {iterable}:"] + self.block(indent + 1, depth + 1, True)
-        return lines + self.loop_else(pad, indent, depth, in_loop)
-
-    def s_while(self, pad, indent, depth, in_loop):
-        counter = self.fresh("w")
-        test = self.pick([f"{counter} < {self.small()}", f"ident({counter}) < {self.small()}"])
-        lines = [f"{pad}{counter} = 0", f"{pad}while {test}:", f"{pad}    {counter} += 1"]
-        lines += self.block(indent + 1, depth + 1, True)
-        return lines + self.loop_else(pad, indent, depth, in_loop)
-
-    def loop_else(self, pad, indent, depth, in_loop):
-        if self.draw(st.booleans()):
-            return [f"{pad}else:"] + self.block(indent + 1, depth + 1, in_loop)
-        return []
 
     def s_try(self, pad, indent, depth, in_loop):
         lines = [f"{pad}try:"] + self.block(indent + 1, depth + 1, in_loop)
@@ -255,24 +175,20 @@ class Gen:
 
     def s_generator(self, pad, indent, depth, in_loop):
         var = self.pick(ASSIGNABLE)
-        lines = [f"{pad}for {var} in gen({self.small()}, {self.pick(VARS)}):", f"{pad}    ident({var})"]
-        return lines + self.block(indent + 1, depth + 1, True)
-
-    def s_generator_pause(self, pad, indent, depth, in_loop):
-        var = self.pick(ASSIGNABLE)
-        return [f"{pad}for {var} in gen_pausing({self.small()}):"] + self.block(indent + 1, depth + 1, True)
+        source = self.pick([f"gen({self.small()}, {self.pick(VARS)})", f"gen_pausing({self.small()})"]
+                           if "generator-pause" in self.features else [f"gen({self.small()}, {self.pick(VARS)})"])
+        return ([f"{pad}for {var} in {source}:", f"{pad}    ident({var})"]
+                + self.block(indent + 1, depth + 1, True))
 
     def s_global(self, pad, indent, depth, in_loop):
         self.uses_global = True
         return [f"{pad}G = G + {self.expr()}"]
 
     def function(self):
-        body = self.block(1, 0, False)
-        body.append(f"    return ({self.expr()}) % 1009")
-        head = [f"def f{self.index}(a, b):"]
+        lines = super().function().splitlines()
         if self.uses_global:
-            head.append("    global G")
-        return "\n".join(head + ["    x = 0", "    y = 1", "    z = 2"] + body)
+            lines.insert(1, "    global G")
+        return "\n".join(lines)
 
 
 @st.composite
