@@ -15,14 +15,19 @@ import (
 // maxBatch bounds how many commands share one log entry.
 const maxBatch = 256
 
+// maxInFlight bounds the entries handed to raft and not yet committed:
+// while they replicate, new commands gather into the next, larger entry.
+const maxInFlight = 4
+
 // proposer turns commands into log entries. Commands that arrive while an
 // entry is being formed share it, so under load many RPCs cost one entry
 // (one fsync, one replication round) instead of one each.
 type proposer struct {
 	raft    *raft.Raft
 	timeout time.Duration
-	queue   chan *proposal
-	done    chan struct{}
+	queue    chan *proposal
+	done     chan struct{}
+	inFlight chan struct{}
 }
 
 type proposal struct {
@@ -41,7 +46,8 @@ type proposed struct {
 var ErrNoLeader = errors.New("not the leader")
 
 func newProposer(r *raft.Raft, timeout time.Duration) *proposer {
-	p := &proposer{raft: r, timeout: timeout, queue: make(chan *proposal, maxBatch*4), done: make(chan struct{})}
+	p := &proposer{raft: r, timeout: timeout, queue: make(chan *proposal, maxBatch*4), done: make(chan struct{}),
+		inFlight: make(chan struct{}, maxInFlight)}
 	go p.run()
 	return p
 }
@@ -79,6 +85,14 @@ func (p *proposer) run() {
 		case <-p.done:
 			return
 		}
+		// Wait for room in the pipeline; meanwhile commands queue up and
+		// join this batch.
+		select {
+		case p.inFlight <- struct{}{}:
+		case <-p.done:
+			finish(batch, nil, fmt.Errorf("%w: the node is shutting down", ErrNoLeader))
+			return
+		}
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -101,12 +115,15 @@ func (p *proposer) apply(batch []*proposal) {
 	}
 	data, err := proto.Marshal(e)
 	if err != nil {
+		<-p.inFlight
 		finish(batch, nil, fmt.Errorf("node: encoding a log entry: %w", err))
 		return
 	}
 	f := p.raft.Apply(data, p.timeout)
 	go func() {
-		if err := f.Error(); err != nil {
+		err := f.Error()
+		<-p.inFlight
+		if err != nil {
 			finish(batch, nil, applyError(err))
 			return
 		}
