@@ -26,7 +26,7 @@ import time
 import types
 from pathlib import Path
 
-from kappa.compiler import compile_source
+from kappa.compiler import CompileError, compile_source
 from kappa.runtime import Call, load_program, run
 from kappa.worker.pacer import Pacer
 
@@ -120,9 +120,14 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5, help="runs per variant (best of N)")
     parser.add_argument("--only", nargs="*", choices=PROGRAMS, help="a subset of the programs")
     args = parser.parse_args(argv)
-    rows = {}
+    rows, rejected = {}, {}
     for name in args.only or PROGRAMS:
-        rows[name] = measure(name, args.repeat)
+        try:
+            rows[name] = measure(name, args.repeat)
+        except CompileError as error:    # not excluded silently: listed under the table
+            rejected[name] = str(error).splitlines()[0]
+            print(f"  {name}: does not compile: {rejected[name]}", file=sys.stderr, flush=True)
+            continue
         print(f"  {name}: " + ", ".join(f"{v} {t:.3f} s" for v, t in rows[name].items()),
               file=sys.stderr, flush=True)
     text, mean = table(rows)
@@ -130,6 +135,8 @@ def main(argv=None):
     print(f"Python {platform.python_version()} on {platform.machine()}, best of {args.repeat}, "
           f"interleaved; auto off: {f'compile option {option}=False' if option else 'no compiler switch yet (same code, no pacer thread)'}\n")
     print(text)
+    for name, error in rejected.items():
+        print(f"\n{name}: not measured, the compiler rejects it: {error}")
     print(f"\ntarget geomean (auto on) <= {TARGET}x: {'met' if mean <= TARGET else 'NOT met'}")
     return 0
 

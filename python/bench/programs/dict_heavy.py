@@ -46,7 +46,7 @@ def nested(ws):
     return table
 
 
-def main(rounds=20, n=20000):
+def main(rounds=40, n=20000):
     ws = words(n)
     total = 0
     merged = {}
