@@ -79,6 +79,12 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 	case *pb.TaskCall_Fail:
 		m.failTask(j, t, now, op.Fail.GetError())
 		r = ack()
+	case *pb.TaskCall_CreateQueues:
+		r = m.createQueues(j, op.CreateQueues)
+	case *pb.TaskCall_Enqueue:
+		r = m.enqueue(j, t, op.Enqueue)
+	case *pb.TaskCall_Dequeue:
+		r = m.dequeue(j, t, op.Dequeue)
 	}
 	t.LastResponse = r
 	m.checkDeadlock(j, now)
@@ -110,6 +116,17 @@ func (m *Machine) validateOp(t *pb.Task, c *pb.TaskCall) *pb.Result {
 		if c.GetCheckpointKey() == "" {
 			return fail(pb.ErrorCode_INVALID, "checkpoint from j%d/t%d names no checkpoint key", t.GetJobId(), t.GetId())
 		}
+	case *pb.TaskCall_CreateQueues:
+		if c := op.CreateQueues.GetCount(); c == 0 || c > 100000 {
+			return fail(pb.ErrorCode_INVALID, "create queues from j%d/t%d: count %d is not between 1 and 100000", t.GetJobId(), t.GetId(), c)
+		}
+	case *pb.TaskCall_Enqueue:
+		if len(op.Enqueue.GetItems()) == 0 {
+			return fail(pb.ErrorCode_INVALID, "enqueue from j%d/t%d names no item", t.GetJobId(), t.GetId())
+		}
+		return m.checkQueue(t, op.Enqueue.GetQueueId(), "enqueue")
+	case *pb.TaskCall_Dequeue:
+		return m.checkQueue(t, op.Dequeue.GetQueueId(), "dequeue")
 	case *pb.TaskCall_Exit, *pb.TaskCall_Fail:
 	default:
 		return fail(pb.ErrorCode_INVALID, "call %d from j%d/t%d has no operation", c.GetSeq(), t.GetJobId(), t.GetId())
@@ -145,7 +162,7 @@ func (m *Machine) park(now int64, p *pb.Park) *pb.Result {
 		m.checkDeadlock(j, now)
 		return parked
 	case pb.TaskState_TASK_RUNNING:
-		if t.GetLastResponse().GetResolved() == nil {
+		if !blockingCallDone(t.GetLastResponse()) {
 			return fail(pb.ErrorCode_BAD_STATE, "park of j%d/t%d: call %d is not a blocking call", t.GetJobId(), t.GetId(), p.GetSeq())
 		}
 		resp := proto.Clone(t.GetLastResponse()).(*pb.Response)
@@ -162,4 +179,14 @@ func short(d []byte) []byte {
 		return d[:8]
 	}
 	return d
+}
+
+// blockingCallDone says whether a response is what a blocking call (wait,
+// enqueue, dequeue) answers once it completed, so a late park returns it.
+func blockingCallDone(r *pb.Response) bool {
+	switch r.GetResult().(type) {
+	case *pb.Response_Resolved, *pb.Response_Dequeued, *pb.Response_Ack:
+		return true
+	}
+	return false
 }

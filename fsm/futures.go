@@ -17,12 +17,14 @@ func (m *Machine) spawn(j *pb.Job, parent *pb.Task, now int64, s *pb.Spawn) *pb.
 		id := j.GetNextTaskId()
 		j.NextTaskId++
 		child := &pb.Task{
-			JobId:    j.GetId(),
-			Id:       id,
-			ParentId: parent.GetId(),
-			Name:     ch.GetName(),
-			Start:    ch.GetStart(),
-			Awaits:   ch.GetAwaits(),
+			JobId:         j.GetId(),
+			Id:            id,
+			ParentId:      parent.GetId(),
+			Name:          ch.GetName(),
+			Start:         ch.GetStart(),
+			Awaits:        ch.GetAwaits(),
+			External:      ch.GetExternal(),
+			OnCoordinator: ch.GetOnCoordinator(),
 		}
 		m.addTask(child, pb.TaskState_TASK_PENDING)
 		for _, f := range ch.GetAwaits() {
@@ -132,14 +134,7 @@ func (m *Machine) notifyWaiters(j *pb.Job, t *pb.Task, now int64) {
 			if wt.GetWaitingPending() > 0 {
 				continue
 			}
-			wt.LastResponse = m.resolved(j, wt)
-			switch wt.GetState() {
-			case pb.TaskState_TASK_BLOCKED:
-				// Its worker is polling: it reads the response.
-				m.setState(wt, pb.TaskState_TASK_RUNNING)
-			case pb.TaskState_TASK_PARKED:
-				m.setState(wt, pb.TaskState_TASK_RUNNABLE)
-			}
+			m.release(j, wt.GetId(), m.resolved(j, wt))
 		}
 	}
 }

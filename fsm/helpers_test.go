@@ -103,6 +103,12 @@ func (w *worker) callCmd(seq uint64, key string, op any) *pb.Command {
 		c.Op = &pb.TaskCall_Exit{Exit: o}
 	case *pb.Fail:
 		c.Op = &pb.TaskCall_Fail{Fail: o}
+	case *pb.CreateQueues:
+		c.Op = &pb.TaskCall_CreateQueues{CreateQueues: o}
+	case *pb.Enqueue:
+		c.Op = &pb.TaskCall_Enqueue{Enqueue: o}
+	case *pb.Dequeue:
+		c.Op = &pb.TaskCall_Dequeue{Dequeue: o}
 	}
 	data, _ := deterministic.Marshal(c)
 	sum := sha256.Sum256(data)

@@ -111,6 +111,10 @@ func (m *Machine) waitForGraph(j *pb.Job) string {
 		var on []uint64
 		switch t.GetState() {
 		case pb.TaskState_TASK_PARKED:
+			if t.GetBlockedQueue() != 0 {
+				edges = append(edges, fmt.Sprintf("t%d waits for %s", id, m.queueWait(t)))
+				continue
+			}
 			on = t.GetWaitingOn()
 		case pb.TaskState_TASK_PENDING:
 			on = t.GetAwaits()
@@ -151,4 +155,25 @@ func (m *Machine) rememberSession(client string, req uint64, r *pb.Result) {
 	if len(s.Entries) > sessionKeep {
 		s.Entries = s.Entries[len(s.Entries)-sessionKeep:]
 	}
+}
+
+// forgetJob drops a finished job, its tasks and its queues from the state
+// (after its retention; the leader has collected its keys first).
+func (m *Machine) forgetJob(f *pb.ForgetJob) *pb.Result {
+	j := m.jobs[f.GetJobId()]
+	if j == nil {
+		return fail(pb.ErrorCode_NOT_FOUND, "job j%d does not exist", f.GetJobId())
+	}
+	if j.GetState() == pb.JobState_JOB_RUNNING {
+		return fail(pb.ErrorCode_BAD_STATE, "job j%d is still running; cancel it first", j.GetId())
+	}
+	for id := uint64(1); id < j.GetNextTaskId(); id++ {
+		delete(m.tasks, TaskKey{j.GetId(), id})
+		delete(m.runnable, TaskKey{j.GetId(), id})
+	}
+	for _, k := range m.queueKeys(j.GetId()) {
+		delete(m.queues, k)
+	}
+	delete(m.jobs, j.GetId())
+	return &pb.Result{}
 }

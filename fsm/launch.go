@@ -69,6 +69,7 @@ func (m *Machine) claim(c *pb.Claim) *pb.Result {
 	switch {
 	case current && t.GetState() == pb.TaskState_TASK_LAUNCHED:
 		t.Claim = c.GetClaim()
+		t.Claims++
 		m.setState(t, pb.TaskState_TASK_RUNNING)
 	case current && t.GetClaim() == c.GetClaim() && (t.GetState() == pb.TaskState_TASK_RUNNING || t.GetState() == pb.TaskState_TASK_BLOCKED):
 		// A re-sent claim: grant it again.
@@ -88,6 +89,11 @@ func (m *Machine) grant(j *pb.Job, t *pb.Task) *pb.ClaimGrant {
 		Root:          t.GetId() == RootTask,
 		ParentId:      t.GetParentId(),
 		Name:          t.GetName(),
+		ClusterKey:    m.clusterKey,
+		ClusterId:     m.clusterID,
+		Attempt:       t.GetClaims(),
+		External:      t.GetExternal(),
+		OnCoordinator: t.GetOnCoordinator(),
 	}
 	if t.GetSeq() > 0 {
 		g.LastResponse = t.GetLastResponse()

@@ -36,7 +36,9 @@ type Machine struct {
 	tasks        map[TaskKey]*pb.Task
 	sessions     map[string]*pb.Session
 	nodes        map[string]*pb.Node
+	queues       map[QueueKey]*pb.Queue
 	clusterID    string
+	clusterKey   []byte
 
 	// runnable indexes RUNNABLE tasks of running jobs. Derived: rebuilt on
 	// Restore, never serialized.
@@ -51,6 +53,7 @@ func New() *Machine {
 		tasks:     map[TaskKey]*pb.Task{},
 		sessions:  map[string]*pb.Session{},
 		nodes:     map[string]*pb.Node{},
+		queues:    map[QueueKey]*pb.Queue{},
 		runnable:  map[TaskKey]struct{}{},
 	}
 }
@@ -99,6 +102,8 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 		r = m.removeNode(op.RemoveNode)
 	case *pb.Command_InitCluster:
 		r = m.initCluster(op.InitCluster)
+	case *pb.Command_ForgetJob:
+		r = m.forgetJob(op.ForgetJob)
 	default:
 		r = fail(pb.ErrorCode_INVALID, "unknown command %T", c.GetOp())
 	}

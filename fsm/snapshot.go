@@ -16,7 +16,7 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // sessions by client id), so equal machines give byte-equal snapshots.
 // The result shares no memory with the machine.
 func (m *Machine) State() *pb.State {
-	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID}
+	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID, ClusterKey: m.clusterKey}
 	jobIDs := make([]uint64, 0, len(m.jobs))
 	for id := range m.jobs {
 		jobIDs = append(jobIDs, id)
@@ -42,6 +42,9 @@ func (m *Machine) State() *pb.State {
 		s.Sessions = append(s.Sessions, proto.Clone(m.sessions[c]).(*pb.Session))
 	}
 	s.Nodes = m.Nodes()
+	for _, k := range m.queueKeys(0) {
+		s.Queues = append(s.Queues, proto.Clone(m.queues[k]).(*pb.Queue))
+	}
 	return s
 }
 
@@ -60,6 +63,10 @@ func (m *Machine) Restore(data []byte) error {
 	fresh.appliedIndex = s.GetAppliedIndex()
 	fresh.nextJobID = s.GetNextJobId()
 	fresh.clusterID = s.GetClusterId()
+	fresh.clusterKey = s.GetClusterKey()
+	for _, q := range s.GetQueues() {
+		fresh.queues[QueueKey{q.GetJobId(), q.GetId()}] = q
+	}
 	for _, j := range s.GetJobs() {
 		if len(j.GetTasksByState()) != len(pb.TaskState_name) {
 			return fmt.Errorf("fsm: restore: job j%d has %d task-state counters, want %d", j.GetId(), len(j.GetTasksByState()), len(pb.TaskState_name))

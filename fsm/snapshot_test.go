@@ -57,7 +57,7 @@ func simulate(t *testing.T, seed int64, steps int) *log {
 func step(l *log, rng *rand.Rand, w *worker, task *pb.Task, stale *[]*worker) {
 	k := TaskKey{task.GetJobId(), task.GetId()}
 	j := l.m.Job(k.Job)
-	switch n := rng.Intn(20); {
+	switch n := rng.Intn(22); {
 	case n < 5:
 		l.apply(w.callCmd(w.seq+1, w.key(), &pb.Checkpoint{}))
 		w.seq++
@@ -79,7 +79,18 @@ func step(l *log, rng *rand.Rand, w *worker, task *pb.Task, stale *[]*worker) {
 	case n < 15 && len(*stale) > 0:
 		old := (*stale)[rng.Intn(len(*stale))]
 		l.apply(old.callCmd(old.seq+1, old.key(), &pb.Checkpoint{}))
-	case n < 16 && k.Task != RootTask:
+	case n < 16 && k.Task == RootTask && j.GetNextQueueId() == 0:
+		l.apply(w.callCmd(w.seq+1, w.key(), &pb.CreateQueues{MaxSize: uint32(rng.Intn(3)), Count: 2}))
+		w.seq++
+	case n < 17 && j.GetNextQueueId() > 0:
+		q := uint64(1 + rng.Intn(int(j.GetNextQueueId())))
+		if rng.Intn(2) == 0 {
+			l.apply(w.callCmd(w.seq+1, w.key(), &pb.Enqueue{QueueId: q, Items: items("a", "b")[:1+rng.Intn(2)]}))
+		} else {
+			l.apply(w.callCmd(w.seq+1, w.key(), &pb.Dequeue{QueueId: q}))
+		}
+		w.seq++
+	case n < 18 && k.Task != RootTask:
 		l.apply(w.callCmd(w.seq+1, "", &pb.Fail{Error: "boom"}))
 		w.seq++
 	default:

@@ -83,6 +83,8 @@ func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderR
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
+	a.n.drainCoordinatorTasks(ctx)
+	defer a.n.draining.Store(false)
 	var f raft.Future
 	if to := req.GetToId(); to != "" {
 		addr := ""
@@ -141,4 +143,29 @@ func (n *Node) configuration() (raft.Configuration, error) {
 		return raft.Configuration{}, fmt.Errorf("reading the cluster configuration: %w", err)
 	}
 	return f.Configuration(), nil
+}
+
+// drainCoordinatorTasks asks the tasks running on this node (on-coordinator
+// tasks) to checkpoint and yield, through their heartbeats, and waits a
+// bounded time for them to do so: a planned transfer loses no work.
+func (n *Node) drainCoordinatorTasks(ctx context.Context) {
+	running := func() int {
+		count := 0
+		n.replica.read(func(m *fsm.Machine) {
+			for _, k := range m.Claimed() {
+				if m.Task(k).GetOnCoordinator() {
+					count++
+				}
+			}
+		})
+		return count
+	}
+	if running() == 0 {
+		return
+	}
+	n.draining.Store(true)
+	deadline := time.Now().Add(3*n.cfg.Worker.HeartbeatInterval + 5*time.Second)
+	for running() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
 }

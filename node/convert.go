@@ -52,6 +52,10 @@ func responseToWire(r *pb.Response) *wire.CallResponse {
 		return &wire.CallResponse{Result: &wire.CallResponse_Resolved{Resolved: &wire.Resolved{Results: resultsToWire(v.Resolved.GetResults())}}}
 	case *pb.Response_Blocked:
 		return &wire.CallResponse{Result: &wire.CallResponse_Blocked{Blocked: &wire.Blocked{NotRunning: v.Blocked.GetNotRunning()}}}
+	case *pb.Response_QueuesCreated:
+		return &wire.CallResponse{Result: &wire.CallResponse_QueuesCreated{QueuesCreated: &wire.QueuesCreated{QueueIds: v.QueuesCreated.GetQueueIds()}}}
+	case *pb.Response_Dequeued:
+		return &wire.CallResponse{Result: &wire.CallResponse_Dequeued{Dequeued: &wire.Dequeued{Item: valueToWire(v.Dequeued.GetItem())}}}
 	}
 	return nil
 }
@@ -67,6 +71,11 @@ func grantToWire(g *pb.ClaimGrant) *wire.ClaimResponse {
 		Root:          g.GetRoot(),
 		ParentId:      g.GetParentId(),
 		Name:          g.GetName(),
+		ClusterKey:    g.GetClusterKey(),
+		ClusterId:     g.GetClusterId(),
+		Attempt:       g.GetAttempt(),
+		External:      g.GetExternal(),
+		OnCoordinator: g.GetOnCoordinator(),
 	}
 	if g.GetLastResponse() != nil {
 		out.LastResponse = responseToWire(g.GetLastResponse())
@@ -95,7 +104,8 @@ func callToFSM(c *wire.CallRequest) (*pb.TaskCall, error) {
 	case *wire.CallRequest_Spawn:
 		s := &pb.Spawn{}
 		for _, ch := range op.Spawn.GetChildren() {
-			s.Children = append(s.Children, &pb.Child{Start: valueToFSM(ch.GetStart()), Awaits: ch.GetAwaits(), Name: ch.GetName()})
+			s.Children = append(s.Children, &pb.Child{Start: valueToFSM(ch.GetStart()), Awaits: ch.GetAwaits(), Name: ch.GetName(),
+				External: ch.GetExternal(), OnCoordinator: ch.GetOnCoordinator()})
 		}
 		out.Op = &pb.TaskCall_Spawn{Spawn: s}
 	case *wire.CallRequest_Wait:
@@ -108,6 +118,16 @@ func callToFSM(c *wire.CallRequest) (*pb.TaskCall, error) {
 		out.Op = &pb.TaskCall_Exit{Exit: &pb.Exit{Result: valueToFSM(op.Exit.GetResult()), ResultJson: op.Exit.GetResultJson()}}
 	case *wire.CallRequest_Fail:
 		out.Op = &pb.TaskCall_Fail{Fail: &pb.Fail{Error: op.Fail.GetError()}}
+	case *wire.CallRequest_CreateQueues:
+		out.Op = &pb.TaskCall_CreateQueues{CreateQueues: &pb.CreateQueues{MaxSize: op.CreateQueues.GetMaxSize(), Count: op.CreateQueues.GetCount()}}
+	case *wire.CallRequest_Enqueue:
+		e := &pb.Enqueue{QueueId: op.Enqueue.GetQueueId()}
+		for _, it := range op.Enqueue.GetItems() {
+			e.Items = append(e.Items, valueToFSM(it))
+		}
+		out.Op = &pb.TaskCall_Enqueue{Enqueue: e}
+	case *wire.CallRequest_Dequeue:
+		out.Op = &pb.TaskCall_Dequeue{Dequeue: &pb.Dequeue{QueueId: op.Dequeue.GetQueueId()}}
 	default:
 		return nil, fmt.Errorf("call %d names no operation", c.GetSeq())
 	}

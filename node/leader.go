@@ -178,6 +178,11 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 		launched()
 		return
 	}
+	if task.GetOnCoordinator() && n.draining.Load() {
+		// Leadership is being handed over: the next leader runs it.
+		launched()
+		return
+	}
 	epoch := task.GetEpoch() + 1
 	inv := newInvocationID()
 	res, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_Launch{Launch: &pb.Launch{
@@ -195,10 +200,16 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	defer n.leases.doneInvoking(k, epoch)
 	n.log.Debug("launching", "task", k, "epoch", epoch, "invocation", inv)
 	payload := n.payload(k, epoch, inv, job.GetProgramHash())
-	// The invocation is not tied to leadership: a lambda cannot be called
+	// A lambda's invocation is not tied to leadership: it cannot be called
 	// back, and its calls are fenced by the claim rule if it outlives us.
+	// An on-coordinator task is a process of this node: it dies with our
+	// leadership and resumes on the next leader.
+	invoker, ictx, timeout := n.cfg.Invoker, context.Background(), n.cfg.LambdaTimeout
+	if task.GetOnCoordinator() && n.cfg.CoordinatorInvoker != nil {
+		invoker, ictx, timeout = n.cfg.CoordinatorInvoker, ctx, 0
+	}
 	started := time.Now()
-	r, err := n.cfg.Invoker.Invoke(context.Background(), lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: n.cfg.LambdaTimeout})
+	r, err := invoker.Invoke(ictx, lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: timeout})
 	outcome, msg := outcomeOf(r, err)
 	n.log.Debug("invocation ended", "task", k, "epoch", epoch, "outcome", outcome, "took", time.Since(started), "ran", r.Duration, "cold", r.ColdStart)
 	if outcome != pb.Outcome_OUTCOME_OK {

@@ -155,7 +155,11 @@ func (n *Node) registerSelf(ctx context.Context) error {
 		} else {
 			cluster = newClusterID()
 		}
-		if _, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_InitCluster{InitCluster: &pb.InitCluster{ClusterId: cluster}}}); err != nil {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return fmt.Errorf("no randomness for the cluster key: %w", err)
+		}
+		if _, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_InitCluster{InitCluster: &pb.InitCluster{ClusterId: cluster, Key: key}}}); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -46,6 +47,11 @@ type Config struct {
 	Transport raft.Transport
 
 	Invoker lambda.Invoker
+	// CoordinatorInvoker runs @on_coordinator tasks as processes on this
+	// node, without a lambda time limit; they are killed when the node
+	// loses leadership and resume on the next leader from their last
+	// checkpoint. Nil: such tasks run on Invoker like any other.
+	CoordinatorInvoker lambda.Invoker
 	// MaxInvocations bounds the lambdas this leader runs at once (0: no
 	// bound); set it to the platform's concurrency so launches queue here
 	// instead of being throttled there.
@@ -147,6 +153,10 @@ type Node struct {
 
 	hadState bool
 	trans    raft.Transport
+
+	// draining asks on-coordinator tasks to yield (before a planned
+	// leadership transfer).
+	draining atomic.Bool
 
 	mu           sync.Mutex
 	leaderCancel context.CancelFunc

@@ -107,7 +107,13 @@ func (a *taskAPI) Heartbeat(ctx context.Context, req *wire.HeartbeatRequest) (*w
 		return nil, fsmError(ctx, bad.GetError())
 	}
 	a.n.leases.heartbeat(ref)
-	return &wire.HeartbeatResponse{}, nil
+	resp := &wire.HeartbeatResponse{}
+	if a.n.draining.Load() {
+		var t *pb.Task
+		a.n.replica.read(func(m *fsm.Machine) { t = m.Task(fsm.TaskKey{Job: ref.GetJobId(), Task: ref.GetTaskId()}) })
+		resp.YieldNow = t.GetOnCoordinator()
+	}
+	return resp, nil
 }
 
 // requireLeader refuses reads on a follower: task reads must see the

@@ -51,18 +51,19 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		return nil, err
 	}
 	e.node, err = node.Start(node.Config{
-		NodeID:         "embedded",
-		DataDir:        filepath.Join(e.dataDir, "node"),
-		APIAddr:        "127.0.0.1:0",
-		Bootstrap:      true,
-		Invoker:        e.lambdas.invoker,
-		MaxInvocations: o.lambda.concurrency,
-		Function:       o.lambda.function,
-		LambdaTimeout:  o.lambda.timeout,
-		Store:          store,
-		Logger:         o.logger,
-		RaftLog:        o.raftLog,
-		RaftLogLevel:   o.raftLogL,
+		NodeID:             "embedded",
+		DataDir:            filepath.Join(e.dataDir, "node"),
+		APIAddr:            "127.0.0.1:0",
+		Bootstrap:          true,
+		Invoker:            e.lambdas.invoker,
+		CoordinatorInvoker: e.lambdas.coordinator,
+		MaxInvocations:     o.lambda.concurrency,
+		Function:           o.lambda.function,
+		LambdaTimeout:      o.lambda.timeout,
+		Store:              store,
+		Logger:             o.logger,
+		RaftLog:            o.raftLog,
+		RaftLogLevel:       o.raftLogL,
 	})
 	if err != nil {
 		e.Close()

@@ -45,15 +45,37 @@ func (o *lambdaOptions) register(cmd *cobra.Command) {
 }
 
 // lambdas is a started backend; close stops what was started in process.
+// coordinator runs @on_coordinator tasks as local processes of this node.
 type lambdas struct {
-	invoker lambda.Invoker
-	close   func()
+	invoker     lambda.Invoker
+	coordinator *local.Platform
+	close       func()
 }
+
+// onCoordinatorTimeout stands for "no time limit" for tasks that run on
+// the coordinator instead of in lambdas.
+const onCoordinatorTimeout = 100 * 365 * 24 * time.Hour
 
 func startLambdas(o lambdaOptions) (*lambdas, error) {
 	if o.timeout <= 0 {
 		return nil, usageError("--lambda-timeout must be positive, got %s", o.timeout)
 	}
+	l, err := startBackend(o)
+	if err != nil {
+		return nil, err
+	}
+	l.coordinator, err = local.New(local.Config{Python: pythonPath(o.python), Concurrency: 64, Timeout: onCoordinatorTimeout,
+		Logger: o.logger, LogSink: o.logSink})
+	if err != nil {
+		l.close()
+		return nil, fmt.Errorf("on-coordinator tasks: %w", err)
+	}
+	backendClose := l.close
+	l.close = func() { l.coordinator.Close(); backendClose() }
+	return l, nil
+}
+
+func startBackend(o lambdaOptions) (*lambdas, error) {
 	switch {
 	case o.backend == "local":
 		return startLocalLambdas(o)

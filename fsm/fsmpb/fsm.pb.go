@@ -391,6 +391,7 @@ type Command struct {
 	//	*Command_SetNode
 	//	*Command_RemoveNode
 	//	*Command_InitCluster
+	//	*Command_ForgetJob
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -544,6 +545,15 @@ func (x *Command) GetInitCluster() *InitCluster {
 	return nil
 }
 
+func (x *Command) GetForgetJob() *ForgetJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ForgetJob); ok {
+			return x.ForgetJob
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -588,6 +598,10 @@ type Command_InitCluster struct {
 	InitCluster *InitCluster `protobuf:"bytes,19,opt,name=init_cluster,json=initCluster,proto3,oneof"`
 }
 
+type Command_ForgetJob struct {
+	ForgetJob *ForgetJob `protobuf:"bytes,20,opt,name=forget_job,json=forgetJob,proto3,oneof"`
+}
+
 func (*Command_SubmitJob) isCommand_Op() {}
 
 func (*Command_Launch) isCommand_Op() {}
@@ -608,11 +622,16 @@ func (*Command_RemoveNode) isCommand_Op() {}
 
 func (*Command_InitCluster) isCommand_Op() {}
 
+func (*Command_ForgetJob) isCommand_Op() {}
+
 // InitCluster names the cluster once; a data dir or a joining node from
 // another cluster is recognized by it.
 type InitCluster struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ClusterId     string                 `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ClusterId string                 `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// key signs every blob tasks write (HMAC-SHA256); chosen by the first
+	// leader, replicated like everything else.
+	Key           []byte `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -654,6 +673,59 @@ func (x *InitCluster) GetClusterId() string {
 	return ""
 }
 
+func (x *InitCluster) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+// ForgetJob drops a finished job from the state once its retention ended
+// and its keys were collected.
+type ForgetJob struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForgetJob) Reset() {
+	*x = ForgetJob{}
+	mi := &file_fsm_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForgetJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForgetJob) ProtoMessage() {}
+
+func (x *ForgetJob) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForgetJob.ProtoReflect.Descriptor instead.
+func (*ForgetJob) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ForgetJob) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
 type CancelJob struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -664,7 +736,7 @@ type CancelJob struct {
 
 func (x *CancelJob) Reset() {
 	*x = CancelJob{}
-	mi := &file_fsm_proto_msgTypes[3]
+	mi := &file_fsm_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +748,7 @@ func (x *CancelJob) String() string {
 func (*CancelJob) ProtoMessage() {}
 
 func (x *CancelJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[3]
+	mi := &file_fsm_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +761,7 @@ func (x *CancelJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
 func (*CancelJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{3}
+	return file_fsm_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CancelJob) GetJobId() uint64 {
@@ -719,7 +791,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_proto_msgTypes[4]
+	mi := &file_fsm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +803,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[4]
+	mi := &file_fsm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +816,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{4}
+	return file_fsm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetNode) GetNodeId() string {
@@ -777,7 +849,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +861,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +874,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -825,7 +897,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +909,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +922,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Value) GetWhere() isValue_Where {
@@ -906,7 +978,7 @@ type SubmitJob struct {
 
 func (x *SubmitJob) Reset() {
 	*x = SubmitJob{}
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +990,7 @@ func (x *SubmitJob) String() string {
 func (*SubmitJob) ProtoMessage() {}
 
 func (x *SubmitJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1003,7 @@ func (x *SubmitJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitJob.ProtoReflect.Descriptor instead.
 func (*SubmitJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SubmitJob) GetProgramHash() string {
@@ -975,7 +1047,7 @@ type Launch struct {
 
 func (x *Launch) Reset() {
 	*x = Launch{}
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1059,7 @@ func (x *Launch) String() string {
 func (*Launch) ProtoMessage() {}
 
 func (x *Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1072,7 @@ func (x *Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Launch.ProtoReflect.Descriptor instead.
 func (*Launch) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Launch) GetJobId() uint64 {
@@ -1044,7 +1116,7 @@ type Claim struct {
 
 func (x *Claim) Reset() {
 	*x = Claim{}
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1056,7 +1128,7 @@ func (x *Claim) String() string {
 func (*Claim) ProtoMessage() {}
 
 func (x *Claim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1069,7 +1141,7 @@ func (x *Claim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Claim.ProtoReflect.Descriptor instead.
 func (*Claim) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Claim) GetJobId() uint64 {
@@ -1119,7 +1191,7 @@ type TaskRef struct {
 
 func (x *TaskRef) Reset() {
 	*x = TaskRef{}
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1203,7 @@ func (x *TaskRef) String() string {
 func (*TaskRef) ProtoMessage() {}
 
 func (x *TaskRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1216,7 @@ func (x *TaskRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRef.ProtoReflect.Descriptor instead.
 func (*TaskRef) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TaskRef) GetJobId() uint64 {
@@ -1191,6 +1263,9 @@ type TaskCall struct {
 	//	*TaskCall_Yield
 	//	*TaskCall_Exit
 	//	*TaskCall_Fail
+	//	*TaskCall_CreateQueues
+	//	*TaskCall_Enqueue
+	//	*TaskCall_Dequeue
 	Op            isTaskCall_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1198,7 +1273,7 @@ type TaskCall struct {
 
 func (x *TaskCall) Reset() {
 	*x = TaskCall{}
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1285,7 @@ func (x *TaskCall) String() string {
 func (*TaskCall) ProtoMessage() {}
 
 func (x *TaskCall) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1298,7 @@ func (x *TaskCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCall.ProtoReflect.Descriptor instead.
 func (*TaskCall) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskCall) GetRef() *TaskRef {
@@ -1322,6 +1397,33 @@ func (x *TaskCall) GetFail() *Fail {
 	return nil
 }
 
+func (x *TaskCall) GetCreateQueues() *CreateQueues {
+	if x != nil {
+		if x, ok := x.Op.(*TaskCall_CreateQueues); ok {
+			return x.CreateQueues
+		}
+	}
+	return nil
+}
+
+func (x *TaskCall) GetEnqueue() *Enqueue {
+	if x != nil {
+		if x, ok := x.Op.(*TaskCall_Enqueue); ok {
+			return x.Enqueue
+		}
+	}
+	return nil
+}
+
+func (x *TaskCall) GetDequeue() *Dequeue {
+	if x != nil {
+		if x, ok := x.Op.(*TaskCall_Dequeue); ok {
+			return x.Dequeue
+		}
+	}
+	return nil
+}
+
 type isTaskCall_Op interface {
 	isTaskCall_Op()
 }
@@ -1350,6 +1452,18 @@ type TaskCall_Fail struct {
 	Fail *Fail `protobuf:"bytes,15,opt,name=fail,proto3,oneof"`
 }
 
+type TaskCall_CreateQueues struct {
+	CreateQueues *CreateQueues `protobuf:"bytes,16,opt,name=create_queues,json=createQueues,proto3,oneof"`
+}
+
+type TaskCall_Enqueue struct {
+	Enqueue *Enqueue `protobuf:"bytes,17,opt,name=enqueue,proto3,oneof"`
+}
+
+type TaskCall_Dequeue struct {
+	Dequeue *Dequeue `protobuf:"bytes,18,opt,name=dequeue,proto3,oneof"`
+}
+
 func (*TaskCall_Spawn) isTaskCall_Op() {}
 
 func (*TaskCall_Wait) isTaskCall_Op() {}
@@ -1362,6 +1476,160 @@ func (*TaskCall_Exit) isTaskCall_Op() {}
 
 func (*TaskCall_Fail) isTaskCall_Op() {}
 
+func (*TaskCall_CreateQueues) isTaskCall_Op() {}
+
+func (*TaskCall_Enqueue) isTaskCall_Op() {}
+
+func (*TaskCall_Dequeue) isTaskCall_Op() {}
+
+type CreateQueues struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MaxSize       uint32                 `protobuf:"varint,1,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	Count         uint32                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateQueues) Reset() {
+	*x = CreateQueues{}
+	mi := &file_fsm_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateQueues) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateQueues) ProtoMessage() {}
+
+func (x *CreateQueues) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateQueues.ProtoReflect.Descriptor instead.
+func (*CreateQueues) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CreateQueues) GetMaxSize() uint32 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *CreateQueues) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type Enqueue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QueueId       uint64                 `protobuf:"varint,1,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	Items         []*Value               `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Enqueue) Reset() {
+	*x = Enqueue{}
+	mi := &file_fsm_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Enqueue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Enqueue) ProtoMessage() {}
+
+func (x *Enqueue) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Enqueue.ProtoReflect.Descriptor instead.
+func (*Enqueue) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Enqueue) GetQueueId() uint64 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
+func (x *Enqueue) GetItems() []*Value {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type Dequeue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QueueId       uint64                 `protobuf:"varint,1,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Dequeue) Reset() {
+	*x = Dequeue{}
+	mi := &file_fsm_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Dequeue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Dequeue) ProtoMessage() {}
+
+func (x *Dequeue) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Dequeue.ProtoReflect.Descriptor instead.
+func (*Dequeue) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Dequeue) GetQueueId() uint64 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
 type Spawn struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Children      []*Child               `protobuf:"bytes,1,rep,name=children,proto3" json:"children,omitempty"`
@@ -1371,7 +1639,7 @@ type Spawn struct {
 
 func (x *Spawn) Reset() {
 	*x = Spawn{}
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1651,7 @@ func (x *Spawn) String() string {
 func (*Spawn) ProtoMessage() {}
 
 func (x *Spawn) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1664,7 @@ func (x *Spawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawn.ProtoReflect.Descriptor instead.
 func (*Spawn) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Spawn) GetChildren() []*Child {
@@ -1411,13 +1679,15 @@ type Child struct {
 	Start         *Value                 `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
 	Awaits        []uint64               `protobuf:"varint,2,rep,packed,name=awaits,proto3" json:"awaits,omitempty"`
 	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	External      bool                   `protobuf:"varint,4,opt,name=external,proto3" json:"external,omitempty"`
+	OnCoordinator bool                   `protobuf:"varint,5,opt,name=on_coordinator,json=onCoordinator,proto3" json:"on_coordinator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Child) Reset() {
 	*x = Child{}
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1699,7 @@ func (x *Child) String() string {
 func (*Child) ProtoMessage() {}
 
 func (x *Child) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1712,7 @@ func (x *Child) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Child.ProtoReflect.Descriptor instead.
 func (*Child) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Child) GetStart() *Value {
@@ -1466,6 +1736,20 @@ func (x *Child) GetName() string {
 	return ""
 }
 
+func (x *Child) GetExternal() bool {
+	if x != nil {
+		return x.External
+	}
+	return false
+}
+
+func (x *Child) GetOnCoordinator() bool {
+	if x != nil {
+		return x.OnCoordinator
+	}
+	return false
+}
+
 type Wait struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Futures       []uint64               `protobuf:"varint,1,rep,packed,name=futures,proto3" json:"futures,omitempty"`
@@ -1475,7 +1759,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1771,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1784,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Wait) GetFutures() []uint64 {
@@ -1518,7 +1802,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1814,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1827,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 type Yield struct {
@@ -1554,7 +1838,7 @@ type Yield struct {
 
 func (x *Yield) Reset() {
 	*x = Yield{}
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1850,7 @@ func (x *Yield) String() string {
 func (*Yield) ProtoMessage() {}
 
 func (x *Yield) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1863,7 @@ func (x *Yield) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Yield.ProtoReflect.Descriptor instead.
 func (*Yield) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 type Exit struct {
@@ -1592,7 +1876,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1888,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1901,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Exit) GetResult() *Value {
@@ -1643,7 +1927,7 @@ type Fail struct {
 
 func (x *Fail) Reset() {
 	*x = Fail{}
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1939,7 @@ func (x *Fail) String() string {
 func (*Fail) ProtoMessage() {}
 
 func (x *Fail) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1952,7 @@ func (x *Fail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fail.ProtoReflect.Descriptor instead.
 func (*Fail) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Fail) GetError() string {
@@ -1688,7 +1972,7 @@ type Park struct {
 
 func (x *Park) Reset() {
 	*x = Park{}
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1700,7 +1984,7 @@ func (x *Park) String() string {
 func (*Park) ProtoMessage() {}
 
 func (x *Park) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1713,7 +1997,7 @@ func (x *Park) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Park.ProtoReflect.Descriptor instead.
 func (*Park) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Park) GetRef() *TaskRef {
@@ -1746,7 +2030,7 @@ type InvocationEnded struct {
 
 func (x *InvocationEnded) Reset() {
 	*x = InvocationEnded{}
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +2042,7 @@ func (x *InvocationEnded) String() string {
 func (*InvocationEnded) ProtoMessage() {}
 
 func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +2055,7 @@ func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationEnded.ProtoReflect.Descriptor instead.
 func (*InvocationEnded) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InvocationEnded) GetJobId() uint64 {
@@ -1826,7 +2110,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +2122,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +2135,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -1885,7 +2169,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1897,7 +2181,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1910,7 +2194,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Result) GetError() *Error {
@@ -2018,7 +2302,7 @@ type FutureResult struct {
 
 func (x *FutureResult) Reset() {
 	*x = FutureResult{}
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2314,7 @@ func (x *FutureResult) String() string {
 func (*FutureResult) ProtoMessage() {}
 
 func (x *FutureResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2327,7 @@ func (x *FutureResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FutureResult.ProtoReflect.Descriptor instead.
 func (*FutureResult) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FutureResult) GetTaskId() uint64 {
@@ -2082,6 +2366,8 @@ type Response struct {
 	//	*Response_Spawned
 	//	*Response_Resolved
 	//	*Response_Blocked
+	//	*Response_QueuesCreated
+	//	*Response_Dequeued
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2089,7 +2375,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2387,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2400,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Response) GetResult() isResponse_Result {
@@ -2160,6 +2446,24 @@ func (x *Response) GetBlocked() *Blocked {
 	return nil
 }
 
+func (x *Response) GetQueuesCreated() *QueuesCreated {
+	if x != nil {
+		if x, ok := x.Result.(*Response_QueuesCreated); ok {
+			return x.QueuesCreated
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetDequeued() *Dequeued {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Dequeued); ok {
+			return x.Dequeued
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -2180,6 +2484,14 @@ type Response_Blocked struct {
 	Blocked *Blocked `protobuf:"bytes,4,opt,name=blocked,proto3,oneof"`
 }
 
+type Response_QueuesCreated struct {
+	QueuesCreated *QueuesCreated `protobuf:"bytes,5,opt,name=queues_created,json=queuesCreated,proto3,oneof"`
+}
+
+type Response_Dequeued struct {
+	Dequeued *Dequeued `protobuf:"bytes,6,opt,name=dequeued,proto3,oneof"`
+}
+
 func (*Response_Ack) isResponse_Result() {}
 
 func (*Response_Spawned) isResponse_Result() {}
@@ -2187,6 +2499,98 @@ func (*Response_Spawned) isResponse_Result() {}
 func (*Response_Resolved) isResponse_Result() {}
 
 func (*Response_Blocked) isResponse_Result() {}
+
+func (*Response_QueuesCreated) isResponse_Result() {}
+
+func (*Response_Dequeued) isResponse_Result() {}
+
+type QueuesCreated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QueueIds      []uint64               `protobuf:"varint,1,rep,packed,name=queue_ids,json=queueIds,proto3" json:"queue_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueuesCreated) Reset() {
+	*x = QueuesCreated{}
+	mi := &file_fsm_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuesCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuesCreated) ProtoMessage() {}
+
+func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
+func (*QueuesCreated) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *QueuesCreated) GetQueueIds() []uint64 {
+	if x != nil {
+		return x.QueueIds
+	}
+	return nil
+}
+
+type Dequeued struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Item          *Value                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Dequeued) Reset() {
+	*x = Dequeued{}
+	mi := &file_fsm_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Dequeued) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Dequeued) ProtoMessage() {}
+
+func (x *Dequeued) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
+func (*Dequeued) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Dequeued) GetItem() *Value {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
 
 // Blocked: a waiter is registered. not_running counts the awaited tasks
 // that no worker runs now, so the waiter can park at once rather than
@@ -2200,7 +2604,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2212,7 +2616,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2225,7 +2629,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -2244,7 +2648,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2256,7 +2660,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2269,7 +2673,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -2288,7 +2692,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2300,7 +2704,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2313,7 +2717,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -2335,13 +2739,18 @@ type ClaimGrant struct {
 	Root          bool                   `protobuf:"varint,8,opt,name=root,proto3" json:"root,omitempty"`
 	ParentId      uint64                 `protobuf:"varint,9,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
 	Name          string                 `protobuf:"bytes,10,opt,name=name,proto3" json:"name,omitempty"`
+	ClusterKey    []byte                 `protobuf:"bytes,11,opt,name=cluster_key,json=clusterKey,proto3" json:"cluster_key,omitempty"`
+	ClusterId     string                 `protobuf:"bytes,12,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	Attempt       uint32                 `protobuf:"varint,13,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	External      bool                   `protobuf:"varint,14,opt,name=external,proto3" json:"external,omitempty"`
+	OnCoordinator bool                   `protobuf:"varint,15,opt,name=on_coordinator,json=onCoordinator,proto3" json:"on_coordinator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClaimGrant) Reset() {
 	*x = ClaimGrant{}
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2762,7 @@ func (x *ClaimGrant) String() string {
 func (*ClaimGrant) ProtoMessage() {}
 
 func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2775,7 @@ func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimGrant.ProtoReflect.Descriptor instead.
 func (*ClaimGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ClaimGrant) GetSeq() uint64 {
@@ -2439,6 +2848,41 @@ func (x *ClaimGrant) GetName() string {
 	return ""
 }
 
+func (x *ClaimGrant) GetClusterKey() []byte {
+	if x != nil {
+		return x.ClusterKey
+	}
+	return nil
+}
+
+func (x *ClaimGrant) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *ClaimGrant) GetAttempt() uint32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *ClaimGrant) GetExternal() bool {
+	if x != nil {
+		return x.External
+	}
+	return false
+}
+
+func (x *ClaimGrant) GetOnCoordinator() bool {
+	if x != nil {
+		return x.OnCoordinator
+	}
+	return false
+}
+
 type ParkOutcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Parked        bool                   `protobuf:"varint,1,opt,name=parked,proto3" json:"parked,omitempty"`
@@ -2449,7 +2893,7 @@ type ParkOutcome struct {
 
 func (x *ParkOutcome) Reset() {
 	*x = ParkOutcome{}
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2905,7 @@ func (x *ParkOutcome) String() string {
 func (*ParkOutcome) ProtoMessage() {}
 
 func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2918,7 @@ func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkOutcome.ProtoReflect.Descriptor instead.
 func (*ParkOutcome) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ParkOutcome) GetParked() bool {
@@ -2502,7 +2946,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2514,7 +2958,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2527,7 +2971,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Applied) GetSeq() uint64 {
@@ -2574,13 +3018,16 @@ type Job struct {
 	Rpcs            uint64   `protobuf:"varint,18,opt,name=rpcs,proto3" json:"rpcs,omitempty"`
 	Yields          uint64   `protobuf:"varint,19,opt,name=yields,proto3" json:"yields,omitempty"`
 	MaxEpoch        uint64   `protobuf:"varint,20,opt,name=max_epoch,json=maxEpoch,proto3" json:"max_epoch,omitempty"`
+	NextQueueId     uint64   `protobuf:"varint,21,opt,name=next_queue_id,json=nextQueueId,proto3" json:"next_queue_id,omitempty"`
+	Enqueued        uint64   `protobuf:"varint,22,opt,name=enqueued,proto3" json:"enqueued,omitempty"`
+	Dequeued        uint64   `protobuf:"varint,23,opt,name=dequeued,proto3" json:"dequeued,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +3039,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +3052,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Job) GetId() uint64 {
@@ -2748,6 +3195,27 @@ func (x *Job) GetMaxEpoch() uint64 {
 	return 0
 }
 
+func (x *Job) GetNextQueueId() uint64 {
+	if x != nil {
+		return x.NextQueueId
+	}
+	return 0
+}
+
+func (x *Job) GetEnqueued() uint64 {
+	if x != nil {
+		return x.Enqueued
+	}
+	return 0
+}
+
+func (x *Job) GetDequeued() uint64 {
+	if x != nil {
+		return x.Dequeued
+	}
+	return 0
+}
+
 type Waiter struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskId        uint64                 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -2758,7 +3226,7 @@ type Waiter struct {
 
 func (x *Waiter) Reset() {
 	*x = Waiter{}
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2770,7 +3238,7 @@ func (x *Waiter) String() string {
 func (*Waiter) ProtoMessage() {}
 
 func (x *Waiter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2783,7 +3251,7 @@ func (x *Waiter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Waiter.ProtoReflect.Descriptor instead.
 func (*Waiter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Waiter) GetTaskId() uint64 {
@@ -2829,13 +3297,20 @@ type Task struct {
 	LastOutcome             string     `protobuf:"bytes,23,opt,name=last_outcome,json=lastOutcome,proto3" json:"last_outcome,omitempty"`
 	AppliedCalls            uint64     `protobuf:"varint,24,opt,name=applied_calls,json=appliedCalls,proto3" json:"applied_calls,omitempty"`
 	Audit                   []*Applied `protobuf:"bytes,25,rep,name=audit,proto3" json:"audit,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	External                bool       `protobuf:"varint,26,opt,name=external,proto3" json:"external,omitempty"`
+	OnCoordinator           bool       `protobuf:"varint,27,opt,name=on_coordinator,json=onCoordinator,proto3" json:"on_coordinator,omitempty"`
+	// claims counts the invocations that claimed the task (attempts).
+	Claims uint32 `protobuf:"varint,28,opt,name=claims,proto3" json:"claims,omitempty"`
+	// blocked_queue: the queue a blocked enqueue or dequeue waits on.
+	BlockedQueue  uint64 `protobuf:"varint,29,opt,name=blocked_queue,json=blockedQueue,proto3" json:"blocked_queue,omitempty"`
+	BlockedPut    bool   `protobuf:"varint,30,opt,name=blocked_put,json=blockedPut,proto3" json:"blocked_put,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2847,7 +3322,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2860,7 +3335,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Task) GetJobId() uint64 {
@@ -3038,6 +3513,179 @@ func (x *Task) GetAudit() []*Applied {
 	return nil
 }
 
+func (x *Task) GetExternal() bool {
+	if x != nil {
+		return x.External
+	}
+	return false
+}
+
+func (x *Task) GetOnCoordinator() bool {
+	if x != nil {
+		return x.OnCoordinator
+	}
+	return false
+}
+
+func (x *Task) GetClaims() uint32 {
+	if x != nil {
+		return x.Claims
+	}
+	return 0
+}
+
+func (x *Task) GetBlockedQueue() uint64 {
+	if x != nil {
+		return x.BlockedQueue
+	}
+	return 0
+}
+
+func (x *Task) GetBlockedPut() bool {
+	if x != nil {
+		return x.BlockedPut
+	}
+	return false
+}
+
+type Queue struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	JobId   uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Id      uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	MaxSize uint32                 `protobuf:"varint,3,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	Items   []*Value               `protobuf:"bytes,4,rep,name=items,proto3" json:"items,omitempty"`
+	// putters: producers blocked with items that did not fit, in order.
+	Putters []*Putter `protobuf:"bytes,5,rep,name=putters,proto3" json:"putters,omitempty"`
+	// getters: consumers blocked on an empty queue, in order.
+	Getters       []uint64 `protobuf:"varint,6,rep,packed,name=getters,proto3" json:"getters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Queue) Reset() {
+	*x = Queue{}
+	mi := &file_fsm_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Queue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Queue) ProtoMessage() {}
+
+func (x *Queue) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Queue.ProtoReflect.Descriptor instead.
+func (*Queue) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *Queue) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *Queue) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Queue) GetMaxSize() uint32 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *Queue) GetItems() []*Value {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *Queue) GetPutters() []*Putter {
+	if x != nil {
+		return x.Putters
+	}
+	return nil
+}
+
+func (x *Queue) GetGetters() []uint64 {
+	if x != nil {
+		return x.Getters
+	}
+	return nil
+}
+
+type Putter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        uint64                 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Items         []*Value               `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Putter) Reset() {
+	*x = Putter{}
+	mi := &file_fsm_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Putter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Putter) ProtoMessage() {}
+
+func (x *Putter) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Putter.ProtoReflect.Descriptor instead.
+func (*Putter) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *Putter) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *Putter) GetItems() []*Value {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 type Session struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	ClientId string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
@@ -3049,7 +3697,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3709,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3722,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Session) GetClientId() string {
@@ -3101,7 +3749,7 @@ type SessionEntry struct {
 
 func (x *SessionEntry) Reset() {
 	*x = SessionEntry{}
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3113,7 +3761,7 @@ func (x *SessionEntry) String() string {
 func (*SessionEntry) ProtoMessage() {}
 
 func (x *SessionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3126,7 +3774,7 @@ func (x *SessionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEntry.ProtoReflect.Descriptor instead.
 func (*SessionEntry) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SessionEntry) GetRequestId() uint64 {
@@ -3154,7 +3802,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3166,7 +3814,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3179,7 +3827,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Node) GetId() string {
@@ -3212,13 +3860,15 @@ type State struct {
 	Sessions      []*Session             `protobuf:"bytes,5,rep,name=sessions,proto3" json:"sessions,omitempty"`
 	Nodes         []*Node                `protobuf:"bytes,6,rep,name=nodes,proto3" json:"nodes,omitempty"`
 	ClusterId     string                 `protobuf:"bytes,7,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	ClusterKey    []byte                 `protobuf:"bytes,8,opt,name=cluster_key,json=clusterKey,proto3" json:"cluster_key,omitempty"`
+	Queues        []*Queue               `protobuf:"bytes,9,rep,name=queues,proto3" json:"queues,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3230,7 +3880,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3243,7 +3893,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{37}
+	return file_fsm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *State) GetAppliedIndex() uint64 {
@@ -3295,13 +3945,27 @@ func (x *State) GetClusterId() string {
 	return ""
 }
 
+func (x *State) GetClusterKey() []byte {
+	if x != nil {
+		return x.ClusterKey
+	}
+	return nil
+}
+
+func (x *State) GetQueues() []*Queue {
+	if x != nil {
+		return x.Queues
+	}
+	return nil
+}
+
 var File_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_proto_rawDesc = "" +
 	"\n" +
 	"\tfsm.proto\x12\fkappa.fsm.v1\":\n" +
 	"\x05Entry\x121\n" +
-	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\"\x91\x05\n" +
+	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\"\xcb\x05\n" +
 	"\aCommand\x12\x1e\n" +
 	"\vnow_unix_ms\x18\x01 \x01(\x03R\tnowUnixMs\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1d\n" +
@@ -3320,11 +3984,16 @@ const file_fsm_proto_rawDesc = "" +
 	"\bset_node\x18\x11 \x01(\v2\x15.kappa.fsm.v1.SetNodeH\x00R\asetNode\x12;\n" +
 	"\vremove_node\x18\x12 \x01(\v2\x18.kappa.fsm.v1.RemoveNodeH\x00R\n" +
 	"removeNode\x12>\n" +
-	"\finit_cluster\x18\x13 \x01(\v2\x19.kappa.fsm.v1.InitClusterH\x00R\vinitClusterB\x04\n" +
-	"\x02op\",\n" +
+	"\finit_cluster\x18\x13 \x01(\v2\x19.kappa.fsm.v1.InitClusterH\x00R\vinitCluster\x128\n" +
+	"\n" +
+	"forget_job\x18\x14 \x01(\v2\x17.kappa.fsm.v1.ForgetJobH\x00R\tforgetJobB\x04\n" +
+	"\x02op\">\n" +
 	"\vInitCluster\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\x01 \x01(\tR\tclusterId\":\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"\"\n" +
+	"\tForgetJob\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\":\n" +
 	"\tCancelJob\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"Z\n" +
@@ -3360,7 +4029,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x14\n" +
-	"\x05claim\x18\x04 \x01(\tR\x05claim\"\xc7\x03\n" +
+	"\x05claim\x18\x04 \x01(\tR\x05claim\"\xf0\x04\n" +
 	"\bTaskCall\x12'\n" +
 	"\x03ref\x18\x01 \x01(\v2\x15.kappa.fsm.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +
@@ -3375,14 +4044,27 @@ const file_fsm_proto_rawDesc = "" +
 	"checkpoint\x12+\n" +
 	"\x05yield\x18\r \x01(\v2\x13.kappa.fsm.v1.YieldH\x00R\x05yield\x12(\n" +
 	"\x04exit\x18\x0e \x01(\v2\x12.kappa.fsm.v1.ExitH\x00R\x04exit\x12(\n" +
-	"\x04fail\x18\x0f \x01(\v2\x12.kappa.fsm.v1.FailH\x00R\x04failB\x04\n" +
-	"\x02op\"8\n" +
+	"\x04fail\x18\x0f \x01(\v2\x12.kappa.fsm.v1.FailH\x00R\x04fail\x12A\n" +
+	"\rcreate_queues\x18\x10 \x01(\v2\x1a.kappa.fsm.v1.CreateQueuesH\x00R\fcreateQueues\x121\n" +
+	"\aenqueue\x18\x11 \x01(\v2\x15.kappa.fsm.v1.EnqueueH\x00R\aenqueue\x121\n" +
+	"\adequeue\x18\x12 \x01(\v2\x15.kappa.fsm.v1.DequeueH\x00R\adequeueB\x04\n" +
+	"\x02op\"?\n" +
+	"\fCreateQueues\x12\x19\n" +
+	"\bmax_size\x18\x01 \x01(\rR\amaxSize\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"O\n" +
+	"\aEnqueue\x12\x19\n" +
+	"\bqueue_id\x18\x01 \x01(\x04R\aqueueId\x12)\n" +
+	"\x05items\x18\x02 \x03(\v2\x13.kappa.fsm.v1.ValueR\x05items\"$\n" +
+	"\aDequeue\x12\x19\n" +
+	"\bqueue_id\x18\x01 \x01(\x04R\aqueueId\"8\n" +
 	"\x05Spawn\x12/\n" +
-	"\bchildren\x18\x01 \x03(\v2\x13.kappa.fsm.v1.ChildR\bchildren\"^\n" +
+	"\bchildren\x18\x01 \x03(\v2\x13.kappa.fsm.v1.ChildR\bchildren\"\xa1\x01\n" +
 	"\x05Child\x12)\n" +
 	"\x05start\x18\x01 \x01(\v2\x13.kappa.fsm.v1.ValueR\x05start\x12\x16\n" +
 	"\x06awaits\x18\x02 \x03(\x04R\x06awaits\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\" \n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1a\n" +
+	"\bexternal\x18\x04 \x01(\bR\bexternal\x12%\n" +
+	"\x0eon_coordinator\x18\x05 \x01(\bR\ronCoordinator\" \n" +
 	"\x04Wait\x12\x18\n" +
 	"\afutures\x18\x01 \x03(\x04R\afutures\"\f\n" +
 	"\n" +
@@ -3420,20 +4102,26 @@ const file_fsm_proto_rawDesc = "" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x16\n" +
 	"\x06failed\x18\x02 \x01(\bR\x06failed\x12)\n" +
 	"\x05value\x18\x03 \x01(\v2\x13.kappa.fsm.v1.ValueR\x05value\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error\"\xc4\x01\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\xc0\x02\n" +
 	"\bResponse\x12\x12\n" +
 	"\x03ack\x18\x01 \x01(\bH\x00R\x03ack\x121\n" +
 	"\aspawned\x18\x02 \x01(\v2\x15.kappa.fsm.v1.SpawnedH\x00R\aspawned\x124\n" +
 	"\bresolved\x18\x03 \x01(\v2\x16.kappa.fsm.v1.ResolvedH\x00R\bresolved\x121\n" +
-	"\ablocked\x18\x04 \x01(\v2\x15.kappa.fsm.v1.BlockedH\x00R\ablockedB\b\n" +
-	"\x06result\"*\n" +
+	"\ablocked\x18\x04 \x01(\v2\x15.kappa.fsm.v1.BlockedH\x00R\ablocked\x12D\n" +
+	"\x0equeues_created\x18\x05 \x01(\v2\x1b.kappa.fsm.v1.QueuesCreatedH\x00R\rqueuesCreated\x124\n" +
+	"\bdequeued\x18\x06 \x01(\v2\x16.kappa.fsm.v1.DequeuedH\x00R\bdequeuedB\b\n" +
+	"\x06result\",\n" +
+	"\rQueuesCreated\x12\x1b\n" +
+	"\tqueue_ids\x18\x01 \x03(\x04R\bqueueIds\"3\n" +
+	"\bDequeued\x12'\n" +
+	"\x04item\x18\x01 \x01(\v2\x13.kappa.fsm.v1.ValueR\x04item\"*\n" +
 	"\aBlocked\x12\x1f\n" +
 	"\vnot_running\x18\x01 \x01(\rR\n" +
 	"notRunning\"$\n" +
 	"\aSpawned\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"@\n" +
 	"\bResolved\x124\n" +
-	"\aresults\x18\x01 \x03(\v2\x1a.kappa.fsm.v1.FutureResultR\aresults\"\xea\x02\n" +
+	"\aresults\x18\x01 \x03(\v2\x1a.kappa.fsm.v1.FutureResultR\aresults\"\x87\x04\n" +
 	"\n" +
 	"ClaimGrant\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12%\n" +
@@ -3447,14 +4135,21 @@ const file_fsm_proto_rawDesc = "" +
 	"\x04root\x18\b \x01(\bR\x04root\x12\x1b\n" +
 	"\tparent_id\x18\t \x01(\x04R\bparentId\x12\x12\n" +
 	"\x04name\x18\n" +
-	" \x01(\tR\x04name\"Y\n" +
+	" \x01(\tR\x04name\x12\x1f\n" +
+	"\vcluster_key\x18\v \x01(\fR\n" +
+	"clusterKey\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\f \x01(\tR\tclusterId\x12\x18\n" +
+	"\aattempt\x18\r \x01(\rR\aattempt\x12\x1a\n" +
+	"\bexternal\x18\x0e \x01(\bR\bexternal\x12%\n" +
+	"\x0eon_coordinator\x18\x0f \x01(\bR\ronCoordinator\"Y\n" +
 	"\vParkOutcome\x12\x16\n" +
 	"\x06parked\x18\x01 \x01(\bR\x06parked\x122\n" +
 	"\bresponse\x18\x02 \x01(\v2\x16.kappa.fsm.v1.ResponseR\bresponse\"P\n" +
 	"\aApplied\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x1b\n" +
-	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\x90\x05\n" +
+	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\xec\x05\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -3481,10 +4176,13 @@ const file_fsm_proto_rawDesc = "" +
 	"\x10checkpoint_bytes\x18\x11 \x01(\x04R\x0fcheckpointBytes\x12\x12\n" +
 	"\x04rpcs\x18\x12 \x01(\x04R\x04rpcs\x12\x16\n" +
 	"\x06yields\x18\x13 \x01(\x04R\x06yields\x12\x1b\n" +
-	"\tmax_epoch\x18\x14 \x01(\x04R\bmaxEpoch\"M\n" +
+	"\tmax_epoch\x18\x14 \x01(\x04R\bmaxEpoch\x12\"\n" +
+	"\rnext_queue_id\x18\x15 \x01(\x04R\vnextQueueId\x12\x1a\n" +
+	"\benqueued\x18\x16 \x01(\x04R\benqueued\x12\x1a\n" +
+	"\bdequeued\x18\x17 \x01(\x04R\bdequeued\"M\n" +
 	"\x06Waiter\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12*\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\xe3\x06\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\x84\b\n" +
 	"\x04Task\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x1b\n" +
@@ -3513,7 +4211,23 @@ const file_fsm_proto_rawDesc = "" +
 	"\x19launches_without_progress\x18\x16 \x01(\rR\x17launchesWithoutProgress\x12!\n" +
 	"\flast_outcome\x18\x17 \x01(\tR\vlastOutcome\x12#\n" +
 	"\rapplied_calls\x18\x18 \x01(\x04R\fappliedCalls\x12+\n" +
-	"\x05audit\x18\x19 \x03(\v2\x15.kappa.fsm.v1.AppliedR\x05audit\"\\\n" +
+	"\x05audit\x18\x19 \x03(\v2\x15.kappa.fsm.v1.AppliedR\x05audit\x12\x1a\n" +
+	"\bexternal\x18\x1a \x01(\bR\bexternal\x12%\n" +
+	"\x0eon_coordinator\x18\x1b \x01(\bR\ronCoordinator\x12\x16\n" +
+	"\x06claims\x18\x1c \x01(\rR\x06claims\x12#\n" +
+	"\rblocked_queue\x18\x1d \x01(\x04R\fblockedQueue\x12\x1f\n" +
+	"\vblocked_put\x18\x1e \x01(\bR\n" +
+	"blockedPut\"\xbe\x01\n" +
+	"\x05Queue\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x19\n" +
+	"\bmax_size\x18\x03 \x01(\rR\amaxSize\x12)\n" +
+	"\x05items\x18\x04 \x03(\v2\x13.kappa.fsm.v1.ValueR\x05items\x12.\n" +
+	"\aputters\x18\x05 \x03(\v2\x14.kappa.fsm.v1.PutterR\aputters\x12\x18\n" +
+	"\agetters\x18\x06 \x03(\x04R\agetters\"L\n" +
+	"\x06Putter\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12)\n" +
+	"\x05items\x18\x02 \x03(\v2\x13.kappa.fsm.v1.ValueR\x05items\"\\\n" +
 	"\aSession\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x124\n" +
 	"\aentries\x18\x02 \x03(\v2\x1a.kappa.fsm.v1.SessionEntryR\aentries\"[\n" +
@@ -3524,7 +4238,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
-	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\x99\x02\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\xe7\x02\n" +
 	"\x05State\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12\x1e\n" +
 	"\vnext_job_id\x18\x02 \x01(\x04R\tnextJobId\x12%\n" +
@@ -3533,7 +4247,10 @@ const file_fsm_proto_rawDesc = "" +
 	"\bsessions\x18\x05 \x03(\v2\x15.kappa.fsm.v1.SessionR\bsessions\x12(\n" +
 	"\x05nodes\x18\x06 \x03(\v2\x12.kappa.fsm.v1.NodeR\x05nodes\x12\x1d\n" +
 	"\n" +
-	"cluster_id\x18\a \x01(\tR\tclusterId*\x8f\x01\n" +
+	"cluster_id\x18\a \x01(\tR\tclusterId\x12\x1f\n" +
+	"\vcluster_key\x18\b \x01(\fR\n" +
+	"clusterKey\x12+\n" +
+	"\x06queues\x18\t \x03(\v2\x13.kappa.fsm.v1.QueueR\x06queues*\x8f\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -3588,7 +4305,7 @@ func file_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_fsm_proto_goTypes = []any{
 	(Outcome)(0),            // 0: kappa.fsm.v1.Outcome
 	(ErrorCode)(0),          // 1: kappa.fsm.v1.ErrorCode
@@ -3598,100 +4315,120 @@ var file_fsm_proto_goTypes = []any{
 	(*Entry)(nil),           // 5: kappa.fsm.v1.Entry
 	(*Command)(nil),         // 6: kappa.fsm.v1.Command
 	(*InitCluster)(nil),     // 7: kappa.fsm.v1.InitCluster
-	(*CancelJob)(nil),       // 8: kappa.fsm.v1.CancelJob
-	(*SetNode)(nil),         // 9: kappa.fsm.v1.SetNode
-	(*RemoveNode)(nil),      // 10: kappa.fsm.v1.RemoveNode
-	(*Value)(nil),           // 11: kappa.fsm.v1.Value
-	(*SubmitJob)(nil),       // 12: kappa.fsm.v1.SubmitJob
-	(*Launch)(nil),          // 13: kappa.fsm.v1.Launch
-	(*Claim)(nil),           // 14: kappa.fsm.v1.Claim
-	(*TaskRef)(nil),         // 15: kappa.fsm.v1.TaskRef
-	(*TaskCall)(nil),        // 16: kappa.fsm.v1.TaskCall
-	(*Spawn)(nil),           // 17: kappa.fsm.v1.Spawn
-	(*Child)(nil),           // 18: kappa.fsm.v1.Child
-	(*Wait)(nil),            // 19: kappa.fsm.v1.Wait
-	(*Checkpoint)(nil),      // 20: kappa.fsm.v1.Checkpoint
-	(*Yield)(nil),           // 21: kappa.fsm.v1.Yield
-	(*Exit)(nil),            // 22: kappa.fsm.v1.Exit
-	(*Fail)(nil),            // 23: kappa.fsm.v1.Fail
-	(*Park)(nil),            // 24: kappa.fsm.v1.Park
-	(*InvocationEnded)(nil), // 25: kappa.fsm.v1.InvocationEnded
-	(*Error)(nil),           // 26: kappa.fsm.v1.Error
-	(*Result)(nil),          // 27: kappa.fsm.v1.Result
-	(*FutureResult)(nil),    // 28: kappa.fsm.v1.FutureResult
-	(*Response)(nil),        // 29: kappa.fsm.v1.Response
-	(*Blocked)(nil),         // 30: kappa.fsm.v1.Blocked
-	(*Spawned)(nil),         // 31: kappa.fsm.v1.Spawned
-	(*Resolved)(nil),        // 32: kappa.fsm.v1.Resolved
-	(*ClaimGrant)(nil),      // 33: kappa.fsm.v1.ClaimGrant
-	(*ParkOutcome)(nil),     // 34: kappa.fsm.v1.ParkOutcome
-	(*Applied)(nil),         // 35: kappa.fsm.v1.Applied
-	(*Job)(nil),             // 36: kappa.fsm.v1.Job
-	(*Waiter)(nil),          // 37: kappa.fsm.v1.Waiter
-	(*Task)(nil),            // 38: kappa.fsm.v1.Task
-	(*Session)(nil),         // 39: kappa.fsm.v1.Session
-	(*SessionEntry)(nil),    // 40: kappa.fsm.v1.SessionEntry
-	(*Node)(nil),            // 41: kappa.fsm.v1.Node
-	(*State)(nil),           // 42: kappa.fsm.v1.State
+	(*ForgetJob)(nil),       // 8: kappa.fsm.v1.ForgetJob
+	(*CancelJob)(nil),       // 9: kappa.fsm.v1.CancelJob
+	(*SetNode)(nil),         // 10: kappa.fsm.v1.SetNode
+	(*RemoveNode)(nil),      // 11: kappa.fsm.v1.RemoveNode
+	(*Value)(nil),           // 12: kappa.fsm.v1.Value
+	(*SubmitJob)(nil),       // 13: kappa.fsm.v1.SubmitJob
+	(*Launch)(nil),          // 14: kappa.fsm.v1.Launch
+	(*Claim)(nil),           // 15: kappa.fsm.v1.Claim
+	(*TaskRef)(nil),         // 16: kappa.fsm.v1.TaskRef
+	(*TaskCall)(nil),        // 17: kappa.fsm.v1.TaskCall
+	(*CreateQueues)(nil),    // 18: kappa.fsm.v1.CreateQueues
+	(*Enqueue)(nil),         // 19: kappa.fsm.v1.Enqueue
+	(*Dequeue)(nil),         // 20: kappa.fsm.v1.Dequeue
+	(*Spawn)(nil),           // 21: kappa.fsm.v1.Spawn
+	(*Child)(nil),           // 22: kappa.fsm.v1.Child
+	(*Wait)(nil),            // 23: kappa.fsm.v1.Wait
+	(*Checkpoint)(nil),      // 24: kappa.fsm.v1.Checkpoint
+	(*Yield)(nil),           // 25: kappa.fsm.v1.Yield
+	(*Exit)(nil),            // 26: kappa.fsm.v1.Exit
+	(*Fail)(nil),            // 27: kappa.fsm.v1.Fail
+	(*Park)(nil),            // 28: kappa.fsm.v1.Park
+	(*InvocationEnded)(nil), // 29: kappa.fsm.v1.InvocationEnded
+	(*Error)(nil),           // 30: kappa.fsm.v1.Error
+	(*Result)(nil),          // 31: kappa.fsm.v1.Result
+	(*FutureResult)(nil),    // 32: kappa.fsm.v1.FutureResult
+	(*Response)(nil),        // 33: kappa.fsm.v1.Response
+	(*QueuesCreated)(nil),   // 34: kappa.fsm.v1.QueuesCreated
+	(*Dequeued)(nil),        // 35: kappa.fsm.v1.Dequeued
+	(*Blocked)(nil),         // 36: kappa.fsm.v1.Blocked
+	(*Spawned)(nil),         // 37: kappa.fsm.v1.Spawned
+	(*Resolved)(nil),        // 38: kappa.fsm.v1.Resolved
+	(*ClaimGrant)(nil),      // 39: kappa.fsm.v1.ClaimGrant
+	(*ParkOutcome)(nil),     // 40: kappa.fsm.v1.ParkOutcome
+	(*Applied)(nil),         // 41: kappa.fsm.v1.Applied
+	(*Job)(nil),             // 42: kappa.fsm.v1.Job
+	(*Waiter)(nil),          // 43: kappa.fsm.v1.Waiter
+	(*Task)(nil),            // 44: kappa.fsm.v1.Task
+	(*Queue)(nil),           // 45: kappa.fsm.v1.Queue
+	(*Putter)(nil),          // 46: kappa.fsm.v1.Putter
+	(*Session)(nil),         // 47: kappa.fsm.v1.Session
+	(*SessionEntry)(nil),    // 48: kappa.fsm.v1.SessionEntry
+	(*Node)(nil),            // 49: kappa.fsm.v1.Node
+	(*State)(nil),           // 50: kappa.fsm.v1.State
 }
 var file_fsm_proto_depIdxs = []int32{
 	6,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
-	12, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
-	13, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
-	14, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
-	16, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
-	24, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
-	25, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
-	8,  // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
-	9,  // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
-	10, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
+	13, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
+	14, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
+	15, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
+	17, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
+	28, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
+	29, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
+	9,  // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
+	10, // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
+	11, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
 	7,  // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
-	15, // 11: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
-	17, // 12: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
-	19, // 13: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
-	20, // 14: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
-	21, // 15: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
-	22, // 16: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
-	23, // 17: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
-	18, // 18: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
-	11, // 19: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
-	11, // 20: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
-	15, // 21: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
-	0,  // 22: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
-	1,  // 23: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
-	26, // 24: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
-	33, // 25: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
-	29, // 26: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
-	34, // 27: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
-	11, // 28: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
-	31, // 29: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
-	32, // 30: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
-	30, // 31: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
-	28, // 32: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
-	29, // 33: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
-	11, // 34: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
-	28, // 35: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
-	29, // 36: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
-	2,  // 37: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
-	11, // 38: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
-	4,  // 39: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
-	3,  // 40: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
-	29, // 41: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
-	11, // 42: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
-	37, // 43: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
-	11, // 44: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
-	35, // 45: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
-	40, // 46: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
-	27, // 47: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
-	36, // 48: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
-	38, // 49: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
-	39, // 50: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
-	41, // 51: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
-	52, // [52:52] is the sub-list for method output_type
-	52, // [52:52] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	8,  // 11: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
+	16, // 12: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
+	21, // 13: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
+	23, // 14: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
+	24, // 15: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
+	25, // 16: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
+	26, // 17: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
+	27, // 18: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
+	18, // 19: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
+	19, // 20: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
+	20, // 21: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
+	12, // 22: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
+	22, // 23: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
+	12, // 24: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
+	12, // 25: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
+	16, // 26: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
+	0,  // 27: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
+	1,  // 28: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
+	30, // 29: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
+	39, // 30: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
+	33, // 31: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
+	40, // 32: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
+	12, // 33: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
+	37, // 34: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
+	38, // 35: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
+	36, // 36: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
+	34, // 37: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
+	35, // 38: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
+	12, // 39: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
+	32, // 40: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
+	33, // 41: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
+	12, // 42: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
+	32, // 43: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
+	33, // 44: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
+	2,  // 45: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
+	12, // 46: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
+	4,  // 47: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
+	3,  // 48: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
+	33, // 49: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
+	12, // 50: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
+	43, // 51: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
+	12, // 52: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
+	41, // 53: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
+	12, // 54: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
+	46, // 55: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
+	12, // 56: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
+	48, // 57: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
+	31, // 58: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
+	42, // 59: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
+	44, // 60: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
+	47, // 61: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
+	49, // 62: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
+	45, // 63: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
+	64, // [64:64] is the sub-list for method output_type
+	64, // [64:64] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_fsm_proto_init() }
@@ -3710,31 +4447,37 @@ func file_fsm_proto_init() {
 		(*Command_SetNode)(nil),
 		(*Command_RemoveNode)(nil),
 		(*Command_InitCluster)(nil),
+		(*Command_ForgetJob)(nil),
 	}
-	file_fsm_proto_msgTypes[6].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[7].OneofWrappers = []any{
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_fsm_proto_msgTypes[11].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[12].OneofWrappers = []any{
 		(*TaskCall_Spawn)(nil),
 		(*TaskCall_Wait)(nil),
 		(*TaskCall_Checkpoint)(nil),
 		(*TaskCall_Yield)(nil),
 		(*TaskCall_Exit)(nil),
 		(*TaskCall_Fail)(nil),
+		(*TaskCall_CreateQueues)(nil),
+		(*TaskCall_Enqueue)(nil),
+		(*TaskCall_Dequeue)(nil),
 	}
-	file_fsm_proto_msgTypes[22].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[26].OneofWrappers = []any{
 		(*Result_JobId)(nil),
 		(*Result_Claim)(nil),
 		(*Result_Response)(nil),
 		(*Result_Park)(nil),
 		(*Result_Ignored)(nil),
 	}
-	file_fsm_proto_msgTypes[24].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[28].OneofWrappers = []any{
 		(*Response_Ack)(nil),
 		(*Response_Spawned)(nil),
 		(*Response_Resolved)(nil),
 		(*Response_Blocked)(nil),
+		(*Response_QueuesCreated)(nil),
+		(*Response_Dequeued)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3742,7 +4485,7 @@ func file_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_proto_rawDesc), len(file_fsm_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   38,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -417,12 +417,19 @@ type ClaimResponse struct {
 	// start is the pickled (function, args, kwargs) of a spawned task.
 	Start *Value `protobuf:"bytes,4,opt,name=start,proto3" json:"start,omitempty"`
 	// awaited are the futures passed as arguments, resolved before the start.
-	Awaited       []*FutureResult `protobuf:"bytes,5,rep,name=awaited,proto3" json:"awaited,omitempty"`
-	ProgramHash   string          `protobuf:"bytes,6,opt,name=program_hash,json=programHash,proto3" json:"program_hash,omitempty"`
-	EventJson     []byte          `protobuf:"bytes,7,opt,name=event_json,json=eventJson,proto3" json:"event_json,omitempty"`
-	Root          bool            `protobuf:"varint,8,opt,name=root,proto3" json:"root,omitempty"`
-	ParentId      uint64          `protobuf:"varint,9,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
-	Name          string          `protobuf:"bytes,10,opt,name=name,proto3" json:"name,omitempty"`
+	Awaited     []*FutureResult `protobuf:"bytes,5,rep,name=awaited,proto3" json:"awaited,omitempty"`
+	ProgramHash string          `protobuf:"bytes,6,opt,name=program_hash,json=programHash,proto3" json:"program_hash,omitempty"`
+	EventJson   []byte          `protobuf:"bytes,7,opt,name=event_json,json=eventJson,proto3" json:"event_json,omitempty"`
+	Root        bool            `protobuf:"varint,8,opt,name=root,proto3" json:"root,omitempty"`
+	ParentId    uint64          `protobuf:"varint,9,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	Name        string          `protobuf:"bytes,10,opt,name=name,proto3" json:"name,omitempty"`
+	// cluster_key signs and checks every blob the task writes or reads.
+	ClusterKey []byte `protobuf:"bytes,11,opt,name=cluster_key,json=clusterKey,proto3" json:"cluster_key,omitempty"`
+	ClusterId  string `protobuf:"bytes,12,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// attempt counts the claims of this task so far (1 = first).
+	Attempt       uint32 `protobuf:"varint,13,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	External      bool   `protobuf:"varint,14,opt,name=external,proto3" json:"external,omitempty"`
+	OnCoordinator bool   `protobuf:"varint,15,opt,name=on_coordinator,json=onCoordinator,proto3" json:"on_coordinator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -527,6 +534,41 @@ func (x *ClaimResponse) GetName() string {
 	return ""
 }
 
+func (x *ClaimResponse) GetClusterKey() []byte {
+	if x != nil {
+		return x.ClusterKey
+	}
+	return nil
+}
+
+func (x *ClaimResponse) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *ClaimResponse) GetAttempt() uint32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *ClaimResponse) GetExternal() bool {
+	if x != nil {
+		return x.External
+	}
+	return false
+}
+
+func (x *ClaimResponse) GetOnCoordinator() bool {
+	if x != nil {
+		return x.OnCoordinator
+	}
+	return false
+}
+
 type CallRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Ref   *TaskRef               `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
@@ -544,6 +586,9 @@ type CallRequest struct {
 	//	*CallRequest_Yield
 	//	*CallRequest_Exit
 	//	*CallRequest_Fail
+	//	*CallRequest_CreateQueues
+	//	*CallRequest_Enqueue
+	//	*CallRequest_Dequeue
 	Op            isCallRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -668,6 +713,33 @@ func (x *CallRequest) GetFail() *FailOp {
 	return nil
 }
 
+func (x *CallRequest) GetCreateQueues() *CreateQueuesOp {
+	if x != nil {
+		if x, ok := x.Op.(*CallRequest_CreateQueues); ok {
+			return x.CreateQueues
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetEnqueue() *EnqueueOp {
+	if x != nil {
+		if x, ok := x.Op.(*CallRequest_Enqueue); ok {
+			return x.Enqueue
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetDequeue() *DequeueOp {
+	if x != nil {
+		if x, ok := x.Op.(*CallRequest_Dequeue); ok {
+			return x.Dequeue
+		}
+	}
+	return nil
+}
+
 type isCallRequest_Op interface {
 	isCallRequest_Op()
 }
@@ -696,6 +768,18 @@ type CallRequest_Fail struct {
 	Fail *FailOp `protobuf:"bytes,15,opt,name=fail,proto3,oneof"`
 }
 
+type CallRequest_CreateQueues struct {
+	CreateQueues *CreateQueuesOp `protobuf:"bytes,16,opt,name=create_queues,json=createQueues,proto3,oneof"`
+}
+
+type CallRequest_Enqueue struct {
+	Enqueue *EnqueueOp `protobuf:"bytes,17,opt,name=enqueue,proto3,oneof"`
+}
+
+type CallRequest_Dequeue struct {
+	Dequeue *DequeueOp `protobuf:"bytes,18,opt,name=dequeue,proto3,oneof"`
+}
+
 func (*CallRequest_Spawn) isCallRequest_Op() {}
 
 func (*CallRequest_Wait) isCallRequest_Op() {}
@@ -708,6 +792,164 @@ func (*CallRequest_Exit) isCallRequest_Op() {}
 
 func (*CallRequest_Fail) isCallRequest_Op() {}
 
+func (*CallRequest_CreateQueues) isCallRequest_Op() {}
+
+func (*CallRequest_Enqueue) isCallRequest_Op() {}
+
+func (*CallRequest_Dequeue) isCallRequest_Op() {}
+
+// CreateQueuesOp creates `count` FIFO queues of capacity max_size each
+// (0: a rendezvous, where enqueue waits for a dequeue).
+type CreateQueuesOp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MaxSize       uint32                 `protobuf:"varint,1,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	Count         uint32                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateQueuesOp) Reset() {
+	*x = CreateQueuesOp{}
+	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateQueuesOp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateQueuesOp) ProtoMessage() {}
+
+func (x *CreateQueuesOp) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateQueuesOp.ProtoReflect.Descriptor instead.
+func (*CreateQueuesOp) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CreateQueuesOp) GetMaxSize() uint32 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *CreateQueuesOp) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// EnqueueOp puts items in order; the call blocks until all are in.
+type EnqueueOp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QueueId       uint64                 `protobuf:"varint,1,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	Items         []*Value               `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnqueueOp) Reset() {
+	*x = EnqueueOp{}
+	mi := &file_kappa_v1_task_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnqueueOp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnqueueOp) ProtoMessage() {}
+
+func (x *EnqueueOp) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_task_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnqueueOp.ProtoReflect.Descriptor instead.
+func (*EnqueueOp) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *EnqueueOp) GetQueueId() uint64 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
+func (x *EnqueueOp) GetItems() []*Value {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// DequeueOp takes the oldest item; the call blocks while the queue is empty.
+type DequeueOp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QueueId       uint64                 `protobuf:"varint,1,opt,name=queue_id,json=queueId,proto3" json:"queue_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DequeueOp) Reset() {
+	*x = DequeueOp{}
+	mi := &file_kappa_v1_task_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DequeueOp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DequeueOp) ProtoMessage() {}
+
+func (x *DequeueOp) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_task_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DequeueOp.ProtoReflect.Descriptor instead.
+func (*DequeueOp) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DequeueOp) GetQueueId() uint64 {
+	if x != nil {
+		return x.QueueId
+	}
+	return 0
+}
+
 type SpawnOp struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Children      []*ChildSpec           `protobuf:"bytes,1,rep,name=children,proto3" json:"children,omitempty"`
@@ -717,7 +959,7 @@ type SpawnOp struct {
 
 func (x *SpawnOp) Reset() {
 	*x = SpawnOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	mi := &file_kappa_v1_task_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +971,7 @@ func (x *SpawnOp) String() string {
 func (*SpawnOp) ProtoMessage() {}
 
 func (x *SpawnOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	mi := &file_kappa_v1_task_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +984,7 @@ func (x *SpawnOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnOp.ProtoReflect.Descriptor instead.
 func (*SpawnOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{6}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SpawnOp) GetChildren() []*ChildSpec {
@@ -758,15 +1000,21 @@ type ChildSpec struct {
 	Start *Value `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
 	// awaits are futures (task ids of the same job) that must finish before
 	// the child starts; their values replace the futures in its arguments.
-	Awaits        []uint64 `protobuf:"varint,2,rep,packed,name=awaits,proto3" json:"awaits,omitempty"`
-	Name          string   `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Awaits []uint64 `protobuf:"varint,2,rep,packed,name=awaits,proto3" json:"awaits,omitempty"`
+	Name   string   `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// external: the child makes a call with side effects outside Kappa; it
+	// is handed an idempotency key that stays the same across retries.
+	External bool `protobuf:"varint,4,opt,name=external,proto3" json:"external,omitempty"`
+	// on_coordinator: the child runs on the leader's machine, without a
+	// lambda time limit.
+	OnCoordinator bool `protobuf:"varint,5,opt,name=on_coordinator,json=onCoordinator,proto3" json:"on_coordinator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChildSpec) Reset() {
 	*x = ChildSpec{}
-	mi := &file_kappa_v1_task_proto_msgTypes[7]
+	mi := &file_kappa_v1_task_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +1026,7 @@ func (x *ChildSpec) String() string {
 func (*ChildSpec) ProtoMessage() {}
 
 func (x *ChildSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[7]
+	mi := &file_kappa_v1_task_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +1039,7 @@ func (x *ChildSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildSpec.ProtoReflect.Descriptor instead.
 func (*ChildSpec) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{7}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ChildSpec) GetStart() *Value {
@@ -815,6 +1063,20 @@ func (x *ChildSpec) GetName() string {
 	return ""
 }
 
+func (x *ChildSpec) GetExternal() bool {
+	if x != nil {
+		return x.External
+	}
+	return false
+}
+
+func (x *ChildSpec) GetOnCoordinator() bool {
+	if x != nil {
+		return x.OnCoordinator
+	}
+	return false
+}
+
 type WaitOp struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Futures       []uint64               `protobuf:"varint,1,rep,packed,name=futures,proto3" json:"futures,omitempty"`
@@ -824,7 +1086,7 @@ type WaitOp struct {
 
 func (x *WaitOp) Reset() {
 	*x = WaitOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[8]
+	mi := &file_kappa_v1_task_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -836,7 +1098,7 @@ func (x *WaitOp) String() string {
 func (*WaitOp) ProtoMessage() {}
 
 func (x *WaitOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[8]
+	mi := &file_kappa_v1_task_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -849,7 +1111,7 @@ func (x *WaitOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitOp.ProtoReflect.Descriptor instead.
 func (*WaitOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{8}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *WaitOp) GetFutures() []uint64 {
@@ -867,7 +1129,7 @@ type CheckpointOp struct {
 
 func (x *CheckpointOp) Reset() {
 	*x = CheckpointOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[9]
+	mi := &file_kappa_v1_task_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1141,7 @@ func (x *CheckpointOp) String() string {
 func (*CheckpointOp) ProtoMessage() {}
 
 func (x *CheckpointOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[9]
+	mi := &file_kappa_v1_task_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1154,7 @@ func (x *CheckpointOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointOp.ProtoReflect.Descriptor instead.
 func (*CheckpointOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{9}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{12}
 }
 
 // YieldOp ends the epoch; the leader relaunches the task at once.
@@ -904,7 +1166,7 @@ type YieldOp struct {
 
 func (x *YieldOp) Reset() {
 	*x = YieldOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[10]
+	mi := &file_kappa_v1_task_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1178,7 @@ func (x *YieldOp) String() string {
 func (*YieldOp) ProtoMessage() {}
 
 func (x *YieldOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[10]
+	mi := &file_kappa_v1_task_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1191,7 @@ func (x *YieldOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use YieldOp.ProtoReflect.Descriptor instead.
 func (*YieldOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{10}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{13}
 }
 
 type ExitOp struct {
@@ -943,7 +1205,7 @@ type ExitOp struct {
 
 func (x *ExitOp) Reset() {
 	*x = ExitOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[11]
+	mi := &file_kappa_v1_task_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1217,7 @@ func (x *ExitOp) String() string {
 func (*ExitOp) ProtoMessage() {}
 
 func (x *ExitOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[11]
+	mi := &file_kappa_v1_task_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1230,7 @@ func (x *ExitOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitOp.ProtoReflect.Descriptor instead.
 func (*ExitOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{11}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExitOp) GetResult() *Value {
@@ -994,7 +1256,7 @@ type FailOp struct {
 
 func (x *FailOp) Reset() {
 	*x = FailOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[12]
+	mi := &file_kappa_v1_task_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1268,7 @@ func (x *FailOp) String() string {
 func (*FailOp) ProtoMessage() {}
 
 func (x *FailOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[12]
+	mi := &file_kappa_v1_task_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1281,7 @@ func (x *FailOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailOp.ProtoReflect.Descriptor instead.
 func (*FailOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{12}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FailOp) GetError() string {
@@ -1037,6 +1299,8 @@ type CallResponse struct {
 	//	*CallResponse_Spawned
 	//	*CallResponse_Resolved
 	//	*CallResponse_Blocked
+	//	*CallResponse_QueuesCreated
+	//	*CallResponse_Dequeued
 	Result        isCallResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1044,7 +1308,7 @@ type CallResponse struct {
 
 func (x *CallResponse) Reset() {
 	*x = CallResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[13]
+	mi := &file_kappa_v1_task_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1056,7 +1320,7 @@ func (x *CallResponse) String() string {
 func (*CallResponse) ProtoMessage() {}
 
 func (x *CallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[13]
+	mi := &file_kappa_v1_task_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1069,7 +1333,7 @@ func (x *CallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallResponse.ProtoReflect.Descriptor instead.
 func (*CallResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{13}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CallResponse) GetResult() isCallResponse_Result {
@@ -1115,6 +1379,24 @@ func (x *CallResponse) GetBlocked() *Blocked {
 	return nil
 }
 
+func (x *CallResponse) GetQueuesCreated() *QueuesCreated {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_QueuesCreated); ok {
+			return x.QueuesCreated
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetDequeued() *Dequeued {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Dequeued); ok {
+			return x.Dequeued
+		}
+	}
+	return nil
+}
+
 type isCallResponse_Result interface {
 	isCallResponse_Result()
 }
@@ -1135,6 +1417,14 @@ type CallResponse_Blocked struct {
 	Blocked *Blocked `protobuf:"bytes,4,opt,name=blocked,proto3,oneof"`
 }
 
+type CallResponse_QueuesCreated struct {
+	QueuesCreated *QueuesCreated `protobuf:"bytes,5,opt,name=queues_created,json=queuesCreated,proto3,oneof"`
+}
+
+type CallResponse_Dequeued struct {
+	Dequeued *Dequeued `protobuf:"bytes,6,opt,name=dequeued,proto3,oneof"`
+}
+
 func (*CallResponse_Ack) isCallResponse_Result() {}
 
 func (*CallResponse_Spawned) isCallResponse_Result() {}
@@ -1142,6 +1432,98 @@ func (*CallResponse_Spawned) isCallResponse_Result() {}
 func (*CallResponse_Resolved) isCallResponse_Result() {}
 
 func (*CallResponse_Blocked) isCallResponse_Result() {}
+
+func (*CallResponse_QueuesCreated) isCallResponse_Result() {}
+
+func (*CallResponse_Dequeued) isCallResponse_Result() {}
+
+type QueuesCreated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QueueIds      []uint64               `protobuf:"varint,1,rep,packed,name=queue_ids,json=queueIds,proto3" json:"queue_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueuesCreated) Reset() {
+	*x = QueuesCreated{}
+	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuesCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuesCreated) ProtoMessage() {}
+
+func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
+func (*QueuesCreated) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *QueuesCreated) GetQueueIds() []uint64 {
+	if x != nil {
+		return x.QueueIds
+	}
+	return nil
+}
+
+type Dequeued struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Item          *Value                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Dequeued) Reset() {
+	*x = Dequeued{}
+	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Dequeued) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Dequeued) ProtoMessage() {}
+
+func (x *Dequeued) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
+func (*Dequeued) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Dequeued) GetItem() *Value {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
 
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1151,7 +1533,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_kappa_v1_task_proto_msgTypes[14]
+	mi := &file_kappa_v1_task_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1545,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[14]
+	mi := &file_kappa_v1_task_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1558,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{14}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{19}
 }
 
 type Spawned struct {
@@ -1188,7 +1570,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_kappa_v1_task_proto_msgTypes[15]
+	mi := &file_kappa_v1_task_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1200,7 +1582,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[15]
+	mi := &file_kappa_v1_task_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1213,7 +1595,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{15}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -1232,7 +1614,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_kappa_v1_task_proto_msgTypes[16]
+	mi := &file_kappa_v1_task_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1626,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[16]
+	mi := &file_kappa_v1_task_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1639,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{16}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -1279,7 +1661,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	mi := &file_kappa_v1_task_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1673,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	mi := &file_kappa_v1_task_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1686,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -1324,7 +1706,7 @@ type PollRequest struct {
 
 func (x *PollRequest) Reset() {
 	*x = PollRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	mi := &file_kappa_v1_task_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1718,7 @@ func (x *PollRequest) String() string {
 func (*PollRequest) ProtoMessage() {}
 
 func (x *PollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	mi := &file_kappa_v1_task_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1731,7 @@ func (x *PollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollRequest.ProtoReflect.Descriptor instead.
 func (*PollRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{18}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PollRequest) GetRef() *TaskRef {
@@ -1376,7 +1758,7 @@ type PollResponse struct {
 
 func (x *PollResponse) Reset() {
 	*x = PollResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[19]
+	mi := &file_kappa_v1_task_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1770,7 @@ func (x *PollResponse) String() string {
 func (*PollResponse) ProtoMessage() {}
 
 func (x *PollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[19]
+	mi := &file_kappa_v1_task_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1783,7 @@ func (x *PollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResponse.ProtoReflect.Descriptor instead.
 func (*PollResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{19}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PollResponse) GetReady() bool {
@@ -1428,7 +1810,7 @@ type ParkRequest struct {
 
 func (x *ParkRequest) Reset() {
 	*x = ParkRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[20]
+	mi := &file_kappa_v1_task_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1822,7 @@ func (x *ParkRequest) String() string {
 func (*ParkRequest) ProtoMessage() {}
 
 func (x *ParkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[20]
+	mi := &file_kappa_v1_task_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1835,7 @@ func (x *ParkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkRequest.ProtoReflect.Descriptor instead.
 func (*ParkRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{20}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ParkRequest) GetRef() *TaskRef {
@@ -1482,7 +1864,7 @@ type ParkResponse struct {
 
 func (x *ParkResponse) Reset() {
 	*x = ParkResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[21]
+	mi := &file_kappa_v1_task_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1876,7 @@ func (x *ParkResponse) String() string {
 func (*ParkResponse) ProtoMessage() {}
 
 func (x *ParkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[21]
+	mi := &file_kappa_v1_task_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1889,7 @@ func (x *ParkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkResponse.ProtoReflect.Descriptor instead.
 func (*ParkResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{21}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ParkResponse) GetParked() bool {
@@ -1533,7 +1915,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[22]
+	mi := &file_kappa_v1_task_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1927,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[22]
+	mi := &file_kappa_v1_task_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1940,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{22}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HeartbeatRequest) GetRef() *TaskRef {
@@ -1569,14 +1951,17 @@ func (x *HeartbeatRequest) GetRef() *TaskRef {
 }
 
 type HeartbeatResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// yield_now asks the task to checkpoint and yield at its next pause
+	// point (the leader is about to hand over leadership).
+	YieldNow      bool `protobuf:"varint,1,opt,name=yield_now,json=yieldNow,proto3" json:"yield_now,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[23]
+	mi := &file_kappa_v1_task_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1973,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[23]
+	mi := &file_kappa_v1_task_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1986,14 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{23}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *HeartbeatResponse) GetYieldNow() bool {
+	if x != nil {
+		return x.YieldNow
+	}
+	return false
 }
 
 var File_kappa_v1_task_proto protoreflect.FileDescriptor
@@ -1628,7 +2020,7 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12#\n" +
 	"\rinvocation_id\x18\x04 \x01(\tR\finvocationId\x12\x14\n" +
-	"\x05claim\x18\x05 \x01(\tR\x05claim\"\xe5\x02\n" +
+	"\x05claim\x18\x05 \x01(\tR\x05claim\"\x82\x04\n" +
 	"\rClaimResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12%\n" +
 	"\x0echeckpoint_key\x18\x02 \x01(\tR\rcheckpointKey\x12;\n" +
@@ -1641,7 +2033,14 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x04root\x18\b \x01(\bR\x04root\x12\x1b\n" +
 	"\tparent_id\x18\t \x01(\x04R\bparentId\x12\x12\n" +
 	"\x04name\x18\n" +
-	" \x01(\tR\x04name\"\xa2\x03\n" +
+	" \x01(\tR\x04name\x12\x1f\n" +
+	"\vcluster_key\x18\v \x01(\fR\n" +
+	"clusterKey\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\f \x01(\tR\tclusterId\x12\x18\n" +
+	"\aattempt\x18\r \x01(\rR\aattempt\x12\x1a\n" +
+	"\bexternal\x18\x0e \x01(\bR\bexternal\x12%\n" +
+	"\x0eon_coordinator\x18\x0f \x01(\bR\ronCoordinator\"\xc5\x04\n" +
 	"\vCallRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +
@@ -1655,14 +2054,27 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"checkpoint\x12)\n" +
 	"\x05yield\x18\r \x01(\v2\x11.kappa.v1.YieldOpH\x00R\x05yield\x12&\n" +
 	"\x04exit\x18\x0e \x01(\v2\x10.kappa.v1.ExitOpH\x00R\x04exit\x12&\n" +
-	"\x04fail\x18\x0f \x01(\v2\x10.kappa.v1.FailOpH\x00R\x04failB\x04\n" +
-	"\x02op\":\n" +
+	"\x04fail\x18\x0f \x01(\v2\x10.kappa.v1.FailOpH\x00R\x04fail\x12?\n" +
+	"\rcreate_queues\x18\x10 \x01(\v2\x18.kappa.v1.CreateQueuesOpH\x00R\fcreateQueues\x12/\n" +
+	"\aenqueue\x18\x11 \x01(\v2\x13.kappa.v1.EnqueueOpH\x00R\aenqueue\x12/\n" +
+	"\adequeue\x18\x12 \x01(\v2\x13.kappa.v1.DequeueOpH\x00R\adequeueB\x04\n" +
+	"\x02op\"A\n" +
+	"\x0eCreateQueuesOp\x12\x19\n" +
+	"\bmax_size\x18\x01 \x01(\rR\amaxSize\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"M\n" +
+	"\tEnqueueOp\x12\x19\n" +
+	"\bqueue_id\x18\x01 \x01(\x04R\aqueueId\x12%\n" +
+	"\x05items\x18\x02 \x03(\v2\x0f.kappa.v1.ValueR\x05items\"&\n" +
+	"\tDequeueOp\x12\x19\n" +
+	"\bqueue_id\x18\x01 \x01(\x04R\aqueueId\":\n" +
 	"\aSpawnOp\x12/\n" +
-	"\bchildren\x18\x01 \x03(\v2\x13.kappa.v1.ChildSpecR\bchildren\"^\n" +
+	"\bchildren\x18\x01 \x03(\v2\x13.kappa.v1.ChildSpecR\bchildren\"\xa1\x01\n" +
 	"\tChildSpec\x12%\n" +
 	"\x05start\x18\x01 \x01(\v2\x0f.kappa.v1.ValueR\x05start\x12\x16\n" +
 	"\x06awaits\x18\x02 \x03(\x04R\x06awaits\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\"\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1a\n" +
+	"\bexternal\x18\x04 \x01(\bR\bexternal\x12%\n" +
+	"\x0eon_coordinator\x18\x05 \x01(\bR\ronCoordinator\"\"\n" +
 	"\x06WaitOp\x12\x18\n" +
 	"\afutures\x18\x01 \x03(\x04R\afutures\"\x0e\n" +
 	"\fCheckpointOp\"\t\n" +
@@ -1672,13 +2084,19 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\vresult_json\x18\x02 \x01(\tR\n" +
 	"resultJson\"\x1e\n" +
 	"\x06FailOp\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xcb\x01\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\xbf\x02\n" +
 	"\fCallResponse\x12!\n" +
 	"\x03ack\x18\x01 \x01(\v2\r.kappa.v1.AckH\x00R\x03ack\x12-\n" +
 	"\aspawned\x18\x02 \x01(\v2\x11.kappa.v1.SpawnedH\x00R\aspawned\x120\n" +
 	"\bresolved\x18\x03 \x01(\v2\x12.kappa.v1.ResolvedH\x00R\bresolved\x12-\n" +
-	"\ablocked\x18\x04 \x01(\v2\x11.kappa.v1.BlockedH\x00R\ablockedB\b\n" +
-	"\x06result\"\x05\n" +
+	"\ablocked\x18\x04 \x01(\v2\x11.kappa.v1.BlockedH\x00R\ablocked\x12@\n" +
+	"\x0equeues_created\x18\x05 \x01(\v2\x17.kappa.v1.QueuesCreatedH\x00R\rqueuesCreated\x120\n" +
+	"\bdequeued\x18\x06 \x01(\v2\x12.kappa.v1.DequeuedH\x00R\bdequeuedB\b\n" +
+	"\x06result\",\n" +
+	"\rQueuesCreated\x12\x1b\n" +
+	"\tqueue_ids\x18\x01 \x03(\x04R\bqueueIds\"/\n" +
+	"\bDequeued\x12#\n" +
+	"\x04item\x18\x01 \x01(\v2\x0f.kappa.v1.ValueR\x04item\"\x05\n" +
 	"\x03Ack\"$\n" +
 	"\aSpawned\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"<\n" +
@@ -1700,8 +2118,9 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x06parked\x18\x01 \x01(\bR\x06parked\x122\n" +
 	"\bresponse\x18\x02 \x01(\v2\x16.kappa.v1.CallResponseR\bresponse\"7\n" +
 	"\x10HeartbeatRequest\x12#\n" +
-	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\"\x13\n" +
-	"\x11HeartbeatResponse*\xb1\x01\n" +
+	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\"0\n" +
+	"\x11HeartbeatResponse\x12\x1b\n" +
+	"\tyield_now\x18\x01 \x01(\bR\byieldNow*\xb1\x01\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1733,7 +2152,7 @@ func file_kappa_v1_task_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_task_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_kappa_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_kappa_v1_task_proto_goTypes = []any{
 	(ErrorReason)(0),          // 0: kappa.v1.ErrorReason
 	(*TaskRef)(nil),           // 1: kappa.v1.TaskRef
@@ -1742,65 +2161,77 @@ var file_kappa_v1_task_proto_goTypes = []any{
 	(*ClaimRequest)(nil),      // 4: kappa.v1.ClaimRequest
 	(*ClaimResponse)(nil),     // 5: kappa.v1.ClaimResponse
 	(*CallRequest)(nil),       // 6: kappa.v1.CallRequest
-	(*SpawnOp)(nil),           // 7: kappa.v1.SpawnOp
-	(*ChildSpec)(nil),         // 8: kappa.v1.ChildSpec
-	(*WaitOp)(nil),            // 9: kappa.v1.WaitOp
-	(*CheckpointOp)(nil),      // 10: kappa.v1.CheckpointOp
-	(*YieldOp)(nil),           // 11: kappa.v1.YieldOp
-	(*ExitOp)(nil),            // 12: kappa.v1.ExitOp
-	(*FailOp)(nil),            // 13: kappa.v1.FailOp
-	(*CallResponse)(nil),      // 14: kappa.v1.CallResponse
-	(*Ack)(nil),               // 15: kappa.v1.Ack
-	(*Spawned)(nil),           // 16: kappa.v1.Spawned
-	(*Resolved)(nil),          // 17: kappa.v1.Resolved
-	(*Blocked)(nil),           // 18: kappa.v1.Blocked
-	(*PollRequest)(nil),       // 19: kappa.v1.PollRequest
-	(*PollResponse)(nil),      // 20: kappa.v1.PollResponse
-	(*ParkRequest)(nil),       // 21: kappa.v1.ParkRequest
-	(*ParkResponse)(nil),      // 22: kappa.v1.ParkResponse
-	(*HeartbeatRequest)(nil),  // 23: kappa.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil), // 24: kappa.v1.HeartbeatResponse
+	(*CreateQueuesOp)(nil),    // 7: kappa.v1.CreateQueuesOp
+	(*EnqueueOp)(nil),         // 8: kappa.v1.EnqueueOp
+	(*DequeueOp)(nil),         // 9: kappa.v1.DequeueOp
+	(*SpawnOp)(nil),           // 10: kappa.v1.SpawnOp
+	(*ChildSpec)(nil),         // 11: kappa.v1.ChildSpec
+	(*WaitOp)(nil),            // 12: kappa.v1.WaitOp
+	(*CheckpointOp)(nil),      // 13: kappa.v1.CheckpointOp
+	(*YieldOp)(nil),           // 14: kappa.v1.YieldOp
+	(*ExitOp)(nil),            // 15: kappa.v1.ExitOp
+	(*FailOp)(nil),            // 16: kappa.v1.FailOp
+	(*CallResponse)(nil),      // 17: kappa.v1.CallResponse
+	(*QueuesCreated)(nil),     // 18: kappa.v1.QueuesCreated
+	(*Dequeued)(nil),          // 19: kappa.v1.Dequeued
+	(*Ack)(nil),               // 20: kappa.v1.Ack
+	(*Spawned)(nil),           // 21: kappa.v1.Spawned
+	(*Resolved)(nil),          // 22: kappa.v1.Resolved
+	(*Blocked)(nil),           // 23: kappa.v1.Blocked
+	(*PollRequest)(nil),       // 24: kappa.v1.PollRequest
+	(*PollResponse)(nil),      // 25: kappa.v1.PollResponse
+	(*ParkRequest)(nil),       // 26: kappa.v1.ParkRequest
+	(*ParkResponse)(nil),      // 27: kappa.v1.ParkResponse
+	(*HeartbeatRequest)(nil),  // 28: kappa.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil), // 29: kappa.v1.HeartbeatResponse
 }
 var file_kappa_v1_task_proto_depIdxs = []int32{
 	2,  // 0: kappa.v1.FutureResult.value:type_name -> kappa.v1.Value
-	14, // 1: kappa.v1.ClaimResponse.last_response:type_name -> kappa.v1.CallResponse
+	17, // 1: kappa.v1.ClaimResponse.last_response:type_name -> kappa.v1.CallResponse
 	2,  // 2: kappa.v1.ClaimResponse.start:type_name -> kappa.v1.Value
 	3,  // 3: kappa.v1.ClaimResponse.awaited:type_name -> kappa.v1.FutureResult
 	1,  // 4: kappa.v1.CallRequest.ref:type_name -> kappa.v1.TaskRef
-	7,  // 5: kappa.v1.CallRequest.spawn:type_name -> kappa.v1.SpawnOp
-	9,  // 6: kappa.v1.CallRequest.wait:type_name -> kappa.v1.WaitOp
-	10, // 7: kappa.v1.CallRequest.checkpoint:type_name -> kappa.v1.CheckpointOp
-	11, // 8: kappa.v1.CallRequest.yield:type_name -> kappa.v1.YieldOp
-	12, // 9: kappa.v1.CallRequest.exit:type_name -> kappa.v1.ExitOp
-	13, // 10: kappa.v1.CallRequest.fail:type_name -> kappa.v1.FailOp
-	8,  // 11: kappa.v1.SpawnOp.children:type_name -> kappa.v1.ChildSpec
-	2,  // 12: kappa.v1.ChildSpec.start:type_name -> kappa.v1.Value
-	2,  // 13: kappa.v1.ExitOp.result:type_name -> kappa.v1.Value
-	15, // 14: kappa.v1.CallResponse.ack:type_name -> kappa.v1.Ack
-	16, // 15: kappa.v1.CallResponse.spawned:type_name -> kappa.v1.Spawned
-	17, // 16: kappa.v1.CallResponse.resolved:type_name -> kappa.v1.Resolved
-	18, // 17: kappa.v1.CallResponse.blocked:type_name -> kappa.v1.Blocked
-	3,  // 18: kappa.v1.Resolved.results:type_name -> kappa.v1.FutureResult
-	1,  // 19: kappa.v1.PollRequest.ref:type_name -> kappa.v1.TaskRef
-	14, // 20: kappa.v1.PollResponse.response:type_name -> kappa.v1.CallResponse
-	1,  // 21: kappa.v1.ParkRequest.ref:type_name -> kappa.v1.TaskRef
-	14, // 22: kappa.v1.ParkResponse.response:type_name -> kappa.v1.CallResponse
-	1,  // 23: kappa.v1.HeartbeatRequest.ref:type_name -> kappa.v1.TaskRef
-	4,  // 24: kappa.v1.TaskService.Claim:input_type -> kappa.v1.ClaimRequest
-	6,  // 25: kappa.v1.TaskService.Call:input_type -> kappa.v1.CallRequest
-	19, // 26: kappa.v1.TaskService.Poll:input_type -> kappa.v1.PollRequest
-	21, // 27: kappa.v1.TaskService.Park:input_type -> kappa.v1.ParkRequest
-	23, // 28: kappa.v1.TaskService.Heartbeat:input_type -> kappa.v1.HeartbeatRequest
-	5,  // 29: kappa.v1.TaskService.Claim:output_type -> kappa.v1.ClaimResponse
-	14, // 30: kappa.v1.TaskService.Call:output_type -> kappa.v1.CallResponse
-	20, // 31: kappa.v1.TaskService.Poll:output_type -> kappa.v1.PollResponse
-	22, // 32: kappa.v1.TaskService.Park:output_type -> kappa.v1.ParkResponse
-	24, // 33: kappa.v1.TaskService.Heartbeat:output_type -> kappa.v1.HeartbeatResponse
-	29, // [29:34] is the sub-list for method output_type
-	24, // [24:29] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	10, // 5: kappa.v1.CallRequest.spawn:type_name -> kappa.v1.SpawnOp
+	12, // 6: kappa.v1.CallRequest.wait:type_name -> kappa.v1.WaitOp
+	13, // 7: kappa.v1.CallRequest.checkpoint:type_name -> kappa.v1.CheckpointOp
+	14, // 8: kappa.v1.CallRequest.yield:type_name -> kappa.v1.YieldOp
+	15, // 9: kappa.v1.CallRequest.exit:type_name -> kappa.v1.ExitOp
+	16, // 10: kappa.v1.CallRequest.fail:type_name -> kappa.v1.FailOp
+	7,  // 11: kappa.v1.CallRequest.create_queues:type_name -> kappa.v1.CreateQueuesOp
+	8,  // 12: kappa.v1.CallRequest.enqueue:type_name -> kappa.v1.EnqueueOp
+	9,  // 13: kappa.v1.CallRequest.dequeue:type_name -> kappa.v1.DequeueOp
+	2,  // 14: kappa.v1.EnqueueOp.items:type_name -> kappa.v1.Value
+	11, // 15: kappa.v1.SpawnOp.children:type_name -> kappa.v1.ChildSpec
+	2,  // 16: kappa.v1.ChildSpec.start:type_name -> kappa.v1.Value
+	2,  // 17: kappa.v1.ExitOp.result:type_name -> kappa.v1.Value
+	20, // 18: kappa.v1.CallResponse.ack:type_name -> kappa.v1.Ack
+	21, // 19: kappa.v1.CallResponse.spawned:type_name -> kappa.v1.Spawned
+	22, // 20: kappa.v1.CallResponse.resolved:type_name -> kappa.v1.Resolved
+	23, // 21: kappa.v1.CallResponse.blocked:type_name -> kappa.v1.Blocked
+	18, // 22: kappa.v1.CallResponse.queues_created:type_name -> kappa.v1.QueuesCreated
+	19, // 23: kappa.v1.CallResponse.dequeued:type_name -> kappa.v1.Dequeued
+	2,  // 24: kappa.v1.Dequeued.item:type_name -> kappa.v1.Value
+	3,  // 25: kappa.v1.Resolved.results:type_name -> kappa.v1.FutureResult
+	1,  // 26: kappa.v1.PollRequest.ref:type_name -> kappa.v1.TaskRef
+	17, // 27: kappa.v1.PollResponse.response:type_name -> kappa.v1.CallResponse
+	1,  // 28: kappa.v1.ParkRequest.ref:type_name -> kappa.v1.TaskRef
+	17, // 29: kappa.v1.ParkResponse.response:type_name -> kappa.v1.CallResponse
+	1,  // 30: kappa.v1.HeartbeatRequest.ref:type_name -> kappa.v1.TaskRef
+	4,  // 31: kappa.v1.TaskService.Claim:input_type -> kappa.v1.ClaimRequest
+	6,  // 32: kappa.v1.TaskService.Call:input_type -> kappa.v1.CallRequest
+	24, // 33: kappa.v1.TaskService.Poll:input_type -> kappa.v1.PollRequest
+	26, // 34: kappa.v1.TaskService.Park:input_type -> kappa.v1.ParkRequest
+	28, // 35: kappa.v1.TaskService.Heartbeat:input_type -> kappa.v1.HeartbeatRequest
+	5,  // 36: kappa.v1.TaskService.Claim:output_type -> kappa.v1.ClaimResponse
+	17, // 37: kappa.v1.TaskService.Call:output_type -> kappa.v1.CallResponse
+	25, // 38: kappa.v1.TaskService.Poll:output_type -> kappa.v1.PollResponse
+	27, // 39: kappa.v1.TaskService.Park:output_type -> kappa.v1.ParkResponse
+	29, // 40: kappa.v1.TaskService.Heartbeat:output_type -> kappa.v1.HeartbeatResponse
+	36, // [36:41] is the sub-list for method output_type
+	31, // [31:36] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_task_proto_init() }
@@ -1819,12 +2250,17 @@ func file_kappa_v1_task_proto_init() {
 		(*CallRequest_Yield)(nil),
 		(*CallRequest_Exit)(nil),
 		(*CallRequest_Fail)(nil),
+		(*CallRequest_CreateQueues)(nil),
+		(*CallRequest_Enqueue)(nil),
+		(*CallRequest_Dequeue)(nil),
 	}
-	file_kappa_v1_task_proto_msgTypes[13].OneofWrappers = []any{
+	file_kappa_v1_task_proto_msgTypes[16].OneofWrappers = []any{
 		(*CallResponse_Ack)(nil),
 		(*CallResponse_Spawned)(nil),
 		(*CallResponse_Resolved)(nil),
 		(*CallResponse_Blocked)(nil),
+		(*CallResponse_QueuesCreated)(nil),
+		(*CallResponse_Dequeued)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1832,7 +2268,7 @@ func file_kappa_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_task_proto_rawDesc), len(file_kappa_v1_task_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   24,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

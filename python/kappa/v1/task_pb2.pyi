@@ -75,7 +75,7 @@ class ClaimRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., invocation_id: _Optional[str] = ..., claim: _Optional[str] = ...) -> None: ...
 
 class ClaimResponse(_message.Message):
-    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name")
+    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name", "cluster_key", "cluster_id", "attempt", "external", "on_coordinator")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
     LAST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +86,11 @@ class ClaimResponse(_message.Message):
     ROOT_FIELD_NUMBER: _ClassVar[int]
     PARENT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_KEY_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_FIELD_NUMBER: _ClassVar[int]
+    ON_COORDINATOR_FIELD_NUMBER: _ClassVar[int]
     seq: int
     checkpoint_key: str
     last_response: CallResponse
@@ -96,10 +101,15 @@ class ClaimResponse(_message.Message):
     root: bool
     parent_id: int
     name: str
-    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+    cluster_key: bytes
+    cluster_id: str
+    attempt: int
+    external: bool
+    on_coordinator: bool
+    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ..., cluster_key: _Optional[bytes] = ..., cluster_id: _Optional[str] = ..., attempt: _Optional[int] = ..., external: _Optional[bool] = ..., on_coordinator: _Optional[bool] = ...) -> None: ...
 
 class CallRequest(_message.Message):
-    __slots__ = ("ref", "seq", "checkpoint_key", "checkpoint_size", "spawn", "wait", "checkpoint", "exit", "fail")
+    __slots__ = ("ref", "seq", "checkpoint_key", "checkpoint_size", "spawn", "wait", "checkpoint", "exit", "fail", "create_queues", "enqueue", "dequeue")
     REF_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +120,9 @@ class CallRequest(_message.Message):
     YIELD_FIELD_NUMBER: _ClassVar[int]
     EXIT_FIELD_NUMBER: _ClassVar[int]
     FAIL_FIELD_NUMBER: _ClassVar[int]
+    CREATE_QUEUES_FIELD_NUMBER: _ClassVar[int]
+    ENQUEUE_FIELD_NUMBER: _ClassVar[int]
+    DEQUEUE_FIELD_NUMBER: _ClassVar[int]
     ref: TaskRef
     seq: int
     checkpoint_key: str
@@ -119,7 +132,32 @@ class CallRequest(_message.Message):
     checkpoint: CheckpointOp
     exit: ExitOp
     fail: FailOp
-    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., checkpoint_size: _Optional[int] = ..., spawn: _Optional[_Union[SpawnOp, _Mapping]] = ..., wait: _Optional[_Union[WaitOp, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointOp, _Mapping]] = ..., exit: _Optional[_Union[ExitOp, _Mapping]] = ..., fail: _Optional[_Union[FailOp, _Mapping]] = ..., **kwargs) -> None: ...
+    create_queues: CreateQueuesOp
+    enqueue: EnqueueOp
+    dequeue: DequeueOp
+    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., checkpoint_size: _Optional[int] = ..., spawn: _Optional[_Union[SpawnOp, _Mapping]] = ..., wait: _Optional[_Union[WaitOp, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointOp, _Mapping]] = ..., exit: _Optional[_Union[ExitOp, _Mapping]] = ..., fail: _Optional[_Union[FailOp, _Mapping]] = ..., create_queues: _Optional[_Union[CreateQueuesOp, _Mapping]] = ..., enqueue: _Optional[_Union[EnqueueOp, _Mapping]] = ..., dequeue: _Optional[_Union[DequeueOp, _Mapping]] = ..., **kwargs) -> None: ...
+
+class CreateQueuesOp(_message.Message):
+    __slots__ = ("max_size", "count")
+    MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    max_size: int
+    count: int
+    def __init__(self, max_size: _Optional[int] = ..., count: _Optional[int] = ...) -> None: ...
+
+class EnqueueOp(_message.Message):
+    __slots__ = ("queue_id", "items")
+    QUEUE_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    queue_id: int
+    items: _containers.RepeatedCompositeFieldContainer[Value]
+    def __init__(self, queue_id: _Optional[int] = ..., items: _Optional[_Iterable[_Union[Value, _Mapping]]] = ...) -> None: ...
+
+class DequeueOp(_message.Message):
+    __slots__ = ("queue_id",)
+    QUEUE_ID_FIELD_NUMBER: _ClassVar[int]
+    queue_id: int
+    def __init__(self, queue_id: _Optional[int] = ...) -> None: ...
 
 class SpawnOp(_message.Message):
     __slots__ = ("children",)
@@ -128,14 +166,18 @@ class SpawnOp(_message.Message):
     def __init__(self, children: _Optional[_Iterable[_Union[ChildSpec, _Mapping]]] = ...) -> None: ...
 
 class ChildSpec(_message.Message):
-    __slots__ = ("start", "awaits", "name")
+    __slots__ = ("start", "awaits", "name", "external", "on_coordinator")
     START_FIELD_NUMBER: _ClassVar[int]
     AWAITS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_FIELD_NUMBER: _ClassVar[int]
+    ON_COORDINATOR_FIELD_NUMBER: _ClassVar[int]
     start: Value
     awaits: _containers.RepeatedScalarFieldContainer[int]
     name: str
-    def __init__(self, start: _Optional[_Union[Value, _Mapping]] = ..., awaits: _Optional[_Iterable[int]] = ..., name: _Optional[str] = ...) -> None: ...
+    external: bool
+    on_coordinator: bool
+    def __init__(self, start: _Optional[_Union[Value, _Mapping]] = ..., awaits: _Optional[_Iterable[int]] = ..., name: _Optional[str] = ..., external: _Optional[bool] = ..., on_coordinator: _Optional[bool] = ...) -> None: ...
 
 class WaitOp(_message.Message):
     __slots__ = ("futures",)
@@ -166,16 +208,32 @@ class FailOp(_message.Message):
     def __init__(self, error: _Optional[str] = ...) -> None: ...
 
 class CallResponse(_message.Message):
-    __slots__ = ("ack", "spawned", "resolved", "blocked")
+    __slots__ = ("ack", "spawned", "resolved", "blocked", "queues_created", "dequeued")
     ACK_FIELD_NUMBER: _ClassVar[int]
     SPAWNED_FIELD_NUMBER: _ClassVar[int]
     RESOLVED_FIELD_NUMBER: _ClassVar[int]
     BLOCKED_FIELD_NUMBER: _ClassVar[int]
+    QUEUES_CREATED_FIELD_NUMBER: _ClassVar[int]
+    DEQUEUED_FIELD_NUMBER: _ClassVar[int]
     ack: Ack
     spawned: Spawned
     resolved: Resolved
     blocked: Blocked
-    def __init__(self, ack: _Optional[_Union[Ack, _Mapping]] = ..., spawned: _Optional[_Union[Spawned, _Mapping]] = ..., resolved: _Optional[_Union[Resolved, _Mapping]] = ..., blocked: _Optional[_Union[Blocked, _Mapping]] = ...) -> None: ...
+    queues_created: QueuesCreated
+    dequeued: Dequeued
+    def __init__(self, ack: _Optional[_Union[Ack, _Mapping]] = ..., spawned: _Optional[_Union[Spawned, _Mapping]] = ..., resolved: _Optional[_Union[Resolved, _Mapping]] = ..., blocked: _Optional[_Union[Blocked, _Mapping]] = ..., queues_created: _Optional[_Union[QueuesCreated, _Mapping]] = ..., dequeued: _Optional[_Union[Dequeued, _Mapping]] = ...) -> None: ...
+
+class QueuesCreated(_message.Message):
+    __slots__ = ("queue_ids",)
+    QUEUE_IDS_FIELD_NUMBER: _ClassVar[int]
+    queue_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, queue_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Dequeued(_message.Message):
+    __slots__ = ("item",)
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    item: Value
+    def __init__(self, item: _Optional[_Union[Value, _Mapping]] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ()
@@ -238,5 +296,7 @@ class HeartbeatRequest(_message.Message):
     def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("yield_now",)
+    YIELD_NOW_FIELD_NUMBER: _ClassVar[int]
+    yield_now: bool
+    def __init__(self, yield_now: _Optional[bool] = ...) -> None: ...

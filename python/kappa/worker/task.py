@@ -84,6 +84,8 @@ class TaskRun:
         except (Superseded, JobFinished) as e:
             return {"status": "refused", "reason": str(e)}
         self.seq = grant.seq
+        # Every blob of the cluster is signed with its key (HMAC-SHA256).
+        self.codec.key = grant.cluster_key
         heartbeat = Heartbeat(self.client, self.ref, s.heartbeat)
         heartbeat.start()
         self.pacer.start()
