@@ -36,7 +36,7 @@ func callUnary[Req, Resp, Out any](t *Transport, rpc string, target raft.ServerA
 func (t *Transport) AppendEntries(_ raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
 	rpc, timeout := "AppendEntries", t.cfg.Timeout
 	if isHeartbeat(args) {
-		rpc, timeout = "heartbeat", t.cfg.HeartbeatTimeout
+		rpc, timeout = heartbeatRPC, t.cfg.HeartbeatTimeout
 	}
 	return callUnary(t, rpc, target, timeout, pb.RaftTransportClient.AppendEntries,
 		appendEntriesRequestToProto(args), appendEntriesResponseFromProto, resp)

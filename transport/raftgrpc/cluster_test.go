@@ -38,6 +38,7 @@ type clusterOptions struct {
 	boltDir   string             // boltdb and file snapshot stores here; in-memory ones if empty
 	raftConf  func(*raft.Config) // adjusts the test defaults
 	transConf func(*Config)      // adjusts the transport's
+	baseline  bool               // raft's NetworkTransport instead, for comparison
 }
 
 type cluster struct {
@@ -113,7 +114,8 @@ func (c *cluster) openStores(n *testNode) {
 }
 
 // start runs n with a new transport: on a test server with counting
-// interceptors over lis, or, with ownServer, through Transport.Listen.
+// interceptors over lis, or, with ownServer, through Transport.Listen (or,
+// for the baseline, raft's own TCP transport on n's address).
 func (c *cluster) start(n *testNode, lis net.Listener, ownServer bool) {
 	c.t.Helper()
 	conf := raft.DefaultConfig()
@@ -128,7 +130,27 @@ func (c *cluster) start(n *testNode, lis net.Listener, ownServer bool) {
 	if c.opts.raftConf != nil {
 		c.opts.raftConf(conf)
 	}
-	tcfg := Config{LocalAddr: n.addr, TLS: c.opts.tls, Timeout: 5 * time.Second, HeartbeatTimeout: conf.HeartbeatTimeout}
+	var trans raft.Transport
+	if c.opts.baseline {
+		_ = lis.Close()
+		var tcp *raft.NetworkTransport
+		retry(c.t, func() (err error) {
+			tcp, err = raft.NewTCPTransport(string(n.addr), nil, 3, 10*time.Second, io.Discard)
+			return err
+		})
+		trans = tcp
+	} else {
+		trans = c.grpcTransport(n, lis, ownServer, conf.HeartbeatTimeout)
+	}
+	r, err := raft.NewRaft(conf, n.fsm, n.logs, n.stable, n.snaps, trans)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n.raft = r
+}
+
+func (c *cluster) grpcTransport(n *testNode, lis net.Listener, ownServer bool, heartbeatTimeout time.Duration) raft.Transport {
+	tcfg := Config{LocalAddr: n.addr, TLS: c.opts.tls, Timeout: 5 * time.Second, HeartbeatTimeout: heartbeatTimeout}
 	if c.opts.transConf != nil {
 		c.opts.transConf(&tcfg)
 	}
@@ -139,32 +161,28 @@ func (c *cluster) start(n *testNode, lis net.Listener, ownServer bool) {
 	}
 	n.trans, n.server = trans, nil
 	if ownServer {
-		if err := listenRetrying(trans, string(n.addr)); err != nil {
-			c.t.Fatal(err)
-		}
+		retry(c.t, func() error { return trans.Listen(string(n.addr)) })
 	} else {
 		opts := append(trans.ServerOptions(), grpc.ChainUnaryInterceptor(n.rpcs.unary), grpc.ChainStreamInterceptor(n.rpcs.stream))
 		n.server = grpc.NewServer(opts...)
 		trans.Register(n.server)
 		go func() { _ = n.server.Serve(lis) }()
 	}
-	r, err := raft.NewRaft(conf, n.fsm, n.logs, n.stable, n.snaps, &countingTransport{Transport: trans, n: n})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	n.raft = r
+	return &countingTransport{Transport: trans, n: n}
 }
 
-// listenRetrying binds a port a stopped node just released.
-func listenRetrying(trans *Transport, addr string) error {
+// retry runs f until it succeeds, for binding a port a stopped node has
+// just released.
+func retry(t testing.TB, f func() error) {
+	t.Helper()
 	var err error
 	for range 50 {
-		if err = trans.Listen(addr); err == nil {
-			return nil
+		if err = f(); err == nil {
+			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return err
+	t.Fatal(err)
 }
 
 // restart starts a stopped node again on its address with a new transport.
@@ -173,16 +191,10 @@ func (c *cluster) restart(n *testNode, ownServer bool) {
 	n.fsm = &testFSM{} // memory does not survive; raft restores and replays
 	var lis net.Listener
 	if !ownServer {
-		var err error
-		for range 50 {
-			if lis, err = net.Listen("tcp", string(n.addr)); err == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
-			c.t.Fatal(err)
-		}
+		retry(c.t, func() (err error) {
+			lis, err = net.Listen("tcp", string(n.addr))
+			return err
+		})
 	}
 	c.start(n, lis, ownServer)
 }
@@ -207,6 +219,7 @@ func (c *cluster) shutdown() {
 		c.stop(n)
 		if n.closer != nil {
 			_ = n.closer.Close()
+			n.closer = nil
 		}
 	}
 }

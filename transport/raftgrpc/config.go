@@ -14,7 +14,7 @@ const (
 	DefaultTimeout           = 10 * time.Second
 	DefaultHeartbeatTimeout  = time.Second
 	DefaultMaxMsgSize        = 64 << 20
-	DefaultMaxInFlight       = 64
+	DefaultMaxInFlight       = 4
 	DefaultSnapshotChunkSize = 1 << 20
 	DefaultSnapshotMinRate   = 1 << 20
 )
@@ -46,7 +46,12 @@ type Config struct {
 	MaxMsgSize int
 
 	// MaxInFlight caps the AppendEntries a pipeline has sent and not yet
-	// seen answered; a further append blocks (back-pressure).
+	// seen answered; a further append blocks (back-pressure). Small on
+	// purpose: while it blocks, raft gathers the next entries into one
+	// bigger batch, so followers fsync less often. With boltdb on disk and
+	// 64 appliers, 2 or 4 in flight gave about 1.7 times the throughput of
+	// 32 (hashicorp/raft#541 found the same for its own transport, whose
+	// default is 2). At least 2 to pipeline at all.
 	MaxInFlight int
 
 	// SnapshotChunkSize is the data carried by one InstallSnapshot message.

@@ -57,6 +57,10 @@ func (t *Transport) cause(err error, timeout time.Duration) error {
 		return fmt.Errorf("%w: %s", ErrUnreachable, st.Message())
 	case codes.FailedPrecondition:
 		return fmt.Errorf("%w: %s", ErrRejected, st.Message())
+	case codes.ResourceExhausted:
+		// raft would resend the same batch forever: say which limit it hits.
+		return fmt.Errorf("message over the size limit (MaxMsgSize is %d bytes on this side; raft's MaxAppendEntries times the largest entry must fit): %s",
+			t.cfg.MaxMsgSize, st.Message())
 	default:
 		return fmt.Errorf("%s: %s", st.Code(), st.Message())
 	}

@@ -14,7 +14,7 @@ func everyRPC(tr *Transport, target raft.ServerAddress) map[string]error {
 	append := heartbeat
 	append.PrevLogEntry = 1
 	errs := map[string]error{
-		"heartbeat":      tr.AppendEntries("s", target, &heartbeat, &raft.AppendEntriesResponse{}),
+		heartbeatRPC:     tr.AppendEntries("s", target, &heartbeat, &raft.AppendEntriesResponse{}),
 		"AppendEntries":  tr.AppendEntries("s", target, &append, &raft.AppendEntriesResponse{}),
 		"RequestVote":    tr.RequestVote("s", target, &raft.RequestVoteRequest{}, &raft.RequestVoteResponse{}),
 		"RequestPreVote": tr.RequestPreVote("s", target, &raft.RequestPreVoteRequest{}, &raft.RequestPreVoteResponse{}),

@@ -46,11 +46,15 @@ func (t *Transport) Listen(addr string) error {
 		_ = lis.Close()
 		return err
 	}
-	return t.goTracked(func() {
+	err = t.goTracked(func() {
 		if err := server.Serve(lis); err != nil {
 			t.cfg.Logger.Error("raft transport stopped serving", "addr", lis.Addr().String(), "err", err)
 		}
 	})
+	if err != nil {
+		_ = lis.Close()
+	}
+	return err
 }
 
 // Serve serves on lis until Close (then it returns nil) or a listener error.
@@ -71,7 +75,9 @@ func (t *Transport) ownServer() (*grpc.Server, error) {
 		return nil, raft.ErrTransportShutdown
 	}
 	if t.server == nil {
-		t.server = grpc.NewServer(t.ServerOptions()...)
+		// Waiting for handlers makes Close return only once they are gone;
+		// they end promptly since the transport's context is cancelled first.
+		t.server = grpc.NewServer(append(t.ServerOptions(), grpc.WaitForHandlers(true))...)
 		t.Register(t.server)
 	}
 	return t.server, nil

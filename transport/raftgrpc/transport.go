@@ -143,6 +143,9 @@ func (t *Transport) goTracked(f func()) error {
 	return nil
 }
 
+// heartbeatRPC names heartbeats in errors.
+const heartbeatRPC = "AppendEntries (heartbeat)"
+
 // isHeartbeat is raft's heartbeat as NetworkTransport recognises it: a term
 // and a leader, and nothing else.
 func isHeartbeat(r *raft.AppendEntriesRequest) bool {
