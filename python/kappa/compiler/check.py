@@ -1,115 +1,96 @@
-"""Reject what the MVP compiler does not support, with a one-line message.
+"""Reject what the compiler does not support, with a one-line message.
 
 The table UNSUPPORTED lists every rejected construct inside a compiled
 function. Supporting a construct later means deleting its row (and teaching
 the later passes about it). Each row: (key, node types, label, hint, test),
-where `test(node)` says whether this particular node is rejected.
+where `test(node, context)` says whether this particular node is rejected.
 """
 
 import ast
 from collections import namedtuple
 
-from .astutil import contains_pause, is_pausing_call, is_reserved
+from . import api_names
+from .astutil import contains_pause, is_reserved, is_yield, walk_scope
 from .errors import CompileError
 
 Rule = namedtuple("Rule", "key types construct hint test")
 
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_ALWAYS = lambda node: True  # noqa: E731
-_PLANNED = "planned for a later compiler version; for now "
+_ALWAYS = lambda node, ctx: True  # noqa: E731
 
 
-def _comprehension_pauses(node):
-    # The first iterable runs in the function itself and may pause.
-    first = node.generators[0].iter
-    return any(is_pausing_call(n) for n in ast.walk(node)
-               if not _inside(n, first))
+def _pausing_handler_type(node, ctx):
+    return node.type is not None and contains_pause(node.type)
 
 
-def _inside(node, root):
-    return any(n is node for n in ast.walk(root))
+def _explicit_pause_in_generator(node, ctx):
+    """A call of the Kappa API's pausing functions directly in a generator."""
+    return ctx.generator and node.kappa_pause and ctx.is_api_pause(node)
 
 
-def _unpacking_target_pauses(node):
-    targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-    return any(isinstance(t, (ast.Tuple, ast.List, ast.Starred)) and contains_pause(t)
-               for t in targets)
-
-
-def _for_target_pauses(node):
-    return contains_pause(node.target)
-
-
-def _annotated_target_pauses(node):
-    return node.value is None and contains_pause(node)
+def _yield_in_lambda(node, ctx):
+    return any(is_yield(n) for n in walk_scope(node.body))
 
 
 UNSUPPORTED = [
-    Rule("try", (ast.Try, ast.TryStar), "try statement inside a function",
-         _PLANNED + "move the try statement into a method of a module-level class "
-         "(methods are not compiled and must not pause)", _ALWAYS),
-    Rule("with", (ast.With,), "with statement inside a function",
-         _PLANNED + "call __enter__/__exit__ explicitly or move the block into a "
-         "method of a module-level class", _ALWAYS),
-    Rule("nested-def", (ast.FunctionDef,), "nested function definition",
-         "define the function at module level and pass what it needs as arguments",
-         _ALWAYS),
-    Rule("nested-class", (ast.ClassDef,), "class definition inside a function",
-         "define the class at module level", _ALWAYS),
     Rule("async", (ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Await),
          "async/await", "use kappa spawn and wait for concurrency", _ALWAYS),
-    Rule("global", (ast.Global, ast.Nonlocal), "global/nonlocal declaration",
-         "keep shared state in a module-level mutable object (a dict or list) and "
-         "mutate it instead of rebinding the name", _ALWAYS),
-    Rule("yield", (ast.Yield, ast.YieldFrom), "generator (yield)",
-         "return a list instead, or spawn tasks and wait for them", _ALWAYS),
-    Rule("match", (ast.Match,), "match statement", "use if/elif/else", _ALWAYS),
-    Rule("lambda-pause", (ast.Lambda,), "lambda containing a pausing call",
-         "use a module-level def and call it directly", contains_pause),
-    Rule("walrus-pause", (ast.NamedExpr,), "assignment expression (:=) containing a pausing call",
-         "assign the call's result in its own statement first", contains_pause),
-    Rule("comprehension-pause", _COMPREHENSIONS,
-         "pausing call inside a comprehension or generator expression",
-         "write it as a for loop that appends to a list", _comprehension_pauses),
-    Rule("unpack-target-pause", (ast.Assign, ast.Delete),
-         "pausing call inside an unpacking target",
-         "compute the index into a variable first", _unpacking_target_pauses),
-    Rule("for-target-pause", (ast.For,), "pausing call inside a for-loop target",
-         "compute the index into a variable first", _for_target_pauses),
-    Rule("annotation-pause", (ast.AnnAssign,), "pausing call in an annotation without value",
-         "assign a value or drop the annotation", _annotated_target_pauses),
+    Rule("handler-type-pause", (ast.ExceptHandler,),
+         "pausing call in the exception type of an except clause",
+         "compute the exception type into a variable before the try statement",
+         _pausing_handler_type),
+    Rule("generator-pause", (ast.Call,), "pause inside a generator body",
+         "a generator is checkpointed between items, not while it runs: make the pausing "
+         "call in the code that consumes the generator", _explicit_pause_in_generator),
 ]
 
 # Checked over the whole module, not only inside compiled functions.
 MODULE_RULES = [
     Rule("module-async", (ast.AsyncFunctionDef,), "async function",
          "use a plain def; use kappa spawn and wait for concurrency", _ALWAYS),
+    Rule("lambda-yield", (ast.Lambda,), "yield inside a lambda", "use a generator function (def)",
+         _yield_in_lambda),
 ]
 
 RESERVED_HINT = "rename it: names starting with __k_ and the name __kappa__ are reserved for the compiler"
 
 
-def check_module(tree, filename, functions):
-    """Raise CompileError for the first unsupported construct in source order.
+class _Context:
+    def __init__(self, generator, classifier_imports):
+        self.generator = generator
+        self._imports = classifier_imports
 
-    `functions` are the compiled module-level defs, already classified.
-    """
+    def is_api_pause(self, call):
+        func = call.func
+        name = func.id if isinstance(func, ast.Name) else None
+        target = self._imports.get(name) if name else None
+        return (isinstance(target, tuple) and api_names.is_api_module(target[0])
+                and target[1] in api_names.PAUSING_FUNCTIONS)
+
+
+def check_module(tree, filename, scope):
+    """Raise CompileError for the first unsupported construct in source order."""
     problems = []
     for node in ast.walk(tree):
         problems.extend(_reserved(node))
-        problems.extend(_matching(node, MODULE_RULES))
-    for fn in functions:
-        for stmt in fn.body:
-            for node in ast.walk(stmt):
-                problems.extend(_matching(node, UNSUPPORTED))
+        problems.extend(_matching(node, MODULE_RULES, None))
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            generator = any(is_yield(n) for s in _body(node) for n in walk_scope(s))
+            ctx = _Context(generator, scope.imports)
+            for stmt in _body(node):
+                for sub in walk_scope(stmt):
+                    problems.extend(_matching(sub, UNSUPPORTED, ctx))
     if problems:
         node, construct, hint = min(problems, key=lambda p: (p[0].lineno, p[0].col_offset))
         raise CompileError.at(filename, node, construct, hint)
 
 
-def _matching(node, rules):
+def _body(fn):
+    return fn.body if isinstance(fn.body, list) else [fn.body]
+
+
+def _matching(node, rules, ctx):
     for rule in rules:
-        if isinstance(node, rule.types) and rule.test(node):
+        if isinstance(node, rule.types) and rule.test(node, ctx):
             yield node, rule.construct, rule.hint
 
 

@@ -1,27 +1,40 @@
 """Classify call sites: which calls may pause.
 
 A call may pause if it can reach compiled code or the Kappa API. Deciding
-too many calls pause only costs code size (the wrapper is free on the normal
-path); deciding too few is caught at run time as a PauseError. So unknown
-callees are treated as pausing.
+too many calls pause only costs a little (a temporary for what was
+evaluated before it); deciding too few is caught at run time as a
+PauseError. So unknown callees are treated as pausing; builtins and
+functions of imported non-Kappa modules are not.
+
+Every call in the module is marked (`kappa_pause`), each with the bindings
+of the scope it is in: a function's locals and imports, the locals of the
+functions around it, the module.
 """
 
 import ast
 import builtins
 
 from . import api_names
-from .scope import function_imports, function_locals, module_scope
+from .astutil import COMPREHENSIONS
+from .scope import function_imports, module_scope
+from .symbols import analyze
 
 _BUILTINS = frozenset(dir(builtins))
 
 
 class Classifier:
-    """Answers `pauses(call)` for calls inside one compiled function."""
+    """Answers `pauses(call)` for calls in one scope."""
 
-    def __init__(self, scope, local_names, local_imports):
+    def __init__(self, scope, local_names=(), local_imports=None):
         self.scope = scope
-        self.locals = local_names
-        self.local_imports = local_imports
+        self.locals = set(local_names)
+        self.local_imports = local_imports or {}
+
+    def inner(self, local_names, local_imports=None):
+        """The classifier of a scope nested in this one."""
+        imports = {n: w for n, w in self.local_imports.items() if n not in local_names}
+        imports.update(local_imports or {})
+        return Classifier(self.scope, (self.locals - set(imports)) | set(local_names), imports)
 
     def pauses(self, call):
         func = call.func
@@ -31,9 +44,9 @@ class Classifier:
             return self._attribute_pauses(func)
         return True  # f()(), d[k](), (a or b)(): the callee could be anything
 
-    def _binding(self, name):
-        """What `name` refers to: ('local'|'import'|'defined'|'assigned'|
-        'builtin'|'unknown', import target or None)."""
+    def binding(self, name):
+        """What `name` refers to: ('local'|'import'|'program'|'builtin'|
+        'unknown', import target or None)."""
         if name in self.local_imports:
             return "import", self.local_imports[name]
         if name in self.locals:
@@ -47,8 +60,11 @@ class Classifier:
             return "builtin", None
         return "unknown", None
 
+    def is_builtin(self, name):
+        return self.binding(name)[0] == "builtin"
+
     def _name_pauses(self, name):
-        kind, target = self._binding(name)
+        kind, target = self.binding(name)
         if kind == "import":
             if isinstance(target, tuple):  # from module import attr
                 module, attr = target
@@ -59,7 +75,7 @@ class Classifier:
     def _attribute_pauses(self, func):
         path = _dotted(func)
         if path is not None:
-            kind, target = self._binding(path[0])
+            kind, target = self.binding(path[0])
             if kind == "import":
                 module = target if isinstance(target, str) else ".".join(target)
                 dotted = ".".join([module] + path[1:-1])
@@ -83,33 +99,79 @@ def _dotted(node):
     return parts[::-1]
 
 
-def classifier_for(scope, fn):
-    return Classifier(scope, function_locals(fn), function_imports(fn))
+def _params(fn):
+    a = fn.args
+    return {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]}
 
 
-def mark_function(fn, classifier):
-    """Set `kappa_pause` on every call in fn's body; return how many pause."""
-    count = 0
-    for stmt in fn.body:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Call):
-                node.kappa_pause = classifier.pauses(node)
-                count += node.kappa_pause
-    return count
+class _Marker:
+    """Walks the module, marking every call with its scope's classifier."""
+
+    def __init__(self, symbols):
+        self.symbols = symbols
+        self.count = 0
+
+    def visit(self, node, classifier):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            self._function(node, classifier)
+            return
+        if isinstance(node, ast.ClassDef):
+            for part in node.decorator_list + node.bases + node.keywords + node.body:
+                self.visit(part, classifier)
+            return
+        if isinstance(node, COMPREHENSIONS):
+            self._comprehension(node, classifier)
+            return
+        if isinstance(node, ast.Call):
+            node.kappa_pause = classifier.pauses(node)
+            self.count += node.kappa_pause
+        for child in ast.iter_child_nodes(node):
+            self.visit(child, classifier)
+
+    def _comprehension(self, node, classifier):
+        self.visit(node.generators[0].iter, classifier)
+        targets = set()
+        for gen in node.generators:
+            targets |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
+        inner = classifier.inner(targets)
+        rest = [p for i, g in enumerate(node.generators)
+                for p in ([g.target] + ([] if i == 0 else [g.iter]) + g.ifs)]
+        rest += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        for part in rest:
+            self.visit(part, inner)
+
+    def _function(self, fn, classifier):
+        for part in (getattr(fn, "decorator_list", []) + fn.args.defaults
+                     + [d for d in fn.args.kw_defaults if d is not None]):
+            self.visit(part, classifier)
+        sym = self.symbols.get(fn)
+        names = (sym.locals | sym.cells) if sym else _params(fn)
+        imports = function_imports(fn) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) else {}
+        inner = classifier.inner(names, imports)
+        for stmt in (fn.body if isinstance(fn.body, list) else [fn.body]):
+            self.visit(stmt, inner)
+
+
+def mark_module(tree, scope):
+    """Set `kappa_pause` on every call of the module; return how many pause."""
+    marker = _Marker(analyze(tree))
+    for stmt in tree.body:
+        marker.visit(stmt, Classifier(scope))
+    return marker.count
 
 
 def classify_source(source):
-    """Test helper: {function name: [(call source, pauses)]} in source order."""
+    """Test helper: {function name: [(call source, pauses)]} in source order,
+    for the module-level functions."""
     tree = ast.parse(source)
-    scope = module_scope(tree)
+    mark_module(tree, module_scope(tree))
     out = {}
     for fn in tree.body:
         if isinstance(fn, ast.FunctionDef):
-            c = classifier_for(scope, fn)
             calls = [n for s in fn.body for n in ast.walk(s) if isinstance(n, ast.Call)]
             calls.sort(key=lambda n: (n.lineno, n.col_offset))
-            out[fn.name] = [(ast.unparse(n), c.pauses(n)) for n in calls]
+            out[fn.name] = [(ast.unparse(n), n.kappa_pause) for n in calls]
     return out
 
 
-__all__ = ["Classifier", "classifier_for", "mark_function", "classify_source"]
+__all__ = ["Classifier", "mark_module", "classify_source"]

@@ -1,38 +1,49 @@
-"""Pass 4: flatten function bodies (A-normal form) around pausing calls.
+"""Pass 4: flatten function bodies (A-normal form) around suspensions.
 
-Afterwards every pausing call is a statement of its own, `call(...)` or
-`name = call(...)`, so that a continuation can start right after it.
-Evaluation order is kept exactly: whatever the original evaluated before a
-pausing call (except constants and plain local loads, which a call cannot
-change) is stored in a temporary first. Lazy operands (`and`, `or`,
-`x if c else y`, later links of a chained comparison) become if statements.
+Afterwards every suspension (a pausing call in a compiled function, a
+yield in a generator) sits in a statement of its own: a simple statement
+or an if test, as the last thing that statement evaluates before the
+suspension itself. What the statement evaluated before it is either
+trivial (constants, plain locals) or was stored in a temporary first, so a
+continuation can run the statement again with the call's result in place
+of the call. Evaluation order is kept exactly (see flatten_expr.py).
 
-A for loop whose body may pause iterates over a named iterator
-(`__k_itN = iter(E)`), so the iterator is a live variable and a continuation
-can go on with the same iterator after a restore.
+A for loop whose body suspends iterates over a named iterator
+(`__k_itN__ = iter(E)`), so the iterator is a live variable and a
+continuation can go on with the same iterator after a restore.
 """
 
 import ast
 
-from .astutil import (PREFIX, RUNTIME, Temps, assign, at, contains_pause,
-                      is_pausing_call, iterator_name, load, store)
-from .errors import CompileError
+from .astutil import (PREFIX, Temps, all_statements, assign, at, clone, header_nodes, iterator_name,
+                      load, replace_node, runtime_call, store, walk_scope)
+from .comprehensions import ComprehensionFlattener
+from .flatten_expr import ExpressionFlattener, _not
 
-def flatten_function(fn, local_names, filename="<program>"):
-    """Return fn's body in A-normal form (fn itself is not modified)."""
-    return Flattener(local_names, filename).block(fn.body)
-
-
-def runtime_attr(name, like):
-    """`__kappa__.name`: builtins the generated code needs, safe from shadowing."""
-    return at(ast.Attribute(value=load(RUNTIME, like), attr=name, ctx=ast.Load()), like)
+# Statements whose evaluation may end in a suspension that stays in place.
+_EMBEDDABLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.Return, ast.Raise, ast.Delete, ast.If)
 
 
-class Flattener:
-    def __init__(self, local_names, filename):
-        self.locals = set(local_names)
+def flatten_function(fn, trivial_names, filename="<program>", mode="function", stable=(),
+                     classifier=None, temps=None):
+    """Return fn's body in A-normal form (fn itself is not modified).
+
+    `trivial_names` are fn's plain locals (not cells); `stable` the module
+    names no call can rebind; mode 'function' (pausing calls suspend) or
+    'generator' (yields suspend)."""
+    flattener = Flattener(trivial_names, filename, mode, stable, classifier, temps or Temps())
+    return flattener.block(fn.body)
+
+
+class Flattener(ComprehensionFlattener, ExpressionFlattener):
+    def __init__(self, trivial_names, filename, mode="function", stable=(), classifier=None,
+                 temps=None):
+        self.trivial_names = set(trivial_names)
         self.filename = filename
-        self.temps = Temps()
+        self.mode = mode
+        self.stable = set(stable) - self.trivial_names
+        self.classifier = classifier
+        self.temps = temps or Temps()
         self.rebound = set()   # names a walrus rebinds in the current statement
 
     # -- statements ---------------------------------------------------------
@@ -44,60 +55,96 @@ class Flattener:
         return out
 
     def stmt(self, s):
-        self.rebound = {n.target.id for n in ast.walk(s) if isinstance(n, ast.NamedExpr)}
+        self.rebound = {n.target.id for n in walk_scope(s) if isinstance(n, ast.NamedExpr)}
         handler = getattr(self, "s_" + type(s).__name__, None)
         if handler is not None:
-            return handler(s)
-        if contains_pause(s):
+            out = handler(s)
+        elif self.suspends(s):
             self.unsupported(s)
-        return [s]
+        else:
+            out = [s]
+        return self._embed_last(out)
+
+    def _embed_last(self, out):
+        """`t = call(...); stmt(t)` -> `stmt(call(...))` when `t` is used once,
+        where it is evaluated first: saves a temporary on the normal path."""
+        if len(out) < 2 or not isinstance(out[-1], _EMBEDDABLE):
+            return out
+        spill, stmt = out[-2], out[-1]
+        if not (isinstance(spill, ast.Assign) and len(spill.targets) == 1
+                and isinstance(spill.targets[0], ast.Name) and spill.targets[0].id.startswith(PREFIX)
+                and self.is_suspension(spill.value)):
+            return out
+        name = spill.targets[0].id
+        uses = [n for n in _header_walk(stmt) if isinstance(n, ast.Name) and n.id == name]
+        total = sum(1 for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id == name)
+        if len(uses) != 1 or total != 1 or not _straight(stmt, uses[0]):
+            return out
+        replace_node(stmt, uses[0], spill.value)
+        return out[:-2] + [stmt]
 
     def s_Expr(self, s):
-        if not contains_pause(s):
+        if not self.suspends(s):
             return [s]
         out = []
-        if is_pausing_call(s.value):
-            value = self.pausing_call(s.value, out)
-        else:
-            value = self.expr(s.value, out)
-        out.append(at(ast.Expr(value=value), s))
+        out.append(at(ast.Expr(value=self.expr(s.value, out)), s))
         return out
 
     def s_Assign(self, s):
-        if not contains_pause(s):
+        if not self.suspends(s):
             return [s]
         out = []
-        if not any(contains_pause(t) for t in s.targets):
-            if (len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
-                    and is_pausing_call(s.value)):
-                value = self.pausing_call(s.value, out)  # `x = f()` is a pause point itself
-            else:
-                value = self.expr(s.value, out)
-            out.append(at(ast.Assign(targets=s.targets, value=value), s))
+        if not any(self.suspends(t) for t in s.targets):
+            out.append(at(ast.Assign(targets=s.targets, value=self.expr(s.value, out)), s))
             return out
         # The value is evaluated before the targets, targets left to right.
         value = self.spill(self.expr(s.value, out), out)
         for target in s.targets:
-            target = self.target(target, out)
-            out.append(at(ast.Assign(targets=[target], value=value), s))
+            out.extend(self.store_into(target, value, s))
+        return out
+
+    def store_into(self, target, value, like):
+        """Statements that store `value` (trivial) into `target`, whose parts
+        may suspend; an unpacking unpacks first, then stores left to right."""
+        out = []
+        if isinstance(target, (ast.Tuple, ast.List)) and self.suspends(target):
+            names = [self.temps.new("u") for _ in target.elts]
+            pattern = [at(ast.Starred(value=store(n, e), ctx=ast.Store()), e) if isinstance(e, ast.Starred)
+                       else store(n, e) for n, e in zip(names, target.elts)]
+            out.append(at(ast.Assign(targets=[at(ast.Tuple(elts=pattern, ctx=ast.Store()), target)],
+                                     value=value), like))
+            for n, e in zip(names, target.elts):
+                part = e.value if isinstance(e, ast.Starred) else e
+                out.extend(self.store_into(part, load(n, e), like))
+            return out
+        out.append(at(ast.Assign(targets=[self.target(target, out)], value=value), like))
         return out
 
     def s_AnnAssign(self, s):
-        if s.value is None or not contains_pause(s):
+        if not self.suspends(s):
             return [s]
+        if s.value is None:   # `a[f()]: int` evaluates the target's parts only
+            out = []
+            self.target(s.target, out)
+            return out
         # In a function an annotation is never evaluated: a plain assignment.
         return self.s_Assign(at(ast.Assign(targets=[s.target], value=s.value), s))
 
     def s_AugAssign(self, s):
-        if not contains_pause(s):
+        if not self.suspends(s):
             return [s]
         out = []
         target = s.target
         if isinstance(target, ast.Name):
-            # The target is a local: the call cannot rebind it, so loading it
-            # after the call is the same.
-            value = self.expr(s.value, out)
-            out.append(at(ast.AugAssign(target=target, op=s.op, value=value), s))
+            if self.trivial(target):
+                # A plain local: the call cannot rebind it, so loading it
+                # after the call is the same.
+                out.append(at(ast.AugAssign(target=target, op=s.op, value=self.expr(s.value, out)), s))
+                return out
+            current = self.temp(load(target.id, target), out)
+            out.append(at(ast.AugAssign(target=store(current.id, s), op=s.op,
+                                        value=self.expr(s.value, out)), s))
+            out.append(at(ast.Assign(targets=[store(target.id, target)], value=load(current.id, s)), s))
             return out
         # a[i] += v: evaluate a, i, load a[i], then v, then operate and store.
         container = self.spill(self.expr(target.value, out), out)
@@ -114,15 +161,14 @@ class Flattener:
         return out
 
     def s_Return(self, s):
-        if not contains_pause(s):
+        if not self.suspends(s):
             return [s]
         out = []
-        value = self.expr(s.value, out)
-        out.append(at(ast.Return(value=value), s))
+        out.append(at(ast.Return(value=self.expr(s.value, out)), s))
         return out
 
     def s_Raise(self, s):
-        if not contains_pause(s):
+        if not self.suspends(s):
             return [s]
         out = []
         exc, cause = self.seq([s.exc, s.cause], out)
@@ -130,14 +176,15 @@ class Flattener:
         return out
 
     def s_Assert(self, s):
-        if not contains_pause(s):
+        if not self.suspends(s):
             return [s]
         body = []
         test = self.condition(s.test, body)
-        if s.msg is not None and contains_pause(s.msg):
+        if s.msg is not None and self.suspends(s.msg):
             fail = []
             msg = self.expr(s.msg, fail)
-            error = at(ast.Call(func=runtime_attr("AssertionError", s), args=[msg], keywords=[]), s)
+            error = at(ast.Call(func=load("AssertionError", s), args=[msg], keywords=[]), s)
+            error.kappa_pause = False
             fail.append(at(ast.Raise(exc=error, cause=None), s))
             body.append(at(ast.If(test=_not(test), body=fail, orelse=[]), s))
         else:
@@ -146,7 +193,7 @@ class Flattener:
         return [at(ast.If(test=load("__debug__", s), body=body, orelse=[]), s)]
 
     def s_Delete(self, s):
-        if not contains_pause(s):
+        if not self.suspends(s):
             return [s]
         out = []
         for target in s.targets:  # deleted one after the other
@@ -163,7 +210,7 @@ class Flattener:
     # resets self.rebound, which the header still needs.
 
     def s_While(self, s):
-        if not contains_pause(s.test):
+        if not self.suspends(s.test):
             return [at(ast.While(test=s.test, body=self.block(s.body),
                                  orelse=self.block(s.orelse)), s)]
         # while True: <test>; if not test: <else>; break; <body>
@@ -187,273 +234,120 @@ class Flattener:
     def s_For(self, s):
         out = []
         iterable = self.expr(s.iter, out)
-        if contains_pause(ast.Module(body=s.body, type_ignores=[])):
+        target, body = s.target, s.body
+        if self.suspends(target):   # `for a[f()] in xs`: store in the body
+            name = self.temps.new("u")
+            body = self.store_into(target, load(name, target), target) + body
+            target = store(name, target)
+        if self.block_suspends(body):
             name = iterator_name(s)
             # located from `for` to the end of the iterable: no call has that range
             header = ast.Pass(lineno=s.lineno, col_offset=s.col_offset,
                               end_lineno=s.iter.end_lineno, end_col_offset=s.iter.end_col_offset)
-            call = at(ast.Call(func=runtime_attr("iter", header), args=[iterable], keywords=[]), header)
-            out.append(assign(name, call, s))
-            self.locals.add(name)
+            out.append(assign(name, runtime_call("iter", [iterable], header), s))
             iterable = load(name, s)
-        out.append(at(ast.For(target=s.target, iter=iterable, body=self.block(s.body),
+        out.append(at(ast.For(target=target, iter=iterable, body=self.block(body),
                               orelse=self.block(s.orelse), type_comment=None), s))
         return out
 
-    def unsupported(self, node):
-        raise CompileError.at(self.filename, node, f"pausing call in {type(node).__name__}",
-                              "assign the call's result to a variable in its own statement first")
+    def block_suspends(self, stmts):
+        return any(self.suspends(n) for s in stmts for n in _statements_and_headers(s))
 
-    # -- expressions --------------------------------------------------------
+    def s_With(self, s):
+        body_suspends = self.block_suspends(s.body)
+        if len(s.items) > 1 and (body_suspends or any(self.suspends(i.context_expr) or
+                                                       self.suspends(i.optional_vars) for i in s.items[1:])):
+            # `with a, b:` is `with a: with b:` (b is evaluated after a.__enter__)
+            inner = at(ast.With(items=s.items[1:], body=s.body, type_comment=None), s.items[1].context_expr)
+            return self.s_With(at(ast.With(items=s.items[:1], body=[inner], type_comment=None), s))
+        out, items, body = [], [], s.body
+        for item in s.items:
+            target = item.optional_vars
+            if target is not None and self.suspends(target):
+                name = self.temps.new("u")
+                body = self.store_into(target, load(name, target), target) + body
+                target = store(name, target)
+            items.append(ast.withitem(context_expr=self.expr(item.context_expr, out), optional_vars=target))
+        out.append(at(ast.With(items=items, body=self.block(body), type_comment=None), s))
+        return out
 
-    def expr(self, e, out):
-        """An expression equal to `e` when evaluated after the statements
-        appended to `out`."""
-        if e is None or not contains_pause(e):
-            return e
-        handler = getattr(self, "x_" + type(e).__name__, None)
-        if handler is None:
-            self.unsupported(e)
-        return handler(e, out)
+    def s_Try(self, s):
+        handlers = []
+        for h in s.handlers:
+            handlers.append(at(ast.ExceptHandler(type=h.type, name=h.name, body=self.block(h.body)), h))
+        return [at(type(s)(body=self.block(s.body), handlers=handlers, orelse=self.block(s.orelse),
+                           finalbody=self.block(s.finalbody)), s)]
 
-    def condition(self, e, out):
-        """Like expr, for a test (if, while, assert): an `and`/`or` there calls
-        bool() once on each operand it evaluates, as Python's jumps do."""
-        if not (isinstance(e, ast.BoolOp) and any(contains_pause(v) for v in e.values[1:])):
-            return self.expr(e, out)
-        # and: c = False; if A: <B>; if B: c = True      (or: negated tests)
-        is_or = isinstance(e.op, ast.Or)
-        flag = self.temps.new()
-        out.append(assign(flag, at(ast.Constant(is_or), e), e))
-        where = out
-        for i, value in enumerate(e.values):
-            test = self.expr(value, where)
-            body = []
-            if i == len(e.values) - 1:
-                body.append(assign(flag, at(ast.Constant(not is_or), e), value))
-            where.append(at(ast.If(test=_not(test) if is_or else test, body=body, orelse=[]), value))
-            where = body
-        return load(flag, e)
+    s_TryStar = s_Try
 
-    def trivial(self, e):
-        """Values a pausing call cannot change: constants and local loads."""
-        if isinstance(e, ast.Constant):
-            return True
-        return (isinstance(e, ast.Name) and e.id not in self.rebound
-                and (e.id in self.locals or e.id.startswith(PREFIX)))
+    def s_Match(self, s):
+        out = []
+        subject = self.expr(s.subject, out)
+        guarded = [i for i, c in enumerate(s.cases) if c.guard is not None and self.suspends(c.guard)]
+        if not guarded:
+            cases = [at(ast.match_case(pattern=c.pattern, guard=c.guard, body=self.block(c.body)), c.pattern)
+                     for c in s.cases]
+            out.append(at(ast.Match(subject=subject, cases=cases), s))
+            return out
+        # A guard that pauses is evaluated in the case body; if it fails,
+        # the remaining cases are tried by a second match statement.
+        subject = self.spill(subject, out)
+        k = guarded[0]
+        flag = self.temps.new("m")
+        out.append(assign(flag, at(ast.Constant(True), s), s))
+        matched = assign(flag, at(ast.Constant(False), s), s)
+        first = []
+        for c in s.cases[:k]:
+            first.append(at(ast.match_case(pattern=c.pattern, guard=c.guard, body=[clone(matched)] + c.body),
+                            c.pattern))
+        case = s.cases[k]
+        passed = at(ast.If(test=case.guard, body=[clone(matched)] + case.body, orelse=[]), case.guard)
+        first.append(at(ast.match_case(pattern=case.pattern, guard=None, body=[passed]), case.pattern))
+        out.extend(self.s_Match(at(ast.Match(subject=clone(subject), cases=first), s)))
+        if s.cases[k + 1:]:
+            rest = at(ast.Match(subject=clone(subject), cases=s.cases[k + 1:]), s.cases[k + 1].pattern)
+            out.append(at(ast.If(test=load(flag, s), body=[rest], orelse=[]), s))
+            out[-1].body = self.block(out[-1].body)
+        return out
 
-    def spill(self, e, out):
-        """Evaluate `e` now into a temporary unless it is trivial."""
-        if e is None or self.trivial(e):
-            return e
-        if isinstance(e, ast.Slice):   # `a:b` exists only inside [...]: build slice(a, b)
-            parts = [p if p is not None else at(ast.Constant(None), e) for p in (e.lower, e.upper, e.step)]
-            e = at(ast.Call(func=runtime_attr("slice", e), args=parts, keywords=[]), e)
-        name = self.temps.new()
-        out.append(assign(name, e, e))
-        return load(name, e)
+    def s_FunctionDef(self, s):
+        a = s.args
+        parts = s.decorator_list + a.defaults + a.kw_defaults
+        if not any(self.suspends(p) for p in parts if p is not None):
+            return [s]
+        out = []
+        values = self.seq(parts, out)
+        n, m = len(s.decorator_list), len(a.defaults)
+        s.decorator_list, a.defaults, a.kw_defaults = values[:n], values[n:n + m], values[n + m:]
+        out.append(s)
+        return out
 
-    def seq(self, kids, out, kinds=None):
-        """Flatten children evaluated left to right.
-
-        Children before the last one that pauses are evaluated into
-        temporaries; the rest stay in place. `kinds` marks children whose
-        evaluation has an effect beyond their value: 'star' (`*x`, iterated
-        now), 'dstar' (`**m`, merged now), 'fmt' (an f-string part, formatted
-        now).
-        """
-        kinds = kinds or ["plain"] * len(kids)
-        pausing = [i for i, k in enumerate(kids) if k is not None and contains_pause(k)]
-        last = pausing[-1] if pausing else -1
-        res = []
-        for i, (kid, kind) in enumerate(zip(kids, kinds)):
-            if kid is None or i > last:
-                res.append(kid)
-            elif kind == "star":
-                value = self.expr(kid.value, out)
-                if i < last:
-                    value = self._temp(at(ast.Tuple(elts=[at(ast.Starred(value=value, ctx=ast.Load()), kid)],
-                                                    ctx=ast.Load()), kid), out)
-                res.append(at(ast.Starred(value=value, ctx=ast.Load()), kid))
-            elif kind == "dstar":
-                value = self.expr(kid, out)
-                if i < last:
-                    value = self._temp(at(ast.Dict(keys=[None], values=[value]), kid), out)
-                res.append(value)
-            elif kind == "fmt":
-                if kid.format_spec is not None and contains_pause(kid.format_spec):
-                    self.unsupported(kid)
-                part = at(ast.FormattedValue(value=self.expr(kid.value, out),
-                                             conversion=kid.conversion,
-                                             format_spec=kid.format_spec), kid)
-                if i < last:
-                    text = self._temp(at(ast.JoinedStr(values=[part]), kid), out)
-                    part = at(ast.FormattedValue(value=text, conversion=-1, format_spec=None), kid)
-                res.append(part)
-            else:
-                value = self.expr(kid, out)
-                res.append(self.spill(value, out) if i < last else value)
-        return res
-
-    def _temp(self, e, out):
-        name = self.temps.new()
-        out.append(assign(name, e, e))
-        return load(name, e)
-
-    def call_parts(self, e, out):
-        kids = [e.func] + e.args + [k.value for k in e.keywords]
-        kinds = (["plain"] + ["star" if isinstance(a, ast.Starred) else "plain" for a in e.args]
-                 + ["dstar" if k.arg is None else "plain" for k in e.keywords])
-        vals = self.seq(kids, out, kinds)
-        n = len(e.args)
-        keywords = [at(ast.keyword(arg=k.arg, value=v), k) for k, v in zip(e.keywords, vals[1 + n:])]
-        call = at(ast.Call(func=vals[0], args=vals[1:1 + n], keywords=keywords), e)
-        call.kappa_pause = getattr(e, "kappa_pause", False)
-        return call
-
-    def pausing_call(self, e, out):
-        """The call itself with flattened parts; the caller puts it in a statement."""
-        return self.call_parts(e, out)
-
-    def x_Call(self, e, out):
-        call = self.call_parts(e, out)
-        if is_pausing_call(call):
-            return self._temp(call, out)
-        return call
-
-    def x_BinOp(self, e, out):
-        left, right = self.seq([e.left, e.right], out)
-        return at(ast.BinOp(left=left, op=e.op, right=right), e)
-
-    def x_UnaryOp(self, e, out):
-        return at(ast.UnaryOp(op=e.op, operand=self.expr(e.operand, out)), e)
-
-    def x_Attribute(self, e, out):
-        return at(ast.Attribute(value=self.expr(e.value, out), attr=e.attr, ctx=e.ctx), e)
-
-    def x_Subscript(self, e, out):
-        value, index = self.seq([e.value, e.slice], out)
-        return at(ast.Subscript(value=value, slice=index, ctx=e.ctx), e)
-
-    def x_Slice(self, e, out):
-        lower, upper, step = self.seq([e.lower, e.upper, e.step], out)
-        return at(ast.Slice(lower=lower, upper=upper, step=step), e)
-
-    def x_Starred(self, e, out):
-        return at(ast.Starred(value=self.expr(e.value, out), ctx=e.ctx), e)
-
-    def _elements(self, e, out):
-        kinds = ["star" if isinstance(x, ast.Starred) else "plain" for x in e.elts]
-        return self.seq(e.elts, out, kinds)
-
-    def x_Tuple(self, e, out):
-        return at(ast.Tuple(elts=self._elements(e, out), ctx=e.ctx), e)
-
-    def x_List(self, e, out):
-        return at(ast.List(elts=self._elements(e, out), ctx=e.ctx), e)
-
-    def x_Set(self, e, out):
-        return at(ast.Set(elts=self._elements(e, out)), e)
-
-    def x_Dict(self, e, out):
-        kids, kinds = [], []
-        for key, value in zip(e.keys, e.values):
-            if key is None:
-                kids.append(value)
-                kinds.append("dstar")
-            else:
-                kids += [key, value]
-                kinds += ["plain", "plain"]
-        vals = iter(self.seq(kids, out, kinds))
-        keys, values = [], []
-        for key in e.keys:
-            keys.append(None if key is None else next(vals))
-            values.append(next(vals))
-        return at(ast.Dict(keys=keys, values=values), e)
-
-    def x_JoinedStr(self, e, out):
-        kinds = ["fmt" if isinstance(v, ast.FormattedValue) else "plain" for v in e.values]
-        return at(ast.JoinedStr(values=self.seq(e.values, out, kinds)), e)
-
-    def x_BoolOp(self, e, out):
-        first = self.expr(e.values[0], out)
-        rest = e.values[1:]
-        if not any(contains_pause(v) for v in rest):
-            return at(ast.BoolOp(op=e.op, values=[first] + rest), e)
-        # t = a; if t: t = b; if t: t = c ...  (`or` tests `not t`)
-        result = self.temps.new()
-        out.append(assign(result, first, e))
-        where = out
-        for value in rest:
-            body = []
-            body.append(assign(result, self.expr(value, body), value))
-            test = load(result, value)
-            if isinstance(e.op, ast.Or):
-                test = _not(test)
-            where.append(at(ast.If(test=test, body=body, orelse=[]), value))
-            where = body
-        return load(result, e)
-
-    def x_IfExp(self, e, out):
-        test = self.expr(e.test, out)
-        if not (contains_pause(e.body) or contains_pause(e.orelse)):
-            return at(ast.IfExp(test=test, body=e.body, orelse=e.orelse), e)
-        result = self.temps.new()
-        branches = []
-        for branch in (e.body, e.orelse):
-            stmts = []
-            stmts.append(assign(result, self.expr(branch, stmts), branch))
-            branches.append(stmts)
-        out.append(at(ast.If(test=test, body=branches[0], orelse=branches[1]), e))
-        return load(result, e)
-
-    def x_Compare(self, e, out):
-        if not any(contains_pause(c) for c in e.comparators[1:]):
-            left, first = self.seq([e.left, e.comparators[0]], out)
-            return at(ast.Compare(left=left, ops=e.ops, comparators=[first] + e.comparators[1:]), e)
-        # a < b < c with a pausing c: c is evaluated only if a < b holds.
-        left, first = self.seq([e.left, e.comparators[0]], out)
-        left = self.spill(left, out)
-        prev = self.spill(first, out)  # compared twice, evaluated once
-        result = self.temps.new()
-        out.append(assign(result, at(ast.Compare(left=left, ops=[e.ops[0]], comparators=[prev]), e), e))
-        where = out
-        count = len(e.comparators)
-        for i in range(1, count):
-            body = []
-            value = self.expr(e.comparators[i], body)
-            if i < count - 1:
-                value = self.spill(value, body)
-            cmp = at(ast.Compare(left=prev, ops=[e.ops[i]], comparators=[value]), e.comparators[i])
-            body.append(assign(result, cmp, e.comparators[i]))
-            where.append(at(ast.If(test=load(result, e), body=body, orelse=[]), e.comparators[i]))
-            where, prev = body, value
-        return load(result, e)
-
-    def _comprehension(self, e, out):
-        # Only the first iterable may pause (check rejects the rest); it is
-        # evaluated in the function before the comprehension starts.
-        first = self.expr(e.generators[0].iter, out)
-        gen = e.generators[0]
-        gens = [ast.comprehension(target=gen.target, iter=first, ifs=gen.ifs,
-                                  is_async=gen.is_async)] + e.generators[1:]
-        if isinstance(e, ast.DictComp):
-            return at(ast.DictComp(key=e.key, value=e.value, generators=gens), e)
-        return at(type(e)(elt=e.elt, generators=gens), e)
-
-    x_ListComp = x_SetComp = x_DictComp = x_GeneratorExp = _comprehension
+    def s_ClassDef(self, s):
+        parts = s.decorator_list + s.bases + [k.value for k in s.keywords]
+        if not any(self.suspends(p) for p in parts):
+            return [s]
+        out = []
+        values = self.seq(parts, out)
+        n, m = len(s.decorator_list), len(s.bases)
+        s.decorator_list, s.bases = values[:n], values[n:n + m]
+        for k, v in zip(s.keywords, values[n + m:]):
+            k.value = v
+        out.append(s)
+        return out
 
     # -- targets ------------------------------------------------------------
 
     def target(self, t, out):
         """Flatten the parts of an assignment/del target (evaluated at store time)."""
-        if not contains_pause(t):
+        if not self.suspends(t):
             return t
         if isinstance(t, ast.Subscript):
             value, index = self.seq([t.value, t.slice], out)
             return at(ast.Subscript(value=value, slice=index, ctx=t.ctx), t)
         if isinstance(t, ast.Attribute):
             return at(ast.Attribute(value=self.expr(t.value, out), attr=t.attr, ctx=t.ctx), t)
+        if isinstance(t, ast.Starred):
+            return at(ast.Starred(value=self.target(t.value, out), ctx=t.ctx), t)
         self.unsupported(t)
 
     def stable_index(self, index, out):
@@ -464,5 +358,45 @@ class Flattener:
         return self.spill(self.expr(index, out), out)
 
 
-def _not(test):
-    return at(ast.UnaryOp(op=ast.Not(), operand=test), test)
+def _statements_and_headers(stmt):
+    """A statement's own expressions and those of every statement nested in it."""
+    for s in all_statements([stmt]):
+        yield from header_nodes(s)
+
+
+def _header_walk(stmt):
+    """Nodes a statement evaluates itself (an if: its test only)."""
+    roots = [stmt.test] if isinstance(stmt, ast.If) else [stmt]
+    for root in roots:
+        yield from walk_scope(root)
+
+
+# Fields evaluated only sometimes (or later, in another scope).
+_LAZY = {ast.BoolOp: lambda n, c: c is not n.values[0],
+         ast.IfExp: lambda n, c: c is not n.test,
+         ast.Compare: lambda n, c: c is not n.left and c is not n.comparators[0]}
+
+
+def _straight(stmt, target):
+    """True if `target` is reached from `stmt` through eagerly evaluated
+    fields only (not a lazy operand, not inside a nested scope)."""
+    path = _path(stmt.test if isinstance(stmt, ast.If) else stmt, target)
+    if path is None:
+        return False
+    for parent, child in zip(path, path[1:]):
+        lazy = _LAZY.get(type(parent))
+        if lazy is not None and lazy(parent, child):
+            return False
+        if isinstance(parent, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return False
+    return True
+
+
+def _path(root, target):
+    if root is target:
+        return [root]
+    for child in ast.iter_child_nodes(root):
+        sub = _path(child, target)
+        if sub is not None:
+            return [root] + sub
+    return None

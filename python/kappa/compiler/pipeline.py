@@ -1,10 +1,10 @@
-"""The compiler pipeline: parse, classify, check, flatten, liveness,
-continuations, wrap, compile.
+"""The compiler pipeline: parse, mangle, classify, check, shape (prepare,
+flatten, desugar, number), emit (continuations, liveness, wrap), compile.
 
 `compile_source(source, filename)` returns a Compiled program: a code object
 to exec in a fresh module (see kappa.runtime.load_program), the transformed
 source for `kappa compile`, the pause-point table and what the runtime needs
-to decide whether an automatic pause is legal (PauseSites).
+to find pause points from source positions (PauseSites).
 """
 
 import ast
@@ -13,20 +13,23 @@ import tokenize
 import types
 from dataclasses import dataclass, field
 
-from .astutil import is_docstring, pause_call_of
+from .astutil import Temps, is_docstring
 from .check import check_module
-from .classify import classifier_for, mark_function
-from .continuations import continuations
-from .flatten import flatten_function
-from .liveness import apply_drop, drop_spec, function_liveness
+from .classify import mark_module
+from .codes import rename_codes
+from .emit import Emitter, site_positions
+from .liveness import apply_drop, drop_spec
+from .mangle import mangle_module
 from .parse import parse
-from .pausepoints import function_keys, number_pause_points
-from .scope import function_locals, module_functions, module_scope
-from .wrap import registration, registry_init, with_entry_check, wrap_block
+from .prepare import hoist_lambdas
+from .scope import module_scope
+from .shapes import make_positions_unique, number_all, shape_module
+from .symbols import analyze
+from .wrap import registry_init
 
 # Part of the fingerprint: a checkpoint taken under another compiler version
 # must not be resumed by this one.
-COMPILER_VERSION = "mvp-1"
+COMPILER_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -40,29 +43,78 @@ class PausePointInfo:
 
 @dataclass(frozen=True)
 class PauseSites:
-    """What the runtime checks when deciding if an automatic pause is legal:
-    a frame must run one of `codes` and be stopped at a call whose source
-    position is in `positions` (line, end line, column, end column)."""
+    """What the runtime needs about a compiled program's code: which code
+    objects are compiled functions, and which pause point each source
+    position is (calls, entry checks, yields)."""
     codes: frozenset
-    positions: frozenset
-    lines: frozenset     # fallback when the interpreter has no column info
+    positions: frozenset          # (line, end line, column, end column) of pausing calls
+    lines: frozenset              # fallback when the interpreter has no column info
+    pause_at: dict = field(default_factory=dict)   # position -> pause id (calls and entries)
+    yield_at: dict = field(default_factory=dict)   # position -> pause id (yields)
+    module_code: object = None                     # the program's code, for code_path/code_at
 
     def __post_init__(self):
         # By identity: code objects compare (and hash, slowly) by content.
         object.__setattr__(self, "_ids", frozenset(map(id, self.codes)))
+        object.__setattr__(self, "_tables", {})
+        by_line = {}
+        for (line, *_), pp in list(self.pause_at.items()) + list(self.yield_at.items()):
+            by_line.setdefault(line, set()).add(pp)
+        object.__setattr__(self, "_by_line", {k: next(iter(v)) for k, v in by_line.items() if len(v) == 1})
 
     def compiled(self, code):
         """True if `code` is a compiled function or continuation of this program."""
         return id(code) in self._ids
 
+    def pause_id(self, code, lasti):
+        """The pause point a frame of `code` stopped at instruction `lasti` is at, or None."""
+        return self._table(code, self.pause_at).get(lasti)
+
+    def yield_id(self, code, lasti):
+        """The yield point a generator frame suspended at `lasti` is at, or None."""
+        return self._table(code, self.yield_at).get(lasti)
+
+    def code_path(self, code):
+        """Where `code` is in the program's code (a tuple of co_consts indexes), or None."""
+        return self._index()[0].get(id(code))
+
+    def code_at(self, path):
+        return self._index()[1][tuple(path)]
+
+    def _index(self):
+        index = self._tables.get("codes")
+        if index is None:
+            by_id, by_path = {}, {}
+            todo = [((), self.module_code)] if self.module_code is not None else []
+            while todo:
+                path, code = todo.pop()
+                by_id[id(code)], by_path[path] = path, code
+                todo.extend((path + (i,), c) for i, c in enumerate(code.co_consts)
+                            if isinstance(c, types.CodeType))
+            index = self._tables["codes"] = (by_id, by_path)
+        return index
+
+    def _table(self, code, where):
+        key = (id(code), id(where))
+        table = self._tables.get(key)
+        if table is None:
+            table = {}
+            for i, pos in enumerate(code.co_positions()):
+                # without column information (-X no_debug_ranges): by line, if unique
+                pp = where.get(pos) if pos[2] is not None else self._by_line.get(pos[0])
+                if pp is not None and (pos[2] is not None or pp in where.values()):
+                    table[2 * i] = pp
+            self._tables[key] = table
+        return table
+
 
 @dataclass
 class Stats:
     functions: int = 0
-    pause_points: int = 0          # pausing call sites, entries not counted
+    pause_points: int = 0          # pausing call sites and yields, entries not counted
     continuations: int = 0
     source_lines: int = 0
-    per_function: dict = field(default_factory=dict)   # name -> pause points
+    per_function: dict = field(default_factory=dict)   # key -> pause points
 
 
 class Compiled:
@@ -106,74 +158,68 @@ def compile_file(path, **options):
 def compile_source(source, filename="<program>", drop_live=None):
     """Compile a program. `drop_live` is TEST-ONLY (see liveness.py)."""
     tree = parse(source, filename)
+    mangle_module(tree)
     scope = module_scope(tree)
-    functions = module_functions(tree)
-    for fn, _ in functions:
-        mark_function(fn, classifier_for(scope, fn))
-    check_module(tree, filename, [fn for fn, _ in functions])
+    mark_module(tree, scope)
+    check_module(tree, filename, scope)
 
-    keys = function_keys([fn for fn, _ in functions])
-    transformed = [_transform(fn, key, filename) for (fn, _), key in zip(functions, keys)]
+    functions = _shape(tree, scope, filename)
+    emitter = Emitter(analyze(tree))
+    for info in reversed(functions):   # innermost first
+        emitter.function(info)
+    dropped = _drop(emitter.points, [s.id for f in functions for s in f.sites], drop_spec(drop_live))
 
-    live = {}
-    for t in transformed:
-        live.update(t.live)
-    order = [s.id for t in transformed for s in t.sites]
-    dropped = apply_drop(live, drop_spec(drop_live), order)
-
-    stats = Stats(functions=len(functions), source_lines=len(source.splitlines()))
-    info = {}
-    for (fn, block), t in zip(functions, transformed):
-        new = _emit(fn, t, live)
-        index = next(i for i, s in enumerate(block) if s is fn)
-        block[index:index + 1] = new
-        stats.per_function[t.key] = len(t.sites) - 1
-        stats.pause_points += len(t.sites) - 1
-        stats.continuations += len(t.sites)
-        for s in t.sites:
-            info[s.id] = PausePointInfo(s.id, s.function, s.line, tuple(sorted(live[s.id])), s.target)
-
+    body = []
+    for top in tree.body:
+        body.append(top)
+        body.extend(emitter.module_statements(top))
+    tree.body = body
     top = ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0)
     tree.body[_prologue_end(tree):0] = [registry_init(top)]
     code = _compile(tree, filename)
-    code, codes = _name_continuations(code, transformed)
-    sites = _sites(transformed, codes)
+    code, codes = rename_codes(code, emitter.renames, emitter.factories)
+
+    calls, entries, yields = site_positions(emitter.points)
+    sites = PauseSites(codes, frozenset(calls), frozenset(p[0] for p in calls), {**calls, **entries}, yields,
+                       code)
+    stats = _stats(functions, len(source.splitlines()))
+    info = {p.site.id: PausePointInfo(p.site.id, p.site.function, p.site.line, tuple(sorted(p.live | p.cells)),
+                                      _target(p.site.stmt)) for p in emitter.points}
     fingerprint = hashlib.sha256(f"{COMPILER_VERSION}\0{filename}\0{source}".encode()).hexdigest()
     return Compiled(filename, code, tree, source, info, sites, stats, fingerprint, dropped)
 
 
-@dataclass
-class _Function:
-    key: str
-    fn: ast.FunctionDef
-    sites: list
-    live: dict
-    conts: list      # [(site, continuation FunctionDef)]
+def _shape(tree, scope, filename):
+    tree.body = hoist_lambdas(tree.body, Temps())
+    functions = shape_module(tree, scope, filename)
+    number_all(functions, filename)
+    make_positions_unique(functions)
+    return functions
 
 
-def _transform(fn, key, filename):
-    local_names = function_locals(fn)
-    fn.body = flatten_function(fn, local_names, filename)
-    sites = number_pause_points(fn, key)
-    local_names |= {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)
-                    and isinstance(n.ctx, ast.Store)}   # temporaries
-    entry, at_pause = function_liveness(fn.body, local_names)
-    live = dict(at_pause)
-    live[sites[0].id] = entry
-    return _Function(key, fn, sites, live, [])
+def _drop(points, order, spec):
+    """Apply the TEST-ONLY drop switch to the registered live sets."""
+    live = {p.site.id: p.live for p in points}
+    dropped = apply_drop(live, spec, order)
+    for p in points:
+        p.live = live[p.site.id]
+    return dropped
 
 
-def _emit(fn, t, live):
-    """The def, its continuations and their registrations, in that order."""
-    conts = continuations(fn, t.key, t.sites, live)
-    fn.body = with_entry_check(fn, wrap_block(fn.body), t.sites[0].id)
-    out = [fn]
-    for site, cont in conts:
-        cont.body = wrap_block(cont.body)
-        out.append(cont)
-    out.extend(registration(site, cont.name, live[site.id], fn) for site, cont in conts)
-    t.conts = conts
-    return out
+def _target(stmt):
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def _stats(functions, lines):
+    stats = Stats(functions=len(functions), source_lines=lines)
+    for info in functions:
+        n = len(info.sites) - 1
+        stats.per_function[info.key] = n
+        stats.pause_points += n
+        stats.continuations += len(info.sites)
+    return stats
 
 
 def _compile(tree, filename):
@@ -195,40 +241,6 @@ def _prologue_end(tree):
     while i < len(body) and isinstance(body[i], ast.ImportFrom) and body[i].module == "__future__":
         i += 1
     return i
-
-
-def _name_continuations(code, functions):
-    """Give continuation code objects the user's function name, so every
-    traceback says `in f`; return the new module code and the set of code
-    objects that are compiled program code."""
-    by_cont = {}
-    originals = set()
-    for t in functions:
-        originals.add(t.fn.name)
-        for _, cont in t.conts:
-            by_cont[cont.name] = t.fn.name
-    consts, codes = [], set()
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            if const.co_name in by_cont:
-                name = by_cont[const.co_name]
-                const = const.replace(co_name=name, co_qualname=name)
-                codes.add(const)
-            elif const.co_name in originals and const.co_qualname == const.co_name:
-                codes.add(const)
-        consts.append(const)
-    return code.replace(co_consts=tuple(consts)), frozenset(codes)
-
-
-def _sites(functions, codes):
-    """Source positions of the pausing calls (continuations copy the same calls)."""
-    positions, lines = set(), set()
-    for t in functions:
-        for site in t.sites[1:]:
-            node = pause_call_of(site.stmt)
-            positions.add((node.lineno, node.end_lineno, node.col_offset, node.end_col_offset))
-            lines.add(node.lineno)
-    return PauseSites(codes, frozenset(positions), frozenset(lines))
 
 
 __all__ = ["compile_source", "compile_file", "Compiled", "PausePointInfo", "PauseSites", "Stats"]

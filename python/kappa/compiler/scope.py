@@ -1,11 +1,10 @@
-"""Which names are local to a function, and what module-level names are bound to.
+"""What module-level names are bound to, and which names a function binds.
 
-Python's rule: a name is local to a function if the function binds it
-(parameter, assignment, for target, import, del, walrus). The MVP rejects
-global/nonlocal and nested functions, so that rule is all we need.
+(Cells and free variables of nested functions: see symbols.py.)
 """
 
 import ast
+import builtins
 from dataclasses import dataclass, field
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -129,6 +128,10 @@ class ModuleScope:
     imports: dict = field(default_factory=dict)     # name -> module or (module, attr)
     assigned: set = field(default_factory=set)      # any other module-level binding
     all_function_names: set = field(default_factory=set)  # every def/class anywhere
+    # Names a call cannot rebind: builtins the module does not bind, and
+    # module names bound once, outside loops, never declared `global` in a
+    # function. A pausing call cannot change them, so they need no spill.
+    stable: set = field(default_factory=set)
 
 
 def module_scope(tree):
@@ -141,12 +144,58 @@ def module_scope(tree):
             scope.defined.add(stmt.name)
     scope.imports = {n: w for n, w in binder.imports.items()}
     scope.assigned = (binder.other - scope.defined)
+    declared_global = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             scope.all_function_names.add(node.name)
         elif isinstance(node, ast.Global):
-            scope.assigned.update(node.names)  # rebinding from a method
+            declared_global.update(node.names)
+    scope.assigned |= declared_global   # rebinding from a function
+    counts = _binding_counts(tree.body)
+    once = {n for n, c in counts.items() if c == 1} - declared_global
+    scope.stable = once | (set(dir(builtins)) - set(counts) - declared_global)
     return scope
+
+
+def _binding_counts(body, in_loop=False):
+    """How often each module-level name is bound (a binding in a loop counts twice)."""
+    counts = {}
+    for stmt in body:
+        binder = _Binder()
+        if isinstance(stmt, (ast.For, ast.While, ast.AsyncFor)):
+            binder.visit(stmt)   # everything in a loop may run many times
+            weight = 2
+        else:
+            for part in _headers(stmt):
+                binder.visit(part)
+            weight = 2 if in_loop else 1
+        for name in binder.names:
+            counts[name] = counts.get(name, 0) + weight
+        if not isinstance(stmt, (_SCOPES, ast.For, ast.While, ast.AsyncFor)):
+            for block in _blocks(stmt):
+                for name, c in _binding_counts(block, in_loop).items():
+                    counts[name] = counts.get(name, 0) + c
+    return counts
+
+
+def _headers(stmt):
+    """The parts of a module-level statement that bind names itself."""
+    if isinstance(stmt, _SCOPES) or not _blocks(stmt):
+        return [stmt]
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return stmt.items
+    if isinstance(stmt, (ast.Try, ast.TryStar)):
+        return [ast.Pass()] + [ast.ExceptHandler(type=None, name=h.name, body=[]) for h in stmt.handlers]
+    if isinstance(stmt, ast.Match):
+        return [stmt.subject] + [c.pattern for c in stmt.cases]
+    return [stmt.test] if hasattr(stmt, "test") else []
+
+
+def _blocks(stmt):
+    blocks = [getattr(stmt, name, None) or [] for name in ("body", "orelse", "finalbody")]
+    blocks += [h.body for h in getattr(stmt, "handlers", []) or []]
+    blocks += [c.body for c in getattr(stmt, "cases", []) or []]
+    return [b for b in blocks if b]
 
 
 def _module_level_statements(body):
@@ -155,33 +204,5 @@ def _module_level_statements(body):
         yield stmt
         if isinstance(stmt, _SCOPES):
             continue
-        for name in ("body", "orelse", "finalbody"):
-            yield from _module_level_statements(getattr(stmt, name, []) or [])
-        for handler in getattr(stmt, "handlers", []) or []:
-            yield from _module_level_statements(handler.body)
-        for case in getattr(stmt, "cases", []) or []:
-            yield from _module_level_statements(case.body)
-
-
-def module_functions(tree):
-    """(function node, containing statement list) for every module-level def.
-
-    These are the functions the compiler transforms: defs at module level,
-    also inside module-level if/try/for/while/with blocks, never in classes.
-    """
-    out = []
-
-    def visit(body):
-        for stmt in body:
-            if isinstance(stmt, ast.FunctionDef):
-                out.append((stmt, body))
-            elif not isinstance(stmt, _SCOPES):
-                for name in ("body", "orelse", "finalbody"):
-                    visit(getattr(stmt, name, []) or [])
-                for handler in getattr(stmt, "handlers", []) or []:
-                    visit(handler.body)
-                for case in getattr(stmt, "cases", []) or []:
-                    visit(case.body)
-
-    visit(tree.body)
-    return out
+        for block in _blocks(stmt):
+            yield from _module_level_statements(block)

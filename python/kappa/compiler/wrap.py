@@ -1,92 +1,122 @@
-"""Pass 7: wrap pause points so a capture records the frame.
+"""Pass 7: wrap compiled functions so a capture records their frame.
 
-    try:
-        t = call(...)
-    except __kappa__.Capture as __k_cap:
-        __k_cap.push(__k_pp['f:3'], __kappa__.locals())
-        raise
+    def f(a):
+        try:
+            if __k_pending__:
+                __kappa__.auto_pause()            # pause point f:0
+            <body>
+        except __kappa__.Capture as __k_cap__:
+            __k_cap__.record(__kappa__.locals(), lambda: (cell, ...))
+            raise
 
-A try block costs nothing on the normal path in CPython 3.11. Every compiled
-function also starts with the automatic pause check (pause point 0):
+One handler per function (and per continuation): `record` finds which
+pause point the frame is stopped at from the traceback (every pausing call
+has its own source position), so the normal path pays for no try block
+per call. A try block costs nothing in CPython 3.11 until something is
+raised; the entry check is one global load (`__k_pending__` is the
+program's copy of the runtime's pending flag). The lambda hands over the
+frame's cells (its variables shared with closures), only when it has any.
 
-    if __k_pending:
-        <wrapped __kappa__.auto_pause()>
-
-(`__k_pending` is the program's copy of the runtime's `pending` flag: one
-global load per call.) Generated code reaches builtins through `__kappa__` (`__kappa__.locals`,
-`__kappa__.iter`) so a program that shadows them still works.
+Continuations of a function with cells are built inside a factory that
+binds those names, so they can be rebuilt at resume time around the saved
+cells (`types.FunctionType(code, globals, name, None, cells)`).
 """
 
 import ast
 
-from .astutil import CAPTURE_VAR, PENDING, REGISTRY, RUNTIME, at, is_docstring, load, store
+from .astutil import (CAPTURE_VAR, CELLS_VAR, PENDING, REGISTRY, assign, at, generated, is_docstring,
+                      keyword_range, load, runtime_attr, runtime_call, store)
 
 
-def _runtime(attr, like=None):
-    node = ast.Attribute(value=ast.Name(id=RUNTIME, ctx=ast.Load()), attr=attr, ctx=ast.Load())
-    return node if like is None else at(node, like)
+def _closure_lambda(names, like):
+    args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                         defaults=[])
+    elts = [load(n, like) for n in names]
+    return at(ast.Lambda(args=args, body=at(ast.Tuple(elts=elts, ctx=ast.Load()), like)), like)
 
 
-def _name(name):
-    return ast.Name(id=name, ctx=ast.Load())
+def capture_handler(closure, like):
+    """`except Capture as __k_cap__: __k_cap__.record(locals(), cells); raise`."""
+    cells = _closure_lambda(closure, like) if closure else at(ast.Constant(None), like)
+    record = at(ast.Call(func=at(ast.Attribute(value=load(CAPTURE_VAR, like), attr="record", ctx=ast.Load()),
+                                 like),
+                         args=[runtime_call("locals", [], like), cells], keywords=[]), like)
+    record.kappa_pause = False
+    return at(ast.ExceptHandler(type=runtime_attr("Capture", like), name=CAPTURE_VAR,
+                                body=[at(ast.Expr(value=record), like), at(ast.Raise(), like)]), like)
 
 
-def wrap_statement(stmt, pp):
-    """The try/except that records pause point `pp` when a Capture passes.
-
-    Built without locations, then located in one pass (this runs once per
-    pause statement of every continuation)."""
-    push = ast.Call(
-        func=ast.Attribute(value=_name(CAPTURE_VAR), attr="push", ctx=ast.Load()),
-        args=[ast.Subscript(value=_name(REGISTRY), slice=ast.Constant(pp), ctx=ast.Load()),
-              ast.Call(func=_runtime("locals"), args=[], keywords=[])],
-        keywords=[])
-    handler = ast.ExceptHandler(type=_runtime("Capture"), name=CAPTURE_VAR,
-                                body=[ast.Expr(value=push), ast.Raise()])
-    return at(ast.Try(body=[stmt], handlers=[handler], orelse=[], finalbody=[]), stmt)
+def entry_check(fn):
+    """`if __k_pending__: __kappa__.auto_pause()`, located at the `def`
+    keyword (a range no call in the program has)."""
+    where = entry_position(fn)
+    call = at(ast.Expr(value=runtime_call("auto_pause", [], where)), where)
+    return at(ast.If(test=load(PENDING, where), body=[call], orelse=[]), where)
 
 
-def wrap_block(stmts):
-    """Wrap every pause statement (marked `kappa_pp`) in `stmts`, recursively."""
+def entry_position(fn):
+    return keyword_range(fn, 3)
+
+
+def split_docstring(body):
+    if body and is_docstring(body[0]):
+        return body[:1], body[1:]
+    return [], body
+
+
+def wrap_function(fn, closure):
+    """Entry check and capture handler around a compiled function's body."""
+    doc, body = split_docstring(fn.body)
+    where = entry_position(fn)
+    guarded = at(ast.Try(body=[entry_check(fn)] + body, handlers=[capture_handler(closure, where)],
+                         orelse=[], finalbody=[]), where)
+    fn.body = doc + [guarded]
+
+
+def wrap_continuation(rest, closure, like):
+    """The capture handler around a continuation's code."""
+    return [at(ast.Try(body=rest, handlers=[capture_handler(closure, like)], orelse=[], finalbody=[]), like)]
+
+
+def cells_prelude(closure, like):
+    """A generator's cells, kept where pickling finds them (gi_frame.f_locals)."""
+    return [assign(CELLS_VAR, _closure_lambda(closure, like), like)] if closure else []
+
+
+def add_generator_prelude(fn, closure):
+    doc, body = split_docstring(fn.body)
+    fn.body = doc + cells_prelude(closure, fn) + body
+
+
+def declarations(globals_, closure, like):
     out = []
-    for stmt in stmts:
-        pp = getattr(stmt, "kappa_pp", None)
-        if pp is not None:
-            out.append(wrap_statement(stmt, pp))
-            continue
-        if isinstance(stmt, (ast.If, ast.For, ast.While)):
-            stmt.body = wrap_block(stmt.body)
-            stmt.orelse = wrap_block(stmt.orelse)
-        out.append(stmt)
+    if globals_:
+        out.append(at(ast.Global(names=sorted(globals_)), like))
+    if closure:
+        out.append(at(ast.Nonlocal(names=sorted(closure)), like))
     return out
 
 
-def entry_check(fn, pp):
-    """`if __k_pending: <wrapped auto_pause()>`, located at the `def` keyword
-    (a range no call in the program has)."""
-    where = ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno,
-                     end_col_offset=fn.col_offset + 3)
-    call = at(ast.Expr(value=ast.Call(func=_runtime("auto_pause"), args=[], keywords=[])), where)
-    return at(ast.If(test=_name(PENDING), body=[wrap_statement(call, pp)], orelse=[]), where)
+def factory(name, closure, continuations, like):
+    """def name(): <bind the closure names>; <continuations>; return (...)"""
+    binds = [assign(n, at(ast.Constant(None), like), like) for n in sorted(closure)]
+    result = at(ast.Return(value=at(ast.Tuple(elts=[load(c.name, like) for c in continuations], ctx=ast.Load()),
+                                     like)), like)
+    args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                         defaults=[])
+    return at(ast.FunctionDef(name=name, args=args, body=binds + list(continuations) + [result],
+                              decorator_list=[], returns=None, type_comment=None), like)
 
 
-def with_entry_check(fn, body, pp):
-    """`body` with the entry check first (after the docstring, which must stay first)."""
-    check = entry_check(fn, pp)
-    if body and is_docstring(body[0]):
-        return [body[0], check] + body[1:]
-    return [check] + body
+def factory_name(key):
+    return generated("mk_" + "".join(c if c.isalnum() else "_" for c in key))
 
 
-def registration(site, cont_name, live, filename_like):
-    """`__k_pp['f:3'] = __kappa__.PausePoint('f:3', 'f', ('x',), __k_c_f_3, 12)`."""
-    like = filename_like
-    value = at(ast.Call(func=_runtime("PausePoint", like), args=[
-        ast.Constant(site.id), ast.Constant(site.function),
-        at(ast.Tuple(elts=[ast.Constant(v) for v in sorted(live)], ctx=ast.Load()), like),
-        load(cont_name, like), ast.Constant(site.line)], keywords=[]), like)
-    target = at(ast.Subscript(value=load(REGISTRY, like), slice=ast.Constant(site.id), ctx=ast.Store()), like)
-    return at(ast.Assign(targets=[target], value=value), like)
+def registration(continuations, specs, like):
+    """`__kappa__.register(__k_pp, (c0, c1, ...), ((id, function, live, ...), ...))`;
+    `continuations` is an expression giving the tuple of continuation functions."""
+    return at(ast.Expr(value=runtime_call("register", [load(REGISTRY, like), continuations,
+                                                       at(ast.Constant(specs), like)], like)), like)
 
 
 def registry_init(like):

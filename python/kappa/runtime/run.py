@@ -8,10 +8,14 @@ every frame between the boundary and the pausing runtime call must have
 recorded itself, else a frame would be lost and the pause is a PauseError.
 """
 
+import inspect
 import linecache
 
 from . import core
 from .core import Capture
+
+
+_GENERATOR = inspect.CO_GENERATOR
 
 
 class PauseError(Exception):
@@ -94,7 +98,7 @@ def _resume(start):
     value, exc = start.value, start.exc
     for i, (frame, pp) in enumerate(zip(start.frames, points)):
         try:
-            value = core.enter(pp.resume, (frame.vars, value, exc), {})
+            value = core.enter(pp.continuation(frame.cells), (frame.vars, value, exc), {})
             exc = None
         except Capture as capture:
             _validate(capture)
@@ -102,9 +106,26 @@ def _resume(start):
             raise
         except BaseException as error:  # the call raised: deliver it to the caller
             value, exc = None, error
+        else:
+            value = _constructed(value, frame, pp, points[i + 1] if i + 1 < len(points) else None)
     if exc is not None:
         raise exc
     return value
+
+
+def _constructed(value, frame, pp, caller):
+    """An __init__ that paused under a class call `C(...)` (type.__call__ is
+    C code, so the caller called __init__'s frame directly as far as the
+    stack shows): the caller gets the instance, not __init__'s None. An
+    explicit `super().__init__(...)` or `Base.__init__(self)` gets None."""
+    if pp.init_self is None or value is not None:
+        return value
+    if caller is not None and caller.call_attr == "__init__":
+        return value
+    if pp.init_self in frame.vars:
+        return frame.vars[pp.init_self]
+    cell = frame.cells.get(pp.init_self)
+    return cell.cell_contents if cell is not None else value
 
 
 # -- validation ---------------------------------------------------------------
@@ -137,6 +158,10 @@ def _validate(capture):
     for depth, (frame, line) in enumerate(frames):
         if depth < len(pushed) and pushed[depth] is frame:
             continue
+        # a generator running further in says most about what went wrong
+        inner = next(((f, n) for f, n in frames[depth:] if f.f_code.co_flags & _GENERATOR), None)
+        if inner is not None:
+            frame, line = inner
         caller = frames[depth - 1] if depth > 0 else None
         raise PauseError(_explain(frame, line, caller, capture.request)) from None
     if len(pushed) != len(frames):
@@ -160,6 +185,10 @@ def _explain(frame, line, caller, request):
     if frame.f_code.co_name == "<module>":
         return (f"{_where(frame, line)}: {what} at module level (while the program is "
                 f"being imported); move this code into a function")
+    if frame.f_code.co_flags & _GENERATOR:
+        return (f"{_where(frame, line)}: {what} inside generator '{frame.f_code.co_qualname}': a generator "
+                f"is checkpointed between items, not while it runs; make the pausing call in the "
+                f"code that consumes the generator")
     if core._compiled(frame):
         return (f"{_where(frame, line)}: {what} reached through an implicit call (an operator, "
                 f"property, dunder or callback such as sorted(key=)); only direct calls are "
@@ -170,8 +199,9 @@ def _explain(frame, line, caller, request):
                 f"that called back into the program; a callback passed to the API cannot pause")
     if caller is not None:
         return (f"{_where(*caller)}: {what} reached through a call into '{name}' "
-                f"({_where(frame, line)}), which is not compiled (methods of classes and "
-                f"lambdas are not transformed yet; use a module-level function)")
+                f"({_where(frame, line)}), which is not compiled (code outside the program, a "
+                f"class body, or a lambda, comprehension or generated function that cannot be "
+                f"compiled); call a function of the program instead")
     return (f"{_where(frame, line)}: {what} inside '{name}', which is not compiled (a task "
             f"must start at a module-level function)")
 

@@ -1,37 +1,30 @@
-"""Checkpoint state: one pickle of the frames, the program's globals, the
-`random` state and the pause request, so aliasing survives (a list and an
-iterator over it stay one list)."""
+"""Checkpoint state: one pickle of the frames, the program's globals (and
+the data attributes of its classes), the `random` state and the pause
+request, so aliasing survives (a list and an iterator over it stay one
+list; two closures keep sharing their cell)."""
 
-import copyreg
-import importlib
+import enum
 import io
 import pickle
 import random
 import sys
 import types
 
+from .reducers import reducer_override
 from .run import StateError
 
 PROTOCOL = 5
-_FORMAT = "kappa-state-1"
+_FORMAT = "kappa-state-2"
 _RUNTIME_NAMES = ("__kappa__",)
 
 
-def _module_by_name(module):
-    # A module (e.g. `import json` inside a function, live across a pause) is
-    # saved as its name and imported again on load.
-    return importlib.import_module, (module.__name__,)
-
-
-_DISPATCH = copyreg.dispatch_table.copy()
-_DISPATCH[types.ModuleType] = _module_by_name
+class _Pickler(pickle.Pickler):
+    reducer_override = staticmethod(reducer_override)
 
 
 def _dumps(value):
     buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=PROTOCOL)
-    pickler.dispatch_table = _DISPATCH
-    pickler.dump(value)
+    _Pickler(buffer, protocol=PROTOCOL).dump(value)
     return buffer.getvalue()
 
 
@@ -41,7 +34,9 @@ class UnpicklableError(Exception):
 
 def program_globals(module):
     """The globals a re-import would not re-create: everything but modules,
-    the program's own functions and classes, dunders and runtime names."""
+    the program's own classes and plain functions, dunders and runtime
+    names. (A closure bound at module level, e.g. a decorated function, is
+    kept: its cells are state.)"""
     own = module.__name__
     out = {}
     for name, value in module.__dict__.items():
@@ -49,10 +44,54 @@ def program_globals(module):
             continue
         if name in _RUNTIME_NAMES or isinstance(value, types.ModuleType):
             continue
-        if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == own:
+        if isinstance(value, type) and value.__module__ == own:
+            continue
+        if (isinstance(value, types.FunctionType) and value.__module__ == own and value.__closure__ is None
+                and "<locals>" not in value.__qualname__):
             continue
         out[name] = value
     return out
+
+
+def class_attributes(module):
+    """{class qualname: {attribute: value}}: the data attributes of the
+    program's classes (class-level counters and registries are state)."""
+    own = module.__name__
+    out = {}
+    todo = [v for v in module.__dict__.values() if isinstance(v, type) and v.__module__ == own]
+    seen = set()
+    while todo:
+        cls = todo.pop()
+        if id(cls) in seen or "<locals>" in cls.__qualname__ or isinstance(cls, enum.EnumMeta):
+            continue
+        seen.add(id(cls))
+        attrs = {}
+        for name, value in vars(cls).items():
+            if isinstance(value, type):
+                if value.__module__ == own:
+                    todo.append(value)
+                continue
+            if not (name.startswith("__") and name.endswith("__")) and not _is_code_like(value):
+                attrs[name] = value
+        if attrs:
+            out[cls.__qualname__] = attrs
+    return out
+
+
+def _is_code_like(value):
+    return isinstance(value, (types.FunctionType, staticmethod, classmethod, property, types.ModuleType,
+                              types.BuiltinFunctionType, types.MethodType)) or (
+        hasattr(value, "__get__") and not hasattr(value, "__dict__") and type(value).__module__ != "builtins")
+
+
+def _restore_classes(module, attributes):
+    for qualname, attrs in attributes.items():
+        cls = module
+        for part in qualname.split("."):
+            cls = getattr(cls, part, None)
+        if isinstance(cls, type):
+            for name, value in attrs.items():
+                setattr(cls, name, value)
 
 
 def dump_state(frames, module, request):
@@ -62,6 +101,7 @@ def dump_state(frames, module, request):
         "program": module.__dict__.get("__k_fingerprint"),
         "frames": list(frames),
         "globals": program_globals(module),
+        "classes": class_attributes(module),
         "random": random.getstate(),
         "request": request,
     }
@@ -85,6 +125,7 @@ def load_state(data, module):
     if payload["program"] != expected:
         raise StateError("checkpoint was taken from a different program (or compiler version)")
     module.__dict__.update(payload["globals"])
+    _restore_classes(module, payload["classes"])
     random.setstate(payload["random"])
     return payload["frames"], payload["request"]
 
@@ -93,7 +134,7 @@ def _culprit(payload, module, error):
     """Find the first value that does not pickle alone, and describe it."""
     registry = module.__dict__.get("__k_pp", {})
     for frame in payload["frames"]:
-        for name, value in frame.vars.items():
+        for name, value in list(frame.vars.items()) + _cell_values(frame):
             reason = _fails(value)
             if reason:
                 pp = registry.get(frame.pp_id)
@@ -106,10 +147,26 @@ def _culprit(payload, module, error):
         if reason:
             return (f"cannot checkpoint: global '{name}' of type {_type_name(value)} "
                     f"is not picklable: {reason}")
+    for cls, attrs in payload["classes"].items():
+        for name, value in attrs.items():
+            reason = _fails(value)
+            if reason:
+                return (f"cannot checkpoint: class attribute '{cls}.{name}' of type {_type_name(value)} "
+                        f"is not picklable: {reason}")
     reason = _fails(payload["request"])
     if reason:
         return f"cannot checkpoint: the pause request {payload['request']!r} is not picklable: {reason}"
     return f"cannot checkpoint: {type(error).__name__}: {error}"
+
+
+def _cell_values(frame):
+    out = []
+    for name, cell in frame.cells.items():
+        try:
+            out.append((name, cell.cell_contents))
+        except ValueError:   # empty
+            pass
+    return out
 
 
 def _fails(value):

@@ -20,23 +20,9 @@ def compile_error(body, header=HEADER):
 
 UNSUPPORTED_CASES = [
     # (body, construct in message, line, col)
-    ("try:\n    pass\nexcept Exception:\n    pass", "try statement", 7, 5),
-    ("try:\n    pass\nfinally:\n    pass", "try statement", 7, 5),
-    ("with open('x') as fh:\n    pass", "with statement", 7, 5),
-    ("x = 1\ndef g():\n    pass", "nested function", 8, 5),
-    ("class C:\n    pass", "class definition inside a function", 7, 5),
-    ("g = lambda: helper(1)", "lambda containing a pausing call", 7, 9),
-    ("global G\nG = 1", "global/nonlocal", 7, 5),
-    ("yield a", "generator (yield)", 7, 5),
-    ("x = yield from a", "generator (yield)", 7, 9),
-    ("match a:\n    case 1:\n        pass", "match statement", 7, 5),
-    ("if (y := helper(a)):\n    pass", "assignment expression", 7, 9),
-    ("ys = [helper(x) for x in a]", "comprehension", 7, 10),
-    ("ys = {x: 1 for x in a if helper(x)}", "comprehension", 7, 10),
-    ("s = sum(helper(x) for x in a)", "comprehension", 7, 12),
-    ("x, a[helper(1)] = 1, 2", "unpacking target", 7, 5),
-    ("for a[helper(0)] in [1]:\n    pass", "for-loop target", 7, 5),
-    ("x = 1\nawait_ = 2\nawait_ = helper(await_)\nchecked = [checkpoint() for _ in a]", "comprehension", 10, 15),
+    ("try:\n    pass\nexcept helper(ValueError):\n    pass", "exception type of an except clause", 9, 5),
+    ("yield a\ncheckpoint()", "pause inside a generator body", 8, 5),
+    ("g = lambda: (yield 1)", "yield inside a lambda", 7, 9),
 ]
 
 
@@ -78,18 +64,24 @@ def test_null_byte_is_a_syntax_error():
     assert "syntax error" in str(info.value)
 
 
-def test_pausing_call_in_a_format_spec_is_reported_not_crashed():
-    err = compile_error("s = f'{a:{helper(1)}}'")
-    assert str(err).startswith("prog.py:7:") and "pausing call" in err.construct
+def test_pausing_call_in_a_format_spec_compiles():
+    source = HEADER + "def f(a):\n    return f'{a:{helper(5)}}'\n"
+    assert compile_source(source, "prog.py").stats.pause_points == 1
 
 
 def test_first_error_in_source_order_is_reported():
-    err = compile_error("with x:\n    pass\ntry:\n    pass\nexcept E:\n    pass")
-    assert err.line == 7 and "with" in err.construct
+    err = compile_error("g = lambda: (yield 1)\ntry:\n    pass\nexcept helper(E):\n    pass")
+    assert err.line == 7 and "lambda" in err.construct
+
+
+def test_async_inside_a_function_is_rejected():
+    with pytest.raises(CompileError) as info:
+        compile_source("def f():\n    async def g():\n        pass\n", "prog.py")
+    assert "async" in str(info.value)
 
 
 @pytest.mark.parametrize("name_use", [
-    "__k_t1 = 1", "x = __kappa__", "def __k_f():\n    pass", "import os as __k_os",
+    "__k_t1 = 1", "x = __kappa__", "def __k_f():\n    pass", "import os as __k_os", "__k_t1__ = 2",
 ])
 def test_reserved_names_are_rejected_anywhere(name_use):
     with pytest.raises(CompileError) as info:
@@ -160,7 +152,7 @@ def helper_list(xs):
 
 def test_supported_constructs_compile():
     compiled = compile_source(SUPPORTED, "ok.py")
-    assert compiled.stats.functions == 3   # module-level defs only; methods stay as they are
+    assert compiled.stats.functions == 5   # defs and methods; the lambda calls nothing that pauses: kept
     assert compiled.stats.pause_points > 0
 
 

@@ -123,7 +123,7 @@ def continuation_source(source, pp):
     key, n = pp.split(":")
     tree = ast.parse(compiled.source)
     fn = next(node for node in tree.body if isinstance(node, ast.FunctionDef)
-              and node.name == f"__k_c_{key}_{n}")
+              and node.name == f"__k_c_{key}_{n}__")
     return ast.unparse(fn)
 
 
@@ -138,7 +138,7 @@ def test_partial_iteration_without_exits_is_not_wrapped():
             return 1
     """, "f:1")
     assert "__k_once" not in text
-    assert text.count("for x in __k_it4:") == 1
+    assert text.count("for x in __k_it4__:") == 1
 
 
 def test_partial_iteration_with_break_runs_in_a_single_iteration_loop():
@@ -154,10 +154,10 @@ def test_partial_iteration_with_break_runs_in_a_single_iteration_loop():
             return 1
     """, "f:1")
     lines = [line.strip() for line in text.splitlines()]
-    once = lines.index("for __k_once in (0,):")
-    assert lines[once + 1:once + 3] == ["if __k_t1:", "break"]
-    assert lines[once + 3] == "else:"             # continue/normal end: loop again
-    assert lines[once + 4] == "for x in __k_it4:"
+    once = lines.index("for __k_once__ in (0,):")
+    assert lines[once + 3:once + 5] == ["if __k_value__:", "break"]   # the call's result, in place
+    assert lines[once + 5] == "else:"             # continue/normal end: loop again
+    assert lines[once + 6] == "for x in __k_it4__:"
 
 
 def test_continuation_restores_only_live_variables_and_keeps_ids():
@@ -169,9 +169,9 @@ def test_continuation_restores_only_live_variables_and_keeps_ids():
             d = g(c)
             return d + b
     """, "f:1")
-    assert "'b' in __k_vars" in text and "'a' in __k_vars" not in text
-    assert "c = __k_value" in text
-    assert "__k_pp['f:2']" in text   # the next pause keeps its original id
+    assert "'b' in __k_vars__" in text and "'a' in __k_vars__" not in text
+    assert "c = __k_value__" in text
+    assert "d = g(c)" in text
 
 
 def test_exception_delivered_to_a_continuation_is_raised_at_the_call_line():

@@ -90,7 +90,7 @@ def test_for_loop_keeps_the_iterator_not_the_target():
                 s += 1
             return s
     """)
-    assert sets["f:1"] == {"__k_it6", "s"}   # named after the line of the for
+    assert sets["f:1"] == {"__k_it6__", "s"}   # named after the line of the for
 
 
 def test_break_and_continue():
@@ -107,8 +107,8 @@ def test_break_and_continue():
                 g(0)
             return found
     """)
-    assert sets["f:1"] == {"x", "__k_it6", "found"}
-    assert sets["f:2"] == {"__k_it6", "found"}
+    assert sets["f:1"] == {"x", "__k_it6__", "found"}
+    assert sets["f:2"] == {"__k_it6__", "found"}
 
 
 def test_variable_only_used_in_loop_else():
@@ -120,7 +120,7 @@ def test_variable_only_used_in_loop_else():
                 return tail
             return None
     """)
-    assert sets["f:1"] == {"__k_it5", "tail"}
+    assert sets["f:1"] == {"__k_it5__", "tail"}
 
 
 def test_return_inside_loop_ends_liveness():
@@ -143,7 +143,7 @@ def test_nested_loops_keep_outer_iterator():
                     total += g(cell)[0]
             return total
     """)
-    assert sets["f:1"] == {"__k_it6", "__k_it7", "total"}
+    assert sets["f:1"] == {"__k_it6__", "__k_it7__", "total"}
 
 
 def test_while_with_pausing_condition():
@@ -156,7 +156,7 @@ def test_while_with_pausing_condition():
             return n
     """)
     # the else-flag lives across the pause in the condition
-    assert sets["f:1"] == {"n", "k", "__k_else2"}
+    assert sets["f:1"] == {"n", "k", "__k_else2__"}
 
 
 def test_del_reads_the_variable():
@@ -182,7 +182,7 @@ def test_temporaries_live_across_later_pause():
         def f(a):
             return g(a) + g(a + 1)
     """)
-    assert sets["f:2"] == {"__k_t1"}
+    assert sets["f:2"] == {"__k_t1__"}
 
 
 def test_drop_live_option_removes_one_variable():

@@ -41,7 +41,7 @@ def test_compiled_fields():
     assert compiled.stats.source_lines < compiled.generated_lines
     assert set(compiled.pause_points) == {"double:0", "main:0", "main:1", "main:2"}
     info = compiled.pause_points["main:1"]
-    assert (info.function, info.line, info.target) == ("main", 12, "__k_t1")
+    assert (info.function, info.line, info.target) == ("main", 12, None)   # total += double(i)
     assert len(compiled.sites.positions) == 2
     assert compiled.fingerprint == compile_source(PROGRAM, "prog.py").fingerprint
     assert compiled.fingerprint != compile_source(PROGRAM + "\n#\n", "prog.py").fingerprint
@@ -50,9 +50,9 @@ def test_compiled_fields():
 def test_wrapping_and_entry_check_in_source():
     compiled = compile_source(PROGRAM, "prog.py")
     text = compiled.source
-    assert "except __kappa__.Capture as __k_cap:" in text
-    assert "__k_cap.push(__k_pp['main:2'], __kappa__.locals())" in text
-    assert text.count("if __k_pending:") == 2          # one per function, not in continuations
+    assert text.count("except __kappa__.Capture as __k_cap__:") == 2 + 4   # one per function and continuation
+    assert "__k_cap__.record(__kappa__.locals(), None)" in text
+    assert text.count("if __k_pending__:") == 2          # one per function, not in continuations
     assert text.index("from __future__") < text.index("__k_pp = {}")
 
 
@@ -149,7 +149,7 @@ def test_duplicate_function_names_and_conditional_defs():
     assert run_program(source, policy=Every()).observable() == run_plain(source).observable()
 
 
-def test_methods_and_module_code_are_not_transformed():
+def test_methods_are_compiled_and_module_code_is_not():
     source = dedent("""
         class C:
             def m(self):
@@ -161,8 +161,10 @@ def test_methods_and_module_code_are_not_transformed():
         VALUE = helper(5)
     """)
     compiled = compile_source(source, "prog.py")
-    assert compiled.stats.functions == 1
+    assert compiled.stats.functions == 2
+    assert compiled.stats.per_function == {"C.m": 1, "helper": 0}
     tree = ast.parse(compiled.source)
     method = tree.body[1].body[0]
-    assert ast.unparse(method) == "def m(self):\n    return helper(1)"
-    assert tree.body[-1].value.func.id == "helper"
+    assert "__k_cap__.record" in ast.unparse(method)
+    assert ast.unparse(next(s for s in tree.body if isinstance(s, ast.Assign) and s.targets[0].id == "VALUE")) \
+        == "VALUE = helper(5)"

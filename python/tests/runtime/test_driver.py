@@ -48,7 +48,7 @@ def test_unknown_restore_mode():
 def test_compile_errors_are_raised_not_reported():
     from kappa.compiler import CompileError
     with pytest.raises(CompileError):
-        run_program("def main():\n    yield 1\n")
+        run_program("from kappa import checkpoint\ndef main():\n    yield 1\n    checkpoint()\n")
 
 
 def test_command_line(tmp_path, capsys):

@@ -1,0 +1,137 @@
+"""Find every function of the module and bring it into shape for
+continuations: prepare, flatten, desugar, number its suspension points.
+
+Every def is compiled: module-level functions, methods, nested functions,
+and the defs the passes make from lambdas and generator expressions. A
+function with a yield is a generator: its suspensions are its yields, and
+its calls are not pause points. Outer functions come first (flattening one
+can create defs nested in it); the list keeps that order.
+"""
+
+import ast
+from dataclasses import dataclass, field
+
+from .astutil import SCOPES, Temps, child_blocks, is_yield, walk_scope
+from .classify import Classifier
+from .desugar import desugar_body
+from .flatten import flatten_function
+from .pausepoints import number_pause_points
+from .prepare import convert_generator_expressions, rewrite_super
+from .symbols import analyze
+
+
+@dataclass
+class FunctionInfo:
+    node: ast.FunctionDef
+    name: str               # the user's name (`<lambda>` for a lambda)
+    qualname: str           # the user's qualified name
+    top: ast.stmt           # the module-level statement it is in
+    mode: str               # function | generator
+    method_of: ast.ClassDef | None = None
+    temps: Temps = field(default_factory=Temps)
+    sites: list = field(default_factory=list)
+    key: str = ""
+
+    @property
+    def init_self(self):
+        """The instance parameter of an `__init__` method, else None."""
+        fn = self.node
+        params = fn.args.posonlyargs + fn.args.args
+        if self.method_of is not None and self.name == "__init__" and params:
+            return params[0].arg
+        return None
+
+
+def is_generator(fn):
+    return any(is_yield(n) for stmt in fn.body for n in walk_scope(stmt))
+
+
+class Shaper:
+    def __init__(self, scope, filename):
+        self.scope = scope
+        self.filename = filename
+        self.functions = []
+
+    def module(self, tree):
+        for top in tree.body:
+            self._visit(top, [], top, set(), None)
+        _assign_keys(self.functions)
+        return self.functions
+
+    def _visit(self, stmt, path, top, enclosing, cls):
+        """path: [(name, kind)] of the scopes around `stmt`."""
+        if isinstance(stmt, ast.FunctionDef):
+            self._shape(stmt, path, top, enclosing, cls)
+        elif isinstance(stmt, ast.ClassDef):
+            for s in stmt.body:
+                self._visit(s, path + [(_user_name(stmt), "class")], top, enclosing, stmt)
+        elif not isinstance(stmt, SCOPES):
+            for block in child_blocks(stmt):
+                for s in block:
+                    self._visit(s, path, top, enclosing, None)
+
+    def _shape(self, fn, path, top, enclosing, cls):
+        name = _user_name(fn)
+        parts = []
+        for scope_name, kind in path:
+            parts += [scope_name] + (["<locals>"] if kind == "function" else [])
+        mode = "generator" if is_generator(fn) else "function"
+        info = FunctionInfo(fn, name, ".".join(parts + [name]), top, mode, cls)
+        self.functions.append(info)
+        if any(kind == "class" for _, kind in path):
+            rewrite_super(fn)
+        own = analyze(ast.Module(body=[fn], type_ignores=[]))[fn]
+        names = own.locals | own.cells | own.frees | own.nonlocals
+        classifier = Classifier(self.scope, enclosing | names)
+        convert_generator_expressions(fn, classifier, info.temps)
+        stable = self.scope.stable - enclosing - names - own.globals
+        fn.body = flatten_function(fn, own.locals, self.filename, mode, stable, classifier, info.temps)
+        fn.body = desugar_body(fn.body, mode, info.temps)
+        inner = enclosing | own.locals | own.cells
+        for stmt in fn.body:
+            self._visit(stmt, path + [(name, "function")], top, inner, None)
+
+
+def _user_name(node):
+    return getattr(node, "kappa_name", node.name)
+
+
+def _assign_keys(functions):
+    """Keys: the qualified name without `<locals>`; `@line` if not unique."""
+    base = []
+    for info in functions:
+        key = info.qualname.replace(".<locals>", "").replace("<lambda>", "lambda").replace("<genexpr>", "genexpr")
+        base.append(key)
+    for info, key in zip(functions, base):
+        info.key = key if base.count(key) == 1 else f"{key}@{info.node.lineno}"
+    seen = {}
+    for info in functions:   # two lambdas on one line
+        seen[info.key] = seen.get(info.key, 0) + 1
+        if seen[info.key] > 1:
+            info.key = f"{info.key}.{seen[info.key]}"
+
+
+def shape_module(tree, scope, filename):
+    return Shaper(scope, filename).module(tree)
+
+
+def number_all(functions, filename):
+    for info in functions:
+        info.sites = number_pause_points(info.node, info.key, info.name, info.mode, filename)
+
+
+def make_positions_unique(functions):
+    """Every suspension needs a source position of its own (the runtime finds
+    the pause point from it); f-string quirks can repeat one: move repeats
+    to unused columns on the same line (tracebacks show lines only)."""
+    seen = set()
+    spare = 100000
+    for info in functions:
+        for site in info.sites[1:]:
+            node = site.node
+            where = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
+            while where in seen:
+                spare += 1
+                node.col_offset, node.end_col_offset = spare, spare + 1
+                where = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
+            seen.add(where)
