@@ -36,7 +36,8 @@ type Store interface {
 	Close() error
 }
 
-// Open opens a store by URL: file:///abs/dir (or a plain directory path).
+// Open opens a store by URL: file:///abs/dir (or a plain directory path),
+// redis://… or rediss://… (see OpenRedis).
 func Open(raw string) (Store, error) {
 	if raw == "" {
 		return nil, errors.New("checkpoint: no store URL given (use file:///path/to/dir)")
@@ -49,13 +50,15 @@ func Open(raw string) (Store, error) {
 		return nil, fmt.Errorf("checkpoint: store URL %q does not parse: %w", raw, err)
 	}
 	switch u.Scheme {
+	case "redis", "rediss":
+		return OpenRedis(raw)
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
 			return nil, fmt.Errorf("checkpoint: store URL %q names host %q; use file:///absolute/path", raw, u.Host)
 		}
 		return OpenDir(u.Path)
 	default:
-		return nil, fmt.Errorf("checkpoint: store URL %q: unsupported scheme %q (supported: file://)", raw, u.Scheme)
+		return nil, fmt.Errorf("checkpoint: store URL %q: unsupported scheme %q (supported: file://, redis://, rediss://)", raw, u.Scheme)
 	}
 }
 

@@ -1,0 +1,87 @@
+// Package redistest starts a real redis-server for tests (never a mock):
+// on a free loopback port, in a temporary directory, stopped at cleanup.
+package redistest
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server is a running redis-server.
+type Server struct {
+	Addr string
+	cmd  *exec.Cmd
+	args []string
+	t    testing.TB
+}
+
+// Start runs redis-server with durable settings (appendonly yes,
+// appendfsync always, noeviction) plus extra "--name value" arguments.
+// Tests fail with a clear message when redis-server is not installed.
+func Start(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), t: t}
+	s.args = append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", t.TempDir(),
+		"--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction", "--save", ""}, extra...)
+	s.cmd = exec.Command(bin, s.args...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	s.waitUp()
+	return s
+}
+
+func (s *Server) waitUp() {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", s.Addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("redis-server did not start on %s (%s)", s.Addr, strings.Join(s.args, " "))
+}
+
+// URL is the store URL for this server.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+
+// Stop kills the server (its data dir stays until the test ends).
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// Restart stops the server and starts it again on the same port and
+// directory: with appendfsync always, nothing acknowledged is lost.
+func (s *Server) Restart() {
+	s.Stop()
+	s.cmd = exec.Command(s.cmd0(), s.args...)
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.waitUp()
+}
+
+func (s *Server) cmd0() string {
+	bin, _ := exec.LookPath("redis-server")
+	return bin
+}
