@@ -89,6 +89,17 @@ func newCluster(t testing.TB, opts clusterOptions) *cluster {
 		t.Fatal(err)
 	}
 	c.leader()
+	// Until a follower has the configuration it cannot stand for election,
+	// so a test that stops the leader at once would find no successor.
+	waitFor(t, convergeWait, "every node to know the configuration", func() bool {
+		for _, n := range c.nodes {
+			f := n.raft.GetConfiguration()
+			if f.Error() != nil || len(f.Configuration().Servers) != opts.nodes {
+				return false
+			}
+		}
+		return true
+	})
 	return c
 }
 

@@ -137,7 +137,8 @@ func TestPipelineBoundsInFlight(t *testing.T) {
 			accepted.Add(1)
 		}
 	}()
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, 10*time.Second, "4 appends in flight", func() bool { return accepted.Load() >= 4 })
+	time.Sleep(200 * time.Millisecond) // room for a fifth, which must not go out
 	if got := accepted.Load(); got != 4 {
 		t.Fatalf("%d appends in flight, want MaxInFlight = 4", got)
 	}
