@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/fsm"
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 	"github.com/kappa-serverless/kappa/lambda"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -213,4 +215,14 @@ func awaitJob(t *testing.T, c wire.ClientServiceClient, job uint64, timeout time
 		t.Fatalf("job j%d did not finish in %s: %v", job, timeout, last)
 	}
 	return last
+}
+
+func jobTasks(n *Node, job uint64) (out []*pb.Task) {
+	n.replica.read(func(m *fsm.Machine) { out = m.JobTasks(job) })
+	return out
+}
+
+func jobTask(n *Node, job, task uint64) (out *pb.Task) {
+	n.replica.read(func(m *fsm.Machine) { out = m.Task(fsm.TaskKey{Job: job, Task: task}) })
+	return out
 }

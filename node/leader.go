@@ -59,9 +59,10 @@ func (n *Node) becomeLeader() {
 	n.leaderCancel = cancel
 	n.mu.Unlock()
 	n.log.Info("leader loops started", "running_tasks", len(claimed))
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go func() { defer n.wg.Done(); n.launchLoop(ctx) }()
 	go func() { defer n.wg.Done(); n.leaseLoop(ctx) }()
+	go func() { defer n.wg.Done(); n.gcLoop(ctx) }()
 }
 
 func (n *Node) stepDown() {

@@ -60,6 +60,10 @@ type Config struct {
 	Function      string
 	LambdaTimeout time.Duration
 	Store         checkpoint.Store
+	// GCInterval is how often the leader collects store garbage; Retention
+	// how long a finished job's keys and record are kept.
+	GCInterval time.Duration
+	Retention  time.Duration
 
 	Raft   RaftTuning
 	Worker WorkerSettings
@@ -107,6 +111,8 @@ func (c *Config) setDefaults() {
 		c.Function = "kappa-worker"
 	}
 	defaultDur(&c.JoinTimeout, 60*time.Second)
+	defaultDur(&c.GCInterval, 30*time.Second)
+	defaultDur(&c.Retention, time.Hour)
 	if c.LambdaTimeout == 0 {
 		c.LambdaTimeout = 15 * time.Minute
 	}
@@ -157,6 +163,9 @@ type Node struct {
 	// draining asks on-coordinator tasks to yield (before a planned
 	// leadership transfer).
 	draining atomic.Bool
+
+	gcMu sync.Mutex
+	gc   GCStats
 
 	mu           sync.Mutex
 	leaderCancel context.CancelFunc

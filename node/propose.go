@@ -23,8 +23,8 @@ const maxInFlight = 4
 // entry is being formed share it, so under load many RPCs cost one entry
 // (one fsync, one replication round) instead of one each.
 type proposer struct {
-	raft    *raft.Raft
-	timeout time.Duration
+	raft     *raft.Raft
+	timeout  time.Duration
 	queue    chan *proposal
 	done     chan struct{}
 	inFlight chan struct{}

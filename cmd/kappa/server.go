@@ -35,6 +35,8 @@ type serverOptions struct {
 	join        string
 	joinTimeout time.Duration
 	waitJoin    bool
+	gcInterval  time.Duration
+	retention   time.Duration
 	store       string
 	workers     string
 	logLevel    string
@@ -91,6 +93,8 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.DurationVar(&o.worker.HeartbeatInterval, "worker-heartbeat", 2*time.Second, "how often tasks heartbeat; the lease is 3 of these plus 2s")
 	f.DurationVar(&o.worker.BusyWait, "busy-wait", time.Second, "how long a blocked task polls before it parks")
 	f.DurationVar(&o.worker.AutoPause, "auto-checkpoint", 5*time.Second, "automatic checkpoint interval")
+	f.DurationVar(&o.gcInterval, "gc-interval", 30*time.Second, "how often the leader deletes checkpoints nothing refers to")
+	f.DurationVar(&o.retention, "retention", time.Hour, "how long a finished job's result, state and checkpoints are kept")
 	o.lambda.register(cmd)
 	return cmd
 }
@@ -141,7 +145,7 @@ func serve(o serverOptions) error {
 		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Bootstrap: o.bootstrap, Join: o.join, JoinTimeout: o.joinTimeout,
 		Transport: trans, Invoker: lam.invoker, CoordinatorInvoker: lam.coordinator, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
 		Store: store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
-		WorkerCoordinators: workers,
+		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention,
 	})
 	if err != nil {
 		trans.Close()

@@ -1,0 +1,152 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/fsm"
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+)
+
+// taskKeyPattern reads the task and seq out of a key of the layout
+// jobs/jJ/tT/eE-sS(.ckpt|-kindI.val).
+var taskKeyPattern = regexp.MustCompile(`^jobs/j(\d+)/t(\d+)/e(\d+)-s(\d+)[.-]`)
+
+// GCStats counts what garbage collection did (cumulative).
+type GCStats struct {
+	Rounds      uint64
+	Deleted     uint64
+	JobsExpired uint64
+	LastError   string
+}
+
+// gcLoop collects checkpoint-store garbage by the reference rule: a key is
+// deleted only when nothing in the FSM refers to it and it is older than
+// its task's pointer (its seq is at most the task's last applied seq, so
+// no worker can still be about to commit it), or its task can no longer
+// write. A finished job's keys all go once its retention has passed, and
+// then the job itself leaves the state.
+func (n *Node) gcLoop(ctx context.Context) {
+	tick := time.NewTicker(n.cfg.GCInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := n.collect(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("garbage collection round failed; retrying next round", "err", err)
+			n.gcMu.Lock()
+			n.gc.LastError = err.Error()
+			n.gcMu.Unlock()
+		}
+	}
+}
+
+func (n *Node) collect(ctx context.Context) error {
+	var jobs []*pb.Job
+	n.replica.read(func(m *fsm.Machine) { jobs = m.Jobs() })
+	now := time.Now()
+	var deleted, expired uint64
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		finished := j.GetState() != pb.JobState_JOB_RUNNING
+		if finished && now.Sub(time.UnixMilli(j.GetFinishedUnixMs())) > n.cfg.Retention {
+			d, err := n.expireJob(ctx, j.GetId())
+			deleted += d
+			if err != nil {
+				return err
+			}
+			expired++
+			continue
+		}
+		d, err := n.collectJob(ctx, j.GetId())
+		deleted += d
+		if err != nil {
+			return err
+		}
+	}
+	n.gcMu.Lock()
+	n.gc.Rounds++
+	n.gc.Deleted += deleted
+	n.gc.JobsExpired += expired
+	n.gc.LastError = ""
+	n.gcMu.Unlock()
+	if deleted > 0 || expired > 0 {
+		n.log.Info("garbage collected", "keys", deleted, "jobs_expired", expired)
+	}
+	return nil
+}
+
+func (n *Node) collectJob(ctx context.Context, job uint64) (uint64, error) {
+	keys, err := n.cfg.Store.List(ctx, checkpoint.JobPrefix(job))
+	if err != nil {
+		return 0, err
+	}
+	// Read the references after listing: a key written after the read
+	// cannot be in the list, and one committed before it is referenced.
+	var refs fsm.JobRefs
+	n.replica.read(func(m *fsm.Machine) { refs = m.Refs(job) })
+	var deleted uint64
+	for _, key := range keys {
+		if refs.Keys[key] || !collectable(key, refs) {
+			continue
+		}
+		if err := n.cfg.Store.Delete(ctx, key); err != nil {
+			return deleted, fmt.Errorf("deleting %s: %w", key, err)
+		}
+		deleted++
+	}
+	return deleted, nil
+}
+
+// collectable: an unreferenced key whose seq is not ahead of its task's
+// last applied call (or whose task is over) can never be committed again.
+func collectable(key string, refs fsm.JobRefs) bool {
+	m := taskKeyPattern.FindStringSubmatch(key)
+	if m == nil {
+		return false
+	}
+	task, _ := strconv.ParseUint(m[2], 10, 64)
+	seq, _ := strconv.ParseUint(m[4], 10, 64)
+	last, known := refs.Seq[task]
+	return known && (refs.Terminal[task] || seq <= last)
+}
+
+// expireJob deletes every key of a finished job past its retention, then
+// forgets the job.
+func (n *Node) expireJob(ctx context.Context, job uint64) (uint64, error) {
+	keys, err := n.cfg.Store.List(ctx, checkpoint.JobPrefix(job))
+	if err != nil {
+		return 0, err
+	}
+	var deleted uint64
+	for _, key := range keys {
+		if err := n.cfg.Store.Delete(ctx, key); err != nil {
+			return deleted, fmt.Errorf("deleting %s: %w", key, err)
+		}
+		deleted++
+	}
+	res, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_ForgetJob{ForgetJob: &pb.ForgetJob{JobId: job}}})
+	if err != nil {
+		return deleted, err
+	}
+	if res.GetError() != nil && res.GetError().GetCode() != pb.ErrorCode_NOT_FOUND {
+		return deleted, fmt.Errorf("forgetting job j%d: %s", job, res.GetError().GetMessage())
+	}
+	return deleted, nil
+}
+
+// GC returns the garbage collector's counters.
+func (n *Node) GC() GCStats {
+	n.gcMu.Lock()
+	defer n.gcMu.Unlock()
+	return n.gc
+}
