@@ -45,9 +45,14 @@ def is_reserved(name):
     return name == RUNTIME or name.startswith(PREFIX)
 
 
-def iterator_name(for_node):
-    """Name of the iterator of a for loop; the line makes it self-describing."""
-    return generated(f"it{for_node.lineno}")
+def iterator_name(for_node, taken=()):
+    """Name of the iterator of a for loop; the line makes it self-describing
+    (`x<n>` tells apart several loops on one line)."""
+    name, n = generated(f"it{for_node.lineno}"), 1
+    while name in taken:
+        n += 1
+        name = generated(f"it{for_node.lineno}x{n}")
+    return name
 
 
 def describe_temp(name):
@@ -55,8 +60,9 @@ def describe_temp(name):
     if not name.startswith(PREFIX):
         return None
     rest = name[len(PREFIX):].removesuffix("__")
-    if rest.startswith("it") and rest[2:].isdigit():
-        return f"the iterator of the for loop at line {rest[2:]}"
+    line = rest[2:].split("x")[0]
+    if rest.startswith("it") and line.isdigit():
+        return f"the iterator of the for loop at line {line}"
     for prefix, meaning in (("else", "the else-flag of a while loop"),
                             ("mgr", "the context manager of a with statement"),
                             ("exit", "the __exit__ method of a with statement"),

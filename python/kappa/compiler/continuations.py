@@ -91,8 +91,10 @@ def _around(owner, inner, code):
         return code + [again]
     if isinstance(owner, (ast.Try, ast.TryStar)):
         if inner is owner.body:
-            return [at(type(owner)(body=code, handlers=clone(owner.handlers), orelse=clone(owner.orelse),
-                                   finalbody=clone(owner.finalbody)), owner)]
+            again = [at(type(owner)(body=code, handlers=clone(owner.handlers), orelse=clone(owner.orelse),
+                                    finalbody=clone(owner.finalbody)), owner)]
+            flag = getattr(owner, "kappa_flag", None)   # the capture marked it: running again
+            return ([assign(flag, at(ast.Constant(None), owner), owner)] if flag else []) + again
         if inner is owner.finalbody:
             return code + clone(getattr(owner, "kappa_dispatch", []))
         for h in owner.handlers:
@@ -105,7 +107,7 @@ def _around(owner, inner, code):
 def _resumed_handler(h, code):
     """try: raise <exc> / except BaseException as <name>: <code>: the rest of
     the handler runs while its exception is being handled, as before."""
-    raised = at(ast.Raise(exc=load(h.name, h), cause=None), h)
+    raised = at(ast.Raise(exc=load(getattr(h, "kappa_hold", h.name), h), cause=None), h)
     handler = at(ast.ExceptHandler(type=runtime_attr("BaseException", h), name=h.name, body=code), h)
     return at(ast.Try(body=[raised], handlers=[handler], orelse=[], finalbody=[]), h)
 

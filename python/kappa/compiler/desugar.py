@@ -99,9 +99,9 @@ class Desugar:
 
     def with_(self, s):
         item = s.items[0]
-        like = item.context_expr
+        like = s   # the `with` statement: no call has its range
         mgr, exit_, flag, exc, value = (self.temps.new(k) for k in ("mgr", "exit", "w", "e", "v"))
-        out = [assign(mgr, item.context_expr, like)]
+        out = [assign(mgr, item.context_expr, item.context_expr)]
         out.append(at(ast.Assign(targets=[at(ast.Tuple(elts=[store(exit_, like), store(value, like)],
                                                         ctx=ast.Store()), like)],
                                  value=runtime_call("enter_with", [load(mgr, like)], like)), like))
@@ -111,16 +111,18 @@ class Desugar:
         details = [runtime_call("type", [load(exc, like)], like), load(exc, like),
                    at(ast.Attribute(value=load(exc, like), attr="__traceback__", ctx=ast.Load()), like)]
         suppressed = plain_call(load(exit_, like), [load(mgr, like)] + details, like)
-        on_error = [assign(flag, at(ast.Constant(True), like), like),
-                    at(ast.If(test=at(ast.UnaryOp(op=ast.Not(), operand=suppressed), like),
-                              body=[at(ast.Raise(), like)], orelse=[]), like)]
+        on_error = [assign(flag, at(ast.Constant(True), like), like)]
+        if self.mode == "generator":
+            on_error.append(at(ast.If(test=_abandoned(like), body=[at(ast.Raise(), like)], orelse=[]), like))
+        on_error.append(at(ast.If(test=at(ast.UnaryOp(op=ast.Not(), operand=suppressed), like),
+                                  body=[at(ast.Raise(), like)], orelse=[]), like))
         handlers = [self.capture_guard(flag)] if self.mode == "function" else []
         handlers.append(_handler(runtime_attr("BaseException", like), exc, on_error, like))
         none = [at(ast.Constant(None), like) for _ in range(3)]
         normal = at(ast.Expr(value=plain_call(load(exit_, like), [load(mgr, like)] + none, like)), like)
         final = [at(ast.If(test=_is(flag, None, like), body=[normal], orelse=[]), like)]
         out.append(at(ast.Try(body=s.body, handlers=handlers, orelse=[], finalbody=final), s))
-        out[-1].kappa_layer = "with"
+        out[-1].kappa_flag = flag
         return out
 
     # -- try ----------------------------------------------------------------------------
@@ -139,7 +141,6 @@ class Desugar:
         if s.handlers:
             handlers = ([self.capture_guard()] if self.mode == "function" else []) + s.handlers
             inner = at(type(s)(body=s.body, handlers=handlers, orelse=s.orelse, finalbody=[]), s)
-            inner.kappa_layer = "handlers"
             if not s.finalbody:
                 return [inner]
             core = [inner]
@@ -148,16 +149,16 @@ class Desugar:
         return self._finally_layer(s, core, final_suspends)
 
     def _name_handler(self, h):
-        """A handler whose body suspends binds the exception to a name that
-        its body does not rebind: the continuation re-raises it."""
-        rebinds = h.name is not None and any(
-            isinstance(n, ast.Name) and n.id == h.name and not isinstance(n.ctx, ast.Load)
-            for stmt in h.body for n in walk_scope(stmt))
-        if h.name is None or rebinds:
-            hidden = self.temps.new("h")
-            if h.name is not None:
-                h.body.insert(0, assign(h.name, load(hidden, h), h))
-            h.name = hidden
+        """A handler whose body suspends keeps the exception it handles in a
+        plain local (Python deletes the `as` name when a capture leaves the
+        handler): the continuation re-raises it into a handler of the same
+        name."""
+        if h.type is None:
+            h.type = runtime_attr("BaseException", h)   # bare except: after the capture guard, the same
+        if h.name is None:
+            h.name = self.temps.new("x")
+        h.kappa_hold = self.temps.new("h")
+        h.body.insert(0, assign(h.kappa_hold, load(h.name, h), h))
 
     def _finally_layer(self, s, core, final_suspends):
         like = s.finalbody[0]
@@ -172,8 +173,10 @@ class Desugar:
         final = s.finalbody
         if self.mode == "function":
             final = [at(ast.If(test=_is_not(flag, True, like), body=final, orelse=[]), like)]
+        else:   # a generator left behind by a checkpoint does not clean up when collected
+            final = [at(ast.If(test=runtime_call("alive", [], like), body=final, orelse=[]), like)]
         outer = at(ast.Try(body=core, handlers=handlers, orelse=[], finalbody=final), s)
-        outer.kappa_layer = "finally"
+        outer.kappa_flag = flag
         if final_suspends:
             outer.kappa_dispatch = self._dispatch(flag, kinds, like)
         return [assign(flag, at(ast.Constant(None), s), s), outer]
@@ -221,6 +224,10 @@ class Desugar:
         out.append(at(ast.If(test=_is_not(flag, None, like), body=[at(ast.Raise(exc=load(flag, like), cause=None),
                                                                          like)], orelse=[]), like))
         return out
+
+
+def _abandoned(like):
+    return at(ast.UnaryOp(op=ast.Not(), operand=runtime_call("alive", [], like)), like)
 
 
 def _may_catch_capture(s):

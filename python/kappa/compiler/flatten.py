@@ -45,6 +45,7 @@ class Flattener(ComprehensionFlattener, ExpressionFlattener):
         self.classifier = classifier
         self.temps = temps or Temps()
         self.rebound = set()   # names a walrus rebinds in the current statement
+        self.iterators = set()
 
     # -- statements ---------------------------------------------------------
 
@@ -240,7 +241,8 @@ class Flattener(ComprehensionFlattener, ExpressionFlattener):
             body = self.store_into(target, load(name, target), target) + body
             target = store(name, target)
         if self.block_suspends(body):
-            name = iterator_name(s)
+            name = iterator_name(s, self.iterators)
+            self.iterators.add(name)
             # located from `for` to the end of the iterable: no call has that range
             header = ast.Pass(lineno=s.lineno, col_offset=s.col_offset,
                               end_lineno=s.iter.end_lineno, end_col_offset=s.iter.end_col_offset)

@@ -122,16 +122,31 @@ def number_all(functions, filename):
 
 def make_positions_unique(functions):
     """Every suspension needs a source position of its own (the runtime finds
-    the pause point from it); f-string quirks can repeat one: move repeats
-    to unused columns on the same line (tracebacks show lines only)."""
+    the pause point from it): f-string quirks can repeat one, and a call the
+    compiler generated can share its user call's place. Move the others to
+    unused columns on the same line (tracebacks show lines only)."""
+    spare = [100000]
+
+    def move(node):
+        spare[0] += 1
+        node.col_offset, node.end_col_offset = spare[0], spare[0] + 1
+        return _where(node)
+
     seen = set()
-    spare = 100000
+    sites = set()
     for info in functions:
         for site in info.sites[1:]:
-            node = site.node
-            where = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
+            where = _where(site.node)
             while where in seen:
-                spare += 1
-                node.col_offset, node.end_col_offset = spare, spare + 1
-                where = (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)
+                where = move(site.node)
             seen.add(where)
+            sites.add(id(site.node))
+    for info in functions:
+        for node in ast.walk(info.node):
+            if isinstance(node, (ast.Call, ast.Yield, ast.YieldFrom)) and id(node) not in sites \
+                    and _where(node) in seen:
+                move(node)
+
+
+def _where(node):
+    return (node.lineno, node.end_lineno, node.col_offset, node.end_col_offset)

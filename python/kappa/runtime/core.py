@@ -159,6 +159,16 @@ def register(registry, continuations, specs):
                                      call_attr, qualname)
 
 
+def alive():
+    """False in a generator of a program that was replaced by a fresh load
+    (its state went to a checkpoint and lives on elsewhere): when such a
+    generator is garbage collected, its finally blocks and __exit__ calls
+    must not run a second time."""
+    namespace = sys._getframe(1).f_globals
+    module = sys.modules.get(namespace.get("__name__"))
+    return module is not None and module.__dict__ is namespace
+
+
 def enter_with(manager):
     """The start of a `with` statement (PEP 343): (exit method, __enter__'s result)."""
     cls = type(manager)

@@ -6,6 +6,8 @@
   position of its code object in the program's code, with its closure
   cells, defaults and attributes.
 - A cell: as a cell, so two closures sharing it still share it.
+- A class defined inside a function: by value (name, bases, attributes),
+  and the classmethods, staticmethods and properties in it.
 - A generator of the program: see generators.py.
 """
 
@@ -76,8 +78,31 @@ def _set_cell(cell, state):
     cell.cell_contents = state[0]
 
 
+def _reduce_class(cls):
+    module = sys.modules.get(cls.__module__)
+    if module is None or "__k_sites" not in module.__dict__ or _lookup(module, cls.__qualname__) is cls:
+        return NotImplemented
+    namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+    if "__slots__" in cls.__dict__:
+        namespace["__slots__"] = cls.__dict__["__slots__"]
+    skip = set(namespace) | {"__dict__", "__weakref__"} | set(namespace.get("__slots__", ()))
+    attrs = {k: v for k, v in cls.__dict__.items() if k not in skip}
+    return make_class, (cls.__name__, cls.__bases__, namespace), attrs, None, None, _set_class_state
+
+
+def make_class(name, bases, namespace):
+    return type(name, bases, dict(namespace))
+
+
+def _set_class_state(cls, attrs):
+    for name, value in attrs.items():
+        setattr(cls, name, value)
+
+
 def _reduce_generator(gen):
-    return reduce_generator(gen) if is_program_generator(gen) else NotImplemented
+    if gen.gi_frame is None or is_program_generator(gen):   # a finished one has no state left
+        return reduce_generator(gen)
+    return NotImplemented
 
 
 REDUCERS = {
@@ -85,6 +110,10 @@ REDUCERS = {
     types.FunctionType: _reduce_function,
     types.CellType: _reduce_cell,
     types.GeneratorType: _reduce_generator,
+    type: _reduce_class,
+    classmethod: lambda m: (classmethod, (m.__func__,)),
+    staticmethod: lambda m: (staticmethod, (m.__func__,)),
+    property: lambda p: (property, (p.fget, p.fset, p.fdel, p.__doc__)),
 }
 
 
