@@ -1,4 +1,5 @@
-"""The task API that programs call: spawn, futures, wait, exit.
+"""The task API that programs call: spawn, futures, wait, exit, external
+calls.
 
 Every call here that talks to the coordinator is a pause point: it raises a
 Capture carrying its request, the compiled frames above it record their
@@ -17,6 +18,11 @@ from kappa.runtime import Capture
 
 class TaskFailed(Exception):
     """A task this one waited for failed; the message holds its error."""
+
+
+class RequestError(ValueError):
+    """A call the runtime refuses before sending it: a future or queue of
+    another job, an argument that can't be pickled."""
 
 
 class ExitProcess(BaseException):
@@ -61,6 +67,8 @@ class Child:
     kwargs: dict
     name: str
     awaits: tuple  # Futures to finish before the child starts
+    external: bool = False        # gets an idempotency key (call_external)
+    on_coordinator: bool = False  # runs on the leader, without a time limit
 
 
 @dataclass
@@ -77,7 +85,7 @@ class WaitRequest:
     extra: dict = field(default_factory=dict)
 
 
-def _child(fn, args, awaits, name) -> Child:
+def _child(fn, args, awaits, name, kwargs=None, external=False) -> Child:
     if not callable(fn):
         raise TypeError(f"spawn: {fn!r} is not callable")
     if isinstance(args, (str, bytes)) or not isinstance(args, Iterable):
@@ -87,14 +95,19 @@ def _child(fn, args, awaits, name) -> Child:
     for f in awaits:
         if not isinstance(f, Future):
             raise TypeError(f"spawn: awaits must hold futures, got {type(f).__name__}")
-    return Child(fn=fn, args=args, kwargs={}, name=name or getattr(fn, "__name__", "task"), awaits=awaits)
+    return Child(fn=fn, args=args, kwargs=dict(kwargs or {}), name=name or getattr(fn, "__name__", "task"),
+                 awaits=awaits, external=external or bool(getattr(fn, "external", False)),
+                 on_coordinator=bool(getattr(fn, "on_coordinator", False)))
 
 
-def spawn(f: Callable, args: Iterable = (), awaits: Iterable = (), name: str | None = None, blocking: bool = False):
+def spawn(f: Callable, args: Iterable = (), awaits: Iterable = (), name: str | None = None, blocking: bool = False,
+          external: bool = False):
     """Starts f(*args) as a new task and returns its Future (or, with
     blocking=True, its result). Futures among args (and in awaits) are
-    waited for before the task starts, and replaced by their values."""
-    raise Capture(SpawnRequest(children=[_child(f, args, awaits, name)], blocking=blocking))
+    waited for before the task starts, and replaced by their values.
+    external=True makes it an external call (see call_external): f is
+    called as f(call, *args) with the call's idempotency key."""
+    raise Capture(SpawnRequest(children=[_child(f, args, awaits, name, external=external)], blocking=blocking))
 
 
 def spawn_many(f: Callable, args: Iterable = (), copies: int = 1, awaits: Iterable = ()):
@@ -130,3 +143,82 @@ def wait(*futures: Future) -> list:
 def exit_process(result: Any = None):
     """Ends the current task now, with `result` as its result."""
     raise ExitProcess(result)
+
+
+def on_coordinator(f: Callable) -> Callable:
+    """Decorator: every task spawned to run `f` runs as a process on the
+    coordinator's leader, without a lambda time limit (after a failover it
+    resumes on the new leader from its last checkpoint)."""
+    f.on_coordinator = True
+    return f
+
+
+def call_external(fn: Callable, *args, **kwargs):
+    """Runs fn(call, *args, **kwargs) as a child task and returns its result.
+
+    `call` is an ExternalCall: `call.key` is an idempotency key that stays
+    the same across lambda timeouts, retries and coordinator failovers, and
+    `call.attempt` counts the runs. fn may run more than once (at least
+    once); its effect happens once if the receiver de-duplicates by the key.
+    For a Future instead of the result: spawn(fn, args, external=True)."""
+    raise Capture(SpawnRequest(children=[_child(fn, args, (), None, kwargs, external=True)], blocking=True))
+
+
+@dataclass(frozen=True)
+class TaskIdentity:
+    """Which task the current invocation runs (set by the worker)."""
+    cluster: str
+    job: int
+    task: int
+    attempt: int
+    external: bool = False
+    on_coordinator: bool = False
+
+
+_current: TaskIdentity | None = None
+
+
+def set_current_task(identity: TaskIdentity | None) -> None:
+    global _current
+    _current = identity
+
+
+def current_task() -> TaskIdentity | None:
+    """The running task's identity (cluster, job, task, attempt = how many
+    invocations claimed it so far), or None outside Kappa."""
+    return _current
+
+
+class ExternalCall:
+    """What an external call's function receives first: its idempotency key
+    ("kappa/<cluster>/j<job>/t<task>", unique across clusters) and the
+    attempt number of the current run."""
+
+    __slots__ = ("cluster", "job", "task")
+
+    def __init__(self, cluster: str, job: int, task: int):
+        self.cluster = cluster
+        self.job = job
+        self.task = task
+
+    @property
+    def key(self) -> str:
+        return f"kappa/{self.cluster}/j{self.job}/t{self.task}"
+
+    @property
+    def attempt(self) -> int:
+        """How many invocations ran this call so far, this one included."""
+        cur = _current
+        if cur is None or (cur.job, cur.task) != (self.job, self.task):
+            return 0
+        return cur.attempt
+
+    def headers(self) -> dict:
+        """HTTP headers carrying the key (the common `Idempotency-Key`)."""
+        return {"Idempotency-Key": self.key, "Kappa-Attempt": str(self.attempt)}
+
+    def __reduce__(self):
+        return (ExternalCall, (self.cluster, self.job, self.task))
+
+    def __repr__(self):
+        return f"ExternalCall({self.key!r}, attempt={self.attempt})"

@@ -12,8 +12,8 @@ _cache: dict[str, object] = {}
 
 
 def open_store(url: str):
-    """Opens a store by URL (file:///dir, or a plain path); cached per URL so
-    a warm worker reuses it."""
+    """Opens a store by URL (file:///dir or a plain path, redis://…,
+    rediss://…); cached per URL so a warm worker reuses it."""
     store = _cache.get(url)
     if store is None:
         store = _open(url)
@@ -29,4 +29,12 @@ def _open(url: str):
         if u.netloc not in ("", "localhost"):
             raise ValueError(f"store URL {url!r} names host {u.netloc!r}; use file:///absolute/path")
         return DirStore(u.path)
-    raise ValueError(f"store URL {url!r}: unsupported scheme {u.scheme!r} (supported: file://)")
+    if u.scheme in ("redis", "rediss"):
+        try:
+            from .redisstore import RedisStore
+        except ImportError as e:
+            raise ValueError(f"store URL {u.scheme}://…: the Python package redis is missing ({e}); "
+                             f"pip install 'kappa[redis]'") from None
+        return RedisStore(url)
+    raise ValueError(f"store URL {u.scheme}://…: unsupported scheme {u.scheme!r} "
+                     f"(supported: file://, redis://, rediss://)")

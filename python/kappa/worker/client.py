@@ -102,9 +102,9 @@ class Client:
     def park(self, ref: pb.TaskRef, seq: int) -> pb.ParkResponse:
         return self._invoke("Park", pb.ParkRequest(ref=ref, seq=seq))
 
-    def heartbeat(self, ref: pb.TaskRef) -> None:
+    def heartbeat(self, ref: pb.TaskRef) -> pb.HeartbeatResponse:
         # A heartbeat is best effort: a short retry window.
-        self._invoke("Heartbeat", pb.HeartbeatRequest(ref=ref), retry_for=2.0)
+        return self._invoke("Heartbeat", pb.HeartbeatRequest(ref=ref), retry_for=2.0)
 
 
 def _reason(e: grpc.RpcError) -> str:

@@ -2,8 +2,9 @@
 
 Reading a clock at every call would cost the program dearly, so compiled
 code only tests a flag; this thread sets it when an automatic checkpoint is
-due (the interval since the last one passed) or when the lambda's remaining
-time falls under what a checkpoint needs (then the task yields).
+due (the interval since the last one passed), when the lambda's remaining
+time falls under what a checkpoint needs, or when the leader asks tasks to
+yield before a planned leadership transfer (then the task yields).
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class Pacer:
     def near_deadline(self) -> bool:
         return self.remaining() <= self.margin()
 
+    def request_yield(self) -> None:
+        """Yield at the next pause point (the leader asked: yield_now)."""
+        self.yield_due = True
+        runtime.request_pause()
+        self._wake.set()
+
     def checkpointed(self, cost: float) -> None:
         """Records a checkpoint that took `cost` seconds, and clears the flag."""
         self.checkpoint_cost = cost
@@ -61,7 +68,7 @@ class Pacer:
         while not self._stop.is_set():
             to_deadline = self.remaining() - self.margin()
             to_interval = self.last_checkpoint + self.interval - time.monotonic()
-            if to_deadline <= 0:
+            if to_deadline <= 0 or self.yield_due:
                 self.yield_due = True
                 runtime.request_pause()
                 # Keep the flag raised until the yield happens.
@@ -77,12 +84,14 @@ class Pacer:
 class Heartbeat:
     """Tells the leader every few seconds that this claim is alive; learns
     early when it was superseded, and then asks the task to pause so its
-    next call is refused and the worker stops."""
+    next call is refused and the worker stops; and learns when the leader
+    wants it to yield (yield_now)."""
 
-    def __init__(self, client, ref, interval: float):
+    def __init__(self, client, ref, interval: float, pacer: Pacer | None = None):
         self.client = client
         self.ref = ref
         self.interval = interval
+        self.pacer = pacer
         self.superseded = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kappa-heartbeat", daemon=True)
@@ -98,11 +107,13 @@ class Heartbeat:
         from kappa.worker.client import Superseded, JobFinished
         while not self._stop.wait(self.interval):
             try:
-                self.client.heartbeat(self.ref)
+                resp = self.client.heartbeat(self.ref)
             except (Superseded, JobFinished):
                 self.superseded = True
                 runtime.request_pause()
                 return
             except Exception:
                 # A missed heartbeat is not fatal; the lease allows several.
-                pass
+                continue
+            if resp is not None and resp.yield_now and self.pacer is not None:
+                self.pacer.request_yield()

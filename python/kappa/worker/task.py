@@ -3,28 +3,30 @@
 The rules (ARCHITECTURE.md, "Life of a task"): the first call claims the
 launched epoch; before call `s` the task writes a checkpoint that holds the
 request; a relaunch resumes from the pointer with the stored response of the
-last applied call, so no committed call runs twice; near the deadline the
-task checkpoints and yields; a blocked wait polls, then parks.
+last applied call, so no committed call runs twice; near the deadline (or
+when the leader asks, before a planned transfer) the task checkpoints and
+yields; a blocked wait, enqueue or dequeue polls, then parks.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import time
 from dataclasses import dataclass
 
 from kappa import runtime
-from kappa.api import ExitProcess, Future, SpawnRequest, TaskFailed, WaitRequest
+from kappa.api import ExitProcess, ExternalCall, RequestError, TaskIdentity, set_current_task
 from kappa.compiler import CompileError
+from kappa.pickling import UnpicklableValue, loads
 from kappa.store import open_store
 from kappa.store.envelope import Header, TamperedError
-from kappa.store.keys import checkpoint_key, value_key
+from kappa.store.keys import checkpoint_key
 from kappa.v1 import task_pb2 as pb
 from kappa.worker import program as programs
-from kappa.worker.client import Client, JobFinished, Superseded
+from kappa.worker.client import Client, CoordinatorError, JobFinished, Superseded
 from kappa.worker.context import KappaContext
+from kappa.worker.ops import Ops
 from kappa.worker.pacer import Heartbeat, Pacer
 from kappa.worker.values import ValueCodec
 
@@ -66,7 +68,7 @@ class Ended(Exception):
         self.status = status
 
 
-class TaskRun:
+class TaskRun(Ops):
     def __init__(self, spec: Spec, lambda_context):
         self.spec = spec
         self.client = Client(spec.coordinator)
@@ -86,7 +88,10 @@ class TaskRun:
         self.seq = grant.seq
         # Every blob of the cluster is signed with its key (HMAC-SHA256).
         self.codec.key = grant.cluster_key
-        heartbeat = Heartbeat(self.client, self.ref, s.heartbeat)
+        self.codec.cluster = grant.cluster_id
+        set_current_task(TaskIdentity(cluster=grant.cluster_id, job=s.job, task=s.task, attempt=grant.attempt,
+                                      external=grant.external, on_coordinator=grant.on_coordinator))
+        heartbeat = Heartbeat(self.client, self.ref, s.heartbeat, self.pacer)
         heartbeat.start()
         self.pacer.start()
         try:
@@ -99,7 +104,9 @@ class TaskRun:
         finally:
             heartbeat.stop()
             self.pacer.stop()
-        return {"status": status, "task": f"j{s.job}/t{s.task}", "epoch": s.epoch, **self.stats}
+            set_current_task(None)
+        return {"status": status, "task": f"j{s.job}/t{s.task}", "epoch": s.epoch, "attempt": grant.attempt,
+                **self.stats}
 
     def _run(self, grant) -> None:
         try:
@@ -107,7 +114,10 @@ class TaskRun:
         except CompileError as e:
             self._fail(str(e))
         self.module = prog.fresh_module()
-        start = self._start_point(grant)
+        try:
+            start = self._start_point(grant)
+        except TamperedError as e:
+            self._fail(f"refusing stored data: {e}")
         while True:
             try:
                 result = runtime.run(start)
@@ -116,6 +126,8 @@ class TaskRun:
                     start = self._answer(c)
                 except runtime.UnpicklableError as e:
                     self._fail(str(e))
+                except TamperedError as e:
+                    self._fail(f"refusing stored data: {e}")
                 continue
             except ExitProcess as e:
                 result = e.result
@@ -139,15 +151,14 @@ class TaskRun:
             except ValueError as e:
                 self._fail(f"the job's event is not valid JSON: {e}")
             return runtime.Call(entry, (event, KappaContext()), {})
-        fn, args, kwargs = pickle.loads(self._read_value(grant.start))
+        fn, args, kwargs = loads(self.read_value(grant.start))
         awaited = {r.task_id: r for r in grant.awaited}
-        args = tuple(self._future_value(awaited[a.task_id]) if isinstance(a, Future) else a for a in args)
+        args = tuple(self.future_value(awaited[a.task_id]) if self.is_future(a) else a for a in args)
+        if grant.external:
+            # The idempotency key names this child task: the same for every
+            # run of it, whatever relaunches it.
+            args = (ExternalCall(grant.cluster_id, self.spec.job, self.spec.task),) + args
         return runtime.Call(fn, args, kwargs)
-
-    def _read_value(self, value: pb.Value) -> bytes:
-        if value.WhichOneof("where") == "inline":
-            return value.inline
-        return self.codec.read(value.key)
 
     def _restore(self, grant):
         key = grant.checkpoint_key
@@ -156,46 +167,30 @@ class TaskRun:
         except TamperedError as e:
             self._fail(f"refusing checkpoint {key}: {e}")
         frames, request = runtime.load_state(payload, self.module)
-        return self._resume(frames, request, grant.last_response)
+        return self.resume(frames, request, grant.last_response)
 
     # ---- answering pauses ----
 
     def _answer(self, c: runtime.Capture):
         req = c.request
-        if isinstance(req, SpawnRequest):
-            resp = self._call(c.frames, req, "spawn", self._spawn_op(req))
-        elif isinstance(req, WaitRequest):
-            resp = self._call(c.frames, req, "wait", pb.WaitOp(futures=self._future_ids(req.futures)))
-        else:
+        try:
+            op = self.operation(req)
+        except (RequestError, UnpicklableValue) as e:
+            # Refused before anything was written or sent: the pausing call
+            # raises it in the program.
+            return runtime.Resume(c.frames, exc=e)
+        if op is None:
             # An explicit checkpoint() or an automatic pause: near the
-            # deadline it becomes a yield, which ends this invocation.
+            # deadline, or when the leader asks, it becomes a yield, which
+            # ends this invocation.
             if self.pacer.near_deadline() or self.pacer.yield_due:
-                self._call(c.frames, req, "yield")
+                self.call(c.frames, req, "yield", pb.YieldOp())
                 raise Ended("yielded")
-            resp = self._call(c.frames, req, "checkpoint")
-        return self._resume(c.frames, req, resp)
+            op = ("checkpoint", pb.CheckpointOp())
+        resp = self.call(c.frames, req, *op)
+        return self.resume(c.frames, req, resp)
 
-    def _resume(self, frames, req, resp: pb.CallResponse):
-        """Turns the response of the call that `req` made into the value (or
-        exception) the pausing call returns, and resumes the frames."""
-        if isinstance(req, SpawnRequest):
-            futures = [Future(self.spec.job, t) for t in resp.spawned.task_ids]
-            if req.blocking:
-                # spawn(blocking=True) is spawn, then wait, from the same frames.
-                wreq = WaitRequest(futures=tuple(futures), single=True)
-                return self._resume(frames, wreq, self._call(frames, wreq, "wait", pb.WaitOp(futures=self._future_ids(futures))))
-            return runtime.Resume(frames, futures if req.many else futures[0])
-        if isinstance(req, WaitRequest):
-            if resp.WhichOneof("result") == "blocked":
-                resp = self._block(resp.blocked.not_running)
-            try:
-                values = [self._future_value(r) for r in resp.resolved.results]
-            except TaskFailed as e:
-                return runtime.Resume(frames, exc=e)
-            return runtime.Resume(frames, values[0] if req.single else values)
-        return runtime.Resume(frames, None)
-
-    def _call(self, frames, request, op: str, msg=None) -> pb.CallResponse:
+    def call(self, frames, request, op: str, msg) -> pb.CallResponse:
         """Writes the checkpoint holding `request`, then sends call seq+1
         with operation `op`."""
         seq = self.seq + 1
@@ -203,9 +198,15 @@ class TaskRun:
         key = checkpoint_key(self.spec.job, self.spec.task, self.spec.epoch, seq)
         payload = runtime.dump_state(frames, self.module, request)
         size = self.codec.put(key, self._header(seq, "checkpoint"), payload)
-        if msg is None:
-            msg = pb.CheckpointOp() if op == "checkpoint" else pb.YieldOp()
-        resp = self.client.call(pb.CallRequest(ref=self.ref, seq=seq, checkpoint_key=key, checkpoint_size=size, **{op: msg}))
+        req = pb.CallRequest(ref=self.ref, seq=seq, checkpoint_key=key, checkpoint_size=size, **{op: msg})
+        try:
+            resp = self.client.call(req)
+        except (Superseded, JobFinished):
+            raise
+        except CoordinatorError as e:
+            # Refused, so not applied: the seq is still free for the fail.
+            # (Resuming the program instead would reuse this checkpoint key.)
+            self._fail(f"{op} refused by the coordinator ({e.reason}): {e}")
         self.seq = seq
         self.stats["checkpoints"] += 1
         self.stats["checkpoint_bytes"] += size
@@ -214,38 +215,18 @@ class TaskRun:
         return resp
 
     def _header(self, seq: int, kind: str) -> Header:
-        s = self.spec
-        return Header(job=s.job, task=s.task, epoch=s.epoch, seq=seq, kind=kind, program=s.program)
+        return self.codec.header(self.spec.epoch, seq, kind)
 
-    def _spawn_op(self, req: SpawnRequest) -> pb.SpawnOp:
-        op = pb.SpawnOp()
-        seq = self.seq + 1
-        for i, ch in enumerate(req.children):
-            key = value_key(self.spec.job, self.spec.task, self.spec.epoch, seq, i, "start")
-            start = self.codec.encode((ch.fn, ch.args, ch.kwargs), key, self.spec.epoch, seq, "start")
-            op.children.add(start=start, awaits=self._future_ids(ch.awaits), name=ch.name)
-        return op
-
-    def _future_ids(self, futures) -> list:
-        for f in futures:
-            if f.job != self.spec.job:
-                self._fail(f"{f!r} belongs to job j{f.job}; a task can only wait for futures of its own job (j{self.spec.job})")
-        return [f.task_id for f in futures]
-
-    def _future_value(self, r: pb.FutureResult):
-        if r.failed:
-            raise TaskFailed(f"task t{r.task_id} failed: {r.error}")
-        return self.codec.decode(r.value)
-
-    def _block(self, not_running: int) -> pb.CallResponse:
-        """A wait that could not complete: poll briefly (reads, no log
+    def block(self, not_running: int) -> pb.CallResponse:
+        """A call that could not complete: poll briefly (reads, no log
         entries), then park, which ends this invocation unless the
         response arrived first. When an awaited task is not even running,
-        waiting here would only hold a lambda: park at once."""
+        or the leader asked us to yield, waiting here would only hold a
+        lambda: park at once."""
         budget = 0.0 if not_running else self.spec.busy_wait
         until = time.monotonic() + min(budget, max(self.pacer.remaining() - self.pacer.margin(), 0))
         pause = 0.005
-        while time.monotonic() < until:
+        while time.monotonic() < until and not self.pacer.yield_due:
             r = self.client.poll(self.ref, self.seq)
             if r.ready:
                 return r.response
@@ -261,10 +242,9 @@ class TaskRun:
     def _exit(self, result) -> None:
         seq = self.seq + 1
         try:
-            key = value_key(self.spec.job, self.spec.task, self.spec.epoch, seq, 0, "result")
-            value = self.codec.encode(result, key, self.spec.epoch, seq, "result")
-        except Exception as e:
-            self._fail(f"the task's result (type {type(result).__name__}) can't be pickled: {e}")
+            value = self.encode(result, seq, 0, "result", "the task's result")
+        except UnpicklableValue as e:
+            self._fail(str(e))
         self.client.call(pb.CallRequest(ref=self.ref, seq=seq, exit=pb.ExitOp(result=value, result_json=_json(result))))
         self.seq = seq
         raise Ended("exited")
