@@ -212,6 +212,7 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	started := time.Now()
 	r, err := invoker.Invoke(ictx, lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: timeout})
 	outcome, msg := outcomeOf(r, err)
+	n.metrics.invocations.WithLabelValues(outcome.String()).Inc()
 	n.log.Debug("invocation ended", "task", k, "epoch", epoch, "outcome", outcome, "took", time.Since(started), "ran", r.Duration, "cold", r.ColdStart)
 	if outcome != pb.Outcome_OUTCOME_OK {
 		n.log.Info("invocation ended abnormally", "task", k, "epoch", epoch, "outcome", outcome, "message", msg)
@@ -263,6 +264,7 @@ func (n *Node) leaseLoop(ctx context.Context) {
 				continue
 			}
 			n.log.Info("lease expired; relaunching", "task", k, "epoch", t.GetEpoch())
+			n.metrics.leases.Inc()
 			cmd := &pb.Command{Op: &pb.Command_InvocationEnded{InvocationEnded: &pb.InvocationEnded{
 				JobId: k.Job, TaskId: k.Task, Epoch: t.GetEpoch(), InvocationId: t.GetInvocationId(),
 				Outcome: pb.Outcome_OUTCOME_CRASH, Message: fmt.Sprintf("lease expired: no heartbeat for %s", lease),

@@ -154,6 +154,7 @@ type Node struct {
 	proposer  *proposer
 	forwarder *forwarder
 	leases    *leases
+	metrics   *metrics
 	grpc      *grpc.Server
 	listener  net.Listener
 
@@ -194,7 +195,8 @@ func Start(cfg Config) (*Node, error) {
 		lis.Close()
 		return nil, err
 	}
-	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout)
+	n.metrics = newMetrics(n)
+	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics)
 	n.forwarder = newForwarder(n)
 	chain := []grpc.UnaryServerInterceptor{n.forwarder.intercept}
 	if cfg.TestInterceptor != nil {

@@ -28,6 +28,7 @@ type proposer struct {
 	queue    chan *proposal
 	done     chan struct{}
 	inFlight chan struct{}
+	metrics  *metrics
 }
 
 type proposal struct {
@@ -45,9 +46,9 @@ type proposed struct {
 // which is why every retried write is de-duplicated by the FSM.
 var ErrNoLeader = errors.New("not the leader")
 
-func newProposer(r *raft.Raft, timeout time.Duration) *proposer {
+func newProposer(r *raft.Raft, timeout time.Duration, m *metrics) *proposer {
 	p := &proposer{raft: r, timeout: timeout, queue: make(chan *proposal, maxBatch*4), done: make(chan struct{}),
-		inFlight: make(chan struct{}, maxInFlight)}
+		inFlight: make(chan struct{}, maxInFlight), metrics: m}
 	go p.run()
 	return p
 }
@@ -119,9 +120,13 @@ func (p *proposer) apply(batch []*proposal) {
 		finish(batch, nil, fmt.Errorf("node: encoding a log entry: %w", err))
 		return
 	}
+	p.metrics.entries.Inc()
+	p.metrics.commands.Add(float64(len(batch)))
+	started := time.Now()
 	f := p.raft.Apply(data, p.timeout)
 	go func() {
 		err := f.Error()
+		p.metrics.commitTime.Observe(time.Since(started).Seconds())
 		<-p.inFlight
 		if err != nil {
 			finish(batch, nil, applyError(err))

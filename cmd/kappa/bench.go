@@ -133,17 +133,13 @@ func newBenchRPCCmd() *cobra.Command {
 					lv.simulate(sim, spec)
 				}
 			}
-			extra := []string{}
-			if profileDir != "" {
-				extra = append(extra, "--pprof-addr", "127.0.0.1:0")
-			}
-			c, s, client, stop, err := benchCluster(nodes, run, extra...)
+			c, s, client, stop, err := benchCluster(nodes, run, "--metrics-addr", "127.0.0.1:0")
 			if err != nil {
 				return err
 			}
 			defer stop()
 			sim = s
-			fmt.Printf("| concurrent tasks | committed RPCs/s | p50 | p99 | calls |\n| --- | --- | --- | --- | --- |\n")
+			fmt.Printf("| concurrent tasks | committed RPCs/s | p50 | p99 | calls | commands per log entry |\n| --- | --- | --- | --- | --- | --- |\n")
 			for _, n := range counts {
 				lv := &rpcLevel{tasks: n, duration: duration, start: make(chan struct{})}
 				lv.claimed.Add(n)
@@ -157,13 +153,20 @@ func newBenchRPCCmd() *cobra.Command {
 					return err
 				}
 				lv.claimed.Wait()
+				entries0, commands0 := leaderCounters(c)
 				lv.end = time.Now().Add(duration)
 				close(lv.start)
 				if profileDir != "" {
 					profileLeader(c, profileDir, n, duration)
 				}
-				time.Sleep(time.Until(lv.end) + 200*time.Millisecond)
-				fmt.Println(lv.row())
+				time.Sleep(time.Until(lv.end))
+				entries1, commands1 := leaderCounters(c)
+				time.Sleep(200 * time.Millisecond)
+				batch := 0.0
+				if entries1 > entries0 {
+					batch = (commands1 - commands0) / (entries1 - entries0)
+				}
+				fmt.Printf("%s %.1f |\n", lv.row(), batch)
 			}
 			return nil
 		},
@@ -234,7 +237,7 @@ func profileLeader(c *localCluster, dir string, tasks int, d time.Duration) {
 	if leader == nil {
 		return
 	}
-	addr := pprofAddr(c, leader)
+	addr := metricsAddr(c, leader)
 	if addr == "" {
 		return
 	}
@@ -258,13 +261,41 @@ func profileLeader(c *localCluster, dir string, tasks int, d time.Duration) {
 	}()
 }
 
-// pprofAddr reads the pprof address a node logged at start.
-func pprofAddr(c *localCluster, n *localNode) string {
+// metricsAddr reads the metrics address a node logged at start.
+func metricsAddr(c *localCluster, n *localNode) string {
 	b, _ := os.ReadFile(filepath.Join(c.dir, n.id+".log"))
 	for _, line := range strings.Split(string(b), "\n") {
-		if i := strings.Index(line, "pprof="); i >= 0 {
-			return strings.Fields(line[i+len("pprof="):])[0]
+		if i := strings.Index(line, "metrics="); i >= 0 {
+			return strings.Fields(line[i+len("metrics="):])[0]
 		}
 	}
 	return ""
+}
+
+// leaderCounters scrapes the leader's proposal counters (entries, commands).
+func leaderCounters(c *localCluster) (entries, commands float64) {
+	leader := c.leader()
+	if leader == nil {
+		return 0, 0
+	}
+	resp, err := http.Get("http://" + metricsAddr(c, leader) + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(fields[1], 64)
+		switch fields[0] {
+		case "kappa_log_entries_proposed_total":
+			entries = v
+		case "kappa_commands_proposed_total":
+			commands = v
+		}
+	}
+	return entries, commands
 }

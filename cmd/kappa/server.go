@@ -40,7 +40,7 @@ type serverOptions struct {
 	store       string
 	workers     string
 	logLevel    string
-	pprofAddr   string
+	metricsAddr string
 	tlsCert     string
 	tlsKey      string
 	tlsCA       string
@@ -80,7 +80,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store, single-node only)")
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	f.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's pprof profiles here (HOST:PORT; empty: off)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics) and Go profiles (/debug/pprof/) here; empty: off")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate for mutual TLS between nodes (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "its private key (PEM)")
 	f.StringVar(&o.tlsCA, "tls-ca", "", "CA that signs every node's certificate (PEM)")
@@ -151,8 +151,8 @@ func serve(o serverOptions) error {
 		trans.Close()
 		return err
 	}
-	if o.pprofAddr != "" {
-		if err := servePprof(o.pprofAddr, logger); err != nil {
+	if o.metricsAddr != "" {
+		if err := serveMetrics(o.metricsAddr, n, logger); err != nil {
 			n.Close()
 			return err
 		}
@@ -212,18 +212,19 @@ func absPath(p string) string {
 	return p
 }
 
-// servePprof serves net/http/pprof for profiling a live node.
-func servePprof(addr string, logger *slog.Logger) error {
+// serveMetrics serves the node's Prometheus metrics and net/http/pprof.
+func serveMetrics(addr string, n *node.Node, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("--pprof-addr %s: %w", addr, err)
+		return fmt.Errorf("--metrics-addr %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", n.MetricsHandler())
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	go http.Serve(ln, mux)
-	logger.Warn("serving profiles", "pprof", ln.Addr().String())
+	logger.Warn("serving metrics and profiles", "metrics", ln.Addr().String())
 	return nil
 }
