@@ -10,8 +10,10 @@ KAPPA_PROOF_LONG=1 makes the runs exhaustive: every pause point in process
 for every program, and a fresh interpreter at every k-th and random pause.
 """
 
+import contextlib
 import math
 import os
+import signal
 from pathlib import Path
 
 from kappa.compiler import compile_source
@@ -38,6 +40,25 @@ class CountPauses(Policy):
     def take(self, request):
         self.count += 1
         return False
+
+
+class ProgramTimeout(BaseException):
+    """A run took too long: a compiled program that no longer terminates
+    (state lost on restore can reset a loop) must fail the test, not hang it."""
+
+
+@contextlib.contextmanager
+def deadline(seconds):
+    """Raise ProgramTimeout in this (main) thread after `seconds`."""
+    def expire(signum, frame):
+        raise ProgramTimeout(f"no result after {seconds} s")
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def program_path(name):
@@ -77,19 +98,32 @@ def plans(pauses, seed=0, long=LONG):
     return out
 
 
-def differential(source, filename, entry="main", args=(), seed=0, long=LONG, pauses=None):
-    """Run the program plainly and compiled under every plan.
+def differential(source, filename, entry="main", args=(), seed=0, long=LONG, pauses=None,
+                 timeout=120):
+    """Run the program plainly and compiled under every plan, each run
+    limited to `timeout` seconds (ProgramTimeout names the mode).
 
     Returns (reference outcome, {mode: outcome}, pause points executed)."""
     reference = run_plain(source, entry, args, filename=filename)
     compiled = compile_source(source, filename)
     if pauses is None:
-        pauses, _ = count_pauses(source, filename, compiled, entry, args)
+        with _limited("counting pause points", timeout):
+            pauses, _ = count_pauses(source, filename, compiled, entry, args)
     results = {}
     for mode, options in plans(pauses, seed, long).items():
-        results[mode] = run_program(source, entry, args, filename=filename, compiled=compiled,
-                                    **options)
+        with _limited(mode, timeout):
+            results[mode] = run_program(source, entry, args, filename=filename, compiled=compiled,
+                                        **options)
     return reference, results, pauses
+
+
+@contextlib.contextmanager
+def _limited(mode, timeout):
+    try:
+        with deadline(timeout):
+            yield
+    except ProgramTimeout as timeout_error:
+        raise AssertionError(f"{mode}: {timeout_error} (the compiled program no longer terminates?)") from None
 
 
 def differences(reference, results):

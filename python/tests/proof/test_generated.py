@@ -29,7 +29,10 @@ if os.environ.get("KAPPA_PROOF_EXAMPLES"):
 
 
 def check(source, seed):
-    reference, results, pauses = differential(source, "gen.py", seed=seed)
+    try:
+        reference, results, pauses = differential(source, "gen.py", seed=seed, timeout=20)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n--- program:\n{source}") from None
     diff = differences(reference, results)
     assert not diff, f"{describe(diff)}\n--- program ({pauses} pause points):\n{source}"
 
