@@ -9,21 +9,8 @@ listed must pass today.
 import pytest
 
 NEEDS = {
-    "calling_conventions": "walrus around pausing calls, pausing calls in f-string format specs",
-    "classes_inventory": "pausing inside methods and super() calls",
-    "classes_shapes": "pausing inside methods, pausing calls in f-string format specs, "
-                      "builtins over pausing generator expressions",
-    "closures_decorators": "nested functions, closures/nonlocal, decorators, lambdas",
-    "closures_events": "nested functions, closures, decorators, pausing lambdas",
-    "comprehensions_pausing": "comprehensions and generator expressions with pausing elements",
-    "exceptions_retry": "try/except/else/finally",
-    "exceptions_with": "with statements",
-    "generators_numbers": "generator functions",
-    "generators_pipeline": "generator functions (yield, yield from)",
-    "globals_registry": "global statements, nested functions (decorator)",
-    "interp_lisp": "try/except/finally, nested functions (closures)",
-    "match_shapes": "match statements",
-    "match_vm": "match statements",
+    # Empty since the compiler of commit 400a192 supports every construct
+    # the corpus uses; add "program": "construct" rows for new programs only.
 }
 
 # Programs whose failure is a compiler/runtime bug in what the compiler
@@ -31,6 +18,12 @@ NEEDS = {
 KNOWN_BUGS = {
     "module_state": "class attributes, mutable default arguments and function attributes "
                     "are not restored",
+    "exceptions_retry": "an exception with a custom __init__ live across a checkpoint is "
+                        "rebuilt from its args: the message is doubled after a restore",
+    "closures_events": "restored run fails with TypeError: 'function' object is not "
+                       "subscriptable (closures registered by a decorator factory)",
+    "comprehensions_pausing": "restored runs differ from plain (comprehensions and "
+                              "generator expressions with pausing elements)",
 }
 
 
