@@ -9,7 +9,7 @@ profile (or set KAPPA_PROOF_EXAMPLES=N)."""
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from kappa.compiler import compile_source
@@ -21,7 +21,9 @@ from .grammar import programs
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
            "derandomize": not LONG, "print_blob": True}
-settings.register_profile("kappa-proof-ci", max_examples=20, **_COMMON)
+# CI does not shrink: a hanging program costs the run's time limit per attempt.
+settings.register_profile("kappa-proof-ci", max_examples=20, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                          **_COMMON)
 settings.register_profile("kappa-proof-long", max_examples=400, **_COMMON)
 PROFILE = settings.get_profile("kappa-proof-long" if LONG else "kappa-proof-ci")
 if os.environ.get("KAPPA_PROOF_EXAMPLES"):
