@@ -32,6 +32,9 @@ type Options struct {
 	// PinWorkers, when > 0, hands every lambda only the API address of
 	// node number PinWorkers (1-based), to prove forwarding.
 	PinWorkers int
+	// Store is the checkpoint store URL (e.g. a Redis from StartRedis);
+	// empty means a directory under the cluster's dir.
+	Store string
 }
 
 // Cluster is a running set of processes.
@@ -71,7 +74,10 @@ func Start(t testing.TB, opts Options) *Cluster {
 		opts.Concurrency = 16
 	}
 	dir := t.TempDir()
-	c := &Cluster{t: t, bin: Binary(t), dir: dir, store: "file://" + filepath.Join(dir, "store"), opts: opts}
+	c := &Cluster{t: t, bin: Binary(t), dir: dir, store: opts.Store, opts: opts}
+	if c.store == "" {
+		c.store = "file://" + filepath.Join(dir, "store")
+	}
 	t.Cleanup(c.Stop)
 	c.lambdaA = freeAddr(t, "127.0.0.1")
 	c.lambda = c.spawn("lambda-local", "lambda-local", "--addr", c.lambdaA,

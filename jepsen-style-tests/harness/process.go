@@ -55,6 +55,16 @@ func (p *Process) start() error {
 	return nil
 }
 
+// pid is the process's PID while it runs (0 otherwise).
+func (p *Process) pid() int {
+	if !p.running() {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd.Process.Pid
+}
+
 func (p *Process) running() bool {
 	if p == nil {
 		return false

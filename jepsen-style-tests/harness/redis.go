@@ -1,0 +1,54 @@
+package harness
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Redis is a redis-server a test started: durable (appendonly, fsync on
+// every write), on a free port, with its data in a temp dir.
+type Redis struct {
+	Port int
+	Dir  string
+	proc *Process
+	t    testing.TB
+}
+
+// StartRedis starts a redis-server, or skips the test when none is
+// installed (CI installs one). It is killed at cleanup.
+func StartRedis(t testing.TB, extra ...string) *Redis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed (apt-get install redis-server)")
+	}
+	addr := freeAddr(t, "127.0.0.1")
+	var port int
+	fmt.Sscanf(addr[len("127.0.0.1:"):], "%d", &port)
+	dir := t.TempDir()
+	args := append([]string{"--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--dir", dir, "--save", "",
+		"--appendonly", "yes", "--appendfsync", "always"}, extra...)
+	r := &Redis{Port: port, Dir: dir, t: t, proc: &Process{name: "redis", bin: bin, args: args, log: filepath.Join(dir, "redis.log")}}
+	r.Restart()
+	t.Cleanup(r.Kill)
+	return r
+}
+
+// URL is the store URL of this server.
+func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
+
+// Kill SIGKILLs the server (its append-only file keeps every write).
+func (r *Redis) Kill() { r.proc.kill() }
+
+// Restart starts the server again on the same port and data dir.
+func (r *Redis) Restart() {
+	r.t.Helper()
+	r.proc.kill()
+	if err := r.proc.start(); err != nil {
+		r.t.Fatalf("starting redis-server: %v", err)
+	}
+	waitListening(r.t, fmt.Sprintf("127.0.0.1:%d", r.Port), 10*time.Second)
+}
