@@ -24,16 +24,19 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "give up when no node can serve the request for this long")
 }
 
-func (f *clusterFlags) client() (*kappaclient.Client, context.Context, context.CancelFunc, error) {
+// do runs an operator command against the cluster within --timeout.
+func (f *clusterFlags) do(cmd func(ctx context.Context, c *kappaclient.Client) error) error {
 	if f.addrs == "" {
-		return nil, nil, nil, usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
+		return usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
 	}
 	c, err := kappaclient.New(strings.Split(f.addrs, ","))
 	if err != nil {
-		return nil, nil, nil, usageError("%v", err)
+		return usageError("%v", err)
 	}
+	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	return c, ctx, func() { cancel(); c.Close() }, nil
+	defer cancel()
+	return cmd(ctx, c)
 }
 
 func newClusterCmd() *cobra.Command {
@@ -49,40 +52,37 @@ func newMembersCmd() *cobra.Command {
 		Short: "List the members: id, address, role, voter, last contact, applied index",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, ctx, done, err := f.client()
-			if err != nil {
-				return err
-			}
-			defer done()
-			m, err := c.Members(ctx)
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tRAFT ADDRESS\tAPI ADDRESS\tROLE\tVOTER\tLAST CONTACT\tAPPLIED INDEX")
-			for _, mem := range m.GetMembers() {
-				role, contact, applied := "unreachable", "-", "-"
-				sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				st, err := c.Status(sctx, mem.GetApiAddr())
-				cancel()
-				if err == nil {
-					role = strings.ToLower(st.GetRaftState())
-					applied = fmt.Sprint(st.GetRaftAppliedIndex())
-					switch ms := st.GetLastContactMs(); {
-					case ms == 0:
-						contact = "-"
-					case ms < 0:
-						contact = "never"
-					default:
-						contact = (time.Duration(ms) * time.Millisecond).String() + " ago"
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				m, err := c.Members(ctx)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tRAFT ADDRESS\tAPI ADDRESS\tROLE\tVOTER\tLAST CONTACT\tAPPLIED INDEX")
+				for _, mem := range m.GetMembers() {
+					role, contact, applied := "unreachable", "-", "-"
+					sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+					st, err := c.Status(sctx, mem.GetApiAddr())
+					cancel()
+					if err == nil {
+						role = strings.ToLower(st.GetRaftState())
+						applied = fmt.Sprint(st.GetRaftAppliedIndex())
+						switch ms := st.GetLastContactMs(); {
+						case ms == 0:
+							contact = "-"
+						case ms < 0:
+							contact = "never"
+						default:
+							contact = (time.Duration(ms) * time.Millisecond).String() + " ago"
+						}
 					}
+					if mem.GetLeader() {
+						role = "leader"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", mem.GetNodeId(), mem.GetRaftAddr(), mem.GetApiAddr(), role, mem.GetVoter(), contact, applied)
 				}
-				if mem.GetLeader() {
-					role = "leader"
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", mem.GetNodeId(), mem.GetRaftAddr(), mem.GetApiAddr(), role, mem.GetVoter(), contact, applied)
-			}
-			return w.Flush()
+				return w.Flush()
+			})
 		},
 	}
 	f.register(cmd)
@@ -100,16 +100,13 @@ func newJoinCmd() *cobra.Command {
 			if raftAddr == "" || apiAddr == "" {
 				return usageError("join needs --raft-addr and --api-addr of the new node")
 			}
-			c, ctx, done, err := f.client()
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := c.Join(ctx, args[0], raftAddr, apiAddr); err != nil {
-				return err
-			}
-			fmt.Printf("node %s joined\n", args[0])
-			return nil
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				if err := c.Join(ctx, args[0], raftAddr, apiAddr); err != nil {
+					return err
+				}
+				fmt.Printf("node %s joined\n", args[0])
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&raftAddr, "raft-addr", "", "the new node's Raft address")
@@ -125,16 +122,13 @@ func newRemoveCmd() *cobra.Command {
 		Short: "Remove a node from the cluster",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			c, ctx, done, err := f.client()
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := c.Remove(ctx, args[0]); err != nil {
-				return err
-			}
-			fmt.Printf("node %s removed\n", args[0])
-			return nil
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				if err := c.Remove(ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Printf("node %s removed\n", args[0])
+				return nil
+			})
 		},
 	}
 	f.register(cmd)
@@ -149,17 +143,14 @@ func newTransferCmd() *cobra.Command {
 		Short: "Hand leadership to another node (running tasks keep running)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, ctx, done, err := f.client()
-			if err != nil {
-				return err
-			}
-			defer done()
-			leader, err := c.TransferLeader(ctx, to)
-			if err != nil {
-				return err
-			}
-			fmt.Printf("leader is now %s\n", leader)
-			return nil
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				leader, err := c.TransferLeader(ctx, to)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("leader is now %s\n", leader)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the node to hand leadership to (default: the most up-to-date follower)")
@@ -174,25 +165,22 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show each given node's view of the cluster: role, leader, term, indexes, state hash",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, ctx, done, err := f.client()
-			if err != nil {
-				return err
-			}
-			defer done()
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH")
-			for _, addr := range c.Addrs() {
-				sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-				st, err := c.Status(sctx, addr)
-				cancel()
-				if err != nil {
-					fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\n", addr)
-					continue
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH")
+				for _, addr := range c.Addrs() {
+					sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+					st, err := c.Status(sctx, addr)
+					cancel()
+					if err != nil {
+						fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\n", addr)
+						continue
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
+						st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash())
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
-					st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash())
-			}
-			return w.Flush()
+				return w.Flush()
+			})
 		},
 	}
 	f.register(cmd)

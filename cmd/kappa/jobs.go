@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -39,22 +41,19 @@ func newJobsListCmd() *cobra.Command {
 		Short: "List the cluster's jobs",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, ctx, done, err := f.client()
-			if err != nil {
-				return err
-			}
-			defer done()
-			jobs, err := c.Jobs(ctx, stale)
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "JOB\tSTATE\tNAME\tTASKS\tDONE\tLAUNCHES\tSUBMITTED")
-			for _, j := range jobs {
-				fmt.Fprintf(w, "j%d\t%s\t%s\t%d\t%d\t%d\t%s\n", j.GetJobId(), jobState(j), j.GetName(), j.GetTasksTotal(), j.GetTasksDone(),
-					j.GetLaunches(), time.UnixMilli(j.GetSubmittedUnixMs()).Format(time.RFC3339))
-			}
-			return w.Flush()
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				jobs, err := c.Jobs(ctx, stale)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "JOB\tSTATE\tNAME\tTASKS\tDONE\tLAUNCHES\tSUBMITTED")
+				for _, j := range jobs {
+					fmt.Fprintf(w, "j%d\t%s\t%s\t%d\t%d\t%d\t%s\n", j.GetJobId(), jobState(j), j.GetName(), j.GetTasksTotal(), j.GetTasksDone(),
+						j.GetLaunches(), time.UnixMilli(j.GetSubmittedUnixMs()).Format(time.RFC3339))
+				}
+				return w.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&stale, "stale", false, "answer from the contacted node's replica (cheap, may lag)")
@@ -74,30 +73,27 @@ func newJobsShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, ctx, done, err := f.client()
-			if err != nil {
-				return err
-			}
-			defer done()
-			j, err := c.Job(ctx, id, stale)
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(w, "job\tj%d (%s)\n", j.GetJobId(), j.GetName())
-			fmt.Fprintf(w, "state\t%s\n", jobState(j))
-			fmt.Fprintf(w, "program\t%s\n", j.GetProgramHash())
-			fmt.Fprintf(w, "tasks\t%d total: %d pending, %d runnable, %d running, %d waiting, %d done, %d failed\n", j.GetTasksTotal(),
-				j.GetTasksPending(), j.GetTasksRunnable(), j.GetTasksRunning(), j.GetTasksBlocked(), j.GetTasksDone(), j.GetTasksFailed())
-			fmt.Fprintf(w, "launches\t%d (%d relaunches, %d yields, epoch ≤%d)\n", j.GetLaunches(), j.GetRelaunches(), j.GetYields(), j.GetMaxEpoch())
-			fmt.Fprintf(w, "calls\t%d; checkpoints %d (%s)\n", j.GetRpcs(), j.GetCheckpoints(), humanBytes(j.GetCheckpointBytes()))
-			if j.GetResultJson() != "" {
-				fmt.Fprintf(w, "result\t%s\n", j.GetResultJson())
-			}
-			if j.GetError() != "" {
-				fmt.Fprintf(w, "error\t%s\n", strings.ReplaceAll(j.GetError(), "\n", "\n\t"))
-			}
-			return w.Flush()
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				j, err := c.Job(ctx, id, stale)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(w, "job\tj%d (%s)\n", j.GetJobId(), j.GetName())
+				fmt.Fprintf(w, "state\t%s\n", jobState(j))
+				fmt.Fprintf(w, "program\t%s\n", j.GetProgramHash())
+				fmt.Fprintf(w, "tasks\t%d total: %d pending, %d runnable, %d running, %d waiting, %d done, %d failed\n", j.GetTasksTotal(),
+					j.GetTasksPending(), j.GetTasksRunnable(), j.GetTasksRunning(), j.GetTasksBlocked(), j.GetTasksDone(), j.GetTasksFailed())
+				fmt.Fprintf(w, "launches\t%d (%d relaunches, %d yields, epoch ≤%d)\n", j.GetLaunches(), j.GetRelaunches(), j.GetYields(), j.GetMaxEpoch())
+				fmt.Fprintf(w, "calls\t%d; checkpoints %d (%s)\n", j.GetRpcs(), j.GetCheckpoints(), humanBytes(j.GetCheckpointBytes()))
+				if j.GetResultJson() != "" {
+					fmt.Fprintf(w, "result\t%s\n", j.GetResultJson())
+				}
+				if j.GetError() != "" {
+					fmt.Fprintf(w, "error\t%s\n", strings.ReplaceAll(j.GetError(), "\n", "\n\t"))
+				}
+				return w.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&stale, "stale", false, "answer from the contacted node's replica (cheap, may lag)")
@@ -117,19 +113,16 @@ func newJobsCancelCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, ctx, done, err := f.client()
-			if err != nil {
-				return err
-			}
-			defer done()
-			if reason == "" {
-				reason = "by " + userName()
-			}
-			if err := c.Cancel(ctx, id, reason); err != nil {
-				return err
-			}
-			fmt.Printf("job j%d cancelled\n", id)
-			return nil
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				if reason == "" {
+					reason = "by " + userName()
+				}
+				if err := c.Cancel(ctx, id, reason); err != nil {
+					return err
+				}
+				fmt.Printf("job j%d cancelled\n", id)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (shown to the job's waiters and in its error)")
