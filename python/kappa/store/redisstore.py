@@ -20,6 +20,7 @@ go-redis (timeouts, pool sizes) tune only the Go side and are ignored here.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -31,8 +32,9 @@ from redis.retry import Retry
 
 from .dirstore import KeyExistsError, KeyNotFoundError, check_key
 
-# How long one operation keeps retrying an unreachable server.
-RETRY_FOR = 30.0
+# How long one operation keeps retrying an unreachable server (seconds;
+# $KAPPA_STORE_RETRY_S in the workers' environment overrides it).
+RETRY_FOR = float(os.environ.get("KAPPA_STORE_RETRY_S", "30"))
 
 _GO_ONLY_OPTIONS = {
     "protocol", "client_name", "max_retries", "min_retry_backoff", "max_retry_backoff", "dial_timeout",
@@ -55,10 +57,10 @@ _checked_lock = threading.Lock()
 
 
 class RedisStore:
-    def __init__(self, url: str, retry_for: float = RETRY_FOR):
+    def __init__(self, url: str, retry_for: float | None = None):
         self._url = url
         self.where = _redact(url)
-        self.retry_for = retry_for
+        self.retry_for = RETRY_FOR if retry_for is None else retry_for
         kwargs, self.wait_n, self.wait_timeout_ms = _parse(url)
         # Retries are ours (bounded, with a clear error), not redis-py's.
         self.client = redis.Redis(socket_timeout=5, socket_connect_timeout=3, retry=Retry(NoBackoff(), 0), **kwargs)
