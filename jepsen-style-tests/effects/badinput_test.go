@@ -84,7 +84,7 @@ func TestBadInputFailsClearlyAndLosesNothing(t *testing.T) {
 	if st.GetState() != wire.JobState_JOB_FAILED || !strings.Contains(st.GetError(), fmt.Sprintf(want, tampered, tampered)) {
 		t.Errorf("tampered job j%d %s: %q", tampered, st.GetState(), st.GetError())
 	}
-	t.Logf("tampered checkpoint: %s", firstLine(st.GetError()))
+	t.Logf("tampered checkpoint: %s", lineWith(st.GetError(), "refusing checkpoint"))
 
 	st = c.WaitJob(healthy, 3*time.Minute)
 	if st.GetState() != wire.JobState_JOB_SUCCEEDED {
@@ -114,7 +114,11 @@ func flipByte(t *testing.T, path string, limit time.Duration) {
 	}
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
+func lineWith(s, part string) string {
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, part) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
 }

@@ -1,0 +1,78 @@
+package effects
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+// The same workload with every checkpoint in a real redis-server: lambda
+// SIGKILLs, a leader SIGKILL, and Redis itself down for longer than the
+// workers' retry window. Workers retry, give up their invocation with a
+// clear error, are relaunched from their last checkpoint once Redis is
+// back, and nothing is lost.
+func TestRedisStoreUnderFaults(t *testing.T) {
+	redis := harness.StartRedis(t)
+	if s, err := checkpoint.Open(redis.URL()); err != nil {
+		t.Skipf("this build's Go store does not open %s: %v", redis.URL(), err)
+	} else {
+		s.Close()
+	}
+	// Inherited by lambda-local and its workers: a short retry window, so
+	// the outage below outlasts it.
+	t.Setenv("KAPPA_STORE_RETRY_S", "2")
+	c := harness.Start(t, harness.Options{Nodes: 3, LambdaTimeout: 2 * time.Second, Store: redis.URL()})
+	svc := newCounter(t, 300*time.Millisecond)
+	ev := event
+	ev.Service = svc.URL()
+	started := time.Now()
+	job := c.Submit(workload, ev.JSON(), "effects-redis", maxLaunches)
+	time.Sleep(time.Second)
+	stopKills := c.KillLambdasEvery(300*time.Millisecond, 900*time.Millisecond, time.Now().UnixNano())
+
+	time.Sleep(3 * time.Second)
+	leader := c.WaitLeader(30 * time.Second)
+	c.Kill(leader)
+	c.WaitLeader(30 * time.Second)
+	c.Restart(leader)
+
+	redis.Kill()
+	time.Sleep(5 * time.Second)
+	redis.Restart()
+
+	st := c.WaitJob(job, 4*time.Minute)
+	kills := stopKills()
+	t.Logf("job %s in %s: %d lambda workers killed, leader %s killed, Redis down 5 s; %d launches, %d relaunches, max epoch %d, %d calls",
+		st.GetState(), time.Since(started).Round(time.Millisecond), kills, leader.ID, st.GetLaunches(), st.GetRelaunches(), st.GetMaxEpoch(), st.GetRpcs())
+	if st.GetState() != wire.JobState_JOB_SUCCEEDED {
+		t.Fatalf("job failed: %s", st.GetError())
+	}
+	checkWorkload(t, st.GetResultJson(), ev)
+	svc.check(t, ev.EffectTasks*ev.EffectsPerTask)
+	audit(t, c, job)
+
+	// The workers that met the outage said so clearly.
+	log, _ := os.ReadFile(filepath.Join(c.Dir(), "lambda-local.log"))
+	if line := lineWith(string(log), "unreachable for"); !strings.Contains(line, "StoreUnavailable: checkpoint store: Redis at redis://127.0.0.1:") {
+		t.Errorf("no clear store error in the lambda log; the line: %q", line)
+	} else {
+		t.Logf("a worker during the outage: %s", line)
+	}
+	// And the checkpoints really are in Redis.
+	s, err := checkpoint.Open(redis.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	keys, err := s.List(t.Context(), checkpoint.JobPrefix(job))
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no keys of the job in Redis: %v", err)
+	}
+	t.Logf("%d keys of the job in Redis", len(keys))
+}
