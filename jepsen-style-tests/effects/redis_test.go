@@ -24,7 +24,7 @@ func TestRedisStoreUnderFaults(t *testing.T) {
 	}
 	// Inherited by lambda-local and its workers: a short retry window, so
 	// the outage below outlasts it.
-	t.Setenv("KAPPA_STORE_RETRY_S", "2")
+	t.Setenv("KAPPA_STORE_RETRY_S", "0.5")
 	c := harness.Start(t, harness.Options{Nodes: 3, LambdaTimeout: 2 * time.Second, Store: redis.URL()})
 	svc := newCounter(t, 300*time.Millisecond)
 	ev := event
