@@ -129,8 +129,14 @@ func TestGarbageCollectionUnderKills(t *testing.T) {
 	if len(violations) > 0 {
 		t.Fatalf("committed pointers named missing keys: %s", strings.Join(violations, ", "))
 	}
-	if maxKeys.Load() > 60 {
-		t.Fatalf("the store held %d keys of the job at once; garbage collection does not keep up", maxKeys.Load())
+	// Without collection the store would hold every checkpoint written
+	// (10,000+). A pass trails the writers by its interval plus its own
+	// run time, a few hundred milliseconds of checkpoints on a slow
+	// machine, so the bound is a small fraction of the total, not an exact
+	// count.
+	if bound := st.GetCheckpoints() / 40; maxKeys.Load() > int64(bound) {
+		t.Fatalf("the store held %d keys of the job at once (bound %d of %d written); garbage collection does not keep up",
+			maxKeys.Load(), bound, st.GetCheckpoints())
 	}
 	// After the retention everything of the job is gone, from the store
 	// and from the state.

@@ -122,9 +122,9 @@ func TestBadInputIsOneClearLine(t *testing.T) {
 		{"event not JSON", []string{"run", example("fib.py"), "--event", "{n:1}"}, "--event is not valid JSON"},
 		{"missing file", []string{"run", "nope.py"}, "program nope.py does not exist"},
 		{"syntax error", []string{"run", writeProgram(t, "syn.py", "def handler(e, c):\n    x = (1,\n")}, "syn.py:2:9: syntax error"},
-		{"unsupported construct", []string{"run", writeProgram(t, "try.py",
-			"from kappa import checkpoint\ndef handler(e, c):\n    try:\n        checkpoint()\n    except ValueError:\n        pass\n")},
-			"try.py:3:5: unsupported construct: try statement"},
+		{"unsupported construct", []string{"run", writeProgram(t, "aio.py",
+			"from kappa import checkpoint\nasync def work():\n    checkpoint()\ndef handler(e, c):\n    return 1\n")},
+			"aio.py:2:1: unsupported construct"},
 		{"missing entry", []string{"run", writeProgram(t, "noentry.py", "def main():\n    return 1\n")}, "no entry function: define handler(event, context)"},
 		{"bad flag", []string{"run", example("fib.py"), "--lambda-timeout", "soon"}, "invalid argument"},
 	}

@@ -20,7 +20,7 @@ func TestServerBadStartsAreClear(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no bootstrap or join", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "a")}, "pass --bootstrap (first node) or --join"},
+		{"no bootstrap or join", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "a")}, "pass --bootstrap (first node), --join API_ADDR (any member), or --wait-join"},
 		{"both", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "b"), "--bootstrap", "--join", "127.0.0.1:1"}, "exclude each other"},
 		{"nothing at the join address", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "c"),
 			"--raft-addr", harness.FreeAddr(t, "127.0.0.1"), "--api-addr", harness.FreeAddr(t, "127.0.0.1"),
