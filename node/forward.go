@@ -24,7 +24,8 @@ const forwardedKey = "kappa-forwarded"
 
 // localMethods are answered by whichever node gets them.
 var localMethods = map[string]bool{
-	wire.ClientService_ClusterStatus_FullMethodName: true,
+	wire.ClientService_ClusterStatus_FullMethodName:  true,
+	wire.ClientService_InvocationLogs_FullMethodName: true, // each node's own ring
 }
 
 // forwarder is a unary interceptor: on a follower it sends every call that

@@ -213,6 +213,7 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	r, err := invoker.Invoke(ictx, lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: timeout})
 	outcome, msg := outcomeOf(r, err)
 	n.metrics.invocations.WithLabelValues(outcome.String()).Inc()
+	n.recordInvocation(k, epoch, inv, started, r, outcome, msg)
 	n.log.Debug("invocation ended", "task", k, "epoch", epoch, "outcome", outcome, "took", time.Since(started), "ran", r.Duration, "cold", r.ColdStart)
 	if outcome != pb.Outcome_OUTCOME_OK {
 		n.log.Info("invocation ended abnormally", "task", k, "epoch", epoch, "outcome", outcome, "message", msg)

@@ -155,8 +155,10 @@ type Node struct {
 	forwarder *forwarder
 	leases    *leases
 	metrics   *metrics
-	grpc      *grpc.Server
-	listener  net.Listener
+	// invocationLogs remembers the invocations this node launched as leader.
+	invocationLogs invocationLogs
+	grpc           *grpc.Server
+	listener       net.Listener
 
 	hadState bool
 	trans    raft.Transport

@@ -166,3 +166,14 @@ func (c *Client) watchOnce(ctx context.Context, addr string, job uint64, update 
 		}
 	}
 }
+
+// InvocationLogs asks one node for the invocations of a job (of one task
+// unless task is 0) it launched while leader, with their output.
+func (c *Client) InvocationLogs(ctx context.Context, addr string, job, task uint64) ([]*wire.InvocationLog, error) {
+	conn, err := c.Conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	out, err := wire.NewClientServiceClient(conn).InvocationLogs(ctx, &wire.InvocationLogsRequest{JobId: job, TaskId: task})
+	return out.GetInvocations(), err
+}

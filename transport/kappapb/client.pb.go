@@ -1149,6 +1149,239 @@ func (*CancelJobResponse) Descriptor() ([]byte, []int) {
 	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
 }
 
+type InvocationLogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	JobId uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// task_id 0 means every task of the job.
+	TaskId        uint64 `protobuf:"varint,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvocationLogsRequest) Reset() {
+	*x = InvocationLogsRequest{}
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvocationLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvocationLogsRequest) ProtoMessage() {}
+
+func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvocationLogsRequest.ProtoReflect.Descriptor instead.
+func (*InvocationLogsRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *InvocationLogsRequest) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *InvocationLogsRequest) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+type InvocationLog struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	JobId  uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	TaskId uint64                 `protobuf:"varint,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Epoch  uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// request_id is the platform's (Lambda's) id of the invocation;
+	// invocation_id the coordinator's, which the task claims with.
+	RequestId    string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	InvocationId string `protobuf:"bytes,5,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	// outcome: ok, function_error, timeout, crash or not_started.
+	Outcome       string `protobuf:"bytes,6,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	Message       string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	StartedUnixMs int64  `protobuf:"varint,8,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	DurationMs    int64  `protobuf:"varint,9,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	ColdStart     bool   `protobuf:"varint,10,opt,name=cold_start,json=coldStart,proto3" json:"cold_start,omitempty"`
+	Output        string `protobuf:"bytes,11,opt,name=output,proto3" json:"output,omitempty"`
+	// node_id is the leader that launched it.
+	NodeId        string `protobuf:"bytes,12,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvocationLog) Reset() {
+	*x = InvocationLog{}
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvocationLog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvocationLog) ProtoMessage() {}
+
+func (x *InvocationLog) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvocationLog.ProtoReflect.Descriptor instead.
+func (*InvocationLog) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *InvocationLog) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *InvocationLog) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *InvocationLog) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *InvocationLog) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *InvocationLog) GetInvocationId() string {
+	if x != nil {
+		return x.InvocationId
+	}
+	return ""
+}
+
+func (x *InvocationLog) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *InvocationLog) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *InvocationLog) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
+func (x *InvocationLog) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *InvocationLog) GetColdStart() bool {
+	if x != nil {
+		return x.ColdStart
+	}
+	return false
+}
+
+func (x *InvocationLog) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *InvocationLog) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+type InvocationLogsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Invocations   []*InvocationLog       `protobuf:"bytes,1,rep,name=invocations,proto3" json:"invocations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvocationLogsResponse) Reset() {
+	*x = InvocationLogsResponse{}
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvocationLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvocationLogsResponse) ProtoMessage() {}
+
+func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvocationLogsResponse.ProtoReflect.Descriptor instead.
+func (*InvocationLogsResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *InvocationLogsResponse) GetInvocations() []*InvocationLog {
+	if x != nil {
+		return x.Invocations
+	}
+	return nil
+}
+
 var File_kappa_v1_client_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_client_proto_rawDesc = "" +
@@ -1246,13 +1479,35 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"request_id\x18\x02 \x01(\x04R\trequestId\x12\x15\n" +
 	"\x06job_id\x18\x03 \x01(\x04R\x05jobId\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x13\n" +
-	"\x11CancelJobResponse*Y\n" +
+	"\x11CancelJobResponse\"G\n" +
+	"\x15InvocationLogsRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
+	"\atask_id\x18\x02 \x01(\x04R\x06taskId\"\xe6\x02\n" +
+	"\rInvocationLog\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
+	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12#\n" +
+	"\rinvocation_id\x18\x05 \x01(\tR\finvocationId\x12\x18\n" +
+	"\aoutcome\x18\x06 \x01(\tR\aoutcome\x12\x18\n" +
+	"\amessage\x18\a \x01(\tR\amessage\x12&\n" +
+	"\x0fstarted_unix_ms\x18\b \x01(\x03R\rstartedUnixMs\x12\x1f\n" +
+	"\vduration_ms\x18\t \x01(\x03R\n" +
+	"durationMs\x12\x1d\n" +
+	"\n" +
+	"cold_start\x18\n" +
+	" \x01(\bR\tcoldStart\x12\x16\n" +
+	"\x06output\x18\v \x01(\tR\x06output\x12\x17\n" +
+	"\anode_id\x18\f \x01(\tR\x06nodeId\"S\n" +
+	"\x16InvocationLogsResponse\x129\n" +
+	"\vinvocations\x18\x01 \x03(\v2\x17.kappa.v1.InvocationLogR\vinvocations*Y\n" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vJOB_RUNNING\x10\x01\x12\x11\n" +
 	"\rJOB_SUCCEEDED\x10\x02\x12\x0e\n" +
 	"\n" +
-	"JOB_FAILED\x10\x032\xe9\x03\n" +
+	"JOB_FAILED\x10\x032\xbe\x04\n" +
 	"\rClientService\x12D\n" +
 	"\tSubmitJob\x12\x1a.kappa.v1.SubmitJobRequest\x1a\x1b.kappa.v1.SubmitJobResponse\x12<\n" +
 	"\bWatchJob\x12\x19.kappa.v1.WatchJobRequest\x1a\x13.kappa.v1.JobStatus0\x01\x126\n" +
@@ -1260,7 +1515,8 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\rClusterStatus\x12\x1e.kappa.v1.ClusterStatusRequest\x1a\x1f.kappa.v1.ClusterStatusResponse\x12A\n" +
 	"\bAuditJob\x12\x19.kappa.v1.AuditJobRequest\x1a\x1a.kappa.v1.AuditJobResponse\x12A\n" +
 	"\bListJobs\x12\x19.kappa.v1.ListJobsRequest\x1a\x1a.kappa.v1.ListJobsResponse\x12D\n" +
-	"\tCancelJob\x12\x1a.kappa.v1.CancelJobRequest\x1a\x1b.kappa.v1.CancelJobResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
+	"\tCancelJob\x12\x1a.kappa.v1.CancelJobRequest\x1a\x1b.kappa.v1.CancelJobResponse\x12S\n" +
+	"\x0eInvocationLogs\x12\x1f.kappa.v1.InvocationLogsRequest\x1a .kappa.v1.InvocationLogsResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
 
 var (
 	file_kappa_v1_client_proto_rawDescOnce sync.Once
@@ -1275,49 +1531,55 @@ func file_kappa_v1_client_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_client_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_kappa_v1_client_proto_goTypes = []any{
-	(JobState)(0),                 // 0: kappa.v1.JobState
-	(*SubmitJobRequest)(nil),      // 1: kappa.v1.SubmitJobRequest
-	(*SubmitJobResponse)(nil),     // 2: kappa.v1.SubmitJobResponse
-	(*WatchJobRequest)(nil),       // 3: kappa.v1.WatchJobRequest
-	(*GetJobRequest)(nil),         // 4: kappa.v1.GetJobRequest
-	(*JobStatus)(nil),             // 5: kappa.v1.JobStatus
-	(*ClusterStatusRequest)(nil),  // 6: kappa.v1.ClusterStatusRequest
-	(*ClusterStatusResponse)(nil), // 7: kappa.v1.ClusterStatusResponse
-	(*AuditJobRequest)(nil),       // 8: kappa.v1.AuditJobRequest
-	(*AppliedCall)(nil),           // 9: kappa.v1.AppliedCall
-	(*TaskAudit)(nil),             // 10: kappa.v1.TaskAudit
-	(*AuditJobResponse)(nil),      // 11: kappa.v1.AuditJobResponse
-	(*ListJobsRequest)(nil),       // 12: kappa.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),      // 13: kappa.v1.ListJobsResponse
-	(*CancelJobRequest)(nil),      // 14: kappa.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),     // 15: kappa.v1.CancelJobResponse
+	(JobState)(0),                  // 0: kappa.v1.JobState
+	(*SubmitJobRequest)(nil),       // 1: kappa.v1.SubmitJobRequest
+	(*SubmitJobResponse)(nil),      // 2: kappa.v1.SubmitJobResponse
+	(*WatchJobRequest)(nil),        // 3: kappa.v1.WatchJobRequest
+	(*GetJobRequest)(nil),          // 4: kappa.v1.GetJobRequest
+	(*JobStatus)(nil),              // 5: kappa.v1.JobStatus
+	(*ClusterStatusRequest)(nil),   // 6: kappa.v1.ClusterStatusRequest
+	(*ClusterStatusResponse)(nil),  // 7: kappa.v1.ClusterStatusResponse
+	(*AuditJobRequest)(nil),        // 8: kappa.v1.AuditJobRequest
+	(*AppliedCall)(nil),            // 9: kappa.v1.AppliedCall
+	(*TaskAudit)(nil),              // 10: kappa.v1.TaskAudit
+	(*AuditJobResponse)(nil),       // 11: kappa.v1.AuditJobResponse
+	(*ListJobsRequest)(nil),        // 12: kappa.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 13: kappa.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),       // 14: kappa.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),      // 15: kappa.v1.CancelJobResponse
+	(*InvocationLogsRequest)(nil),  // 16: kappa.v1.InvocationLogsRequest
+	(*InvocationLog)(nil),          // 17: kappa.v1.InvocationLog
+	(*InvocationLogsResponse)(nil), // 18: kappa.v1.InvocationLogsResponse
 }
 var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 0: kappa.v1.JobStatus.state:type_name -> kappa.v1.JobState
 	9,  // 1: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
 	10, // 2: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
 	5,  // 3: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
-	1,  // 4: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
-	3,  // 5: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
-	4,  // 6: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
-	6,  // 7: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
-	8,  // 8: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
-	12, // 9: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
-	14, // 10: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
-	2,  // 11: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
-	5,  // 12: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
-	5,  // 13: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
-	7,  // 14: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
-	11, // 15: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
-	13, // 16: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
-	15, // 17: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
-	11, // [11:18] is the sub-list for method output_type
-	4,  // [4:11] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	17, // 4: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
+	1,  // 5: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
+	3,  // 6: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
+	4,  // 7: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
+	6,  // 8: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
+	8,  // 9: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
+	12, // 10: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
+	14, // 11: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
+	16, // 12: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
+	2,  // 13: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
+	5,  // 14: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
+	5,  // 15: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
+	7,  // 16: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
+	11, // 17: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
+	13, // 18: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
+	15, // 19: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
+	18, // 20: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
+	13, // [13:21] is the sub-list for method output_type
+	5,  // [5:13] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_client_proto_init() }
@@ -1331,7 +1593,7 @@ func file_kappa_v1_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_client_proto_rawDesc), len(file_kappa_v1_client_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

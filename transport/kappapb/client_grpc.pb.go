@@ -22,13 +22,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClientService_SubmitJob_FullMethodName     = "/kappa.v1.ClientService/SubmitJob"
-	ClientService_WatchJob_FullMethodName      = "/kappa.v1.ClientService/WatchJob"
-	ClientService_GetJob_FullMethodName        = "/kappa.v1.ClientService/GetJob"
-	ClientService_ClusterStatus_FullMethodName = "/kappa.v1.ClientService/ClusterStatus"
-	ClientService_AuditJob_FullMethodName      = "/kappa.v1.ClientService/AuditJob"
-	ClientService_ListJobs_FullMethodName      = "/kappa.v1.ClientService/ListJobs"
-	ClientService_CancelJob_FullMethodName     = "/kappa.v1.ClientService/CancelJob"
+	ClientService_SubmitJob_FullMethodName      = "/kappa.v1.ClientService/SubmitJob"
+	ClientService_WatchJob_FullMethodName       = "/kappa.v1.ClientService/WatchJob"
+	ClientService_GetJob_FullMethodName         = "/kappa.v1.ClientService/GetJob"
+	ClientService_ClusterStatus_FullMethodName  = "/kappa.v1.ClientService/ClusterStatus"
+	ClientService_AuditJob_FullMethodName       = "/kappa.v1.ClientService/AuditJob"
+	ClientService_ListJobs_FullMethodName       = "/kappa.v1.ClientService/ListJobs"
+	ClientService_CancelJob_FullMethodName      = "/kappa.v1.ClientService/CancelJob"
+	ClientService_InvocationLogs_FullMethodName = "/kappa.v1.ClientService/InvocationLogs"
 )
 
 // ClientServiceClient is the client API for ClientService service.
@@ -48,6 +49,13 @@ type ClientServiceClient interface {
 	// CancelJob stops every task of a running job; its waiters fail with
 	// the reason.
 	CancelJob(ctx context.Context, in *CancelJobRequest, opts ...grpc.CallOption) (*CancelJobResponse, error)
+	// InvocationLogs lists the invocations the asked node launched while it
+	// was leader (a bounded ring in its memory, lost when it stops), each
+	// with the output the lambda printed: the last 4 KB of its log, as
+	// Lambda's LogType=Tail returns it. Not forwarded: ask every node to see
+	// launches of earlier leaders. On AWS the complete logs are in
+	// CloudWatch, under the request id.
+	InvocationLogs(ctx context.Context, in *InvocationLogsRequest, opts ...grpc.CallOption) (*InvocationLogsResponse, error)
 }
 
 type clientServiceClient struct {
@@ -137,6 +145,16 @@ func (c *clientServiceClient) CancelJob(ctx context.Context, in *CancelJobReques
 	return out, nil
 }
 
+func (c *clientServiceClient) InvocationLogs(ctx context.Context, in *InvocationLogsRequest, opts ...grpc.CallOption) (*InvocationLogsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InvocationLogsResponse)
+	err := c.cc.Invoke(ctx, ClientService_InvocationLogs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClientServiceServer is the server API for ClientService service.
 // All implementations must embed UnimplementedClientServiceServer
 // for forward compatibility.
@@ -154,6 +172,13 @@ type ClientServiceServer interface {
 	// CancelJob stops every task of a running job; its waiters fail with
 	// the reason.
 	CancelJob(context.Context, *CancelJobRequest) (*CancelJobResponse, error)
+	// InvocationLogs lists the invocations the asked node launched while it
+	// was leader (a bounded ring in its memory, lost when it stops), each
+	// with the output the lambda printed: the last 4 KB of its log, as
+	// Lambda's LogType=Tail returns it. Not forwarded: ask every node to see
+	// launches of earlier leaders. On AWS the complete logs are in
+	// CloudWatch, under the request id.
+	InvocationLogs(context.Context, *InvocationLogsRequest) (*InvocationLogsResponse, error)
 	mustEmbedUnimplementedClientServiceServer()
 }
 
@@ -184,6 +209,9 @@ func (UnimplementedClientServiceServer) ListJobs(context.Context, *ListJobsReque
 }
 func (UnimplementedClientServiceServer) CancelJob(context.Context, *CancelJobRequest) (*CancelJobResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelJob not implemented")
+}
+func (UnimplementedClientServiceServer) InvocationLogs(context.Context, *InvocationLogsRequest) (*InvocationLogsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InvocationLogs not implemented")
 }
 func (UnimplementedClientServiceServer) mustEmbedUnimplementedClientServiceServer() {}
 func (UnimplementedClientServiceServer) testEmbeddedByValue()                       {}
@@ -325,6 +353,24 @@ func _ClientService_CancelJob_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClientService_InvocationLogs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InvocationLogsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClientServiceServer).InvocationLogs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClientService_InvocationLogs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClientServiceServer).InvocationLogs(ctx, req.(*InvocationLogsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClientService_ServiceDesc is the grpc.ServiceDesc for ClientService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -355,6 +401,10 @@ var ClientService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelJob",
 			Handler:    _ClientService_CancelJob_Handler,
+		},
+		{
+			MethodName: "InvocationLogs",
+			Handler:    _ClientService_InvocationLogs_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -207,3 +207,45 @@ class CancelJobRequest(_message.Message):
 class CancelJobResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class InvocationLogsRequest(_message.Message):
+    __slots__ = ("job_id", "task_id")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    task_id: int
+    def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ...) -> None: ...
+
+class InvocationLog(_message.Message):
+    __slots__ = ("job_id", "task_id", "epoch", "request_id", "invocation_id", "outcome", "message", "started_unix_ms", "duration_ms", "cold_start", "output", "node_id")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    COLD_START_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    task_id: int
+    epoch: int
+    request_id: str
+    invocation_id: str
+    outcome: str
+    message: str
+    started_unix_ms: int
+    duration_ms: int
+    cold_start: bool
+    output: str
+    node_id: str
+    def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., request_id: _Optional[str] = ..., invocation_id: _Optional[str] = ..., outcome: _Optional[str] = ..., message: _Optional[str] = ..., started_unix_ms: _Optional[int] = ..., duration_ms: _Optional[int] = ..., cold_start: _Optional[bool] = ..., output: _Optional[str] = ..., node_id: _Optional[str] = ...) -> None: ...
+
+class InvocationLogsResponse(_message.Message):
+    __slots__ = ("invocations",)
+    INVOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    invocations: _containers.RepeatedCompositeFieldContainer[InvocationLog]
+    def __init__(self, invocations: _Optional[_Iterable[_Union[InvocationLog, _Mapping]]] = ...) -> None: ...

@@ -69,6 +69,11 @@ class ClientServiceStub:
                 request_serializer=kappa_dot_v1_dot_client__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=kappa_dot_v1_dot_client__pb2.CancelJobResponse.FromString,
                 _registered_method=True)
+        self.InvocationLogs = channel.unary_unary(
+                '/kappa.v1.ClientService/InvocationLogs',
+                request_serializer=kappa_dot_v1_dot_client__pb2.InvocationLogsRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_client__pb2.InvocationLogsResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -122,6 +127,18 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InvocationLogs(self, request, context):
+        """InvocationLogs lists the invocations the asked node launched while it
+        was leader (a bounded ring in its memory, lost when it stops), each
+        with the output the lambda printed: the last 4 KB of its log, as
+        Lambda's LogType=Tail returns it. Not forwarded: ask every node to see
+        launches of earlier leaders. On AWS the complete logs are in
+        CloudWatch, under the request id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +176,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=kappa_dot_v1_dot_client__pb2.CancelJobRequest.FromString,
                     response_serializer=kappa_dot_v1_dot_client__pb2.CancelJobResponse.SerializeToString,
+            ),
+            'InvocationLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.InvocationLogs,
+                    request_deserializer=kappa_dot_v1_dot_client__pb2.InvocationLogsRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_client__pb2.InvocationLogsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -350,6 +372,33 @@ class ClientService:
             '/kappa.v1.ClientService/CancelJob',
             kappa_dot_v1_dot_client__pb2.CancelJobRequest.SerializeToString,
             kappa_dot_v1_dot_client__pb2.CancelJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InvocationLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.ClientService/InvocationLogs',
+            kappa_dot_v1_dot_client__pb2.InvocationLogsRequest.SerializeToString,
+            kappa_dot_v1_dot_client__pb2.InvocationLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,
