@@ -33,8 +33,8 @@ const manifestName = "kappa.json"
 // maxBundleFile bounds one file in a bundle; programs are source code.
 const maxBundleFile = 16 << 20
 
-// BuildBundle bundles a program file. (Directories with several modules
-// are a later extension; the manifest format already allows them.)
+// BuildBundle bundles a program: a .py file, or a directory whose entry
+// module is main.py (bundledir.go).
 func BuildBundle(path string) (data []byte, hash string, err error) {
 	info, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -44,10 +44,10 @@ func BuildBundle(path string) (data []byte, hash string, err error) {
 		return nil, "", fmt.Errorf("program %s: %w", path, err)
 	}
 	if info.IsDir() {
-		return nil, "", fmt.Errorf("program %s is a directory; give the program's .py file", path)
+		return buildDirBundle(path)
 	}
 	if !strings.HasSuffix(path, ".py") {
-		return nil, "", fmt.Errorf("program %s: expected a Python file ending in .py", path)
+		return nil, "", fmt.Errorf("program %s: expected a Python file ending in .py, or a directory with a %s", path, DirEntry)
 	}
 	if info.Size() > maxBundleFile {
 		return nil, "", fmt.Errorf("program %s is %d bytes; the limit is %d", path, info.Size(), maxBundleFile)

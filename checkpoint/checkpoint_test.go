@@ -131,7 +131,7 @@ func TestBundleIsDeterministicAndChecked(t *testing.T) {
 	if err != nil || m.Entry != "app.py" || !strings.Contains(string(files["app.py"]), "handler") {
 		t.Fatalf("read: %v %v", m, err)
 	}
-	if _, _, err := BuildBundle(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+	if _, _, err := BuildBundle(dir); err == nil || !strings.Contains(err.Error(), "has no main.py") {
 		t.Fatalf("directory: %v", err)
 	}
 	if _, _, err := ReadBundle([]byte("not a zip")); err == nil {

@@ -24,7 +24,16 @@ func pythonPath(flag string) string {
 // failure comes back as a one-line error: the tool's own message when it
 // printed one (compile errors name file:line:col), or what to install.
 func runPythonKappa(python string, args ...string) ([]byte, error) {
-	cmd := exec.Command(python, append([]string{"-m", "kappa"}, args...)...)
+	return runPythonModule(python, "kappa", nil, args...)
+}
+
+// runPythonModule runs `python -m MODULE ARGS...` with stdin, as
+// runPythonKappa does.
+func runPythonModule(python, module string, stdin []byte, args ...string) ([]byte, error) {
+	cmd := exec.Command(python, append([]string{"-m", module}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -40,7 +49,7 @@ func runPythonKappa(python string, args ...string) ([]byte, error) {
 		return nil, usageError("the kappa Python package is not installed for %s: run `make install` (or `pip install -e python/`)", python)
 	}
 	if msg == "" {
-		msg = "python -m kappa " + strings.Join(args, " ") + " failed: " + err.Error()
+		msg = "python -m " + module + " " + strings.Join(args, " ") + " failed: " + err.Error()
 	}
 	return nil, &exitError{code: 2, msg: msg}
 }

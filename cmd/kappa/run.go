@@ -32,9 +32,12 @@ type runOptions struct {
 func newRunCmd() *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
-		Use:   "run PROGRAM.py",
+		Use:   "run PROGRAM.py|PROGRAM_DIR",
 		Short: "Run a program's handler(event, context) to its result on the embedded default",
-		Long: `Runs PROGRAM.py's handler(event, context) as a Kappa job. With no cluster
+		Long: `Runs the program's handler(event, context) as a Kappa job. A program is a
+.py file, or a directory whose entry module is main.py, with its own
+modules and packages beside it and optionally a requirements.txt that
+workers install (pip install --target, cached per requirements). With no cluster
 address it starts the embedded default (an in-process one-node cluster, the
 local lambda platform and a directory store), shows progress on stderr,
 prints the result as JSON on stdout and exits 0; a failing program exits 1
@@ -66,7 +69,7 @@ func run(program string, o runOptions) error {
 	}
 	python := pythonPath(o.lambda.python)
 	// Compile before anything starts, so a bad program is one clear line.
-	if _, err := runPythonKappa(python, "check", program); err != nil {
+	if err := checkProgram(python, program, bundle); err != nil {
 		var ee *exitError
 		if o.cluster == "" || !errors.As(err, &ee) || !strings.Contains(ee.msg, "not installed") {
 			return err
@@ -100,6 +103,17 @@ func run(program string, o runOptions) error {
 	}
 	fmt.Println(st.GetResultJson())
 	return nil
+}
+
+// checkProgram compiles a program the way workers will: a file with
+// `python -m kappa check`, a directory's bundle with every module.
+func checkProgram(python, program string, bundle []byte) error {
+	if info, err := os.Stat(program); err == nil && info.IsDir() {
+		_, err := runPythonModule(python, "kappa.worker.check", bundle)
+		return err
+	}
+	_, err := runPythonKappa(python, "check", program)
+	return err
 }
 
 // embeddedFor configures the embedded default for a run.

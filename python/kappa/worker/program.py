@@ -1,32 +1,156 @@
 """Programs by content hash: fetched from the store, verified, compiled once
-per worker process, and imported afresh for every invocation."""
+per worker process, and imported afresh for every invocation.
+
+A program is one file, or a directory: the entry module main.py, its own
+modules and packages (importable from the entry under their names, each
+compiled like the entry), and optionally a requirements.txt installed by
+kappa.worker.requirements before the program is imported.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
+import importlib.machinery
 import io
 import json
+import sys
 import zipfile
 
 from kappa.compiler import compile_source
 from kappa.runtime import load_program
+from kappa.runtime.loader import DEFAULT_MODULE as ENTRY_MODULE
+from kappa.runtime.run import current_program, set_current_program
 from kappa.store.envelope import TamperedError
 from kappa.store.keys import program_key
+from kappa.worker.requirements import install_requirements
+
+REQUIREMENTS = "requirements.txt"
 
 _cache: dict[str, "Program"] = {}
 
 
+class Module:
+    """One of the program's own modules besides the entry, compiled."""
+
+    def __init__(self, name: str, path: str, source: str, package: bool):
+        self.name, self.path, self.source, self.package = name, path, source, package
+        self.compiled = compile_source(source, path)
+
+
 class Program:
-    def __init__(self, program_hash: str, entry: str, source: str):
+    def __init__(self, program_hash: str, entry: str, source: str, files: dict[str, bytes] | None = None):
         self.hash = program_hash
         self.entry = entry
         self.source = source
         self.compiled = compile_source(source, entry)
+        files = files or {}
+        self.modules = _modules(files, entry)
+        self.site_dir = None
+        if REQUIREMENTS in files:
+            self.site_dir = install_requirements(files[REQUIREMENTS].decode("utf-8"), files)
 
-    def fresh_module(self):
+    def fresh_module(self, restoring: bool = False):
         """Imports the program under its fixed module name, from scratch, so
-        no state leaks from an earlier invocation on a warm worker."""
-        return load_program(self.compiled, source=self.source)
+        no state leaks from an earlier invocation on a warm worker: its own
+        modules are imported afresh too, when the entry imports them. Before
+        a restore every module is imported, since the checkpoint may hold
+        frames of a module the entry imports only later."""
+        _finder.use(self)
+        if self.site_dir and self.site_dir not in sys.path:
+            sys.path.insert(0, self.site_dir)
+        module = load_program(self.compiled, source=self.source)
+        if restoring:
+            for name in sorted(self.modules):
+                importlib.import_module(name)
+        return module
+
+
+def _modules(files: dict[str, bytes], entry: str) -> dict[str, Module]:
+    """Maps module names to the bundle's .py files other than the entry:
+    a.py → a, pkg/__init__.py → pkg, pkg/b.py → pkg.b."""
+    out = {}
+    for path, data in files.items():
+        if path == entry or not path.endswith(".py"):
+            continue
+        parts = path[:-3].split("/")
+        package = parts[-1] == "__init__"
+        if package:
+            parts = parts[:-1]
+        if not parts or not all(p.isidentifier() for p in parts):
+            continue  # not importable by name (e.g. a script with a dash): left alone
+        out[".".join(parts)] = Module(".".join(parts), path, data.decode("utf-8"), package)
+    return out
+
+
+class _ProgramFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports the current program's own modules from its bundle, compiled.
+    It sits first on sys.meta_path, as a script's directory is first on
+    sys.path, so the program's modules win over installed ones of the same
+    name."""
+
+    def __init__(self):
+        self.program: Program | None = None
+        self.loaded: set[str] = set()
+
+    def use(self, program: Program) -> None:
+        # Forget the modules of the last invocation, so the entry's imports
+        # load them afresh.
+        for name in self.loaded:
+            sys.modules.pop(name, None)
+        self.loaded.clear()
+        self.program = program
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+
+    def find_spec(self, fullname, path=None, target=None):
+        mod = self.program.modules.get(fullname) if self.program else None
+        if mod is None:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self, origin=mod.path, is_package=mod.package)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        mod = self.program.modules[module.__name__]
+        # load_program makes the module current (the one whose globals a
+        # checkpoint holds); that must stay the entry's.
+        entry = current_program()
+        try:
+            loaded = load_program(mod.compiled, module_name=mod.name, source=mod.source)
+        finally:
+            set_current_program(entry)
+        loaded.__spec__ = module.__spec__
+        loaded.__loader__ = self
+        if mod.package:
+            loaded.__path__ = []
+            loaded.__package__ = mod.name
+        else:
+            loaded.__package__ = mod.name.rpartition(".")[0]
+        self.loaded.add(mod.name)
+        _share_pause_points(loaded)
+        # importlib hands out what sys.modules holds after exec_module:
+        # load_program's module.
+
+
+_finder = _ProgramFinder()
+
+
+def _share_pause_points(module) -> None:
+    """Resuming looks every captured frame up in the entry module's pause
+    point registry, so a module's pause points join it, under ids prefixed
+    with the module's name (two modules may both define `work`). The
+    module's own registry keeps its keys: capturing looks the site up
+    there and records the prefixed id."""
+    entry = sys.modules.get(ENTRY_MODULE)
+    registry = module.__dict__.get("__k_pp")
+    if entry is None or registry is None or entry is module:
+        return
+    shared = entry.__dict__["__k_pp"]
+    for key, point in registry.items():
+        point.id = f"{module.__name__}/{key}"
+        shared[point.id] = point
 
 
 def load(store, program_hash: str) -> Program:
@@ -43,8 +167,12 @@ def _fetch(store, program_hash: str) -> Program:
     got = hashlib.sha256(data).hexdigest()
     if got != program_hash:
         raise TamperedError(f"program bundle {key} has hash {got}, but the job pins {program_hash}")
+    return from_bundle(program_hash, data)
+
+
+def from_bundle(program_hash: str, data: bytes) -> Program:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        manifest = json.loads(z.read("kappa.json"))
-        entry = manifest["entry"]
-        source = z.read(entry).decode("utf-8")
-    return Program(program_hash, entry, source)
+        files = {name: z.read(name) for name in z.namelist() if not name.endswith("/")}
+    manifest = json.loads(files.pop("kappa.json"))
+    entry = manifest["entry"]
+    return Program(program_hash, entry, files[entry].decode("utf-8"), files)

@@ -28,6 +28,7 @@ from kappa.worker.client import Client, CoordinatorError, JobFinished, Supersede
 from kappa.worker.context import KappaContext
 from kappa.worker.ops import Ops
 from kappa.worker.pacer import Heartbeat, Pacer
+from kappa.worker.requirements import RequirementsError
 from kappa.worker.values import ValueCodec
 
 
@@ -111,9 +112,9 @@ class TaskRun(Ops):
     def _run(self, grant) -> None:
         try:
             prog = programs.load(self.store, grant.program_hash)
-        except CompileError as e:
+        except (CompileError, RequirementsError) as e:
             self._fail(str(e))
-        self.module = prog.fresh_module()
+        self.module = prog.fresh_module(restoring=bool(grant.checkpoint_key))
         try:
             start = self._start_point(grant)
         except TamperedError as e:
