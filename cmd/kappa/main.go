@@ -32,7 +32,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
-	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd())
+	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newDeployCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd())
 	if err := root.Execute(); err != nil {
 		code := 1
 		var ee *exitError

@@ -83,9 +83,20 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// NewAPIClient builds an SDK client for Lambda's control plane (creating
+// and updating functions): region, endpoint and credentials as for an
+// Invoker, with the SDK's own retries.
+func NewAPIClient(ctx context.Context, region, endpoint string) (*lambdasdk.Client, error) {
+	return buildClient(ctx, &Config{Region: region, Endpoint: endpoint}, true)
+}
+
 // newClient builds the SDK client: retries off (the Invoker retries), the
 // endpoint overridden when one is given.
 func newClient(ctx context.Context, c *Config) (*lambdasdk.Client, error) {
+	return buildClient(ctx, c, false)
+}
+
+func buildClient(ctx context.Context, c *Config, sdkRetries bool) (*lambdasdk.Client, error) {
 	var awsCfg aws.Config
 	if c.Endpoint != "" && c.Credentials == nil {
 		awsCfg = aws.Config{
@@ -113,7 +124,9 @@ func newClient(ctx context.Context, c *Config) (*lambdasdk.Client, error) {
 	}
 	c.Region = awsCfg.Region
 	return lambdasdk.NewFromConfig(awsCfg, func(o *lambdasdk.Options) {
-		o.Retryer = aws.NopRetryer{}
+		if !sdkRetries {
+			o.Retryer = aws.NopRetryer{}
+		}
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
