@@ -31,6 +31,7 @@ type lambdaOptions struct {
 	python      string
 	logger      *slog.Logger
 	logSink     local.LogSink
+	faults      local.Faults // test mode of the local platform
 }
 
 func (o *lambdaOptions) register(cmd *cobra.Command) {
@@ -42,6 +43,14 @@ func (o *lambdaOptions) register(cmd *cobra.Command) {
 	f.IntVar(&o.concurrency, "concurrency", 8, "lambdas running at once (local platform)")
 	f.IntVar(&o.memoryMB, "memory", 0, "memory limit per lambda in MB (local platform; 0: none)")
 	f.StringVar(&o.python, "python", "", "Python interpreter with the kappa package (default $KAPPA_PYTHON or python3)")
+	// Test mode: the local platform delivers invocations twice and loses
+	// responses, as Lambda may; the claim rule must keep results right.
+	f.Float64Var(&o.faults.Duplicate, "fault-duplicate", 0, "local platform test mode: probability an invocation is delivered twice")
+	f.Float64Var(&o.faults.Drop, "fault-drop", 0, "local platform test mode: probability an invocation's response is lost")
+	f.Uint64Var(&o.faults.Seed, "fault-seed", 1, "local platform test mode: seed of the fault choices")
+	for _, name := range []string{"fault-duplicate", "fault-drop", "fault-seed"} {
+		_ = f.MarkHidden(name)
+	}
 }
 
 // lambdas is a started backend; close stops what was started in process.
@@ -135,7 +144,7 @@ func startLocalLambdas(o lambdaOptions) (*lambdas, error) {
 func localInvokeAPI(o lambdaOptions, throttle bool) (*lambdaapi.Server, map[string]*local.Platform, error) {
 	p, err := local.New(local.Config{
 		Python: pythonPath(o.python), Concurrency: o.concurrency, Timeout: o.timeout, MemoryMB: o.memoryMB,
-		Logger: o.logger, LogSink: o.logSink, Throttle: throttle,
+		Logger: o.logger, LogSink: o.logSink, Throttle: throttle, Faults: o.faults,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("local lambda platform: %w", err)
