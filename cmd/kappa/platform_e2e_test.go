@@ -35,7 +35,7 @@ type stack struct {
 // startStack serves the local platform through the Invoke API (throttling
 // like Lambda when throttle is set) to a one-node cluster that runs up to
 // maxInvocations lambdas at once.
-func startStack(t *testing.T, o lambdaOptions, throttle bool, maxInvocations int) *stack {
+func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int) *stack {
 	t.Helper()
 	o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	raftLog := io.Discard
@@ -86,7 +86,7 @@ func startStack(t *testing.T, o lambdaOptions, throttle bool, maxInvocations int
 
 // run submits a program and waits (generously: the machine is shared) for
 // its end.
-func (s *stack) run(t *testing.T, source, event string) *wire.JobStatus {
+func (s *stack) run(t testing.TB, source, event string) *wire.JobStatus {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "prog.py")
 	if err := os.WriteFile(p, []byte(source), 0o644); err != nil {
