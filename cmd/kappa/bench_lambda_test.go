@@ -69,15 +69,18 @@ func quantiles(b *testing.B, name string, samples []float64) {
 
 // BenchmarkLambdaLatencies measures, through node → SDK → Invoke API →
 // local platform (docs/benchmarks.md, "Lambdas (issue 6)"):
+//
 //   - deadline-relaunch: from a lambda's deadline (it sleeps past it in
 //     plain code) until the relaunched task's handler runs again (kill,
 //     two commits, a cold start, the program's import and claim);
+//
 //   - spawn-child: from the parent's spawn() until the child's code runs
 //     (checkpoint, commit, launch, invoke, claim, restore);
+//
 //   - worker-import: `import kappa.worker.handler` in a fresh interpreter,
 //     beyond the interpreter's own start.
 //
-//	go test ./cmd/kappa -run '^$' -bench LambdaLatencies -benchtime 1x
+//     go test ./cmd/kappa -run '^$' -bench LambdaLatencies -benchtime 1x
 func BenchmarkLambdaLatencies(b *testing.B) {
 	for b.Loop() {
 		s := startStack(b, lambdaOptions{concurrency: 4, timeout: 2 * time.Second}, false, 4)
