@@ -29,7 +29,7 @@ from .wrap import registry_init
 
 # Part of the fingerprint: a checkpoint taken under another compiler version
 # must not be resumed by this one.
-COMPILER_VERSION = "2"
+COMPILER_VERSION = "3"
 
 
 @dataclass(frozen=True)
