@@ -155,8 +155,10 @@ def compile_file(path, **options):
     return compile_source(source, str(path), **options)
 
 
-def compile_source(source, filename="<program>", drop_live=None):
-    """Compile a program. `drop_live` is TEST-ONLY (see liveness.py)."""
+def compile_source(source, filename="<program>", drop_live=None, auto_pauses=True):
+    """Compile a program. With auto_pauses=False, compiled functions do not
+    test the pending flag at entry: only explicit checkpoints and Kappa
+    calls pause. `drop_live` is TEST-ONLY (see liveness.py)."""
     tree = parse(source, filename)
     mangle_module(tree)
     scope = module_scope(tree)
@@ -164,7 +166,7 @@ def compile_source(source, filename="<program>", drop_live=None):
     check_module(tree, filename, scope)
 
     functions = _shape(tree, scope, filename)
-    emitter = Emitter(analyze(tree))
+    emitter = Emitter(analyze(tree), auto_pauses)
     for info in reversed(functions):   # innermost first
         emitter.function(info)
     dropped = _drop(emitter.points, [s.id for f in functions for s in f.sites], drop_spec(drop_live))
@@ -185,7 +187,8 @@ def compile_source(source, filename="<program>", drop_live=None):
     stats = _stats(functions, len(source.splitlines()))
     info = {p.site.id: PausePointInfo(p.site.id, p.site.function, p.site.line, tuple(sorted(p.live | p.cells)),
                                       _target(p.site.stmt)) for p in emitter.points}
-    fingerprint = hashlib.sha256(f"{COMPILER_VERSION}\0{filename}\0{source}".encode()).hexdigest()
+    options = "" if auto_pauses else "\0no-auto-pauses"
+    fingerprint = hashlib.sha256(f"{COMPILER_VERSION}{options}\0{filename}\0{source}".encode()).hexdigest()
     return Compiled(filename, code, tree, source, info, sites, stats, fingerprint, dropped)
 
 
