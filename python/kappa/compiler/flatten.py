@@ -260,7 +260,9 @@ class Flattener(ComprehensionFlattener, ExpressionFlattener):
         if len(s.items) > 1 and (body_suspends or any(self.suspends(i.context_expr) or
                                                        self.suspends(i.optional_vars) for i in s.items[1:])):
             # `with a, b:` is `with a: with b:` (b is evaluated after a.__enter__)
-            inner = at(ast.With(items=s.items[1:], body=s.body, type_comment=None), s.items[1].context_expr)
+            # located at the statement, as Python locates the exit call: at
+            # the second item it would share a pausing call's position
+            inner = at(ast.With(items=s.items[1:], body=s.body, type_comment=None), s)
             return self.s_With(at(ast.With(items=s.items[:1], body=[inner], type_comment=None), s))
         out, items, body = [], [], s.body
         for item in s.items:

@@ -8,6 +8,7 @@ to find pause points from source positions (PauseSites).
 """
 
 import ast
+import dis
 import hashlib
 import tokenize
 import types
@@ -26,6 +27,10 @@ from .scope import module_scope
 from .shapes import make_positions_unique, number_all, shape_module
 from .symbols import analyze
 from .wrap import registry_init
+
+# The instructions a frame stopped in a call is at (3.11: CALL after PRECALL).
+_CALL_OPS = frozenset(dis.opmap[name] for name in ("CALL", "CALL_FUNCTION_EX", "CALL_KW") if name in dis.opmap)
+_CACHE = dis.opmap.get("CACHE", -1)
 
 # Part of the fingerprint: a checkpoint taken under another compiler version
 # must not be resumed by this one.
@@ -99,7 +104,20 @@ class PauseSites:
         table = self._tables.get(key)
         if table is None:
             table = {}
+            # A pausing call is stopped at a call instruction. Other
+            # instructions at the same position (a `with` entering its
+            # manager, a decorator applied, a temporary that holds the
+            # call's value) are implicit calls, not that pause point.
+            # (A frame in a call may show the call's inline cache as its
+            # last instruction.)
+            calls_only = where is self.pause_at
+            raw = code.co_code
+            in_call = False
             for i, pos in enumerate(code.co_positions()):
+                if raw[2 * i] != _CACHE:
+                    in_call = raw[2 * i] in _CALL_OPS
+                if calls_only and not in_call:
+                    continue
                 # without column information (-X no_debug_ranges): by line, if unique
                 pp = where.get(pos) if pos[2] is not None else self._by_line.get(pos[0])
                 if pp is not None and (pos[2] is not None or pp in where.values()):

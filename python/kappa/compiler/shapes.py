@@ -144,8 +144,10 @@ def make_positions_unique(functions):
             sites.add(id(site.node))
     for info in functions:
         for node in ast.walk(info.node):
-            if isinstance(node, (ast.Call, ast.Yield, ast.YieldFrom)) and id(node) not in sites \
-                    and _where(node) in seen:
+            # ... and statements the interpreter makes calls at (a with's
+            # __exit__, a class's __build_class__, an assert's error)
+            if isinstance(node, (ast.Call, ast.Yield, ast.YieldFrom, ast.With, ast.ClassDef, ast.Assert)) \
+                    and id(node) not in sites and _where(node) in seen:
                 move(node)
             # the interpreter applies a decorator at the decorator's position
             for decorator in getattr(node, "decorator_list", ()):

@@ -118,6 +118,39 @@ CASES = {
             except StopIteration as stop:
                 print("stop", repr(stop))
     """,
+    # `with A(), B():` whose B() pauses becomes `with A(): with B():`, and
+    # the inner with was located at B(): its implicit __exit__ call (and
+    # __enter__) looked like the pause point of B(), so an automatic pause
+    # in __exit__ resumed B()'s continuation (a loop that never ended, or
+    # "'bool' object does not support the context manager protocol").
+    "with_two_managers_the_second_pausing": """
+        import kappa
+
+        TRACE = []
+
+        class Manager:
+            def __init__(self, tag):
+                self.tag = tag
+
+            def __enter__(self):
+                TRACE.append(("enter", self.tag))
+                return self
+
+            def __exit__(self, kind, value, tb):
+                TRACE.append(("exit", self.tag, kind))
+                return True
+
+        def make(tag):
+            kappa.checkpoint()
+            return Manager(tag)
+
+        def main():
+            for i in range(2):
+                with Manager("a"), make("b") as m:
+                    if i:
+                        raise ValueError(i)
+            print(TRACE)
+    """,
 }
 
 
