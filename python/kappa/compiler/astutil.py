@@ -236,6 +236,25 @@ def runtime_attr(name, like):
     return at(ast.Attribute(value=load(RUNTIME, like), attr=name, ctx=ast.Load()), like)
 
 
+def drop_own_entry(name, like):
+    """`name.__traceback__ = name.__traceback__.tb_next`: a continuation that
+    raises a saved exception again to handle or re-raise it takes off the
+    traceback entry that raise added, so the traceback reads as it did."""
+    tb = lambda ctx: at(ast.Attribute(value=load(name, like), attr="__traceback__", ctx=ctx), like)  # noqa: E731
+    return at(ast.Assign(targets=[tb(ast.Store())],
+                         value=at(ast.Attribute(value=tb(ast.Load()), attr="tb_next", ctx=ast.Load()), like)), like)
+
+
+def transparent_raise(name, like):
+    """Raise the saved exception `name` without a traceback entry for this
+    frame: a bare `raise` adds none (a plain `raise e` would)."""
+    handler = at(ast.ExceptHandler(type=runtime_attr("BaseException", like), name=None,
+                                   body=[drop_own_entry(name, like), at(ast.Raise(exc=None, cause=None), like)]),
+                 like)
+    return at(ast.Try(body=[at(ast.Raise(exc=load(name, like), cause=None), like)], handlers=[handler],
+                      orelse=[], finalbody=[]), like)
+
+
 def runtime_call(name, args, like):
     """A call of a runtime helper; it never pauses."""
     call = at(ast.Call(func=runtime_attr(name, like), args=args, keywords=[]), like)

@@ -12,6 +12,7 @@ from collections import namedtuple
 from . import api_names
 from .astutil import contains_pause, is_reserved, is_yield, walk_scope
 from .errors import CompileError
+from .scope import function_locals
 
 Rule = namedtuple("Rule", "key types construct hint test")
 
@@ -25,6 +26,15 @@ def _pausing_handler_type(node, ctx):
 def _explicit_pause_in_generator(node, ctx):
     """A call of the Kappa API's pausing functions directly in a generator."""
     return ctx.generator and node.kappa_pause and ctx.is_api_pause(node)
+
+
+def _pausing_function_in_generator(node, ctx):
+    """A call in a generator of a module-level function that reaches an
+    explicit pause (checkpoint(), spawn, wait...) through module-level
+    functions. (Calls the compiler cannot follow, such as methods, are
+    checked when they run: a PauseError naming the line.)"""
+    return (ctx.generator and isinstance(node.func, ast.Name) and node.func.id not in ctx.local_names
+            and node.func.id in ctx.pausing_functions)
 
 
 def _yield_in_lambda(node, ctx):
@@ -41,6 +51,12 @@ UNSUPPORTED = [
     Rule("generator-pause", (ast.Call,), "pause inside a generator body",
          "a generator is checkpointed between items, not while it runs: make the pausing "
          "call in the code that consumes the generator", _explicit_pause_in_generator),
+    Rule("generator-pausing-call", (ast.Call,),
+         "call inside a generator body of a function that pauses (it makes a checkpoint or a "
+         "Kappa call that pauses)",
+         "a generator is checkpointed between items, not while it runs (CPython cannot save a "
+         "running generator frame): make the pausing call in the code that consumes the "
+         "generator", _pausing_function_in_generator),
 ]
 
 # Checked over the whole module, not only inside compiled functions.
@@ -55,27 +71,65 @@ RESERVED_HINT = "rename it: names starting with __k_ and the name __kappa__ are 
 
 
 class _Context:
-    def __init__(self, generator, classifier_imports):
+    def __init__(self, generator, imports, local_names=frozenset(), pausing_functions=frozenset()):
         self.generator = generator
-        self._imports = classifier_imports
+        self._imports = imports
+        self.local_names = local_names
+        self.pausing_functions = pausing_functions
 
     def is_api_pause(self, call):
+        """`checkpoint()` imported from the API, or `kappa.checkpoint()`."""
         func = call.func
-        name = func.id if isinstance(func, ast.Name) else None
-        target = self._imports.get(name) if name else None
-        return (isinstance(target, tuple) and api_names.is_api_module(target[0])
-                and target[1] in api_names.PAUSING_FUNCTIONS)
+        if isinstance(func, ast.Name):
+            target = self._imports.get(func.id)
+            return (isinstance(target, tuple) and api_names.is_api_module(target[0])
+                    and target[1] in api_names.PAUSING_FUNCTIONS)
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            target = self._imports.get(func.value.id)
+            return (isinstance(target, str) and api_names.is_api_module(target)
+                    and func.attr in api_names.PAUSING_FUNCTIONS)
+        return False
+
+
+def _pausing_functions(tree, scope):
+    """Names of the module-level functions that reach an explicit pause
+    through calls of module-level functions by name."""
+    functions = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name in scope.defined}
+    ctx = _Context(False, scope.imports)
+    calls = {}
+    pausing = set()
+    for name, fn in functions.items():
+        local = function_locals(fn)
+        found = [n for stmt in fn.body for n in walk_scope(stmt) if isinstance(n, ast.Call)]
+        if any(ctx.is_api_pause(c) for c in found if not _shadowed(c, local)):
+            pausing.add(name)
+        calls[name] = {c.func.id for c in found if isinstance(c.func, ast.Name) and c.func.id not in local}
+    grew = True
+    while grew:
+        grew = False
+        for name, callees in calls.items():
+            if name not in pausing and callees & pausing:
+                pausing.add(name)
+                grew = True
+    return frozenset(pausing)
+
+
+def _shadowed(call, local):
+    func = call.func.value if isinstance(call.func, ast.Attribute) else call.func
+    return isinstance(func, ast.Name) and func.id in local
 
 
 def check_module(tree, filename, scope):
     """Raise CompileError for the first unsupported construct in source order."""
     problems = []
+    pausing = _pausing_functions(tree, scope)
     for node in ast.walk(tree):
         problems.extend(_reserved(node))
         problems.extend(_matching(node, MODULE_RULES, None))
         if isinstance(node, (ast.FunctionDef, ast.Lambda)):
             generator = any(is_yield(n) for s in _body(node) for n in walk_scope(s))
-            ctx = _Context(generator, scope.imports)
+            local = function_locals(node) if generator and isinstance(node, ast.FunctionDef) else frozenset()
+            ctx = _Context(generator, scope.imports, local, pausing)
             for stmt in _body(node):
                 for sub in walk_scope(stmt):
                     problems.extend(_matching(sub, UNSUPPORTED, ctx))

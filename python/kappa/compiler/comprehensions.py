@@ -5,6 +5,8 @@ function (sum, any, sorted...) is iterating, cannot be captured. So
 
     [f(x) for x in xs if g(x)]      ->  r = []; for x' in xs: if g(x'): v = f(x'); r.append(v)
     any(f(x) for x in xs)           ->  r = False; for x' in xs: v = f(x'); if v: r = True; break
+    next((x for x in xs if g(x)), d) -> f = True; for x' in xs: if g(x'): v = x'; f = False; break
+                                        if f: v = next(iter(()), d)
 
 with the same semantics as the original: the first iterable evaluated (and
 iter() called) where the comprehension was, other arguments after it, the
@@ -21,6 +23,7 @@ from .astutil import assign, at, load, plain_call, runtime_call
 CONSUMERS = {
     "list": (), "tuple": (), "set": (), "frozenset": (), "dict": None, "sorted": ("key", "reverse"),
     "any": (), "all": (), "sum": ("start",), "min": ("key", "default"), "max": ("key", "default"),
+    "next": (),
 }
 # sum() of floats is compensated from 3.12 on: then build the list and call sum.
 _SUM_LOOP = sys.version_info < (3, 12)
@@ -161,7 +164,7 @@ class ComprehensionFlattener:
                 and self.classifier.is_builtin(func.id)):
             return None
         allowed = CONSUMERS[func.id]
-        if len(e.args) > (2 if func.id == "sum" else 1):
+        if len(e.args) > (2 if func.id in ("sum", "next") else 1):
             return None
         if allowed is not None and any(k.arg not in allowed for k in e.keywords):
             return None
@@ -262,3 +265,20 @@ class ComprehensionFlattener:
         return load(best, like)
 
     _consume_max = _consume_min
+
+    def _consume_next(self, kind, gen, func, first, extra, keywords, out, like):
+        """The first element; none: next() of an empty iterator (the default
+        or StopIteration, from the builtin itself)."""
+        fresh, item = self.temps.new("f"), self.temps.new("v")
+        out.append(assign(fresh, at(ast.Constant(True), like), like))
+        innermost = [assign(item, gen.elt, gen.elt), assign(fresh, at(ast.Constant(False), like), like),
+                     at(ast.Break(), like)]
+
+        def done():
+            return at(ast.UnaryOp(op=ast.Not(), operand=load(fresh, like)), like)
+
+        self._emit(self._loop(gen, first, innermost, done), out)
+        nothing = runtime_call("iter", [at(ast.Tuple(elts=[], ctx=ast.Load()), like)], like)
+        out.append(at(ast.If(test=load(fresh, like), body=[assign(item, _call(func, [nothing] + extra, like), like)],
+                             orelse=[]), like))
+        return load(item, like)

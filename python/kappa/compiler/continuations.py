@@ -29,8 +29,8 @@ checkpoint primes it up to there) and goes on with what it is sent.
 import ast
 
 from .astutil import (EXC_PARAM, LOOPS, ONCE_VAR, SENT_VAR, SUB_VAR, VALUE_PARAM, VARS_PARAM, assign, at,
-                      clone, generated, is_docstring, load, loop_exits, replace_node, runtime_attr,
-                      runtime_call, store)
+                      clone, drop_own_entry, generated, is_docstring, load, loop_exits, replace_node,
+                      runtime_attr, runtime_call, store)
 
 
 def continuation_name(key, n):
@@ -107,14 +107,18 @@ def _around(owner, inner, code):
 def _resumed_handler(h, code):
     """try: raise <exc> / except BaseException as <name>: <code>: the rest of
     the handler runs while its exception is being handled, as before."""
-    raised = at(ast.Raise(exc=load(getattr(h, "kappa_hold", h.name), h), cause=None), h)
-    handler = at(ast.ExceptHandler(type=runtime_attr("BaseException", h), name=h.name, body=code), h)
+    held = getattr(h, "kappa_hold", h.name)
+    raised = at(ast.Raise(exc=load(held, h), cause=None), h)
+    handler = at(ast.ExceptHandler(type=runtime_attr("BaseException", h), name=h.name,
+                                   body=[drop_own_entry(held, h)] + code), h)
     return at(ast.Try(body=[raised], handlers=[handler], orelse=[], finalbody=[]), h)
 
 
 def _here(stmt):
-    """The node marked `kappa_here` in (a clone of) a suspension statement."""
-    return next(n for n in ast.walk(stmt) if getattr(n, "kappa_here", False))
+    """The node marked `kappa_here` in (a clone of) a suspension statement:
+    of an `if`, in its test (a suspension in its branches is marked too)."""
+    root = stmt.test if isinstance(stmt, ast.If) else stmt
+    return next(n for n in ast.walk(root) if getattr(n, "kappa_here", False))
 
 
 def resumed(site, mode):

@@ -35,7 +35,7 @@ import ast
 
 from .astutil import (LOOPS, RETURN_VAR, SCOPES, all_statements, assign, at, child_blocks, header_nodes,
                       is_pausing_call, is_yield, load, plain_call, runtime_attr, runtime_call, store,
-                      walk_scope)
+                      transparent_raise, walk_scope)
 
 _CAUGHT_SAFELY = {"Exception", "ArithmeticError", "LookupError", "ValueError", "TypeError", "KeyError",
                   "IndexError", "ZeroDivisionError", "AttributeError", "NameError", "RuntimeError",
@@ -221,8 +221,8 @@ class Desugar:
         for kind, jump in (("BREAK", ast.Break), ("CONTINUE", ast.Continue)):
             if kind in kinds:
                 out.append(at(ast.If(test=_is(flag, kind, like), body=[at(jump(), like)], orelse=[]), like))
-        out.append(at(ast.If(test=_is_not(flag, None, like), body=[at(ast.Raise(exc=load(flag, like), cause=None),
-                                                                         like)], orelse=[]), like))
+        out.append(at(ast.If(test=_is_not(flag, None, like), body=[transparent_raise(flag, like)], orelse=[]),
+                      like))
         return out
 
 

@@ -38,8 +38,9 @@ def _strip_declarations(stmts):
 
 
 class Emitter:
-    def __init__(self, symbols):
+    def __init__(self, symbols, auto_pauses=True):
         self.symbols = symbols
+        self.auto_pauses = auto_pauses   # emit the entry checks (automatic pause points)
         self.points = []          # every Point, in function order
         self.after = {}           # id(top statement) -> module-level statements to add after it
         self.renames = {}         # generated def name -> (user name, user qualname or None)
@@ -71,7 +72,7 @@ class Emitter:
             self.renames[name] = (info.name, info.qualname)
             points.append(Point(site, frozenset(live), frozenset(cells), info))
         if info.mode == "function":
-            wrap_function(fn, closure)
+            wrap_function(fn, closure, self.auto_pauses)
         else:
             add_generator_prelude(fn, closure)
         if getattr(fn, "kappa_name", None):

@@ -15,8 +15,8 @@ continuation can go on with the same iterator after a restore.
 
 import ast
 
-from .astutil import (PREFIX, Temps, all_statements, assign, at, clone, header_nodes, iterator_name,
-                      load, replace_node, runtime_call, store, walk_scope)
+from .astutil import (PREFIX, Temps, all_statements, assign, at, clone, header_nodes, is_pausing_call,
+                      iterator_name, load, replace_node, runtime_call, store, walk_scope)
 from .comprehensions import ComprehensionFlattener
 from .flatten_expr import ExpressionFlattener, _not
 
@@ -260,7 +260,9 @@ class Flattener(ComprehensionFlattener, ExpressionFlattener):
         if len(s.items) > 1 and (body_suspends or any(self.suspends(i.context_expr) or
                                                        self.suspends(i.optional_vars) for i in s.items[1:])):
             # `with a, b:` is `with a: with b:` (b is evaluated after a.__enter__)
-            inner = at(ast.With(items=s.items[1:], body=s.body, type_comment=None), s.items[1].context_expr)
+            # located at the statement, as Python locates the exit call: at
+            # the second item it would share a pausing call's position
+            inner = at(ast.With(items=s.items[1:], body=s.body, type_comment=None), s)
             return self.s_With(at(ast.With(items=s.items[:1], body=[inner], type_comment=None), s))
         out, items, body = [], [], s.body
         for item in s.items:
@@ -314,19 +316,20 @@ class Flattener(ComprehensionFlattener, ExpressionFlattener):
 
     def s_FunctionDef(self, s):
         a = s.args
+        applied = self.pausing_decorators(s)
         parts = s.decorator_list + a.defaults + a.kw_defaults
-        if not any(self.suspends(p) for p in parts if p is not None):
+        if not applied and not any(self.suspends(p) for p in parts if p is not None):
             return [s]
         out = []
         values = self.seq(parts, out)
         n, m = len(s.decorator_list), len(a.defaults)
         s.decorator_list, a.defaults, a.kw_defaults = values[:n], values[n:n + m], values[n + m:]
-        out.append(s)
-        return out
+        return out + self.decorate_after(s, applied)
 
     def s_ClassDef(self, s):
+        applied = self.pausing_decorators(s)
         parts = s.decorator_list + s.bases + [k.value for k in s.keywords]
-        if not any(self.suspends(p) for p in parts):
+        if not applied and not any(self.suspends(p) for p in parts):
             return [s]
         out = []
         values = self.seq(parts, out)
@@ -334,8 +337,50 @@ class Flattener(ComprehensionFlattener, ExpressionFlattener):
         s.decorator_list, s.bases = values[:n], values[n:n + m]
         for k, v in zip(s.keywords, values[n + m:]):
             k.value = v
+        return out + self.decorate_after(s, applied)
+
+    # -- decorators ---------------------------------------------------------
+    # Applying a decorator is a call the interpreter makes itself, located at
+    # the decorator expression: it cannot be a pause point. When one may
+    # reach program code, `@d def f` becomes `def f; f = d(f)` (d evaluated
+    # before the def, as Python does), so the application is a call site.
+    # The only difference: while d runs, `f` names the undecorated function.
+
+    def pausing_decorators(self, s):
+        """[(decorator, its application may pause)], or [] if none may."""
+        if self.mode != "function" or not s.decorator_list:
+            return []
+        marks = [self.application_pauses(d) for d in s.decorator_list]
+        return marks if any(marks) else []
+
+    def application_pauses(self, decorator):
+        if self.classifier is None:
+            return True
+        if isinstance(decorator, ast.Call):
+            # what a library's factory returns is the library's (functools.wraps(f))
+            return is_pausing_call(decorator)
+        return self.classifier.pauses(ast.Call(func=decorator, args=[], keywords=[]))
+
+    def decorate_after(self, s, applied):
+        """The def/class without decorators, then the applications as calls."""
+        if not applied:
+            return [s]
+        out = []
+        decorators = [self._stable_decorator(d, s.name, out) for d in s.decorator_list]
+        s.decorator_list = []
         out.append(s)
+        value = load(s.name, s)
+        for decorator, pauses in zip(reversed(decorators), reversed(applied)):
+            value = at(ast.Call(func=decorator, args=[value], keywords=[]), decorator)
+            value.kappa_pause = pauses
+        out.extend(self.s_Assign(at(ast.Assign(targets=[store(s.name, s)], value=value), s)))
         return out
+
+    def _stable_decorator(self, decorator, name, out):
+        """The decorator's value, evaluated now (the def may rebind its name)."""
+        if isinstance(decorator, ast.Name) and decorator.id == name:
+            return self.temp(decorator, out)
+        return self.spill(decorator, out)
 
     # -- targets ------------------------------------------------------------
 

@@ -8,6 +8,7 @@ to find pause points from source positions (PauseSites).
 """
 
 import ast
+import dis
 import hashlib
 import tokenize
 import types
@@ -27,9 +28,13 @@ from .shapes import make_positions_unique, number_all, shape_module
 from .symbols import analyze
 from .wrap import registry_init
 
+# The instructions a frame stopped in a call is at (3.11: CALL after PRECALL).
+_CALL_OPS = frozenset(dis.opmap[name] for name in ("CALL", "CALL_FUNCTION_EX", "CALL_KW") if name in dis.opmap)
+_CACHE = dis.opmap.get("CACHE", -1)
+
 # Part of the fingerprint: a checkpoint taken under another compiler version
 # must not be resumed by this one.
-COMPILER_VERSION = "2"
+COMPILER_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,20 @@ class PauseSites:
         table = self._tables.get(key)
         if table is None:
             table = {}
+            # A pausing call is stopped at a call instruction. Other
+            # instructions at the same position (a `with` entering its
+            # manager, a decorator applied, a temporary that holds the
+            # call's value) are implicit calls, not that pause point.
+            # (A frame in a call may show the call's inline cache as its
+            # last instruction.)
+            calls_only = where is self.pause_at
+            raw = code.co_code
+            in_call = False
             for i, pos in enumerate(code.co_positions()):
+                if raw[2 * i] != _CACHE:
+                    in_call = raw[2 * i] in _CALL_OPS
+                if calls_only and not in_call:
+                    continue
                 # without column information (-X no_debug_ranges): by line, if unique
                 pp = where.get(pos) if pos[2] is not None else self._by_line.get(pos[0])
                 if pp is not None and (pos[2] is not None or pp in where.values()):
@@ -155,8 +173,10 @@ def compile_file(path, **options):
     return compile_source(source, str(path), **options)
 
 
-def compile_source(source, filename="<program>", drop_live=None):
-    """Compile a program. `drop_live` is TEST-ONLY (see liveness.py)."""
+def compile_source(source, filename="<program>", drop_live=None, auto_pauses=True):
+    """Compile a program. With auto_pauses=False, compiled functions do not
+    test the pending flag at entry: only explicit checkpoints and Kappa
+    calls pause. `drop_live` is TEST-ONLY (see liveness.py)."""
     tree = parse(source, filename)
     mangle_module(tree)
     scope = module_scope(tree)
@@ -164,7 +184,7 @@ def compile_source(source, filename="<program>", drop_live=None):
     check_module(tree, filename, scope)
 
     functions = _shape(tree, scope, filename)
-    emitter = Emitter(analyze(tree))
+    emitter = Emitter(analyze(tree), auto_pauses)
     for info in reversed(functions):   # innermost first
         emitter.function(info)
     dropped = _drop(emitter.points, [s.id for f in functions for s in f.sites], drop_spec(drop_live))
@@ -185,7 +205,8 @@ def compile_source(source, filename="<program>", drop_live=None):
     stats = _stats(functions, len(source.splitlines()))
     info = {p.site.id: PausePointInfo(p.site.id, p.site.function, p.site.line, tuple(sorted(p.live | p.cells)),
                                       _target(p.site.stmt)) for p in emitter.points}
-    fingerprint = hashlib.sha256(f"{COMPILER_VERSION}\0{filename}\0{source}".encode()).hexdigest()
+    options = "" if auto_pauses else "\0no-auto-pauses"
+    fingerprint = hashlib.sha256(f"{COMPILER_VERSION}{options}\0{filename}\0{source}".encode()).hexdigest()
     return Compiled(filename, code, tree, source, info, sites, stats, fingerprint, dropped)
 
 

@@ -123,7 +123,8 @@ def number_all(functions, filename):
 def make_positions_unique(functions):
     """Every suspension needs a source position of its own (the runtime finds
     the pause point from it): f-string quirks can repeat one, and a call the
-    compiler generated can share its user call's place. Move the others to
+    compiler generated can share its user call's place, and so can a
+    decorator whose value was stored in a temporary. Move the others to
     unused columns on the same line (tracebacks show lines only)."""
     spare = [100000]
 
@@ -143,9 +144,15 @@ def make_positions_unique(functions):
             sites.add(id(site.node))
     for info in functions:
         for node in ast.walk(info.node):
-            if isinstance(node, (ast.Call, ast.Yield, ast.YieldFrom)) and id(node) not in sites \
-                    and _where(node) in seen:
+            # ... and statements the interpreter makes calls at (a with's
+            # __exit__, a class's __build_class__, an assert's error)
+            if isinstance(node, (ast.Call, ast.Yield, ast.YieldFrom, ast.With, ast.ClassDef, ast.Assert)) \
+                    and id(node) not in sites and _where(node) in seen:
                 move(node)
+            # the interpreter applies a decorator at the decorator's position
+            for decorator in getattr(node, "decorator_list", ()):
+                if id(decorator) not in sites and _where(decorator) in seen:
+                    move(decorator)
 
 
 def _where(node):

@@ -64,11 +64,14 @@ def split_docstring(body):
     return [], body
 
 
-def wrap_function(fn, closure):
-    """Entry check and capture handler around a compiled function's body."""
+def wrap_function(fn, closure, auto_pauses=True):
+    """Entry check (unless automatic pauses are off) and capture handler
+    around a compiled function's body."""
     doc, body = split_docstring(fn.body)
     where = entry_position(fn)
-    guarded = at(ast.Try(body=[entry_check(fn)] + body, handlers=[capture_handler(closure, where)],
+    check = [entry_check(fn)] if auto_pauses else []
+    body = check + (body or [at(ast.Pass(), where)])
+    guarded = at(ast.Try(body=body, handlers=[capture_handler(closure, where)],
                          orelse=[], finalbody=[]), where)
     fn.body = doc + [guarded]
 

@@ -9,12 +9,20 @@
 - A class defined inside a function: by value (name, bases, attributes),
   and the classmethods, staticmethods and properties in it.
 - A generator of the program: see generators.py.
+- An exception: rebuilt without running its class's __init__ (a custom
+  one would run again on its stored args: `Transient(attempt)` that calls
+  `super().__init__(f"failure {attempt}")` would get "failure failure 1"),
+  with its attributes, notes, __cause__, __context__ and
+  __suppress_context__. Its traceback keeps the program's frames as
+  (file, line, function) and is rebuilt from stand-in frames of the same
+  names, so a user's traceback printed after a restore reads the same.
 """
 
 import importlib
 import sys
 import types
 
+from .core import Capture
 from .generators import is_program_generator, reduce_generator
 
 
@@ -105,6 +113,66 @@ def _reduce_generator(gen):
     return NotImplemented
 
 
+def _reduce_exception(exc):
+    if isinstance(exc, Capture):
+        raise TypeError("a pause in progress (Capture) cannot be saved")
+    base = _builtin_base(type(exc))
+    if type(exc).__reduce__ is not base.__reduce__ or type(exc).__reduce_ex__ is not base.__reduce_ex__:
+        return NotImplemented   # the class says how it pickles
+    reduced = exc.__reduce__()  # (class, the args the builtin base keeps, attributes)
+    attrs = reduced[2] if len(reduced) > 2 else None
+    context = exc.__context__ if not isinstance(exc.__context__, Capture) else None
+    state = (attrs, exc.__cause__, context, exc.__suppress_context__, _program_entries(exc.__traceback__))
+    return make_exception, (type(exc), base, reduced[1]), state, None, None, _set_exception_state
+
+
+def _builtin_base(cls):
+    return next(c for c in cls.__mro__ if c.__module__ == "builtins")
+
+
+def make_exception(cls, base, args):
+    """The exception as the builtin base alone would make it from `args`."""
+    exc = base.__new__(cls, *args)
+    base.__init__(exc, *args)
+    return exc
+
+
+def _set_exception_state(exc, state):
+    attrs, exc.__cause__, exc.__context__, suppress, entries = state
+    exc.__suppress_context__ = suppress   # after __cause__, which sets it
+    exc.__traceback__ = _rebuild_traceback(entries)
+    for name, value in (attrs or {}).items():
+        object.__setattr__(exc, name, value)   # no user __setattr__; C fields (ImportError.name) too
+
+
+def _program_entries(tb):
+    """((module name, file, function, line), ...) of the program's frames."""
+    out = []
+    while tb is not None:
+        glb = tb.tb_frame.f_globals
+        if "__k_sites" in glb:
+            code = tb.tb_frame.f_code
+            out.append((glb.get("__name__"), code.co_filename, code.co_name, tb.tb_lineno))
+        tb = tb.tb_next
+    return tuple(out)
+
+
+def _stand_in_frame(get_frame=sys._getframe):
+    return get_frame()
+
+
+def _rebuild_traceback(entries):
+    tb = None
+    for module_name, filename, name, line in reversed(entries):
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        code = _stand_in_frame.__code__.replace(co_filename=filename, co_name=name, co_qualname=name)
+        frame = types.FunctionType(code, module.__dict__, name, (sys._getframe,))()
+        tb = types.TracebackType(tb, frame, -1, line)
+    return tb
+
+
 REDUCERS = {
     types.ModuleType: _module_by_name,
     types.FunctionType: _reduce_function,
@@ -119,4 +187,8 @@ REDUCERS = {
 
 def reducer_override(obj):
     reduce = REDUCERS.get(type(obj))
-    return NotImplemented if reduce is None else reduce(obj)
+    if reduce is not None:
+        return reduce(obj)
+    if isinstance(obj, BaseException):
+        return _reduce_exception(obj)
+    return NotImplemented

@@ -38,6 +38,36 @@ def test_unsupported_construct_names_place_and_construct(body, construct, line, 
     assert message.endswith(")") and err.hint in message   # says what to write instead
 
 
+PAUSING_HELPERS = dedent("""
+    import kappa
+
+    def saves(x):
+        kappa.checkpoint()
+        return x
+
+    def indirect(x):
+        return saves(x) + 1
+
+    def quiet(x):
+        return x
+""")
+
+
+@pytest.mark.parametrize("call", ["saves(v)", "indirect(v)"])
+def test_a_generator_calling_a_function_that_pauses_is_rejected(call):
+    source = PAUSING_HELPERS + f"\ndef gen(n):\n    for v in range(n):\n        yield {call}\n"
+    with pytest.raises(CompileError) as info:
+        compile_source(source, "prog.py")
+    line = source.splitlines().index(f"        yield {call}") + 1
+    assert str(info.value).startswith(f"prog.py:{line}:15: unsupported construct: call inside a generator body")
+    assert "consumes the generator" in str(info.value)
+
+
+def test_a_generator_calling_functions_that_do_not_pause_compiles():
+    body = "\ndef gen(n, saves=quiet):\n    for v in range(n):\n        yield quiet(v) + saves(v)\n"
+    compile_source(PAUSING_HELPERS + body, "prog.py")   # `saves` is the parameter here
+
+
 def test_async_def_at_module_level_is_rejected():
     with pytest.raises(CompileError) as info:
         compile_source("async def f():\n    pass\n", "prog.py")

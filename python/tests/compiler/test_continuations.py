@@ -212,3 +212,19 @@ def test_variable_unbound_at_the_pause_stays_unbound_after_restore():
     assert expected.error_type == "UnboundLocalError"
     got = run_program(source, filename="u.py", policy=Every())
     assert got.pauses >= 4 and got.observable() == expected.observable()
+
+
+def test_pause_in_an_if_test_resumes_the_test_not_a_pause_in_its_branches():
+    # The pause in the test is nested deeper than the one in the else
+    # branch: a breadth-first search of the whole `if` found the branch's.
+    text = continuation_source("""
+        def g(x):
+            return x
+        def f(x):
+            if g(x) % 2 == 0:
+                x += 1
+            else:
+                g(-x)
+            return x
+    """, "f:1")
+    assert "if __k_value__ % 2 == 0" in text and "g(-x)" in text

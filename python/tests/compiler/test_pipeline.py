@@ -168,3 +168,17 @@ def test_methods_are_compiled_and_module_code_is_not():
     assert "__k_cap__.record" in ast.unparse(method)
     assert ast.unparse(next(s for s in tree.body if isinstance(s, ast.Assign) and s.targets[0].id == "VALUE")) \
         == "VALUE = helper(5)"
+
+
+def test_automatic_pauses_switched_off_at_compile_time():
+    """auto_pauses=False: no entry checks, so a raised pending flag pauses
+    nowhere; explicit checkpoints still do, and resume the same."""
+    on, off = compile_source(PROGRAM, "prog.py"), compile_source(PROGRAM, "prog.py", auto_pauses=False)
+    assert "auto_pause" in on.source and "auto_pause" not in off.source
+    assert on.fingerprint != off.fingerprint   # a checkpoint of one is not resumed by the other
+    expected = run_plain(PROGRAM, args=(5,), filename="prog.py")
+    got_on = run_program(PROGRAM, args=(5,), filename="prog.py", compiled=on, policy=Every())
+    got_off = run_program(PROGRAM, args=(5,), filename="prog.py", compiled=off, policy=Every())
+    assert got_on.observable() == got_off.observable() == expected.observable()
+    assert got_off.pauses == 5                 # the five checkpoint() calls only
+    assert got_on.pauses > got_off.pauses      # plus entries of main and double

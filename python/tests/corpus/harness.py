@@ -49,11 +49,13 @@ class ProgramTimeout(BaseException):
 
 @contextlib.contextmanager
 def deadline(seconds):
-    """Raise ProgramTimeout in this (main) thread after `seconds`."""
+    """Raise ProgramTimeout in this (main) thread after `seconds`, and again
+    every half second after that: the program under test may swallow it
+    (a `with` whose __exit__ returns True, a bare except)."""
     def expire(signum, frame):
         raise ProgramTimeout(f"no result after {seconds} s")
     old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
     try:
         yield
     finally:

@@ -14,17 +14,10 @@ NEEDS = {
 }
 
 # Programs whose failure is a compiler/runtime bug in what the compiler
-# already claims to support: they are NOT xfail (see test_corpus.py).
-KNOWN_BUGS = {
-    "module_state": "class attributes, mutable default arguments and function attributes "
-                    "are not restored",
-    "exceptions_retry": "an exception with a custom __init__ live across a checkpoint is "
-                        "rebuilt from its args: the message is doubled after a restore",
-    "closures_events": "restored run fails with TypeError: 'function' object is not "
-                       "subscriptable (closures registered by a decorator factory)",
-    "comprehensions_pausing": "restored runs differ from plain (comprehensions and "
-                              "generator expressions with pausing elements)",
-}
+# already claims to support: they are NOT xfail (see test_corpus.py), so
+# CI stays red until the bug is fixed. Empty: the last four were fixed
+# (regression tests in tests/runtime/test_restore_regressions.py).
+KNOWN_BUGS = {}
 
 
 def reason(name):

@@ -3,44 +3,9 @@ uninterrupted and checkpointed + restored (every pause point for small
 programs, every k-th and random pause points otherwise, in process and in
 fresh interpreters). See harness.py for the plans and KAPPA_PROOF_LONG.
 
-Known bug kept failing on purpose (not xfail):
-  module_state — program state outside module globals is lost on restore.
-  Minimal reproduction (plain prints 5, every-pause run prints 1):
-
-      import kappa
-      class Counter:
-          created = 0
-          def __init__(self):
-              Counter.created += 1
-      def make():
-          kappa.checkpoint()
-          return Counter()
-      def main():
-          for _ in range(5):
-              make()
-          print(Counter.created)
-
-  The same holds for a mutable default argument (`def f(x, seen=[])`) and
-  a function attribute (`f.calls = ...`): the restored module re-creates
-  the program's functions and classes and state.program_globals() skips
-  them, so whatever they carry is reset.
-
-  exceptions_retry — an exception object live across a checkpoint is
-  rebuilt by pickle from its args, so a custom __init__ runs again:
-
-      class Transient(Exception):
-          def __init__(self, attempt):
-              super().__init__(f"failure {attempt}")
-      def main():
-          try:
-              raise Transient(1)
-          except Transient as error:
-              kappa.checkpoint()
-              print(error)      # plain: "failure 1"; restored: "failure failure 1"
-
-  closures_events, comprehensions_pausing — differ after restores with the
-  compiler of 400a192/6d5e8a2 (see manifest.KNOWN_BUGS); no minimal
-  reproduction yet.
+A known bug is kept failing on purpose (listed in manifest.KNOWN_BUGS, not
+xfail) until it is fixed; its minimal reproduction then becomes a
+regression test in tests/runtime (test_restore_regressions.py).
 """
 
 import pytest

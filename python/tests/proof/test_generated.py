@@ -4,12 +4,15 @@ restores at every / random / every k-th pause points, in process and in
 fresh interpreters (the corpus harness).
 
 Example counts are small for CI; KAPPA_PROOF_LONG=1 selects the long
-profile (or set KAPPA_PROOF_EXAMPLES=N)."""
+profile (or set KAPPA_PROOF_EXAMPLES=N). CI draws the same programs every
+run; KAPPA_PROOF_SEED=N draws other ones (a failure prints the seed's
+program and how to reproduce it)."""
 
 import os
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from kappa.compiler import compile_source
@@ -19,8 +22,9 @@ from corpus.harness import LONG, describe, differences, differential
 from .features import PROBES, supported
 from .grammar import programs
 
+SEED = os.environ.get("KAPPA_PROOF_SEED")
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-           "derandomize": not LONG, "print_blob": True}
+           "derandomize": not LONG and SEED is None, "print_blob": True}
 # CI does not shrink: a hanging program costs the run's time limit per attempt.
 settings.register_profile("kappa-proof-ci", max_examples=20, phases=[Phase.explicit, Phase.reuse, Phase.generate],
                           **_COMMON)
@@ -28,6 +32,10 @@ settings.register_profile("kappa-proof-long", max_examples=400, **_COMMON)
 PROFILE = settings.get_profile("kappa-proof-long" if LONG else "kappa-proof-ci")
 if os.environ.get("KAPPA_PROOF_EXAMPLES"):
     PROFILE = settings(PROFILE, max_examples=int(os.environ["KAPPA_PROOF_EXAMPLES"]))
+
+
+def seeded(test):
+    return hypothesis_seed(int(SEED))(test) if SEED is not None else test
 
 
 def check(source, seed):
@@ -46,6 +54,7 @@ def test_probes_report_what_the_compiler_supports():
           "| still off:", sorted(set(PROBES) - features))
 
 
+@seeded
 @settings(PROFILE)
 @given(source=programs(), seed=st.integers(0, 2**16))
 def test_basic_programs_behave_the_same(source, seed):
@@ -53,12 +62,14 @@ def test_basic_programs_behave_the_same(source, seed):
 
 
 @pytest.mark.skipif(not supported(), reason="the compiler supports none of the gated constructs yet")
+@seeded
 @settings(PROFILE)
 @given(source=programs(features=supported()), seed=st.integers(0, 2**16))
 def test_programs_with_every_supported_construct_behave_the_same(source, seed):
     check(source, seed)
 
 
+@seeded
 @settings(PROFILE)
 @given(source=programs(features=frozenset(PROBES)))
 def test_the_full_grammar_is_valid_deterministic_python(source):

@@ -164,3 +164,48 @@ def test_modules_in_live_variables_are_saved_by_name():
     fresh = load(IMPORTS)
     frames, _ = load_state(blob, fresh)
     assert run(Resume(frames, module=fresh)) == ("[1]", "a/b", True)
+
+
+CODE_STATE = """
+    import abc
+    import threading
+    from kappa.runtime import checkpoint
+
+    class Base(abc.ABC):
+        lock = threading.Lock()          # not picklable: left to the re-import
+        instances = []
+
+        @abc.abstractmethod
+        def size(self): ...
+
+        @classmethod
+        def make(cls, made=[]):
+            made.append(cls.__name__)
+            return len(made)
+
+    class Box(Base):
+        def size(self):
+            return 1
+
+    def keep(x, _guard=threading.Lock(), seen=[]):
+        seen.append(x)
+        return len(seen)
+
+    def main():
+        Base.instances.append(Box())
+        keep.calls = keep(1) + Box.make()
+        checkpoint()
+        return keep(2), Box.make(), len(Base.instances), keep.calls, Base.lock.locked()
+"""
+
+
+def test_class_and_function_state_is_restored_and_what_cannot_pickle_is_left_to_the_import():
+    module = load(CODE_STATE)
+    c = capture(Call(module.main))
+    blob = dump_state(c.frames, module, c.request)
+    assert module.__k_unsaved   # the locks (and abc's cache is never saved)
+    assert dump_state(c.frames, module, c.request)   # again, from what the module remembers
+    fresh = load(CODE_STATE)
+    frames, _ = load_state(blob, fresh)
+    assert fresh.keep.__defaults__[1] == [1] and fresh.Base.make.__func__.__defaults__ == (["Box"],)
+    assert run(Resume(frames, module=fresh)) == (2, 2, 1, 2, False)

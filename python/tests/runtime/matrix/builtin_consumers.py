@@ -1,5 +1,5 @@
 """Generator expressions handed to builtins (sum, min, max, any, all,
-sorted, list, tuple, set, frozenset, dict, str.join) whose elements pause,
+sorted, list, tuple, set, frozenset, dict, str.join, next) whose elements pause,
 rewritten into loops: same results, short-circuit kept, same errors."""
 from kappa.runtime import checkpoint
 
@@ -22,8 +22,14 @@ def main():
     print(sorted((slow(x) for x in xs), reverse=True), list(slow(x) for x in "ab"))
     print(tuple(slow(x) for x in (1, 2)), set(slow(x) % 2 for x in xs), frozenset(slow(x) for x in [7]))
     print(dict((slow(k), k * 2) for k in "xy"), "-".join(slow(s) for s in ["a", "b", "c"]))
+    print(next(slow(x) for x in xs if x > 3), next((slow(a * b) for a in xs for b in xs if a * b == 10), None))
+    print(next((slow(x) for x in [] if x), "none"), "touched:", len(TOUCHED))
     try:
         max(slow(x) for x in [])
     except ValueError as e:
         print("empty:", e)
+    try:
+        next(slow(x) for x in xs if x > 100)
+    except StopIteration as e:
+        print("exhausted:", repr(e))
     return len(TOUCHED)

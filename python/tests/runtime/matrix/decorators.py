@@ -1,6 +1,7 @@
 """Decorators: a user decorator whose wrapper pauses and keeps state in
 its closure, functools.wraps, a decorator with arguments, and a pause in
-the decorated function."""
+the decorated function; decorator factories applied inside a function,
+stacked, whose application pauses."""
 import functools
 
 from kappa.runtime import checkpoint
@@ -45,7 +46,27 @@ def hello(name):
     return "hi " + name
 
 
+def local_registry():
+    registered = []
+
+    def on(event):
+        def register(fn):
+            checkpoint()
+            registered.append((event, fn.__name__))
+            return fn
+        return register
+
+    @on("a")
+    @on("b")
+    def handler(x):
+        checkpoint()
+        return x + 1
+
+    return registered, handler(1)
+
+
 def main():
+    print(local_registry())
     print(square(3), square(4))
     print(hello("kappa"))
     print(square.__name__, square.calls, hello.__name__)

@@ -1,5 +1,6 @@
 """global statements and module-level mutable state (a dict, a list, a
-rebound counter, class-level attributes) survive checkpoints."""
+rebound counter, class-level attributes, mutable default arguments of
+functions and methods, function attributes) survive checkpoints."""
 from kappa.runtime import checkpoint
 
 COUNTER = 0
@@ -33,9 +34,25 @@ def memo(n):
     return value
 
 
+def seen_before(x, seen=[], *, counts={}):
+    checkpoint()
+    counts[x] = counts.get(x, 0) + 1
+    if x in seen:
+        return True
+    seen.append(x)
+    return False
+
+
+def calls():
+    calls.n = getattr(calls, "n", 0) + 1
+    checkpoint()
+    return calls.n
+
+
 def main():
     for _ in range(3):
         bump()
+    print([seen_before(x) for x in "abab"], seen_before.__kwdefaults__, [calls() for _ in range(3)])
     print(COUNTER, HISTORY, memo(3), memo(3), sorted(CACHE.items()))
     for name in ("a", "b"):
         Registry(name)

@@ -1,6 +1,7 @@
 """try/except/else: pauses in the body, a handler and else; nested
 handlers; raise, re-raise; exceptions raised after a restore caught by
-the right handler."""
+the right handler; an exception with its own __init__ live across a
+pause keeps its message, attributes, cause and notes."""
 from kappa.runtime import checkpoint
 
 
@@ -70,7 +71,27 @@ def reraise_in_handler():
         return str(e)
 
 
+class Retry(Exception):
+    def __init__(self, attempt):
+        super().__init__(f"attempt {attempt} failed")
+        self.attempt = attempt
+
+
+def live_exception():
+    try:
+        try:
+            fail(OSError)
+        except OSError as first:
+            raise Retry(1) from first
+    except Retry as error:
+        error.add_note("kept")
+        step("holding", error)
+        print(error, error.attempt, error.__notes__, repr(error.__cause__))
+        return error.attempt
+
+
 def main():
+    print(live_exception())
     results = [outer(n) for n in range(4)]
     print(results)
     print(bare(0), bare(1))
