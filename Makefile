@@ -23,7 +23,7 @@ test-go:
 	$(GO) test -count=1 -timeout 20m ./...
 
 test-python:
-	cd python && $(PYTHON) -m pytest -q
+	cd python && $(PYTHON) -m pytest -q -n auto
 
 proto:
 	./scripts/genproto.sh
