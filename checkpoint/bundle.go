@@ -26,6 +26,16 @@ import (
 type Manifest struct {
 	Format int    `json:"format"`
 	Entry  string `json:"entry"`
+	// NoAutoPauses: workers compile the program without automatic pause
+	// points, so it pauses only at its explicit checkpoints and Kappa
+	// calls (kappa run --no-auto-pauses). Part of the bundle, and so of its
+	// hash: a job pins how its program is compiled.
+	NoAutoPauses bool `json:"no_auto_pauses,omitempty"`
+}
+
+// BundleOptions say how workers compile a bundled program.
+type BundleOptions struct {
+	NoAutoPauses bool
 }
 
 const manifestName = "kappa.json"
@@ -36,6 +46,11 @@ const maxBundleFile = 16 << 20
 // BuildBundle bundles a program: a .py file, or a directory whose entry
 // module is main.py (bundledir.go).
 func BuildBundle(path string) (data []byte, hash string, err error) {
+	return BuildBundleWith(path, BundleOptions{})
+}
+
+// BuildBundleWith bundles a program with compile options in its manifest.
+func BuildBundleWith(path string, o BundleOptions) (data []byte, hash string, err error) {
 	info, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("program %s does not exist", path)
@@ -44,7 +59,7 @@ func BuildBundle(path string) (data []byte, hash string, err error) {
 		return nil, "", fmt.Errorf("program %s: %w", path, err)
 	}
 	if info.IsDir() {
-		return buildDirBundle(path)
+		return buildDirBundle(path, o)
 	}
 	if !strings.HasSuffix(path, ".py") {
 		return nil, "", fmt.Errorf("program %s: expected a Python file ending in .py, or a directory with a %s", path, DirEntry)
@@ -57,7 +72,7 @@ func BuildBundle(path string) (data []byte, hash string, err error) {
 		return nil, "", fmt.Errorf("program %s: %w", path, err)
 	}
 	name := filepath.Base(path)
-	return buildZip(map[string][]byte{name: src}, Manifest{Format: 1, Entry: name})
+	return buildZip(map[string][]byte{name: src}, Manifest{Format: 1, Entry: name, NoAutoPauses: o.NoAutoPauses})
 }
 
 func buildZip(files map[string][]byte, m Manifest) ([]byte, string, error) {

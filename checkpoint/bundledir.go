@@ -38,7 +38,7 @@ func skippedFile(name string) bool {
 }
 
 // buildDirBundle bundles every program file under dir by its slash path.
-func buildDirBundle(dir string) ([]byte, string, error) {
+func buildDirBundle(dir string, o BundleOptions) ([]byte, string, error) {
 	if _, err := os.Stat(filepath.Join(dir, DirEntry)); err != nil {
 		return nil, "", fmt.Errorf("program directory %s has no %s: name the entry module (the one defining handler(event, context)) %s", dir, DirEntry, DirEntry)
 	}
@@ -82,5 +82,5 @@ func buildDirBundle(dir string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("program directory %s: %w", dir, err)
 	}
-	return buildZip(files, Manifest{Format: 1, Entry: DirEntry})
+	return buildZip(files, Manifest{Format: 1, Entry: DirEntry, NoAutoPauses: o.NoAutoPauses})
 }

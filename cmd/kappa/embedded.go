@@ -29,6 +29,8 @@ type embeddedOptions struct {
 	logger   *slog.Logger
 	raftLog  io.Writer
 	raftLogL string
+	// autoPause is the workers' automatic checkpoint interval (0: the node's default).
+	autoPause time.Duration
 }
 
 func startEmbedded(o embeddedOptions) (*embedded, error) {
@@ -64,6 +66,7 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		Logger:             o.logger,
 		RaftLog:            o.raftLog,
 		RaftLogLevel:       o.raftLogL,
+		Worker:             node.WorkerSettings{AutoPause: o.autoPause},
 	})
 	if err != nil {
 		e.Close()

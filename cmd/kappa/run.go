@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,8 @@ type runOptions struct {
 	quiet       bool
 	verbose     bool
 	lambda      lambdaOptions
+	bundle      checkpoint.BundleOptions
+	autoPause   time.Duration
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,6 +55,8 @@ with its traceback.`,
 	f.Uint32Var(&o.maxLaunches, "max-launches", 0, "launches of a task without a new checkpoint before it fails (0: default 8)")
 	f.BoolVar(&o.quiet, "quiet", false, "hide the program's own output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the coordinator does")
+	f.BoolVar(&o.bundle.NoAutoPauses, "no-auto-pauses", false, noAutoPausesHelp+" (for this job)")
+	f.DurationVar(&o.autoPause, "auto-checkpoint", 5*time.Second, "automatic checkpoint interval of the embedded default's workers")
 	o.lambda.register(cmd)
 	return cmd
 }
@@ -63,13 +68,16 @@ func run(program string, o runOptions) error {
 	if o.lambda.timeout <= 0 {
 		return usageError("--lambda-timeout must be positive, got %s", o.lambda.timeout)
 	}
-	bundle, _, err := checkpoint.BuildBundle(program)
+	if o.autoPause <= 0 {
+		return usageError("--auto-checkpoint must be positive, got %s", o.autoPause)
+	}
+	bundle, _, err := checkpoint.BuildBundleWith(program, o.bundle)
 	if err != nil {
 		return usageError("%v", err)
 	}
 	python := pythonPath(o.lambda.python)
 	// Compile before anything starts, so a bad program is one clear line.
-	if err := checkProgram(python, program, bundle); err != nil {
+	if err := checkProgram(python, program, bundle, o.bundle.NoAutoPauses); err != nil {
 		var ee *exitError
 		if o.cluster == "" || !errors.As(err, &ee) || !strings.Contains(ee.msg, "not installed") {
 			return err
@@ -107,12 +115,12 @@ func run(program string, o runOptions) error {
 
 // checkProgram compiles a program the way workers will: a file with
 // `python -m kappa check`, a directory's bundle with every module.
-func checkProgram(python, program string, bundle []byte) error {
+func checkProgram(python, program string, bundle []byte, noAutoPauses bool) error {
 	if info, err := os.Stat(program); err == nil && info.IsDir() {
 		_, err := runPythonModule(python, "kappa.worker.check", bundle)
 		return err
 	}
-	_, err := runPythonKappa(python, "check", program)
+	_, err := runPythonKappa(python, compileArgs("check", program, noAutoPauses)...)
 	return err
 }
 
@@ -123,7 +131,7 @@ func embeddedFor(o runOptions, view *progressView) embeddedOptions {
 		level, raftLevel = slog.LevelDebug, "debug"
 	}
 	opts := embeddedOptions{
-		dataDir: o.dataDir, lambda: o.lambda, raftLog: io.Writer(view), raftLogL: raftLevel,
+		dataDir: o.dataDir, lambda: o.lambda, raftLog: io.Writer(view), raftLogL: raftLevel, autoPause: o.autoPause,
 		logger: slog.New(slog.NewTextHandler(view, &slog.HandlerOptions{Level: level})),
 	}
 	if !o.quiet {

@@ -1,7 +1,8 @@
-"""python -m kappa compile FILE | check FILE
+"""python -m kappa compile [--no-auto-pauses] FILE | check [--no-auto-pauses] FILE
 
 `compile` prints the transformed source; `check` only reports whether the
-program compiles and defines its entry function. Errors are one line on
+program compiles and defines its entry function. --no-auto-pauses compiles
+without automatic pause points (only checkpoint() and Kappa calls pause). Errors are one line on
 stderr (file:line:col, the construct, what to do) and exit code 2.
 """
 
@@ -27,6 +28,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kappa")
     parser.add_argument("command", choices=["compile", "check"])
     parser.add_argument("program")
+    parser.add_argument("--no-auto-pauses", action="store_true",
+                        help="no automatic pause points: only checkpoint() and Kappa calls pause")
     args = parser.parse_args(argv)
     from kappa.compiler import CompileError, compile_source
     try:
@@ -36,7 +39,7 @@ def main(argv=None) -> int:
         print(f"{args.program}: cannot read the program: {e.strerror}", file=sys.stderr)
         return 2
     try:
-        compiled = compile_source(source, args.program)
+        compiled = compile_source(source, args.program, auto_pauses=not args.no_auto_pauses)
     except CompileError as e:
         print(str(e), file=sys.stderr)
         return 2

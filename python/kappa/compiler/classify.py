@@ -4,7 +4,9 @@ A call may pause if it can reach compiled code or the Kappa API. Deciding
 too many calls pause only costs a little (a temporary for what was
 evaluated before it); deciding too few is caught at run time as a
 PauseError. So unknown callees are treated as pausing; builtins and
-functions of imported non-Kappa modules are not.
+functions of imported non-Kappa modules are not, unless the module is one
+of the program's own (a directory program's helper or package, or any
+relative import): those are compiled and may pause.
 
 Every call in the module is marked (`kappa_pause`), each with the bindings
 of the scope it is in: a function's locals and imports, the locals of the
@@ -68,6 +70,8 @@ class Classifier:
         if kind == "import":
             if isinstance(target, tuple):  # from module import attr
                 module, attr = target
+                if self._own_module(module):
+                    return True
                 return api_names.is_api_module(module) and attr in api_names.PAUSING_FUNCTIONS
             return False  # calling a module object: not ours
         return kind != "builtin"
@@ -81,10 +85,16 @@ class Classifier:
                 dotted = ".".join([module] + path[1:-1])
                 if api_names.is_api_module(dotted):
                     return path[-1] in api_names.PAUSING_FUNCTIONS
-                return False  # math.sqrt, json.dumps, os.path.join
+                return self._own_module(dotted)  # math.sqrt, json.dumps, os.path.join: not ours
         attr = func.attr
         return (attr in self.scope.all_function_names
                 or attr in api_names.PAUSING_METHODS)
+
+
+    def _own_module(self, module):
+        """A module of the program itself: relative, or under one of its
+        top-level names."""
+        return module.startswith(".") or module.split(".", 1)[0] in self.scope.program_modules
 
 
 def _dotted(node):

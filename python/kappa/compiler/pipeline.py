@@ -173,13 +173,16 @@ def compile_file(path, **options):
     return compile_source(source, str(path), **options)
 
 
-def compile_source(source, filename="<program>", drop_live=None, auto_pauses=True):
+def compile_source(source, filename="<program>", drop_live=None, auto_pauses=True, program_modules=()):
     """Compile a program. With auto_pauses=False, compiled functions do not
     test the pending flag at entry: only explicit checkpoints and Kappa
-    calls pause. `drop_live` is TEST-ONLY (see liveness.py)."""
+    calls pause. `program_modules`: top-level names of the program's own
+    other modules (a directory program's), whose functions may pause.
+    `drop_live` is TEST-ONLY (see liveness.py)."""
     tree = parse(source, filename)
     mangle_module(tree)
     scope = module_scope(tree)
+    scope.program_modules = frozenset(program_modules)
     mark_module(tree, scope)
     check_module(tree, filename, scope)
 
@@ -205,7 +208,7 @@ def compile_source(source, filename="<program>", drop_live=None, auto_pauses=Tru
     stats = _stats(functions, len(source.splitlines()))
     info = {p.site.id: PausePointInfo(p.site.id, p.site.function, p.site.line, tuple(sorted(p.live | p.cells)),
                                       _target(p.site.stmt)) for p in emitter.points}
-    options = "" if auto_pauses else "\0no-auto-pauses"
+    options = ("" if auto_pauses else "\0no-auto-pauses") + "".join(f"\0{m}" for m in sorted(scope.program_modules))
     fingerprint = hashlib.sha256(f"{COMPILER_VERSION}{options}\0{filename}\0{source}".encode()).hexdigest()
     return Compiled(filename, code, tree, source, info, sites, stats, fingerprint, dropped)
 

@@ -132,6 +132,10 @@ class ModuleScope:
     # module names bound once, outside loops, never declared `global` in a
     # function. A pausing call cannot change them, so they need no spill.
     stable: set = field(default_factory=set)
+    # Top-level names of the program's own other modules (a directory
+    # program's helpers and packages): compiled too, so calls into them may
+    # pause, unlike calls into installed modules.
+    program_modules: frozenset = frozenset()
 
 
 def module_scope(tree):

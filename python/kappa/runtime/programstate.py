@@ -14,6 +14,11 @@ On restore, the fresh module gets them back: globals are set, class and
 function attributes and defaults are set on the re-created classes and
 functions.
 
+A directory program's other modules (helpers, packages) have state by
+the same rules: each joins the entry (join_program), and a checkpoint
+holds the state of the entry and of every joined module, keyed by module
+name, in one pickle (an object two modules share stays one object).
+
 A class attribute, default or function attribute that cannot be pickled
 (a lock, `out=sys.stdout`, ABC internals) is left to the re-import, which
 makes it as the program's import did: `unsaveable` finds them after a
@@ -31,6 +36,19 @@ _CODE_LIKE = (types.FunctionType, staticmethod, classmethod, property, types.Mod
 _ATOMS = (type(None), bool, int, float, complex, str, bytes)   # a default the import makes the same
 _CLASS_INTERNALS = frozenset({"_abc_impl"})   # abc's registry cache: C data, re-made by the class statement
 _UNSAVED = "__k_unsaved"   # module global: {(owner, key): id(value)} left to the re-import
+_MODULES = "__k_modules"   # entry module global: {name: module} of the program's other modules
+
+
+def join_program(entry, module):
+    """Count `module`, one of the program's own modules, in the program
+    whose entry module is `entry`: its state is saved with the entry's."""
+    if module is not entry:
+        entry.__dict__.setdefault(_MODULES, {})[module.__name__] = module
+
+
+def own_modules(entry):
+    """{name: module} of the modules that joined `entry`'s program."""
+    return dict(entry.__dict__.get(_MODULES, {}))
 
 
 def _is_dunder(name):

@@ -1,6 +1,7 @@
 """Checkpoint state: one pickle of the frames, the program's own state
-(globals, class attributes, function defaults and attributes: see
-programstate.py), the `random` state and the pause request, so aliasing
+(globals, class attributes, function defaults and attributes of the entry
+module and of each of the program's other modules: see programstate.py),
+the `random` state and the pause request, so aliasing
 survives (a list and an iterator over it stay one list; two closures keep
 sharing their cell)."""
 
@@ -9,12 +10,13 @@ import pickle
 import random
 import sys
 
-from .programstate import capture_program, describe_key, program_globals, restore_program, unsaveable  # noqa: F401
+from .programstate import (capture_program, describe_key, own_modules, program_globals,  # noqa: F401
+                           restore_program, unsaveable)
 from .reducers import reducer_override
 from .run import StateError
 
 PROTOCOL = 5
-_FORMAT = "kappa-state-2"
+_FORMAT = "kappa-state-3"
 
 
 class _Pickler(pickle.Pickler):
@@ -37,7 +39,7 @@ def dump_state(frames, module, request):
         "format": _FORMAT,
         "fingerprint": module.__dict__.get("__k_fingerprint"),
         "frames": list(frames),
-        "program": capture_program(module),
+        "program": _capture_all(module),
         "random": random.getstate(),
         "request": request,
     }
@@ -45,7 +47,8 @@ def dump_state(frames, module, request):
         return _dumps(payload)
     except Exception as error:  # noqa: BLE001 - any pickling failure
         failure = error
-    if unsaveable(module, payload["program"], _fails):   # left to the re-import: try again without
+    dropped = [unsaveable(m, state, _fails) for m, state, _ in _states(module, payload["program"])]
+    if any(dropped):   # left to the re-import: try again without
         try:
             return _dumps(payload)
         except Exception as error:  # noqa: BLE001
@@ -66,9 +69,31 @@ def load_state(data, module):
     expected = module.__dict__.get("__k_fingerprint")
     if payload["fingerprint"] != expected:
         raise StateError("checkpoint was taken from a different program (or compiler version)")
-    restore_program(module, payload["program"])
+    _restore_all(module, payload["program"])
     random.setstate(payload["random"])
     return payload["frames"], payload["request"]
+
+
+def _capture_all(entry):
+    return {"entry": capture_program(entry),
+            "modules": {name: capture_program(m) for name, m in sorted(own_modules(entry).items())}}
+
+
+def _states(entry, program):
+    """(module, its saved state, its name or None for the entry)."""
+    joined = own_modules(entry)
+    out = [(entry, program["entry"], None)]
+    return out + [(joined[name], state, name) for name, state in program["modules"].items()]
+
+
+def _restore_all(entry, program):
+    joined = own_modules(entry)
+    restore_program(entry, program["entry"])
+    for name, state in program["modules"].items():
+        if name not in joined:
+            raise StateError(f"cannot restore: the checkpoint holds the state of the program's module "
+                             f"'{name}', which was not imported before resuming")
+        restore_program(joined[name], state)
 
 
 def _culprit(payload, module, error):
@@ -83,7 +108,7 @@ def _culprit(payload, module, error):
                          if pp is not None else f"at pause point {frame.pp_id}")
                 return (f"cannot checkpoint: variable {_describe(name)} of type "
                         f"{_type_name(value)} {where} is not picklable: {reason}")
-    for where, value in _program_values(payload["program"]):
+    for where, value in _program_values(module, payload["program"]):
         reason = _fails(value)
         if reason:
             return f"cannot checkpoint: {where} of type {_type_name(value)} is not picklable: {reason}"
@@ -93,12 +118,14 @@ def _culprit(payload, module, error):
     return f"cannot checkpoint: {type(error).__name__}: {error}"
 
 
-def _program_values(program):
-    for name, value in program["globals"].items():
-        yield f"global '{name}'", value
-    for owner, attrs in list(program["classes"].items()) + list(program["functions"].items()):
-        for key, value in attrs.items():
-            yield describe_key(owner, key), value
+def _program_values(entry, program):
+    for _, state, module_name in _states(entry, program):
+        of = f" of module '{module_name}'" if module_name else ""
+        for name, value in state["globals"].items():
+            yield f"global '{name}'{of}", value
+        for owner, attrs in list(state["classes"].items()) + list(state["functions"].items()):
+            for key, value in attrs.items():
+                yield describe_key(owner, key) + of, value
 
 
 def _cell_values(frame):

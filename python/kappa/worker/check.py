@@ -15,17 +15,18 @@ import zipfile
 
 from kappa.__main__ import _entry_defined
 from kappa.compiler import CompileError
-from kappa.worker.program import Module, _modules
+from kappa.worker.program import REQUIREMENTS, Program, auto_pauses
 
 
 def main() -> int:
     with zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read())) as z:
         files = {n: z.read(n) for n in z.namelist() if not n.endswith("/")}
-    entry = json.loads(files.pop("kappa.json"))["entry"]
+    manifest = json.loads(files.pop("kappa.json"))
+    entry = manifest["entry"]
     source = files[entry].decode("utf-8")
     try:
-        Module("kappa_program", entry, source, False)
-        _modules(files, entry)
+        Program("check", entry, source, {k: v for k, v in files.items() if k != REQUIREMENTS},
+                auto_pauses(manifest))
     except CompileError as e:
         print(str(e), file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ import zipfile
 from kappa.compiler import compile_source
 from kappa.runtime import load_program
 from kappa.runtime.loader import DEFAULT_MODULE as ENTRY_MODULE
-from kappa.runtime.run import current_program, set_current_program
+from kappa.runtime.loader import load_module
 from kappa.store.envelope import TamperedError
 from kappa.store.keys import program_key
 from kappa.worker.requirements import install_requirements
@@ -31,21 +31,24 @@ _cache: dict[str, "Program"] = {}
 
 
 class Module:
-    """One of the program's own modules besides the entry, compiled."""
+    """One of the program's own modules, compiled. `program_modules`: the
+    top-level names of the program's modules, whose functions may pause."""
 
-    def __init__(self, name: str, path: str, source: str, package: bool):
+    def __init__(self, name: str, path: str, source: str, package: bool, auto_pauses: bool = True,
+                 program_modules: frozenset = frozenset()):
         self.name, self.path, self.source, self.package = name, path, source, package
-        self.compiled = compile_source(source, path)
+        self.compiled = compile_source(source, path, auto_pauses=auto_pauses, program_modules=program_modules)
 
 
 class Program:
-    def __init__(self, program_hash: str, entry: str, source: str, files: dict[str, bytes] | None = None):
+    def __init__(self, program_hash: str, entry: str, source: str, files: dict[str, bytes] | None = None,
+                 auto_pauses: bool = True):
         self.hash = program_hash
         self.entry = entry
         self.source = source
-        self.compiled = compile_source(source, entry)
         files = files or {}
-        self.modules = _modules(files, entry)
+        self.modules = _modules(files, entry, auto_pauses)
+        self.compiled = Module(ENTRY_MODULE, entry, source, False, auto_pauses, _roots(self.modules)).compiled
         self.site_dir = None
         if REQUIREMENTS in files:
             self.site_dir = install_requirements(files[REQUIREMENTS].decode("utf-8"), files)
@@ -55,7 +58,7 @@ class Program:
         no state leaks from an earlier invocation on a warm worker: its own
         modules are imported afresh too, when the entry imports them. Before
         a restore every module is imported, since the checkpoint may hold
-        frames of a module the entry imports only later."""
+        frames or state of a module the entry imports only later."""
         _finder.use(self)
         if self.site_dir and self.site_dir not in sys.path:
             sys.path.insert(0, self.site_dir)
@@ -66,10 +69,12 @@ class Program:
         return module
 
 
-def _modules(files: dict[str, bytes], entry: str) -> dict[str, Module]:
-    """Maps module names to the bundle's .py files other than the entry:
-    a.py → a, pkg/__init__.py → pkg, pkg/b.py → pkg.b."""
-    out = {}
+def _modules(files: dict[str, bytes], entry: str, auto_pauses: bool = True) -> dict[str, Module]:
+    """Maps module names to the bundle's .py files other than the entry,
+    compiled: a.py → a, pkg/__init__.py → pkg, pkg/b.py → pkg.b. A
+    directory of modules without an __init__.py is a namespace package, as
+    it is for a script: an empty package here."""
+    found = {}   # name -> (path, source, package)
     for path, data in files.items():
         if path == entry or not path.endswith(".py"):
             continue
@@ -79,8 +84,18 @@ def _modules(files: dict[str, bytes], entry: str) -> dict[str, Module]:
             parts = parts[:-1]
         if not parts or not all(p.isidentifier() for p in parts):
             continue  # not importable by name (e.g. a script with a dash): left alone
-        out[".".join(parts)] = Module(".".join(parts), path, data.decode("utf-8"), package)
-    return out
+        found[".".join(parts)] = (path, data.decode("utf-8"), package)
+    for name in list(found):
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            found.setdefault(".".join(parts[:i]), ("/".join(parts[:i]) + "/", "", True))
+    roots = _roots(found)
+    return {name: Module(name, path, source, package, auto_pauses, roots)
+            for name, (path, source, package) in found.items()}
+
+
+def _roots(modules) -> frozenset:
+    return frozenset(name.split(".", 1)[0] for name in modules)
 
 
 class _ProgramFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -107,50 +122,21 @@ class _ProgramFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         mod = self.program.modules.get(fullname) if self.program else None
         if mod is None:
             return None
+        # A package's spec gets submodule_search_locations, so importlib
+        # gives its module a __path__ (`import pkg.sub` needs one) and
+        # __package__ = its name (relative imports in __init__ need it).
         return importlib.machinery.ModuleSpec(fullname, self, origin=mod.path, is_package=mod.package)
 
     def create_module(self, spec):
-        return None
+        return None   # importlib's module, with the spec's attributes
 
     def exec_module(self, module):
         mod = self.program.modules[module.__name__]
-        # load_program makes the module current (the one whose globals a
-        # checkpoint holds); that must stay the entry's.
-        entry = current_program()
-        try:
-            loaded = load_program(mod.compiled, module_name=mod.name, source=mod.source)
-        finally:
-            set_current_program(entry)
-        loaded.__spec__ = module.__spec__
-        loaded.__loader__ = self
-        if mod.package:
-            loaded.__path__ = []
-            loaded.__package__ = mod.name
-        else:
-            loaded.__package__ = mod.name.rpartition(".")[0]
         self.loaded.add(mod.name)
-        _share_pause_points(loaded)
-        # importlib hands out what sys.modules holds after exec_module:
-        # load_program's module.
+        load_module(mod.compiled, module, sys.modules[ENTRY_MODULE], source=mod.source)
 
 
 _finder = _ProgramFinder()
-
-
-def _share_pause_points(module) -> None:
-    """Resuming looks every captured frame up in the entry module's pause
-    point registry, so a module's pause points join it, under ids prefixed
-    with the module's name (two modules may both define `work`). The
-    module's own registry keeps its keys: capturing looks the site up
-    there and records the prefixed id."""
-    entry = sys.modules.get(ENTRY_MODULE)
-    registry = module.__dict__.get("__k_pp")
-    if entry is None or registry is None or entry is module:
-        return
-    shared = entry.__dict__["__k_pp"]
-    for key, point in registry.items():
-        point.id = f"{module.__name__}/{key}"
-        shared[point.id] = point
 
 
 def load(store, program_hash: str) -> Program:
@@ -175,4 +161,10 @@ def from_bundle(program_hash: str, data: bytes) -> Program:
         files = {name: z.read(name) for name in z.namelist() if not name.endswith("/")}
     manifest = json.loads(files.pop("kappa.json"))
     entry = manifest["entry"]
-    return Program(program_hash, entry, files[entry].decode("utf-8"), files)
+    return Program(program_hash, entry, files[entry].decode("utf-8"), files, auto_pauses(manifest))
+
+
+def auto_pauses(manifest: dict) -> bool:
+    """Whether the job's program is compiled with automatic pause points
+    (`kappa run --no-auto-pauses` turns them off in the bundle's manifest)."""
+    return not manifest.get("no_auto_pauses", False)
