@@ -111,6 +111,10 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 }
 
 func serve(o serverOptions) error {
+	unsafe, err := node.ParseUnsafe(o.unsafeFaults)
+	if err != nil {
+		return usageError("%v", err)
+	}
 	if o.nodeID == "" || o.dataDir == "" {
 		return usageError("--node-id and --data-dir are required")
 	}
@@ -120,10 +124,6 @@ func serve(o serverOptions) error {
 	hasState := fileExists(filepath.Join(o.dataDir, "raft", "raft.db"))
 	if !hasState && !o.bootstrap && o.join == "" && !o.waitJoin {
 		return usageError("data dir %s holds no cluster yet: pass --bootstrap (first node), --join API_ADDR (any member), or --wait-join (then add it with `kappa cluster join`)", o.dataDir)
-	}
-	unsafe, err := node.ParseUnsafe(o.unsafeFaults)
-	if err != nil {
-		return usageError("%v", err)
 	}
 	logger := newLogger(o.logLevel)
 	if len(o.unsafeFaults) > 0 {
