@@ -118,7 +118,7 @@ func (c *Cluster) Kill(n *Node) { n.proc.kill() }
 func (c *Cluster) Restart(n *Node) {
 	c.t.Helper()
 	n.proc.kill()
-	n.proc.args = c.serverArgs(n)
+	n.proc.bin, n.proc.args = c.command(n)
 	if err := n.proc.start(); err != nil {
 		c.t.Fatalf("restarting %s: %v", n.ID, err)
 	}
