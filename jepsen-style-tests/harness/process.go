@@ -203,3 +203,13 @@ func (b *lockedBuffer) String() string {
 
 // FreeAddr picks a free port on ip (for processes a test starts itself).
 func FreeAddr(t testing.TB, ip string) string { return freeAddr(t, ip) }
+
+// Running says whether the node's process is alive (paused counts).
+func (n *Node) Running() bool { return n.proc.running() }
+
+// Paused says whether the node is stopped by Pause.
+func (n *Node) Paused() bool {
+	n.proc.mu.Lock()
+	defer n.proc.mu.Unlock()
+	return n.proc.paused
+}
