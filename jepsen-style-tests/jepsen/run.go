@@ -61,6 +61,7 @@ func Run(t *testing.T, cfg Config) *Report {
 			s.Close()
 			opts.Store = redis.URL()
 		} else {
+			logf("jepsen: the checkpoints go to a directory: the Go store does not open %s: %v", redis.URL(), err)
 			redis = nil
 		}
 	}

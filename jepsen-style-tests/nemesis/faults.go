@@ -13,7 +13,7 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 	c := n.C
 	net := c.Net()
 	switch kind {
-	case KillLeader, KillRandom, KillMajority:
+	case KillLeader, KillRandom, KillMajority, KillAll:
 		var victims []*harness.Node
 		switch kind {
 		case KillLeader:
@@ -24,6 +24,8 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 			victims = []*harness.Node{l}
 		case KillRandom:
 			victims = []*harness.Node{n.pick(n.live())}
+		case KillAll:
+			victims = n.live()
 		default:
 			live := n.live()
 			n.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })

@@ -24,6 +24,7 @@ const (
 	KillLeader        = "kill-leader"
 	KillRandom        = "kill-random"
 	KillMajority      = "kill-majority"
+	KillAll           = "kill-all" // a power loss of every node (for the no-fsync switch)
 	PauseLeader       = "pause-leader"
 	PauseFollower     = "pause-follower"
 	PartitionLeader   = "partition-leader"
