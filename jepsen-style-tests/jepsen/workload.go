@@ -29,6 +29,8 @@ type recorder struct {
 	jobs      []uint64 // every job whose submit returned
 	pipelines int
 	effects   int // external-call items submitted so far
+	// failedJobs are client jobs that failed by themselves, with why.
+	failedJobs map[uint64]string
 }
 
 func (r *recorder) count(kind, outcome string) {
@@ -216,6 +218,16 @@ func runClient(addrs []string, bundle []byte, id int, seed int64, rec *recorder,
 	}
 }
 
+// failed notes a job that failed by itself (not cancelled): its work is lost.
+func (r *recorder) failed(job uint64, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failedJobs == nil {
+		r.failedJobs = map[uint64]string{}
+	}
+	r.failedJobs[job] = firstLine(why)
+}
+
 func (r *recorder) add(op checker.JobOp) {
 	r.mu.Lock()
 	r.jobOps = append(r.jobOps, op)
@@ -233,6 +245,9 @@ func readJob(cl *kappaclient.Client, id int, job uint64, want string, rec *recor
 	case err == nil:
 		op.Outcome = stateName(st)
 		op.Result = st.GetResultJson()
+		if op.Outcome == "failed" {
+			rec.failed(job, st.GetError())
+		}
 	case status.Code(err) == codes.NotFound:
 		op.Outcome = "missing"
 	default:
