@@ -338,6 +338,15 @@ func (c *Cluster) WaitMembers(n int, limit time.Duration) {
 // reports the same state hash; it returns the hash.
 func (c *Cluster) Converged(limit time.Duration) string {
 	c.t.Helper()
+	h, err := c.TryConverged(limit)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return h
+}
+
+// TryConverged is Converged reporting divergence as an error.
+func (c *Cluster) TryConverged(limit time.Duration) (string, error) {
 	deadline := time.Now().Add(limit)
 	var last []string
 	for time.Now().Before(deadline) {
@@ -359,11 +368,10 @@ func (c *Cluster) Converged(limit time.Duration) string {
 		}
 		if len(hashes) == 1 && len(indexes) == 1 {
 			for h := range hashes {
-				return h
+				return h, nil
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	c.t.Fatalf("replicas did not converge in %s: %v", limit, last)
-	return ""
+	return "", fmt.Errorf("replicas did not converge in %s: %v", limit, last)
 }

@@ -108,8 +108,8 @@ func (n *NetNS) Command(i int, bin string, args []string) (string, []string) {
 	return "ip", append([]string{"netns", "exec", n.ns(i), bin}, args...)
 }
 
-// Block drops, inside from's namespace, every packet to to's address: a
-// blackhole route, so TCP to and from that peer stalls.
+// Block drops, inside from's namespace, every packet to to's address (to
+// may be Host): a blackhole route, so TCP to and from that peer stalls.
 func (n *NetNS) Block(from, to int) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -22,14 +22,18 @@ type Network interface {
 	Addrs(i int) (raft, api string, extra []string)
 	// Command wraps a node's command line so it runs inside its network.
 	Command(i int, bin string, args []string) (string, []string)
-	// Block cuts traffic from node a to node b (one way); Heal restores
-	// every link and removes delay and loss.
+	// Block cuts traffic from node a to node b (one way; b may be Host,
+	// where the network supports it); Heal restores every link and
+	// removes delay and loss.
 	Block(from, to int) error
 	// Slow adds delay and loss to every packet node i sends.
 	Slow(i int, delay time.Duration, loss float64) error
 	Heal() error
 	Close()
 }
+
+// Host stands for every process outside the nodes in Block.
+const Host = -1
 
 // ErrNoNetem: the kernel has no netem qdisc, so delay and loss cannot be
 // injected in namespaces (the proxy network can).

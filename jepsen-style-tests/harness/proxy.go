@@ -167,6 +167,9 @@ func (p *Proxy) lag(from int) time.Duration {
 }
 
 func (p *Proxy) Block(from, to int) error {
+	if from == Host || to == Host {
+		return fmt.Errorf("the proxy network does not carry the API: it cannot cut nodes from clients")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.blocked[[2]int{from, to}] = true

@@ -36,7 +36,9 @@ func StartRedisOn(t testing.TB, ip string, extra ...string) *Redis {
 	var port int
 	fmt.Sscanf(addr[len(ip)+1:], "%d", &port)
 	dir := t.TempDir()
-	args := append([]string{"--bind", ip, "--port", fmt.Sprint(port), "--dir", dir, "--save", "",
+	// Protected mode refuses clients from non-loopback addresses without a
+	// password; the bridge address of a test network is one.
+	args := append([]string{"--bind", ip, "--protected-mode", "no", "--port", fmt.Sprint(port), "--dir", dir, "--save", "",
 		"--appendonly", "yes", "--appendfsync", "always"}, extra...)
 	r := &Redis{IP: ip, Port: port, Dir: dir, t: t, proc: &Process{name: "redis", bin: bin, args: args, log: filepath.Join(dir, "redis.log")}}
 	r.Restart()

@@ -161,7 +161,11 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 			r.Problems = append(r.Problems, fmt.Sprintf("j%d still running after the heal", job))
 		}
 	}
-	r.StateHash = c.Converged(2 * time.Minute)
+	hash, err := c.TryConverged(2 * time.Minute)
+	if err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	}
+	r.StateHash = hash
 	r.finish()
 	return r
 }

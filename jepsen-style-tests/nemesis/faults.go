@@ -50,6 +50,18 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 		}
 		c.Pause(v)
 		return func() { c.Resume(v) }, "SIGSTOP " + v.ID, nil
+	case PartitionClients:
+		if net == nil {
+			return nil, "", fmt.Errorf("no fault-injecting network")
+		}
+		l, err := n.leader()
+		if err != nil {
+			return nil, "", err
+		}
+		if err := net.Block(l.Index, harness.Host); err != nil {
+			return nil, "", err
+		}
+		return func() { net.Heal() }, "leader " + l.ID + " → clients and lambdas dropped", nil
 	case PartitionLeader, PartitionMajority, PartitionBridge, OneWay:
 		if net == nil {
 			return nil, "", fmt.Errorf("no fault-injecting network")

@@ -31,6 +31,7 @@ const (
 	PartitionMajority = "partition-majority"
 	PartitionBridge   = "partition-bridge"
 	OneWay            = "one-way"
+	PartitionClients  = "partition-clients" // the leader's replies to clients and lambdas are dropped
 	SlowNet           = "delay-loss"
 	KillLambdas       = "kill-lambdas"
 	RestartRedis      = "restart-redis"
@@ -40,7 +41,7 @@ const (
 
 // All is every kind.
 var All = []string{KillLeader, KillRandom, KillMajority, PauseLeader, PauseFollower, PartitionLeader, PartitionMajority,
-	PartitionBridge, OneWay, SlowNet, KillLambdas, RestartRedis, TransferLeader, Membership}
+	PartitionBridge, OneWay, PartitionClients, SlowNet, KillLambdas, RestartRedis, TransferLeader, Membership}
 
 // Event is one fault in the timeline.
 type Event struct {
@@ -82,6 +83,11 @@ func (n *Nemesis) Run(ctx context.Context, kinds []string, ordered bool, d, gap 
 			kind = kinds[n.rng.Intn(len(kinds))]
 		}
 		hold := time.Duration(3+n.rng.Intn(5)) * time.Second
+		if kind == PartitionClients {
+			// Longer than a worker's call timeout (15 s), so calls whose
+			// reply was dropped are re-sent elsewhere.
+			hold = 20 * time.Second
+		}
 		n.one(ctx, kind, hold)
 		select {
 		case <-ctx.Done():
