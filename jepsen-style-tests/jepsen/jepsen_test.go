@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/nemesis"
 )
 
@@ -81,5 +80,3 @@ func envOr(k, def string) string {
 	return def
 }
 
-// NetworkKindForTests is the network the tests of this run get.
-func NetworkKindForTests() string { return harness.NetworkKind() }

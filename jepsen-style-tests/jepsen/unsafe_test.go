@@ -33,16 +33,3 @@ func TestUnsafeNoFsyncLoses(t *testing.T) {
 		t.Errorf("no-fsync: the checkers found nothing: %s", r.SummaryLine())
 	}
 }
-
-// Without de-duplication, a task call whose reply was lost (the leader's
-// replies to lambdas dropped) and that the worker re-sends through another
-// node is applied twice.
-func TestUnsafeNoDedupDuplicates(t *testing.T) {
-	if NetworkKindForTests() != "netns" {
-		t.Skip("cutting the leader from its clients needs network namespaces")
-	}
-	r := runUnsafe(t, "no-dedup", nemesis.PartitionClients)
-	if r.Duplicated == 0 && r.Linearizable {
-		t.Errorf("no-dedup: the checkers reported no duplicate: %s", r.SummaryLine())
-	}
-}
