@@ -79,4 +79,3 @@ func envOr(k, def string) string {
 	}
 	return def
 }
-
