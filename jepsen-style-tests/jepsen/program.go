@@ -5,6 +5,7 @@ package jepsen
 
 import (
 	"encoding/json"
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"strconv"
 )
 
@@ -46,16 +47,7 @@ def consume(q):
         if item is None:
             return log
 
-def tree(depth, fanout, label):
-    if depth == 0:
-        time.sleep(0.2)
-        checkpoint()
-        return label
-    futures = []
-    for k in range(fanout):
-        futures.append(spawn(tree, (depth - 1, fanout, label * fanout + k)))
-    return sum(wait(futures))
-
+` + harness.SpawnTree + `
 def loop(steps):
     acc = 1
     for s in range(steps):
@@ -64,19 +56,7 @@ def loop(steps):
         checkpoint()
     return acc
 
-def post(call, service, item):
-    request = urllib.request.Request(service, method="POST", data=json.dumps({"item": item}).encode(),
-                                     headers={"Content-Type": "application/json", **call.headers()})
-    with urllib.request.urlopen(request, timeout=60) as reply:
-        json.loads(reply.read())
-    return item
-
-def effects(service, first, n):
-    done = []
-    for item in range(first, first + n):
-        done.append(call_external(post, service, item))
-    return done
-
+` + harness.ExternalEffects + `
 def handler(event, context):
     q = create_queue(3)
     producers, consumers = [], []
