@@ -94,7 +94,15 @@ func (n *NetNS) bridge() string  { return linkPrefix + "b" + strings.ReplaceAll(
 func (n *NetNS) veth(i int) string {
 	return fmt.Sprintf("%sv%sn%d", linkPrefix, strings.ReplaceAll(n.tag, "-", "x"), i+1)
 }
-func (n *NetNS) ip(i int) string        { return fmt.Sprintf("%s.%d", n.subnet, 11+i) }
+
+// ip is node i's address, or the bridge's for Host.
+func (n *NetNS) ip(i int) string {
+	if i == Host {
+		return n.HostIP()
+	}
+	return fmt.Sprintf("%s.%d", n.subnet, 11+i)
+}
+
 func (n *NetNS) Mode() string           { return "netns" }
 func (n *NetNS) HostIP() string         { return n.subnet + ".1" }
 func (n *NetNS) HasNetem() bool         { return n.netem }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/nemesis"
 )
 
@@ -31,5 +32,18 @@ func TestUnsafeNoFsyncLoses(t *testing.T) {
 	r := runUnsafe(t, "no-fsync", nemesis.KillAll, nemesis.KillAll, nemesis.KillAll)
 	if r.OK() {
 		t.Errorf("no-fsync: the checkers found nothing: %s", r.SummaryLine())
+	}
+}
+
+// Without de-duplication, a task call whose reply was lost (the leader's
+// packets to the lambdas dropped for longer than a worker's call timeout)
+// and that the worker re-sends through another node is applied twice.
+func TestUnsafeNoDedupDuplicates(t *testing.T) {
+	if harness.NetworkKind() != "netns" {
+		t.Skip("cutting the leader from the lambdas needs network namespaces")
+	}
+	r := runUnsafe(t, "no-dedup", nemesis.PartitionClients)
+	if r.Duplicated == 0 && r.Linearizable {
+		t.Errorf("no-dedup: the checkers reported no duplicate: %s", r.SummaryLine())
 	}
 }
