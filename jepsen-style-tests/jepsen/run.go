@@ -31,6 +31,9 @@ type Config struct {
 	Net      string   // "netns", "proxy" or "" (netns when available)
 	Unsafe   []string // --unsafe-test-fault switches
 	Clients  int      // API clients recording histories
+	// LambdaTimeout is the lambdas' time limit (default 2 s: many
+	// relaunches).
+	LambdaTimeout time.Duration
 }
 
 // Run starts the cluster, runs the workloads under the nemesis, heals,
@@ -40,6 +43,9 @@ type Config struct {
 func Run(t *testing.T, cfg Config) *Report {
 	if cfg.Clients == 0 {
 		cfg.Clients = 2
+	}
+	if cfg.LambdaTimeout == 0 {
+		cfg.LambdaTimeout = 2 * time.Second
 	}
 	if cfg.Net == "" {
 		cfg.Net = harness.NetworkKind()
@@ -54,7 +60,7 @@ func Run(t *testing.T, cfg Config) *Report {
 	} else {
 		net = harness.NewProxy(t, cfg.Nodes)
 	}
-	opts := harness.Options{Nodes: cfg.Nodes, LambdaTimeout: 2 * time.Second, Concurrency: 16, Net: net}
+	opts := harness.Options{Nodes: cfg.Nodes, LambdaTimeout: cfg.LambdaTimeout, Concurrency: 16, Net: net}
 	var redis *harness.Redis
 	if _, err := exec.LookPath("redis-server"); err == nil {
 		redis = harness.StartRedisOn(t, net.HostIP())
