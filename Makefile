@@ -2,11 +2,13 @@
 #   make install   build bin/kappa and install the Python package (+ test deps)
 #   make test      everything CI runs: Go and Python suites
 #   make proto     regenerate the committed protobuf code
+#   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
+#                  its last line is the summary, non-zero exit when a check fails
 
 PYTHON ?= python3
 GO     ?= go
 
-.PHONY: install build python test test-go test-python proto lint
+.PHONY: install build python test test-go test-python proto lint jepsen
 
 install: build python
 
@@ -27,3 +29,17 @@ test-python:
 
 proto:
 	./scripts/genproto.sh
+
+DURATION ?= 10m
+NODES    ?= 5
+JEPSEN_REPORT ?= $(CURDIR)/jepsen-report
+
+jepsen: build
+	rm -f $(JEPSEN_REPORT)/summary.txt
+	KAPPA_JEPSEN_LONG=1 KAPPA_JEPSEN_DURATION=$(DURATION) KAPPA_JEPSEN_NODES=$(NODES) \
+	KAPPA_JEPSEN_SEED=$(SEED) KAPPA_JEPSEN_FAULTS=$(FAULTS) KAPPA_JEPSEN_REPORT=$(JEPSEN_REPORT) \
+	$(GO) test -count=1 -timeout 0 -v -run '^TestLong$$' ./jepsen-style-tests/jepsen > $(JEPSEN_REPORT).log 2>&1; \
+	rc=$$?; grep -E '^ +run.go|^ +[0-9.]+[mµn]?s +[a-z-]+ ' $(JEPSEN_REPORT).log | sed 's/^ *run.go:[0-9]*: //'; \
+	if [ -f $(JEPSEN_REPORT)/summary.txt ]; then cat $(JEPSEN_REPORT)/summary.txt; \
+	else tail -40 $(JEPSEN_REPORT).log; echo "jepsen: the run did not finish (log: $(JEPSEN_REPORT).log)"; fi; \
+	exit $$rc

@@ -13,7 +13,7 @@ func (m *Machine) checkRef(ref *pb.TaskRef) (*pb.Job, *pb.Task, *pb.Result) {
 	if bad != nil {
 		return nil, nil, bad
 	}
-	if ref.GetClaim() == "" || ref.GetEpoch() != t.GetEpoch() || ref.GetClaim() != t.GetClaim() {
+	if !m.unsafe.NoFencing && (ref.GetClaim() == "" || ref.GetEpoch() != t.GetEpoch() || ref.GetClaim() != t.GetClaim()) {
 		return nil, nil, fail(pb.ErrorCode_SUPERSEDED, "call refused: the claim of epoch %d on j%d/t%d was superseded: %s",
 			ref.GetEpoch(), ref.GetJobId(), ref.GetTaskId(), describeClaim(t))
 	}
@@ -28,13 +28,13 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 		return bad
 	}
 	switch {
-	case c.GetSeq() == t.GetSeq() && c.GetSeq() > 0:
+	case c.GetSeq() == t.GetSeq() && c.GetSeq() > 0 && !m.unsafe.NoDedup:
 		if !bytes.Equal(c.GetDigest(), t.GetLastDigest()) {
 			return fail(pb.ErrorCode_NONDETERMINISTIC_REPLAY, "non-deterministic replay: j%d/t%d call %d was applied with another request (digest %x, now %x)",
 				t.GetJobId(), t.GetId(), c.GetSeq(), short(t.GetLastDigest()), short(c.GetDigest()))
 		}
 		return responseResult(proto.Clone(t.GetLastResponse()).(*pb.Response))
-	case c.GetSeq() != t.GetSeq()+1:
+	case c.GetSeq() != t.GetSeq()+1 && !m.unsafe.reapplies(c.GetSeq(), t.GetSeq()):
 		return fail(pb.ErrorCode_BAD_SEQ, "bad seq: j%d/t%d expects call %d (or %d re-sent), got %d", t.GetJobId(), t.GetId(), t.GetSeq()+1, t.GetSeq(), c.GetSeq())
 	case t.GetState() != pb.TaskState_TASK_RUNNING:
 		return fail(pb.ErrorCode_BAD_STATE, "j%d/t%d is %s: call %d must wait for the response of call %d (poll, then park)",

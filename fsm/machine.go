@@ -43,6 +43,9 @@ type Machine struct {
 	// runnable indexes RUNNABLE tasks of running jobs. Derived: rebuilt on
 	// Restore, never serialized.
 	runnable map[TaskKey]struct{}
+
+	// unsafe breaks a guarantee on purpose (tests only; see unsafe.go).
+	unsafe Unsafe
 }
 
 // New returns an empty machine.

@@ -60,6 +60,7 @@ func (m *Machine) Restore(data []byte) error {
 		return fmt.Errorf("fsm: restore: the snapshot does not decode: %w", err)
 	}
 	fresh := New()
+	fresh.unsafe = m.unsafe
 	fresh.appliedIndex = s.GetAppliedIndex()
 	fresh.nextJobID = s.GetNextJobId()
 	fresh.clusterID = s.GetClusterId()

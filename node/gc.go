@@ -96,7 +96,7 @@ func (n *Node) collectJob(ctx context.Context, job uint64) (uint64, error) {
 	n.replica.read(func(m *fsm.Machine) { refs = m.Refs(job) })
 	var deleted uint64
 	for _, key := range keys {
-		if refs.Keys[key] || !collectable(key, refs) {
+		if !n.cfg.Unsafe.EagerGC && (refs.Keys[key] || !collectable(key, refs)) {
 			continue
 		}
 		if err := n.cfg.Store.Delete(ctx, key); err != nil {

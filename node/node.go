@@ -78,6 +78,8 @@ type Config struct {
 	// TestInterceptor wraps every unary API call. Tests use it to drop or
 	// delay responses; production leaves it nil.
 	TestInterceptor grpc.UnaryServerInterceptor
+	// Unsafe breaks guarantees on purpose (tests only; see unsafe.go).
+	Unsafe UnsafeFaults
 }
 
 // RaftTuning holds the Raft timeouts and log compaction settings.
@@ -150,6 +152,7 @@ type Node struct {
 	log       *slog.Logger
 	raft      *raft.Raft
 	logStore  *raftboltdb.BoltStore
+	writeBack *writeBack // only with Unsafe.NoFsync
 	replica   *replica
 	proposer  *proposer
 	forwarder *forwarder
@@ -187,7 +190,7 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Invoker == nil || cfg.Store == nil {
 		return nil, errors.New("node: an invoker and a checkpoint store are required")
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(), leases: newLeases(), done: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{})}
 	lis, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return nil, fmt.Errorf("node: cannot listen on API address %s: %w", cfg.APIAddr, err)
@@ -230,7 +233,7 @@ func (n *Node) openRaft() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("node: cannot create data dir %s: %w", dir, err)
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), NoSync: n.cfg.Unsafe.NoFsync})
 	if err != nil {
 		return fmt.Errorf("node: opening the Raft log in %s: %w", dir, err)
 	}
@@ -281,7 +284,12 @@ func (n *Node) openRaft() error {
 			}
 		}
 	}
-	r, err := raft.NewRaft(rc, n.replica, store, store, snaps, trans)
+	var logs raft.LogStore = store
+	if n.cfg.Unsafe.NoFsync {
+		wb := newWriteBack(store)
+		n.writeBack, logs = wb, wb
+	}
+	r, err := raft.NewRaft(rc, n.replica, logs, store, snaps, trans)
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("node: starting Raft: %w", err)
@@ -342,6 +350,10 @@ func (n *Node) Close() error {
 			err = fmt.Errorf("node: raft shutdown: %w", e)
 		}
 		n.wg.Wait()
+		if n.writeBack != nil {
+			n.writeBack.close()
+			n.writeBack.flush()
+		}
 		if e := n.logStore.Close(); e != nil && err == nil {
 			err = e
 		}

@@ -21,8 +21,10 @@ type replica struct {
 	changed *broadcast
 }
 
-func newReplica() *replica {
-	return &replica{m: fsm.New(), changed: newBroadcast()}
+func newReplica(unsafe fsm.Unsafe) *replica {
+	m := fsm.New()
+	m.SetUnsafe(unsafe)
+	return &replica{m: m, changed: newBroadcast()}
 }
 
 // Apply is called by raft for every committed log entry, in order.

@@ -45,8 +45,13 @@ type serverOptions struct {
 	tlsKey      string
 	tlsCA       string
 	raft        node.RaftTuning
-	worker      node.WorkerSettings
-	lambda      lambdaOptions
+	// Test-only (hidden): a fault-injecting proxy in front of the Raft
+	// port, and guarantees switched off on purpose.
+	raftAdvertise string
+	raftSourceIP  string
+	unsafeFaults  []string
+	worker        node.WorkerSettings
+	lambda        lambdaOptions
 }
 
 func newServerCmd() *cobra.Command {
@@ -95,11 +100,21 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.DurationVar(&o.worker.AutoPause, "auto-checkpoint", 5*time.Second, "automatic checkpoint interval")
 	f.DurationVar(&o.gcInterval, "gc-interval", 30*time.Second, "how often the leader deletes checkpoints nothing refers to")
 	f.DurationVar(&o.retention, "retention", time.Hour, "how long a finished job's result, state and checkpoints are kept")
+	f.StringVar(&o.raftAdvertise, "test-raft-advertise", "", "tests: the address peers reach this node's Raft at (a proxy), when it differs from --raft-addr")
+	f.StringVar(&o.raftSourceIP, "test-raft-source-ip", "", "tests: the local address dials to peers leave from")
+	f.StringSliceVar(&o.unsafeFaults, "unsafe-test-fault", nil, "tests: break a guarantee on purpose ("+strings.Join(node.UnsafeNames, ", ")+"); needs "+node.UnsafeEnv+"=1")
+	for _, hidden := range []string{"test-raft-advertise", "test-raft-source-ip", "unsafe-test-fault"} {
+		f.MarkHidden(hidden)
+	}
 	o.lambda.register(cmd)
 	return cmd
 }
 
 func serve(o serverOptions) error {
+	unsafe, err := node.ParseUnsafe(o.unsafeFaults)
+	if err != nil {
+		return usageError("%v", err)
+	}
 	if o.nodeID == "" || o.dataDir == "" {
 		return usageError("--node-id and --data-dir are required")
 	}
@@ -111,6 +126,13 @@ func serve(o serverOptions) error {
 		return usageError("data dir %s holds no cluster yet: pass --bootstrap (first node), --join API_ADDR (any member), or --wait-join (then add it with `kappa cluster join`)", o.dataDir)
 	}
 	logger := newLogger(o.logLevel)
+	if len(o.unsafeFaults) > 0 {
+		logger.Warn("UNSAFE test faults on: this node breaks guarantees on purpose", "faults", o.unsafeFaults)
+	}
+	advertise := o.raftAdvertise
+	if advertise == "" {
+		advertise = o.raftAddr
+	}
 	if o.store == "" {
 		o.store = "file://" + filepath.Join(absPath(o.dataDir), "store")
 	}
@@ -122,7 +144,7 @@ func serve(o serverOptions) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	trans, err := raftgrpc.New(raftgrpc.Config{LocalAddr: raft.ServerAddress(o.raftAddr), TLS: tlsCfg,
+	trans, err := raftgrpc.New(raftgrpc.Config{LocalAddr: raft.ServerAddress(advertise), TLS: tlsCfg, SourceIP: o.raftSourceIP,
 		HeartbeatTimeout: o.raft.HeartbeatTimeout, Logger: logger})
 	if err != nil {
 		return err
@@ -145,7 +167,7 @@ func serve(o serverOptions) error {
 		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Bootstrap: o.bootstrap, Join: o.join, JoinTimeout: o.joinTimeout,
 		Transport: trans, Invoker: lam.invoker, CoordinatorInvoker: lam.coordinator, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
 		Store: store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
-		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention,
+		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, Unsafe: unsafe,
 	})
 	if err != nil {
 		trans.Close()

@@ -57,14 +57,14 @@ def handler(event, context):
 
 func TestBadInputFailsClearlyAndLosesNothing(t *testing.T) {
 	c := harness.Start(t, harness.Options{Nodes: 1, LambdaTimeout: 3 * time.Second})
-	svc := newCounter(t, 0)
+	svc := harness.NewReceiver(t, 0)
 	ev := event
 	ev.Service = svc.URL()
 	healthy := c.Submit(workload, ev.JSON(), "healthy", maxLaunches)
 	tampered := c.Submit(victim, "{}", "tampered", 0)
 	bad := map[string]uint64{
-		"item 1 of type _thread.lock can't be pickled (TypeError: cannot pickle '_thread.lock' object)": c.Submit(unpicklable, "{}", "unpicklable", 0),
-		"dequeue refused by the coordinator (NOT_FOUND)": c.Submit(missingQueue, "{}", "missing-queue", 0),
+		"item 1 of type _thread.lock can't be pickled (TypeError: cannot pickle '_thread.lock' object)":                           c.Submit(unpicklable, "{}", "unpicklable", 0),
+		"dequeue refused by the coordinator (NOT_FOUND)":                                                                          c.Submit(missingQueue, "{}", "missing-queue", 0),
 		fmt.Sprintf("wait: Future(j%d/t1) belongs to job j%d; a task can only wait for futures of its own job", healthy, healthy): c.Submit(foreignFuture, fmt.Sprintf(`{"other": %d}`, healthy), "foreign-future", 0),
 	}
 
@@ -91,7 +91,7 @@ func TestBadInputFailsClearlyAndLosesNothing(t *testing.T) {
 		t.Fatalf("the healthy job: %s %s", st.GetState(), st.GetError())
 	}
 	checkWorkload(t, st.GetResultJson(), ev)
-	svc.check(t, ev.EffectTasks*ev.EffectsPerTask)
+	svc.Check(t, ev.EffectTasks*ev.EffectsPerTask)
 	audit(t, c, healthy)
 }
 

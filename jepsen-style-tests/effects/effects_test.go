@@ -30,7 +30,7 @@ type faults struct {
 
 func runWorkload(t *testing.T, opts harness.Options, f faults) {
 	c := harness.Start(t, opts)
-	svc := newCounter(t, 300*time.Millisecond)
+	svc := harness.NewReceiver(t, 300*time.Millisecond)
 	ev := event
 	ev.Service = svc.URL()
 	started := time.Now()
@@ -59,7 +59,7 @@ func runWorkload(t *testing.T, opts harness.Options, f faults) {
 		t.Fatalf("job failed: %s", st.GetError())
 	}
 	checkWorkload(t, st.GetResultJson(), ev)
-	svc.check(t, ev.EffectTasks*ev.EffectsPerTask)
+	svc.Check(t, ev.EffectTasks*ev.EffectsPerTask)
 	audit(t, c, job)
 }
 

@@ -26,7 +26,7 @@ func TestRedisStoreUnderFaults(t *testing.T) {
 	// the outage below outlasts it.
 	t.Setenv("KAPPA_STORE_RETRY_S", "0.5")
 	c := harness.Start(t, harness.Options{Nodes: 3, LambdaTimeout: 2 * time.Second, Store: redis.URL()})
-	svc := newCounter(t, 300*time.Millisecond)
+	svc := harness.NewReceiver(t, 300*time.Millisecond)
 	ev := event
 	ev.Service = svc.URL()
 	started := time.Now()
@@ -52,7 +52,7 @@ func TestRedisStoreUnderFaults(t *testing.T) {
 		t.Fatalf("job failed: %s", st.GetError())
 	}
 	checkWorkload(t, st.GetResultJson(), ev)
-	svc.check(t, ev.EffectTasks*ev.EffectsPerTask)
+	svc.Check(t, ev.EffectTasks*ev.EffectsPerTask)
 	audit(t, c, job)
 
 	// The workers that met the outage said so clearly (the leader logs how

@@ -3,6 +3,7 @@ package effects
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"testing"
 )
 
@@ -39,29 +40,8 @@ def consume(q):
             return got
         got.append(item)
 
-def tree(depth, fanout, label):
-    if depth == 0:
-        time.sleep(0.2)
-        checkpoint()
-        return label
-    futures = []
-    for k in range(fanout):
-        futures.append(spawn(tree, (depth - 1, fanout, label * fanout + k)))
-    return sum(wait(futures))
-
-def post(call, service, item):
-    request = urllib.request.Request(service, method="POST", data=json.dumps({"item": item}).encode(),
-                                     headers={"Content-Type": "application/json", **call.headers()})
-    with urllib.request.urlopen(request, timeout=60) as reply:
-        json.loads(reply.read())
-    return item
-
-def effects(service, first, n):
-    done = []
-    for item in range(first, first + n):
-        done.append(call_external(post, service, item))
-    return done
-
+` + harness.SpawnTree + `
+` + harness.ExternalEffects + `
 def handler(event, context):
     a = create_queue(4)
     b = create_queue(0)

@@ -35,6 +35,9 @@ type Options struct {
 	// Store is the checkpoint store URL (e.g. a Redis from StartRedis);
 	// empty means a directory under the cluster's dir.
 	Store string
+	// Net places the nodes in a fault-injecting network (NewNetNS or
+	// NewProxy); nil: plain loopback addresses, no network faults.
+	Net Network
 }
 
 // Cluster is a running set of processes.
@@ -52,12 +55,14 @@ type Cluster struct {
 
 // Node is one `kappa server`.
 type Node struct {
+	Index    int // 0-based, as the Network counts nodes
 	ID       string
 	RaftAddr string
 	APIAddr  string
 	DataDir  string
 	proc     *Process
 	joinAddr string
+	extra    []string // server flags the network needs
 }
 
 // Start builds nothing (see Binary) and starts opts.Nodes servers: the
@@ -79,13 +84,22 @@ func Start(t testing.TB, opts Options) *Cluster {
 		c.store = "file://" + filepath.Join(dir, "store")
 	}
 	t.Cleanup(c.Stop)
-	c.lambdaA = freeAddr(t, "127.0.0.1")
+	hostIP := "127.0.0.1"
+	if opts.Net != nil {
+		hostIP = opts.Net.HostIP()
+	}
+	c.lambdaA = freeAddr(t, hostIP)
 	c.lambda = c.spawn("lambda-local", "lambda-local", "--addr", c.lambdaA,
 		"--lambda-timeout", opts.LambdaTimeout.String(), "--concurrency", fmt.Sprint(opts.Concurrency))
 	waitListening(t, c.lambdaA, 30*time.Second)
 	for i := 1; i <= opts.Nodes; i++ {
-		ip := fmt.Sprintf("127.0.0.%d", 10+i)
-		n := &Node{ID: fmt.Sprintf("n%d", i), RaftAddr: freeAddr(t, ip), APIAddr: freeAddr(t, ip), DataDir: filepath.Join(dir, fmt.Sprintf("n%d", i))}
+		n := &Node{Index: i - 1, ID: fmt.Sprintf("n%d", i), DataDir: filepath.Join(dir, fmt.Sprintf("n%d", i))}
+		if opts.Net != nil {
+			n.RaftAddr, n.APIAddr, n.extra = opts.Net.Addrs(i - 1)
+		} else {
+			ip := fmt.Sprintf("127.0.0.%d", 10+i)
+			n.RaftAddr, n.APIAddr = freeAddr(t, ip), freeAddr(t, ip)
+		}
 		if i > 1 {
 			n.joinAddr = c.Nodes[0].APIAddr
 		}
@@ -121,13 +135,30 @@ func (c *Cluster) serverArgs(n *Node) []string {
 	} else {
 		args = append(args, "--join", n.joinAddr)
 	}
+	args = append(args, n.extra...)
 	return append(args, opts.ExtraServerArgs...)
 }
 
+// command is node n's command line, run inside its network.
+func (c *Cluster) command(n *Node) (string, []string) {
+	if c.opts.Net == nil {
+		return c.bin, c.serverArgs(n)
+	}
+	return c.opts.Net.Command(n.Index, c.bin, c.serverArgs(n))
+}
+
 func (c *Cluster) startNode(n *Node) {
-	n.proc = c.spawn(n.ID, c.serverArgs(n)...)
+	p := &Process{name: n.ID, log: filepath.Join(c.dir, n.ID+".log")}
+	p.bin, p.args = c.command(n)
+	if err := p.start(); err != nil {
+		c.t.Fatalf("starting %s: %v", n.ID, err)
+	}
+	n.proc = p
 	waitListening(c.t, n.APIAddr, 30*time.Second)
 }
+
+// Net is the cluster's network (nil: plain loopback).
+func (c *Cluster) Net() Network { return c.opts.Net }
 
 // Client is a client given every node's address.
 func (c *Cluster) Client() *kappaclient.Client { return c.client }
@@ -307,6 +338,15 @@ func (c *Cluster) WaitMembers(n int, limit time.Duration) {
 // reports the same state hash; it returns the hash.
 func (c *Cluster) Converged(limit time.Duration) string {
 	c.t.Helper()
+	h, err := c.TryConverged(limit)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return h
+}
+
+// TryConverged is Converged reporting divergence as an error.
+func (c *Cluster) TryConverged(limit time.Duration) (string, error) {
 	deadline := time.Now().Add(limit)
 	var last []string
 	for time.Now().Before(deadline) {
@@ -328,11 +368,10 @@ func (c *Cluster) Converged(limit time.Duration) string {
 		}
 		if len(hashes) == 1 && len(indexes) == 1 {
 			for h := range hashes {
-				return h
+				return h, nil
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	c.t.Fatalf("replicas did not converge in %s: %v", limit, last)
-	return ""
+	return "", fmt.Errorf("replicas did not converge in %s: %v", limit, last)
 }

@@ -118,7 +118,7 @@ func (c *Cluster) Kill(n *Node) { n.proc.kill() }
 func (c *Cluster) Restart(n *Node) {
 	c.t.Helper()
 	n.proc.kill()
-	n.proc.args = c.serverArgs(n)
+	n.proc.bin, n.proc.args = c.command(n)
 	if err := n.proc.start(); err != nil {
 		c.t.Fatalf("restarting %s: %v", n.ID, err)
 	}
@@ -203,3 +203,13 @@ func (b *lockedBuffer) String() string {
 
 // FreeAddr picks a free port on ip (for processes a test starts itself).
 func FreeAddr(t testing.TB, ip string) string { return freeAddr(t, ip) }
+
+// Running says whether the node's process is alive (paused counts).
+func (n *Node) Running() bool { return n.proc.running() }
+
+// Paused says whether the node is stopped by Pause.
+func (n *Node) Paused() bool {
+	n.proc.mu.Lock()
+	defer n.proc.mu.Unlock()
+	return n.proc.paused
+}

@@ -11,6 +11,7 @@ import (
 // Redis is a redis-server a test started: durable (appendonly, fsync on
 // every write), on a free port, with its data in a temp dir.
 type Redis struct {
+	IP   string
 	Port int
 	Dir  string
 	proc *Process
@@ -21,24 +22,32 @@ type Redis struct {
 // installed (CI installs one). It is killed at cleanup.
 func StartRedis(t testing.TB, extra ...string) *Redis {
 	t.Helper()
+	return StartRedisOn(t, "127.0.0.1", extra...)
+}
+
+// StartRedisOn is StartRedis listening on ip (a Network's HostIP).
+func StartRedisOn(t testing.TB, ip string, extra ...string) *Redis {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not installed (apt-get install redis-server)")
 	}
-	addr := freeAddr(t, "127.0.0.1")
+	addr := freeAddr(t, ip)
 	var port int
-	fmt.Sscanf(addr[len("127.0.0.1:"):], "%d", &port)
+	fmt.Sscanf(addr[len(ip)+1:], "%d", &port)
 	dir := t.TempDir()
-	args := append([]string{"--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--dir", dir, "--save", "",
+	// Protected mode refuses clients from non-loopback addresses without a
+	// password; the bridge address of a test network is one.
+	args := append([]string{"--bind", ip, "--protected-mode", "no", "--port", fmt.Sprint(port), "--dir", dir, "--save", "",
 		"--appendonly", "yes", "--appendfsync", "always"}, extra...)
-	r := &Redis{Port: port, Dir: dir, t: t, proc: &Process{name: "redis", bin: bin, args: args, log: filepath.Join(dir, "redis.log")}}
+	r := &Redis{IP: ip, Port: port, Dir: dir, t: t, proc: &Process{name: "redis", bin: bin, args: args, log: filepath.Join(dir, "redis.log")}}
 	r.Restart()
 	t.Cleanup(r.Kill)
 	return r
 }
 
 // URL is the store URL of this server.
-func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
+func (r *Redis) URL() string { return fmt.Sprintf("redis://%s:%d/0", r.IP, r.Port) }
 
 // Kill SIGKILLs the server (its append-only file keeps every write).
 func (r *Redis) Kill() { r.proc.kill() }
@@ -50,5 +59,5 @@ func (r *Redis) Restart() {
 	if err := r.proc.start(); err != nil {
 		r.t.Fatalf("starting redis-server: %v", err)
 	}
-	waitListening(r.t, fmt.Sprintf("127.0.0.1:%d", r.Port), 10*time.Second)
+	waitListening(r.t, fmt.Sprintf("%s:%d", r.IP, r.Port), 10*time.Second)
 }

@@ -14,6 +14,11 @@ import (
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
+// WatchIdle is how long Watch waits on a silent stream before it watches
+// again (found by the Jepsen-style suite: after a network cut a watch hung
+// on a half-open connection long after its job had finished).
+var WatchIdle = 15 * time.Second
+
 // Submit submits a program bundle with an event; retries reuse the same
 // request id, so the job is created once.
 func (c *Client) Submit(ctx context.Context, bundle, event []byte, name string, maxLaunches uint32) (*wire.SubmitJobResponse, error) {
@@ -148,18 +153,30 @@ func (c *Client) watchOnce(ctx context.Context, addr string, job uint64, update 
 	if err != nil {
 		return false, status.Error(codes.Unavailable, err.Error())
 	}
-	stream, err := wire.NewClientServiceClient(conn).WatchJob(ctx, &wire.WatchJobRequest{JobId: job})
+	// A stream that stays silent may sit on a connection a network cut
+	// left half-open, where no error will ever arrive: give it up after
+	// WatchIdle and watch again (a new stream starts with the job's
+	// current status).
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idle := time.AfterFunc(WatchIdle, cancel)
+	defer idle.Stop()
+	stream, err := wire.NewClientServiceClient(conn).WatchJob(sctx, &wire.WatchJobRequest{JobId: job})
 	if err != nil {
 		return false, err
 	}
 	for {
 		st, err := stream.Recv()
+		if err != nil && ctx.Err() == nil && sctx.Err() != nil {
+			return false, status.Error(codes.Unavailable, fmt.Sprintf("%s sent nothing for %s", addr, WatchIdle))
+		}
 		if errors.Is(err, io.EOF) {
 			return false, status.Error(codes.Unavailable, fmt.Sprintf("%s ended the watch early", addr))
 		}
 		if err != nil {
 			return false, err
 		}
+		idle.Reset(WatchIdle)
 		update(st)
 		if st.GetState() != wire.JobState_JOB_RUNNING {
 			return true, nil

@@ -41,6 +41,11 @@ type Config struct {
 	// Timeout. Set it to raft's Config.HeartbeatTimeout.
 	HeartbeatTimeout time.Duration
 
+	// SourceIP, when set, is the local address every dial to a peer leaves
+	// from. Tests that put a fault-injecting proxy in front of each node set
+	// it, so the proxy can tell which node a connection comes from.
+	SourceIP string
+
 	// MaxMsgSize caps one gRPC message either way. It must hold a full
 	// AppendEntries batch: raft's MaxAppendEntries times the largest entry.
 	MaxMsgSize int

@@ -1,6 +1,8 @@
 package raftgrpc
 
 import (
+	"context"
+	"net"
 	"sync"
 	"time"
 
@@ -26,7 +28,7 @@ func (cfg *Config) dialOptions() []grpc.DialOption {
 	if cfg.TLS != nil {
 		creds = credentials.NewTLS(cfg.TLS.Clone())
 	}
-	return []grpc.DialOption{
+	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(cfg.MaxMsgSize),
@@ -36,6 +38,13 @@ func (cfg *Config) dialOptions() []grpc.DialOption {
 		// Peers are reached directly, never through an HTTP proxy from the environment.
 		grpc.WithNoProxy(),
 	}
+	if cfg.SourceIP != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(cfg.SourceIP)}}
+		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, "tcp", addr)
+		}))
+	}
+	return opts
 }
 
 // connCache holds one gRPC connection per peer; gRPC multiplexes every RPC

@@ -1,0 +1,220 @@
+package jepsen
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/checker"
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/nemesis"
+	"github.com/kappa-serverless/kappa/node"
+	"github.com/kappa-serverless/kappa/transport/kappaclient"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+// Config shapes one run.
+type Config struct {
+	Nodes    int
+	Duration time.Duration // how long the nemesis attacks
+	Gap      time.Duration // mean pause between faults
+	Seed     int64
+	Kinds    []string // faults to draw from
+	Ordered  bool     // apply Kinds in order instead of at random
+	Net      string   // "netns", "proxy" or "" (netns when available)
+	Unsafe   []string // --unsafe-test-fault switches
+	Clients  int      // API clients recording histories
+	// LambdaTimeout is the lambdas' time limit (default 2 s: many
+	// relaunches).
+	LambdaTimeout time.Duration
+}
+
+// Run starts the cluster, runs the workloads under the nemesis, heals,
+// waits for every job, checks, and returns the report. It fails t only
+// when the run could not be carried out; the report says what the
+// checkers found.
+func Run(t *testing.T, cfg Config) *Report {
+	if cfg.Clients == 0 {
+		cfg.Clients = 2
+	}
+	if cfg.LambdaTimeout == 0 {
+		cfg.LambdaTimeout = 2 * time.Second
+	}
+	if cfg.Net == "" {
+		cfg.Net = harness.NetworkKind()
+	}
+	logf := func(format string, args ...any) { t.Logf(format, args...) }
+	logf("jepsen: seed %d (replay with KAPPA_JEPSEN_SEED=%d), %d nodes, network %s, faults %s for %s",
+		cfg.Seed, cfg.Seed, cfg.Nodes, cfg.Net, strings.Join(cfg.Kinds, ","), cfg.Duration)
+
+	var net harness.Network
+	if cfg.Net == "netns" {
+		net = harness.NewNetNS(t, cfg.Nodes)
+	} else {
+		net = harness.NewProxy(t, cfg.Nodes)
+	}
+	opts := harness.Options{Nodes: cfg.Nodes, LambdaTimeout: cfg.LambdaTimeout, Concurrency: 16, Net: net}
+	var redis *harness.Redis
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		redis = harness.StartRedisOn(t, net.HostIP())
+		if s, err := checkpoint.Open(redis.URL()); err == nil {
+			s.Close()
+			opts.Store = redis.URL()
+		} else {
+			logf("jepsen: the checkpoints go to a directory: the Go store does not open %s: %v", redis.URL(), err)
+			redis = nil
+		}
+	}
+	if len(cfg.Unsafe) > 0 {
+		t.Setenv(node.UnsafeEnv, "1")
+		opts.ExtraServerArgs = append(opts.ExtraServerArgs, "--unsafe-test-fault", strings.Join(cfg.Unsafe, ","), "--gc-interval", "1s")
+	}
+	c := harness.Start(t, opts)
+	svc := harness.NewReceiverOn(t, net.HostIP(), 200*time.Millisecond)
+	pipelineBundle, shortBundle := harness.BundleOf(t, pipeline), harness.BundleOf(t, short)
+
+	probe := c.Submit(short, `{"sleep": 0, "value": 0}`, "probe", 0)
+	nem := nemesis.New(c, cfg.Seed)
+	nem.Redis = redis
+	nem.Log = logf
+	nem.Probe = probeAny(c, probe)
+
+	rec := &recorder{ops: map[string]int{}}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1 + cfg.Clients)
+	go func() { defer wg.Done(); runPipelines(c, pipelineBundle, rec, svc.URL(), stop) }()
+	for i := 0; i < cfg.Clients; i++ {
+		go func(i int) {
+			defer wg.Done()
+			runClient(c.Client().Addrs(), shortBundle, i, cfg.Seed+int64(i), rec, stop)
+		}(i)
+	}
+	started := time.Now()
+	nem.Run(context.Background(), cfg.Kinds, cfg.Ordered, cfg.Duration, cfg.Gap)
+	logf("%8s  healed everything; waiting for every job", time.Since(started).Round(time.Millisecond))
+	close(stop)
+	wg.Wait()
+	logf("%8s  every workload finished", time.Since(started).Round(time.Millisecond))
+	return check(t, cfg, c, net, svc, rec, nem.Events())
+}
+
+func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, svc *harness.Receiver, rec *recorder, events []nemesis.Event) *Report {
+	r := &Report{Seed: cfg.Seed, Nodes: cfg.Nodes, Network: net.Mode(), Unsafe: cfg.Unsafe, Ops: rec.ops, Faults: map[string]int{}, Timeline: events}
+	if ns, ok := net.(*harness.NetNS); ok && !ns.HasNetem() {
+		r.Notes = append(r.Notes, harness.ErrNoNetem.Error()+": delay and loss are skipped in namespaces (the proxy network has them)")
+	}
+	for _, e := range events {
+		if e.Skipped == "" {
+			r.Faults[e.Kind]++
+			r.recoveries = append(r.recoveries, e.Recovery)
+		}
+	}
+	// Queues: delivery and linearizability, per pipeline job.
+	r.Linearizable = true
+	for i, consumed := range rec.consumed {
+		d := checker.CheckDelivery(consumed, 2, 10)
+		r.Lost += d.Lost
+		r.Duplicated += d.Duplicated
+		r.Reordered += d.Reordered
+		r.Problems = append(r.Problems, prefix(fmt.Sprintf("queue of pipeline %d: ", i), d.Problems)...)
+		if res := checker.CheckQueue(rec.queueOps[i], time.Minute); res != porcupine.Ok {
+			r.noteLinearizability(fmt.Sprintf("queue history of pipeline %d", i), res)
+		}
+	}
+	// Exactly-once effects.
+	lost, dup, problems := svc.EffectCounts(rec.effects)
+	r.Lost += lost
+	r.Duplicated += dup
+	r.Problems = append(r.Problems, problems...)
+	// Client operations.
+	if res := checker.CheckJobs(rec.jobOps, 2*time.Minute); res != porcupine.Ok {
+		r.noteLinearizability("client operations", res)
+	}
+	// Every pipeline that did not succeed lost its work.
+	r.Lost += rec.ops["pipeline/failed"] + rec.ops["pipeline/unfinished"] + len(rec.failedJobs)
+	for job, why := range rec.failedJobs {
+		r.Problems = append(r.Problems, fmt.Sprintf("client job j%d failed: %s", job, why))
+	}
+	r.Problems = append(r.Problems, rec.problems...)
+	// The FSM's own audit: every task applied each call once.
+	for _, job := range rec.jobs {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		a, err := c.Client().Audit(ctx, job)
+		cancel()
+		if err != nil {
+			r.Problems = append(r.Problems, fmt.Sprintf("audit of j%d: %v", job, err))
+			continue
+		}
+		if p := harness.CheckAudit(a); len(p) > 0 {
+			r.Duplicated += len(p)
+			r.Problems = append(r.Problems, prefix(fmt.Sprintf("audit j%d: ", job), p)...)
+		}
+	}
+	// Every job ended.
+	for _, job := range rec.jobs {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		st, err := c.Client().Job(ctx, job, false)
+		cancel()
+		if err == nil && st.GetState() == wire.JobState_JOB_RUNNING {
+			r.Problems = append(r.Problems, fmt.Sprintf("j%d still running after the heal", job))
+		}
+	}
+	limit := 2 * time.Minute
+	if len(cfg.Unsafe) > 0 {
+		limit = 20 * time.Second // broken on purpose: divergence is expected
+	}
+	hash, err := c.TryConverged(limit)
+	if err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	}
+	r.StateHash = hash
+	r.finish()
+	return r
+}
+
+// probeAny succeeds when any running node serves a linearizable read of
+// job within a second. Asking each node itself keeps a paused node, which
+// a client would wait out for its per-attempt timeout, from being counted
+// as the cluster's downtime.
+func probeAny(c *harness.Cluster, job uint64) func(ctx context.Context) error {
+	clients := map[*harness.Node]*kappaclient.Client{}
+	for i, n := range c.Nodes {
+		clients[n] = c.PinnedClient(i)
+	}
+	return func(ctx context.Context) error {
+		errs := make(chan error, len(c.Nodes))
+		for _, n := range c.Nodes {
+			go func(cl *kappaclient.Client) {
+				pctx, cancel := context.WithTimeout(ctx, time.Second)
+				defer cancel()
+				_, err := cl.Job(pctx, job, false)
+				errs <- err
+			}(clients[n])
+		}
+		var last error
+		for range c.Nodes {
+			if err := <-errs; err == nil {
+				return nil
+			} else {
+				last = err
+			}
+		}
+		return last
+	}
+}
+
+func prefix(p string, lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		out = append(out, p+l)
+	}
+	return out
+}
