@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"github.com/kappa-serverless/kappa/lambda/lambdaapi"
 	"github.com/kappa-serverless/kappa/lambda/local"
 	"github.com/kappa-serverless/kappa/node"
@@ -88,14 +89,7 @@ func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int
 // its end.
 func (s *stack) run(t testing.TB, source, event string) *wire.JobStatus {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "prog.py")
-	if err := os.WriteFile(p, []byte(source), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bundle, _, err := checkpoint.BuildBundle(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bundle := harness.BundleOf(t, source)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	sub, err := s.client.Submit(ctx, bundle, []byte(event), "e2e", 0)
