@@ -13,9 +13,9 @@ import (
 )
 
 // zombieProgram checkpoints, sleeps, then makes one call whose argument is
-// drawn from os.urandom (the random module's state is restored from the
-// checkpoint, so random would draw alike): a zombie and its relaunch resume from the same
-// checkpoint but make different calls. (Deterministic calls would hide a
+// drawn from os.urandom (random's state is part of a checkpoint, see
+// kappa/runtime/state.py, so it would draw alike): a zombie and its
+// relaunch resume from the same checkpoint but make different calls. (Deterministic calls would hide a
 // zombie: the FSM answers the second copy of a call from the first one's
 // stored response, whichever epoch sent it.)
 const zombieProgram = `
