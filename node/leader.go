@@ -59,8 +59,9 @@ func (n *Node) becomeLeader() {
 	n.leaderCancel = cancel
 	n.mu.Unlock()
 	n.log.Info("leader loops started", "running_tasks", len(claimed))
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go func() { defer n.wg.Done(); n.launchLoop(ctx) }()
+	go func() { defer n.wg.Done(); n.platformWatch(ctx) }()
 	go func() { defer n.wg.Done(); n.leaseLoop(ctx) }()
 	go func() { defer n.wg.Done(); n.gcLoop(ctx) }()
 }
@@ -206,11 +207,15 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	// An on-coordinator task is a process of this node: it dies with our
 	// leadership and resumes on the next leader.
 	invoker, ictx, timeout := n.cfg.Invoker, context.Background(), n.cfg.LambdaTimeout
-	if task.GetOnCoordinator() && n.cfg.CoordinatorInvoker != nil {
+	onCoordinator := task.GetOnCoordinator() && n.cfg.CoordinatorInvoker != nil
+	if onCoordinator {
 		invoker, ictx, timeout = n.cfg.CoordinatorInvoker, ctx, 0
 	}
 	started := time.Now()
 	r, err := invoker.Invoke(ictx, lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: timeout})
+	if !onCoordinator {
+		n.noteInvocation(err)
+	}
 	outcome, msg := outcomeOf(r, err)
 	n.metrics.invocations.WithLabelValues(outcome.String()).Inc()
 	n.recordInvocation(k, epoch, inv, started, r, outcome, msg)

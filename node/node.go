@@ -59,7 +59,11 @@ type Config struct {
 	// Function is the name of the worker function lambdas are invoked as.
 	Function      string
 	LambdaTimeout time.Duration
-	Store         checkpoint.Store
+	// LambdaUnreachableStepDown: a leader whose invocations have failed to
+	// reach the lambda platform (cannot connect, or no answer) for this
+	// long hands leadership to another voter (0: never; see stepdown.go).
+	LambdaUnreachableStepDown time.Duration
+	Store                     checkpoint.Store
 	// GCInterval is how often the leader collects store garbage; Retention
 	// how long a finished job's keys and record are kept.
 	GCInterval time.Duration
@@ -158,6 +162,7 @@ type Node struct {
 	forwarder *forwarder
 	leases    *leases
 	metrics   *metrics
+	platform  *platformHealth
 	// invocationLogs remembers the invocations this node launched as leader.
 	invocationLogs invocationLogs
 	grpc           *grpc.Server
@@ -190,7 +195,8 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Invoker == nil || cfg.Store == nil {
 		return nil, errors.New("node: an invoker and a checkpoint store are required")
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{}),
+		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}}
 	lis, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return nil, fmt.Errorf("node: cannot listen on API address %s: %w", cfg.APIAddr, err)

@@ -50,6 +50,7 @@ type serverOptions struct {
 	raftAdvertise string
 	raftSourceIP  string
 	unsafeFaults  []string
+	stepDown      time.Duration
 	worker        node.WorkerSettings
 	lambda        lambdaOptions
 }
@@ -100,6 +101,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.DurationVar(&o.worker.AutoPause, "auto-checkpoint", 5*time.Second, "automatic checkpoint interval")
 	f.DurationVar(&o.gcInterval, "gc-interval", 30*time.Second, "how often the leader deletes checkpoints nothing refers to")
 	f.DurationVar(&o.retention, "retention", time.Hour, "how long a finished job's result, state and checkpoints are kept")
+	f.DurationVar(&o.stepDown, "lambda-unreachable-stepdown", 10*time.Second, "a leader that cannot reach the lambda platform for this long hands leadership to another node (0: never)")
 	f.StringVar(&o.raftAdvertise, "test-raft-advertise", "", "tests: the address peers reach this node's Raft at (a proxy), when it differs from --raft-addr")
 	f.StringVar(&o.raftSourceIP, "test-raft-source-ip", "", "tests: the local address dials to peers leave from")
 	f.StringSliceVar(&o.unsafeFaults, "unsafe-test-fault", nil, "tests: break a guarantee on purpose ("+strings.Join(node.UnsafeNames, ", ")+"); needs "+node.UnsafeEnv+"=1")
@@ -114,6 +116,9 @@ func serve(o serverOptions) error {
 	unsafe, err := node.ParseUnsafe(o.unsafeFaults)
 	if err != nil {
 		return usageError("%v", err)
+	}
+	if o.stepDown < 0 {
+		return usageError("--lambda-unreachable-stepdown must not be negative (0 turns it off), got %s", o.stepDown)
 	}
 	if o.nodeID == "" || o.dataDir == "" {
 		return usageError("--node-id and --data-dir are required")
@@ -166,7 +171,8 @@ func serve(o serverOptions) error {
 	n, err := node.Start(node.Config{
 		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Bootstrap: o.bootstrap, Join: o.join, JoinTimeout: o.joinTimeout,
 		Transport: trans, Invoker: lam.invoker, CoordinatorInvoker: lam.coordinator, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
-		Store: store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
+		LambdaUnreachableStepDown: o.stepDown,
+		Store:                     store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, Unsafe: unsafe,
 	})
 	if err != nil {

@@ -38,7 +38,11 @@ func finish(t *testing.T, r *Report) {
 // majority/minority partition, one leader pause — then heal and check.
 func TestSmoke(t *testing.T) {
 	r := Run(t, Config{Nodes: 3, Duration: 75 * time.Second, Gap: 6 * time.Second, Seed: seed(t), Ordered: true,
-		Kinds: []string{nemesis.KillLambdas, nemesis.KillLeader, nemesis.PartitionMajority, nemesis.PauseLeader, nemesis.KillRandom}})
+		Kinds: []string{nemesis.KillLambdas, nemesis.KillLeader, nemesis.PartitionMajority, nemesis.PauseLeader, nemesis.KillRandom},
+		// Workers re-send some committed calls (lost responses): dedup must
+		// answer them from the stored response (TestUnsafeNoDedupDuplicates
+		// shows what they do without it).
+		ResendCalls: 0.1})
 	finish(t, r)
 }
 

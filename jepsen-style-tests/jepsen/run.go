@@ -31,6 +31,10 @@ type Config struct {
 	Net      string   // "netns", "proxy" or "" (netns when available)
 	Unsafe   []string // --unsafe-test-fault switches
 	Clients  int      // API clients recording histories
+	// ResendCalls: the probability that a worker re-sends a committed task
+	// call (a lost response; KAPPA_TEST_RESEND_CALLS), which dedup must
+	// make harmless.
+	ResendCalls float64
 	// LambdaTimeout is the lambdas' time limit (default 2 s: many
 	// relaunches).
 	LambdaTimeout time.Duration
@@ -75,6 +79,10 @@ func Run(t *testing.T, cfg Config) *Report {
 	if len(cfg.Unsafe) > 0 {
 		t.Setenv(node.UnsafeEnv, "1")
 		opts.ExtraServerArgs = append(opts.ExtraServerArgs, "--unsafe-test-fault", strings.Join(cfg.Unsafe, ","), "--gc-interval", "1s")
+	}
+	if cfg.ResendCalls > 0 {
+		// The lambda platform and so every worker inherit it.
+		t.Setenv("KAPPA_TEST_RESEND_CALLS", fmt.Sprint(cfg.ResendCalls))
 	}
 	c := harness.Start(t, opts)
 	svc := harness.NewReceiverOn(t, net.HostIP(), 200*time.Millisecond)

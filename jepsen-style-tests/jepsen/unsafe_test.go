@@ -37,3 +37,13 @@ func TestUnsafeNoFsyncLoses(t *testing.T) {
 		t.Errorf("no-fsync: the checkers found nothing: %s", r.SummaryLine())
 	}
 }
+
+// Without dedup, a committed call whose response is lost and which the
+// worker re-sends (KAPPA_TEST_RESEND_CALLS) is applied twice: an enqueue
+// delivers its item twice, a dequeue swallows one.
+func TestUnsafeNoDedupDuplicates(t *testing.T) {
+	r := runUnsafeWith(t, Config{Kinds: []string{nemesis.KillLambdas}, Unsafe: []string{"no-dedup"}, ResendCalls: 0.2})
+	if r.Duplicated == 0 && r.Lost == 0 {
+		t.Errorf("no-dedup with re-sent calls: the checkers reported no duplicate and no loss: %s", r.SummaryLine())
+	}
+}

@@ -3,6 +3,7 @@ package nemesis
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
@@ -115,6 +116,8 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 		stop := c.KillLambdasEvery(200*time.Millisecond, 700*time.Millisecond, n.rng.Int63())
 		killed := 0
 		return func() { killed = stop(); n.Log("          kill-lambdas       %d workers SIGKILLed", killed) }, "SIGKILL random lambda workers", nil
+	case PauseLambdas:
+		return n.pauseLambdas()
 	case RestartRedis:
 		if n.Redis == nil {
 			return nil, "", fmt.Errorf("the store is not Redis")
@@ -155,4 +158,35 @@ func (n *Nemesis) membership() (func(), string, error) {
 		c.Restart(v)
 		delete(n.removed, v)
 	}, "removed " + v.ID + ", wiped, rejoining", nil
+}
+
+// pauseLambdas stops some lambda workers and moves leadership: the new
+// leader, which is not invoking them, relaunches their tasks once their
+// lease runs out, and the stopped workers resume as zombies of a superseded
+// epoch (with a lambda timeout longer than the hold; with a shorter one the
+// platform kills them at their deadline instead).
+func (n *Nemesis) pauseLambdas() (func(), string, error) {
+	workers := n.C.LambdaWorkers()
+	if len(workers) == 0 {
+		return nil, "", fmt.Errorf("no lambda worker is running")
+	}
+	n.rng.Shuffle(len(workers), func(i, j int) { workers[i], workers[j] = workers[j], workers[i] })
+	workers = workers[:min(len(workers), 4)]
+	var stopped []int
+	for _, pid := range workers {
+		if syscall.Kill(pid, syscall.SIGSTOP) == nil {
+			stopped = append(stopped, pid)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	to, err := n.C.Client().TransferLeader(ctx, "")
+	if err != nil {
+		to = "(transfer failed: " + err.Error() + ")"
+	}
+	return func() {
+		for _, pid := range stopped {
+			syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}, fmt.Sprintf("SIGSTOP workers %v, leader to %s", stopped, to), nil
 }

@@ -34,6 +34,7 @@ const (
 	PartitionClients  = "partition-clients" // the leader's replies to clients and lambdas are dropped
 	SlowNet           = "delay-loss"
 	KillLambdas       = "kill-lambdas"
+	PauseLambdas      = "pause-lambdas" // SIGSTOP workers past their lease, move the leader, SIGCONT: zombies
 	RestartRedis      = "restart-redis"
 	TransferLeader    = "transfer-leader"
 	Membership        = "membership"
@@ -41,7 +42,7 @@ const (
 
 // All is every kind.
 var All = []string{KillLeader, KillRandom, KillMajority, PauseLeader, PauseFollower, PartitionLeader, PartitionMajority,
-	PartitionBridge, OneWay, PartitionClients, SlowNet, KillLambdas, RestartRedis, TransferLeader, Membership}
+	PartitionBridge, OneWay, PartitionClients, SlowNet, KillLambdas, PauseLambdas, RestartRedis, TransferLeader, Membership}
 
 // Event is one fault in the timeline.
 type Event struct {
@@ -87,6 +88,11 @@ func (n *Nemesis) Run(ctx context.Context, kinds []string, ordered bool, d, gap 
 			// Longer than a worker's call timeout (15 s), so calls whose
 			// reply was dropped are re-sent elsewhere.
 			hold = 20 * time.Second
+		}
+		if kind == PauseLambdas {
+			// Past the lease (3 heartbeats + 2 s = 8 s by default), so the
+			// paused workers' tasks are relaunched before they resume.
+			hold = 12 * time.Second
 		}
 		n.one(ctx, kind, hold)
 		select {

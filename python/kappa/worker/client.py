@@ -9,6 +9,7 @@ precise exceptions and never retried.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -40,6 +41,22 @@ class JobFinished(CoordinatorError):
 class Unreachable(Exception):
     """No leader could be reached before the deadline."""
 
+
+# Tests only: KAPPA_TEST_RESEND_CALLS=P re-sends a committed Call with
+# probability P (a lost response), which the coordinator's dedup must make
+# harmless (the Jepsen-style suite's no-dedup check relies on it).
+def _resend_probability() -> float:
+    raw = os.environ.get("KAPPA_TEST_RESEND_CALLS") or "0"
+    try:
+        p = float(raw)
+    except ValueError:
+        p = -1.0
+    if not 0 <= p <= 1:
+        raise ValueError(f"KAPPA_TEST_RESEND_CALLS={raw!r}: want a probability between 0 and 1")
+    return p
+
+
+_RESEND_CALLS = _resend_probability()
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -94,7 +111,12 @@ class Client:
         return self._invoke("Claim", pb.ClaimRequest(job_id=job, task_id=task, epoch=epoch, invocation_id=invocation, claim=claim))
 
     def call(self, req: pb.CallRequest) -> pb.CallResponse:
-        return self._invoke("Call", req)
+        resp = self._invoke("Call", req)
+        if _RESEND_CALLS > 0 and random.random() < _RESEND_CALLS:
+            # Test fault: the response was "lost", so the call is sent again
+            # and the second answer used, as a client that timed out would.
+            resp = self._invoke("Call", req)
+        return resp
 
     def poll(self, ref: pb.TaskRef, seq: int) -> pb.PollResponse:
         return self._invoke("Poll", pb.PollRequest(ref=ref, seq=seq))
