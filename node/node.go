@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 	"google.golang.org/grpc"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
@@ -239,7 +240,11 @@ func (n *Node) openRaft() error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("node: cannot create data dir %s: %w", dir, err)
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), NoSync: n.cfg.Unsafe.NoFsync})
+	// The freelist is rebuilt on open instead of written with every
+	// commit (as etcd does): smaller writes per log entry, and the log
+	// stays small because snapshots truncate it.
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"), NoSync: n.cfg.Unsafe.NoFsync,
+		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType}})
 	if err != nil {
 		return fmt.Errorf("node: opening the Raft log in %s: %w", dir, err)
 	}

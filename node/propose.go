@@ -17,7 +17,11 @@ const maxBatch = 256
 
 // maxInFlight bounds the entries handed to raft and not yet committed:
 // while they replicate, new commands gather into the next, larger entry.
-const maxInFlight = 4
+// Raft writes and replicates entries one after another anyway, so more in
+// flight only makes entries smaller: on the 3-node benchmark 2 gave ~9k
+// RPCs/s at 128 tasks where 4 gave ~7k (docs/benchmarks.md); 1 would lose
+// the overlap of the leader's write with the previous entry's round trip.
+const maxInFlight = 2
 
 // proposer turns commands into log entries. Commands that arrive while an
 // entry is being formed share it, so under load many RPCs cost one entry
