@@ -127,8 +127,8 @@ func (c *Config) setDefaults() {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	r := &c.Raft
-	defaultDur(&r.HeartbeatTimeout, 500*time.Millisecond)
-	defaultDur(&r.ElectionTimeout, 500*time.Millisecond)
+	defaultDur(&r.HeartbeatTimeout, 400*time.Millisecond)
+	defaultDur(&r.ElectionTimeout, 400*time.Millisecond)
 	defaultDur(&r.LeaderLeaseTimeout, 250*time.Millisecond)
 	defaultDur(&r.CommitTimeout, 5*time.Millisecond)
 	defaultDur(&r.ApplyTimeout, 10*time.Second)
