@@ -8,7 +8,7 @@
 PYTHON ?= python3
 GO     ?= go
 
-.PHONY: install build python test test-go test-python proto lint jepsen
+.PHONY: install build python redis test test-go test-python proto lint jepsen
 
 install: build python
 
@@ -18,7 +18,10 @@ build:
 python:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e 'python[test]'
 
-test: install test-go test-python
+test: install redis test-go test-python
+
+redis:
+	./scripts/ensure-redis.sh
 
 test-go:
 	$(GO) vet ./...
