@@ -83,9 +83,7 @@ func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderR
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
-	a.n.drainCoordinatorTasks(ctx)
-	defer a.n.draining.Store(false)
-	var f raft.Future
+	transfer := a.n.raft.LeadershipTransfer
 	if to := req.GetToId(); to != "" {
 		addr := ""
 		cfg, err := a.n.configuration()
@@ -100,11 +98,11 @@ func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderR
 		if addr == "" {
 			return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, fmt.Sprintf("node %q is not a member of the cluster", to))
 		}
-		f = a.n.raft.LeadershipTransferToServer(raft.ServerID(to), raft.ServerAddress(addr))
-	} else {
-		f = a.n.raft.LeadershipTransfer()
+		transfer = func() raft.Future {
+			return a.n.raft.LeadershipTransferToServer(raft.ServerID(to), raft.ServerAddress(addr))
+		}
 	}
-	if err := f.Error(); err != nil {
+	if err := a.n.handOff(ctx, transfer); err != nil {
 		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, "leadership transfer failed: "+err.Error())
 	}
 	// The new leader is known once its first heartbeat arrives here.
@@ -143,6 +141,14 @@ func (n *Node) configuration() (raft.Configuration, error) {
 		return raft.Configuration{}, fmt.Errorf("reading the cluster configuration: %w", err)
 	}
 	return f.Configuration(), nil
+}
+
+// handOff moves the on-coordinator tasks off this node, then transfers
+// leadership.
+func (n *Node) handOff(ctx context.Context, transfer func() raft.Future) error {
+	n.drainCoordinatorTasks(ctx)
+	defer n.draining.Store(false)
+	return transfer().Error()
 }
 
 // drainCoordinatorTasks asks the tasks running on this node (on-coordinator

@@ -31,21 +31,14 @@ type GCStats struct {
 // write. A finished job's keys all go once its retention has passed, and
 // then the job itself leaves the state.
 func (n *Node) gcLoop(ctx context.Context) {
-	tick := time.NewTicker(n.cfg.GCInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, n.cfg.GCInterval, func() {
 		if err := n.collect(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("garbage collection round failed; retrying next round", "err", err)
 			n.gcMu.Lock()
 			n.gc.LastError = err.Error()
 			n.gcMu.Unlock()
 		}
-	}
+	})
 }
 
 func (n *Node) collect(ctx context.Context) error {

@@ -254,14 +254,7 @@ func outcomeOf(r lambda.Result, err error) (pb.Outcome, string) {
 // Launch fences the old worker.
 func (n *Node) leaseLoop(ctx context.Context) {
 	lease := 3*n.cfg.Worker.HeartbeatInterval + 2*time.Second
-	tick := time.NewTicker(n.cfg.Worker.HeartbeatInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, n.cfg.Worker.HeartbeatInterval, func() {
 		claimed := n.claimedEpochs()
 		for _, k := range n.leases.expired(claimed, lease) {
 			var t *pb.Task
@@ -279,6 +272,21 @@ func (n *Node) leaseLoop(ctx context.Context) {
 				n.log.Debug("lease expiry not committed", "task", k, "err", err)
 			}
 		}
+	})
+}
+
+// every calls f once per period until ctx ends: the shape of every
+// leader-only loop.
+func every(ctx context.Context, period time.Duration, f func()) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		f()
 	}
 }
 

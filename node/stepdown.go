@@ -119,14 +119,7 @@ func (n *Node) platformWatch(ctx context.Context) {
 	if counter != nil {
 		last = counter.Stats()
 	}
-	tick := time.NewTicker(min(time.Second, n.platform.window/4))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, min(time.Second, n.platform.window/4), func() {
 		now := time.Now()
 		if counter != nil {
 			s := counter.Stats()
@@ -139,18 +132,15 @@ func (n *Node) platformWatch(ctx context.Context) {
 		}
 		ok, failing := n.platform.shouldStepDown(now)
 		if !ok || !n.hasOtherVoters() {
-			continue
+			return
 		}
 		n.platform.steppedDown(now)
 		n.log.Warn("stepping down: this leader cannot reach the lambda platform, another node may",
 			"failing_for", failing.Round(time.Millisecond), "window", n.platform.window)
-		n.drainCoordinatorTasks(ctx)
-		err := n.raft.LeadershipTransfer().Error()
-		n.draining.Store(false)
-		if err != nil {
+		if err := n.handOff(ctx, n.raft.LeadershipTransfer); err != nil {
 			n.log.Warn("step-down failed; staying leader", "err", err)
 		}
-	}
+	})
 }
 
 // hasOtherVoters reports whether another voter could take leadership.
