@@ -248,8 +248,10 @@ func TestRandomWorkerKillsAreCrashes(t *testing.T) {
 // Every example runs through `kappa run`, whose coordinator invokes the
 // local platform through the SDK and the Invoke API: in this package's
 // tests, or in python/tests/examples (those needing a service beside them,
-// like the crawler's de-duplicating receiver).
-func TestEveryExampleIsRunByATest(t *testing.T) {
+// like the crawler's de-duplicating receiver). Those tests do the running;
+// this one only keeps a new example from being added without one: it fails
+// when an example's file name appears in neither test file.
+func TestEveryExampleIsNamedByATest(t *testing.T) {
 	var tests strings.Builder
 	for _, f := range []string{"cli_test.go", filepath.Join("..", "..", "python", "tests", "examples", "test_examples.py")} {
 		b, err := os.ReadFile(f)
