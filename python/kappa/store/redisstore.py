@@ -21,7 +21,6 @@ go-redis (timeouts, pool sizes) tune only the Go side and are ignored here.
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 from urllib.parse import parse_qs, unquote, urlparse
@@ -30,6 +29,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ..backoff import jittered_sleep
 from .dirstore import KeyExistsError, KeyNotFoundError, check_key
 
 # How long one operation keeps retrying an unreachable server (seconds;
@@ -156,7 +156,7 @@ class RedisStore:
                 if time.monotonic() + delay > deadline:
                     raise StoreUnavailable(f"checkpoint store: Redis at {self.where} unreachable for {what} "
                                            f"(retried for {self.retry_for:g} s): {e}") from None
-                time.sleep(delay * (0.5 + random.random()))
+                jittered_sleep(delay, time.sleep)
                 delay = min(delay * 2, 1.0)
 
 

@@ -10,12 +10,12 @@ precise exceptions and never retried.
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 
 import grpc
 
+from kappa.backoff import chance, jittered_sleep
 from kappa.v1 import task_pb2 as pb
 from kappa.v1 import task_pb2_grpc as pb_grpc
 
@@ -101,7 +101,7 @@ class Client:
                     if time.monotonic() + delay > deadline:
                         raise Unreachable(f"coordinator unreachable at {', '.join(self.addrs)} for {method}: {e.details()}") from None
                     self._next += 1
-                    time.sleep(delay * (0.5 + random.random()))
+                    jittered_sleep(delay, time.sleep)
                     delay = min(delay * 2, 1.0)
                     continue
                 cls = {"SUPERSEDED": Superseded, "JOB_FINISHED": JobFinished}.get(reason, CoordinatorError)
@@ -112,7 +112,7 @@ class Client:
 
     def call(self, req: pb.CallRequest) -> pb.CallResponse:
         resp = self._invoke("Call", req)
-        if _RESEND_CALLS > 0 and random.random() < _RESEND_CALLS:
+        if _RESEND_CALLS > 0 and chance(_RESEND_CALLS):
             # Test fault: the response was "lost", so the call is sent again
             # and the second answer used, as a client that timed out would.
             resp = self._invoke("Call", req)

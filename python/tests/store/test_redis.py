@@ -2,6 +2,7 @@
 under the shared key layout, the durability and eviction checks, AUTH, TLS,
 WAIT for replicas, and an unreachable server (retried, then a clear error)."""
 
+import random
 import subprocess
 import threading
 import time
@@ -127,3 +128,14 @@ def test_a_put_survives_a_redis_restart(redis_server):
 def test_bad_urls(url, msg):
     with pytest.raises(ValueError, match=msg):
         RedisStore(url)
+
+
+def test_retries_leave_the_programs_random_stream_alone():
+    # The global generator is the program's and is saved in its checkpoints:
+    # the store's retry jitter must not draw from it, or a run and its
+    # replay from the same checkpoint would see different numbers.
+    random.seed(7)
+    before = random.getstate()
+    with pytest.raises(StoreUnavailable):
+        RedisStore(f"redis://127.0.0.1:{free_port()}", retry_for=0.3)
+    assert random.getstate() == before
