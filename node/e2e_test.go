@@ -3,15 +3,12 @@ package node
 import (
 	"context"
 	"math/big"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -134,38 +131,17 @@ func TestWorkersKilledAtRandomMomentsResultStillRight(t *testing.T) {
 	c := clientFor(t, n)
 	job := submitEvent(t, c, treeProgram, `{"leaves": 6}`)
 
-	var kills atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		seed := time.Now().UnixNano()
-		t.Logf("killer seed: %d", seed)
-		rng := rand.New(rand.NewSource(seed))
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Duration(200+rng.Intn(500)) * time.Millisecond):
-			}
-			if pids := workerPIDs(); len(pids) > 0 && kills.Load() < 12 {
-				syscall.Kill(pids[rng.Intn(len(pids))], syscall.SIGKILL)
-				kills.Add(1)
-			}
-		}
-	}()
+	killer := startWorkerKiller(t, n, job, 100*time.Millisecond, 400*time.Millisecond, 12)
 	st := awaitJob(t, c, job, 4*time.Minute)
-	close(stop)
-	wg.Wait()
+	kills := killer.Stop()
 	want := expectedTree(6)
 	if st.GetState() != wire.JobState_JOB_SUCCEEDED || st.GetResultJson() != want {
-		t.Fatalf("after %d kills: job %v, want %s", kills.Load(), st, want)
+		t.Fatalf("after %d kills: job %v, want %s", kills, st, want)
 	}
-	if kills.Load() == 0 || st.GetRelaunches() == 0 {
-		t.Fatalf("the test killed %d workers and saw %d relaunches; it proves nothing", kills.Load(), st.GetRelaunches())
+	if kills == 0 || st.GetRelaunches() == 0 {
+		t.Fatalf("the test killed %d workers and saw %d relaunches; it proves nothing", kills, st.GetRelaunches())
 	}
-	t.Logf("%d kills, %d launches, %d relaunches", kills.Load(), st.GetLaunches(), st.GetRelaunches())
+	t.Logf("%d kills, %d launches, %d relaunches", kills, st.GetLaunches(), st.GetRelaunches())
 	assertAuditClean(t, c, job)
 }
 

@@ -2,11 +2,9 @@ package node
 
 import (
 	"context"
-	"math/rand"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,28 +64,13 @@ func TestGarbageCollectionUnderKills(t *testing.T) {
 	job := submitEvent(t, c, checkpointLoop, `{"tasks": 4, "n": 2500}`)
 	store := n.cfg.Store
 
-	var kills atomic.Int64
 	var maxKeys atomic.Int64
 	var violations []string
 	var mu sync.Mutex
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { // random lambda deaths
-		defer wg.Done()
-		rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Duration(500+rng.Intn(1000)) * time.Millisecond):
-			}
-			if pids := workerPIDs(); len(pids) > 0 {
-				syscall.Kill(pids[rng.Intn(len(pids))], syscall.SIGKILL)
-				kills.Add(1)
-			}
-		}
-	}()
+	killer := startWorkerKiller(t, n, job, 500*time.Millisecond, time.Second, 1<<30)
+	wg.Add(1)
 	go func() { // observer: key count, and pointers that name missing keys
 		defer wg.Done()
 		for {
@@ -119,13 +102,14 @@ func TestGarbageCollectionUnderKills(t *testing.T) {
 	st := awaitJob(t, c, job, 6*time.Minute)
 	close(stop)
 	wg.Wait()
+	kills := killer.Stop()
 	if st.GetState() != wire.JobState_JOB_SUCCEEDED {
 		t.Fatalf("job %v", st)
 	}
 	if st.GetCheckpoints() < tasks*per {
 		t.Fatalf("only %d checkpoints", st.GetCheckpoints())
 	}
-	t.Logf("%d checkpoints, %d kills, %d relaunches, at most %d keys at once, %d collected", st.GetCheckpoints(), kills.Load(), st.GetRelaunches(), maxKeys.Load(), n.GC().Deleted)
+	t.Logf("%d checkpoints, %d kills, %d relaunches, at most %d keys at once, %d collected", st.GetCheckpoints(), kills, st.GetRelaunches(), maxKeys.Load(), n.GC().Deleted)
 	if len(violations) > 0 {
 		t.Fatalf("committed pointers named missing keys: %s", strings.Join(violations, ", "))
 	}

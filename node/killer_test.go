@@ -1,0 +1,68 @@
+package node
+
+import (
+	"math/rand"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// workerKiller SIGKILLs a random local-platform worker every min..min+spread,
+// at most max times, but only after the job has made progress (its tasks'
+// seqs grew) since the previous kill. Ungated, a slow machine lets the killer
+// catch the same task in its worker's start-up again and again, and the FSM
+// rightly fails a task launched 8 times without reaching a new checkpoint;
+// the test is about kills at random moments, not about starving a task.
+type workerKiller struct {
+	kills atomic.Int64
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startWorkerKiller(t *testing.T, n *Node, job uint64, min, spread time.Duration, max int64) *workerKiller {
+	k := &workerKiller{stop: make(chan struct{})}
+	seed := time.Now().UnixNano()
+	t.Logf("killer seed: %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		last := uint64(0)
+		for k.kills.Load() < max {
+			select {
+			case <-k.stop:
+				return
+			case <-time.After(min + time.Duration(rng.Int63n(int64(spread)))):
+			}
+			progress := jobProgress(n, job)
+			if progress <= last {
+				continue
+			}
+			if pids := workerPIDs(); len(pids) > 0 {
+				if syscall.Kill(pids[rng.Intn(len(pids))], syscall.SIGKILL) == nil {
+					k.kills.Add(1)
+					last = progress
+				}
+			}
+		}
+	}()
+	return k
+}
+
+// Stop ends the killing and reports how many workers were killed.
+func (k *workerKiller) Stop() int64 {
+	close(k.stop)
+	k.wg.Wait()
+	return k.kills.Load()
+}
+
+// jobProgress is the sum of the job's tasks' seqs: it grows with every
+// committed call, so with every new checkpoint.
+func jobProgress(n *Node, job uint64) (sum uint64) {
+	for _, task := range jobTasks(n, job) {
+		sum += task.GetSeq()
+	}
+	return sum
+}
