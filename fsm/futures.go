@@ -114,6 +114,9 @@ func (m *Machine) failTask(j *pb.Job, t *pb.Task, now int64, msg string) {
 		return
 	}
 	m.notifyWaiters(j, t, now)
+	// A child that fails outside a call (out of launches) may have been
+	// the last task that could run: then the others wait forever.
+	m.checkDeadlock(j, now)
 }
 
 // notifyWaiters fulfils the waiters of a finished future in FIFO order.

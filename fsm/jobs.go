@@ -96,7 +96,27 @@ func (m *Machine) checkDeadlock(j *pb.Job, now int64) {
 	if active > 0 || waiting == 0 {
 		return
 	}
-	m.finishJob(j, now, pb.JobState_JOB_FAILED, "deadlock: nothing can run; "+m.waitForGraph(j))
+	msg := "deadlock: nothing can run; " + m.waitForGraph(j)
+	if failed := m.failedTasks(j); failed != "" {
+		msg += "; " + failed
+	}
+	m.finishJob(j, now, pb.JobState_JOB_FAILED, msg)
+}
+
+// failedTasks names the job's failed tasks and why, e.g. "t2 failed: task
+// j1/t2 was launched 8 times …": usually the reason the others are stuck.
+func (m *Machine) failedTasks(j *pb.Job) string {
+	var parts []string
+	for id := uint64(1); id < j.GetNextTaskId(); id++ {
+		if t := m.tasks[TaskKey{j.GetId(), id}]; t != nil && t.GetState() == pb.TaskState_TASK_FAILED {
+			why, _, _ := strings.Cut(t.GetError(), "\n")
+			if len(why) > 300 {
+				why = strings.ToValidUTF8(why[:300], "") + "…" // a cut rune would make the string unmarshalable
+			}
+			parts = append(parts, fmt.Sprintf("t%d failed: %s", id, why))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // waitForGraph describes which task waits for which, e.g.

@@ -158,3 +158,26 @@ func TestQueueBadInput(t *testing.T) {
 	l.refused(root.callCmd(root.seq+1, root.key(), &pb.Enqueue{QueueId: 1}), pb.ErrorCode_INVALID)
 	l.refused(root.callCmd(root.seq+1, root.key(), &pb.CreateQueues{Count: 0}), pb.ErrorCode_INVALID)
 }
+
+// A child that fails by running out of launches (its lambdas keep dying)
+// may leave every other task parked: the job is deadlocked then and must
+// fail at once, not stay running with nothing left to run it.
+func TestChildOutOfLaunchesLeavingOthersParkedIsADeadlock(t *testing.T) {
+	l, job, q, ws := queueJob(t, 1, 1)
+	root, prod := ws[0], ws[1]
+	root.call(&pb.Dequeue{QueueId: q})
+	l.ok(&pb.Command{Op: &pb.Command_Park{Park: &pb.Park{Ref: root.ref, Seq: root.seq}}})
+	l.ok(ended(job, prod.ref.GetTaskId(), 1, pb.Outcome_OUTCOME_CRASH))
+	for e := uint64(2); e <= DefaultMaxLaunches; e++ {
+		l.start(job, prod.ref.GetTaskId(), e)
+		l.ok(ended(job, prod.ref.GetTaskId(), e, pb.Outcome_OUTCOME_CRASH))
+	}
+	if st := l.task(job, prod.ref.GetTaskId()).GetState(); st != pb.TaskState_TASK_FAILED {
+		t.Fatalf("the child is %v after %d crashed launches", st, DefaultMaxLaunches)
+	}
+	j := l.m.Job(job)
+	if j.GetState() != pb.JobState_JOB_FAILED || !strings.Contains(j.GetError(), "deadlock") ||
+		!strings.Contains(j.GetError(), "t1 waits for an item in q1 (empty); t2 failed: task j1/t2 was launched 8 times") {
+		t.Fatalf("job %v", j)
+	}
+}

@@ -153,6 +153,7 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 	}
 	r.Problems = append(r.Problems, rec.problems...)
 	// The FSM's own audit: every task applied each call once.
+	audits := map[uint64]*wire.AuditJobResponse{}
 	for _, job := range rec.jobs {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		a, err := c.Client().Audit(ctx, job)
@@ -161,6 +162,7 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 			r.Problems = append(r.Problems, fmt.Sprintf("audit of j%d: %v", job, err))
 			continue
 		}
+		audits[job] = a
 		if p := harness.CheckAudit(a); len(p) > 0 {
 			r.Duplicated += len(p)
 			r.Problems = append(r.Problems, prefix(fmt.Sprintf("audit j%d: ", job), p)...)
@@ -172,7 +174,7 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 		st, err := c.Client().Job(ctx, job, false)
 		cancel()
 		if err == nil && st.GetState() == wire.JobState_JOB_RUNNING {
-			r.Problems = append(r.Problems, fmt.Sprintf("j%d still running after the heal", job))
+			r.Problems = append(r.Problems, fmt.Sprintf("j%d still running after the heal; tasks: %s", job, taskStates(audits[job])))
 		}
 	}
 	limit := 2 * time.Minute
@@ -225,4 +227,17 @@ func prefix(p string, lines []string) []string {
 		out = append(out, p+l)
 	}
 	return out
+}
+
+// taskStates lists a job's tasks as "t1 parked e3 s12, t2 failed e8 s4"
+// for a report on a job that did not end.
+func taskStates(a *wire.AuditJobResponse) string {
+	var parts []string
+	for _, t := range a.GetTasks() {
+		parts = append(parts, fmt.Sprintf("t%d %s e%d s%d", t.GetTaskId(), t.GetState(), t.GetEpoch(), t.GetSeq()))
+	}
+	if len(parts) == 0 {
+		return "unknown"
+	}
+	return strings.Join(parts, ", ")
 }
