@@ -3,9 +3,7 @@ package node
 import (
 	"context"
 	"math/big"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -75,33 +73,6 @@ func TestFactorialCrossesManyEpochs(t *testing.T) {
 	assertAuditClean(t, c, job)
 }
 
-// workerPIDs lists the local platform's worker processes (children of this
-// test process running kappa.worker.local).
-func workerPIDs() []int {
-	me := os.Getpid()
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) < 2 || fields[1] != strconv.Itoa(me) {
-			continue
-		}
-		cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if strings.Contains(string(cmd), "kappa.worker.local") {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 const treeProgram = `
 from kappa import checkpoint, spawn, wait
 
@@ -126,12 +97,13 @@ def handler(event, context):
 `
 
 func TestWorkersKilledAtRandomMomentsResultStillRight(t *testing.T) {
-	n := testNode(t, localPlatform(t, 20*time.Second), t.TempDir(), func(c *Config) { c.LambdaTimeout = 20 * time.Second })
+	platform := localPlatform(t, 20*time.Second)
+	n := testNode(t, platform, t.TempDir(), func(c *Config) { c.LambdaTimeout = 20 * time.Second })
 	defer n.Close()
 	c := clientFor(t, n)
 	job := submitEvent(t, c, treeProgram, `{"leaves": 6}`)
 
-	killer := startWorkerKiller(t, n, job, 100*time.Millisecond, 400*time.Millisecond, 12)
+	killer := startWorkerKiller(t, n, platform, job, 100*time.Millisecond, 400*time.Millisecond, 12)
 	st := awaitJob(t, c, job, 4*time.Minute)
 	kills := killer.Stop()
 	want := expectedTree(6)

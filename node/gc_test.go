@@ -53,7 +53,8 @@ def handler(event, context):
 // nothing of the job is left once its retention has passed.
 func TestGarbageCollectionUnderKills(t *testing.T) {
 	dir := t.TempDir()
-	n := testNode(t, localPlatform(t, 30*time.Second), dir, func(c *Config) {
+	platform := localPlatform(t, 30*time.Second)
+	n := testNode(t, platform, dir, func(c *Config) {
 		c.LambdaTimeout = 30 * time.Second
 		c.GCInterval = 100 * time.Millisecond
 		c.Retention = time.Second
@@ -69,7 +70,7 @@ func TestGarbageCollectionUnderKills(t *testing.T) {
 	var mu sync.Mutex
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	killer := startWorkerKiller(t, n, job, 500*time.Millisecond, time.Second, 1<<30)
+	killer := startWorkerKiller(t, n, platform, job, 500*time.Millisecond, time.Second, 1<<30)
 	wg.Add(1)
 	go func() { // observer: key count, and pointers that name missing keys
 		defer wg.Done()

@@ -7,11 +7,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kappa-serverless/kappa/lambda/local"
 )
 
-// workerKiller SIGKILLs a random local-platform worker every min..min+spread,
-// at most max times, but only after the job has made progress (its tasks'
-// seqs grew) since the previous kill. Ungated, a slow machine lets the killer
+// workerKiller SIGKILLs a random local-platform worker inside an invocation
+// every min..min+spread, at most max times, but only after the job has made
+// progress (its tasks' seqs grew) since the previous kill. Ungated, a slow machine lets the killer
 // catch the same task in its worker's start-up again and again, and the FSM
 // rightly fails a task launched 8 times without reaching a new checkpoint;
 // the test is about kills at random moments, not about starving a task.
@@ -21,7 +23,7 @@ type workerKiller struct {
 	wg    sync.WaitGroup
 }
 
-func startWorkerKiller(t *testing.T, n *Node, job uint64, min, spread time.Duration, max int64) *workerKiller {
+func startWorkerKiller(t *testing.T, n *Node, p *local.Platform, job uint64, min, spread time.Duration, max int64) *workerKiller {
 	k := &workerKiller{stop: make(chan struct{})}
 	seed := time.Now().UnixNano()
 	t.Logf("killer seed: %d", seed)
@@ -40,7 +42,7 @@ func startWorkerKiller(t *testing.T, n *Node, job uint64, min, spread time.Durat
 			if progress <= last {
 				continue
 			}
-			if pids := workerPIDs(); len(pids) > 0 {
+			if pids := p.ServingPIDs(); len(pids) > 0 {
 				if syscall.Kill(pids[rng.Intn(len(pids))], syscall.SIGKILL) == nil {
 					k.kills.Add(1)
 					last = progress

@@ -1,7 +1,9 @@
 package local
 
 import (
+	"context"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,5 +111,38 @@ func TestInvalidPayloadIsRejected(t *testing.T) {
 	p, _ := testPlatform(t, nil)
 	if _, err := p.Invoke(t.Context(), lambda.Invocation{Payload: []byte("{not json")}); err == nil {
 		t.Fatal("want an error for a malformed payload")
+	}
+}
+
+// ServingPIDs names exactly the workers inside an invocation: killing one
+// crashes that invocation; idle workers are not listed.
+func TestServingPIDsAreTheWorkersInAnInvocation(t *testing.T) {
+	p, _ := testPlatform(t, nil)
+	invoke(t, p, event("echo", nil), 30*time.Second) // leaves a warm, idle worker
+	if pids := p.ServingPIDs(); len(pids) != 0 || p.Stats().Idle != 1 {
+		t.Fatalf("serving %v with %+v, want none", pids, p.Stats())
+	}
+	done := make(chan lambda.Result)
+	go func() {
+		res, err := p.Invoke(context.Background(), lambda.Invocation{Function: "test-fn", Payload: event("sleep", map[string]any{"seconds": 30}), Timeout: time.Minute})
+		if err != nil {
+			res.Message = "Invoke: " + err.Error()
+		}
+		done <- res
+	}()
+	var pids []int
+	for deadline := time.Now().Add(30 * time.Second); len(pids) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		pids = p.ServingPIDs()
+	}
+	if len(pids) != 1 {
+		t.Fatalf("serving %v during an invocation, want one worker", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	wantOutcome(t, <-done, lambda.Crash)
+	if pids := p.ServingPIDs(); len(pids) != 0 {
+		t.Fatalf("serving %v after the crash", pids)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sort"
 	"sync"
 	"time"
 
@@ -28,8 +29,10 @@ type Platform struct {
 	mu     sync.Mutex
 	closed bool
 	live   map[*worker]struct{}
-	stats  Stats
-	wg     sync.WaitGroup // in-flight Invoke calls and background stops
+	// serving: workers running an invocation now (ServingPIDs).
+	serving map[*worker]struct{}
+	stats   Stats
+	wg      sync.WaitGroup // in-flight Invoke calls and background stops
 }
 
 var _ lambda.Invoker = (*Platform)(nil)
@@ -45,6 +48,8 @@ func New(cfg Config) (*Platform, error) {
 		slots: newSlots(cfg.Concurrency),
 		done:  make(chan struct{}),
 		live:  make(map[*worker]struct{}),
+
+		serving: make(map[*worker]struct{}),
 	}
 	if cfg.Faults.enabled() {
 		p.faults = newFaultDice(cfg.Faults)
@@ -130,7 +135,9 @@ func (p *Platform) run(ctx context.Context, c call) (lambda.Result, error) {
 	case err != nil:
 		return lambda.Result{}, err
 	}
+	p.setServing(w, true)
 	res, reusable, err := w.invoke(ctx, p.done, c)
+	p.setServing(w, false)
 	if reusable {
 		p.park(w)
 	} else {
@@ -267,6 +274,30 @@ func (p *Platform) Stats() Stats {
 	p.mu.Unlock()
 	s.Idle = p.pool.len()
 	return s
+}
+
+// ServingPIDs lists the process ids of the workers running an invocation
+// at this moment: what a fault injector kills to crash an invocation (a
+// worker in start-up or idle in the warm pool has none to crash).
+func (p *Platform) ServingPIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pids := make([]int, 0, len(p.serving))
+	for w := range p.serving {
+		pids = append(pids, w.pid)
+	}
+	sort.Ints(pids)
+	return pids
+}
+
+func (p *Platform) setServing(w *worker, on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on {
+		p.serving[w] = struct{}{}
+	} else {
+		delete(p.serving, w)
+	}
 }
 
 // enter registers an in-flight operation unless the platform is closed.
