@@ -29,7 +29,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..backoff import jittered_sleep
+from ..backoff import Backoff
 from .dirstore import KeyExistsError, KeyNotFoundError, check_key
 
 # How long one operation keeps retrying an unreachable server (seconds;
@@ -141,8 +141,7 @@ class RedisStore:
     def _retry(self, what: str, op):
         """Runs op, retrying connection failures with jittered backoff for
         retry_for seconds, then raising StoreUnavailable."""
-        deadline = time.monotonic() + self.retry_for
-        delay = 0.05
+        backoff = Backoff(self.retry_for)
         while True:
             try:
                 return op()
@@ -153,11 +152,9 @@ class RedisStore:
                 if "CERTIFICATE_VERIFY_FAILED" in str(e):
                     raise StoreError(f"checkpoint store: Redis at {self.where}: TLS certificate not trusted ({e}); "
                                      f"add skip_verify=true to the URL only for testing") from None
-                if time.monotonic() + delay > deadline:
+                if not backoff.wait():
                     raise StoreUnavailable(f"checkpoint store: Redis at {self.where} unreachable for {what} "
                                            f"(retried for {self.retry_for:g} s): {e}") from None
-                jittered_sleep(delay, time.sleep)
-                delay = min(delay * 2, 1.0)
 
 
 def _parse(url: str):

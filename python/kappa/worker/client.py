@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 import grpc
 
-from kappa.backoff import chance, jittered_sleep
+from kappa.backoff import Backoff, chance
 from kappa.v1 import task_pb2 as pb
 from kappa.v1 import task_pb2_grpc as pb_grpc
 
@@ -90,19 +89,16 @@ class Client:
         return pb_grpc.TaskServiceStub(_channel(self.addrs[self._next % len(self.addrs)]))
 
     def _invoke(self, method: str, request, retry_for: float | None = None):
-        deadline = time.monotonic() + (self.retry_for if retry_for is None else retry_for)
-        delay = 0.05
+        backoff = Backoff(self.retry_for if retry_for is None else retry_for)
         while True:
             try:
                 return getattr(self._stub(), method)(request, timeout=self.call_timeout)
             except grpc.RpcError as e:
                 reason = _reason(e)
                 if e.code() in _RETRYABLE and reason in ("", "NO_LEADER"):
-                    if time.monotonic() + delay > deadline:
+                    if not backoff.wait():
                         raise Unreachable(f"coordinator unreachable at {', '.join(self.addrs)} for {method}: {e.details()}") from None
                     self._next += 1
-                    jittered_sleep(delay, time.sleep)
-                    delay = min(delay * 2, 1.0)
                     continue
                 cls = {"SUPERSEDED": Superseded, "JOB_FINISHED": JobFinished}.get(reason, CoordinatorError)
                 raise cls(reason or e.code().name, e.details() or e.code().name) from None

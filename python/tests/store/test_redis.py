@@ -98,7 +98,9 @@ def test_unreachable_is_retried_then_a_clear_error():
     with pytest.raises(StoreUnavailable, match=rf"Redis at redis://127\.0\.0\.1:{port} unreachable for CONFIG GET "
                                                 r"maxmemory-policy \(retried for 0\.5 s\)"):
         RedisStore(f"redis://127.0.0.1:{port}", retry_for=0.5)
-    assert 0.25 < time.monotonic() - t0 < 5
+    # It kept trying for the whole window the error names (no upper bound:
+    # how long a refused connection takes is the machine's business).
+    assert time.monotonic() - t0 >= 0.5
 
 
 def test_a_put_survives_a_redis_restart(redis_server):
