@@ -64,5 +64,5 @@ def test_a_blocked_call_parks_at_once_when_a_yield_is_due(tmp_path):
     t0 = time.monotonic()
     with pytest.raises(Ended, match="parked"):
         run.block(not_running=0)
-    assert time.monotonic() - t0 < 1
+    assert time.monotonic() - t0 < 15  # far below the 30 s busy-wait; polls == 0 is the proof
     assert (run.client.polls, run.client.parks) == (0, 1)
