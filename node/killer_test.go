@@ -12,18 +12,18 @@ import (
 )
 
 // workerKiller SIGKILLs a random local-platform worker inside an invocation
-// every min..min+spread, at most max times, but only after the job has made
-// progress (its tasks' seqs grew) since the previous kill. Ungated, a slow machine lets the killer
-// catch the same task in its worker's start-up again and again, and the FSM
-// rightly fails a task launched 8 times without reaching a new checkpoint;
-// the test is about kills at random moments, not about starving a task.
+// every `every` plus up to `spread`, at most `most` times, and only after the
+// job made progress (its tasks' seqs grew) since the previous kill. Ungated,
+// a slow machine lets it catch one task's worker in start-up again and
+// again, and the FSM rightly fails a task launched 8 times without a new
+// checkpoint: these tests are about kills at random moments, not starvation.
 type workerKiller struct {
 	kills atomic.Int64
 	stop  chan struct{}
 	wg    sync.WaitGroup
 }
 
-func startWorkerKiller(t *testing.T, n *Node, p *local.Platform, job uint64, min, spread time.Duration, max int64) *workerKiller {
+func startWorkerKiller(t *testing.T, n *Node, p *local.Platform, job uint64, every, spread time.Duration, most int64) *workerKiller {
 	k := &workerKiller{stop: make(chan struct{})}
 	seed := time.Now().UnixNano()
 	t.Logf("killer seed: %d", seed)
@@ -32,11 +32,11 @@ func startWorkerKiller(t *testing.T, n *Node, p *local.Platform, job uint64, min
 	go func() {
 		defer k.wg.Done()
 		last := uint64(0)
-		for k.kills.Load() < max {
+		for k.kills.Load() < most {
 			select {
 			case <-k.stop:
 				return
-			case <-time.After(min + time.Duration(rng.Int63n(int64(spread)))):
+			case <-time.After(every + time.Duration(rng.Int63n(int64(spread)))):
 			}
 			progress := jobProgress(n, job)
 			if progress <= last {

@@ -171,17 +171,25 @@ func skipped(name string, dir bool) bool {
 	return strings.HasSuffix(name, ".pyc")
 }
 
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+// walkKept walks root, leaving out what skipped names, and calls visit for
+// every kept directory and file (root included).
+func walkKept(root string, visit func(path string, d fs.DirEntry) error) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if path != src && skipped(d.Name(), d.IsDir()) {
+		if path != root && skipped(d.Name(), d.IsDir()) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
+		return visit(path, d)
+	})
+}
+
+func copyTree(src, dst string) error {
+	return walkKept(src, func(path string, d fs.DirEntry) error {
 		rel, _ := filepath.Rel(src, path)
 		target := filepath.Join(dst, rel)
 		if d.IsDir() {
@@ -202,16 +210,7 @@ func copyTree(src, dst string) error {
 // modes Lambda's runtime can read (0644, 0755 for executables).
 func zipTree(root string) ([]byte, error) {
 	var paths []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if path != root && skipped(d.Name(), d.IsDir()) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
+	err := walkKept(root, func(path string, d fs.DirEntry) error {
 		if d.Type().IsRegular() {
 			paths = append(paths, path)
 		}

@@ -44,11 +44,10 @@ func New(cfg Config) (*Platform, error) {
 		return nil, err
 	}
 	p := &Platform{
-		cfg:   cfg,
-		slots: newSlots(cfg.Concurrency),
-		done:  make(chan struct{}),
-		live:  make(map[*worker]struct{}),
-
+		cfg:     cfg,
+		slots:   newSlots(cfg.Concurrency),
+		done:    make(chan struct{}),
+		live:    make(map[*worker]struct{}),
 		serving: make(map[*worker]struct{}),
 	}
 	if cfg.Faults.enabled() {
