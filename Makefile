@@ -12,8 +12,11 @@ GO     ?= go
 
 install: build python
 
+# The source revision goes into `kappa version` (GOFLAGS may turn off Go's own VCS stamp).
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+
 build:
-	$(GO) build -o bin/kappa ./cmd/kappa
+	$(GO) build -ldflags "-X github.com/kappa-serverless/kappa/node.commit=$(COMMIT)" -o bin/kappa ./cmd/kappa
 
 python:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e 'python[test]'

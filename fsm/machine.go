@@ -39,6 +39,10 @@ type Machine struct {
 	queues       map[QueueKey]*pb.Queue
 	clusterID    string
 	clusterKey   []byte
+	// clusterVersion is replicated (SetClusterVersion); knownVersion is this
+	// build's own limit (0: CommandVersion), never part of the state.
+	clusterVersion uint32
+	knownVersion   uint32
 
 	// runnable indexes RUNNABLE tasks of running jobs. Derived: rebuilt on
 	// Restore, never serialized.
@@ -107,6 +111,8 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 		r = m.initCluster(op.InitCluster)
 	case *pb.Command_ForgetJob:
 		r = m.forgetJob(op.ForgetJob)
+	case *pb.Command_SetClusterVersion:
+		r = m.setClusterVersion(op.SetClusterVersion)
 	default:
 		r = fail(pb.ErrorCode_INVALID, "unknown command %T", c.GetOp())
 	}

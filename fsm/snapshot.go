@@ -16,7 +16,8 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // sessions by client id), so equal machines give byte-equal snapshots.
 // The result shares no memory with the machine.
 func (m *Machine) State() *pb.State {
-	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID, ClusterKey: m.clusterKey}
+	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID, ClusterKey: m.clusterKey,
+		Version: SnapshotVersion, ClusterVersion: m.clusterVersion}
 	jobIDs := make([]uint64, 0, len(m.jobs))
 	for id := range m.jobs {
 		jobIDs = append(jobIDs, id)
@@ -59,8 +60,16 @@ func (m *Machine) Restore(data []byte) error {
 	if err := proto.Unmarshal(data, &s); err != nil {
 		return fmt.Errorf("fsm: restore: the snapshot does not decode: %w", err)
 	}
+	if v := s.GetVersion(); v > SnapshotVersion {
+		return &VersionError{What: fmt.Sprintf("the snapshot at index %d", s.GetAppliedIndex()), Kind: "snapshot", Need: v, Know: SnapshotVersion}
+	}
+	if v := s.GetClusterVersion(); v > m.maxVersion() {
+		return &VersionError{What: fmt.Sprintf("the cluster in the snapshot at index %d", s.GetAppliedIndex()), Kind: "command", Need: v, Know: m.maxVersion()}
+	}
 	fresh := New()
 	fresh.unsafe = m.unsafe
+	fresh.knownVersion = m.knownVersion
+	fresh.clusterVersion = s.GetClusterVersion()
 	fresh.appliedIndex = s.GetAppliedIndex()
 	fresh.nextJobID = s.GetNextJobId()
 	fresh.clusterID = s.GetClusterId()
@@ -96,9 +105,12 @@ func (m *Machine) Restore(data []byte) error {
 }
 
 // StateHash is the hex SHA-256 of the canonical state; replicas that
-// applied the same log agree on it.
+// applied the same log agree on it, whatever snapshot layout their builds
+// write (the layout version is left out).
 func (m *Machine) StateHash() string {
-	data, err := m.MarshalState()
+	st := m.State()
+	st.Version = 0
+	data, err := deterministic.Marshal(st)
 	if err != nil {
 		// Marshaling our own well-formed messages cannot fail; if it
 		// does, no two replicas may ever look equal.

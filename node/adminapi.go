@@ -27,6 +27,13 @@ func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinR
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
+	var clusterVersion uint32
+	a.n.replica.read(func(m *fsm.Machine) { clusterVersion = m.ClusterVersion() })
+	if v := max(req.GetCommandVersion(), 1); v < clusterVersion {
+		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, fmt.Sprintf(
+			"node %q applies command version %d, but the cluster runs version %d: upgrade its kappa binary before it joins (docs/upgrade.md)",
+			req.GetNodeId(), v, clusterVersion))
+	}
 	cfg, err := a.n.configuration()
 	if err != nil {
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())

@@ -113,6 +113,7 @@ func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequ
 		CommitIndex:      a.n.raft.CommitIndex(),
 		RaftAppliedIndex: a.n.raft.AppliedIndex(),
 		LastContactMs:    a.n.lastContactMs(),
+		Version:          BuildInfo(a.n.cfg.MaxCommandVersion),
 	}
 	_, id := a.n.raft.LeaderWithID()
 	st.LeaderId = string(id)
@@ -122,6 +123,7 @@ func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequ
 		jobs, tasks := m.Size()
 		st.Jobs, st.Tasks = uint64(jobs), uint64(tasks)
 		st.ClusterId = m.ClusterID()
+		st.ClusterCommandVersion = m.ClusterVersion()
 	})
 	return st, nil
 }

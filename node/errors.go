@@ -48,7 +48,10 @@ func fsmError(ctx context.Context, e *pb.Error) error {
 // proposeError maps a failure to commit to the wire: no leader is
 // retryable elsewhere; a cancelled caller gets its own error back.
 func proposeError(ctx context.Context, err error) error {
+	var gate *versionGateError
 	switch {
+	case errors.As(err, &gate):
+		return rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, err.Error())
 	case errors.Is(err, ErrNoLeader):
 		return rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
 	case errors.Is(err, context.Canceled):

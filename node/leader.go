@@ -59,7 +59,8 @@ func (n *Node) becomeLeader() {
 	n.leaderCancel = cancel
 	n.mu.Unlock()
 	n.log.Info("leader loops started", "running_tasks", len(claimed))
-	n.wg.Add(4)
+	n.wg.Add(5)
+	go func() { defer n.wg.Done(); n.versionWatch(ctx) }()
 	go func() { defer n.wg.Done(); n.launchLoop(ctx) }()
 	go func() { defer n.wg.Done(); n.platformWatch(ctx) }()
 	go func() { defer n.wg.Done(); n.leaseLoop(ctx) }()

@@ -59,7 +59,8 @@ func (n *Node) join(target string) error {
 		return err
 	}
 	admin := wire.NewAdminServiceClient(conn)
-	req := &wire.JoinRequest{NodeId: n.cfg.NodeID, RaftAddr: string(n.trans.LocalAddr()), ApiAddr: n.APIAddr()}
+	req := &wire.JoinRequest{NodeId: n.cfg.NodeID, RaftAddr: string(n.trans.LocalAddr()), ApiAddr: n.APIAddr(),
+		CommandVersion: n.replicaMaxVersion()}
 	delay := 100 * time.Millisecond
 	for {
 		_, err := admin.Join(ctx, req)

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/fsm"
 	"github.com/kappa-serverless/kappa/lambda"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -85,6 +86,9 @@ type Config struct {
 	TestInterceptor grpc.UnaryServerInterceptor
 	// Unsafe breaks guarantees on purpose (tests only; see unsafe.go).
 	Unsafe UnsafeFaults
+	// MaxCommandVersion makes this node act as an older build that applies
+	// command versions up to it (tests of rolling upgrades; 0: this build's).
+	MaxCommandVersion uint32
 }
 
 // RaftTuning holds the Raft timeouts and log compaction settings.
@@ -172,6 +176,10 @@ type Node struct {
 	hadState bool
 	trans    raft.Transport
 
+	// fatal receives the one error that stops this node for good (a log
+	// entry newer than this build knows); see Fatal.
+	fatal chan error
+
 	// draining asks on-coordinator tasks to yield (before a planned
 	// leadership transfer).
 	draining atomic.Bool
@@ -197,7 +205,9 @@ func Start(cfg Config) (*Node, error) {
 		return nil, errors.New("node: an invoker and a checkpoint store are required")
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{}),
-		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}}
+		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1)}
+	n.replica.m.SetMaxVersion(cfg.MaxCommandVersion)
+	n.replica.onHalt = n.halt
 	lis, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return nil, fmt.Errorf("node: cannot listen on API address %s: %w", cfg.APIAddr, err)
@@ -208,7 +218,10 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.metrics = newMetrics(n)
-	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics)
+	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics, func() (v uint32) {
+		n.replica.read(func(m *fsm.Machine) { v = m.ClusterVersion() })
+		return v
+	})
 	n.forwarder = newForwarder(n)
 	chain := []grpc.UnaryServerInterceptor{n.forwarder.intercept}
 	if cfg.TestInterceptor != nil {
@@ -309,6 +322,26 @@ func (n *Node) openRaft() error {
 	n.wg.Add(1)
 	go n.watchLeadership(notify)
 	return nil
+}
+
+// Fatal delivers the error that stopped this node for good: the node
+// halted its state machine rather than apply something it does not know.
+// The process should exit with it and not be restarted unchanged.
+func (n *Node) Fatal() <-chan error { return n.fatal }
+
+// halt is called once, from Raft's apply goroutine, when the replica
+// refused an entry: it stops Raft so this node neither votes nor applies,
+// and reports the error.
+func (n *Node) halt(err error) {
+	n.log.Error("stopping: this node cannot apply the replicated log", "err", err)
+	select {
+	case n.fatal <- err:
+	default:
+	}
+	go func() {
+		n.stepDown()
+		n.raft.Shutdown()
+	}()
 }
 
 // APIAddr is the address the gRPC services listen on.

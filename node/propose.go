@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/kappa-serverless/kappa/fsm"
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 )
 
@@ -27,12 +28,15 @@ const maxInFlight = 2
 // entry is being formed share it, so under load many RPCs cost one entry
 // (one fsync, one replication round) instead of one each.
 type proposer struct {
-	raft     *raft.Raft
-	timeout  time.Duration
-	queue    chan *proposal
-	done     chan struct{}
-	inFlight chan struct{}
-	metrics  *metrics
+	raft *raft.Raft
+	// clusterVersion is the newest command version every voter knows; a
+	// command that needs more is refused before it reaches the log.
+	clusterVersion func() uint32
+	timeout        time.Duration
+	queue          chan *proposal
+	done           chan struct{}
+	inFlight       chan struct{}
+	metrics        *metrics
 }
 
 type proposal struct {
@@ -50,8 +54,8 @@ type proposed struct {
 // which is why every retried write is de-duplicated by the FSM.
 var ErrNoLeader = errors.New("not the leader")
 
-func newProposer(r *raft.Raft, timeout time.Duration, m *metrics) *proposer {
-	p := &proposer{raft: r, timeout: timeout, queue: make(chan *proposal, maxBatch*4), done: make(chan struct{}),
+func newProposer(r *raft.Raft, timeout time.Duration, m *metrics, clusterVersion func() uint32) *proposer {
+	p := &proposer{raft: r, clusterVersion: clusterVersion, timeout: timeout, queue: make(chan *proposal, maxBatch*4), done: make(chan struct{}),
 		inFlight: make(chan struct{}, maxInFlight), metrics: m}
 	go p.run()
 	return p
@@ -62,6 +66,9 @@ func (p *proposer) close() { close(p.done) }
 // propose commits one command and returns its result. The command's
 // now_unix_ms is stamped here, on the leader.
 func (p *proposer) propose(ctx context.Context, cmd *pb.Command) (*pb.Result, error) {
+	if need, have := fsm.RequiredVersion(cmd), p.clusterVersion(); need > have {
+		return nil, &versionGateError{need: need, have: have}
+	}
 	cmd.NowUnixMs = time.Now().UnixMilli()
 	pr := &proposal{cmd: cmd, result: make(chan proposed, 1)}
 	select {
@@ -118,6 +125,9 @@ func (p *proposer) apply(batch []*proposal) {
 	for i, pr := range batch {
 		e.Commands[i] = pr.cmd
 	}
+	if v := fsm.EntryVersion(e.Commands); v > 1 {
+		e.Version = v
+	}
 	data, err := proto.Marshal(e)
 	if err != nil {
 		<-p.inFlight
@@ -169,4 +179,12 @@ func applyError(err error) error {
 		return fmt.Errorf("%w: the node is shutting down", ErrNoLeader)
 	}
 	return fmt.Errorf("node: apply: %w", err)
+}
+
+// versionGateError: a command newer than some voter knows. The leader
+// waits until every voter is upgraded before it uses a new command kind.
+type versionGateError struct{ need, have uint32 }
+
+func (e *versionGateError) Error() string {
+	return fmt.Sprintf("this needs command version %d, but the cluster runs version %d until every voter is upgraded (`kappa cluster members` shows each node's version)", e.need, e.have)
 }

@@ -19,6 +19,10 @@ type replica struct {
 	mu      sync.RWMutex
 	m       *fsm.Machine
 	changed *broadcast
+	// halted: an entry this build cannot apply was met; nothing more is
+	// applied (onHalt is told once).
+	halted error
+	onHalt func(error)
 }
 
 func newReplica(unsafe fsm.Unsafe) *replica {
@@ -39,6 +43,18 @@ func (r *replica) Apply(l *raft.Log) any {
 		return fmt.Errorf("node: log entry %d does not decode: %w", l.Index, err)
 	}
 	r.mu.Lock()
+	if r.halted == nil {
+		if err := r.m.CheckEntry(l.Index, &e); err != nil {
+			r.halted = err
+			if r.onHalt != nil {
+				r.onHalt(err)
+			}
+		}
+	}
+	if r.halted != nil {
+		r.mu.Unlock()
+		return r.halted
+	}
 	results := r.m.Apply(l.Index, &e)
 	r.mu.Unlock()
 	r.changed.notify()

@@ -30,9 +30,11 @@ func main() {
 		Short:         "Run ordinary Python programs of any length on time-bounded serverless functions",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(),
 	}
+	root.SetVersionTemplate("kappa {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
-	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newDeployCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd())
+	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newDeployCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd(), newVersionCmd())
 	if err := root.Execute(); err != nil {
 		code := 1
 		var ee *exitError

@@ -51,8 +51,10 @@ type serverOptions struct {
 	raftSourceIP  string
 	unsafeFaults  []string
 	stepDown      time.Duration
-	worker        node.WorkerSettings
-	lambda        lambdaOptions
+	// Test-only (hidden): act as an older build (rolling-upgrade tests).
+	maxCommandVersion uint32
+	worker            node.WorkerSettings
+	lambda            lambdaOptions
 }
 
 func newServerCmd() *cobra.Command {
@@ -105,7 +107,8 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.StringVar(&o.raftAdvertise, "test-raft-advertise", "", "tests: the address peers reach this node's Raft at (a proxy), when it differs from --raft-addr")
 	f.StringVar(&o.raftSourceIP, "test-raft-source-ip", "", "tests: the local address dials to peers leave from")
 	f.StringSliceVar(&o.unsafeFaults, "unsafe-test-fault", nil, "tests: break a guarantee on purpose ("+strings.Join(node.UnsafeNames, ", ")+"); needs "+node.UnsafeEnv+"=1")
-	for _, hidden := range []string{"test-raft-advertise", "test-raft-source-ip", "unsafe-test-fault"} {
+	f.Uint32Var(&o.maxCommandVersion, "test-command-version", 0, "tests: apply command versions up to this one only, as an older build would")
+	for _, hidden := range []string{"test-raft-advertise", "test-raft-source-ip", "unsafe-test-fault", "test-command-version"} {
 		f.MarkHidden(hidden)
 	}
 	o.lambda.register(cmd)
@@ -174,6 +177,7 @@ func serve(o serverOptions) error {
 		LambdaUnreachableStepDown: o.stepDown,
 		Store:                     store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, Unsafe: unsafe,
+		MaxCommandVersion: o.maxCommandVersion,
 	})
 	if err != nil {
 		trans.Close()
@@ -188,9 +192,14 @@ func serve(o serverOptions) error {
 	logger.Info("node running", "id", o.nodeID, "raft", o.raftAddr, "api", n.APIAddr(), "store", store.URL(), "lambda", o.lambda.backend)
 	ctx, stop := signalContext()
 	defer stop()
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return n.Close()
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		return n.Close()
+	case err := <-n.Fatal():
+		n.Close()
+		return fmt.Errorf("node %s stopped: %w", o.nodeID, err)
+	}
 }
 
 func loadTLS(cert, key, ca string) (*tls.Config, error) {

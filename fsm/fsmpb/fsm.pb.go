@@ -329,8 +329,12 @@ func (WaitKind) EnumDescriptor() ([]byte, []int) {
 
 // Entry is one Raft log entry: a batch of commands applied in order.
 type Entry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Commands      []*Command             `protobuf:"bytes,1,rep,name=commands,proto3" json:"commands,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Commands []*Command             `protobuf:"bytes,1,rep,name=commands,proto3" json:"commands,omitempty"`
+	// version is the command version a replica must know to apply this entry
+	// (0 and 1: the first command set). A replica that knows less refuses
+	// the entry instead of applying it wrongly.
+	Version       uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -372,6 +376,13 @@ func (x *Entry) GetCommands() []*Command {
 	return nil
 }
 
+func (x *Entry) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// now_unix_ms is the proposing leader's clock; the FSM never reads a clock.
@@ -392,6 +403,7 @@ type Command struct {
 	//	*Command_RemoveNode
 	//	*Command_InitCluster
 	//	*Command_ForgetJob
+	//	*Command_SetClusterVersion
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -554,6 +566,15 @@ func (x *Command) GetForgetJob() *ForgetJob {
 	return nil
 }
 
+func (x *Command) GetSetClusterVersion() *SetClusterVersion {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetClusterVersion); ok {
+			return x.SetClusterVersion
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -602,6 +623,10 @@ type Command_ForgetJob struct {
 	ForgetJob *ForgetJob `protobuf:"bytes,20,opt,name=forget_job,json=forgetJob,proto3,oneof"`
 }
 
+type Command_SetClusterVersion struct {
+	SetClusterVersion *SetClusterVersion `protobuf:"bytes,21,opt,name=set_cluster_version,json=setClusterVersion,proto3,oneof"`
+}
+
 func (*Command_SubmitJob) isCommand_Op() {}
 
 func (*Command_Launch) isCommand_Op() {}
@@ -624,6 +649,54 @@ func (*Command_InitCluster) isCommand_Op() {}
 
 func (*Command_ForgetJob) isCommand_Op() {}
 
+func (*Command_SetClusterVersion) isCommand_Op() {}
+
+// SetClusterVersion raises the command version the leader may use: the
+// newest version every voter reported. It never goes down.
+type SetClusterVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetClusterVersion) Reset() {
+	*x = SetClusterVersion{}
+	mi := &file_fsm_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetClusterVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetClusterVersion) ProtoMessage() {}
+
+func (x *SetClusterVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetClusterVersion.ProtoReflect.Descriptor instead.
+func (*SetClusterVersion) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SetClusterVersion) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // InitCluster names the cluster once; a data dir or a joining node from
 // another cluster is recognized by it.
 type InitCluster struct {
@@ -638,7 +711,7 @@ type InitCluster struct {
 
 func (x *InitCluster) Reset() {
 	*x = InitCluster{}
-	mi := &file_fsm_proto_msgTypes[2]
+	mi := &file_fsm_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +723,7 @@ func (x *InitCluster) String() string {
 func (*InitCluster) ProtoMessage() {}
 
 func (x *InitCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[2]
+	mi := &file_fsm_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +736,7 @@ func (x *InitCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitCluster.ProtoReflect.Descriptor instead.
 func (*InitCluster) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{2}
+	return file_fsm_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *InitCluster) GetClusterId() string {
@@ -691,7 +764,7 @@ type ForgetJob struct {
 
 func (x *ForgetJob) Reset() {
 	*x = ForgetJob{}
-	mi := &file_fsm_proto_msgTypes[3]
+	mi := &file_fsm_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -703,7 +776,7 @@ func (x *ForgetJob) String() string {
 func (*ForgetJob) ProtoMessage() {}
 
 func (x *ForgetJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[3]
+	mi := &file_fsm_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +789,7 @@ func (x *ForgetJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetJob.ProtoReflect.Descriptor instead.
 func (*ForgetJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{3}
+	return file_fsm_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ForgetJob) GetJobId() uint64 {
@@ -736,7 +809,7 @@ type CancelJob struct {
 
 func (x *CancelJob) Reset() {
 	*x = CancelJob{}
-	mi := &file_fsm_proto_msgTypes[4]
+	mi := &file_fsm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +821,7 @@ func (x *CancelJob) String() string {
 func (*CancelJob) ProtoMessage() {}
 
 func (x *CancelJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[4]
+	mi := &file_fsm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +834,7 @@ func (x *CancelJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
 func (*CancelJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{4}
+	return file_fsm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CancelJob) GetJobId() uint64 {
@@ -791,7 +864,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +876,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +889,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SetNode) GetNodeId() string {
@@ -849,7 +922,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +934,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +947,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -897,7 +970,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -909,7 +982,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +995,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Value) GetWhere() isValue_Where {
@@ -978,7 +1051,7 @@ type SubmitJob struct {
 
 func (x *SubmitJob) Reset() {
 	*x = SubmitJob{}
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1063,7 @@ func (x *SubmitJob) String() string {
 func (*SubmitJob) ProtoMessage() {}
 
 func (x *SubmitJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1076,7 @@ func (x *SubmitJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitJob.ProtoReflect.Descriptor instead.
 func (*SubmitJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SubmitJob) GetProgramHash() string {
@@ -1047,7 +1120,7 @@ type Launch struct {
 
 func (x *Launch) Reset() {
 	*x = Launch{}
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1132,7 @@ func (x *Launch) String() string {
 func (*Launch) ProtoMessage() {}
 
 func (x *Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1145,7 @@ func (x *Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Launch.ProtoReflect.Descriptor instead.
 func (*Launch) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Launch) GetJobId() uint64 {
@@ -1116,7 +1189,7 @@ type Claim struct {
 
 func (x *Claim) Reset() {
 	*x = Claim{}
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1201,7 @@ func (x *Claim) String() string {
 func (*Claim) ProtoMessage() {}
 
 func (x *Claim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1214,7 @@ func (x *Claim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Claim.ProtoReflect.Descriptor instead.
 func (*Claim) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Claim) GetJobId() uint64 {
@@ -1191,7 +1264,7 @@ type TaskRef struct {
 
 func (x *TaskRef) Reset() {
 	*x = TaskRef{}
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1276,7 @@ func (x *TaskRef) String() string {
 func (*TaskRef) ProtoMessage() {}
 
 func (x *TaskRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1289,7 @@ func (x *TaskRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRef.ProtoReflect.Descriptor instead.
 func (*TaskRef) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskRef) GetJobId() uint64 {
@@ -1273,7 +1346,7 @@ type TaskCall struct {
 
 func (x *TaskCall) Reset() {
 	*x = TaskCall{}
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1358,7 @@ func (x *TaskCall) String() string {
 func (*TaskCall) ProtoMessage() {}
 
 func (x *TaskCall) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1371,7 @@ func (x *TaskCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCall.ProtoReflect.Descriptor instead.
 func (*TaskCall) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TaskCall) GetRef() *TaskRef {
@@ -1492,7 +1565,7 @@ type CreateQueues struct {
 
 func (x *CreateQueues) Reset() {
 	*x = CreateQueues{}
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1504,7 +1577,7 @@ func (x *CreateQueues) String() string {
 func (*CreateQueues) ProtoMessage() {}
 
 func (x *CreateQueues) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1517,7 +1590,7 @@ func (x *CreateQueues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueues.ProtoReflect.Descriptor instead.
 func (*CreateQueues) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateQueues) GetMaxSize() uint32 {
@@ -1544,7 +1617,7 @@ type Enqueue struct {
 
 func (x *Enqueue) Reset() {
 	*x = Enqueue{}
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1629,7 @@ func (x *Enqueue) String() string {
 func (*Enqueue) ProtoMessage() {}
 
 func (x *Enqueue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1642,7 @@ func (x *Enqueue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enqueue.ProtoReflect.Descriptor instead.
 func (*Enqueue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Enqueue) GetQueueId() uint64 {
@@ -1595,7 +1668,7 @@ type Dequeue struct {
 
 func (x *Dequeue) Reset() {
 	*x = Dequeue{}
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1680,7 @@ func (x *Dequeue) String() string {
 func (*Dequeue) ProtoMessage() {}
 
 func (x *Dequeue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1693,7 @@ func (x *Dequeue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeue.ProtoReflect.Descriptor instead.
 func (*Dequeue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Dequeue) GetQueueId() uint64 {
@@ -1639,7 +1712,7 @@ type Spawn struct {
 
 func (x *Spawn) Reset() {
 	*x = Spawn{}
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1724,7 @@ func (x *Spawn) String() string {
 func (*Spawn) ProtoMessage() {}
 
 func (x *Spawn) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1737,7 @@ func (x *Spawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawn.ProtoReflect.Descriptor instead.
 func (*Spawn) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Spawn) GetChildren() []*Child {
@@ -1687,7 +1760,7 @@ type Child struct {
 
 func (x *Child) Reset() {
 	*x = Child{}
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1772,7 @@ func (x *Child) String() string {
 func (*Child) ProtoMessage() {}
 
 func (x *Child) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1785,7 @@ func (x *Child) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Child.ProtoReflect.Descriptor instead.
 func (*Child) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Child) GetStart() *Value {
@@ -1759,7 +1832,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1771,7 +1844,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1784,7 +1857,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Wait) GetFutures() []uint64 {
@@ -1802,7 +1875,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1887,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1900,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 type Yield struct {
@@ -1838,7 +1911,7 @@ type Yield struct {
 
 func (x *Yield) Reset() {
 	*x = Yield{}
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +1923,7 @@ func (x *Yield) String() string {
 func (*Yield) ProtoMessage() {}
 
 func (x *Yield) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +1936,7 @@ func (x *Yield) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Yield.ProtoReflect.Descriptor instead.
 func (*Yield) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 type Exit struct {
@@ -1876,7 +1949,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +1961,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +1974,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Exit) GetResult() *Value {
@@ -1927,7 +2000,7 @@ type Fail struct {
 
 func (x *Fail) Reset() {
 	*x = Fail{}
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2012,7 @@ func (x *Fail) String() string {
 func (*Fail) ProtoMessage() {}
 
 func (x *Fail) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1952,7 +2025,7 @@ func (x *Fail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fail.ProtoReflect.Descriptor instead.
 func (*Fail) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Fail) GetError() string {
@@ -1972,7 +2045,7 @@ type Park struct {
 
 func (x *Park) Reset() {
 	*x = Park{}
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1984,7 +2057,7 @@ func (x *Park) String() string {
 func (*Park) ProtoMessage() {}
 
 func (x *Park) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1997,7 +2070,7 @@ func (x *Park) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Park.ProtoReflect.Descriptor instead.
 func (*Park) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Park) GetRef() *TaskRef {
@@ -2030,7 +2103,7 @@ type InvocationEnded struct {
 
 func (x *InvocationEnded) Reset() {
 	*x = InvocationEnded{}
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +2115,7 @@ func (x *InvocationEnded) String() string {
 func (*InvocationEnded) ProtoMessage() {}
 
 func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +2128,7 @@ func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationEnded.ProtoReflect.Descriptor instead.
 func (*InvocationEnded) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InvocationEnded) GetJobId() uint64 {
@@ -2110,7 +2183,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2122,7 +2195,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2135,7 +2208,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -2169,7 +2242,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2254,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2267,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Result) GetError() *Error {
@@ -2302,7 +2375,7 @@ type FutureResult struct {
 
 func (x *FutureResult) Reset() {
 	*x = FutureResult{}
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2387,7 @@ func (x *FutureResult) String() string {
 func (*FutureResult) ProtoMessage() {}
 
 func (x *FutureResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2400,7 @@ func (x *FutureResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FutureResult.ProtoReflect.Descriptor instead.
 func (*FutureResult) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *FutureResult) GetTaskId() uint64 {
@@ -2375,7 +2448,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2460,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2473,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Response) GetResult() isResponse_Result {
@@ -2513,7 +2586,7 @@ type QueuesCreated struct {
 
 func (x *QueuesCreated) Reset() {
 	*x = QueuesCreated{}
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2525,7 +2598,7 @@ func (x *QueuesCreated) String() string {
 func (*QueuesCreated) ProtoMessage() {}
 
 func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2538,7 +2611,7 @@ func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
 func (*QueuesCreated) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *QueuesCreated) GetQueueIds() []uint64 {
@@ -2557,7 +2630,7 @@ type Dequeued struct {
 
 func (x *Dequeued) Reset() {
 	*x = Dequeued{}
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2642,7 @@ func (x *Dequeued) String() string {
 func (*Dequeued) ProtoMessage() {}
 
 func (x *Dequeued) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2655,7 @@ func (x *Dequeued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
 func (*Dequeued) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Dequeued) GetItem() *Value {
@@ -2604,7 +2677,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2616,7 +2689,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2629,7 +2702,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -2648,7 +2721,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2660,7 +2733,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2673,7 +2746,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -2692,7 +2765,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2777,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2790,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -2750,7 +2823,7 @@ type ClaimGrant struct {
 
 func (x *ClaimGrant) Reset() {
 	*x = ClaimGrant{}
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2762,7 +2835,7 @@ func (x *ClaimGrant) String() string {
 func (*ClaimGrant) ProtoMessage() {}
 
 func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2775,7 +2848,7 @@ func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimGrant.ProtoReflect.Descriptor instead.
 func (*ClaimGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ClaimGrant) GetSeq() uint64 {
@@ -2893,7 +2966,7 @@ type ParkOutcome struct {
 
 func (x *ParkOutcome) Reset() {
 	*x = ParkOutcome{}
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2905,7 +2978,7 @@ func (x *ParkOutcome) String() string {
 func (*ParkOutcome) ProtoMessage() {}
 
 func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2918,7 +2991,7 @@ func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkOutcome.ProtoReflect.Descriptor instead.
 func (*ParkOutcome) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ParkOutcome) GetParked() bool {
@@ -2946,7 +3019,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2958,7 +3031,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2971,7 +3044,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Applied) GetSeq() uint64 {
@@ -3027,7 +3100,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3112,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3125,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{37}
+	return file_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Job) GetId() uint64 {
@@ -3226,7 +3299,7 @@ type Waiter struct {
 
 func (x *Waiter) Reset() {
 	*x = Waiter{}
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3238,7 +3311,7 @@ func (x *Waiter) String() string {
 func (*Waiter) ProtoMessage() {}
 
 func (x *Waiter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3251,7 +3324,7 @@ func (x *Waiter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Waiter.ProtoReflect.Descriptor instead.
 func (*Waiter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{38}
+	return file_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Waiter) GetTaskId() uint64 {
@@ -3310,7 +3383,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3322,7 +3395,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3335,7 +3408,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{39}
+	return file_fsm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Task) GetJobId() uint64 {
@@ -3564,7 +3637,7 @@ type Queue struct {
 
 func (x *Queue) Reset() {
 	*x = Queue{}
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3576,7 +3649,7 @@ func (x *Queue) String() string {
 func (*Queue) ProtoMessage() {}
 
 func (x *Queue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3589,7 +3662,7 @@ func (x *Queue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queue.ProtoReflect.Descriptor instead.
 func (*Queue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{40}
+	return file_fsm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Queue) GetJobId() uint64 {
@@ -3644,7 +3717,7 @@ type Putter struct {
 
 func (x *Putter) Reset() {
 	*x = Putter{}
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +3729,7 @@ func (x *Putter) String() string {
 func (*Putter) ProtoMessage() {}
 
 func (x *Putter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +3742,7 @@ func (x *Putter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Putter.ProtoReflect.Descriptor instead.
 func (*Putter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{41}
+	return file_fsm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Putter) GetTaskId() uint64 {
@@ -3697,7 +3770,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3709,7 +3782,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3722,7 +3795,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{42}
+	return file_fsm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Session) GetClientId() string {
@@ -3749,7 +3822,7 @@ type SessionEntry struct {
 
 func (x *SessionEntry) Reset() {
 	*x = SessionEntry{}
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3761,7 +3834,7 @@ func (x *SessionEntry) String() string {
 func (*SessionEntry) ProtoMessage() {}
 
 func (x *SessionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3774,7 +3847,7 @@ func (x *SessionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEntry.ProtoReflect.Descriptor instead.
 func (*SessionEntry) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{43}
+	return file_fsm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SessionEntry) GetRequestId() uint64 {
@@ -3802,7 +3875,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3814,7 +3887,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3827,7 +3900,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{44}
+	return file_fsm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Node) GetId() string {
@@ -3852,23 +3925,27 @@ func (x *Node) GetApiAddr() string {
 }
 
 type State struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AppliedIndex  uint64                 `protobuf:"varint,1,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	NextJobId     uint64                 `protobuf:"varint,2,opt,name=next_job_id,json=nextJobId,proto3" json:"next_job_id,omitempty"`
-	Jobs          []*Job                 `protobuf:"bytes,3,rep,name=jobs,proto3" json:"jobs,omitempty"`
-	Tasks         []*Task                `protobuf:"bytes,4,rep,name=tasks,proto3" json:"tasks,omitempty"`
-	Sessions      []*Session             `protobuf:"bytes,5,rep,name=sessions,proto3" json:"sessions,omitempty"`
-	Nodes         []*Node                `protobuf:"bytes,6,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	ClusterId     string                 `protobuf:"bytes,7,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
-	ClusterKey    []byte                 `protobuf:"bytes,8,opt,name=cluster_key,json=clusterKey,proto3" json:"cluster_key,omitempty"`
-	Queues        []*Queue               `protobuf:"bytes,9,rep,name=queues,proto3" json:"queues,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	AppliedIndex uint64                 `protobuf:"varint,1,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	NextJobId    uint64                 `protobuf:"varint,2,opt,name=next_job_id,json=nextJobId,proto3" json:"next_job_id,omitempty"`
+	Jobs         []*Job                 `protobuf:"bytes,3,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	Tasks        []*Task                `protobuf:"bytes,4,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	Sessions     []*Session             `protobuf:"bytes,5,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	Nodes        []*Node                `protobuf:"bytes,6,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	ClusterId    string                 `protobuf:"bytes,7,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	ClusterKey   []byte                 `protobuf:"bytes,8,opt,name=cluster_key,json=clusterKey,proto3" json:"cluster_key,omitempty"`
+	Queues       []*Queue               `protobuf:"bytes,9,rep,name=queues,proto3" json:"queues,omitempty"`
+	// version is the snapshot layout (0 and 1: the first).
+	Version uint32 `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	// cluster_version is the command version every voter supports (0: 1).
+	ClusterVersion uint32 `protobuf:"varint,11,opt,name=cluster_version,json=clusterVersion,proto3" json:"cluster_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3880,7 +3957,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3893,7 +3970,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{45}
+	return file_fsm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *State) GetAppliedIndex() uint64 {
@@ -3959,13 +4036,28 @@ func (x *State) GetQueues() []*Queue {
 	return nil
 }
 
+func (x *State) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *State) GetClusterVersion() uint32 {
+	if x != nil {
+		return x.ClusterVersion
+	}
+	return 0
+}
+
 var File_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\tfsm.proto\x12\fkappa.fsm.v1\":\n" +
+	"\tfsm.proto\x12\fkappa.fsm.v1\"T\n" +
 	"\x05Entry\x121\n" +
-	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\"\xcb\x05\n" +
+	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"\x9e\x06\n" +
 	"\aCommand\x12\x1e\n" +
 	"\vnow_unix_ms\x18\x01 \x01(\x03R\tnowUnixMs\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1d\n" +
@@ -3986,8 +4078,11 @@ const file_fsm_proto_rawDesc = "" +
 	"removeNode\x12>\n" +
 	"\finit_cluster\x18\x13 \x01(\v2\x19.kappa.fsm.v1.InitClusterH\x00R\vinitCluster\x128\n" +
 	"\n" +
-	"forget_job\x18\x14 \x01(\v2\x17.kappa.fsm.v1.ForgetJobH\x00R\tforgetJobB\x04\n" +
-	"\x02op\">\n" +
+	"forget_job\x18\x14 \x01(\v2\x17.kappa.fsm.v1.ForgetJobH\x00R\tforgetJob\x12Q\n" +
+	"\x13set_cluster_version\x18\x15 \x01(\v2\x1f.kappa.fsm.v1.SetClusterVersionH\x00R\x11setClusterVersionB\x04\n" +
+	"\x02op\"-\n" +
+	"\x11SetClusterVersion\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\">\n" +
 	"\vInitCluster\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x01 \x01(\tR\tclusterId\x12\x10\n" +
@@ -4238,7 +4333,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
-	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\xe7\x02\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\xaa\x03\n" +
 	"\x05State\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12\x1e\n" +
 	"\vnext_job_id\x18\x02 \x01(\x04R\tnextJobId\x12%\n" +
@@ -4250,7 +4345,10 @@ const file_fsm_proto_rawDesc = "" +
 	"cluster_id\x18\a \x01(\tR\tclusterId\x12\x1f\n" +
 	"\vcluster_key\x18\b \x01(\fR\n" +
 	"clusterKey\x12+\n" +
-	"\x06queues\x18\t \x03(\v2\x13.kappa.fsm.v1.QueueR\x06queues*\x8f\x01\n" +
+	"\x06queues\x18\t \x03(\v2\x13.kappa.fsm.v1.QueueR\x06queues\x12\x18\n" +
+	"\aversion\x18\n" +
+	" \x01(\rR\aversion\x12'\n" +
+	"\x0fcluster_version\x18\v \x01(\rR\x0eclusterVersion*\x8f\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -4305,130 +4403,132 @@ func file_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_fsm_proto_goTypes = []any{
-	(Outcome)(0),            // 0: kappa.fsm.v1.Outcome
-	(ErrorCode)(0),          // 1: kappa.fsm.v1.ErrorCode
-	(JobState)(0),           // 2: kappa.fsm.v1.JobState
-	(TaskState)(0),          // 3: kappa.fsm.v1.TaskState
-	(WaitKind)(0),           // 4: kappa.fsm.v1.WaitKind
-	(*Entry)(nil),           // 5: kappa.fsm.v1.Entry
-	(*Command)(nil),         // 6: kappa.fsm.v1.Command
-	(*InitCluster)(nil),     // 7: kappa.fsm.v1.InitCluster
-	(*ForgetJob)(nil),       // 8: kappa.fsm.v1.ForgetJob
-	(*CancelJob)(nil),       // 9: kappa.fsm.v1.CancelJob
-	(*SetNode)(nil),         // 10: kappa.fsm.v1.SetNode
-	(*RemoveNode)(nil),      // 11: kappa.fsm.v1.RemoveNode
-	(*Value)(nil),           // 12: kappa.fsm.v1.Value
-	(*SubmitJob)(nil),       // 13: kappa.fsm.v1.SubmitJob
-	(*Launch)(nil),          // 14: kappa.fsm.v1.Launch
-	(*Claim)(nil),           // 15: kappa.fsm.v1.Claim
-	(*TaskRef)(nil),         // 16: kappa.fsm.v1.TaskRef
-	(*TaskCall)(nil),        // 17: kappa.fsm.v1.TaskCall
-	(*CreateQueues)(nil),    // 18: kappa.fsm.v1.CreateQueues
-	(*Enqueue)(nil),         // 19: kappa.fsm.v1.Enqueue
-	(*Dequeue)(nil),         // 20: kappa.fsm.v1.Dequeue
-	(*Spawn)(nil),           // 21: kappa.fsm.v1.Spawn
-	(*Child)(nil),           // 22: kappa.fsm.v1.Child
-	(*Wait)(nil),            // 23: kappa.fsm.v1.Wait
-	(*Checkpoint)(nil),      // 24: kappa.fsm.v1.Checkpoint
-	(*Yield)(nil),           // 25: kappa.fsm.v1.Yield
-	(*Exit)(nil),            // 26: kappa.fsm.v1.Exit
-	(*Fail)(nil),            // 27: kappa.fsm.v1.Fail
-	(*Park)(nil),            // 28: kappa.fsm.v1.Park
-	(*InvocationEnded)(nil), // 29: kappa.fsm.v1.InvocationEnded
-	(*Error)(nil),           // 30: kappa.fsm.v1.Error
-	(*Result)(nil),          // 31: kappa.fsm.v1.Result
-	(*FutureResult)(nil),    // 32: kappa.fsm.v1.FutureResult
-	(*Response)(nil),        // 33: kappa.fsm.v1.Response
-	(*QueuesCreated)(nil),   // 34: kappa.fsm.v1.QueuesCreated
-	(*Dequeued)(nil),        // 35: kappa.fsm.v1.Dequeued
-	(*Blocked)(nil),         // 36: kappa.fsm.v1.Blocked
-	(*Spawned)(nil),         // 37: kappa.fsm.v1.Spawned
-	(*Resolved)(nil),        // 38: kappa.fsm.v1.Resolved
-	(*ClaimGrant)(nil),      // 39: kappa.fsm.v1.ClaimGrant
-	(*ParkOutcome)(nil),     // 40: kappa.fsm.v1.ParkOutcome
-	(*Applied)(nil),         // 41: kappa.fsm.v1.Applied
-	(*Job)(nil),             // 42: kappa.fsm.v1.Job
-	(*Waiter)(nil),          // 43: kappa.fsm.v1.Waiter
-	(*Task)(nil),            // 44: kappa.fsm.v1.Task
-	(*Queue)(nil),           // 45: kappa.fsm.v1.Queue
-	(*Putter)(nil),          // 46: kappa.fsm.v1.Putter
-	(*Session)(nil),         // 47: kappa.fsm.v1.Session
-	(*SessionEntry)(nil),    // 48: kappa.fsm.v1.SessionEntry
-	(*Node)(nil),            // 49: kappa.fsm.v1.Node
-	(*State)(nil),           // 50: kappa.fsm.v1.State
+	(Outcome)(0),              // 0: kappa.fsm.v1.Outcome
+	(ErrorCode)(0),            // 1: kappa.fsm.v1.ErrorCode
+	(JobState)(0),             // 2: kappa.fsm.v1.JobState
+	(TaskState)(0),            // 3: kappa.fsm.v1.TaskState
+	(WaitKind)(0),             // 4: kappa.fsm.v1.WaitKind
+	(*Entry)(nil),             // 5: kappa.fsm.v1.Entry
+	(*Command)(nil),           // 6: kappa.fsm.v1.Command
+	(*SetClusterVersion)(nil), // 7: kappa.fsm.v1.SetClusterVersion
+	(*InitCluster)(nil),       // 8: kappa.fsm.v1.InitCluster
+	(*ForgetJob)(nil),         // 9: kappa.fsm.v1.ForgetJob
+	(*CancelJob)(nil),         // 10: kappa.fsm.v1.CancelJob
+	(*SetNode)(nil),           // 11: kappa.fsm.v1.SetNode
+	(*RemoveNode)(nil),        // 12: kappa.fsm.v1.RemoveNode
+	(*Value)(nil),             // 13: kappa.fsm.v1.Value
+	(*SubmitJob)(nil),         // 14: kappa.fsm.v1.SubmitJob
+	(*Launch)(nil),            // 15: kappa.fsm.v1.Launch
+	(*Claim)(nil),             // 16: kappa.fsm.v1.Claim
+	(*TaskRef)(nil),           // 17: kappa.fsm.v1.TaskRef
+	(*TaskCall)(nil),          // 18: kappa.fsm.v1.TaskCall
+	(*CreateQueues)(nil),      // 19: kappa.fsm.v1.CreateQueues
+	(*Enqueue)(nil),           // 20: kappa.fsm.v1.Enqueue
+	(*Dequeue)(nil),           // 21: kappa.fsm.v1.Dequeue
+	(*Spawn)(nil),             // 22: kappa.fsm.v1.Spawn
+	(*Child)(nil),             // 23: kappa.fsm.v1.Child
+	(*Wait)(nil),              // 24: kappa.fsm.v1.Wait
+	(*Checkpoint)(nil),        // 25: kappa.fsm.v1.Checkpoint
+	(*Yield)(nil),             // 26: kappa.fsm.v1.Yield
+	(*Exit)(nil),              // 27: kappa.fsm.v1.Exit
+	(*Fail)(nil),              // 28: kappa.fsm.v1.Fail
+	(*Park)(nil),              // 29: kappa.fsm.v1.Park
+	(*InvocationEnded)(nil),   // 30: kappa.fsm.v1.InvocationEnded
+	(*Error)(nil),             // 31: kappa.fsm.v1.Error
+	(*Result)(nil),            // 32: kappa.fsm.v1.Result
+	(*FutureResult)(nil),      // 33: kappa.fsm.v1.FutureResult
+	(*Response)(nil),          // 34: kappa.fsm.v1.Response
+	(*QueuesCreated)(nil),     // 35: kappa.fsm.v1.QueuesCreated
+	(*Dequeued)(nil),          // 36: kappa.fsm.v1.Dequeued
+	(*Blocked)(nil),           // 37: kappa.fsm.v1.Blocked
+	(*Spawned)(nil),           // 38: kappa.fsm.v1.Spawned
+	(*Resolved)(nil),          // 39: kappa.fsm.v1.Resolved
+	(*ClaimGrant)(nil),        // 40: kappa.fsm.v1.ClaimGrant
+	(*ParkOutcome)(nil),       // 41: kappa.fsm.v1.ParkOutcome
+	(*Applied)(nil),           // 42: kappa.fsm.v1.Applied
+	(*Job)(nil),               // 43: kappa.fsm.v1.Job
+	(*Waiter)(nil),            // 44: kappa.fsm.v1.Waiter
+	(*Task)(nil),              // 45: kappa.fsm.v1.Task
+	(*Queue)(nil),             // 46: kappa.fsm.v1.Queue
+	(*Putter)(nil),            // 47: kappa.fsm.v1.Putter
+	(*Session)(nil),           // 48: kappa.fsm.v1.Session
+	(*SessionEntry)(nil),      // 49: kappa.fsm.v1.SessionEntry
+	(*Node)(nil),              // 50: kappa.fsm.v1.Node
+	(*State)(nil),             // 51: kappa.fsm.v1.State
 }
 var file_fsm_proto_depIdxs = []int32{
 	6,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
-	13, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
-	14, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
-	15, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
-	17, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
-	28, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
-	29, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
-	9,  // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
-	10, // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
-	11, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
-	7,  // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
-	8,  // 11: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
-	16, // 12: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
-	21, // 13: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
-	23, // 14: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
-	24, // 15: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
-	25, // 16: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
-	26, // 17: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
-	27, // 18: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
-	18, // 19: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
-	19, // 20: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
-	20, // 21: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
-	12, // 22: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
-	22, // 23: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
-	12, // 24: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
-	12, // 25: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
-	16, // 26: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
-	0,  // 27: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
-	1,  // 28: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
-	30, // 29: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
-	39, // 30: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
-	33, // 31: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
-	40, // 32: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
-	12, // 33: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
-	37, // 34: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
-	38, // 35: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
-	36, // 36: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
-	34, // 37: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
-	35, // 38: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
-	12, // 39: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
-	32, // 40: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
-	33, // 41: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
-	12, // 42: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
-	32, // 43: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
-	33, // 44: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
-	2,  // 45: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
-	12, // 46: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
-	4,  // 47: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
-	3,  // 48: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
-	33, // 49: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
-	12, // 50: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
-	43, // 51: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
-	12, // 52: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
-	41, // 53: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
-	12, // 54: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
-	46, // 55: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
-	12, // 56: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
-	48, // 57: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
-	31, // 58: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
-	42, // 59: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
-	44, // 60: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
-	47, // 61: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
-	49, // 62: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
-	45, // 63: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
-	64, // [64:64] is the sub-list for method output_type
-	64, // [64:64] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	14, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
+	15, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
+	16, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
+	18, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
+	29, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
+	30, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
+	10, // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
+	11, // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
+	12, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
+	8,  // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
+	9,  // 11: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
+	7,  // 12: kappa.fsm.v1.Command.set_cluster_version:type_name -> kappa.fsm.v1.SetClusterVersion
+	17, // 13: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
+	22, // 14: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
+	24, // 15: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
+	25, // 16: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
+	26, // 17: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
+	27, // 18: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
+	28, // 19: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
+	19, // 20: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
+	20, // 21: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
+	21, // 22: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
+	13, // 23: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
+	23, // 24: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
+	13, // 25: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
+	13, // 26: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
+	17, // 27: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
+	0,  // 28: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
+	1,  // 29: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
+	31, // 30: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
+	40, // 31: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
+	34, // 32: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
+	41, // 33: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
+	13, // 34: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
+	38, // 35: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
+	39, // 36: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
+	37, // 37: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
+	35, // 38: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
+	36, // 39: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
+	13, // 40: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
+	33, // 41: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
+	34, // 42: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
+	13, // 43: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
+	33, // 44: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
+	34, // 45: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
+	2,  // 46: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
+	13, // 47: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
+	4,  // 48: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
+	3,  // 49: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
+	34, // 50: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
+	13, // 51: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
+	44, // 52: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
+	13, // 53: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
+	42, // 54: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
+	13, // 55: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
+	47, // 56: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
+	13, // 57: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
+	49, // 58: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
+	32, // 59: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
+	43, // 60: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
+	45, // 61: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
+	48, // 62: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
+	50, // 63: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
+	46, // 64: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
+	65, // [65:65] is the sub-list for method output_type
+	65, // [65:65] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_fsm_proto_init() }
@@ -4448,12 +4548,13 @@ func file_fsm_proto_init() {
 		(*Command_RemoveNode)(nil),
 		(*Command_InitCluster)(nil),
 		(*Command_ForgetJob)(nil),
+		(*Command_SetClusterVersion)(nil),
 	}
-	file_fsm_proto_msgTypes[7].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[8].OneofWrappers = []any{
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_fsm_proto_msgTypes[12].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[13].OneofWrappers = []any{
 		(*TaskCall_Spawn)(nil),
 		(*TaskCall_Wait)(nil),
 		(*TaskCall_Checkpoint)(nil),
@@ -4464,14 +4565,14 @@ func file_fsm_proto_init() {
 		(*TaskCall_Enqueue)(nil),
 		(*TaskCall_Dequeue)(nil),
 	}
-	file_fsm_proto_msgTypes[26].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[27].OneofWrappers = []any{
 		(*Result_JobId)(nil),
 		(*Result_Claim)(nil),
 		(*Result_Response)(nil),
 		(*Result_Park)(nil),
 		(*Result_Ignored)(nil),
 	}
-	file_fsm_proto_msgTypes[28].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[29].OneofWrappers = []any{
 		(*Response_Ack)(nil),
 		(*Response_Spawned)(nil),
 		(*Response_Resolved)(nil),
@@ -4485,7 +4586,7 @@ func file_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_proto_rawDesc), len(file_fsm_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   46,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -24,12 +24,15 @@ const (
 )
 
 type JoinRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	ApiAddr       string                 `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ApiAddr  string                 `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	// command_version is the newest command set the joining node applies
+	// (0: a build from before versions, treated as 1).
+	CommandVersion uint32 `protobuf:"varint,4,opt,name=command_version,json=commandVersion,proto3" json:"command_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JoinRequest) Reset() {
@@ -81,6 +84,13 @@ func (x *JoinRequest) GetApiAddr() string {
 		return x.ApiAddr
 	}
 	return ""
+}
+
+func (x *JoinRequest) GetCommandVersion() uint32 {
+	if x != nil {
+		return x.CommandVersion
+	}
+	return 0
 }
 
 type JoinResponse struct {
@@ -472,11 +482,12 @@ var File_kappa_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x14kappa/v1/admin.proto\x12\bkappa.v1\"^\n" +
+	"\x14kappa/v1/admin.proto\x12\bkappa.v1\"\x87\x01\n" +
 	"\vJoinRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
-	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"+\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\x12'\n" +
+	"\x0fcommand_version\x18\x04 \x01(\rR\x0ecommandVersion\"+\n" +
 	"\fJoinResponse\x12\x1b\n" +
 	"\tleader_id\x18\x01 \x01(\tR\bleaderId\"(\n" +
 	"\rRemoveRequest\x12\x17\n" +

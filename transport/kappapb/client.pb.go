@@ -583,8 +583,13 @@ type ClusterStatusResponse struct {
 	// the leader itself, -1 if never).
 	LastContactMs    int64  `protobuf:"varint,13,opt,name=last_contact_ms,json=lastContactMs,proto3" json:"last_contact_ms,omitempty"`
 	RaftAppliedIndex uint64 `protobuf:"varint,14,opt,name=raft_applied_index,json=raftAppliedIndex,proto3" json:"raft_applied_index,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The node's build and what it speaks (see `kappa version`).
+	Version *VersionInfo `protobuf:"bytes,15,opt,name=version,proto3" json:"version,omitempty"`
+	// cluster_command_version: the command version every voter supports, as
+	// committed (the leader uses nothing newer).
+	ClusterCommandVersion uint32 `protobuf:"varint,16,opt,name=cluster_command_version,json=clusterCommandVersion,proto3" json:"cluster_command_version,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ClusterStatusResponse) Reset() {
@@ -715,6 +720,97 @@ func (x *ClusterStatusResponse) GetRaftAppliedIndex() uint64 {
 	return 0
 }
 
+func (x *ClusterStatusResponse) GetVersion() *VersionInfo {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+func (x *ClusterStatusResponse) GetClusterCommandVersion() uint32 {
+	if x != nil {
+		return x.ClusterCommandVersion
+	}
+	return 0
+}
+
+// VersionInfo describes one build of kappa.
+type VersionInfo struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Version         string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`                                         // semver of the release
+	Commit          string                 `protobuf:"bytes,2,opt,name=commit,proto3" json:"commit,omitempty"`                                           // source revision ("unknown" outside a checkout)
+	CommandVersion  uint32                 `protobuf:"varint,3,opt,name=command_version,json=commandVersion,proto3" json:"command_version,omitempty"`    // newest FSM command set it applies
+	SnapshotVersion uint32                 `protobuf:"varint,4,opt,name=snapshot_version,json=snapshotVersion,proto3" json:"snapshot_version,omitempty"` // newest snapshot layout it restores
+	WireVersion     uint32                 `protobuf:"varint,5,opt,name=wire_version,json=wireVersion,proto3" json:"wire_version,omitempty"`             // client/task/admin API version
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *VersionInfo) Reset() {
+	*x = VersionInfo{}
+	mi := &file_kappa_v1_client_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionInfo) ProtoMessage() {}
+
+func (x *VersionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
+func (*VersionInfo) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *VersionInfo) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetCommit() string {
+	if x != nil {
+		return x.Commit
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetCommandVersion() uint32 {
+	if x != nil {
+		return x.CommandVersion
+	}
+	return 0
+}
+
+func (x *VersionInfo) GetSnapshotVersion() uint32 {
+	if x != nil {
+		return x.SnapshotVersion
+	}
+	return 0
+}
+
+func (x *VersionInfo) GetWireVersion() uint32 {
+	if x != nil {
+		return x.WireVersion
+	}
+	return 0
+}
+
 type AuditJobRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -725,7 +821,7 @@ type AuditJobRequest struct {
 
 func (x *AuditJobRequest) Reset() {
 	*x = AuditJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[7]
+	mi := &file_kappa_v1_client_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +833,7 @@ func (x *AuditJobRequest) String() string {
 func (*AuditJobRequest) ProtoMessage() {}
 
 func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[7]
+	mi := &file_kappa_v1_client_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +846,7 @@ func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobRequest.ProtoReflect.Descriptor instead.
 func (*AuditJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{7}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AuditJobRequest) GetJobId() uint64 {
@@ -778,7 +874,7 @@ type AppliedCall struct {
 
 func (x *AppliedCall) Reset() {
 	*x = AppliedCall{}
-	mi := &file_kappa_v1_client_proto_msgTypes[8]
+	mi := &file_kappa_v1_client_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +886,7 @@ func (x *AppliedCall) String() string {
 func (*AppliedCall) ProtoMessage() {}
 
 func (x *AppliedCall) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[8]
+	mi := &file_kappa_v1_client_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +899,7 @@ func (x *AppliedCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedCall.ProtoReflect.Descriptor instead.
 func (*AppliedCall) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{8}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AppliedCall) GetSeq() uint64 {
@@ -843,7 +939,7 @@ type TaskAudit struct {
 
 func (x *TaskAudit) Reset() {
 	*x = TaskAudit{}
-	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	mi := &file_kappa_v1_client_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +951,7 @@ func (x *TaskAudit) String() string {
 func (*TaskAudit) ProtoMessage() {}
 
 func (x *TaskAudit) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	mi := &file_kappa_v1_client_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +964,7 @@ func (x *TaskAudit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAudit.ProtoReflect.Descriptor instead.
 func (*TaskAudit) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{9}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskAudit) GetTaskId() uint64 {
@@ -922,7 +1018,7 @@ type AuditJobResponse struct {
 
 func (x *AuditJobResponse) Reset() {
 	*x = AuditJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[10]
+	mi := &file_kappa_v1_client_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1030,7 @@ func (x *AuditJobResponse) String() string {
 func (*AuditJobResponse) ProtoMessage() {}
 
 func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[10]
+	mi := &file_kappa_v1_client_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1043,7 @@ func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobResponse.ProtoReflect.Descriptor instead.
 func (*AuditJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{10}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AuditJobResponse) GetTasks() []*TaskAudit {
@@ -966,7 +1062,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[11]
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1074,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[11]
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1087,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{11}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListJobsRequest) GetStale() bool {
@@ -1010,7 +1106,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1118,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1131,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListJobsResponse) GetJobs() []*JobStatus {
@@ -1057,7 +1153,7 @@ type CancelJobRequest struct {
 
 func (x *CancelJobRequest) Reset() {
 	*x = CancelJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1165,7 @@ func (x *CancelJobRequest) String() string {
 func (*CancelJobRequest) ProtoMessage() {}
 
 func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1178,7 @@ func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CancelJobRequest) GetClientId() string {
@@ -1121,7 +1217,7 @@ type CancelJobResponse struct {
 
 func (x *CancelJobResponse) Reset() {
 	*x = CancelJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1229,7 @@ func (x *CancelJobResponse) String() string {
 func (*CancelJobResponse) ProtoMessage() {}
 
 func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1242,7 @@ func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
 }
 
 type InvocationLogsRequest struct {
@@ -1160,7 +1256,7 @@ type InvocationLogsRequest struct {
 
 func (x *InvocationLogsRequest) Reset() {
 	*x = InvocationLogsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1268,7 @@ func (x *InvocationLogsRequest) String() string {
 func (*InvocationLogsRequest) ProtoMessage() {}
 
 func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1281,7 @@ func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsRequest.ProtoReflect.Descriptor instead.
 func (*InvocationLogsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *InvocationLogsRequest) GetJobId() uint64 {
@@ -1226,7 +1322,7 @@ type InvocationLog struct {
 
 func (x *InvocationLog) Reset() {
 	*x = InvocationLog{}
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1334,7 @@ func (x *InvocationLog) String() string {
 func (*InvocationLog) ProtoMessage() {}
 
 func (x *InvocationLog) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1347,7 @@ func (x *InvocationLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLog.ProtoReflect.Descriptor instead.
 func (*InvocationLog) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *InvocationLog) GetJobId() uint64 {
@@ -1347,7 +1443,7 @@ type InvocationLogsResponse struct {
 
 func (x *InvocationLogsResponse) Reset() {
 	*x = InvocationLogsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1359,7 +1455,7 @@ func (x *InvocationLogsResponse) String() string {
 func (*InvocationLogsResponse) ProtoMessage() {}
 
 func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1372,7 +1468,7 @@ func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsResponse.ProtoReflect.Descriptor instead.
 func (*InvocationLogsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *InvocationLogsResponse) GetInvocations() []*InvocationLog {
@@ -1433,7 +1529,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x05error\x18\x14 \x01(\tR\x05error\x12*\n" +
 	"\x11submitted_unix_ms\x18\x15 \x01(\x03R\x0fsubmittedUnixMs\x12(\n" +
 	"\x10finished_unix_ms\x18\x16 \x01(\x03R\x0efinishedUnixMs\"\x16\n" +
-	"\x14ClusterStatusRequest\"\xc9\x03\n" +
+	"\x14ClusterStatusRequest\"\xb2\x04\n" +
 	"\x15ClusterStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12&\n" +
@@ -1452,7 +1548,15 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"cluster_id\x18\v \x01(\tR\tclusterId\x12\x19\n" +
 	"\bapi_addr\x18\f \x01(\tR\aapiAddr\x12&\n" +
 	"\x0flast_contact_ms\x18\r \x01(\x03R\rlastContactMs\x12,\n" +
-	"\x12raft_applied_index\x18\x0e \x01(\x04R\x10raftAppliedIndex\">\n" +
+	"\x12raft_applied_index\x18\x0e \x01(\x04R\x10raftAppliedIndex\x12/\n" +
+	"\aversion\x18\x0f \x01(\v2\x15.kappa.v1.VersionInfoR\aversion\x126\n" +
+	"\x17cluster_command_version\x18\x10 \x01(\rR\x15clusterCommandVersion\"\xb6\x01\n" +
+	"\vVersionInfo\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
+	"\x06commit\x18\x02 \x01(\tR\x06commit\x12'\n" +
+	"\x0fcommand_version\x18\x03 \x01(\rR\x0ecommandVersion\x12)\n" +
+	"\x10snapshot_version\x18\x04 \x01(\rR\x0fsnapshotVersion\x12!\n" +
+	"\fwire_version\x18\x05 \x01(\rR\vwireVersion\">\n" +
 	"\x0fAuditJobRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x14\n" +
 	"\x05stale\x18\x02 \x01(\bR\x05stale\"T\n" +
@@ -1531,7 +1635,7 @@ func file_kappa_v1_client_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_client_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_kappa_v1_client_proto_goTypes = []any{
 	(JobState)(0),                  // 0: kappa.v1.JobState
 	(*SubmitJobRequest)(nil),       // 1: kappa.v1.SubmitJobRequest
@@ -1541,45 +1645,47 @@ var file_kappa_v1_client_proto_goTypes = []any{
 	(*JobStatus)(nil),              // 5: kappa.v1.JobStatus
 	(*ClusterStatusRequest)(nil),   // 6: kappa.v1.ClusterStatusRequest
 	(*ClusterStatusResponse)(nil),  // 7: kappa.v1.ClusterStatusResponse
-	(*AuditJobRequest)(nil),        // 8: kappa.v1.AuditJobRequest
-	(*AppliedCall)(nil),            // 9: kappa.v1.AppliedCall
-	(*TaskAudit)(nil),              // 10: kappa.v1.TaskAudit
-	(*AuditJobResponse)(nil),       // 11: kappa.v1.AuditJobResponse
-	(*ListJobsRequest)(nil),        // 12: kappa.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 13: kappa.v1.ListJobsResponse
-	(*CancelJobRequest)(nil),       // 14: kappa.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),      // 15: kappa.v1.CancelJobResponse
-	(*InvocationLogsRequest)(nil),  // 16: kappa.v1.InvocationLogsRequest
-	(*InvocationLog)(nil),          // 17: kappa.v1.InvocationLog
-	(*InvocationLogsResponse)(nil), // 18: kappa.v1.InvocationLogsResponse
+	(*VersionInfo)(nil),            // 8: kappa.v1.VersionInfo
+	(*AuditJobRequest)(nil),        // 9: kappa.v1.AuditJobRequest
+	(*AppliedCall)(nil),            // 10: kappa.v1.AppliedCall
+	(*TaskAudit)(nil),              // 11: kappa.v1.TaskAudit
+	(*AuditJobResponse)(nil),       // 12: kappa.v1.AuditJobResponse
+	(*ListJobsRequest)(nil),        // 13: kappa.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 14: kappa.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),       // 15: kappa.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),      // 16: kappa.v1.CancelJobResponse
+	(*InvocationLogsRequest)(nil),  // 17: kappa.v1.InvocationLogsRequest
+	(*InvocationLog)(nil),          // 18: kappa.v1.InvocationLog
+	(*InvocationLogsResponse)(nil), // 19: kappa.v1.InvocationLogsResponse
 }
 var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 0: kappa.v1.JobStatus.state:type_name -> kappa.v1.JobState
-	9,  // 1: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
-	10, // 2: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
-	5,  // 3: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
-	17, // 4: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
-	1,  // 5: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
-	3,  // 6: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
-	4,  // 7: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
-	6,  // 8: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
-	8,  // 9: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
-	12, // 10: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
-	14, // 11: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
-	16, // 12: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
-	2,  // 13: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
-	5,  // 14: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
-	5,  // 15: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
-	7,  // 16: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
-	11, // 17: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
-	13, // 18: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
-	15, // 19: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
-	18, // 20: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
-	13, // [13:21] is the sub-list for method output_type
-	5,  // [5:13] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	8,  // 1: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
+	10, // 2: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
+	11, // 3: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
+	5,  // 4: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
+	18, // 5: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
+	1,  // 6: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
+	3,  // 7: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
+	4,  // 8: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
+	6,  // 9: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
+	9,  // 10: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
+	13, // 11: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
+	15, // 12: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
+	17, // 13: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
+	2,  // 14: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
+	5,  // 15: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
+	5,  // 16: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
+	7,  // 17: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
+	12, // 18: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
+	14, // 19: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
+	16, // 20: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
+	19, // 21: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
+	14, // [14:22] is the sub-list for method output_type
+	6,  // [6:14] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_client_proto_init() }
@@ -1593,7 +1699,7 @@ func file_kappa_v1_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_client_proto_rawDesc), len(file_kappa_v1_client_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

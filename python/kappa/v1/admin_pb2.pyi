@@ -7,14 +7,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class JoinRequest(_message.Message):
-    __slots__ = ("node_id", "raft_addr", "api_addr")
+    __slots__ = ("node_id", "raft_addr", "api_addr", "command_version")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RAFT_ADDR_FIELD_NUMBER: _ClassVar[int]
     API_ADDR_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_VERSION_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     raft_addr: str
     api_addr: str
-    def __init__(self, node_id: _Optional[str] = ..., raft_addr: _Optional[str] = ..., api_addr: _Optional[str] = ...) -> None: ...
+    command_version: int
+    def __init__(self, node_id: _Optional[str] = ..., raft_addr: _Optional[str] = ..., api_addr: _Optional[str] = ..., command_version: _Optional[int] = ...) -> None: ...
 
 class JoinResponse(_message.Message):
     __slots__ = ("leader_id",)

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kappa-serverless/kappa/node"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print this build's version and the versions it speaks",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			printVersion(cmd.OutOrStdout(), node.BuildInfo(0))
+			return nil
+		},
+	}
+}
+
+func printVersion(w io.Writer, v *wire.VersionInfo) {
+	fmt.Fprintf(w, "kappa %s (commit %s)\n", v.GetVersion(), v.GetCommit())
+	fmt.Fprintf(w, "command version:  %d\n", v.GetCommandVersion())
+	fmt.Fprintf(w, "snapshot version: %d\n", v.GetSnapshotVersion())
+	fmt.Fprintf(w, "wire version:     %d\n", v.GetWireVersion())
+}
+
+// versionLine is what `kappa --version` prints.
+func versionLine() string {
+	v := node.BuildInfo(0)
+	return fmt.Sprintf("%s (commit %s, command version %d, snapshot version %d, wire version %d)",
+		v.GetVersion(), v.GetCommit(), v.GetCommandVersion(), v.GetSnapshotVersion(), v.GetWireVersion())
+}

@@ -1,0 +1,110 @@
+package fsm
+
+import (
+	"fmt"
+
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
+)
+
+// Versions of what replicas exchange. A replica that met a log entry or a
+// snapshot newer than it knows would apply it wrongly and diverge in
+// silence, so it refuses instead; and the leader proposes a command only
+// when every voter knows it (the cluster version, see SetClusterVersion).
+const (
+	// CommandVersion is the newest command set this build applies.
+	// 1: the first versioned command set.
+	CommandVersion uint32 = 1
+	// SnapshotVersion is the newest snapshot layout this build restores.
+	SnapshotVersion uint32 = 1
+)
+
+// commandSince is the command version that introduced each command kind
+// (by its field number in Command's oneof). Kinds not listed are version 1.
+// A kind added later is listed here with the version it bumps to, and a new
+// field of an existing kind is reported by fieldsSince.
+var commandSince = map[int32]uint32{}
+
+// fieldsSince reports the version a command needs because of fields added
+// to an existing kind after version 1 (none yet).
+func fieldsSince(c *pb.Command) uint32 { return 1 }
+
+// RequiredVersion is the command version a replica must know to apply c.
+func RequiredVersion(c *pb.Command) uint32 {
+	v := uint32(1)
+	if desc := c.ProtoReflect().WhichOneof(c.ProtoReflect().Descriptor().Oneofs().ByName("op")); desc != nil {
+		if s, ok := commandSince[int32(desc.Number())]; ok && s > v {
+			v = s
+		}
+	}
+	if s := fieldsSince(c); s > v {
+		v = s
+	}
+	return v
+}
+
+// EntryVersion is the version an entry of these commands needs.
+func EntryVersion(cmds []*pb.Command) uint32 {
+	v := uint32(1)
+	for _, c := range cmds {
+		if r := RequiredVersion(c); r > v {
+			v = r
+		}
+	}
+	return v
+}
+
+// VersionError is a log entry, snapshot or cluster this replica is too old
+// for. The node stops rather than apply it.
+type VersionError struct {
+	What       string // "log entry 42", "snapshot at index 42", "the cluster"
+	Need, Know uint32
+	Kind       string // "command" or "snapshot"
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("%s needs %s version %d; this node knows up to %d: upgrade this node's kappa binary before it rejoins (docs/upgrade.md)",
+		e.What, e.Kind, e.Need, e.Know)
+}
+
+// CheckEntry refuses an entry this machine is too old to apply. The node
+// calls it before Apply, outside the deterministic state.
+func (m *Machine) CheckEntry(index uint64, e *pb.Entry) error {
+	if v := e.GetVersion(); v > m.maxVersion() {
+		return &VersionError{What: fmt.Sprintf("log entry %d", index), Kind: "command", Need: v, Know: m.maxVersion()}
+	}
+	if v := m.ClusterVersion(); v > m.maxVersion() {
+		return &VersionError{What: "the cluster", Kind: "command", Need: v, Know: m.maxVersion()}
+	}
+	return nil
+}
+
+// SetMaxVersion makes this machine act as a build that knows only command
+// versions up to v (tests of mixed-version clusters; 0: CommandVersion).
+func (m *Machine) SetMaxVersion(v uint32) { m.knownVersion = v }
+
+// MaxVersion is the newest command version this machine applies.
+func (m *Machine) MaxVersion() uint32 { return m.maxVersion() }
+
+func (m *Machine) maxVersion() uint32 {
+	if m.knownVersion == 0 || m.knownVersion > CommandVersion {
+		return CommandVersion
+	}
+	return m.knownVersion
+}
+
+// ClusterVersion is the newest command version every voter reported: the
+// leader proposes nothing newer.
+func (m *Machine) ClusterVersion() uint32 {
+	if m.clusterVersion == 0 {
+		return 1
+	}
+	return m.clusterVersion
+}
+
+func (m *Machine) setClusterVersion(s *pb.SetClusterVersion) *pb.Result {
+	if s.GetVersion() < m.ClusterVersion() {
+		return fail(pb.ErrorCode_INVALID, "the cluster version never goes down: it is %d, not %d", m.ClusterVersion(), s.GetVersion())
+	}
+	m.clusterVersion = s.GetVersion()
+	return &pb.Result{}
+}
