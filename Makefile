@@ -1,12 +1,18 @@
 # Kappa: run ordinary Python programs on time-bounded serverless functions.
 #   make install   build bin/kappa and install the Python package (+ test deps)
+#                  into the project's virtual environment .venv, made with
+#                  $(PYTHON) (default python3; Debian's and Ubuntu's is fine)
 #   make test      everything CI runs: Go and Python suites
 #   make proto     regenerate the committed protobuf code
 #   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
 #                  its last line is the summary, non-zero exit when a check fails
 
 PYTHON ?= python3
+VENV   ?= .venv
 GO     ?= go
+VENV_PY := $(abspath $(VENV))/bin/python
+# Go tests start `python3` from PATH: for test targets the venv's comes first.
+VENV_PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: install build python redis test test-go test-python proto lint jepsen
 
@@ -16,22 +22,25 @@ install: build python
 COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 build:
-	$(GO) build -ldflags "-X github.com/kappa-serverless/kappa/node.commit=$(COMMIT)" -o bin/kappa ./cmd/kappa
+	$(GO) build -trimpath -ldflags "-X github.com/kappa-serverless/kappa/node.commit=$(COMMIT)" -o bin/kappa ./cmd/kappa
 
 python:
-	$(PYTHON) -m pip install -q --disable-pip-version-check -e 'python[test]'
+	./scripts/ensure-venv.sh $(VENV) $(PYTHON)
+	$(VENV_PY) -m pip install -q --disable-pip-version-check -e 'python[test]'
 
 test: install redis test-go test-python
 
 redis:
 	./scripts/ensure-redis.sh
 
+test-go test-python: export PATH := $(VENV_PATH)
+
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 45m ./...
 
 test-python:
-	cd python && $(PYTHON) -m pytest -q -n auto
+	cd python && $(VENV_PY) -m pytest -q -n auto
 
 proto:
 	./scripts/genproto.sh
@@ -40,9 +49,9 @@ DURATION ?= 10m
 NODES    ?= 5
 JEPSEN_REPORT ?= $(CURDIR)/jepsen-report
 
-jepsen: build
+jepsen: install
 	rm -f $(JEPSEN_REPORT)/summary.txt
-	KAPPA_JEPSEN_LONG=1 KAPPA_JEPSEN_DURATION=$(DURATION) KAPPA_JEPSEN_NODES=$(NODES) \
+	PATH="$(VENV_PATH)" KAPPA_JEPSEN_LONG=1 KAPPA_JEPSEN_DURATION=$(DURATION) KAPPA_JEPSEN_NODES=$(NODES) \
 	KAPPA_JEPSEN_SEED=$(SEED) KAPPA_JEPSEN_FAULTS=$(FAULTS) KAPPA_JEPSEN_REPORT=$(JEPSEN_REPORT) \
 	$(GO) test -count=1 -timeout 0 -v -run '^TestLong$$' ./jepsen-style-tests/jepsen > $(JEPSEN_REPORT).log 2>&1; \
 	rc=$$?; grep -E '^ +run.go|^ +[0-9.]+[mµn]?s +[a-z-]+ ' $(JEPSEN_REPORT).log | sed 's/^ *run.go:[0-9]*: //'; \

@@ -34,7 +34,7 @@ def _open(url: str):
             from .redisstore import RedisStore
         except ImportError as e:
             raise ValueError(f"store URL {u.scheme}://…: the Python package redis is missing ({e}); "
-                             f"pip install 'kappa[redis]'") from None
+                             f"reinstall kappa, which requires it (pip install 'redis>=5')") from None
         return RedisStore(url)
     raise ValueError(f"store URL {u.scheme}://…: unsupported scheme {u.scheme!r} "
                      f"(supported: file://, redis://, rediss://)")

@@ -8,7 +8,7 @@ import pytest
 
 from kappa.compiler import compile_source
 from kappa.runtime import load_program
-from kappa.runtime.driver import Every, Policy, run_plain, run_program
+from runtime.driver import Every, Policy, run_plain, run_program
 
 from .helpers import dedent
 

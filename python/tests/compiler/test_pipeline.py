@@ -7,7 +7,7 @@ import pytest
 
 from kappa.compiler import compile_file, compile_source
 from kappa.runtime import Call, load_program, run
-from kappa.runtime.driver import Every, run_plain, run_program
+from runtime.driver import Every, run_plain, run_program
 
 from .helpers import dedent
 

@@ -17,7 +17,7 @@ import signal
 from pathlib import Path
 
 from kappa.compiler import compile_source
-from kappa.runtime.driver import Every, EveryKth, Never, Policy, RandomPauses, run_plain, run_program
+from runtime.driver import Every, EveryKth, Never, Policy, RandomPauses, run_plain, run_program
 
 PROGRAMS = Path(__file__).parent / "programs"
 LONG = os.environ.get("KAPPA_PROOF_LONG") == "1"

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from kappa.runtime.driver import Every, EveryKth, Never, run_program
+from runtime.driver import Every, EveryKth, Never, run_program
 from kappa.runtime.loader import DEFAULT_MODULE
 
 from .harness import count_pauses, program_path, program_source

@@ -16,7 +16,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from kappa.compiler import compile_source
-from kappa.runtime.driver import run_plain
+from runtime.driver import run_plain
 
 from corpus.harness import LONG, describe, differences, differential
 from .features import PROBES, supported

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kappa.runtime.driver import Every, EveryKth, Never, RandomPauses, main, run_file, run_program
+from .driver import Every, EveryKth, Never, RandomPauses, main, run_file, run_program
 
 SOURCE = """from kappa.runtime import checkpoint
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from kappa.compiler import compile_source
-from kappa.runtime.driver import Every, EveryKth, Never, RandomPauses, run_plain, run_program
+from runtime.driver import Every, EveryKth, Never, RandomPauses, run_plain, run_program
 
 MATRIX = Path(__file__).parent / "matrix"
 PROGRAMS = sorted(p.stem for p in MATRIX.glob("*.py"))

@@ -7,7 +7,7 @@ import pytest
 
 from kappa.runtime import Call, format_user_traceback, load_program, run
 from kappa.compiler import compile_source
-from kappa.runtime.driver import Every, EveryKth, Never, run_program
+from .driver import Every, EveryKth, Never, run_program
 
 from .helpers import load, program_source
 

@@ -24,7 +24,7 @@ import tempfile
 import textwrap
 import zipfile
 
-from kappa.runtime.driver import Every
+from runtime.driver import TESTS_DIR, Every
 
 
 def bundle(files: dict[str, str]) -> bytes:
@@ -68,7 +68,8 @@ def _child(job, timeout: float = 120):
         job_path, report_path = os.path.join(tmp, "job"), os.path.join(tmp, "report")
         with open(job_path, "wb") as f:
             pickle.dump(job, f, protocol=5)
-        env = dict(os.environ, PYTHONHASHSEED="0")
+        pythonpath = os.pathsep.join(filter(None, [TESTS_DIR, os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=pythonpath)
         proc = subprocess.run([sys.executable, __file__, job_path, report_path],
                               capture_output=True, text=True, timeout=timeout, env=env)
         if proc.returncode != 0 or not os.path.exists(report_path):
@@ -82,7 +83,7 @@ def _child(job, timeout: float = 120):
 
 def _segment(job) -> dict:
     from kappa.runtime import Call, Resume, load_state
-    from kappa.runtime.driver import run_segment
+    from runtime.driver import run_segment
     from kappa.worker.program import from_bundle
 
     program = from_bundle("test", job["bundle"])

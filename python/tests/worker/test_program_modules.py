@@ -6,7 +6,7 @@ at every third one; stdout and the result must equal the plain run's."""
 
 import pytest
 
-from kappa.runtime.driver import Every, EveryKth, Never
+from runtime.driver import Every, EveryKth, Never
 
 from worker.dirdriver import run_compiled, run_plain
 

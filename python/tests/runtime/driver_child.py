@@ -1,6 +1,6 @@
 """One segment of a driver run in a fresh interpreter.
 
-    python -m kappa.runtime.driver_child JOB REPORT
+    python -m runtime.driver_child JOB REPORT   (with python/tests on sys.path)
 
 JOB is a pickle {source, filename, module_name, blob, policy}. The child
 compiles the program, loads it, loads the state from the blob and runs
@@ -16,7 +16,7 @@ import sys
 
 def main(job_path, report_path):
     from kappa.compiler import compile_source
-    from kappa.runtime.driver import run_segment
+    from .driver import run_segment
     from kappa.runtime.loader import load_program
     from kappa.runtime.run import Resume
     from kappa.runtime.state import load_state

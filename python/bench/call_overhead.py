@@ -1,6 +1,6 @@
 """Overhead of compiled code on the normal path (no pause taken).
 
-    python -m kappa.runtime.bench_overhead
+    cd python && python -m bench.call_overhead
 
 Prints plain vs compiled times for a call-heavy and a loop-heavy function.
 A sanity check, not a test: numbers depend on the machine.

@@ -6,7 +6,9 @@ interpreter (driver_child.py) that runs one segment and reports back. The
 program's stdout and result are collected, so a test can compare a plain
 CPython run with a compiled run that was checkpointed anywhere.
 
-    python -m kappa.runtime.driver app.py --entry main --policy every --restore subprocess
+    cd python/tests && python -m runtime.driver app.py --entry main --policy every --restore subprocess
+
+A test tool, not part of the kappa package: workers never pause this way.
 """
 
 import argparse
@@ -21,12 +23,16 @@ import tempfile
 import types
 from dataclasses import dataclass
 
-from . import core
-from .core import Capture
-from .loader import DEFAULT_MODULE, load_program
-from .run import Call, Resume, run
-from .state import dump_state, load_state
-from .tracebacks import format_user_traceback
+from kappa.runtime import core
+from kappa.runtime.core import Capture
+from kappa.runtime.loader import DEFAULT_MODULE, load_program
+from kappa.runtime.run import Call, Resume, run
+from kappa.runtime.state import dump_state, load_state
+from kappa.runtime.tracebacks import format_user_traceback
+
+# The tests directory: the child interpreter imports this package (and the
+# policies pickled in its job) from there.
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # -- policies -------------------------------------------------------------------
 
@@ -238,7 +244,8 @@ def run_child(job, timeout=120):
             pickle.dump(job, f, protocol=5)
         env = dict(os.environ)
         env.setdefault("PYTHONHASHSEED", "0")
-        proc = subprocess.run([sys.executable, "-m", "kappa.runtime.driver_child", job_path, report_path],
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [TESTS_DIR, env.get("PYTHONPATH")]))
+        proc = subprocess.run([sys.executable, "-m", __package__ + ".driver_child", job_path, report_path],
                               capture_output=True, text=True, timeout=timeout, env=env)
         if proc.returncode != 0 or not os.path.exists(report_path):
             raise RuntimeError(f"driver child failed (exit {proc.returncode}): {proc.stderr.strip()}")
@@ -264,7 +271,7 @@ def _policy(name, k, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m kappa.runtime.driver", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m runtime.driver", description=__doc__.split("\n")[0])
     parser.add_argument("program")
     parser.add_argument("--entry", default="main")
     parser.add_argument("--policy", choices=["never", "every", "every-k", "random"], default="every")
