@@ -105,6 +105,16 @@ func TestWordcountExample(t *testing.T) {
 	}
 }
 
+// pythonWithoutKappa is python3 without site-packages or PYTHONPATH: an
+// interpreter on which kappa was never installed.
+func pythonWithoutKappa(t *testing.T) string {
+	p := writeProgram(t, "python-without-kappa", "#!/bin/sh\nexec python3 -S -I \"$@\"\n")
+	if err := os.Chmod(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func writeProgram(t *testing.T, name, src string) string {
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {

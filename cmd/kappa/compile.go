@@ -22,7 +22,7 @@ func newCompileCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&python, "python", "", "Python interpreter with the kappa package (default $KAPPA_PYTHON or python3)")
+	cmd.Flags().StringVar(&python, "python", "", pythonHelp)
 	cmd.Flags().BoolVar(&noAutoPauses, "no-auto-pauses", false, noAutoPausesHelp)
 	return cmd
 }

@@ -54,7 +54,7 @@ would make, contacting nothing.`,
 	f.StringVar(&o.endpoint, "endpoint", "", "Lambda API endpoint URL instead of AWS's (testing)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "build the zip and print the API calls without making them")
 	f.StringVarP(&o.output, "output", "o", "", "also write the zip to this file")
-	f.StringVar(&o.python, "python", "", "Python interpreter with the kappa package and pip (default $KAPPA_PYTHON or python3)")
+	f.StringVar(&o.python, "python", "", pythonHelp+"; it runs pip")
 	f.StringArrayVar(&o.pipArgs, "pip-arg", nil, "extra argument for pip, repeatable (e.g. --pip-arg=--index-url=URL)")
 	return cmd
 }

@@ -42,7 +42,7 @@ func (o *lambdaOptions) register(cmd *cobra.Command) {
 	f.DurationVar(&o.timeout, "lambda-timeout", 15*time.Minute, "time limit of each lambda invocation")
 	f.IntVar(&o.concurrency, "concurrency", 8, "lambdas running at once (local platform)")
 	f.IntVar(&o.memoryMB, "memory", 0, "memory limit per lambda in MB (local platform; 0: none)")
-	f.StringVar(&o.python, "python", "", "Python interpreter with the kappa package (default $KAPPA_PYTHON or python3)")
+	f.StringVar(&o.python, "python", "", pythonHelp)
 	// Test mode: the local platform delivers invocations twice and loses
 	// responses, as Lambda may; the claim rule must keep results right.
 	f.Float64Var(&o.faults.Duplicate, "fault-duplicate", 0, "local platform test mode: probability an invocation is delivered twice")
@@ -170,6 +170,9 @@ coordinators reach it with --lambda http://HOST:PORT and lambdas survive the
 death of any coordinator node.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if err := checkWorkerPython(pythonPath(o.python)); err != nil {
+				return err
+			}
 			o.logger = newLogger(level)
 			srv, fns, err := localInvokeAPI(o, true)
 			if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -44,7 +45,7 @@ func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int
 		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 		raftLog = os.Stderr
 	}
-	o.function, o.python = "kappa-worker", pythonPath("")
+	o.function, o.python = "kappa-worker", pythonPath(o.python)
 	srv, fns, err := localInvokeAPI(o, throttle)
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +153,24 @@ func succeeded(t *testing.T, st *wire.JobStatus, want string) {
 	t.Helper()
 	if st.GetState() != wire.JobState_JOB_SUCCEEDED || st.GetResultJson() != want {
 		t.Fatalf("job %s result %s (want %s): %s", st.GetState(), st.GetResultJson(), want, st.GetError())
+	}
+}
+
+// Workers whose interpreter lacks the kappa package never start: each
+// launch is one invocation answered with a function error (no service
+// error retried for minutes), and the launch bound fails the job with the
+// last error, which names the interpreter.
+func TestJobWhoseWorkersCannotStartFailsWithTheLastError(t *testing.T) {
+	python := pythonWithoutKappa(t)
+	s := startStack(t, lambdaOptions{concurrency: 2, timeout: time.Minute, python: python}, true, 2)
+	st := s.run(t, "def handler(event, context):\n    return 1\n", "{}")
+	const launches = 8 // the default --max-launches
+	if st.GetState() != wire.JobState_JOB_FAILED || !strings.Contains(st.GetError(), fmt.Sprintf("launched %d times", launches)) ||
+		!strings.Contains(st.GetError(), "Runtime.ImportModuleError") || !strings.Contains(st.GetError(), python) {
+		t.Fatalf("job %s: %s", st.GetState(), st.GetError())
+	}
+	if stats := s.platform.Stats(); stats.Invocations != launches || stats.FunctionErrors != launches {
+		t.Fatalf("platform %+v: want %d invocations, each a function error", stats, launches)
 	}
 }
 

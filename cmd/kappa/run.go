@@ -76,13 +76,27 @@ func run(program string, o runOptions) error {
 		return usageError("%v", err)
 	}
 	python := pythonPath(o.lambda.python)
+	// The embedded default's workers run python: check it (alongside the
+	// compile) before anything starts.
+	workerPython := make(chan error, 1)
+	if o.cluster == "" {
+		go func() { workerPython <- checkWorkerPython(python) }()
+	} else {
+		workerPython <- nil
+	}
 	// Compile before anything starts, so a bad program is one clear line.
 	if err := checkProgram(python, program, bundle, o.bundle.NoAutoPauses); err != nil {
 		var ee *exitError
 		if o.cluster == "" || !errors.As(err, &ee) || !strings.Contains(ee.msg, "not installed") {
+			if werr := <-workerPython; werr != nil {
+				return werr // the cause of both
+			}
 			return err
 		}
 		// Submitting to a cluster needs no local Python: the workers compile.
+	}
+	if err := <-workerPython; err != nil {
+		return err
 	}
 
 	view := newProgressView(os.Stderr)

@@ -133,6 +133,10 @@ func serve(o serverOptions) error {
 	if !hasState && !o.bootstrap && o.join == "" && !o.waitJoin {
 		return usageError("data dir %s holds no cluster yet: pass --bootstrap (first node), --join API_ADDR (any member), or --wait-join (then add it with `kappa cluster join`)", o.dataDir)
 	}
+	// Local lambdas and on-coordinator tasks are processes of this node.
+	if err := checkWorkerPython(pythonPath(o.lambda.python)); err != nil {
+		return err
+	}
 	logger := newLogger(o.logLevel)
 	if len(o.unsafeFaults) > 0 {
 		logger.Warn("UNSAFE test faults on: this node breaks guarantees on purpose", "faults", o.unsafeFaults)

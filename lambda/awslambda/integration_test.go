@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kappa-serverless/kappa/lambda"
+	"github.com/kappa-serverless/kappa/lambda/internal/localtest"
 	"github.com/kappa-serverless/kappa/lambda/local"
 )
 
@@ -52,6 +53,21 @@ func TestOutcomesThroughTheSDK(t *testing.T) {
 		if !strings.HasPrefix(res.Message, "Runtime exited with error: ") || !strings.Contains(res.LogTail, "about to die") {
 			t.Fatalf("%s: message %q, log %q", how, res.Message, res.LogTail)
 		}
+	}
+}
+
+// A worker that cannot start comes back at once as a function error of the
+// invocation, not a service error retried until the retry budget runs out.
+func TestWorkerThatCannotStartThroughTheSDK(t *testing.T) {
+	python := localtest.PythonWithoutKappa(t)
+	i, _ := localStack(t, func(c *local.Config) { c.Python = python }, nil)
+	res := invoke(t, i, event("echo", nil))
+	wantOutcome(t, res, lambda.FunctionError)
+	if !strings.HasPrefix(res.Message, "Runtime.ImportModuleError: ") || !strings.Contains(res.Message, python) {
+		t.Fatalf("message %q", res.Message)
+	}
+	if s := i.Stats(); s.Attempts != 1 {
+		t.Fatalf("stats %+v: want one attempt", s)
 	}
 }
 

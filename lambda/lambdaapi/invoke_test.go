@@ -65,6 +65,20 @@ func TestUnhandledErrors(t *testing.T) {
 	}
 }
 
+// A worker that cannot start is the function's error, as on Lambda: not a
+// ServiceException the caller would retry for minutes.
+func TestWorkerThatCannotStartIsUnhandled(t *testing.T) {
+	python := localtest.PythonWithoutKappa(t)
+	url, _ := serve(t, func(c *local.Config) { c.Python = python })
+	r := post(t, url, "fn", testEvent("echo", nil))
+	body := r.json(t)
+	msg, _ := body["errorMessage"].(string)
+	if r.status != http.StatusOK || r.header.Get("X-Amz-Function-Error") != "Unhandled" || body["errorType"] != "Runtime.ImportModuleError" ||
+		!strings.Contains(msg, python) || !strings.Contains(msg, "No module named 'kappa'") {
+		t.Fatalf("status %d, function error %q, body %s", r.status, r.header.Get("X-Amz-Function-Error"), r.body)
+	}
+}
+
 func TestLogTail(t *testing.T) {
 	url, _ := serve(t, nil)
 	for i, cold := range []bool{true, false} {

@@ -48,6 +48,15 @@ func testPlatform(t *testing.T, tune func(*Config)) (*Platform, *logCollector) {
 	return p, logs
 }
 
+// fakeInterpreter is a shell script standing in for python.
+func fakeInterpreter(t *testing.T, script string) string {
+	path := filepath.Join(t.TempDir(), "python")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // event encodes a dispatch event: op plus extra fields.
 func event(op string, fields map[string]any) []byte {
 	m := map[string]any{"op": op}

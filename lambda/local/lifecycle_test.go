@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -118,33 +117,57 @@ func TestHandlerImportErrorIsFunctionError(t *testing.T) {
 	}
 }
 
-func TestStartUpIsBounded(t *testing.T) {
-	// An "interpreter" that never sends ready.
-	fake := filepath.Join(t.TempDir(), "python-hangs")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755); err != nil {
-		t.Fatal(err)
+// A worker that cannot start answers as Lambda does: a function error
+// (or a runtime exit) of that invocation, never an Invoke error, so the
+// coordinator counts it as a failed launch.
+func TestWorkerThatCannotStartIsAFunctionError(t *testing.T) {
+	cases := []struct {
+		name, script string
+		limit        time.Duration
+		outcome      lambda.Outcome
+		errorType    string
+		message      []string
+	}{
+		// The real thing: python3 without site-packages has no kappa.
+		{"no kappa package", `exec python3 -S -I "$@"`, 0, lambda.FunctionError, "Runtime.ImportModuleError",
+			[]string{"cannot import kappa.worker.local", "install the kappa package", "No module named 'kappa'"}},
+		{"crash at import", "echo 'Fatal: boom at start-up' >&2; exit 3", 0, lambda.Crash, "Runtime.ExitError",
+			[]string{"exit status 3", "before it was ready", "boom at start-up"}},
+		{"hang", "exec sleep 600", 500 * time.Millisecond, lambda.Crash, "Runtime.Unknown",
+			[]string{"no ready message", "start-up limit"}},
 	}
-	p, _ := testPlatform(t, func(c *Config) { c.Python = fake; c.StartTimeout = 500 * time.Millisecond })
-	_, err := p.Invoke(t.Context(), lambda.Invocation{})
-	if err == nil || !strings.Contains(err.Error(), "did not become ready") || !strings.Contains(err.Error(), "start-up limit") {
-		t.Fatalf("err %v", err)
-	}
-	if s := p.Stats(); s.Workers != 0 {
-		t.Fatalf("stats %+v", s)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			python := fakeInterpreter(t, tc.script)
+			p, _ := testPlatform(t, func(c *Config) { c.Python = python; c.StartTimeout = tc.limit })
+			res := invoke(t, p, nil, 0)
+			wantOutcome(t, res, tc.outcome)
+			e := decode[lambdaError](t, res.Payload)
+			if e.ErrorType != tc.errorType {
+				t.Fatalf("errorType %q, want %q (%s)", e.ErrorType, tc.errorType, e.ErrorMessage)
+			}
+			for _, want := range append(tc.message, python) {
+				if !strings.Contains(e.ErrorMessage, want) {
+					t.Fatalf("error message %q lacks %q", e.ErrorMessage, want)
+				}
+			}
+			if !res.ColdStart || p.Stats().Workers != 0 {
+				t.Fatalf("cold %v, stats %+v", res.ColdStart, p.Stats())
+			}
+		})
 	}
 }
 
-func TestMissingWorkerModuleIsAClearError(t *testing.T) {
-	// Stands in for an interpreter that cannot import the kappa package.
-	fake := filepath.Join(t.TempDir(), "python-without-kappa")
-	script := "#!/bin/sh\necho 'No module named kappa.worker.local' >&2\nexit 1\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+func TestVanishedInterpreterIsAFunctionError(t *testing.T) {
+	python := fakeInterpreter(t, "exit 0")
+	p, _ := testPlatform(t, func(c *Config) { c.Python = python })
+	if err := os.Remove(python); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := testPlatform(t, func(c *Config) { c.Python = fake })
-	_, err := p.Invoke(t.Context(), lambda.Invocation{})
-	if err == nil || !strings.Contains(err.Error(), "exit status 1") || !strings.Contains(err.Error(), "No module named kappa.worker.local") {
-		t.Fatalf("err %v", err)
+	res := invoke(t, p, nil, 0)
+	wantOutcome(t, res, lambda.FunctionError)
+	if e := decode[lambdaError](t, res.Payload); e.ErrorType != "Runtime.InvalidEntrypoint" || !strings.Contains(e.ErrorMessage, python) {
+		t.Fatalf("error %+v", e)
 	}
 }
 

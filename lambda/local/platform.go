@@ -126,9 +126,14 @@ func (p *Platform) invoke(ctx context.Context, requestID string, inv lambda.Invo
 func (p *Platform) run(ctx context.Context, c call) (lambda.Result, error) {
 	w, initDur, err := p.acquireWorker(ctx, c.log)
 	var initErr *initError
+	var failed *startFailure
 	switch {
 	case errors.As(err, &initErr):
 		res := functionError(initErr.payload)
+		res.LogTail = c.log.text()
+		return p.finish(res, c, initDur), nil
+	case errors.As(err, &failed):
+		res := failed.result(c.requestID)
 		res.LogTail = c.log.text()
 		return p.finish(res, c, initDur), nil
 	case err != nil:
@@ -177,7 +182,8 @@ func (p *Platform) finish(res lambda.Result, c call, initDur time.Duration) lamb
 
 // acquireWorker takes a warm worker (initDur 0) or cold-starts one and
 // says how long the start took. A cold start's failure to load the handler
-// comes back as *initError.
+// comes back as *initError, a worker that never got that far as
+// *startFailure.
 func (p *Platform) acquireWorker(ctx context.Context, log *invocationLog) (w *worker, initDur time.Duration, err error) {
 	for w = p.pool.take(); w != nil; w = p.pool.take() {
 		if w.alive() {
@@ -197,7 +203,7 @@ func (p *Platform) acquireWorker(ctx context.Context, log *invocationLog) (w *wo
 		w.destroy()
 		return nil, elapsed(), ErrClosed
 	}
-	if err := w.awaitReady(ctx, p.done, p.cfg.StartTimeout, log); err != nil {
+	if err := w.awaitReady(ctx, p.done, p.cfg.Python, p.cfg.StartTimeout, log); err != nil {
 		p.retire(w)
 		return nil, elapsed(), err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"sync"
@@ -35,18 +36,6 @@ type worker struct {
 	teardown  sync.Once
 }
 
-// errNotReady is returned by awaitReady with the worker's exit or hang
-// explained, so a bad interpreter or a missing package gives a clear error.
-type errNotReady struct{ reason, tail string }
-
-func (e *errNotReady) Error() string {
-	msg := "local lambda: worker did not become ready: " + e.reason
-	if e.tail != "" {
-		msg += "; last output: " + e.tail
-	}
-	return msg
-}
-
 // initError is the handler's import failure, reported like Lambda does: as a
 // function error of the invocation that triggered the cold start.
 type initError struct{ payload json.RawMessage }
@@ -73,7 +62,7 @@ func startWorker(cfg *Config, log *invocationLog) (*worker, error) {
 			return nil, fmt.Errorf("local lambda: start worker: %w", err)
 		}
 	}
-	cmd := exec.Command(cfg.Python, "-m", "kappa.worker.local", "--handler", cfg.Handler)
+	cmd := exec.Command(cfg.Python, "-m", workerModule, "--handler", cfg.Handler)
 	cmd.Dir = cfg.Dir
 	cmd.Env = cfg.workerEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = wr[pipeStdout], wr[pipeStderr]
@@ -85,6 +74,9 @@ func startWorker(cfg *Config, log *invocationLog) (*worker, error) {
 	closeFiles(rd[pipeRequests], wr[pipeResponses], wr[pipeStdout], wr[pipeStderr])
 	if err != nil {
 		closeFiles(wr[pipeRequests], rd[pipeResponses], rd[pipeStdout], rd[pipeStderr])
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, exec.ErrNotFound) {
+			return nil, cannotExec(cfg.Python, err) // the function's configuration, not the platform
+		}
 		return nil, fmt.Errorf("local lambda: start worker: %w", err)
 	}
 	if err := limitMemory(cmd.Process.Pid, cfg.MemoryMB); err != nil {
@@ -150,8 +142,9 @@ func (w *worker) readResponses(r *os.File) {
 	}
 }
 
-// awaitReady waits for the ready message of a cold start.
-func (w *worker) awaitReady(ctx context.Context, closing <-chan struct{}, limit time.Duration, log *invocationLog) error {
+// awaitReady waits for the ready message of a cold start. A worker that
+// cannot get there is a *startFailure (python names its interpreter).
+func (w *worker) awaitReady(ctx context.Context, closing <-chan struct{}, python string, limit time.Duration, log *invocationLog) error {
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	responses := w.responses
@@ -162,21 +155,21 @@ func (w *worker) awaitReady(ctx context.Context, closing <-chan struct{}, limit 
 			case !ok:
 				responses = nil // fd 4 closed: the exit (or the limit) follows
 			case msg.invalid != nil:
-				return &errNotReady{reason: "malformed message: " + msg.invalid.Error()}
+				return stuckBeforeReady("worker protocol error before ready: "+msg.invalid.Error(), "")
 			case msg.Type == msgReady:
 				return nil
 			case msg.Type == msgInitError:
 				return &initError{payload: msg.Error}
 			default:
-				return &errNotReady{reason: fmt.Sprintf("unexpected %q message before ready", msg.Type)}
+				return stuckBeforeReady(fmt.Sprintf("worker protocol error: unexpected %q message before ready", msg.Type), "")
 			}
 		case <-w.exited:
 			if isClosing(closing) {
 				return ErrClosed
 			}
-			return &errNotReady{reason: "exited: " + exitReason(w.exitErr), tail: w.drainedTail(log)}
+			return exitedBeforeReady(python, w.exitErr, w.drainedTail(log))
 		case <-timer.C:
-			return &errNotReady{reason: fmt.Sprintf("no ready message within %v (start-up limit)", limit), tail: w.drainedTail(log)}
+			return stuckBeforeReady(fmt.Sprintf("the worker (interpreter %s) sent no ready message within %v (start-up limit)", python, limit), w.drainedTail(log))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-closing:

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -60,4 +61,16 @@ func Event(op string, fields map[string]any) []byte {
 	}
 	b, _ := json.Marshal(m) // maps of plain values only
 	return b
+}
+
+// PythonWithoutKappa is an interpreter that cannot import the kappa
+// package: python3 without site-packages (-S) or PYTHONPATH (-I), as on a
+// machine where kappa was never installed.
+func PythonWithoutKappa(tb testing.TB) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "python-without-kappa")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\nexec python3 -S -I \"$@\"\n"), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }
