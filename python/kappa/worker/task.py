@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import os
 import time
+import traceback
 from dataclasses import dataclass
 
 from kappa import runtime
 from kappa.api import ExitProcess, ExternalCall, RequestError, TaskIdentity, set_current_task
 from kappa.compiler import CompileError
-from kappa.pickling import UnpicklableValue, loads
+from kappa.pickling import UnpicklableValue, dumps, loads
 from kappa.store import open_store
 from kappa.store.envelope import Header, TamperedError
 from kappa.store.keys import checkpoint_key
@@ -29,6 +30,7 @@ from kappa.worker.context import KappaContext
 from kappa.worker.ops import Ops
 from kappa.worker.pacer import Heartbeat, Pacer
 from kappa.worker.requirements import RequirementsError
+from kappa.worker.resultjson import NotJSON, result_json
 from kappa.worker.values import ValueCodec
 
 
@@ -87,6 +89,7 @@ class TaskRun(Ops):
         except (Superseded, JobFinished) as e:
             return {"status": "refused", "reason": str(e)}
         self.seq = grant.seq
+        self.root = grant.root
         # Every blob of the cluster is signed with its key (HMAC-SHA256).
         self.codec.key = grant.cluster_key
         self.codec.cluster = grant.cluster_id
@@ -242,11 +245,19 @@ class TaskRun(Ops):
 
     def _exit(self, result) -> None:
         seq = self.seq + 1
+        # Encoding the result is the same on every relaunch: an error here
+        # fails the task at once (with the error) instead of relaunching it
+        # until its launches run out.
         try:
-            value = self.encode(result, seq, 0, "result", "the task's result")
-        except UnpicklableValue as e:
+            data = dumps(result, "the task's result")
+            # Only the root's result is the job's, shown as JSON.
+            text = result_json(result) if self.root else ""
+        except (UnpicklableValue, NotJSON) as e:
             self._fail(str(e))
-        self.client.call(pb.CallRequest(ref=self.ref, seq=seq, exit=pb.ExitOp(result=value, result_json=_json(result))))
+        except Exception:  # noqa: BLE001 - a bug of the worker's, not a passing failure
+            self._fail("the worker could not record the task's result:\n" + traceback.format_exc())
+        value = self.codec.wrap(data, self._value_key(seq, 0, "result"), self.spec.epoch, seq, "result")
+        self.client.call(pb.CallRequest(ref=self.ref, seq=seq, exit=pb.ExitOp(result=value, result_json=text)))
         self.seq = seq
         raise Ended("exited")
 
@@ -255,10 +266,3 @@ class TaskRun(Ops):
         self.client.call(pb.CallRequest(ref=self.ref, seq=seq, fail=pb.FailOp(error=error)))
         self.seq = seq
         raise Ended("failed")
-
-
-def _json(value) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return json.dumps(repr(value))
