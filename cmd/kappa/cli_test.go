@@ -61,13 +61,21 @@ func TestFactorialExampleWithOneSecondLambdas(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
+	checkFactorialRun(t, r.stdout, r.stderr)
+}
+
+// checkFactorialRun checks what the README's first command prints: the
+// result (stdout's last line) and a task that crossed at least five epochs.
+func checkFactorialRun(t *testing.T, stdout, stderr string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	var got struct {
 		N    int64  `json:"n"`
 		Bits int    `json:"bits"`
 		Mod  uint64 `json:"mod_1e9_7"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("stdout is not the JSON result: %q", r.stdout)
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
+		t.Fatalf("stdout does not end with the JSON result: %q", stdout)
 	}
 	f := new(big.Int).MulRange(1, got.N)
 	mod := new(big.Int).Mod(f, big.NewInt(1_000_000_007)).Uint64()
@@ -75,12 +83,12 @@ func TestFactorialExampleWithOneSecondLambdas(t *testing.T) {
 		t.Fatalf("result %+v, want bits %d mod %d", got, f.BitLen(), mod)
 	}
 	// The progress shows the task crossing at least five epochs.
-	m := regexp.MustCompile(`succeeded .*epoch ≤(\d+)`).FindStringSubmatch(r.stderr)
+	m := regexp.MustCompile(`succeeded .*epoch ≤(\d+)`).FindStringSubmatch(stderr)
 	if m == nil {
-		t.Fatalf("no final progress line:\n%s", r.stderr)
+		t.Fatalf("no final progress line:\n%s", stderr)
 	}
 	if epochs, _ := strconv.Atoi(m[1]); epochs < 5 {
-		t.Fatalf("the task crossed %d epochs, want at least 5:\n%s", epochs, r.stderr)
+		t.Fatalf("the task crossed %d epochs, want at least 5:\n%s", epochs, stderr)
 	}
 }
 

@@ -69,9 +69,9 @@ func TestDeployZipRunsInACleanVirtualEnvironment(t *testing.T) {
 	// Lambda's runtime imports the handler module and calls it.
 	check := exec.Command(python, "-c", `
 import sys
-import grpc, google.protobuf, redis, kappa
+import grpc, google.protobuf, redis, kappa, rt
 from kappa.worker.handler import handler
-for m in (grpc, google.protobuf, redis, kappa):
+for m in (grpc, google.protobuf, redis, kappa, rt):
     assert m.__file__.startswith(sys.argv[1]), m.__file__
 try:
     handler({}, None)
