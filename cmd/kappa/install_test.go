@@ -105,6 +105,51 @@ func TestImportRtProgramOnAnInstalledPackage(t *testing.T) {
 	}
 }
 
+// make install on a Debian python3 without the venv module installs
+// python3.X-venv with apt-get (as root, or through sudo), then makes the
+// venv. Fakes stand in for apt-get and for the missing module.
+func TestEnsureVenvInstallsTheVenvPackage(t *testing.T) {
+	real, err := exec.LookPath("python3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	installed, log := filepath.Join(dir, "installed"), filepath.Join(dir, "apt-get.log")
+	fakes := map[string]string{
+		// python3 without ensurepip until apt-get ran.
+		"python3": "if [ \"$2\" = 'import venv, ensurepip' ] && [ ! -f " + installed + " ]; then exit 1; fi\nexec " + real + " \"$@\"",
+		"apt-get": "echo \"$@\" >> " + log + "\ntouch " + installed,
+		"sudo":    "exec \"$@\"",
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, script := range fakes {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	venv := filepath.Join(dir, "venv")
+	cmd := exec.Command(filepath.Join("..", "..", "scripts", "ensure-venv.sh"), venv, "python3")
+	cmd.Env = newcomerEnv("PATH=" + bin + ":/usr/bin:/bin")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ensure-venv.sh: %v\n%s", err, out)
+	}
+	version, err := exec.Command(real, "-c", "import sys; print('%d.%d' % sys.version_info[:2])").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := os.ReadFile(log)
+	if !strings.Contains(string(calls), "install -y -qq python"+strings.TrimSpace(string(version))+"-venv") {
+		t.Fatalf("apt-get calls %q\n%s", calls, out)
+	}
+	if err := exec.Command(filepath.Join(venv, "bin", "python"), "-m", "pip", "--version").Run(); err != nil {
+		t.Fatalf("the venv has no working pip: %v\n%s", err, out)
+	}
+}
+
 // rtProgram is in the style of the original Kappa's programs: rt.spawn,
 // rt.checkpoint, futures' wait.
 const rtProgram = `import rt

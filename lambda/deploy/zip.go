@@ -90,7 +90,7 @@ func BuildZip(ctx context.Context, opts ZipOptions) ([]byte, error) {
 	}
 	out, err := exec.CommandContext(ctx, opts.Python, "-c", locateScript).Output()
 	if err != nil {
-		return nil, fmt.Errorf("cannot find the kappa package with %s: %v%s (install it: pip install -e python/, or pass --python)", opts.Python, err, stderrOf(err))
+		return nil, fmt.Errorf("cannot find the kappa package with %s: %v%s (run `make install` in the kappa checkout, or pass --python)", opts.Python, err, stderrOf(err))
 	}
 	var info packageInfo
 	if err := json.Unmarshal(out, &info); err != nil {
