@@ -186,16 +186,24 @@ func TestCompilePrintsTransformedSource(t *testing.T) {
 	}
 }
 
-// The program in the README runs as shown.
-func TestReadmeProgram(t *testing.T) {
+// readmeSubmatch is the first match of pattern in README.md; what names
+// it in the failure when there is none.
+func readmeSubmatch(t *testing.T, pattern, what string) [][]byte {
+	t.Helper()
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?s)```python\n(.*?)```").FindSubmatch(readme)
+	m := regexp.MustCompile(pattern).FindSubmatch(readme)
 	if m == nil {
-		t.Fatal("README has no python block")
+		t.Fatalf("README.md has no %s", what)
 	}
+	return m
+}
+
+// The program in the README runs as shown.
+func TestReadmeProgram(t *testing.T) {
+	m := readmeSubmatch(t, "(?s)```python\n(.*?)```", "a python block")
 	r := kappa(t, "run", writeProgram(t, "readme.py", string(m[1])), "--event", `{"n": 5}`)
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "30" {
 		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)

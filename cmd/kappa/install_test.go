@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,15 +25,7 @@ func TestReadmeFirstCommandInAFreshClone(t *testing.T) {
 	if _, err := os.Stat(systemPython); err != nil {
 		t.Skipf("no %s on this machine: the test runs the README's first command with the distribution's python3", systemPython)
 	}
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("```sh\n(make install && [^\n]+)\n```").FindSubmatch(readme)
-	if m == nil {
-		t.Fatal("README.md has no `make install && …` command")
-	}
-	command := string(m[1])
+	command := string(readmeSubmatch(t, "```sh\n(make install && [^\n]+)\n```", "`make install && …` command")[1])
 	clone := cloneHead(t)
 	goBin, err := exec.LookPath("go")
 	if err != nil {
