@@ -16,17 +16,25 @@ from .helpers import dedent
 PROGRAM = dedent("""
     from kappa.runtime import checkpoint
 
+    class Log:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
     def double(x):
         return x * 2
 
     def main(n):
         total = 0
-        for i in range(n):
-            total += double(i) + double(i + 1)
-            checkpoint()
+        with Log():
+            for i in range(n):
+                total += double(i) + double(i + 1)
+                checkpoint()
         return total
 """)
-
+MAIN = 3   # index of main in the module body
 
 def test_stages_in_order():
     assert [s.name for s in STAGES] == ["parse", "mangle", "classify", "check", "shape", "number", "emit",
@@ -58,23 +66,28 @@ def test_each_stage_returns_the_next_state():
 def test_a_prefix_stops_where_asked():
     state = run_stages(Source(PROGRAM, "prog.py"), stages_through("classify"))
     assert isinstance(state, Classified) and not isinstance(state, Shaped)
-    main = state.tree.body[2]
-    assert sum(is_pausing_call(n) for n in ast.walk(main)) == 3   # double, double, checkpoint
-    assert ast.unparse(main) == dedent(PROGRAM).split("\n\n", 2)[2].strip()   # marked, not rewritten
+    main = state.tree.body[MAIN]
+    calls = sorted(ast.unparse(n.func) for n in ast.walk(main) if is_pausing_call(n))
+    assert calls == ["Log", "checkpoint", "double", "double"]
+    assert ast.unparse(main) == ast.unparse(ast.parse(PROGRAM).body[MAIN])   # marked, not rewritten
 
 
 def test_function_stages_can_stop_after_flatten():
     classified = run_stages(Source(PROGRAM, "prog.py"), stages_through("check"))
     untouched = stage("shape").run(classified, ())
     assert "total += double(i) + double(i + 1)" in ast.unparse(untouched.tree)
-    assert [f.name for f in untouched.functions] == ["double", "main"]
+    assert [f.qualname for f in untouched.functions] == ["Log.__enter__", "Log.__exit__", "double", "main"]
 
     classified = run_stages(Source(PROGRAM, "prog.py"), stages_through("check"))
     flat = stage("shape").run(classified, stages_through("flatten", FUNCTION_STAGES))
-    text = ast.unparse(flat.tree)
-    assert "__k_t1__ = double(i)" in text and "__kappa__.register" not in text
+    text = ast.unparse(flat.tree.body[MAIN])
+    assert "__k_t2__ = double(i)" in text and "with __k_t1__:" in text   # flattened, not desugared
     stage("number").run(flat)
-    assert [len(f.sites) for f in flat.functions] == [1, 4]   # entries, then 3 suspensions in main
+    assert [len(f.sites) for f in flat.functions] == [1, 1, 1, 5]   # entries; Log(), double x2, checkpoint
+
+    classified = run_stages(Source(PROGRAM, "prog.py"), stages_through("check"))
+    desugared = ast.unparse(stage("shape").run(classified).tree.body[MAIN])
+    assert "with __k_t1__" not in desugared and "__kappa__.enter_with" in desugared
 
 
 def test_the_check_stage_alone_rejects():
