@@ -1,8 +1,9 @@
-"""Reject what the compiler does not support, with a one-line message.
+"""The check stage: reject what the compiler does not support, with a
+one-line message.
 
 The table UNSUPPORTED lists every rejected construct inside a compiled
 function. Supporting a construct later means deleting its row (and teaching
-the later passes about it). Each row: (key, node types, label, hint, test),
+the later stages about it). Each row: (key, node types, label, hint, test),
 where `test(node, context)` says whether this particular node is rejected.
 """
 
@@ -10,9 +11,10 @@ import ast
 from collections import namedtuple
 
 from . import api_names
-from .astutil import contains_pause, is_reserved, is_yield, walk_scope
+from .ast_queries import contains_pause, is_yield, walk_scope
 from .errors import CompileError
-from .scope import function_locals
+from .names import is_reserved
+from .scope import ModuleScope, function_locals
 
 Rule = namedtuple("Rule", "key types construct hint test")
 
@@ -119,7 +121,7 @@ def _shadowed(call, local):
     return isinstance(func, ast.Name) and func.id in local
 
 
-def check_module(tree, filename, scope):
+def check_module(tree: ast.Module, filename: str, scope: ModuleScope) -> None:
     """Raise CompileError for the first unsupported construct in source order."""
     problems = []
     pausing = _pausing_functions(tree, scope)

@@ -1,4 +1,4 @@
-"""Classify call sites: which calls may pause.
+"""The classify stage: which call sites may pause.
 
 A call may pause if it can reach compiled code or the Kappa API. Deciding
 too many calls pause only costs a little (a temporary for what was
@@ -17,8 +17,8 @@ import ast
 import builtins
 
 from . import api_names
-from .astutil import COMPREHENSIONS
-from .scope import function_imports, module_scope
+from .ast_queries import COMPREHENSIONS
+from .scope import ModuleScope, function_imports
 from .symbols import analyze
 
 _BUILTINS = frozenset(dir(builtins))
@@ -162,7 +162,7 @@ class _Marker:
             self.visit(stmt, inner)
 
 
-def mark_module(tree, scope):
+def mark_module(tree: ast.Module, scope: ModuleScope) -> int:
     """Set `kappa_pause` on every call of the module; return how many pause."""
     marker = _Marker(analyze(tree))
     for stmt in tree.body:
@@ -170,18 +170,4 @@ def mark_module(tree, scope):
     return marker.count
 
 
-def classify_source(source):
-    """Test helper: {function name: [(call source, pauses)]} in source order,
-    for the module-level functions."""
-    tree = ast.parse(source)
-    mark_module(tree, module_scope(tree))
-    out = {}
-    for fn in tree.body:
-        if isinstance(fn, ast.FunctionDef):
-            calls = [n for s in fn.body for n in ast.walk(s) if isinstance(n, ast.Call)]
-            calls.sort(key=lambda n: (n.lineno, n.col_offset))
-            out[fn.name] = [(ast.unparse(n), n.kappa_pause) for n in calls]
-    return out
-
-
-__all__ = ["Classifier", "mark_module", "classify_source"]
+__all__ = ["Classifier", "mark_module"]

@@ -1,5 +1,5 @@
-"""After compile(): give generated code objects the user's names, and find
-the code objects of compiled functions.
+"""The compile stage, after compile(): give generated code objects the
+user's names, and find the code objects of compiled functions.
 
 Continuations, lambdas made into defs, generator expressions made into
 generators and defs renamed by private name mangling all get the name and
@@ -10,10 +10,11 @@ continuations with cells disappear from qualified names.
 
 import types
 
-from .astutil import CAPTURE_VAR
+from .names import CAPTURE_VAR
 
 
-def rename_codes(code, renames, factories):
+def rename_codes(code: types.CodeType, renames: dict[str, tuple[str, str | None]],
+                 factories: set[str]) -> tuple[types.CodeType, frozenset[types.CodeType]]:
     """Return (code with renamed nested code objects, frozenset of the code
     objects of compiled functions and continuations)."""
     compiled = set()

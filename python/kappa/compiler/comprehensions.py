@@ -1,4 +1,4 @@
-"""Comprehensions whose elements pause become loops (part of pass 4).
+"""Comprehensions whose elements pause become loops (part of the flatten stage).
 
 A pause inside a comprehension's own frame, or inside a generator that a C
 function (sum, any, sorted...) is iterating, cannot be captured. So
@@ -17,7 +17,7 @@ min/max comparing like the builtins.
 import ast
 import sys
 
-from .astutil import assign, at, load, plain_call, runtime_call
+from .ast_builders import assign, at, load, plain_call, runtime_call
 
 # Builtins that consume an iterable at once: {name: keywords they take}.
 CONSUMERS = {

@@ -1,4 +1,4 @@
-"""Pass 6: one continuation per suspension point.
+"""One continuation per suspension point (the emit stage makes them).
 
 The continuation of pause point p of a function f is a function
 
@@ -28,9 +28,10 @@ checkpoint primes it up to there) and goes on with what it is sent.
 
 import ast
 
-from .astutil import (EXC_PARAM, LOOPS, ONCE_VAR, SENT_VAR, SUB_VAR, VALUE_PARAM, VARS_PARAM, assign, at,
-                      clone, drop_own_entry, generated, is_docstring, load, loop_exits, replace_node,
-                      runtime_attr, runtime_call, store)
+from .ast_builders import (assign, at, clone, drop_own_entry, load, replace_node, runtime_attr, runtime_call,
+                           store)
+from .ast_queries import LOOPS, is_docstring, loop_exits
+from .names import EXC_PARAM, ONCE_VAR, SENT_VAR, SUB_VAR, VALUE_PARAM, VARS_PARAM, generated
 
 
 def continuation_name(key, n):

@@ -1,6 +1,6 @@
-"""Pass 4b: try and with statements that contain a suspension, rewritten so
-that a capture passes through them without running user code, and so that
-a continuation can resume inside them.
+"""The desugar stage (after flatten): try and with statements that contain
+a suspension, rewritten so that a capture passes through them without
+running user code, and so that a continuation can resume inside them.
 
 A `with` whose body suspends becomes (PEP 343, manager and exit method in
 named locals, so they are live state):
@@ -33,9 +33,10 @@ body never pauses; yields are its suspensions).
 
 import ast
 
-from .astutil import (LOOPS, RETURN_VAR, SCOPES, all_statements, assign, at, child_blocks, header_nodes,
-                      is_pausing_call, is_yield, load, plain_call, runtime_attr, runtime_call, store,
-                      transparent_raise, walk_scope)
+from .ast_builders import assign, at, load, plain_call, runtime_attr, runtime_call, store, transparent_raise
+from .ast_queries import (LOOPS, SCOPES, all_statements, child_blocks, header_nodes, is_pausing_call,
+                          is_yield, walk_scope)
+from .names import RETURN_VAR, Temps
 
 _CAUGHT_SAFELY = {"Exception", "ArithmeticError", "LookupError", "ValueError", "TypeError", "KeyError",
                   "IndexError", "ZeroDivisionError", "AttributeError", "NameError", "RuntimeError",
@@ -239,5 +240,5 @@ def _may_catch_capture(s):
     return False
 
 
-def desugar_body(stmts, mode, temps):
+def desugar_body(stmts: list[ast.stmt], mode: str, temps: Temps) -> list[ast.stmt]:
     return Desugar(mode, temps).block(stmts)

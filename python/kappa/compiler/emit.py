@@ -1,4 +1,4 @@
-"""Continuations, live sets and wrapping for every shaped function
+"""The emit stage: continuations, live sets and wrapping for every function
 (innermost first, so that a function's continuations copy nested defs
 that are already compiled), and the module-level code that registers the
 pause points.
@@ -7,10 +7,14 @@ pause points.
 import ast
 from dataclasses import dataclass
 
-from .astutil import (CONTINUATION_PARAMS, SUB_VAR, all_statements, child_blocks, load, mentioned_names,
-                      position)
+from .ast_builders import load
+from .ast_queries import Position, all_statements, child_blocks, mentioned_names, position
 from .continuations import continuation_name, find_paths, make_continuation, rest_of
 from .liveness import live_in
+from .names import CONTINUATION_PARAMS, SUB_VAR
+from .pausepoints import PauseSite
+from .shapes import FunctionInfo
+from .symbols import Symbols
 from .wrap import (add_generator_prelude, cells_prelude, declarations, entry_position, factory, factory_name,
                    registration, wrap_continuation, wrap_function)
 
@@ -18,10 +22,10 @@ from .wrap import (add_generator_prelude, cells_prelude, declarations, entry_pos
 @dataclass
 class Point:
     """A pause point as the runtime registers it."""
-    site: object
-    live: frozenset       # plain variables saved
-    cells: frozenset      # cell variables saved
-    info: object          # FunctionInfo
+    site: PauseSite
+    live: frozenset[str]     # plain variables saved
+    cells: frozenset[str]    # cell variables saved
+    info: FunctionInfo
 
     def spec(self):
         s = self.site
@@ -38,15 +42,15 @@ def _strip_declarations(stmts):
 
 
 class Emitter:
-    def __init__(self, symbols, auto_pauses=True):
+    def __init__(self, symbols: dict[ast.AST, Symbols], auto_pauses: bool = True) -> None:
         self.symbols = symbols
         self.auto_pauses = auto_pauses   # emit the entry checks (automatic pause points)
-        self.points = []          # every Point, in function order
-        self.after = {}           # id(top statement) -> module-level statements to add after it
-        self.renames = {}         # generated def name -> (user name, user qualname or None)
+        self.points: list[Point] = []   # every Point, in function order
+        self.after = {}                 # id(top statement) -> module-level statements to add after it
+        self.renames = {}               # generated def name -> (user name, user qualname or None)
         self.factories = set()
 
-    def function(self, info):
+    def function(self, info: FunctionInfo) -> None:
         fn = info.node
         sym = self.symbols[fn]
         closure = sorted(sym.cells | sym.frees)
@@ -93,7 +97,7 @@ class Emitter:
         out.append((refs, points, info.node))
         self.points.extend(points)
 
-    def module_statements(self, top):
+    def module_statements(self, top: ast.stmt) -> list[ast.stmt]:
         """What goes after module-level statement `top`: continuations, then registrations."""
         out = []
         for item in self.after.get(id(top), []):
@@ -105,7 +109,7 @@ class Emitter:
         return out
 
 
-def site_positions(points):
+def site_positions(points: list[Point]) -> tuple[dict[Position, str], dict[Position, str], dict[Position, str]]:
     """(calls, entries, yields): {source position: pause id} of the pausing
     calls, the entry checks and the yields."""
     calls, entries, yields = {}, {}, {}

@@ -1,4 +1,4 @@
-"""Pass 4: flatten function bodies (A-normal form) around suspensions.
+"""The flatten stage: function bodies in A-normal form around suspensions.
 
 Afterwards every suspension (a pausing call in a compiled function, a
 yield in a generator) sits in a statement of its own: a simple statement
@@ -14,18 +14,22 @@ continuation can go on with the same iterator after a restore.
 """
 
 import ast
+from collections.abc import Iterable
 
-from .astutil import (PREFIX, Temps, all_statements, assign, at, clone, header_nodes, is_pausing_call,
-                      iterator_name, load, replace_node, runtime_call, store, walk_scope)
+from .ast_builders import assign, at, clone, load, replace_node, runtime_call, store
+from .ast_queries import all_statements, header_nodes, is_pausing_call, walk_scope
+from .classify import Classifier
 from .comprehensions import ComprehensionFlattener
 from .flatten_expr import ExpressionFlattener, _not
+from .names import PREFIX, Temps, iterator_name
 
 # Statements whose evaluation may end in a suspension that stays in place.
 _EMBEDDABLE = (ast.Expr, ast.Assign, ast.AugAssign, ast.Return, ast.Raise, ast.Delete, ast.If)
 
 
-def flatten_function(fn, trivial_names, filename="<program>", mode="function", stable=(),
-                     classifier=None, temps=None):
+def flatten_function(fn: ast.FunctionDef, trivial_names: Iterable[str], filename: str = "<program>",
+                     mode: str = "function", stable: Iterable[str] = (), classifier: Classifier | None = None,
+                     temps: Temps | None = None) -> list[ast.stmt]:
     """Return fn's body in A-normal form (fn itself is not modified).
 
     `trivial_names` are fn's plain locals (not cells); `stable` the module

@@ -1,4 +1,4 @@
-"""Flattening expressions around suspensions (part of pass 4, see flatten.py).
+"""Flattening expressions around suspensions (part of the flatten stage, see flatten.py).
 
 `expr(e, out)` returns an expression equal to `e` when evaluated after the
 statements it appended to `out`. Whatever the original evaluated before a
@@ -10,9 +10,10 @@ comparison) become if statements.
 
 import ast
 
-from .astutil import (PREFIX, Temps, assign, at, is_pausing_call, is_yield, load, runtime_attr,
-                      walk_scope)
+from .ast_builders import assign, at, load, runtime_attr
+from .ast_queries import is_pausing_call, is_yield, walk_scope
 from .errors import CompileError
+from .names import PREFIX, Temps
 
 
 def _not(test):

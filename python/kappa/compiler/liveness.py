@@ -1,4 +1,5 @@
-"""Pass 5: live variables at each suspension point (backward dataflow).
+"""Live variables at each suspension point (backward dataflow), for the
+emit stage.
 
 The live set of a pause point is computed on the code of its continuation
 (the statement resumed, then the rest of the function): what that code may
@@ -20,8 +21,9 @@ catch a liveness bug. "1" drops the first variable of the first pause point
 import ast
 import os
 from collections import namedtuple
+from collections.abc import Iterable
 
-from .astutil import loaded_names, stored_names, target_reads
+from .ast_queries import loaded_names, stored_names, target_reads
 
 _Jumps = namedtuple("_Jumps", "brk cont exc")   # live sets at break, continue, exception targets
 
@@ -155,18 +157,19 @@ class Liveness:
     s_Nonlocal = s_Global
 
 
-def live_in(stmts, names):
+def live_in(stmts: list[ast.stmt], names: Iterable[str]) -> frozenset[str]:
     """Names among `names` that `stmts` may read before writing them."""
     return frozenset(Liveness(names).block(stmts, set()))
 
 
-def drop_spec(explicit=None):
+def drop_spec(explicit: str | None = None) -> str | None:
     """The test-only drop request: None, "1" (first one) or "pp:name"."""
     spec = explicit if explicit is not None else os.environ.get(DROP_ENV)
     return spec or None
 
 
-def apply_drop(live_by_pp, spec, order):
+def apply_drop(live_by_pp: dict[str, frozenset[str]], spec: str | None,
+               order: list[str]) -> tuple[str, str] | None:
     """Remove one variable from one pause point's live set (test only).
 
     `order` lists pause ids in program order; returns (pp, name) or None.

@@ -1,4 +1,4 @@
-"""Private name mangling, done explicitly.
+"""The mangle stage: private name mangling, done explicitly.
 
 Inside a class, CPython renames `__x` to `_Class__x` (names, attributes,
 parameters). A method's continuations live outside the class, where no
@@ -81,7 +81,7 @@ class _Mangler(ast.NodeVisitor):
             inner.visit(stmt)
 
 
-def mangle_module(tree):
+def mangle_module(tree: ast.Module) -> None:
     """Mangle private names inside every class of the module, in place."""
     for stmt in tree.body:
         _visit_outside(stmt)

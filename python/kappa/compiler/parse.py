@@ -1,11 +1,11 @@
-"""Pass 1: source text to AST; a syntax error becomes a CompileError."""
+"""The parse stage: source text to AST; a syntax error becomes a CompileError."""
 
 import ast
 
 from .errors import CompileError
 
 
-def parse(source, filename):
+def parse(source: str, filename: str) -> ast.Module:
     try:
         return ast.parse(source, filename=filename)
     except SyntaxError as err:

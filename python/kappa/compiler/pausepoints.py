@@ -1,4 +1,4 @@
-"""Number the suspension points of a flattened function.
+"""The number stage: number the suspension points of a flattened function.
 
 Id 0 of every function is its entry (where automatic pauses happen; for a
 generator: not started yet); then one id per suspension statement, in
@@ -10,7 +10,7 @@ function's qualified name without `<locals>` (`f`, `C.m`, `f.g`), plus
 import ast
 from dataclasses import dataclass
 
-from .astutil import all_statements, is_pausing_call, is_yield, walk_scope
+from .ast_queries import all_statements, is_pausing_call, is_yield, walk_scope
 from .errors import CompileError
 
 
@@ -29,7 +29,8 @@ def entry_id(key):
     return f"{key}:0"
 
 
-def number_pause_points(fn, key, name, mode, filename="<program>"):
+def number_pause_points(fn: ast.FunctionDef, key: str, name: str, mode: str,
+                        filename: str = "<program>") -> list[PauseSite]:
     """Tag each suspension statement of fn.body with `kappa_pp` (and its
     call or yield with `kappa_here`); return the sites, entry first."""
     sites = [PauseSite(entry_id(key), name, fn.lineno, "entry" if mode == "function" else "genentry",

@@ -1,227 +1,271 @@
-"""The compiler pipeline: parse, mangle, classify, check, shape (prepare,
-flatten, desugar, number), emit (continuations, liveness, wrap), compile.
+"""The compiler's stages, declared once: STAGES, in the order they run.
 
-`compile_source(source, filename)` returns a Compiled program: a code object
-to exec in a fresh module (see kappa.runtime.load_program), the transformed
-source for `kappa compile`, the pause-point table and what the runtime needs
-to find pause points from source positions (PauseSites).
+Each stage is a function from the state the stage before it returned to
+the next state; the states say what is known so far (Source, Parsed,
+Classified, Shaped, Emitted, then the Compiled program). The AST is
+changed in place, so a state handed to a stage belongs to that stage.
+`compile_source` runs all of STAGES; a test runs a prefix
+(`run_stages(Source(text), stages_through("classify"))`) or one stage on
+a state it built (`stage("number").run(state)`).
+
+The shape stage runs FUNCTION_STAGES on every function (outer first,
+since flattening one can make defs nested in it); the emit stage runs
+continuations, liveness and wrap on every function (innermost first, so a
+function's continuations copy nested defs that are already compiled).
 """
 
 import ast
-import dis
 import hashlib
 import tokenize
-import types
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from os import PathLike
+from types import CodeType
+from typing import Any, TypeVar
 
-from .astutil import Temps, is_docstring
+from .ast_queries import is_docstring
 from .check import check_module
 from .classify import mark_module
 from .codes import rename_codes
-from .emit import Emitter, site_positions
+from .compiled import Compiled, PausePointInfo, PauseSites, Stats
+from .desugar import desugar_body
+from .emit import Emitter, Point, site_positions
+from .flatten import flatten_function
 from .liveness import apply_drop, drop_spec
 from .mangle import mangle_module
+from .names import Temps
 from .parse import parse
-from .prepare import hoist_lambdas
-from .scope import module_scope
-from .shapes import make_positions_unique, number_all, shape_module
+from .prepare import convert_generator_expressions, hoist_lambdas, rewrite_super
+from .scope import ModuleScope, module_scope
+from .shapes import FunctionInfo, FunctionUnit, make_positions_unique, number_all, shape_module
 from .symbols import analyze
 from .wrap import registry_init
-
-# The instructions a frame stopped in a call is at (3.11: CALL after PRECALL).
-_CALL_OPS = frozenset(dis.opmap[name] for name in ("CALL", "CALL_FUNCTION_EX", "CALL_KW") if name in dis.opmap)
-_CACHE = dis.opmap.get("CACHE", -1)
 
 # Part of the fingerprint: a checkpoint taken under another compiler version
 # must not be resumed by this one.
 COMPILER_VERSION = "3"
 
 
-@dataclass(frozen=True)
-class PausePointInfo:
-    id: str
-    function: str
-    line: int
-    live: tuple
-    target: str | None
+# -- what is known after each stage ------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PauseSites:
-    """What the runtime needs about a compiled program's code: which code
-    objects are compiled functions, and which pause point each source
-    position is (calls, entry checks, yields)."""
-    codes: frozenset
-    positions: frozenset          # (line, end line, column, end column) of pausing calls
-    lines: frozenset              # fallback when the interpreter has no column info
-    pause_at: dict = field(default_factory=dict)   # position -> pause id (calls and entries)
-    yield_at: dict = field(default_factory=dict)   # position -> pause id (yields)
-    module_code: object = None                     # the program's code, for code_path/code_at
-
-    def __post_init__(self):
-        # By identity: code objects compare (and hash, slowly) by content.
-        object.__setattr__(self, "_ids", frozenset(map(id, self.codes)))
-        object.__setattr__(self, "_tables", {})
-        by_line = {}
-        for (line, *_), pp in list(self.pause_at.items()) + list(self.yield_at.items()):
-            by_line.setdefault(line, set()).add(pp)
-        object.__setattr__(self, "_by_line", {k: next(iter(v)) for k, v in by_line.items() if len(v) == 1})
-
-    def compiled(self, code):
-        """True if `code` is a compiled function or continuation of this program."""
-        return id(code) in self._ids
-
-    def pause_id(self, code, lasti):
-        """The pause point a frame of `code` stopped at instruction `lasti` is at, or None."""
-        return self._table(code, self.pause_at).get(lasti)
-
-    def yield_id(self, code, lasti):
-        """The yield point a generator frame suspended at `lasti` is at, or None."""
-        return self._table(code, self.yield_at).get(lasti)
-
-    def code_path(self, code):
-        """Where `code` is in the program's code (a tuple of co_consts indexes), or None."""
-        return self._index()[0].get(id(code))
-
-    def code_at(self, path):
-        return self._index()[1][tuple(path)]
-
-    def _index(self):
-        index = self._tables.get("codes")
-        if index is None:
-            by_id, by_path = {}, {}
-            todo = [((), self.module_code)] if self.module_code is not None else []
-            while todo:
-                path, code = todo.pop()
-                by_id[id(code)], by_path[path] = path, code
-                todo.extend((path + (i,), c) for i, c in enumerate(code.co_consts)
-                            if isinstance(c, types.CodeType))
-            index = self._tables["codes"] = (by_id, by_path)
-        return index
-
-    def _table(self, code, where):
-        key = (id(code), id(where))
-        table = self._tables.get(key)
-        if table is None:
-            table = {}
-            # A pausing call is stopped at a call instruction. Other
-            # instructions at the same position (a `with` entering its
-            # manager, a decorator applied, a temporary that holds the
-            # call's value) are implicit calls, not that pause point.
-            # (A frame in a call may show the call's inline cache as its
-            # last instruction.)
-            calls_only = where is self.pause_at
-            raw = code.co_code
-            in_call = False
-            for i, pos in enumerate(code.co_positions()):
-                if raw[2 * i] != _CACHE:
-                    in_call = raw[2 * i] in _CALL_OPS
-                if calls_only and not in_call:
-                    continue
-                # without column information (-X no_debug_ranges): by line, if unique
-                pp = where.get(pos) if pos[2] is not None else self._by_line.get(pos[0])
-                if pp is not None and (pos[2] is not None or pp in where.values()):
-                    table[2 * i] = pp
-            self._tables[key] = table
-        return table
+class Options:
+    auto_pauses: bool = True                 # entry checks: automatic pauses at function entries
+    program_modules: frozenset[str] = frozenset()   # the program's own other modules (they may pause)
+    drop_live: str | None = None             # TEST-ONLY (liveness.py)
 
 
 @dataclass
-class Stats:
-    functions: int = 0
-    pause_points: int = 0          # pausing call sites and yields, entries not counted
-    continuations: int = 0
-    source_lines: int = 0
-    per_function: dict = field(default_factory=dict)   # key -> pause points
+class Source:
+    text: str
+    filename: str = "<program>"
+    options: Options = field(default_factory=Options)
 
 
-class Compiled:
-    """A compiled program. `source` (the transformed module as Python text,
-    for `kappa compile`) is produced on first use: the worker never needs it."""
-
-    def __init__(self, filename, code, tree, original, pause_points, sites, stats,
-                 fingerprint, dropped=None):
-        self.filename = filename
-        self.code = code                  # exec it in a fresh module: load_program
-        self.original = original          # the user's source
-        self.pause_points = pause_points  # id -> PausePointInfo
-        self.sites = sites                # PauseSites, for the runtime
-        self.stats = stats
-        self.fingerprint = fingerprint    # identifies program and compiler version
-        self.dropped = dropped            # (pause id, name) under the TEST-ONLY drop switch
-        self._tree = tree
-        self._source = None
-
-    @property
-    def source(self):
-        if self._source is None:
-            self._source = ast.unparse(self._tree)
-            self._tree = None
-        return self._source
-
-    @property
-    def generated_lines(self):
-        return len(self.source.splitlines())
-
-    def __repr__(self):
-        return f"<Compiled {self.filename}: {self.stats.functions} functions, {self.stats.pause_points} pause points>"
+@dataclass(kw_only=True)
+class Parsed(Source):
+    tree: ast.Module
 
 
-def compile_file(path, **options):
+@dataclass(kw_only=True)
+class Classified(Parsed):
+    scope: ModuleScope       # module bindings; every call marked `kappa_pause`
+
+
+@dataclass(kw_only=True)
+class Shaped(Classified):
+    functions: list[FunctionInfo]   # outer first; `sites` filled by the number stage
+
+
+@dataclass(kw_only=True)
+class Emitted(Shaped):
+    emitter: Emitter                   # continuations, registrations, code renames
+    dropped: tuple[str, str] | None    # (pause id, name) under the TEST-ONLY drop switch
+
+
+S = TypeVar("S", bound=Source)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[..., Any]   # state -> next state (a function stage: FunctionUnit -> None)
+    summary: str
+
+
+def _advance(cls: type[S], state: Source, **new: Any) -> S:
+    """The next state: what `state` knew plus `new`."""
+    return cls(**{f.name: getattr(state, f.name) for f in fields(cls) if f.name not in new}, **new)
+
+
+# -- function stages (run by the shape stage on every function) ----------------------------
+
+
+def _prepare(unit: FunctionUnit) -> None:
+    fn = unit.info.node
+    if unit.in_class:
+        rewrite_super(fn)
+    convert_generator_expressions(fn, unit.classifier, unit.info.temps)
+
+
+def _flatten(unit: FunctionUnit) -> None:
+    fn, info = unit.info.node, unit.info
+    fn.body = flatten_function(fn, unit.symbols.locals, unit.filename, info.mode, unit.stable, unit.classifier,
+                               info.temps)
+
+
+def _desugar(unit: FunctionUnit) -> None:
+    unit.info.node.body = desugar_body(unit.info.node.body, unit.info.mode, unit.info.temps)
+
+
+FUNCTION_STAGES: tuple[Stage, ...] = (
+    Stage("prepare", _prepare, "zero-argument super() made explicit, generator expressions made "
+                               "generator functions (prepare.py)"),
+    Stage("flatten", _flatten, "A-normal form: every suspension in a statement of its own "
+                               "(flatten.py, flatten_expr.py, comprehensions.py)"),
+    Stage("desugar", _desugar, "try and with statements around suspensions rewritten so captures "
+                               "pass through and continuations resume inside them (desugar.py)"),
+)
+
+
+# -- module stages -------------------------------------------------------------------------
+
+
+def _parse(state: Source) -> Parsed:
+    return _advance(Parsed, state, tree=parse(state.text, state.filename))
+
+
+def _mangle(state: Parsed) -> Parsed:
+    mangle_module(state.tree)
+    return state
+
+
+def _classify(state: Parsed) -> Classified:
+    scope = module_scope(state.tree)
+    scope.program_modules = state.options.program_modules
+    mark_module(state.tree, scope)
+    return _advance(Classified, state, scope=scope)
+
+
+def _check(state: Classified) -> Classified:
+    check_module(state.tree, state.filename, state.scope)
+    return state
+
+
+def _shape(state: Classified, steps: Sequence[Stage] = FUNCTION_STAGES) -> Shaped:
+    """Module-level lambdas that pause become defs, then `steps` run on every function."""
+    tree = state.tree
+    tree.body = hoist_lambdas(tree.body, Temps())
+    functions = shape_module(tree, state.scope, state.filename, [s.run for s in steps])
+    return _advance(Shaped, state, functions=functions)
+
+
+def _number(state: Shaped) -> Shaped:
+    number_all(state.functions, state.filename)
+    make_positions_unique(state.functions)
+    return state
+
+
+def _emit(state: Shaped) -> Emitted:
+    emitter = Emitter(analyze(state.tree), state.options.auto_pauses)
+    for info in reversed(state.functions):   # innermost first
+        emitter.function(info)
+    order = [s.id for f in state.functions for s in f.sites]
+    dropped = _drop(emitter.points, order, drop_spec(state.options.drop_live))
+    return _advance(Emitted, state, emitter=emitter, dropped=dropped)
+
+
+def _assemble(state: Emitted) -> Emitted:
+    tree = state.tree
+    body = []
+    for top in tree.body:
+        body.append(top)
+        body.extend(state.emitter.module_statements(top))
+    tree.body = body
+    top = ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0)
+    tree.body[_prologue_end(tree):0] = [registry_init(top)]
+    return state
+
+
+def _compile(state: Emitted) -> Compiled:
+    emitter, options = state.emitter, state.options
+    code = _bytecode(state.tree, state.filename)
+    code, codes = rename_codes(code, emitter.renames, emitter.factories)
+    calls, entries, yields = site_positions(emitter.points)
+    sites = PauseSites(codes, frozenset(calls), frozenset(p[0] for p in calls), {**calls, **entries}, yields,
+                       code)
+    stats = _stats(state.functions, len(state.text.splitlines()))
+    info = {p.site.id: PausePointInfo(p.site.id, p.site.function, p.site.line, tuple(sorted(p.live | p.cells)),
+                                      _target(p.site.stmt)) for p in emitter.points}
+    flags = ("" if options.auto_pauses else "\0no-auto-pauses") + "".join(
+        f"\0{m}" for m in sorted(options.program_modules))
+    fingerprint = hashlib.sha256(f"{COMPILER_VERSION}{flags}\0{state.filename}\0{state.text}".encode()).hexdigest()
+    return Compiled(state.filename, code, state.tree, state.text, info, sites, stats, fingerprint, state.dropped)
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("parse", _parse, "source text to AST; a syntax error is a CompileError (parse.py)"),
+    Stage("mangle", _mangle, "private names inside classes mangled explicitly (mangle.py)"),
+    Stage("classify", _classify, "module bindings; every call marked if it may pause "
+                                 "(scope.py, classify.py)"),
+    Stage("check", _check, "unsupported constructs rejected with a one-line message (check.py)"),
+    Stage("shape", _shape, "FUNCTION_STAGES on every function, outer first (shapes.py)"),
+    Stage("number", _number, "suspension points numbered, each at a source position of its own "
+                             "(pausepoints.py, shapes.py)"),
+    Stage("emit", _emit, "per function, innermost first: continuations, live sets, wrapping "
+                         "(emit.py, continuations.py, liveness.py, wrap.py)"),
+    Stage("assemble", _assemble, "continuations and pause-point registrations placed in the module"),
+    Stage("compile", _compile, "bytecode with the user's names; the pause-point tables (codes.py, compiled.py)"),
+)
+
+
+# -- running the stages ----------------------------------------------------------------------
+
+
+def stage(name: str, stages: Sequence[Stage] = STAGES) -> Stage:
+    return stages[_index(name, stages)]
+
+
+def stages_through(last: str, stages: Sequence[Stage] = STAGES) -> tuple[Stage, ...]:
+    """The stages up to and including `last`."""
+    return tuple(stages[:_index(last, stages) + 1])
+
+
+def run_stages(state: Any, stages: Iterable[Stage] = STAGES) -> Any:
+    for s in stages:
+        state = s.run(state)
+    return state
+
+
+def _index(name: str, stages: Sequence[Stage]) -> int:
+    names = [s.name for s in stages]
+    if name not in names:
+        raise ValueError(f"no compiler stage {name!r}; the stages are: {', '.join(names)}")
+    return names.index(name)
+
+
+def compile_file(path: str | PathLike[str], **options: Any) -> Compiled:
     with tokenize.open(path) as f:   # honours a coding declaration
         source = f.read()
     return compile_source(source, str(path), **options)
 
 
-def compile_source(source, filename="<program>", drop_live=None, auto_pauses=True, program_modules=()):
+def compile_source(source: str, filename: str = "<program>", drop_live: str | None = None,
+                   auto_pauses: bool = True, program_modules: Iterable[str] = ()) -> Compiled:
     """Compile a program. With auto_pauses=False, compiled functions do not
     test the pending flag at entry: only explicit checkpoints and Kappa
     calls pause. `program_modules`: top-level names of the program's own
     other modules (a directory program's), whose functions may pause.
     `drop_live` is TEST-ONLY (see liveness.py)."""
-    tree = parse(source, filename)
-    mangle_module(tree)
-    scope = module_scope(tree)
-    scope.program_modules = frozenset(program_modules)
-    mark_module(tree, scope)
-    check_module(tree, filename, scope)
-
-    functions = _shape(tree, scope, filename)
-    emitter = Emitter(analyze(tree), auto_pauses)
-    for info in reversed(functions):   # innermost first
-        emitter.function(info)
-    dropped = _drop(emitter.points, [s.id for f in functions for s in f.sites], drop_spec(drop_live))
-
-    body = []
-    for top in tree.body:
-        body.append(top)
-        body.extend(emitter.module_statements(top))
-    tree.body = body
-    top = ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0)
-    tree.body[_prologue_end(tree):0] = [registry_init(top)]
-    code = _compile(tree, filename)
-    code, codes = rename_codes(code, emitter.renames, emitter.factories)
-
-    calls, entries, yields = site_positions(emitter.points)
-    sites = PauseSites(codes, frozenset(calls), frozenset(p[0] for p in calls), {**calls, **entries}, yields,
-                       code)
-    stats = _stats(functions, len(source.splitlines()))
-    info = {p.site.id: PausePointInfo(p.site.id, p.site.function, p.site.line, tuple(sorted(p.live | p.cells)),
-                                      _target(p.site.stmt)) for p in emitter.points}
-    options = ("" if auto_pauses else "\0no-auto-pauses") + "".join(f"\0{m}" for m in sorted(scope.program_modules))
-    fingerprint = hashlib.sha256(f"{COMPILER_VERSION}{options}\0{filename}\0{source}".encode()).hexdigest()
-    return Compiled(filename, code, tree, source, info, sites, stats, fingerprint, dropped)
+    options = Options(auto_pauses, frozenset(program_modules), drop_live)
+    return run_stages(Source(source, filename, options))
 
 
-def _shape(tree, scope, filename):
-    tree.body = hoist_lambdas(tree.body, Temps())
-    functions = shape_module(tree, scope, filename)
-    number_all(functions, filename)
-    make_positions_unique(functions)
-    return functions
+# -- helpers ---------------------------------------------------------------------------------
 
 
-def _drop(points, order, spec):
+def _drop(points: list[Point], order: list[str], spec: str | None) -> tuple[str, str] | None:
     """Apply the TEST-ONLY drop switch to the registered live sets."""
     live = {p.site.id: p.live for p in points}
     dropped = apply_drop(live, spec, order)
@@ -230,13 +274,13 @@ def _drop(points, order, spec):
     return dropped
 
 
-def _target(stmt):
+def _target(stmt: ast.stmt | None) -> str | None:
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
         return stmt.targets[0].id
     return None
 
 
-def _stats(functions, lines):
+def _stats(functions: list[FunctionInfo], lines: int) -> Stats:
     stats = Stats(functions=len(functions), source_lines=lines)
     for info in functions:
         n = len(info.sites) - 1
@@ -246,7 +290,7 @@ def _stats(functions, lines):
     return stats
 
 
-def _compile(tree, filename):
+def _bytecode(tree: ast.Module, filename: str) -> CodeType:
     # Every generated node is located as it is built; fixing locations walks
     # the whole (quadratic) tree, so do it only if a node was missed.
     try:
@@ -256,7 +300,7 @@ def _compile(tree, filename):
         return compile(tree, filename, "exec", dont_inherit=True)
 
 
-def _prologue_end(tree):
+def _prologue_end(tree: ast.Module) -> int:
     """Index after the module docstring and `from __future__` imports."""
     i = 0
     body = tree.body
@@ -267,4 +311,6 @@ def _prologue_end(tree):
     return i
 
 
-__all__ = ["compile_source", "compile_file", "Compiled", "PausePointInfo", "PauseSites", "Stats"]
+__all__ = ["COMPILER_VERSION", "FUNCTION_STAGES", "STAGES", "Classified", "Compiled", "Emitted", "Options",
+           "Parsed", "PausePointInfo", "PauseSites", "Shaped", "Source", "Stage", "Stats", "compile_file",
+           "compile_source", "run_stages", "stage", "stages_through"]

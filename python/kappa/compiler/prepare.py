@@ -1,4 +1,5 @@
-"""Before flattening: rewrites that give nested code a def of its own.
+"""The prepare stage (before flatten): rewrites that give nested code a
+def of its own.
 
 - A generator expression becomes a generator function defined just before
   its statement, `(e for x in xs)` -> `__k_genexp1__(iter(xs))`, so that a
@@ -10,19 +11,22 @@
 - Zero-argument `super()` in a method becomes `super(__class__, self)`: it
   reads the frame's first argument, which a continuation does not have.
 - At module and class level, a lambda whose body pauses becomes a def
-  defined just before its statement (inside functions the flattener does
-  that, in evaluation order).
+  defined just before its statement (the shape stage does this before the
+  function stages; inside functions the flattener does it, in evaluation
+  order).
 """
 
 import ast
 
-from .astutil import (at, child_blocks, generated, header_nodes, load, plain_call, runtime_call,
-                      walk_scope)
+from .ast_builders import at, load, plain_call, runtime_call
+from .ast_queries import child_blocks, header_nodes, walk_scope
+from .classify import Classifier
 from .comprehensions import CONSUMERS
 from .flatten_expr import deep_pauses
+from .names import Temps, generated
 
 
-def rewrite_super(fn):
+def rewrite_super(fn: ast.FunctionDef) -> None:
     """`super()` -> `super(__class__, <first parameter>)` in fn's own scope."""
     a = fn.args
     params = a.posonlyargs + a.args
@@ -102,11 +106,11 @@ class GeneratorExpressions:
         return plain_call(load(name, gen), [first], gen)
 
 
-def convert_generator_expressions(fn, classifier, temps):
+def convert_generator_expressions(fn: ast.FunctionDef, classifier: Classifier, temps: Temps) -> None:
     fn.body = GeneratorExpressions(classifier, temps).block(fn.body)
 
 
-def hoist_lambdas(stmts, temps):
+def hoist_lambdas(stmts: list[ast.stmt], temps: Temps) -> list[ast.stmt]:
     """Module or class level: a lambda whose body pauses (and whose defaults
     are plain names or constants) becomes a def just before its statement."""
     out = []

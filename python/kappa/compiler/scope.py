@@ -138,7 +138,7 @@ class ModuleScope:
     program_modules: frozenset = frozenset()
 
 
-def module_scope(tree):
+def module_scope(tree: ast.Module) -> ModuleScope:
     scope = ModuleScope()
     binder = _Binder()
     for stmt in tree.body:

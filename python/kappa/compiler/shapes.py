@@ -1,23 +1,25 @@
-"""Find every function of the module and bring it into shape for
-continuations: prepare, flatten, desugar, number its suspension points.
+"""The shape stage: find every function of the module and run the function
+stages (pipeline.FUNCTION_STAGES: prepare, flatten, desugar) on each; the
+number stage then numbers their suspension points.
 
 Every def is compiled: module-level functions, methods, nested functions,
-and the defs the passes make from lambdas and generator expressions. A
+and the defs the stages make from lambdas and generator expressions. A
 function with a yield is a generator: its suspensions are its yields, and
 its calls are not pause points. Outer functions come first (flattening one
 can create defs nested in it); the list keeps that order.
 """
 
 import ast
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .astutil import SCOPES, Temps, child_blocks, is_yield, walk_scope
+from .ast_queries import SCOPES, child_blocks, is_yield, walk_scope
 from .classify import Classifier
-from .desugar import desugar_body
-from .flatten import flatten_function
-from .pausepoints import number_pause_points
-from .prepare import convert_generator_expressions, rewrite_super
-from .symbols import analyze
+from .names import Temps
+from .pausepoints import PauseSite, number_pause_points
+from .scope import ModuleScope
+from .symbols import Symbols, analyze
 
 
 @dataclass
@@ -29,11 +31,11 @@ class FunctionInfo:
     mode: str               # function | generator
     method_of: ast.ClassDef | None = None
     temps: Temps = field(default_factory=Temps)
-    sites: list = field(default_factory=list)
+    sites: list[PauseSite] = field(default_factory=list)   # entry first (number stage)
     key: str = ""
 
     @property
-    def init_self(self):
+    def init_self(self) -> str | None:
         """The instance parameter of an `__init__` method, else None."""
         fn = self.node
         params = fn.args.posonlyargs + fn.args.args
@@ -42,17 +44,52 @@ class FunctionInfo:
         return None
 
 
-def is_generator(fn):
+@dataclass
+class FunctionUnit:
+    """One function going through the function stages, with what they need."""
+    info: FunctionInfo
+    scope: ModuleScope
+    enclosing: set[str]      # names bound by the functions around it
+    in_class: bool           # inside a class (a method, or a def in one): super() is rewritten
+    filename: str
+
+    @functools.cached_property
+    def symbols(self) -> Symbols:
+        """The function's own scoping, computed on first use: after the
+        prepare stage rewrote `super()` (that adds a use of `__class__`)."""
+        fn = self.info.node
+        return analyze(ast.Module(body=[fn], type_ignores=[]))[fn]
+
+    @property
+    def names(self) -> set[str]:
+        own = self.symbols
+        return own.locals | own.cells | own.frees | own.nonlocals
+
+    @functools.cached_property
+    def classifier(self) -> Classifier:
+        return Classifier(self.scope, self.enclosing | self.names)
+
+    @property
+    def stable(self) -> set[str]:
+        """Module names no call in the function can rebind."""
+        return self.scope.stable - self.enclosing - self.names - self.symbols.globals
+
+
+FunctionStep = Callable[[FunctionUnit], None]
+
+
+def is_generator(fn: ast.FunctionDef) -> bool:
     return any(is_yield(n) for stmt in fn.body for n in walk_scope(stmt))
 
 
 class Shaper:
-    def __init__(self, scope, filename):
+    def __init__(self, scope: ModuleScope, filename: str, steps: Sequence[FunctionStep]) -> None:
         self.scope = scope
         self.filename = filename
-        self.functions = []
+        self.steps = steps
+        self.functions: list[FunctionInfo] = []
 
-    def module(self, tree):
+    def module(self, tree: ast.Module) -> list[FunctionInfo]:
         for top in tree.body:
             self._visit(top, [], top, set(), None)
         _assign_keys(self.functions)
@@ -78,16 +115,10 @@ class Shaper:
         mode = "generator" if is_generator(fn) else "function"
         info = FunctionInfo(fn, name, ".".join(parts + [name]), top, mode, cls)
         self.functions.append(info)
-        if any(kind == "class" for _, kind in path):
-            rewrite_super(fn)
-        own = analyze(ast.Module(body=[fn], type_ignores=[]))[fn]
-        names = own.locals | own.cells | own.frees | own.nonlocals
-        classifier = Classifier(self.scope, enclosing | names)
-        convert_generator_expressions(fn, classifier, info.temps)
-        stable = self.scope.stable - enclosing - names - own.globals
-        fn.body = flatten_function(fn, own.locals, self.filename, mode, stable, classifier, info.temps)
-        fn.body = desugar_body(fn.body, mode, info.temps)
-        inner = enclosing | own.locals | own.cells
+        unit = FunctionUnit(info, self.scope, enclosing, any(kind == "class" for _, kind in path), self.filename)
+        for step in self.steps:
+            step(unit)
+        inner = enclosing | unit.symbols.locals | unit.symbols.cells
         for stmt in fn.body:
             self._visit(stmt, path + [(name, "function")], top, inner, None)
 
@@ -111,16 +142,18 @@ def _assign_keys(functions):
             info.key = f"{info.key}.{seen[info.key]}"
 
 
-def shape_module(tree, scope, filename):
-    return Shaper(scope, filename).module(tree)
+def shape_module(tree: ast.Module, scope: ModuleScope, filename: str,
+                 steps: Sequence[FunctionStep]) -> list[FunctionInfo]:
+    """Run `steps` on every function of the module, outer functions first."""
+    return Shaper(scope, filename, steps).module(tree)
 
 
-def number_all(functions, filename):
+def number_all(functions: list[FunctionInfo], filename: str) -> None:
     for info in functions:
         info.sites = number_pause_points(info.node, info.key, info.name, info.mode, filename)
 
 
-def make_positions_unique(functions):
+def make_positions_unique(functions: list[FunctionInfo]) -> None:
     """Every suspension needs a source position of its own (the runtime finds
     the pause point from it): f-string quirks can repeat one, and a call the
     compiler generated can share its user call's place, and so can a

@@ -3,14 +3,12 @@ free variables (what CPython's symtable computes, here on our own AST so
 it can run after the compiler has added names and functions).
 
 A continuation must treat a function's cell and free variables as cells
-(the closures made before the pause share them), so the passes need the
+(the closures made before the pause share them), so the stages need the
 exact sets: `analyze(tree)` maps every def and lambda node to its Symbols.
 """
 
 import ast
 from dataclasses import dataclass, field
-
-from .astutil import COMPREHENSIONS
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
@@ -184,7 +182,7 @@ def _resolve(scope, visible, out):
     return free
 
 
-def analyze(tree):
+def analyze(tree: ast.AST) -> dict[ast.AST, Symbols]:
     """{def or lambda node: Symbols} for every function in the module."""
     lazy = any(isinstance(s, ast.ImportFrom) and s.module == "__future__"
                and any(a.name == "annotations" for a in s.names) for s in tree.body)

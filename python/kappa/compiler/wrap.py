@@ -1,4 +1,5 @@
-"""Pass 7: wrap compiled functions so a capture records their frame.
+"""Wrapping compiled functions so a capture records their frame (the emit
+stage wraps them).
 
     def f(a):
         try:
@@ -24,8 +25,9 @@ cells (`types.FunctionType(code, globals, name, None, cells)`).
 
 import ast
 
-from .astutil import (CAPTURE_VAR, CELLS_VAR, PENDING, REGISTRY, assign, at, generated, is_docstring,
-                      keyword_range, load, runtime_attr, runtime_call, store)
+from .ast_builders import assign, at, keyword_range, load, runtime_attr, runtime_call, store
+from .ast_queries import is_docstring
+from .names import CAPTURE_VAR, CELLS_VAR, PENDING, REGISTRY, generated
 
 
 def _closure_lambda(names, like):
@@ -122,5 +124,5 @@ def registration(continuations, specs, like):
                                                        at(ast.Constant(specs), like)], like)), like)
 
 
-def registry_init(like):
+def registry_init(like: ast.AST) -> ast.Assign:
     return at(ast.Assign(targets=[store(REGISTRY, like)], value=at(ast.Dict(keys=[], values=[]), like)), like)

@@ -147,7 +147,7 @@ def _fails(value):
 
 
 def _describe(name):
-    from kappa.compiler.astutil import describe_temp
+    from kappa.compiler.names import describe_temp
     meaning = describe_temp(name)
     return f"'{name}' ({meaning})" if meaning else f"'{name}'"
 

@@ -1,38 +1,41 @@
-"""Run single compiler passes on small sources."""
+"""Run a prefix of the compiler's declared stages (pipeline.STAGES) on small sources."""
 
 import ast
 import textwrap
 
 from kappa.compiler import compile_source
-from kappa.compiler.classify import Classifier, mark_module
-from kappa.compiler.flatten import flatten_function
-from kappa.compiler.scope import module_scope
-from kappa.compiler.shapes import is_generator
-from kappa.compiler.symbols import analyze
+from kappa.compiler.pipeline import (FUNCTION_STAGES, Classified, Shaped, Source, run_stages, stage,
+                                     stages_through)
 
 
 def dedent(source):
     return textwrap.dedent(source).lstrip("\n")
 
 
-def classified(source):
-    """Parse and classify; return (tree, [module-level function nodes])."""
-    tree = ast.parse(dedent(source))
-    mark_module(tree, module_scope(tree))
-    return tree, [fn for fn in tree.body if isinstance(fn, ast.FunctionDef)]
+def classified(source) -> Classified:
+    """The stages through classify: every call marked `kappa_pause`."""
+    return run_stages(Source(dedent(source), "prog.py"), stages_through("classify"))
 
 
-def flattened(source):
-    """The module with every module-level function flattened (not wrapped): exec-able."""
-    tree, functions = classified(source)
-    scope = module_scope(tree)
-    for fn in functions:
-        own = analyze(ast.Module(body=[fn], type_ignores=[]))[fn]
-        mode = "generator" if is_generator(fn) else "function"
-        fn.body = flatten_function(fn, own.locals, mode=mode, stable=scope.stable - own.locals - own.cells,
-                                   classifier=Classifier(scope, own.locals | own.cells))
-    ast.fix_missing_locations(tree)
-    return tree
+def classify_source(source):
+    """{function name: [(call source, pauses)]} in source order, for the
+    module-level functions."""
+    out = {}
+    for fn in classified(source).tree.body:
+        if isinstance(fn, ast.FunctionDef):
+            calls = [n for s in fn.body for n in ast.walk(s) if isinstance(n, ast.Call)]
+            calls.sort(key=lambda n: (n.lineno, n.col_offset))
+            out[fn.name] = [(ast.unparse(n), n.kappa_pause) for n in calls]
+    return out
+
+
+def flattened(source) -> Shaped:
+    """The stages through check, then shape with the function stages through
+    flatten (not desugared, numbered nor wrapped): `.tree` is exec-able."""
+    state = run_stages(Source(dedent(source), "prog.py"), stages_through("check"))
+    state = stage("shape").run(state, stages_through("flatten", FUNCTION_STAGES))
+    ast.fix_missing_locations(state.tree)
+    return state
 
 
 def live_sets(source, name=None):

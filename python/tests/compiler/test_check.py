@@ -1,4 +1,4 @@
-"""Pass 1 and 2: syntax errors and unsupported constructs."""
+"""The parse and check stages: syntax errors and unsupported constructs."""
 
 import pytest
 

@@ -1,11 +1,10 @@
-"""Pass 3: which call sites may pause."""
+"""The classify stage: which call sites may pause."""
 
 import pytest
 
 from kappa.compiler import api_names
-from kappa.compiler.classify import classify_source
 
-from .helpers import dedent
+from .helpers import classify_source, dedent
 
 PROGRAM = """
 import math

@@ -1,5 +1,6 @@
-"""Pass 6: continuations resume the rest of a function correctly from every
-pause point, including partial loop iterations with break/continue/else."""
+"""Continuations (the emit stage) resume the rest of a function correctly
+from every pause point, including partial loop iterations with
+break/continue/else."""
 
 import ast
 import traceback

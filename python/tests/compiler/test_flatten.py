@@ -1,12 +1,12 @@
-"""Pass 4: flattening keeps evaluation order exactly and leaves every
+"""The flatten stage keeps evaluation order exactly and leaves every
 pausing call at statement level."""
 
 import ast
 
 import pytest
 
-from kappa.compiler.astutil import is_pausing_call
-from kappa.compiler.pausepoints import number_pause_points
+from kappa.compiler.ast_queries import is_pausing_call
+from kappa.compiler.pipeline import stage
 from kappa.runtime import core
 
 from .helpers import dedent, flattened
@@ -164,7 +164,7 @@ def program(body):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_flatten_preserves_evaluation_order(name):
     source = program(CASES[name])
-    tree = flattened(source)
+    tree = flattened(source).tree
     expected = run(source, CASES[name])
     assert expected[0], "the case must log something"
     assert run(tree, CASES[name]) == expected
@@ -180,8 +180,8 @@ def _parents(tree):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_each_statement_suspends_at_most_once_and_last(name):
-    tree = flattened(program(CASES[name]))
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "f")
+    state = flattened(program(CASES[name]))
+    fn = next(n for n in state.tree.body if isinstance(n, ast.FunctionDef) and n.name == "f")
     parents = _parents(fn)
     calls = [n for n in ast.walk(fn) if is_pausing_call(n)]
     assert calls
@@ -194,18 +194,21 @@ def test_each_statement_suspends_at_most_once_and_last(name):
                                  ast.If)), ast.unparse(node)
         statements.append(node)
     assert len(statements) == len(set(map(id, statements)))   # one suspension per statement
-    # numbering accepts the result (it rejects a suspension in a compound expression)
-    number_pause_points(fn, "f", "f", "function")
+    # the number stage accepts the result (it rejects a suspension in a compound expression)
+    stage("number").run(state)
+    info = next(i for i in state.functions if i.node is fn)
+    numbered = {id(site.stmt) for site in info.sites[1:]}
+    assert numbered and numbered <= set(map(id, statements))
 
 
 def test_return_of_a_call_keeps_the_call_in_place():
-    tree = flattened("def g(x):\n    return x\n\ndef f(x):\n    return g(x) + g(x + 1)\n")
+    tree = flattened("def g(x):\n    return x\n\ndef f(x):\n    return g(x) + g(x + 1)\n").tree
     f = tree.body[1]
     assert ast.unparse(f).splitlines()[1:] == ["    __k_t1__ = g(x)", "    return __k_t1__ + g(x + 1)"]
 
 
 def test_for_loop_with_pause_iterates_a_named_iterator():
-    tree = flattened("def g(x):\n    return x\n\ndef f(xs):\n    for x in xs:\n        g(x)\n    for y in xs:\n        print(y)\n")
+    tree = flattened("def g(x):\n    return x\n\ndef f(xs):\n    for x in xs:\n        g(x)\n    for y in xs:\n        print(y)\n").tree
     text = ast.unparse(tree.body[1])
     assert "__k_it5__ = __kappa__.iter(xs)" in text
     assert "for x in __k_it5__:" in text
@@ -213,13 +216,13 @@ def test_for_loop_with_pause_iterates_a_named_iterator():
 
 
 def test_while_with_pausing_condition_and_else_uses_a_flag():
-    tree = flattened("def g(x):\n    return x\n\ndef f(n):\n    while g(n):\n        n -= 1\n    else:\n        n = 5\n    return n\n")
+    tree = flattened("def g(x):\n    return x\n\ndef f(n):\n    while g(n):\n        n -= 1\n    else:\n        n = 5\n    return n\n").tree
     text = ast.unparse(tree.body[1])
     assert "while True:" in text and "__k_else" in text
 
 
 def test_generated_nodes_keep_user_locations():
-    tree = flattened("def g(x):\n    return x\n\ndef f(x):\n    y = 1 + \\\n        g(x)\n    return y\n")
+    tree = flattened("def g(x):\n    return x\n\ndef f(x):\n    y = 1 + \\\n        g(x)\n    return y\n").tree
     f = tree.body[1]
     call = next(n for n in ast.walk(f) if is_pausing_call(n))
     assert (call.lineno, call.col_offset) == (6, 8)

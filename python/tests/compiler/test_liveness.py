@@ -1,4 +1,4 @@
-"""Pass 5: live variables at pause points."""
+"""Live variables at pause points (the emit stage)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Pass 7 and the public API: wrapping, registry, locations, names."""
+"""The declared stages, wrapping and the public API: registry, locations, names."""
 
 import ast
 import traceback

@@ -71,9 +71,10 @@ def program_source(name):
     return program_path(name).read_text()
 
 
-def count_pauses(source, filename, compiled=None, entry="main", args=()):
-    """(pause points executed on the program's path, outcome)."""
-    policy = CountPauses()
+def count_pauses(source, filename, compiled=None, entry="main", args=(), policy=None):
+    """(pause points executed on the program's path, outcome); `policy`: a
+    CountPauses (or subclass) to count with."""
+    policy = policy or CountPauses()
     outcome = run_program(source, entry, args, filename=filename, policy=policy,
                           compiled=compiled or compile_source(source, filename))
     return policy.count, outcome
@@ -101,16 +102,17 @@ def plans(pauses, seed=0, long=LONG):
 
 
 def differential(source, filename, entry="main", args=(), seed=0, long=LONG, pauses=None,
-                 timeout=120):
+                 timeout=120, counter=None):
     """Run the program plainly and compiled under every plan, each run
-    limited to `timeout` seconds (ProgramTimeout names the mode).
+    limited to `timeout` seconds (ProgramTimeout names the mode). Unless
+    `pauses` is given, a run with `counter` (a CountPauses) counts them.
 
     Returns (reference outcome, {mode: outcome}, pause points executed)."""
     reference = run_plain(source, entry, args, filename=filename)
     compiled = compile_source(source, filename)
     if pauses is None:
         with _limited("counting pause points", timeout):
-            pauses, _ = count_pauses(source, filename, compiled, entry, args)
+            pauses, _ = count_pauses(source, filename, compiled, entry, args, counter)
     results = {}
     for mode, options in plans(pauses, seed, long).items():
         with _limited(mode, timeout):

@@ -1,14 +1,29 @@
-"""Which constructs the compiler supports today, found by compiling a probe.
+"""The constructs the generated programs use beyond the basics, and the
+compiler's answer to each.
 
-Each probe puts a pausing call *inside* the construct. A probe that the
-compiler rejects with CompileError switches the construct off in the
-program grammar (grammar.py); the day the compiler accepts it, the
-generated programs start using it with no change here.
+FEATURES are the constructs the grammar (grammar.py) draws, each checked
+by a probe that puts a pausing call inside it: the compiler must accept
+every one. A construct it starts rejecting is a failure of the proof, not
+a smaller grammar. REJECTED are the constructs it refuses on purpose
+(check.py); their probes must keep failing, and the day one compiles it
+moves to FEATURES.
+
+`construct_spans(source)` finds, from the AST, where each construct
+occurs in a generated program; `PausesInside` counts the pause points a
+run executes while the program's stack is inside each of them.
 """
 
-import functools
+import ast
+import sys
+from collections import Counter
 
 from kappa.compiler import CompileError, compile_source
+
+from corpus.harness import CountPauses
+
+FEATURES = ("try", "with", "closure", "lambda", "comprehension", "genexp-builtin", "global", "walrus", "match",
+            "generator")
+REJECTED = ("generator-pause",)   # a pause inside a generator body, reached through a call
 
 _HEAD = "import kappa\n\n\ndef ident(v):\n    kappa.checkpoint()\n    return v\n\n\n"
 
@@ -115,14 +130,80 @@ def f(a):
 }
 
 
-@functools.lru_cache(maxsize=None)
-def supported():
-    """The set of constructs whose probe compiles."""
-    out = set()
-    for name, body in PROBES.items():
+def rejected_probes(constructs=FEATURES, compile=compile_source):
+    """{construct: the compiler's error} for each of `constructs` whose probe does not compile."""
+    out = {}
+    for name in constructs:
         try:
-            compile_source(_HEAD + body.lstrip("\n"), f"probe_{name}.py")
-        except CompileError:
-            continue
-        out.add(name)
-    return frozenset(out)
+            compile(_HEAD + PROBES[name].lstrip("\n"), f"probe_{name}.py")
+        except CompileError as error:
+            out[name] = str(error)
+    return out
+
+
+def assert_compiler_accepts_every_feature():
+    rejected = rejected_probes()
+    assert not rejected, "the compiler rejects constructs the generated programs use:\n" + "\n".join(
+        f"  {name}: {error}" for name, error in sorted(rejected.items()))
+
+
+# -- where each construct is in a generated program -------------------------------------
+
+_GENERATORS = {"gen": "generator", "gen_pausing": "generator-pause"}
+
+KINDS = {
+    "try": lambda n: isinstance(n, ast.Try),
+    "with": lambda n: isinstance(n, ast.With),
+    "closure": lambda n: isinstance(n, ast.FunctionDef),   # a def inside a generated function
+    "lambda": lambda n: isinstance(n, ast.Lambda),
+    "comprehension": lambda n: isinstance(n, ast.ListComp),
+    "genexp-builtin": lambda n: isinstance(n, ast.GeneratorExp),
+    "global": lambda n: isinstance(n, ast.Name) and n.id == "G",
+    "walrus": lambda n: isinstance(n, ast.NamedExpr),
+    "match": lambda n: isinstance(n, ast.Match),
+    "generator": lambda n: _loop_over(n) == "generator",
+    "generator-pause": lambda n: _loop_over(n) == "generator-pause",
+}
+
+
+def _loop_over(node):
+    if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name):
+        return _GENERATORS.get(node.iter.func.id)
+    return None
+
+
+def construct_spans(source):
+    """{construct: [(first line, last line), ...]} in the generated functions
+    f0, f1, ... of `source` (not in the prelude)."""
+    spans = {}
+    for fn in ast.parse(source).body:
+        if isinstance(fn, ast.FunctionDef) and fn.name[:1] == "f" and fn.name[1:].isdigit():
+            for node in (n for stmt in fn.body for n in ast.walk(stmt)):
+                for name, is_kind in KINDS.items():
+                    if is_kind(node):
+                        spans.setdefault(name, []).append((node.lineno, node.end_lineno))
+    return spans
+
+
+class PausesInside(CountPauses):
+    """Counts pause points like CountPauses (taking none), and for each
+    construct those executed while a frame of the program is on one of the
+    construct's lines: the construct is on the stack a checkpoint saves."""
+
+    def __init__(self, filename, spans):
+        super().__init__()
+        self.filename = filename
+        self.spans = spans
+        self.inside = Counter()
+
+    def take(self, request):
+        lines = set()
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == self.filename:
+                lines.add(frame.f_lineno)
+            frame = frame.f_back
+        for name, spans in self.spans.items():
+            if any(first <= line <= last for line in lines for first, last in spans):
+                self.inside[name] += 1
+        return super().take(request)
