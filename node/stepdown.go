@@ -8,7 +8,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/kappa-serverless/kappa/lambda/awslambda"
+	"github.com/kappa-serverless/kappa/lambda"
 )
 
 // A leader that cannot reach the lambda platform runs no task, yet keeps
@@ -87,7 +87,7 @@ func (p *platformHealth) steppedDown(now time.Time) {
 // or no answer on the connection) from everything the platform answered:
 // function errors, timeouts, crashes, throttling and rejections.
 func platformUnreachable(err error) bool {
-	return errors.Is(err, awslambda.ErrUnreachable) || errors.Is(err, awslambda.ErrNoAnswer)
+	return errors.Is(err, lambda.ErrPlatformUnreachable)
 }
 
 // noteInvocation feeds one finished invocation to the health check.
@@ -100,13 +100,6 @@ func (n *Node) noteInvocation(err error) {
 	}
 }
 
-// attemptCounter is an invoker that counts its attempts, so failures show
-// while one invocation is still retrying (awslambda retries an unreachable
-// endpoint for minutes before its Invoke returns).
-type attemptCounter interface {
-	Stats() awslambda.Stats
-}
-
 // platformWatch runs while this node leads: it turns the invoker's
 // counters into health events and steps down when the rule says so.
 func (n *Node) platformWatch(ctx context.Context) {
@@ -114,16 +107,19 @@ func (n *Node) platformWatch(ctx context.Context) {
 		return
 	}
 	n.platform.reset()
-	counter, _ := n.cfg.Invoker.(attemptCounter)
-	var last awslambda.Stats
+	// A backend that counts its attempts shows failures while one invocation
+	// is still retrying (awslambda retries an unreachable endpoint for
+	// minutes before its Invoke returns).
+	counter, _ := n.cfg.Invoker.(lambda.ReachCounter)
+	var last lambda.Reach
 	if counter != nil {
-		last = counter.Stats()
+		last = counter.Reach()
 	}
 	every(ctx, min(time.Second, n.platform.window/4), func() {
 		now := time.Now()
 		if counter != nil {
-			s := counter.Stats()
-			if s.Invocations > last.Invocations {
+			s := counter.Reach()
+			if s.Answered > last.Answered {
 				n.platform.answered()
 			} else if s.Unreachable > last.Unreachable {
 				n.platform.unreachable(now)

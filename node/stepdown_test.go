@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kappa-serverless/kappa/lambda/awslambda"
+	"github.com/kappa-serverless/kappa/lambda"
 )
 
 func TestPlatformHealthStepsDownAfterAWindowOfFailures(t *testing.T) {
@@ -67,11 +67,11 @@ func TestPlatformUnreachableOnlyForReachErrors(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{&awslambda.Error{Kind: awslambda.ErrUnreachable}, true},
-		{fmt.Errorf("wrapped: %w", &awslambda.Error{Kind: awslambda.ErrNoAnswer}), true},
-		{&awslambda.Error{Kind: awslambda.ErrThrottled}, false},
-		{&awslambda.Error{Kind: awslambda.ErrService}, false},
-		{&awslambda.Error{Kind: awslambda.ErrFunctionNotFound}, false},
+		// Backends wrap their reach errors so they match the sentinel
+		// (awslambda's kinds are tested in its package).
+		{lambda.ErrPlatformUnreachable, true},
+		{fmt.Errorf("invoke kappa-worker: %w", lambda.ErrPlatformUnreachable), true},
+		{fmt.Errorf("throttled: %w", errors.New("lambda invocations throttled")), false},
 		{context.Canceled, false},
 		{errors.New("runtime failed to start"), false},
 	} {

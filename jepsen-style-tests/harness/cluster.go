@@ -22,6 +22,11 @@ import (
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
+// UnsafeEnv must be "1" in a server's environment for it to accept
+// --unsafe-test-fault. The harness drives processes, so it names the
+// variable rather than importing the node that reads it.
+const UnsafeEnv = "KAPPA_UNSAFE_TEST"
+
 // Options shape a cluster.
 type Options struct {
 	Nodes         int

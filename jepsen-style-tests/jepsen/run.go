@@ -15,7 +15,6 @@ import (
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/checker"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/nemesis"
-	"github.com/kappa-serverless/kappa/node"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -77,7 +76,7 @@ func Run(t *testing.T, cfg Config) *Report {
 		}
 	}
 	if len(cfg.Unsafe) > 0 {
-		t.Setenv(node.UnsafeEnv, "1")
+		t.Setenv(harness.UnsafeEnv, "1")
 		opts.ExtraServerArgs = append(opts.ExtraServerArgs, "--unsafe-test-fault", strings.Join(cfg.Unsafe, ","), "--gc-interval", "1s")
 	}
 	if cfg.ResendCalls > 0 {

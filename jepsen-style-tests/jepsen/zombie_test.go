@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
-	"github.com/kappa-serverless/kappa/node"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -41,7 +40,7 @@ def handler(event, context):
 func runZombie(t *testing.T, unsafe bool) *wire.JobStatus {
 	opts := harness.Options{Nodes: 3, LambdaTimeout: time.Minute}
 	if unsafe {
-		t.Setenv(node.UnsafeEnv, "1")
+		t.Setenv(harness.UnsafeEnv, "1")
 		opts.ExtraServerArgs = []string{"--unsafe-test-fault", "no-fencing"}
 	}
 	c := harness.Start(t, opts)

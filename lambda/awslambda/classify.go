@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/kappa-serverless/kappa/lambda"
 )
 
 // The kinds of invocation errors; test with errors.Is.
@@ -56,8 +58,16 @@ func (e *Error) Error() string {
 	return msg
 }
 
-func (e *Error) Is(target error) bool { return target == e.Kind }
-func (e *Error) Unwrap() error        { return e.Err }
+// Is matches the error's kind, and lambda.ErrPlatformUnreachable for the
+// kinds where Lambda was not reached or did not answer.
+func (e *Error) Is(target error) bool {
+	if target == lambda.ErrPlatformUnreachable {
+		return e.Kind == ErrUnreachable || e.Kind == ErrNoAnswer
+	}
+	return target == e.Kind
+}
+
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) retryable() bool {
 	return e.Kind == ErrThrottled || e.Kind == ErrService || e.Kind == ErrUnreachable

@@ -3,6 +3,7 @@ package awslambda
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -76,6 +77,9 @@ func TestServiceErrorsAndThrottlingAreRetried(t *testing.T) {
 	if st := i.Stats(); s.requests.Load() != 5 || st.Attempts != 5 || st.ServiceErrors != 2 || st.Throttles != 2 || st.Invocations != 1 {
 		t.Fatalf("%d requests, stats %+v", s.requests.Load(), st)
 	}
+	if r := i.Reach(); r != (lambda.Reach{Answered: 1}) {
+		t.Fatalf("reach %+v: throttling and service errors are answers, not unreachability", r)
+	}
 }
 
 func TestRetriesAreBoundedInTime(t *testing.T) {
@@ -107,6 +111,9 @@ func TestUnreachableEndpointIsRetriedThenNamed(t *testing.T) {
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "kappa lambda-local") || i.Stats().Attempts < 2 {
 		t.Fatalf("err %v, stats %+v", err, i.Stats())
 	}
+	if r := i.Reach(); !errors.Is(err, lambda.ErrPlatformUnreachable) || r.Unreachable < 2 || r.Answered != 0 {
+		t.Fatalf("err %v, reach %+v: want lambda.ErrPlatformUnreachable and every attempt counted", err, r)
+	}
 }
 
 func TestNoAnswerIsNotRetried(t *testing.T) {
@@ -114,8 +121,30 @@ func TestNoAnswerIsNotRetried(t *testing.T) {
 	slow.delay = time.Second
 	i, s := fake(t, func(c *Config) { c.AttemptMargin = 100 * time.Millisecond }, slow)
 	_, err := i.Invoke(context.Background(), lambda.Invocation{Timeout: 100 * time.Millisecond})
-	if !errors.Is(err, ErrNoAnswer) || s.requests.Load() != 1 || !strings.Contains(err.Error(), "may have run") {
+	if !errors.Is(err, ErrNoAnswer) || !errors.Is(err, lambda.ErrPlatformUnreachable) || s.requests.Load() != 1 || !strings.Contains(err.Error(), "may have run") {
 		t.Fatalf("err %v after %d requests", err, s.requests.Load())
+	}
+}
+
+// The leader's step-down rule sees only lambda.ErrPlatformUnreachable: it
+// must match the kinds where Lambda was not reached, and no answer.
+func TestOnlyReachKindsArePlatformUnreachable(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&Error{Kind: ErrUnreachable}, true},
+		{fmt.Errorf("wrapped: %w", &Error{Kind: ErrNoAnswer}), true},
+		{&Error{Kind: ErrThrottled}, false},
+		{&Error{Kind: ErrService}, false},
+		{&Error{Kind: ErrFunctionNotFound}, false},
+		{&Error{Kind: ErrAccessDenied}, false},
+		{&Error{Kind: ErrBadCredentials}, false},
+		{&Error{Kind: ErrRejected}, false},
+	} {
+		if got := errors.Is(c.err, lambda.ErrPlatformUnreachable); got != c.want {
+			t.Errorf("errors.Is(%v, lambda.ErrPlatformUnreachable) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }
 

@@ -115,6 +115,13 @@ func (i *Invoker) Stats() Stats {
 	}
 }
 
+var _ lambda.ReachCounter = (*Invoker)(nil)
+
+// Reach is Stats as the leader's platform health check reads it.
+func (i *Invoker) Reach() lambda.Reach {
+	return lambda.Reach{Answered: i.invocations.Load(), Unreachable: i.unreachable.Load()}
+}
+
 func (i *Invoker) count(kind error) {
 	switch kind {
 	case ErrThrottled:
