@@ -4,6 +4,7 @@
 #                  $(PYTHON) (default python3; Debian's and Ubuntu's is fine)
 #   make test      everything CI runs: Go and Python suites
 #   make proto     regenerate the committed protobuf code
+#   make lint      the linters CI runs (pinned versions, installed on first use)
 #   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
 #                  its last line is the summary, non-zero exit when a check fails
 
@@ -42,8 +43,17 @@ test-go:
 test-python:
 	cd python && $(VENV_PY) -m pytest -q -n auto
 
+# protoc (grpcio-tools) and ruff are pip packages: they go into the venv.
+proto lint: export PATH := $(VENV_PATH)
+
 proto:
+	./scripts/ensure-venv.sh $(VENV) $(PYTHON)
 	./scripts/genproto.sh
+
+# gofmt, go vet, staticcheck, the import rule, ruff, generated code up to date.
+lint:
+	./scripts/ensure-venv.sh $(VENV) $(PYTHON)
+	PYTHON=$(VENV_PY) ./scripts/lint.sh
 
 DURATION ?= 10m
 NODES    ?= 5

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kappa-serverless/kappa/fsm"
@@ -52,7 +53,7 @@ func newMetrics(n *Node) *metrics {
 		gauge("kappa_jobs", "Jobs in the state.", read(func(m *fsm.Machine) float64 { j, _ := m.Size(); return float64(j) })),
 		gauge("kappa_tasks", "Tasks in the state.", read(func(m *fsm.Machine) float64 { _, t := m.Size(); return float64(t) })),
 		gauge("kappa_gc_deleted_keys", "Checkpoint-store keys garbage collection deleted.", func() float64 { return float64(n.GC().Deleted) }),
-		prometheus.NewGoCollector(),
+		collectors.NewGoCollector(),
 	)
 	return m
 }

@@ -8,7 +8,11 @@ tools="$PWD/bin/tools"
 mkdir -p "$tools"
 GOBIN="$tools" go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 GOBIN="$tools" go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.1
-python3 -c 'import grpc_tools' 2>/dev/null || python3 -m pip install -q "grpcio-tools>=1.85"
+# The exact grpcio-tools (and so protoc) that made the committed code, so
+# `make lint` can check the committed code is what the .proto files give.
+grpcio_tools=1.85.1
+have=$(python3 -c 'import importlib.metadata as m; print(m.version("grpcio-tools"))' 2>/dev/null || true)
+[ "$have" = "$grpcio_tools" ] || python3 -m pip install -q "grpcio-tools==$grpcio_tools"
 export PATH="$tools:$PATH"
 mod=github.com/kappa-serverless/kappa
 

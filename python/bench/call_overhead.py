@@ -45,7 +45,8 @@ def main():
     module = load_program(compile_source(PROGRAM, "bench.py"), module_name="kappa_bench")
     for name, args in CASES:
         base = _best(plain[name], args)
-        compiled = _best(lambda *a: run(Call(getattr(module, name), a)), args)
+        fn = getattr(module, name)
+        compiled = _best(lambda *a, fn=fn: run(Call(fn, a)), args)
         print(f"{name}{args}: plain {base * 1000:.1f} ms, compiled {compiled * 1000:.1f} ms, "
               f"overhead {100 * (compiled / base - 1):+.0f}%")
 

@@ -133,7 +133,8 @@ def main(argv=None):
     text, mean = table(rows)
     option = auto_off_option()
     print(f"Python {platform.python_version()} on {platform.machine()}, best of {args.repeat}, "
-          f"interleaved; auto off: {f'compile option {option}=False' if option else 'no compiler switch yet (same code, no pacer thread)'}\n")
+          f"interleaved; auto off: "
+          f"{f'compile option {option}=False' if option else 'no compiler switch yet (same code, no pacer thread)'}\n")
     print(text)
     for name, error in rejected.items():
         print(f"\n{name}: not measured, the compiler rejects it: {error}")

@@ -5,7 +5,6 @@ module name): checkpoint, spawn, futures, wait, queues, external calls,
 on_coordinator, reconstructor, exit_process.
 """
 
-from kappa.runtime import checkpoint, pause
 from kappa.api import (
     ExitProcess,
     ExternalCall,
@@ -25,6 +24,7 @@ from kappa.api import (
 from kappa.pickling import UnpicklableValue
 from kappa.queues import Queue, create_queue, create_queues
 from kappa.reconstruct import reconstructor
+from kappa.runtime import checkpoint, pause
 
 __all__ = [
     "checkpoint",

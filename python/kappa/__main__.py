@@ -19,7 +19,8 @@ def _entry_defined(tree: ast.Module) -> bool:
             return True
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "handler" for t in node.targets):
             return True
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name) == "handler" for a in node.names):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name) == "handler" for a in node.names):
             return True
     return False
 

@@ -10,8 +10,9 @@ when the frames resume, in this lambda or in a later one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from kappa.runtime import Capture
 

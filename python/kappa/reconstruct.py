@@ -14,7 +14,7 @@ module-level function) and should return equal values when called again.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 _BUILTINS = (str, bytes, bytearray, int, float, complex, list, dict, set, frozenset, tuple)
 

@@ -1,5 +1,7 @@
 package raftgrpc
 
+//lint:file-ignore SA1019 raft's deprecated Leader and Candidate fields are still read from peers of older protocol versions; the transport carries every field
+
 // Field-by-field conversions between hashicorp/raft's RPC structs and the
 // wire messages of transport/raftpb. Written out by hand (no reflection, no
 // msgpack inside protobuf) so that a field raft adds shows up as a missing

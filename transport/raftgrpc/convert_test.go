@@ -1,5 +1,7 @@
 package raftgrpc
 
+//lint:file-ignore SA1019 the tests set raft's deprecated Leader field, which older peers still send
+
 import (
 	"reflect"
 	"testing"

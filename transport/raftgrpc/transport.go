@@ -151,6 +151,7 @@ const heartbeatRPC = "AppendEntries (heartbeat)"
 func isHeartbeat(r *raft.AppendEntriesRequest) bool {
 	leader := r.Addr
 	if len(leader) == 0 {
+		//lint:ignore SA1019 raft still reads the field from peers of older protocol versions
 		leader = r.Leader
 	}
 	return r.Term != 0 && len(leader) != 0 &&

@@ -9,8 +9,8 @@ every function: prepare, flatten, desugar), number, emit (continuations,
 liveness, wrap), assemble, compile.
 """
 
-from .errors import CompileError
 from .compiled import Compiled, PausePointInfo, PauseSites, Stats
+from .errors import CompileError
 from .pipeline import compile_file, compile_source
 
 __all__ = ["CompileError", "Compiled", "PausePointInfo", "PauseSites", "Stats",

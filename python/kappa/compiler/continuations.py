@@ -28,8 +28,7 @@ checkpoint primes it up to there) and goes on with what it is sent.
 
 import ast
 
-from .ast_builders import (assign, at, clone, drop_own_entry, load, replace_node, runtime_attr, runtime_call,
-                           store)
+from .ast_builders import assign, at, clone, drop_own_entry, load, replace_node, runtime_attr, runtime_call, store
 from .ast_queries import LOOPS, is_docstring, loop_exits
 from .names import EXC_PARAM, ONCE_VAR, SENT_VAR, SUB_VAR, VALUE_PARAM, VARS_PARAM, generated
 

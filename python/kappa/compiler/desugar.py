@@ -34,8 +34,16 @@ body never pauses; yields are its suspensions).
 import ast
 
 from .ast_builders import assign, at, load, plain_call, runtime_attr, runtime_call, store, transparent_raise
-from .ast_queries import (LOOPS, SCOPES, all_statements, child_blocks, header_nodes, is_pausing_call,
-                          is_yield, walk_scope)
+from .ast_queries import (
+    LOOPS,
+    SCOPES,
+    all_statements,
+    child_blocks,
+    header_nodes,
+    is_pausing_call,
+    is_yield,
+    walk_scope,
+)
 from .names import RETURN_VAR, Temps
 
 _CAUGHT_SAFELY = {"Exception", "ArithmeticError", "LookupError", "ValueError", "TypeError", "KeyError",

@@ -15,8 +15,17 @@ from .names import CONTINUATION_PARAMS, SUB_VAR
 from .pausepoints import PauseSite
 from .shapes import FunctionInfo
 from .symbols import Symbols
-from .wrap import (add_generator_prelude, cells_prelude, declarations, entry_position, factory, factory_name,
-                   registration, wrap_continuation, wrap_function)
+from .wrap import (
+    add_generator_prelude,
+    cells_prelude,
+    declarations,
+    entry_position,
+    factory,
+    factory_name,
+    registration,
+    wrap_continuation,
+    wrap_function,
+)
 
 
 @dataclass

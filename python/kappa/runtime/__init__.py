@@ -11,13 +11,25 @@
         result = run(Resume(frames, value))
 """
 
-from .core import (AutoPause, Capture, Checkpoint, Frame, PausePoint, active, auto_pause,
-                   checkpoint, clear_pause, is_pending, pause, request_pause, set_pause_filter)
+from .core import (
+    AutoPause,
+    Capture,
+    Checkpoint,
+    Frame,
+    PausePoint,
+    active,
+    auto_pause,
+    checkpoint,
+    clear_pause,
+    is_pending,
+    pause,
+    request_pause,
+    set_pause_filter,
+)
 from .loader import DEFAULT_MODULE, load_program
 from .run import Call, PauseError, Resume, StateError, current_program, run
 from .state import UnpicklableError, dump_state, load_state, program_globals
 from .tracebacks import format_user_traceback
-
 
 __all__ = [
     "AutoPause", "Call", "Capture", "Checkpoint", "DEFAULT_MODULE", "Frame", "PauseError",

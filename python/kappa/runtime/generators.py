@@ -98,7 +98,7 @@ def reduce_generator(gen):
 def _entry_of(sites, code):
     """A generator not started yet: the entry of the function its code is
     (found through any of its yields)."""
-    for i, pos in enumerate(code.co_positions()):
+    for pos in code.co_positions():
         pp_id = sites.yield_at.get(pos)
         if pp_id is not None:
             return pp_id.rsplit(":", 1)[0] + ":0"

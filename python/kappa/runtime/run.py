@@ -14,7 +14,6 @@ import linecache
 from . import core
 from .core import Capture
 
-
 _GENERATOR = inspect.CO_GENERATOR
 
 

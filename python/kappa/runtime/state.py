@@ -10,8 +10,7 @@ import pickle
 import random
 import sys
 
-from .programstate import (capture_program, describe_key, own_modules, program_globals,  # noqa: F401
-                           restore_program, unsaveable)
+from .programstate import capture_program, describe_key, own_modules, program_globals, restore_program, unsaveable  # noqa: F401
 from .reducers import reducer_override
 from .run import StateError
 

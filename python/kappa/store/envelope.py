@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import struct
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 
 MAGIC = b"KAPPAEV1"
 TAG_SIZE = 32

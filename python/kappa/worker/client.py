@@ -97,14 +97,16 @@ class Client:
                 reason = _reason(e)
                 if e.code() in _RETRYABLE and reason in ("", "NO_LEADER"):
                     if not backoff.wait():
-                        raise Unreachable(f"coordinator unreachable at {', '.join(self.addrs)} for {method}: {e.details()}") from None
+                        raise Unreachable(f"coordinator unreachable at {', '.join(self.addrs)} "
+                                          f"for {method}: {e.details()}") from None
                     self._next += 1
                     continue
                 cls = {"SUPERSEDED": Superseded, "JOB_FINISHED": JobFinished}.get(reason, CoordinatorError)
                 raise cls(reason or e.code().name, e.details() or e.code().name) from None
 
     def claim(self, job: int, task: int, epoch: int, invocation: str, claim: str) -> pb.ClaimResponse:
-        return self._invoke("Claim", pb.ClaimRequest(job_id=job, task_id=task, epoch=epoch, invocation_id=invocation, claim=claim))
+        return self._invoke("Claim", pb.ClaimRequest(job_id=job, task_id=task, epoch=epoch,
+                                                     invocation_id=invocation, claim=claim))
 
     def call(self, req: pb.CallRequest) -> pb.CallResponse:
         resp = self._invoke("Call", req)

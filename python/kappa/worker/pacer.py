@@ -104,7 +104,7 @@ class Heartbeat:
         self._thread.join(timeout=1)
 
     def _run(self) -> None:
-        from kappa.worker.client import Superseded, JobFinished
+        from kappa.worker.client import JobFinished, Superseded
         while not self._stop.wait(self.interval):
             try:
                 resp = self.client.heartbeat(self.ref)

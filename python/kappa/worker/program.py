@@ -27,7 +27,7 @@ from kappa.worker.requirements import install_requirements
 
 REQUIREMENTS = "requirements.txt"
 
-_cache: dict[str, "Program"] = {}
+_cache: dict[str, Program] = {}
 
 
 class Module:

@@ -78,7 +78,8 @@ def _pip_install(text: str, files: dict[str, bytes], target: str) -> None:
             raise RequirementsError(f"installing the program's requirements.txt failed: cannot run pip: {e}") from None
         if proc.returncode != 0:
             shutil.rmtree(staging, ignore_errors=True)
-            raise RequirementsError("installing the program's requirements.txt failed: " + _pip_error(proc.stderr or proc.stdout))
+            raise RequirementsError("installing the program's requirements.txt failed: "
+                                    + _pip_error(proc.stderr or proc.stdout))
     open(os.path.join(staging, _DONE), "w").close()
     shutil.rmtree(target, ignore_errors=True)
     os.rename(staging, target)

@@ -66,7 +66,8 @@ def _digits(n: int) -> str:
 
 def _refuse(value, where: str) -> NotJSON:
     if isinstance(value, float):
-        return NotJSON(f"{_CANNOT} {where} is {value!r}, which JSON has no form for; return None or a string in its place")
+        return NotJSON(f"{_CANNOT} {where} is {value!r}, which JSON has no form for; "
+                       "return None or a string in its place")
     if isinstance(value, (bytes, bytearray, memoryview)):
         fix = "return text instead: data.decode() for text, base64.b64encode(data).decode() for binary data"
     else:

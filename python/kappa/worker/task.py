@@ -50,7 +50,7 @@ class Spec:
     cluster_key: bytes = b""
 
     @classmethod
-    def from_event(cls, event) -> "Spec":
+    def from_event(cls, event) -> Spec:
         k = event.get("kappa") if isinstance(event, dict) else None
         if not isinstance(k, dict):
             raise ValueError("not a Kappa invocation: the event has no 'kappa' object")

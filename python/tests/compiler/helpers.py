@@ -4,8 +4,7 @@ import ast
 import textwrap
 
 from kappa.compiler import compile_source
-from kappa.compiler.pipeline import (FUNCTION_STAGES, Classified, Shaped, Source, run_stages, stage,
-                                     stages_through)
+from kappa.compiler.pipeline import FUNCTION_STAGES, Classified, Shaped, Source, run_stages, stage, stages_through
 
 
 def dedent(source):

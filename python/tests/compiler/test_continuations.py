@@ -6,10 +6,10 @@ import ast
 import traceback
 
 import pytest
+from runtime.driver import Every, Policy, run_plain, run_program
 
 from kappa.compiler import compile_source
 from kappa.runtime import load_program
-from runtime.driver import Every, Policy, run_plain, run_program
 
 from .helpers import dedent
 

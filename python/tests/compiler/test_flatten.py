@@ -117,7 +117,8 @@ CASES = {
     "slice_in_tuple": "g = Grid()\nreturn g[T.a(1):2, ::T.s(1), p('b', 3)]",
     "slice": "xs = [1, 2, 3, 4]\nreturn xs[T.i(0):p('j', 2)]",
     "while_cond": "n = 3\nwhile p('cond', n) > 0:\n    n -= 1\n    T.body(n)\nelse:\n    T.els(n)\nreturn n",
-    "while_break": "n = 3\nwhile p('cond', n):\n    n -= 1\n    if n == 1:\n        break\nelse:\n    T.els(n)\nreturn n",
+    "while_break": "n = 3\nwhile p('cond', n):\n    n -= 1\n    if n == 1:\n        break\n"
+                   "else:\n    T.els(n)\nreturn n",
     "for_iter": "out = []\nfor x in p('it', [1, 2]):\n    out.append(p('x', x))\nreturn out",
     "assert_ok": "assert p('t', True), p('m', 'msg')\nreturn 1",
     "assert_fails": "assert p('t', False), p('m', 'msg')\nreturn 1",
@@ -208,7 +209,8 @@ def test_return_of_a_call_keeps_the_call_in_place():
 
 
 def test_for_loop_with_pause_iterates_a_named_iterator():
-    tree = flattened("def g(x):\n    return x\n\ndef f(xs):\n    for x in xs:\n        g(x)\n    for y in xs:\n        print(y)\n").tree
+    tree = flattened("def g(x):\n    return x\n\n"
+                     "def f(xs):\n    for x in xs:\n        g(x)\n    for y in xs:\n        print(y)\n").tree
     text = ast.unparse(tree.body[1])
     assert "__k_it5__ = __kappa__.iter(xs)" in text
     assert "for x in __k_it5__:" in text
@@ -216,7 +218,8 @@ def test_for_loop_with_pause_iterates_a_named_iterator():
 
 
 def test_while_with_pausing_condition_and_else_uses_a_flag():
-    tree = flattened("def g(x):\n    return x\n\ndef f(n):\n    while g(n):\n        n -= 1\n    else:\n        n = 5\n    return n\n").tree
+    tree = flattened("def g(x):\n    return x\n\n"
+                     "def f(n):\n    while g(n):\n        n -= 1\n    else:\n        n = 5\n    return n\n").tree
     text = ast.unparse(tree.body[1])
     assert "while True:" in text and "__k_else" in text
 

@@ -4,10 +4,10 @@ import ast
 import traceback
 
 import pytest
+from runtime.driver import Every, run_plain, run_program
 
 from kappa.compiler import compile_file, compile_source
 from kappa.runtime import Call, load_program, run
-from runtime.driver import Every, run_plain, run_program
 
 from .helpers import dedent
 

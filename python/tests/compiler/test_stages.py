@@ -4,12 +4,23 @@ in order, and a prefix or a single stage can be run on its own."""
 import ast
 
 import pytest
-
-from kappa.compiler import CompileError, Compiled, compile_source
-from kappa.compiler.ast_queries import is_pausing_call
-from kappa.compiler.pipeline import (FUNCTION_STAGES, STAGES, Classified, Emitted, Options, Parsed, Shaped,
-                                     Source, run_stages, stage, stages_through)
 from runtime.driver import Every, run_program
+
+from kappa.compiler import Compiled, CompileError, compile_source
+from kappa.compiler.ast_queries import is_pausing_call
+from kappa.compiler.pipeline import (
+    FUNCTION_STAGES,
+    STAGES,
+    Classified,
+    Emitted,
+    Options,
+    Parsed,
+    Shaped,
+    Source,
+    run_stages,
+    stage,
+    stages_through,
+)
 
 from .helpers import dedent
 

@@ -16,8 +16,9 @@ import os
 import signal
 from pathlib import Path
 
-from kappa.compiler import compile_source
 from runtime.driver import Every, EveryKth, Never, Policy, RandomPauses, run_plain, run_program
+
+from kappa.compiler import compile_source
 
 PROGRAMS = Path(__file__).parent / "programs"
 LONG = os.environ.get("KAPPA_PROOF_LONG") == "1"

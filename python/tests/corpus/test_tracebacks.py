@@ -8,8 +8,8 @@ import traceback
 import types
 
 import pytest
-
 from runtime.driver import Every, EveryKth, Never, run_program
+
 from kappa.runtime.loader import DEFAULT_MODULE
 
 from .harness import count_pauses, program_path, program_source

@@ -2,10 +2,8 @@
 right answer, checked against a plain-Python computation."""
 
 import importlib.util
-import pathlib
 
 import pytest
-
 from worker.kapparun import REPO, run_program
 
 from .sites import Site

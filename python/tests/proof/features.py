@@ -17,9 +17,9 @@ import ast
 import sys
 from collections import Counter
 
-from kappa.compiler import CompileError, compile_source
-
 from corpus.harness import CountPauses
+
+from kappa.compiler import CompileError, compile_source
 
 FEATURES = ("try", "with", "closure", "lambda", "comprehension", "genexp-builtin", "global", "walrus", "match",
             "generator")

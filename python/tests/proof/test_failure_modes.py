@@ -4,17 +4,17 @@ drawing one, a construct never pauses, a program never pauses."""
 
 import ast
 
+import corpus.harness as harness
 import pytest
 from hypothesis import Phase, given, settings
 
 from kappa.compiler import CompileError, compile_source
 from kappa.compiler import check as compiler_check
 
-import corpus.harness as harness
 from . import grammar
+from . import test_generated as proof
 from .features import FEATURES, assert_compiler_accepts_every_feature, rejected_probes
 from .grammar import MAIN, PRELUDE, programs
-from . import test_generated as proof
 
 ONE_PROGRAM = settings(max_examples=1, database=None, phases=[Phase.generate], derandomize=True, deadline=None)
 

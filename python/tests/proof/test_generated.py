@@ -16,16 +16,24 @@ program and how to reproduce it)."""
 import os
 
 import pytest
+from corpus.harness import LONG, describe, differences, differential
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-
-from kappa.compiler import CompileError, compile_source
 from runtime.driver import run_plain
 
-from corpus.harness import LONG, describe, differences, differential
-from .features import (FEATURES, KINDS, PROBES, REJECTED, PausesInside, assert_compiler_accepts_every_feature,
-                       construct_spans, rejected_probes)
+from kappa.compiler import CompileError, compile_source
+
+from .features import (
+    FEATURES,
+    KINDS,
+    PROBES,
+    REJECTED,
+    PausesInside,
+    assert_compiler_accepts_every_feature,
+    construct_spans,
+    rejected_probes,
+)
 from .grammar import grammar_constructs, programs
 
 SEED = os.environ.get("KAPPA_PROOF_SEED")

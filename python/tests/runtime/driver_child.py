@@ -16,10 +16,11 @@ import sys
 
 def main(job_path, report_path):
     from kappa.compiler import compile_source
-    from .driver import run_segment
     from kappa.runtime.loader import load_program
     from kappa.runtime.run import Resume
     from kappa.runtime.state import load_state
+
+    from .driver import run_segment
 
     with open(job_path, "rb") as f:
         job = pickle.load(f)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from kappa.compiler import compile_source
+
 from .driver import Every, Never, RandomPauses, run_plain, run_program
 
 PROGRAMS = Path(__file__).parent / "programs"

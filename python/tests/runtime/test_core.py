@@ -2,8 +2,23 @@
 
 import pickle
 
-from kappa.runtime import (AutoPause, Call, Capture, Checkpoint, Frame, PausePoint, Resume, checkpoint,
-                           clear_pause, core, is_pending, pause, request_pause, run, set_pause_filter)
+from kappa.runtime import (
+    AutoPause,
+    Call,
+    Capture,
+    Checkpoint,
+    Frame,
+    PausePoint,
+    Resume,
+    checkpoint,
+    clear_pause,
+    core,
+    is_pending,
+    pause,
+    request_pause,
+    run,
+    set_pause_filter,
+)
 
 from .helpers import capture, load
 

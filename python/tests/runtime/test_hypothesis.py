@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kappa.compiler import compile_source
+
 from .driver import Every, RandomPauses, run_plain, run_program
 
 VARS = ("a", "b", "x", "y", "z")

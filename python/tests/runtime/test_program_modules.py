@@ -9,8 +9,7 @@ import types
 import pytest
 
 from kappa.compiler import compile_source
-from kappa.runtime import core
-from kappa.runtime import Call, Capture, Resume, StateError, UnpicklableError, load_program, run
+from kappa.runtime import Call, Capture, Resume, StateError, UnpicklableError, core, load_program, run
 from kappa.runtime.loader import load_module
 from kappa.runtime.state import dump_state, load_state
 

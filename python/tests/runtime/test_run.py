@@ -6,9 +6,19 @@ import types
 
 import pytest
 
-from kappa.runtime import (Call, Capture, Checkpoint, Frame, PauseError, Resume, StateError,
-                           current_program, load_program, run)
 from kappa.compiler import compile_source
+from kappa.runtime import (
+    Call,
+    Capture,
+    Checkpoint,
+    Frame,
+    PauseError,
+    Resume,
+    StateError,
+    current_program,
+    load_program,
+    run,
+)
 
 from .helpers import capture, load
 

@@ -6,8 +6,18 @@ import textwrap
 
 import pytest
 
-from kappa.runtime import (Call, Checkpoint, Frame, Resume, StateError, UnpicklableError, dump_state,
-                           load_state, program_globals, run)
+from kappa.runtime import (
+    Call,
+    Checkpoint,
+    Frame,
+    Resume,
+    StateError,
+    UnpicklableError,
+    dump_state,
+    load_state,
+    program_globals,
+    run,
+)
 
 from .helpers import capture, load
 

@@ -5,10 +5,10 @@ import traceback
 
 import pytest
 
-from kappa.runtime import Call, format_user_traceback, load_program, run
 from kappa.compiler import compile_source
-from .driver import Every, EveryKth, Never, run_program
+from kappa.runtime import Call, format_user_traceback, load_program, run
 
+from .driver import Every, EveryKth, Never, run_program
 from .helpers import load, program_source
 
 

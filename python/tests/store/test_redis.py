@@ -42,7 +42,8 @@ def test_puts_are_create_only_under_the_shared_layout(redis_server):
 
 def test_refuses_a_server_that_does_not_fsync_every_write(redis_server):
     srv = redis_server("--appendonly", "yes", "--appendfsync", "everysec")
-    with pytest.raises(StoreError, match="appendfsync everysec.*set `appendonly yes` and `appendfsync always`, or add ?"):
+    want = "appendfsync everysec.*set `appendonly yes` and `appendfsync always`, or add ?"
+    with pytest.raises(StoreError, match=want):
         RedisStore(srv.url())
 
 

@@ -82,8 +82,9 @@ def _child(job, timeout: float = 120):
 
 
 def _segment(job) -> dict:
-    from kappa.runtime import Call, Resume, load_state
     from runtime.driver import run_segment
+
+    from kappa.runtime import Call, Resume, load_state
     from kappa.worker.program import from_bundle
 
     program = from_bundle("test", job["bundle"])
@@ -113,7 +114,7 @@ def _plain(job) -> dict:
         sys.path.insert(0, root)
         try:
             with contextlib.redirect_stdout(out):
-                import main   # noqa: PLC0415 - the program under test
+                import main  # noqa: PLC0415 - the program under test
                 result = main.handler(job["event"], None)
         except Exception:  # noqa: BLE001 - reported to the test
             import traceback

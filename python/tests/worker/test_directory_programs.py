@@ -8,10 +8,10 @@ import re
 import textwrap
 import zipfile
 
+import pytest
+
 from kappa.worker.requirements import RequirementsError, install_requirements
 from worker.kapparun import run_program
-
-import pytest
 
 
 def write(root, files):
@@ -89,7 +89,8 @@ def tiny_wheel(path, name="kappatinylib", value=7):
     with zipfile.ZipFile(path, "w") as z:
         z.writestr(f"{name}/__init__.py", f"VALUE = {value}\n")
         z.writestr(f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-        z.writestr(f"{dist}/WHEEL", "Wheel-Version: 1.0\nGenerator: kappa-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        z.writestr(f"{dist}/WHEEL",
+                   "Wheel-Version: 1.0\nGenerator: kappa-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
         z.writestr(f"{dist}/RECORD", f"{name}/__init__.py,,\n{dist}/METADATA,,\n{dist}/WHEEL,,\n{dist}/RECORD,,\n")
 
 
@@ -115,7 +116,8 @@ def test_requirements_are_installed_into_a_cache_per_hash(tmp_path, monkeypatch)
     assert len(installed) == 1 and (cache / installed[0] / ".kappa-complete").exists()
     # The same requirements are found in the cache, not installed again.
     files = {"requirements.txt": (prog / "requirements.txt").read_bytes(),
-             "wheels/kappatinylib-1.0-py3-none-any.whl": (prog / "wheels" / "kappatinylib-1.0-py3-none-any.whl").read_bytes()}
+             "wheels/kappatinylib-1.0-py3-none-any.whl":
+                 (prog / "wheels" / "kappatinylib-1.0-py3-none-any.whl").read_bytes()}
     marker = cache / installed[0] / ".kappa-complete"
     before = marker.stat().st_mtime_ns
     assert install_requirements(files["requirements.txt"].decode(), files) == str(cache / installed[0])

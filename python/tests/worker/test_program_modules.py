@@ -5,7 +5,6 @@ compiled uninterrupted, with a fresh interpreter at every pause point and
 at every third one; stdout and the result must equal the plain run's."""
 
 import pytest
-
 from runtime.driver import Every, EveryKth, Never
 
 from worker.dirdriver import run_compiled, run_plain
