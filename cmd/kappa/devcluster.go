@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kappa-serverless/kappa/node"
 )
 
 // dev-cluster starts a local cluster for development and failover drills:
@@ -64,10 +66,11 @@ Ctrl-C stops everything.
 		},
 	}
 	f := cmd.Flags()
+	d := node.DefaultConfig()
 	f.IntVar(&nodes, "nodes", 3, "how many coordinator nodes")
 	f.IntVar(&basePort, "base-port", 7000, "node i serves its API on base+i and Raft on base+100+i; lambdas on base+900")
 	f.StringVar(&dir, "dir", "", "where data dirs, the store and logs go (default $TMPDIR/kappa-dev-cluster; kept, so a restart resumes)")
-	f.DurationVar(&lambdaTimeout, "lambda-timeout", 15*time.Minute, "time limit of each lambda invocation")
-	f.IntVar(&concurrency, "concurrency", 16, "lambdas running at once")
+	f.DurationVar(&lambdaTimeout, "lambda-timeout", d.LambdaTimeout, "time limit of each lambda invocation")
+	f.IntVar(&concurrency, "concurrency", d.MaxInvocations, "lambdas running at once")
 	return cmd
 }
