@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/node"
+	"github.com/kappa-serverless/kappa/node/proccluster"
 )
 
 // dev-cluster starts a local cluster for development and failover drills:
@@ -34,22 +34,23 @@ func newDevClusterCmd() *cobra.Command {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
 			lambdaAddr := fmt.Sprintf("127.0.0.1:%d", basePort+900)
-			boot := &localCluster{dir: dir}
-			lam, err := boot.spawn("lambda-local", "lambda-local", "--addr", lambdaAddr, "--lambda-timeout", lambdaTimeout.String(),
-				"--concurrency", fmt.Sprint(concurrency))
+			shared := []string{"--lambda-timeout", lambdaTimeout.String(), "--concurrency", fmt.Sprint(concurrency)}
+			c, err := proccluster.Start(proccluster.Options{Binary: self, Dir: dir, Nodes: nodes,
+				Addrs: func(i int) (string, string, []string, error) {
+					return fmt.Sprintf("127.0.0.1:%d", basePort+100+i+1), fmt.Sprintf("127.0.0.1:%d", basePort+i+1), nil, nil
+				},
+				LambdaLocal: proccluster.LambdaLocal{Addr: lambdaAddr, Args: shared},
+				ServerArgs:  shared,
+			})
 			if err != nil {
 				return err
 			}
-			c, err := startLocalCluster(dir, nodes, basePort, "http://"+lambdaAddr,
-				"--lambda-timeout", lambdaTimeout.String(), "--concurrency", fmt.Sprint(concurrency))
-			if err != nil {
-				boot.procs = []*exec.Cmd{lam}
-				boot.stop()
-				return err
-			}
-			c.procs = append(c.procs, lam)
-			defer c.stop()
+			defer c.Stop(5 * time.Second)
 			fmt.Printf(`kappa dev cluster: %d nodes, lambdas at http://%s, logs and data in %s
 
   export KAPPA_CLUSTER=%s
@@ -57,7 +58,7 @@ func newDevClusterCmd() *cobra.Command {
   kappa run examples/fib.py --event '{"n": 10}'
 
 Ctrl-C stops everything.
-`, nodes, lambdaAddr, dir, strings.Join(c.addrs(), ","))
+`, nodes, lambdaAddr, dir, strings.Join(c.Addrs(), ","))
 			ctx, stop := signalContext()
 			defer stop()
 			<-ctx.Done()
