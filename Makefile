@@ -3,6 +3,7 @@
 #                  into the project's virtual environment .venv, made with
 #                  $(PYTHON) (default python3; Debian's and Ubuntu's is fine)
 #   make test      everything CI runs: Go and Python suites
+#   make test-unit the quick tier (about two minutes): Go under -short, the compiler/runtime suites
 #   make proto     regenerate the committed protobuf code
 #   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
 #                  its last line is the summary, non-zero exit when a check fails
@@ -14,7 +15,7 @@ VENV_PY := $(abspath $(VENV))/bin/python
 # Go tests start `python3` from PATH: for test targets the venv's comes first.
 VENV_PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install build python redis test test-go test-python proto lint jepsen
+.PHONY: install build python redis test test-unit test-go test-python proto lint jepsen
 
 install: build python
 
@@ -41,6 +42,14 @@ test-go:
 
 test-python:
 	cd python && $(VENV_PY) -m pytest -q -n auto
+
+# No cluster, worker process or redis-server: Go tests that need one skip
+# under -short, and the Python suites that start coordinators are left out.
+PYTHON_UNIT = tests/compiler tests/runtime tests/api tests/store/test_store.py
+
+test-unit:
+	$(GO) test -short -count=1 ./...
+	cd python && $(PYTHON) -m pytest -q -n auto $(PYTHON_UNIT)
 
 proto:
 	./scripts/genproto.sh

@@ -19,19 +19,9 @@ import (
 
 // These tests run the real kappa binary the way the README does.
 
-var kappaBin string
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "kappa-cli-test-")
-	if err != nil {
-		panic(err)
-	}
-	kappaBin = filepath.Join(dir, "kappa")
-	if out, err := exec.Command("go", "build", "-o", kappaBin, ".").CombinedOutput(); err != nil {
-		panic("building kappa: " + err.Error() + "\n" + string(out))
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	nodetest.RemoveKappaBinary()
 	os.Exit(code)
 }
 
@@ -42,7 +32,7 @@ type result struct {
 
 func kappa(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(kappaBin, args...)
+	cmd := exec.Command(nodetest.KappaBinary(t), args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -206,7 +196,7 @@ func TestReadmeProgram(t *testing.T) {
 
 // devCluster runs `kappa dev-cluster` in dir until stop is called.
 func devCluster(t *testing.T, dir string, base int) (stop func() string) {
-	dev := exec.Command(kappaBin, "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s")
+	dev := exec.Command(nodetest.KappaBinary(t), "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s")
 	var out bytes.Buffer
 	dev.Stdout, dev.Stderr = &out, &out
 	if err := dev.Start(); err != nil {

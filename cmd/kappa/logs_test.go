@@ -16,7 +16,7 @@ import (
 // and returns its API address once it answers.
 func startServer(t *testing.T, extra ...string) string {
 	t.Helper()
-	c, err := proccluster.Start(proccluster.Options{Binary: kappaBin, Dir: t.TempDir(), Nodes: 1,
+	c, err := proccluster.Start(proccluster.Options{Binary: nodetest.KappaBinary(t), Dir: t.TempDir(), Nodes: 1,
 		ServerArgs: append([]string{"--log-level", "warn"}, extra...)})
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,9 @@ type stack struct {
 // maxInvocations lambdas at once.
 func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int) *stack {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts Python worker processes")
+	}
 	o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	raftLog := io.Discard
 	if testing.Verbose() {

@@ -11,13 +11,10 @@ package harness
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/node/proccluster"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
@@ -60,7 +57,7 @@ type nodeAddrs struct {
 	extra     []string
 }
 
-// Start builds nothing (see Binary) and starts opts.Nodes servers: the
+// Start starts opts.Nodes servers of nodetest.KappaBinary: the
 // first bootstraps, the others join it. It registers cleanup with t.
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
@@ -95,7 +92,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		serverArgs = append(serverArgs, "--worker-coordinators", addrs[opts.PinWorkers-1].api)
 	}
 	po := proccluster.Options{
-		Binary: Binary(t), Dir: t.TempDir(), Nodes: opts.Nodes, Store: opts.Store,
+		Binary: nodetest.KappaBinary(t), Dir: t.TempDir(), Nodes: opts.Nodes, Store: opts.Store,
 		Addrs: func(i int) (string, string, []string, error) { return addrs[i].raft, addrs[i].api, addrs[i].extra, nil },
 		LambdaLocal: proccluster.LambdaLocal{Addr: lambdaAddr,
 			Args: []string{"--lambda-timeout", opts.LambdaTimeout.String(), "--concurrency", fmt.Sprint(opts.Concurrency)}},
@@ -140,55 +137,6 @@ func (c *Cluster) Dir() string { return c.procs.Dir() }
 
 // Stop kills every process (cleanup; safe to call twice).
 func (c *Cluster) Stop() { c.procs.Stop(0) }
-
-// Binary builds the kappa binary once per test process.
-func Binary(t testing.TB) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kappa-harness-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "kappa")
-		root, err := moduleRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/kappa")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building kappa: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtBin
-}
-
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
-}
 
 // freeAddr picks a free TCP port on ip.
 func freeAddr(t testing.TB, ip string) string {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kappa-serverless/kappa/node/nodetest"
 )
 
 // Kill SIGKILLs a node.
@@ -48,7 +50,7 @@ func (c *Cluster) Log(n *Node) string { return c.procs.Log(n) }
 // returns its combined output and exit code (-1 if it had to be killed).
 func RunKappa(t testing.TB, limit time.Duration, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(Binary(t), args...)
+	cmd := exec.Command(nodetest.KappaBinary(t), args...)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -30,6 +30,9 @@ func StartRedis(t testing.TB, extra ...string) *Redis {
 // StartRedisOn is StartRedis listening on ip (a Network's HostIP).
 func StartRedisOn(t testing.TB, ip string, extra ...string) *Redis {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts redis-server")
+	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not installed (apt-get install redis-server)")
