@@ -3,7 +3,7 @@
 #                  into the project's virtual environment .venv, made with
 #                  $(PYTHON) (default python3; Debian's and Ubuntu's is fine)
 #   make test      everything CI runs: Go and Python suites
-#   make test-unit the quick tier (about two minutes): Go under -short, the compiler/runtime suites
+#   make test-unit the quick tier (under two minutes): Go under -short, the compiler/runtime/API/store suites
 #   make proto     regenerate the committed protobuf code
 #   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
 #                  its last line is the summary, non-zero exit when a check fails

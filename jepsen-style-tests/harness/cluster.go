@@ -57,8 +57,8 @@ type nodeAddrs struct {
 	extra     []string
 }
 
-// Start starts opts.Nodes servers of nodetest.KappaBinary: the
-// first bootstraps, the others join it. It registers cleanup with t.
+// Start starts opts.Nodes servers of nodetest.KappaBinary, the first
+// bootstrapping and the others joining it, and registers cleanup with t.
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	if opts.Nodes == 0 {
