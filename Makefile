@@ -3,7 +3,7 @@
 #                  into the project's virtual environment .venv, made with
 #                  $(PYTHON) (default python3; Debian's and Ubuntu's is fine)
 #   make test      everything CI runs: Go and Python suites
-#   make test-unit the quick tier (under two minutes): Go under -short, the compiler/runtime/API/store suites
+#   make test-unit the quick tier (about a minute): Go under -short, the compiler/runtime/API/store suites
 #   make proto     regenerate the committed protobuf code
 #   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
 #                  its last line is the summary, non-zero exit when a check fails
@@ -34,7 +34,7 @@ test: install redis test-go test-python
 redis:
 	./scripts/ensure-redis.sh
 
-test-go test-python: export PATH := $(VENV_PATH)
+test-go test-python test-unit: export PATH := $(VENV_PATH)
 
 test-go:
 	$(GO) vet ./...
@@ -47,9 +47,9 @@ test-python:
 # under -short, and the Python suites that start coordinators are left out.
 PYTHON_UNIT = tests/compiler tests/runtime tests/api tests/store/test_store.py
 
-test-unit:
+test-unit: python
 	$(GO) test -short -count=1 ./...
-	cd python && $(PYTHON) -m pytest -q -n auto $(PYTHON_UNIT)
+	cd python && $(VENV_PY) -m pytest -q -n auto $(PYTHON_UNIT)
 
 proto:
 	./scripts/genproto.sh
