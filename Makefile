@@ -3,6 +3,7 @@
 #                  into the project's virtual environment .venv, made with
 #                  $(PYTHON) (default python3; Debian's and Ubuntu's is fine)
 #   make test      everything CI runs: Go and Python suites
+#   make test-unit the quick tier (about a minute): Go under -short, the compiler/runtime/API/store suites
 #   make proto     regenerate the committed protobuf code
 #   make lint      the linters CI runs (pinned versions, installed on first use)
 #   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
@@ -15,7 +16,7 @@ VENV_PY := $(abspath $(VENV))/bin/python
 # Go tests start `python3` from PATH: for test targets the venv's comes first.
 VENV_PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install build python redis test test-go test-python proto lint jepsen
+.PHONY: install build python redis test test-unit test-go test-python proto lint jepsen
 
 install: build python
 
@@ -34,7 +35,7 @@ test: install redis test-go test-python
 redis:
 	./scripts/ensure-redis.sh
 
-test-go test-python: export PATH := $(VENV_PATH)
+test-go test-python test-unit: export PATH := $(VENV_PATH)
 
 test-go:
 	$(GO) vet ./...
@@ -45,6 +46,14 @@ test-python:
 
 # protoc (grpcio-tools) and ruff are pip packages: they go into the venv.
 proto lint: export PATH := $(VENV_PATH)
+
+# No cluster, worker process or redis-server: Go tests that need one skip
+# under -short, and the Python suites that start coordinators are left out.
+PYTHON_UNIT = tests/compiler tests/runtime tests/api tests/store/test_store.py
+
+test-unit: python
+	$(GO) test -short -count=1 ./...
+	cd python && $(VENV_PY) -m pytest -q -n auto $(PYTHON_UNIT)
 
 proto:
 	./scripts/ensure-venv.sh $(VENV) $(PYTHON)

@@ -81,19 +81,3 @@ func ValidKey(key string) error {
 	}
 	return nil
 }
-
-// Key layout, shared with python/kappa/store/keys.py.
-
-// ProgramKey is where a program bundle with the given hash lives.
-func ProgramKey(hash string) string { return "programs/" + hash + ".zip" }
-
-// TaskPrefix is the prefix of every key of one task.
-func TaskPrefix(job, task uint64) string { return fmt.Sprintf("jobs/j%d/t%d/", job, task) }
-
-// JobPrefix is the prefix of every key of one job.
-func JobPrefix(job uint64) string { return fmt.Sprintf("jobs/j%d/", job) }
-
-// CheckpointKey is the checkpoint a task writes before its call seq.
-func CheckpointKey(job, task, epoch, seq uint64) string {
-	return fmt.Sprintf("%se%d-s%d.ckpt", TaskPrefix(job, task), epoch, seq)
-}

@@ -28,6 +28,9 @@ func requirePython(t *testing.T) {
 
 func localPlatform(t *testing.T, timeout time.Duration) *local.Platform {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts Python worker processes")
+	}
 	requirePython(t)
 	p, err := local.New(local.Config{Timeout: timeout, Concurrency: 4})
 	if err != nil {

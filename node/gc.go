@@ -3,18 +3,12 @@ package node
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 )
-
-// taskKeyPattern reads the task and seq out of a key of the layout
-// jobs/jJ/tT/eE-sS(.ckpt|-kindI.val).
-var taskKeyPattern = regexp.MustCompile(`^jobs/j(\d+)/t(\d+)/e(\d+)-s(\d+)[.-]`)
 
 // GCStats counts what garbage collection did (cumulative).
 type GCStats struct {
@@ -103,14 +97,12 @@ func (n *Node) collectJob(ctx context.Context, job uint64) (uint64, error) {
 // collectable: an unreferenced key whose seq is not ahead of its task's
 // last applied call (or whose task is over) can never be committed again.
 func collectable(key string, refs fsm.JobRefs) bool {
-	m := taskKeyPattern.FindStringSubmatch(key)
-	if m == nil {
+	k, err := checkpoint.ParseKey(key)
+	if err != nil || k.Kind == checkpoint.KindProgram {
 		return false
 	}
-	task, _ := strconv.ParseUint(m[2], 10, 64)
-	seq, _ := strconv.ParseUint(m[4], 10, 64)
-	last, known := refs.Seq[task]
-	return known && (refs.Terminal[task] || seq <= last)
+	last, known := refs.Seq[k.Task]
+	return known && (refs.Terminal[k.Task] || k.Seq <= last)
 }
 
 // expireJob deletes every key of a finished job past its retention, then

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -125,19 +126,10 @@ func TestGarbageCollectionUnderKills(t *testing.T) {
 	}
 	// After the retention everything of the job is gone, from the store
 	// and from the state.
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	nodetest.Eventually(t, 30*time.Second, "end of the job's keys and record after its retention", func() bool {
 		keys, _ := store.List(context.Background(), checkpoint.JobPrefix(job))
-		var j any
-		n.replica.read(func(m *fsm.Machine) {
-			if jj := m.Job(job); jj != nil {
-				j = jj
-			}
-		})
-		if len(keys) == 0 && j == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("the job's keys or record outlived its retention")
+		gone := false
+		n.replica.read(func(m *fsm.Machine) { gone = m.Job(job) == nil })
+		return len(keys) == 0 && gone
+	})
 }

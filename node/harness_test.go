@@ -17,6 +17,7 @@ import (
 	"github.com/kappa-serverless/kappa/fsm"
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 	"github.com/kappa-serverless/kappa/lambda"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -179,15 +180,8 @@ func submit(t *testing.T, c wire.ClientServiceClient, source string) uint64 {
 // submitEvent submits a one-file program and returns the job id.
 func submitEvent(t *testing.T, c wire.ClientServiceClient, source, event string) uint64 {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "prog.py")
-	if err := os.WriteFile(p, []byte(source), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bundle, _, err := checkpoint.BuildBundle(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := c.SubmitJob(context.Background(), &wire.SubmitJobRequest{ClientId: "test", RequestId: uint64(time.Now().UnixNano()), ProgramBundle: bundle, EventJson: []byte(event)})
+	res, err := c.SubmitJob(context.Background(), &wire.SubmitJobRequest{ClientId: "test", RequestId: uint64(time.Now().UnixNano()),
+		ProgramBundle: nodetest.BundleOf(t, source), EventJson: []byte(event)})
 	if err != nil {
 		t.Fatal(err)
 	}

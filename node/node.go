@@ -28,19 +28,19 @@ import (
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
-// Config configures a node.
+// Config configures a node; Start fills zero fields from DefaultConfig.
 type Config struct {
 	NodeID  string
 	DataDir string
 	// APIAddr is where the gRPC task and client services listen
-	// ("127.0.0.1:0" picks a free port; see Node.APIAddr).
+	// (port 0 picks a free port; see Node.APIAddr).
 	APIAddr string
 	// Bootstrap makes this node the first voter of a new cluster when its
 	// data dir holds no Raft state yet.
 	Bootstrap bool
 	// Join is the API address of any member of an existing cluster; a node
 	// without Raft state asks it to add this node as a voter. JoinTimeout
-	// bounds the asking (default 60s).
+	// bounds the asking.
 	Join        string
 	JoinTimeout time.Duration
 	// Transport carries Raft between nodes; nil gives an in-memory
@@ -111,47 +111,73 @@ type WorkerSettings struct {
 	AutoPause         time.Duration
 }
 
+// DefaultConfig is a node's configuration with every default filled in.
+// The server's flags take their defaults from it (cmd/kappa) and Start
+// fills each zero field from it, so every default is written once, here.
+// Two zero values mean something and are kept: MaxInvocations 0 is "no
+// bound" and LambdaUnreachableStepDown 0 is "never" (the values here are
+// what `kappa server` runs with).
+func DefaultConfig() Config {
+	return Config{
+		NodeID:                    "node1",
+		APIAddr:                   "127.0.0.1:0", // a free port; `kappa server` documents fixed ones
+		JoinTimeout:               time.Minute,
+		MaxInvocations:            lambda.DefaultConcurrency,
+		Function:                  lambda.DefaultFunction,
+		LambdaTimeout:             lambda.DefaultTimeout,
+		LambdaUnreachableStepDown: 10 * time.Second,
+		GCInterval:                30 * time.Second,
+		Retention:                 time.Hour,
+		Raft: RaftTuning{
+			HeartbeatTimeout:   400 * time.Millisecond,
+			ElectionTimeout:    400 * time.Millisecond,
+			LeaderLeaseTimeout: 250 * time.Millisecond,
+			CommitTimeout:      5 * time.Millisecond,
+			ApplyTimeout:       10 * time.Second,
+			SnapshotInterval:   30 * time.Second,
+			SnapshotThreshold:  8192,
+			TrailingLogs:       10240,
+		},
+		Worker: WorkerSettings{
+			BusyWait:          time.Second,
+			HeartbeatInterval: 2 * time.Second, // the lease is 3 of these plus 2s
+			AutoPause:         5 * time.Second,
+		},
+	}
+}
+
 func (c *Config) setDefaults() {
-	if c.NodeID == "" {
-		c.NodeID = "node1"
-	}
-	if c.APIAddr == "" {
-		c.APIAddr = "127.0.0.1:0"
-	}
-	if c.Function == "" {
-		c.Function = "kappa-worker"
-	}
-	defaultDur(&c.JoinTimeout, 60*time.Second)
-	defaultDur(&c.GCInterval, 30*time.Second)
-	defaultDur(&c.Retention, time.Hour)
-	if c.LambdaTimeout == 0 {
-		c.LambdaTimeout = 15 * time.Minute
-	}
+	d := DefaultConfig()
+	orDefault(&c.NodeID, d.NodeID)
+	orDefault(&c.APIAddr, d.APIAddr)
+	orDefault(&c.Function, d.Function)
+	orDefault(&c.JoinTimeout, d.JoinTimeout)
+	orDefault(&c.GCInterval, d.GCInterval)
+	orDefault(&c.Retention, d.Retention)
+	orDefault(&c.LambdaTimeout, d.LambdaTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	r := &c.Raft
-	defaultDur(&r.HeartbeatTimeout, 400*time.Millisecond)
-	defaultDur(&r.ElectionTimeout, 400*time.Millisecond)
-	defaultDur(&r.LeaderLeaseTimeout, 250*time.Millisecond)
-	defaultDur(&r.CommitTimeout, 5*time.Millisecond)
-	defaultDur(&r.ApplyTimeout, 10*time.Second)
-	defaultDur(&r.SnapshotInterval, 30*time.Second)
-	if r.SnapshotThreshold == 0 {
-		r.SnapshotThreshold = 8192
-	}
-	if r.TrailingLogs == 0 {
-		r.TrailingLogs = 10240
-	}
-	w := &c.Worker
-	defaultDur(&w.BusyWait, time.Second)
-	defaultDur(&w.HeartbeatInterval, 2*time.Second)
-	defaultDur(&w.AutoPause, 5*time.Second)
+	r, dr := &c.Raft, d.Raft
+	orDefault(&r.HeartbeatTimeout, dr.HeartbeatTimeout)
+	orDefault(&r.ElectionTimeout, dr.ElectionTimeout)
+	orDefault(&r.LeaderLeaseTimeout, dr.LeaderLeaseTimeout)
+	orDefault(&r.CommitTimeout, dr.CommitTimeout)
+	orDefault(&r.ApplyTimeout, dr.ApplyTimeout)
+	orDefault(&r.SnapshotInterval, dr.SnapshotInterval)
+	orDefault(&r.SnapshotThreshold, dr.SnapshotThreshold)
+	orDefault(&r.TrailingLogs, dr.TrailingLogs)
+	w, dw := &c.Worker, d.Worker
+	orDefault(&w.BusyWait, dw.BusyWait)
+	orDefault(&w.HeartbeatInterval, dw.HeartbeatInterval)
+	orDefault(&w.AutoPause, dw.AutoPause)
 }
 
-func defaultDur(d *time.Duration, v time.Duration) {
-	if *d == 0 {
-		*d = v
+// orDefault sets *v to d when *v is its zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
 	}
 }
 

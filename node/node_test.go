@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kappa-serverless/kappa/lambda"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -94,20 +95,8 @@ func assertAuditClean(t *testing.T, c wire.ClientServiceClient, job uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ta := range a.GetTasks() {
-		if ta.GetAppliedCalls() != ta.GetSeq() || uint64(len(ta.GetRecords())) != ta.GetSeq() {
-			t.Fatalf("task %d: seq %d, %d applied calls, %d records", ta.GetTaskId(), ta.GetSeq(), ta.GetAppliedCalls(), len(ta.GetRecords()))
-		}
-		seen := map[uint64]uint64{}
-		for i, r := range ta.GetRecords() {
-			if r.GetSeq() != uint64(i+1) {
-				t.Fatalf("task %d: record %d is seq %d (gap or double)", ta.GetTaskId(), i, r.GetSeq())
-			}
-			if prev, dup := seen[r.GetLogIndex()]; dup {
-				t.Fatalf("task %d: log index %d applied seqs %d and %d", ta.GetTaskId(), r.GetLogIndex(), prev, r.GetSeq())
-			}
-			seen[r.GetLogIndex()] = r.GetSeq()
-		}
+	if problems := nodetest.CheckAudit(a); len(problems) > 0 {
+		t.Fatalf("audit of j%d: %v", job, problems)
 	}
 }
 
@@ -191,15 +180,11 @@ func TestRestartFromDataDirKeepsStateAndSnapshots(t *testing.T) {
 	n2 := testNode(t, inv, dir)
 	defer n2.Close()
 	c2 := clientFor(t, n2)
-	deadline := time.Now().Add(10 * time.Second)
 	var after *wire.ClusterStatusResponse
-	for time.Now().Before(deadline) {
+	nodetest.Eventually(t, 10*time.Second, "catching up to the applied index before the restart", func() bool {
 		after, _ = c2.ClusterStatus(context.Background(), &wire.ClusterStatusRequest{})
-		if after.GetAppliedIndex() >= before.GetAppliedIndex() {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return after.GetAppliedIndex() >= before.GetAppliedIndex()
+	})
 	if after.GetJobs() != 3 {
 		t.Fatalf("jobs after restart: %d", after.GetJobs())
 	}

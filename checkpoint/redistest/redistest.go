@@ -24,6 +24,9 @@ type Server struct {
 // Tests fail with a clear message when redis-server is not installed.
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts redis-server")
+	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")

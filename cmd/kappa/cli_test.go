@@ -13,23 +13,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kappa-serverless/kappa/node/nodetest"
 )
 
 // These tests run the real kappa binary the way the README does.
 
-var kappaBin string
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "kappa-cli-test-")
-	if err != nil {
-		panic(err)
-	}
-	kappaBin = filepath.Join(dir, "kappa")
-	if out, err := exec.Command("go", "build", "-o", kappaBin, ".").CombinedOutput(); err != nil {
-		panic("building kappa: " + err.Error() + "\n" + string(out))
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	nodetest.RemoveKappaBinary()
 	os.Exit(code)
 }
 
@@ -40,7 +32,7 @@ type result struct {
 
 func kappa(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(kappaBin, args...)
+	cmd := exec.Command(nodetest.KappaBinary(t), args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -116,16 +108,8 @@ func TestWordcountExample(t *testing.T) {
 // pythonWithoutKappa is python3 without site-packages or PYTHONPATH: an
 // interpreter on which kappa was never installed.
 func pythonWithoutKappa(t *testing.T) string {
-	p := writeProgram(t, "python-without-kappa", "#!/bin/sh\nexec python3 -S -I \"$@\"\n")
+	p := nodetest.WriteFile(t, "python-without-kappa", "#!/bin/sh\nexec python3 -S -I \"$@\"\n")
 	if err := os.Chmod(p, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func writeProgram(t *testing.T, name, src string) string {
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -139,11 +123,11 @@ func TestBadInputIsOneClearLine(t *testing.T) {
 	}{
 		{"event not JSON", []string{"run", example("fib.py"), "--event", "{n:1}"}, "--event is not valid JSON"},
 		{"missing file", []string{"run", "nope.py"}, "program nope.py does not exist"},
-		{"syntax error", []string{"run", writeProgram(t, "syn.py", "def handler(e, c):\n    x = (1,\n")}, "syn.py:2:9: syntax error"},
-		{"unsupported construct", []string{"run", writeProgram(t, "aio.py",
+		{"syntax error", []string{"run", nodetest.WriteFile(t, "syn.py", "def handler(e, c):\n    x = (1,\n")}, "syn.py:2:9: syntax error"},
+		{"unsupported construct", []string{"run", nodetest.WriteFile(t, "aio.py",
 			"from kappa import checkpoint\nasync def work():\n    checkpoint()\ndef handler(e, c):\n    return 1\n")},
 			"aio.py:2:1: unsupported construct"},
-		{"missing entry", []string{"run", writeProgram(t, "noentry.py", "def main():\n    return 1\n")}, "no entry function: define handler(event, context)"},
+		{"missing entry", []string{"run", nodetest.WriteFile(t, "noentry.py", "def main():\n    return 1\n")}, "no entry function: define handler(event, context)"},
 		{"bad flag", []string{"run", example("fib.py"), "--lambda-timeout", "soon"}, "invalid argument"},
 	}
 	for _, c := range cases {
@@ -156,7 +140,7 @@ func TestBadInputIsOneClearLine(t *testing.T) {
 }
 
 func TestFailingProgramShowsUserTraceback(t *testing.T) {
-	p := writeProgram(t, "boom.py", `from kappa import checkpoint
+	p := nodetest.WriteFile(t, "boom.py", `from kappa import checkpoint
 
 def divide(x):
     checkpoint()
@@ -204,38 +188,55 @@ func readmeSubmatch(t *testing.T, pattern, what string) [][]byte {
 // The program in the README runs as shown.
 func TestReadmeProgram(t *testing.T) {
 	m := readmeSubmatch(t, "(?s)```python\n(.*?)```", "a python block")
-	r := kappa(t, "run", writeProgram(t, "readme.py", string(m[1])), "--event", `{"n": 5}`)
+	r := kappa(t, "run", nodetest.WriteFile(t, "readme.py", string(m[1])), "--event", `{"n": 5}`)
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "30" {
 		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
 	}
 }
 
-// The README's cluster drill: dev-cluster, members, a run, a leader
-// transfer, status, jobs — as an operator would paste them.
-func TestDevClusterDrill(t *testing.T) {
-	dir := t.TempDir()
-	base := 20000 + os.Getpid()%20000
-	dev := exec.Command(kappaBin, "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s")
+// devCluster runs `kappa dev-cluster` in dir until stop is called.
+func devCluster(t *testing.T, dir string, base int) (stop func() string) {
+	dev := exec.Command(nodetest.KappaBinary(t), "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s")
 	var out bytes.Buffer
 	dev.Stdout, dev.Stderr = &out, &out
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		dev.Process.Signal(os.Interrupt)
-		dev.Wait()
-	}()
-	cluster := fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", base+1, base+2, base+3)
+	stopped := false
+	stop = func() string {
+		if !stopped {
+			dev.Process.Signal(os.Interrupt)
+			dev.Wait()
+			stopped = true
+		}
+		return out.String()
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// waitMembers waits until the cluster lists three voters and a leader.
+func waitMembers(t *testing.T, cluster string, stop func() string) {
+	t.Helper()
 	var r result
 	for i := 0; i < 100; i++ {
-		if r = kappa(t, "cluster", "members", "--cluster", cluster); r.code == 0 && strings.Count(r.stdout, "true") == 3 {
-			break
+		if r = kappa(t, "cluster", "members", "--cluster", cluster); r.code == 0 && strings.Count(r.stdout, "true") == 3 && strings.Contains(r.stdout, "leader") {
+			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if !strings.Contains(r.stdout, "leader") || strings.Count(r.stdout, "true") != 3 {
-		t.Fatalf("members:\n%s\n%s\ndev-cluster:\n%s", r.stdout, r.stderr, out.String())
-	}
+	t.Fatalf("members:\n%s\n%s\ndev-cluster:\n%s", r.stdout, r.stderr, stop())
+}
+
+// The README's cluster drill: dev-cluster, members, a run, a leader
+// transfer, status, jobs — as an operator would paste them; then a second
+// dev-cluster in the same dir resumes the cluster.
+func TestDevClusterDrill(t *testing.T) {
+	dir := t.TempDir()
+	base := 20000 + os.Getpid()%20000
+	stop := devCluster(t, dir, base)
+	cluster := fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", base+1, base+2, base+3)
+	waitMembers(t, cluster, stop)
 	if r := kappa(t, "run", "--cluster", cluster, example("fib.py"), "--event", `{"n": 6}`); r.code != 0 || strings.TrimSpace(r.stdout) != "8" {
 		t.Fatalf("run: exit %d %q\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -250,5 +251,11 @@ func TestDevClusterDrill(t *testing.T) {
 	}
 	if r := kappa(t, "jobs", "cancel", "j1", "--cluster", cluster); r.code != 1 || !strings.Contains(r.stderr, "already finished") {
 		t.Fatalf("cancelling a finished job: %+v", r)
+	}
+	stop()
+	stop = devCluster(t, dir, base)
+	waitMembers(t, cluster, stop)
+	if r := kappa(t, "jobs", "show", "j1", "--cluster", cluster); r.code != 0 || !strings.Contains(r.stdout, "succeeded") {
+		t.Fatalf("jobs show after the dev cluster restarted: %+v\ndev-cluster:\n%s", r, stop())
 	}
 }

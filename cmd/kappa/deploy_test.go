@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kappa-serverless/kappa/node/nodetest"
 )
 
 // unzip extracts a zip into dir, as Lambda does into /var/task.
@@ -85,7 +87,7 @@ except ValueError as e:
 	}
 
 	// A job whose workers have only the zip.
-	run := exec.Command(kappaBin, "run", example("fib.py"), "--event", `{"n": 7}`, "--python", python)
+	run := exec.Command(nodetest.KappaBinary(t), "run", example("fib.py"), "--event", `{"n": 7}`, "--python", python)
 	run.Env = env
 	got, err := run.Output()
 	if err != nil || strings.TrimSpace(string(got)) != "13" {

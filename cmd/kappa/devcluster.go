@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kappa-serverless/kappa/node"
+	"github.com/kappa-serverless/kappa/node/proccluster"
 )
 
 // dev-cluster starts a local cluster for development and failover drills:
@@ -32,22 +34,23 @@ func newDevClusterCmd() *cobra.Command {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
 			lambdaAddr := fmt.Sprintf("127.0.0.1:%d", basePort+900)
-			boot := &localCluster{dir: dir}
-			lam, err := boot.spawn("lambda-local", "lambda-local", "--addr", lambdaAddr, "--lambda-timeout", lambdaTimeout.String(),
-				"--concurrency", fmt.Sprint(concurrency))
+			shared := []string{"--lambda-timeout", lambdaTimeout.String(), "--concurrency", fmt.Sprint(concurrency)}
+			c, err := proccluster.Start(proccluster.Options{Binary: self, Dir: dir, Nodes: nodes,
+				Addrs: func(i int) (string, string, []string, error) {
+					return fmt.Sprintf("127.0.0.1:%d", basePort+100+i+1), fmt.Sprintf("127.0.0.1:%d", basePort+i+1), nil, nil
+				},
+				LambdaLocal: proccluster.LambdaLocal{Addr: lambdaAddr, Args: shared},
+				ServerArgs:  shared,
+			})
 			if err != nil {
 				return err
 			}
-			c, err := startLocalCluster(dir, nodes, basePort, "http://"+lambdaAddr,
-				"--lambda-timeout", lambdaTimeout.String(), "--concurrency", fmt.Sprint(concurrency))
-			if err != nil {
-				boot.procs = []*exec.Cmd{lam}
-				boot.stop()
-				return err
-			}
-			c.procs = append(c.procs, lam)
-			defer c.stop()
+			defer c.Stop(5 * time.Second)
 			fmt.Printf(`kappa dev cluster: %d nodes, lambdas at http://%s, logs and data in %s
 
   export KAPPA_CLUSTER=%s
@@ -55,7 +58,7 @@ func newDevClusterCmd() *cobra.Command {
   kappa run examples/fib.py --event '{"n": 10}'
 
 Ctrl-C stops everything.
-`, nodes, lambdaAddr, dir, strings.Join(c.addrs(), ","))
+`, nodes, lambdaAddr, dir, strings.Join(c.Addrs(), ","))
 			ctx, stop := signalContext()
 			defer stop()
 			<-ctx.Done()
@@ -64,10 +67,11 @@ Ctrl-C stops everything.
 		},
 	}
 	f := cmd.Flags()
+	d := node.DefaultConfig()
 	f.IntVar(&nodes, "nodes", 3, "how many coordinator nodes")
 	f.IntVar(&basePort, "base-port", 7000, "node i serves its API on base+i and Raft on base+100+i; lambdas on base+900")
 	f.StringVar(&dir, "dir", "", "where data dirs, the store and logs go (default $TMPDIR/kappa-dev-cluster; kept, so a restart resumes)")
-	f.DurationVar(&lambdaTimeout, "lambda-timeout", 15*time.Minute, "time limit of each lambda invocation")
-	f.IntVar(&concurrency, "concurrency", 16, "lambdas running at once")
+	f.DurationVar(&lambdaTimeout, "lambda-timeout", d.LambdaTimeout, "time limit of each lambda invocation")
+	f.IntVar(&concurrency, "concurrency", d.MaxInvocations, "lambdas running at once")
 	return cmd
 }

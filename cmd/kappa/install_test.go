@@ -9,10 +9,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kappa-serverless/kappa/node/nodetest"
 )
 
 // These tests install Kappa the way a newcomer does, so they are slow
 // (a virtual environment, pip from its cache, a build sharing the Go cache).
+
+// skipShortInstall: installing takes minutes, not the quick tier's seconds.
+func skipShortInstall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: installs Kappa as a newcomer does (a venv, pip, a build)")
+	}
+}
 
 // systemPython is the distribution's interpreter, the one a fresh Debian or
 // Ubuntu machine has ("externally managed": pip refuses to install into it).
@@ -22,6 +31,7 @@ const systemPython = "/usr/bin/python3"
 // repository's HEAD with only the system's directories and Go on PATH: the
 // distribution's python3 is all it finds.
 func TestReadmeFirstCommandInAFreshClone(t *testing.T) {
+	skipShortInstall(t)
 	if _, err := os.Stat(systemPython); err != nil {
 		t.Skipf("no %s on this machine: the test runs the README's first command with the distribution's python3", systemPython)
 	}
@@ -57,6 +67,7 @@ func TestReadmeFirstCommandInAFreshClone(t *testing.T) {
 // (no source checkout on its path), and its result is an int of 100,000
 // digits.
 func TestImportRtProgramOnAnInstalledPackage(t *testing.T) {
+	skipShortInstall(t)
 	dir := t.TempDir()
 	// A copy of the package's sources: pip builds in place, and the
 	// checkout stays clean.
@@ -83,7 +94,7 @@ func TestImportRtProgramOnAnInstalledPackage(t *testing.T) {
 	if err := os.WriteFile(program, []byte(rtProgram), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := exec.Command(kappaBin, "run", program, "--python", python, "--quiet")
+	run := exec.Command(nodetest.KappaBinary(t), "run", program, "--python", python, "--quiet")
 	run.Dir, run.Env = dir, newcomerEnv()
 	var stdout, stderr bytes.Buffer
 	run.Stdout, run.Stderr = &stdout, &stderr
@@ -100,6 +111,7 @@ func TestImportRtProgramOnAnInstalledPackage(t *testing.T) {
 // python3.X-venv with apt-get (as root, or through sudo), then makes the
 // venv. Fakes stand in for apt-get and for the missing module.
 func TestEnsureVenvInstallsTheVenvPackage(t *testing.T) {
+	skipShortInstall(t)
 	real, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/kappa-serverless/kappa/lambda/awslambda"
 	"github.com/kappa-serverless/kappa/lambda/lambdaapi"
 	"github.com/kappa-serverless/kappa/lambda/local"
+	"github.com/kappa-serverless/kappa/node"
 )
 
 // lambdaOptions choose where lambdas run. The coordinator always invokes
@@ -36,11 +37,12 @@ type lambdaOptions struct {
 
 func (o *lambdaOptions) register(cmd *cobra.Command) {
 	f := cmd.Flags()
+	d := node.DefaultConfig()
 	f.StringVar(&o.backend, "lambda", "local", `where lambdas run: "local" (in-process local platform), an Invoke API URL such as http://127.0.0.1:9001 (kappa lambda-local), or "aws"`)
-	f.StringVar(&o.function, "function", "kappa-worker", "the worker function's name (or ARN)")
+	f.StringVar(&o.function, "function", d.Function, "the worker function's name (or ARN)")
 	f.StringVar(&o.region, "region", "", "AWS region of the function (with --lambda aws)")
-	f.DurationVar(&o.timeout, "lambda-timeout", 15*time.Minute, "time limit of each lambda invocation")
-	f.IntVar(&o.concurrency, "concurrency", 8, "lambdas running at once (local platform)")
+	f.DurationVar(&o.timeout, "lambda-timeout", d.LambdaTimeout, "time limit of each lambda invocation")
+	f.IntVar(&o.concurrency, "concurrency", d.MaxInvocations, "lambdas running at once (local platform)")
 	f.IntVar(&o.memoryMB, "memory", 0, "memory limit per lambda in MB (local platform; 0: none)")
 	f.StringVar(&o.python, "python", "", pythonHelp)
 	// Test mode: the local platform delivers invocations twice and loses

@@ -1,43 +1,28 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kappa-serverless/kappa/node/nodetest"
+	"github.com/kappa-serverless/kappa/node/proccluster"
 )
 
 // startServer runs one bootstrapped `kappa server` with the local platform
 // and returns its API address once it answers.
 func startServer(t *testing.T, extra ...string) string {
 	t.Helper()
-	base := 10000 + (os.Getpid()*7)%20000
-	api := fmt.Sprintf("127.0.0.1:%d", base)
-	args := append([]string{"server", "--node-id", "n1", "--data-dir", t.TempDir(), "--bootstrap",
-		"--raft-addr", fmt.Sprintf("127.0.0.1:%d", base+1), "--api-addr", api, "--log-level", "warn"}, extra...)
-	srv := exec.Command(kappaBin, args...)
-	var out bytes.Buffer
-	srv.Stdout, srv.Stderr = &out, &out
-	if err := srv.Start(); err != nil {
+	c, err := proccluster.Start(proccluster.Options{Binary: nodetest.KappaBinary(t), Dir: t.TempDir(), Nodes: 1,
+		ServerArgs: append([]string{"--log-level", "warn"}, extra...)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		srv.Process.Signal(os.Interrupt)
-		srv.Wait()
-	})
-	for i := 0; i < 150; i++ {
-		if r := kappa(t, "status", "--cluster", api); r.code == 0 && strings.Contains(r.stdout, "n1") {
-			return api
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("server did not come up:\n%s", out.String())
-	return ""
+	t.Cleanup(func() { c.Stop(5 * time.Second) })
+	return c.Nodes[0].APIAddr
 }
 
 const loggingProgram = `
@@ -66,12 +51,8 @@ var logHeader = regexp.MustCompile(`(?m)^j1/t(\d+) epoch (\d+)  request ([0-9a-f
 // as a timeout with Lambda's message, and one task's logs can be asked for.
 func TestTasksLogsShowEachInvocation(t *testing.T) {
 	api := startServer(t, "--lambda-timeout", "3s")
-	dir := t.TempDir()
-	prog := filepath.Join(dir, "logging.py")
-	if err := os.WriteFile(prog, []byte(loggingProgram), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	event := fmt.Sprintf(`{"marker": %q}`, filepath.Join(dir, "slept"))
+	prog := nodetest.WriteFile(t, "logging.py", loggingProgram)
+	event := fmt.Sprintf(`{"marker": %q}`, filepath.Join(t.TempDir(), "slept"))
 	if r := kappa(t, "run", "--cluster", api, prog, "--event", event); r.code != 0 || strings.TrimSpace(r.stdout) != "42" {
 		t.Fatalf("run: exit %d %q\n%s", r.code, r.stdout, r.stderr)
 	}

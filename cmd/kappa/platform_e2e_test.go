@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
-	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"github.com/kappa-serverless/kappa/lambda/lambdaapi"
 	"github.com/kappa-serverless/kappa/lambda/local"
 	"github.com/kappa-serverless/kappa/node"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -39,6 +39,9 @@ type stack struct {
 // maxInvocations lambdas at once.
 func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int) *stack {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts Python worker processes")
+	}
 	o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	raftLog := io.Discard
 	if testing.Verbose() {
@@ -90,18 +93,7 @@ func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int
 // its end.
 func (s *stack) run(t testing.TB, source, event string) *wire.JobStatus {
 	t.Helper()
-	bundle := harness.BundleOf(t, source)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	sub, err := s.client.Submit(ctx, bundle, []byte(event), "e2e", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := s.client.Watch(ctx, sub.GetJobId(), func(*wire.JobStatus) {})
-	if err != nil {
-		t.Fatalf("watch: %v (last %v)", err, st)
-	}
-	return st
+	return nodetest.WaitJob(t, s.client, nodetest.Submit(t, s.client, source, event, "e2e", 0), 5*time.Minute)
 }
 
 // auditClean checks the FSM's record: every task applied seqs 1..seq, each
@@ -112,17 +104,8 @@ func (s *stack) auditClean(t *testing.T, job uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ta := range a.GetTasks() {
-		if ta.GetAppliedCalls() != ta.GetSeq() || uint64(len(ta.GetRecords())) != ta.GetSeq() {
-			t.Fatalf("task %d: seq %d, %d applied calls, %d records", ta.GetTaskId(), ta.GetSeq(), ta.GetAppliedCalls(), len(ta.GetRecords()))
-		}
-		entries := map[uint64]bool{}
-		for i, r := range ta.GetRecords() {
-			if r.GetSeq() != uint64(i+1) || entries[r.GetLogIndex()] {
-				t.Fatalf("task %d: record %d is seq %d at log index %d (gap, double or shared entry)", ta.GetTaskId(), i, r.GetSeq(), r.GetLogIndex())
-			}
-			entries[r.GetLogIndex()] = true
-		}
+	if problems := nodetest.CheckAudit(a); len(problems) > 0 {
+		t.Fatalf("audit of j%d: %v", job, problems)
 	}
 }
 

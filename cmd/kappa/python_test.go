@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kappa-serverless/kappa/node/nodetest"
 )
 
 // A worker interpreter without the kappa package is refused once, at
@@ -52,6 +54,7 @@ func TestWorkerInterpreterChoice(t *testing.T) {
 		return path
 	}
 	bin := filepath.Join(root, "checkout", "bin", "kappa")
+	kappaBin := nodetest.KappaBinary(t)
 	exe, err := os.ReadFile(kappaBin)
 	if err != nil {
 		t.Fatal(err)

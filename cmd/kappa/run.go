@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/fsm"
+	"github.com/kappa-serverless/kappa/node"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -52,11 +54,11 @@ with its traceback.`,
 	f.StringVar(&o.cluster, "cluster", os.Getenv("KAPPA_CLUSTER"), "submit to a running cluster at HOST:PORT[,HOST:PORT…] (default $KAPPA_CLUSTER) instead of the embedded default")
 	f.StringVar(&o.event, "event", "{}", "the event handed to handler(event, context), as JSON")
 	f.StringVar(&o.dataDir, "data-dir", "", "keep Raft state and checkpoints here (default: a temporary dir, removed at exit)")
-	f.Uint32Var(&o.maxLaunches, "max-launches", 0, "launches of a task without a new checkpoint before it fails (0: default 8)")
+	f.Uint32Var(&o.maxLaunches, "max-launches", 0, fmt.Sprintf("launches of a task without a new checkpoint before it fails (0: default %d)", fsm.DefaultMaxLaunches))
 	f.BoolVar(&o.quiet, "quiet", false, "hide the program's own output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the coordinator does")
 	f.BoolVar(&o.bundle.NoAutoPauses, "no-auto-pauses", false, noAutoPausesHelp+" (for this job)")
-	f.DurationVar(&o.autoPause, "auto-checkpoint", 5*time.Second, "automatic checkpoint interval of the embedded default's workers")
+	f.DurationVar(&o.autoPause, "auto-checkpoint", node.DefaultConfig().Worker.AutoPause, "automatic checkpoint interval of the embedded default's workers")
 	o.lambda.register(cmd)
 	return cmd
 }

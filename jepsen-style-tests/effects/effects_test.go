@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -69,7 +70,7 @@ func audit(t *testing.T, c *harness.Cluster, job uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if problems := harness.CheckAudit(a); len(problems) > 0 {
+	if problems := nodetest.CheckAudit(a); len(problems) > 0 {
 		t.Fatalf("audit: %s", strings.Join(problems, "; "))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 )
 
 // Operators' mistakes end in one clear message, and the cluster keeps
@@ -25,7 +26,7 @@ func TestServerBadStartsAreClear(t *testing.T) {
 		{"nothing at the join address", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "c"),
 			"--raft-addr", harness.FreeAddr(t, "127.0.0.1"), "--api-addr", harness.FreeAddr(t, "127.0.0.1"),
 			"--join", harness.FreeAddr(t, "127.0.0.1"), "--join-timeout", "3s"}, "cannot join the cluster at"},
-		{"bad config key", []string{"server", "--config", writeFile(t, "c.yaml", "node-id: x\ndata-dir: /tmp/x\nbogus: 1\n")}, "unknown setting(s) bogus"},
+		{"bad config key", []string{"server", "--config", nodetest.WriteFile(t, "c.yaml", "node-id: x\ndata-dir: /tmp/x\nbogus: 1\n")}, "unknown setting(s) bogus"},
 	}
 	for _, c := range cases {
 		out, code := harness.RunKappa(t, 30*time.Second, c.args...)
@@ -67,7 +68,7 @@ func TestLostQuorumRefusesWritesAndLosesNothing(t *testing.T) {
 	client := c.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	bundle := bundleOf(t, "def handler(event, context):\n    return 1\n")
+	bundle := nodetest.BundleOf(t, "def handler(event, context):\n    return 1\n")
 	before, err := client.Submit(ctx, bundle, []byte("{}"), "before", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -7,15 +7,13 @@ package failover
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -83,7 +81,7 @@ func startJobOn(t *testing.T, nodes int, pinned bool, extra ...string) *run {
 	if pinned {
 		client = c.PinnedClient(c.Pinned())
 	}
-	bundle := bundleOf(t, program)
+	bundle := nodetest.BundleOf(t, program)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sub, err := client.Submit(ctx, bundle, []byte(fmt.Sprintf(`{"tasks": %d, "steps": %d}`, tasks, steps)), "failover", 0)
@@ -134,7 +132,7 @@ func (r *run) finish() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	if problems := harness.CheckAudit(audit); len(problems) > 0 {
+	if problems := nodetest.CheckAudit(audit); len(problems) > 0 {
 		r.t.Fatalf("audit: %s", strings.Join(problems, "; "))
 	}
 	r.c.Converged(time.Minute)
@@ -221,21 +219,3 @@ func TestPinnedLeaderKilledMidJob(t *testing.T) { testLeaderKilled(t, 3, true) }
 func TestPinnedLeaderPaused(t *testing.T)       { testLeaderPaused(t, true) }
 func TestPinnedAllNodesRestarted(t *testing.T)  { testFullRestart(t, true) }
 func TestPinnedFollowerWiped(t *testing.T)      { testFollowerWipedRejoinsBySnapshot(t, true) }
-
-func writeFile(t *testing.T, name, text string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func bundleOf(t *testing.T, source string) []byte {
-	t.Helper()
-	bundle, _, err := checkpoint.BuildBundle(writeFile(t, "prog.py", source))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bundle
-}

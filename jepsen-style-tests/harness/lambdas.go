@@ -16,7 +16,7 @@ import (
 // `kappa lambda-local` (found through /proc). On-coordinator tasks, which
 // run below the nodes, are not among them.
 func (c *Cluster) LambdaWorkers() []int {
-	root := c.lambda.pid()
+	root := c.lambda.PID()
 	if root == 0 {
 		return nil
 	}

@@ -67,6 +67,9 @@ func netemAvailable() bool {
 // removes them (after the cluster's processes, which are stopped first).
 func NewNetNS(t testing.TB, nodes int) *NetNS {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds network namespaces for a multi-process cluster")
+	}
 	SweepLeftovers()
 	k := netnsSeq.Add(1) % 10
 	n := &NetNS{t: t, tag: fmt.Sprintf("%d-%d", os.Getpid(), k), nodes: nodes, netem: netemAvailable(),

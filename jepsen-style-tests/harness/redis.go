@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kappa-serverless/kappa/node/proccluster"
 )
 
 // Redis is a redis-server a test started: durable (appendonly, fsync on
@@ -14,7 +16,7 @@ type Redis struct {
 	IP   string
 	Port int
 	Dir  string
-	proc *Process
+	proc *proccluster.Process
 	t    testing.TB
 }
 
@@ -28,6 +30,9 @@ func StartRedis(t testing.TB, extra ...string) *Redis {
 // StartRedisOn is StartRedis listening on ip (a Network's HostIP).
 func StartRedisOn(t testing.TB, ip string, extra ...string) *Redis {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts redis-server")
+	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not installed (apt-get install redis-server)")
@@ -40,7 +45,7 @@ func StartRedisOn(t testing.TB, ip string, extra ...string) *Redis {
 	// password; the bridge address of a test network is one.
 	args := append([]string{"--bind", ip, "--protected-mode", "no", "--port", fmt.Sprint(port), "--dir", dir, "--save", "",
 		"--appendonly", "yes", "--appendfsync", "always"}, extra...)
-	r := &Redis{IP: ip, Port: port, Dir: dir, t: t, proc: &Process{name: "redis", bin: bin, args: args, log: filepath.Join(dir, "redis.log")}}
+	r := &Redis{IP: ip, Port: port, Dir: dir, t: t, proc: proccluster.NewProcess("redis-server", bin, args, filepath.Join(dir, "redis.log"))}
 	r.Restart()
 	t.Cleanup(r.Kill)
 	return r
@@ -50,14 +55,14 @@ func StartRedisOn(t testing.TB, ip string, extra ...string) *Redis {
 func (r *Redis) URL() string { return fmt.Sprintf("redis://%s:%d/0", r.IP, r.Port) }
 
 // Kill SIGKILLs the server (its append-only file keeps every write).
-func (r *Redis) Kill() { r.proc.kill() }
+func (r *Redis) Kill() { r.proc.Kill() }
 
 // Restart starts the server again on the same port and data dir.
 func (r *Redis) Restart() {
 	r.t.Helper()
-	r.proc.kill()
-	if err := r.proc.start(); err != nil {
-		r.t.Fatalf("starting redis-server: %v", err)
+	r.proc.Kill()
+	if err := r.proc.Start(); err != nil {
+		r.t.Fatal(err)
 	}
 	waitListening(r.t, fmt.Sprintf("%s:%d", r.IP, r.Port), 10*time.Second)
 }

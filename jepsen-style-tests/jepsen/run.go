@@ -15,6 +15,7 @@ import (
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/checker"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/nemesis"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -85,7 +86,7 @@ func Run(t *testing.T, cfg Config) *Report {
 	}
 	c := harness.Start(t, opts)
 	svc := harness.NewReceiverOn(t, net.HostIP(), 200*time.Millisecond)
-	pipelineBundle, shortBundle := harness.BundleOf(t, pipeline), harness.BundleOf(t, short)
+	pipelineBundle, shortBundle := nodetest.BundleOf(t, pipeline), nodetest.BundleOf(t, short)
 
 	probe := c.Submit(short, `{"sleep": 0, "value": 0}`, "probe", 0)
 	nem := nemesis.New(c, cfg.Seed)
@@ -162,7 +163,7 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 			continue
 		}
 		audits[job] = a
-		if p := harness.CheckAudit(a); len(p) > 0 {
+		if p := nodetest.CheckAudit(a); len(p) > 0 {
 			r.Duplicated += len(p)
 			r.Problems = append(r.Problems, prefix(fmt.Sprintf("audit j%d: ", job), p)...)
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/kappa-serverless/kappa/lambda"
 )
 
 // Config tunes an Invoker. Zero values take the defaults noted.
@@ -50,7 +52,7 @@ type Config struct {
 }
 
 const (
-	defaultTimeout       = 15*time.Minute + 30*time.Second
+	defaultTimeout       = lambda.DefaultTimeout + 30*time.Second
 	defaultAttemptMargin = 30 * time.Second
 	defaultRetryFor      = 2 * time.Minute
 	defaultBackoffMin    = 50 * time.Millisecond

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kappa-serverless/kappa/lambda"
 )
 
 // LogSink receives each line a worker prints on stdout or stderr. requestID
@@ -49,8 +51,8 @@ type Config struct {
 const (
 	defaultPython       = "python3"
 	defaultHandler      = "kappa.worker.handler:handler"
-	defaultConcurrency  = 8
-	defaultTimeout      = 15 * time.Minute
+	defaultConcurrency  = lambda.DefaultConcurrency
+	defaultTimeout      = lambda.DefaultTimeout
 	defaultIdleTTL      = 60 * time.Second
 	defaultStartTimeout = 60 * time.Second
 )

@@ -25,6 +25,9 @@ const testHandler = "worker_local.handlers:dispatch"
 // testPlatform starts a platform on the test handlers, closed at cleanup.
 func testPlatform(t *testing.T, tune func(*Config)) (*Platform, *logCollector) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts Python worker processes")
+	}
 	testsDir, err := filepath.Abs("../../python/tests")
 	if err != nil {
 		t.Fatal(err)

@@ -20,9 +20,13 @@ import (
 const Handler = "worker_local.handlers:dispatch"
 
 // Config is a platform configuration on the test handlers: concurrency 2, a
-// 30 s default timeout, quiet logs.
+// 30 s default timeout, quiet logs. Platforms on it start Python workers,
+// so the tests asking for it skip under -short.
 func Config(tb testing.TB) local.Config {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: starts Python worker processes")
+	}
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		tb.Fatal("localtest: cannot locate the source tree")

@@ -9,14 +9,31 @@ import pytest
 
 from kappa.store import DirStore, KeyExistsError, KeyNotFoundError, open_store
 from kappa.store.envelope import Header, TamperedError, expect, open_envelope, seal
-from kappa.store.keys import checkpoint_key, program_key
+from kappa.store.keys import Key, checkpoint_key, parse_key, program_key, value_key
 
-VECTORS = pathlib.Path(__file__).resolve().parents[3] / "checkpoint" / "testdata" / "envelope_vectors.json"
+TESTDATA = pathlib.Path(__file__).resolve().parents[3] / "checkpoint" / "testdata"
+VECTORS = TESTDATA / "envelope_vectors.json"
+KEYS = json.loads((TESTDATA / "key_vectors.json").read_text())
 
 
-def test_key_layout_matches_go():
-    assert checkpoint_key(1, 2, 3, 4) == "jobs/j1/t2/e3-s4.ckpt"
-    assert program_key("ab") == "programs/ab.zip"
+@pytest.mark.parametrize("vector", KEYS["valid"], ids=lambda v: v["key"])
+def test_key_vectors_shared_with_go(vector):
+    key = parse_key(vector["key"])
+    want = {field: vector.get(field, Key._field_defaults.get(field)) for field in Key._fields}
+    assert key._asdict() == want
+    assert str(key) == vector["key"]
+
+
+@pytest.mark.parametrize("vector", KEYS["invalid"], ids=lambda v: v["why"])
+def test_invalid_key_vectors_are_refused(vector):
+    with pytest.raises(ValueError, match="key"):
+        parse_key(vector["key"])
+
+
+def test_builders_parse_back():
+    assert parse_key(checkpoint_key(1, 2, 3, 4)) == Key("checkpoint", job=1, task=2, epoch=3, seq=4)
+    assert parse_key(value_key(1, 2, 3, 4, 5, "item")) == Key("value", job=1, task=2, epoch=3, seq=4, value="item", index=5)
+    assert parse_key(program_key("ab")) == Key("program", program="ab")
 
 
 def test_dir_store_is_create_only(tmp_path):

@@ -1,13 +1,12 @@
-package main
+package bench
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"time"
-
-	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/node"
 )
@@ -114,65 +113,64 @@ func (f *failoverTasks) recovery(sim *simLambdas, t0 time.Time, limit time.Durat
 	return first, all, false
 }
 
-func newBenchFailoverCmd() *cobra.Command {
-	var trials, tasks int
-	var interval time.Duration
-	cmd := &cobra.Command{
-		Use:   "failover [--trials 30] [--tasks 16]",
-		Short: "Kill the leader again and again; time the first committed RPC and every task's confirmation on the new leader",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			f := &failoverTasks{interval: interval, stop: make(chan struct{}), running: map[uint64]bool{}, alive: map[uint64][]time.Time{}}
-			var sim *simLambdas
-			c, s, client, stop, err := benchCluster(3, func(spec node.InvocationSpec) { f.simulate(sim, spec, tasks) })
-			if err != nil {
-				return err
-			}
-			defer stop()
-			sim = s
-			if _, err := submitSim(client, "{}"); err != nil {
-				return err
-			}
-			for {
-				f.mu.Lock()
-				n := len(f.running)
-				f.mu.Unlock()
-				if n == tasks {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			var firsts, alls []time.Duration
-			for i := 1; i <= trials; i++ {
-				time.Sleep(3 * time.Second)
-				leader := c.leader()
-				if leader == nil {
-					return fmt.Errorf("trial %d: no leader", i)
-				}
-				t0 := time.Now()
-				c.kill(leader)
-				first, all, ok := f.recovery(sim, t0, 30*time.Second)
-				if !ok {
-					return fmt.Errorf("trial %d: the cluster did not recover within 30s (first call after %s)", i, first)
-				}
-				firsts, alls = append(firsts, first), append(alls, all)
-				fmt.Printf("trial %2d: killed %s; first committed RPC after %s; every task confirmed after %s\n",
-					i, leader.id, first.Round(time.Millisecond), all.Round(time.Millisecond))
-				if err := c.restart(leader); err != nil {
-					return err
-				}
-			}
-			close(f.stop)
-			fmt.Printf("\n| measure (%d trials, %d running tasks) | p50 | max |\n| --- | --- | --- |\n", trials, tasks)
-			fmt.Printf("| leader SIGKILL → first committed RPC | %s | %s |\n", pctOf(firsts, 0.5), pctOf(firsts, 1))
-			fmt.Printf("| leader SIGKILL → every running task confirmed | %s | %s |\n", pctOf(alls, 0.5), pctOf(alls, 1))
-			return nil
-		},
+// FailoverOptions configure the failover benchmark.
+type FailoverOptions struct {
+	Binary       string        // the kappa binary the servers run
+	Trials       int           // leader kills
+	Tasks        int           // running simulated tasks
+	CallInterval time.Duration // how often each task commits a call (a checkpoint)
+	Out          io.Writer     // one line per trial, then the summary table
+}
+
+// Failover kills the leader of a three-node cluster again and again and
+// times the first committed RPC and every running task's confirmation on
+// the new leader.
+func Failover(o FailoverOptions) error {
+	f := &failoverTasks{interval: o.CallInterval, stop: make(chan struct{}), running: map[uint64]bool{}, alive: map[uint64][]time.Time{}}
+	var sim *simLambdas
+	c, s, stop, err := startCluster(o.Binary, 3, func(spec node.InvocationSpec) { f.simulate(sim, spec, o.Tasks) })
+	if err != nil {
+		return err
 	}
-	cmd.Flags().IntVar(&trials, "trials", 30, "leader kills")
-	cmd.Flags().IntVar(&tasks, "tasks", 16, "running simulated tasks")
-	cmd.Flags().DurationVar(&interval, "call-interval", time.Second, "how often each task commits a call (a checkpoint)")
-	return cmd
+	defer stop()
+	sim = s
+	if _, err := submitSim(c.Client(), "{}"); err != nil {
+		return err
+	}
+	for {
+		f.mu.Lock()
+		n := len(f.running)
+		f.mu.Unlock()
+		if n == o.Tasks {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var firsts, alls []time.Duration
+	for i := 1; i <= o.Trials; i++ {
+		time.Sleep(3 * time.Second)
+		leader := c.Leader()
+		if leader == nil {
+			return fmt.Errorf("trial %d: no leader", i)
+		}
+		t0 := time.Now()
+		c.Kill(leader)
+		first, all, ok := f.recovery(sim, t0, 30*time.Second)
+		if !ok {
+			return fmt.Errorf("trial %d: the cluster did not recover within 30s (first call after %s)", i, first)
+		}
+		firsts, alls = append(firsts, first), append(alls, all)
+		fmt.Fprintf(o.Out, "trial %2d: killed %s; first committed RPC after %s; every task confirmed after %s\n",
+			i, leader.ID, first.Round(time.Millisecond), all.Round(time.Millisecond))
+		if err := c.Restart(leader); err != nil {
+			return err
+		}
+	}
+	close(f.stop)
+	fmt.Fprintf(o.Out, "\n| measure (%d trials, %d running tasks) | p50 | max |\n| --- | --- | --- |\n", o.Trials, o.Tasks)
+	fmt.Fprintf(o.Out, "| leader SIGKILL → first committed RPC | %s | %s |\n", pctOf(firsts, 0.5), pctOf(firsts, 1))
+	fmt.Fprintf(o.Out, "| leader SIGKILL → every running task confirmed | %s | %s |\n", pctOf(alls, 0.5), pctOf(alls, 1))
+	return nil
 }
 
 func pctOf(ds []time.Duration, p float64) time.Duration {

@@ -1,0 +1,294 @@
+// Package proccluster runs a Kappa cluster as processes: N `kappa server`
+// processes of one kappa binary, each with its own data dir and ports, the
+// first bootstrapping and the others joining it, optionally a `kappa
+// lambda-local` process whose lambdas outlive any node, and a checkpoint
+// store they share. It starts, kills, pauses, restarts and wipes nodes and
+// finds the leader through the client API.
+//
+// `kappa dev-cluster`, `kappa bench`, the CLI's tests and the Jepsen-style
+// harness are built on it. It knows nothing of faults: the harness places
+// nodes in its networks through Options.Addrs and Options.Command.
+package proccluster
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/kappa-serverless/kappa/transport/kappaclient"
+)
+
+// Options shape a cluster.
+type Options struct {
+	Binary string // the kappa binary every process runs (required)
+	Dir    string // data dirs, the default store and every process's log (required)
+	Nodes  int    // default 3
+	// Addrs gives node i's (0-based) Raft and API listen addresses and any
+	// server flags the node needs beyond them (say, the address its peers
+	// reach its Raft at); nil: free ports on 127.0.0.1.
+	Addrs func(i int) (raft, api string, extra []string, err error)
+	// Command wraps node i's command line (say, to run it inside a network
+	// namespace); nil: run as is.
+	Command func(i int, bin string, args []string) (string, []string)
+	// Store is the checkpoint store URL; default a directory under Dir.
+	Store string
+	// Lambda is the Lambda Invoke API URL the servers invoke lambdas at;
+	// empty: each server's own in-process platform (`--lambda local`), or
+	// LambdaLocal's when that is set.
+	Lambda string
+	// LambdaLocal, when its Addr is set, starts `kappa lambda-local` there
+	// (with Args) before the nodes, and the nodes use it.
+	LambdaLocal LambdaLocal
+	// ServerArgs are appended to every `kappa server` command line.
+	ServerArgs []string
+}
+
+// LambdaLocal is a `kappa lambda-local` process serving the cluster's
+// lambdas.
+type LambdaLocal struct {
+	Addr string
+	Args []string // more flags: --lambda-timeout, --concurrency, …
+}
+
+// Startup limits: a process must listen within listenLimit, the first node
+// lead within leaderLimit, and the cluster count every node as a voter
+// within membersLimit.
+const (
+	listenLimit  = 30 * time.Second
+	leaderLimit  = 30 * time.Second
+	membersLimit = 60 * time.Second
+)
+
+// Cluster is a running set of processes.
+type Cluster struct {
+	opts   Options
+	store  string
+	lambda *Process // nil without LambdaLocal
+	Nodes  []*Node
+	client *kappaclient.Client
+}
+
+// Node is one `kappa server`.
+type Node struct {
+	Index    int // 0-based
+	ID       string
+	RaftAddr string
+	APIAddr  string
+	DataDir  string
+	proc     *Process
+	join     string   // a member's API address; empty: bootstrap
+	extra    []string // from Options.Addrs
+}
+
+// Start starts the cluster: lambda-local (if asked), then the nodes one by
+// one, each listening before the next starts, the first leading before the
+// others join (unless Dir holds the nodes of an earlier run: they restart
+// from their data dirs). It returns once every node is a voter; on an
+// error it stops whatever it started.
+func Start(o Options) (*Cluster, error) {
+	if o.Binary == "" || o.Dir == "" {
+		return nil, errors.New("proccluster: Options.Binary and Options.Dir are required")
+	}
+	if o.Nodes == 0 {
+		o.Nodes = 3
+	}
+	c := &Cluster{opts: o, store: o.Store}
+	if c.store == "" {
+		c.store = "file://" + filepath.Join(o.Dir, "store")
+	}
+	if err := c.start(); err != nil {
+		c.Stop(0)
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) start() error {
+	o := c.opts
+	if o.LambdaLocal.Addr != "" {
+		c.lambda = c.process("lambda-local", o.Binary, append([]string{"lambda-local", "--addr", o.LambdaLocal.Addr}, o.LambdaLocal.Args...))
+		if err := c.lambda.Start(); err != nil {
+			return err
+		}
+		if err := WaitListening(o.LambdaLocal.Addr, listenLimit); err != nil {
+			return fmt.Errorf("lambda-local: %w (log: %s)", err, c.lambda.LogPath())
+		}
+		if c.opts.Lambda == "" {
+			c.opts.Lambda = "http://" + o.LambdaLocal.Addr
+		}
+	}
+	for i := range o.Nodes {
+		n := &Node{Index: i, ID: fmt.Sprintf("n%d", i+1), DataDir: filepath.Join(o.Dir, fmt.Sprintf("n%d", i+1))}
+		var err error
+		if o.Addrs != nil {
+			n.RaftAddr, n.APIAddr, n.extra, err = o.Addrs(i)
+		} else if n.RaftAddr, err = FreeAddr("127.0.0.1"); err == nil {
+			n.APIAddr, err = FreeAddr("127.0.0.1")
+		}
+		if err != nil {
+			return fmt.Errorf("addresses of %s: %w", n.ID, err)
+		}
+		if i > 0 {
+			n.join = c.Nodes[0].APIAddr
+		}
+		n.proc = c.process(n.ID, "", nil)
+		c.Nodes = append(c.Nodes, n)
+	}
+	// A new cluster's first node must lead before the others can join it;
+	// nodes restarted from their data dirs need a quorum to elect a leader.
+	leadAfter := 0
+	if _, err := os.Stat(c.Nodes[0].DataDir); err == nil {
+		leadAfter = len(c.Nodes) - 1
+	}
+	for i, n := range c.Nodes {
+		if err := c.startNode(n); err != nil {
+			return err
+		}
+		if i == leadAfter {
+			if _, err := c.WaitLeader(leaderLimit); err != nil {
+				return err
+			}
+		}
+	}
+	var err error
+	if c.client, err = kappaclient.New(c.Addrs()); err != nil {
+		return err
+	}
+	return c.WaitMembers(o.Nodes, membersLimit)
+}
+
+func (c *Cluster) process(name, bin string, args []string) *Process {
+	return NewProcess(name, bin, args, filepath.Join(c.opts.Dir, name+".log"))
+}
+
+// serverArgs is node n's `kappa server` command line.
+func (c *Cluster) serverArgs(n *Node) []string {
+	args := []string{"server", "--node-id", n.ID, "--data-dir", n.DataDir, "--raft-addr", n.RaftAddr, "--api-addr", n.APIAddr,
+		"--store", c.store}
+	if c.opts.Lambda != "" {
+		args = append(args, "--lambda", c.opts.Lambda)
+	}
+	if n.join == "" {
+		args = append(args, "--bootstrap")
+	} else {
+		args = append(args, "--join", n.join)
+	}
+	args = append(args, n.extra...)
+	return append(args, c.opts.ServerArgs...)
+}
+
+// startNode runs node n (again) with its current command line and waits
+// until its API listens.
+func (c *Cluster) startNode(n *Node) error {
+	n.proc.bin, n.proc.args = c.opts.Binary, c.serverArgs(n)
+	if c.opts.Command != nil {
+		n.proc.bin, n.proc.args = c.opts.Command(n.Index, n.proc.bin, n.proc.args)
+	}
+	if err := n.proc.Start(); err != nil {
+		return err
+	}
+	if err := WaitListening(n.APIAddr, listenLimit); err != nil {
+		return fmt.Errorf("%s: %w (log: %s)", n.ID, err, n.proc.LogPath())
+	}
+	return nil
+}
+
+// Addrs are the nodes' API addresses.
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, n := range c.Nodes {
+		out = append(out, n.APIAddr)
+	}
+	return out
+}
+
+// Client is a client given every node's address.
+func (c *Cluster) Client() *kappaclient.Client { return c.client }
+
+// Store is the URL of the shared checkpoint store.
+func (c *Cluster) Store() string { return c.store }
+
+// Dir holds the data dirs, the default store and the logs.
+func (c *Cluster) Dir() string { return c.opts.Dir }
+
+// LambdaURL is the Invoke API URL the nodes use ("" for in-process lambdas).
+func (c *Cluster) LambdaURL() string { return c.opts.Lambda }
+
+// LambdaLocal is the lambda-local process (nil when there is none).
+func (c *Cluster) LambdaLocal() *Process { return c.lambda }
+
+// Kill SIGKILLs a node.
+func (c *Cluster) Kill(n *Node) { n.proc.Kill() }
+
+// Restart kills a node if it runs and starts it again from its data dir (a
+// node with Raft state rejoins by itself).
+func (c *Cluster) Restart(n *Node) error {
+	n.proc.Kill()
+	return c.startNode(n)
+}
+
+// Wipe kills a node and deletes its data dir; Restart then makes it join
+// again as a new, empty member (it catches up by snapshot).
+func (c *Cluster) Wipe(n *Node) error {
+	n.proc.Kill()
+	if err := os.RemoveAll(n.DataDir); err != nil {
+		return err
+	}
+	// An empty node must join; it must never bootstrap a second cluster.
+	for _, other := range c.Nodes {
+		if other != n {
+			n.join = other.APIAddr
+			break
+		}
+	}
+	return nil
+}
+
+// Pause freezes a node (SIGSTOP); Resume continues it (SIGCONT).
+func (c *Cluster) Pause(n *Node) error { return n.proc.Signal(syscall.SIGSTOP) }
+
+func (c *Cluster) Resume(n *Node) error { return n.proc.Signal(syscall.SIGCONT) }
+
+// Log is a node's log so far.
+func (c *Cluster) Log(n *Node) string {
+	b, _ := os.ReadFile(n.proc.LogPath())
+	return string(b)
+}
+
+// Stop ends every process: with a grace period, SIGTERM first and SIGKILL
+// to what still runs after it; with 0, SIGKILL at once. Safe to call twice.
+func (c *Cluster) Stop(grace time.Duration) {
+	var procs []*Process
+	for _, n := range c.Nodes {
+		procs = append(procs, n.proc)
+	}
+	if c.lambda != nil {
+		procs = append(procs, c.lambda)
+	}
+	if grace > 0 {
+		for _, p := range procs {
+			if p.Running() {
+				p.Signal(syscall.SIGTERM)
+			}
+		}
+		deadline := time.Now().Add(grace)
+		for _, p := range procs {
+			p.waitExit(time.Until(deadline))
+		}
+	}
+	for _, p := range procs {
+		p.Kill()
+	}
+	if c.client != nil {
+		c.client.Close()
+	}
+}
+
+// Running says whether the node's process is alive (paused counts).
+func (n *Node) Running() bool { return n.proc.Running() }
+
+// Paused says whether the node is stopped by Pause.
+func (n *Node) Paused() bool { return n.proc.Paused() }
