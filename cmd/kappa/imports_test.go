@@ -31,7 +31,7 @@ type folderRule struct {
 }
 
 var importRule = map[string]folderRule{
-	"cmd": {may: []string{"node/...", "fsm/...", "transport/...", "lambda/...", "checkpoint/..."},
+	"cmd": {may: []string{"cmd/...", "node/...", "fsm/...", "transport/...", "lambda/...", "checkpoint/..."},
 		// The CLI's end-to-end tests start clusters with the Jepsen harness.
 		testMay: []string{"jepsen-style-tests/..."}},
 	// node sees the lambda platform only through package lambda's
@@ -43,7 +43,9 @@ var importRule = map[string]folderRule{
 	"transport":          {may: []string{"transport/..."}},
 	"lambda":             {may: []string{"lambda/..."}, notRaft: true},
 	"checkpoint":         {may: []string{"checkpoint/..."}, notRaft: true},
-	"jepsen-style-tests": {may: []string{"jepsen-style-tests/...", "transport/kappaclient", "transport/kappapb", "checkpoint/..."}},
+	// The harness runs kappa processes with node's launcher and shares
+	// node's test helpers; it never links a node in.
+	"jepsen-style-tests": {may: []string{"jepsen-style-tests/...", "node/proccluster", "node/nodetest", "transport/kappaclient", "transport/kappapb", "checkpoint/..."}},
 }
 
 // raftPrefix covers hashicorp/raft and its libraries (raft-boltdb, ...).
