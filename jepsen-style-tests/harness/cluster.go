@@ -126,7 +126,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 func (c *Cluster) serverArgs(n *Node) []string {
 	opts := c.opts
 	args := []string{"server", "--node-id", n.ID, "--data-dir", n.DataDir, "--raft-addr", n.RaftAddr, "--api-addr", n.APIAddr,
-		"--store", c.store, "--lambda", "http://" + c.lambdaA, "--lambda-timeout", opts.LambdaTimeout.String(), "--log-level", "info"}
+		"--store", c.store, "--lambda", "http://" + c.lambdaAddr(n), "--lambda-timeout", opts.LambdaTimeout.String(), "--log-level", "info"}
 	if opts.PinWorkers > 0 {
 		args = append(args, "--worker-coordinators", c.Nodes[opts.PinWorkers-1].APIAddr)
 	}
@@ -137,6 +137,14 @@ func (c *Cluster) serverArgs(n *Node) []string {
 	}
 	args = append(args, n.extra...)
 	return append(args, opts.ExtraServerArgs...)
+}
+
+// lambdaAddr is where node n invokes lambda-local: through its network.
+func (c *Cluster) lambdaAddr(n *Node) string {
+	if c.opts.Net == nil {
+		return c.lambdaA
+	}
+	return c.opts.Net.LambdaAddr(n.Index, c.lambdaA)
 }
 
 // command is node n's command line, run inside its network.
