@@ -40,6 +40,8 @@ type Config struct {
 	LambdaTimeout time.Duration
 	// GCInterval, when set, is the checkpoint collector's period.
 	GCInterval time.Duration
+	// Idle runs no workload: for the test that such a run is not clean.
+	Idle bool
 }
 
 // Run starts the cluster, runs the workloads under the nemesis, heals,
@@ -95,7 +97,12 @@ func Run(t *testing.T, cfg Config) *Report {
 	svc := harness.NewReceiverOn(t, net.HostIP(), 200*time.Millisecond)
 	pipelineBundle, shortBundle := harness.BundleOf(t, pipeline), harness.BundleOf(t, short)
 
+	// The probe job runs to its end before any fault: the cluster works,
+	// and no fault can hit the probe's lambda instead of the workload's.
 	probe := c.Submit(short, `{"sleep": 0, "value": 0}`, "probe", 0)
+	if st := c.WaitJob(probe, 2*time.Minute); st.GetState() != wire.JobState_JOB_SUCCEEDED {
+		t.Fatalf("jepsen: the probe job j%d before any fault: %s %s", probe, st.GetState(), st.GetError())
+	}
 	nem := nemesis.New(c, cfg.Seed)
 	nem.Redis = redis
 	nem.Log = logf
@@ -104,8 +111,13 @@ func Run(t *testing.T, cfg Config) *Report {
 	rec := &recorder{ops: map[string]int{}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1 + cfg.Clients)
-	go func() { defer wg.Done(); runPipelines(c, pipelineBundle, rec, svc.URL(), stop) }()
+	if cfg.Idle {
+		cfg.Clients = 0
+	} else {
+		wg.Add(1)
+		go func() { defer wg.Done(); runPipelines(c, pipelineBundle, rec, svc.URL(), stop) }()
+	}
+	wg.Add(cfg.Clients)
 	for i := 0; i < cfg.Clients; i++ {
 		go func(i int) {
 			defer wg.Done()
