@@ -35,8 +35,9 @@ type Report struct {
 	// MissingCheckpoints are checkpoint keys a task was launched from that
 	// the store no longer held (KeyNotFoundError): live checkpoints lost.
 	MissingCheckpoints []string `json:"missing_checkpoints,omitempty"`
-	// ForgottenJobs are jobs whose submit the cluster acknowledged and
-	// which it later said do not exist.
+	// ForgottenJobs are jobs whose acknowledged submit or cancel the
+	// cluster later forgot: the job does not exist, its id names another
+	// job, or it is not cancelled.
 	ForgottenJobs []uint64        `json:"forgotten_jobs,omitempty"`
 	Linearizable  bool            `json:"linearizable"`
 	RecoveryP50   time.Duration   `json:"recovery_p50_ns"`

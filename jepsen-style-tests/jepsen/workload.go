@@ -31,6 +31,7 @@ type recorder struct {
 	problems  []string
 	jobs      []uint64          // every job whose submit returned
 	names     map[uint64]string // the name each was submitted with (unique)
+	cancelled map[uint64]bool   // jobs whose cancel was acknowledged
 	pipelines int
 	effects   int // external-call items submitted so far
 	// failedJobs are client jobs that failed by themselves, with why.
@@ -273,20 +274,28 @@ func (r *recorder) submitted(job uint64, name string) {
 	r.names[job] = name
 }
 
-// sameJob checks that a read of an acknowledged job shows that job: a
-// cluster that forgot the submit hands its id to the next job submitted.
+// sameJob checks that a read of an acknowledged job shows what was
+// acknowledged: the job submitted (a cluster that forgot the submit hands
+// its id to the next job submitted), cancelled if a cancel was.
 func (r *recorder) sameJob(job uint64, st *wire.JobStatus) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if want := r.names[job]; want != "" && st.GetName() != want {
-		if !r.forgotten[job] {
-			r.problems = append(r.problems, fmt.Sprintf("j%d was submitted as %s but reads as %s: the cluster forgot the acknowledged submit and reused its id", job, want, st.GetName()))
-		}
-		if r.forgotten == nil {
-			r.forgotten = map[uint64]bool{}
-		}
-		r.forgotten[job] = true
+	var why string
+	switch want := r.names[job]; {
+	case want != "" && st.GetName() != want:
+		why = fmt.Sprintf("j%d was submitted as %s but reads as %s: the cluster forgot the acknowledged submit and reused its id", job, want, st.GetName())
+	case r.cancelled[job] && stateName(st) != "cancelled":
+		why = fmt.Sprintf("j%d reads as %s after an acknowledged cancel: the cluster forgot the cancel", job, stateName(st))
+	default:
+		return
 	}
+	if !r.forgotten[job] {
+		r.problems = append(r.problems, why)
+	}
+	if r.forgotten == nil {
+		r.forgotten = map[uint64]bool{}
+	}
+	r.forgotten[job] = true
 }
 
 // notFound notes an acknowledged job the cluster answered NotFound for.
@@ -376,6 +385,14 @@ func cancelJob(cl *kappaclient.Client, id int, job uint64, want string, rec *rec
 		op.Outcome = "ambiguous"
 	}
 	rec.count(checker.OpCancel, op.Outcome)
+	if op.Outcome == "ok" {
+		rec.mu.Lock()
+		if rec.cancelled == nil {
+			rec.cancelled = map[uint64]bool{}
+		}
+		rec.cancelled[job] = true
+		rec.mu.Unlock()
+	}
 	rec.add(op)
 }
 
