@@ -1,10 +1,11 @@
 // Package nemesis attacks a running cluster on a seeded random schedule:
 // node SIGKILLs and restarts (leader, random node, majority), SIGSTOP and
 // SIGCONT pauses, network partitions (isolated leader, majority/minority,
-// bridge, one-way), delay and loss, lambda worker SIGKILLs, a Redis
-// restart, a leadership transfer and a membership change. Each fault is
-// applied, held, healed, and timed until the cluster serves a
-// linearizable read again; the timeline is printed as it happens.
+// bridge, one-way), delay and loss, SIGKILLs and SIGSTOPs of lambda
+// workers inside an invocation, a Redis restart, a leadership transfer and
+// a membership change. Each fault is applied, held, healed, checked for
+// having hit something, and timed until the cluster serves a linearizable
+// read again; the timeline is printed as it happens.
 package nemesis
 
 import (
