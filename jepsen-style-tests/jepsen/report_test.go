@@ -106,7 +106,7 @@ func TestReportWithAForgottenJobOrAMissingCheckpointIsNotClean(t *testing.T) {
 }
 
 func TestCheckpointNotFoundFindsTheKey(t *testing.T) {
-	rec := &recorder{}
+	rec := newRecorder()
 	rec.missingKey("task t3 failed: Traceback …\nkappa.store.dirstore.KeyNotFoundError: jobs/j4/t1/e2-s9.ckpt\n")
 	rec.missingKey("RuntimeError: KeyNotFoundError: 'jobs/j5/t2/e1-s3.ckpt' (relaunch)")
 	rec.missingKey("ValueError: no such thing")

@@ -108,7 +108,7 @@ func Run(t *testing.T, cfg Config) *Report {
 	nem.Log = logf
 	nem.Probe = probeAny(c, probe)
 
-	rec := &recorder{ops: map[string]int{}}
+	rec := newRecorder()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	if cfg.Idle {

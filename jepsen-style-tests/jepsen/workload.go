@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +40,11 @@ type recorder struct {
 	// cluster acknowledged and later said do not exist (sets).
 	missing   map[string]bool
 	forgotten map[uint64]bool
+}
+
+func newRecorder() *recorder {
+	return &recorder{ops: map[string]int{}, names: map[uint64]string{}, cancelled: map[uint64]bool{},
+		failedJobs: map[uint64]string{}, missing: map[string]bool{}, forgotten: map[uint64]bool{}}
 }
 
 func (r *recorder) count(kind, outcome string) {
@@ -238,9 +243,6 @@ func (r *recorder) failed(job uint64, why string) {
 	r.missingKey(why)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.failedJobs == nil {
-		r.failedJobs = map[uint64]string{}
-	}
 	r.failedJobs[job] = firstLine(why)
 }
 
@@ -255,9 +257,6 @@ func (r *recorder) missingKey(jobError string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.missing == nil {
-		r.missing = map[string]bool{}
-	}
 	for _, k := range m {
 		r.missing[k[1]] = true
 	}
@@ -267,9 +266,6 @@ func (r *recorder) missingKey(jobError string) {
 func (r *recorder) submitted(job uint64, name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.names == nil {
-		r.names = map[uint64]string{}
-	}
 	r.jobs = append(r.jobs, job)
 	r.names[job] = name
 }
@@ -292,9 +288,6 @@ func (r *recorder) sameJob(job uint64, st *wire.JobStatus) {
 	if !r.forgotten[job] {
 		r.problems = append(r.problems, why)
 	}
-	if r.forgotten == nil {
-		r.forgotten = map[uint64]bool{}
-	}
 	r.forgotten[job] = true
 }
 
@@ -305,32 +298,19 @@ func (r *recorder) notFound(job uint64, err error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.forgotten == nil {
-		r.forgotten = map[uint64]bool{}
-	}
 	r.forgotten[job] = true
 }
 
 func (r *recorder) missingKeys() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var keys []string
-	for k := range r.missing {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(r.missing))
 }
 
 func (r *recorder) forgottenJobs() []uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var jobs []uint64
-	for j := range r.forgotten {
-		jobs = append(jobs, j)
-	}
-	slices.Sort(jobs)
-	return jobs
+	return slices.Sorted(maps.Keys(r.forgotten))
 }
 
 func (r *recorder) add(op checker.JobOp) {
@@ -387,9 +367,6 @@ func cancelJob(cl *kappaclient.Client, id int, job uint64, want string, rec *rec
 	rec.count(checker.OpCancel, op.Outcome)
 	if op.Outcome == "ok" {
 		rec.mu.Lock()
-		if rec.cancelled == nil {
-			rec.cancelled = map[uint64]bool{}
-		}
 		rec.cancelled[job] = true
 		rec.mu.Unlock()
 	}
