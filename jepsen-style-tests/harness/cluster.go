@@ -48,8 +48,10 @@ type Cluster struct {
 	t      testing.TB
 	procs  *proccluster.Cluster
 	lambda *proccluster.Process
-	Nodes  []*Node
-	opts   Options
+	// lambdaAddr is where lambda-local listens (on the host).
+	lambdaAddr string
+	Nodes      []*Node
+	opts       Options
 }
 
 // Node is one `kappa server`.
@@ -87,6 +89,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 		a := &addrs[i]
 		if opts.Net != nil {
 			a.raft, a.api, a.extra = opts.Net.Addrs(i)
+			// Each node reaches the lambdas through its network, so the
+			// network can cut that link too (a later --lambda wins).
+			a.extra = append(a.extra, "--lambda", "http://"+opts.Net.LambdaAddr(i, lambdaAddr))
 		} else {
 			ip := fmt.Sprintf("127.0.0.%d", 11+i)
 			a.raft, a.api = freeAddr(t, ip), freeAddr(t, ip)
@@ -110,7 +115,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{t: t, procs: procs, lambda: procs.LambdaLocal(), Nodes: procs.Nodes, opts: opts}
+	c := &Cluster{t: t, procs: procs, lambda: procs.LambdaLocal(), lambdaAddr: lambdaAddr, Nodes: procs.Nodes, opts: opts}
 	t.Cleanup(c.Stop)
 	return c
 }

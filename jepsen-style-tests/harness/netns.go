@@ -119,9 +119,17 @@ func (n *NetNS) Command(i int, bin string, args []string) (string, []string) {
 	return "ip", append([]string{"netns", "exec", n.ns(i), bin}, args...)
 }
 
+// LambdaAddr: the platform runs on the host, reached directly.
+func (n *NetNS) LambdaAddr(i int, platform string) string { return platform }
+
 // Block drops, inside from's namespace, every packet to to's address (to
 // may be Host): a blackhole route, so TCP to and from that peer stalls.
+// The lambda platform listens on the host's address, so cutting a node
+// from it (Lambdas) cuts it from the whole host.
 func (n *NetNS) Block(from, to int) error {
+	if to == Lambdas {
+		to = Host
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.blocked[[2]int{from, to}] {

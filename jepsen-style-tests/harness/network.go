@@ -22,9 +22,12 @@ type Network interface {
 	Addrs(i int) (raft, api string, extra []string)
 	// Command wraps a node's command line so it runs inside its network.
 	Command(i int, bin string, args []string) (string, []string)
-	// Block cuts traffic from node a to node b (one way; b may be Host,
-	// where the network supports it); Heal restores every link and
-	// removes delay and loss.
+	// LambdaAddr is where node i invokes the lambda platform listening on
+	// platform: through this network, so Block(i, Lambdas) can cut it.
+	LambdaAddr(i int, platform string) string
+	// Block cuts traffic from node a to node b (one way; b may be Host or
+	// Lambdas, where the network supports it); Heal restores every link
+	// and removes delay and loss.
 	Block(from, to int) error
 	// Slow adds delay and loss to every packet node i sends.
 	Slow(i int, delay time.Duration, loss float64) error
@@ -34,6 +37,11 @@ type Network interface {
 
 // Host stands for every process outside the nodes in Block.
 const Host = -1
+
+// Lambdas stands for the lambda platform in Block: a node cut from it
+// cannot invoke lambdas (it may still reach clients and the store, where
+// the network can cut the platform alone).
+const Lambdas = -2
 
 // ErrNoNetem: the kernel has no netem qdisc, so delay and loss cannot be
 // injected in namespaces (the proxy network can).

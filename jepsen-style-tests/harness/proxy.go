@@ -17,7 +17,8 @@ import (
 // connection is. A blocked link holds its bytes (as a partition holds
 // packets: TCP stalls, then flows again after the heal); a slow link
 // delays each chunk and, with the loss probability, delays it by a
-// retransmission timeout more. The API ports are not proxied.
+// retransmission timeout more. The API ports are not proxied; each node's
+// invocations of the lambda platform are (proxylambda.go).
 type Proxy struct {
 	t       testing.TB
 	nodes   int
@@ -31,6 +32,7 @@ type Proxy struct {
 	loss    map[int]float64
 	rng     *rand.Rand
 	conns   map[net.Conn]bool
+	lambda  map[int]*lambdaLink // by node, once LambdaAddr made it
 	closed  bool
 }
 
@@ -41,7 +43,7 @@ const retransmit = 200 * time.Millisecond
 func NewProxy(t testing.TB, nodes int) *Proxy {
 	t.Helper()
 	p := &Proxy{t: t, nodes: nodes, blocked: map[[2]int]bool{}, delay: map[int]time.Duration{}, loss: map[int]float64{},
-		rng: rand.New(rand.NewSource(1)), conns: map[net.Conn]bool{}}
+		rng: rand.New(rand.NewSource(1)), conns: map[net.Conn]bool{}, lambda: map[int]*lambdaLink{}}
 	p.cond = sync.NewCond(&p.mu)
 	for i := 0; i < nodes; i++ {
 		p.raft = append(p.raft, freeAddr(t, p.nodeIP(i)))
@@ -170,9 +172,15 @@ func (p *Proxy) Block(from, to int) error {
 	if from == Host || to == Host {
 		return fmt.Errorf("the proxy network does not carry the API: it cannot cut nodes from clients")
 	}
+	if from == Lambdas {
+		return fmt.Errorf("the proxy network cuts a node's lambda link from the node's side only")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.blocked[[2]int{from, to}] = true
+	if to == Lambdas {
+		p.cutLambdas(from)
+	}
 	return nil
 }
 
@@ -190,7 +198,7 @@ func (p *Proxy) Heal() error {
 	p.delay = map[int]time.Duration{}
 	p.loss = map[int]float64{}
 	p.cond.Broadcast()
-	return nil
+	return p.healLambdas()
 }
 
 func (p *Proxy) Close() {
@@ -199,6 +207,9 @@ func (p *Proxy) Close() {
 	p.cond.Broadcast()
 	for c := range p.conns {
 		c.Close()
+	}
+	for i := range p.lambda {
+		p.cutLambdas(i)
 	}
 	p.mu.Unlock()
 	for _, l := range p.proxies {

@@ -56,6 +56,30 @@ func TestProxyFallback(t *testing.T) {
 	finish(t, r)
 }
 
+// A run that did no work proves nothing, however clean its checks: with no
+// workload, lambda kills and stops find no worker inside an invocation, and
+// the report must say that the faults hit nothing and the work never
+// happened.
+func TestIdleRunIsNotClean(t *testing.T) {
+	r := Run(t, Config{Nodes: 3, Duration: 12 * time.Second, Gap: time.Second, Seed: seed(t), Ordered: true, Idle: true,
+		Kinds: []string{nemesis.KillLambdas, nemesis.PauseLambdas}})
+	t.Log("\n" + r.Text())
+	if r.OK() {
+		t.Errorf("an idle run is clean: %s", r.SummaryLine())
+	}
+	problems := strings.Join(r.Problems, "\n")
+	for _, want := range []string{
+		"kill-lambdas at 0s hit nothing: no worker was inside an invocation to kill",
+		"pause-lambdas at", "hit nothing: no worker inside an invocation stopped",
+		"no fault fired (of kill-lambdas, pause-lambdas)",
+		"no pipeline op with outcome succeeded", "no submit op with outcome ok",
+	} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("the problems do not say %q:\n%s", want, problems)
+		}
+	}
+}
+
 // The long run (make jepsen): every fault kind at random for DURATION.
 func TestLong(t *testing.T) {
 	if os.Getenv("KAPPA_JEPSEN_LONG") == "" {

@@ -11,27 +11,41 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/checker"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/nemesis"
 )
 
 // Report is what one run found.
 type Report struct {
-	Seed         int64           `json:"seed"`
-	Nodes        int             `json:"nodes"`
-	Network      string          `json:"network"` // "netns" or "proxy"
-	Unsafe       []string        `json:"unsafe,omitempty"`
-	Ops          map[string]int  `json:"ops"`    // "kind/outcome" → count
-	Faults       map[string]int  `json:"faults"` // kind → count
-	Lost         int             `json:"lost"`
-	Duplicated   int             `json:"duplicated"`
-	Reordered    int             `json:"reordered"`
-	Linearizable bool            `json:"linearizable"`
-	RecoveryP50  time.Duration   `json:"recovery_p50_ns"`
-	RecoveryMax  time.Duration   `json:"recovery_max_ns"`
-	Timeline     []nemesis.Event `json:"timeline"`
-	StateHash    string          `json:"state_hash"`
-	Problems     []string        `json:"problems,omitempty"`
-	Notes        []string        `json:"notes,omitempty"`
+	Seed       int64          `json:"seed"`
+	Nodes      int            `json:"nodes"`
+	Network    string         `json:"network"` // "netns" or "proxy"
+	Store      string         `json:"store"`   // where checkpoints went: "redis" or "directory"
+	Unsafe     []string       `json:"unsafe,omitempty"`
+	Schedule   []string       `json:"schedule"` // the fault kinds asked for
+	Ordered    bool           `json:"ordered"`  // drawn in order (each must come up) rather than at random
+	Ops        map[string]int `json:"ops"`      // "kind/outcome" → count
+	Faults     map[string]int `json:"faults"`   // kind → faults that fired
+	Lost       int            `json:"lost"`
+	Duplicated int            `json:"duplicated"`
+	Reordered  int            `json:"reordered"`
+	// DeliveredTwice counts queue items a consumer got more than once
+	// (part of Duplicated).
+	DeliveredTwice int `json:"delivered_twice"`
+	// MissingCheckpoints are checkpoint keys a task was launched from that
+	// the store no longer held (KeyNotFoundError): live checkpoints lost.
+	MissingCheckpoints []string `json:"missing_checkpoints,omitempty"`
+	// ForgottenJobs are jobs whose acknowledged submit or cancel the
+	// cluster later forgot: the job does not exist, its id names another
+	// job, or it is not cancelled.
+	ForgottenJobs []uint64        `json:"forgotten_jobs,omitempty"`
+	Linearizable  bool            `json:"linearizable"`
+	RecoveryP50   time.Duration   `json:"recovery_p50_ns"`
+	RecoveryMax   time.Duration   `json:"recovery_max_ns"`
+	Timeline      []nemesis.Event `json:"timeline"`
+	StateHash     string          `json:"state_hash"`
+	Problems      []string        `json:"problems,omitempty"`
+	Notes         []string        `json:"notes,omitempty"`
 
 	recoveries []time.Duration
 }
@@ -53,9 +67,87 @@ func (r *Report) finish() {
 	}
 }
 
-// OK says whether every check passed.
+// OK says whether every check passed and the run did the work that gives
+// the checks meaning (see unproven).
 func (r *Report) OK() bool {
-	return r.Lost == 0 && r.Duplicated == 0 && r.Reordered == 0 && r.Linearizable && len(r.Problems) == 0
+	return r.Lost == 0 && r.Duplicated == 0 && r.Reordered == 0 && r.Linearizable && len(r.Problems) == 0 &&
+		len(r.MissingCheckpoints) == 0 && len(r.ForgottenJobs) == 0 && len(r.unproven()) == 0
+}
+
+// provenWork is what every run must have done for a clean report to mean
+// anything: per operation kind, the outcomes that show it was done.
+var provenWork = []struct {
+	kind     string
+	outcomes []string
+}{
+	{"pipeline", []string{"succeeded"}},
+	{"enqueue", []string{"ok"}},
+	{"dequeue", []string{"ok"}},
+	{checker.OpSubmit, []string{"ok"}},
+	{checker.OpStatus, []string{"running", "succeeded", "failed", "cancelled"}},
+	{checker.OpCancel, []string{"ok", "finished"}},
+}
+
+// failedSubmits are the op counts of submits the cluster did not
+// acknowledge: whatever the faults, a client retrying for its whole
+// timeout must get through.
+var failedSubmits = []string{"pipeline/submit-failed", checker.OpSubmit + "/ambiguous"}
+
+// unproven lists why a run proves less than it claims: a kind of work it
+// never did, submits that failed, faults that hit nothing, no fault at all,
+// or (in order) a kind of fault never drawn.
+func (r *Report) unproven() []string {
+	var p []string
+	for _, w := range provenWork {
+		n := 0
+		for _, o := range w.outcomes {
+			n += r.Ops[w.kind+"/"+o]
+		}
+		if n == 0 {
+			p = append(p, fmt.Sprintf("no %s op with outcome %s, so the checks prove nothing about that work (%s ops: %s)",
+				w.kind, strings.Join(w.outcomes, " or "), w.kind, r.opsOf(w.kind)))
+		}
+	}
+	for _, k := range failedSubmits {
+		if n := r.Ops[k]; n > 0 {
+			p = append(p, fmt.Sprintf("%d submits failed (%s)", n, k))
+		}
+	}
+	drawn, fired := map[string]bool{}, 0
+	for _, e := range r.Timeline {
+		drawn[e.Kind] = true
+		if e.Missed != "" {
+			p = append(p, fmt.Sprintf("%s at %s hit nothing: %s", e.Kind, e.At.Round(time.Second), e.Missed))
+		}
+		if e.Fired() {
+			fired++
+		}
+	}
+	if len(r.Schedule) > 0 && fired == 0 {
+		p = append(p, fmt.Sprintf("no fault fired (of %s): the run shows nothing about faults", strings.Join(r.Schedule, ", ")))
+	}
+	if r.Ordered {
+		for _, k := range r.Schedule {
+			if !drawn[k] {
+				p = append(p, fmt.Sprintf("%s was never drawn: the run ended first (make it longer)", k))
+			}
+		}
+	}
+	return p
+}
+
+// opsOf lists a kind's counts by outcome ("none" when there are none).
+func (r *Report) opsOf(kind string) string {
+	var parts []string
+	for _, k := range sortedKeys(r.Ops) {
+		if strings.HasPrefix(k, kind+"/") {
+			parts = append(parts, fmt.Sprintf("%s %d", k, r.Ops[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (r *Report) totalOps() int {
@@ -76,15 +168,15 @@ func (r *Report) totalFaults() int {
 
 // SummaryLine is the report's last line.
 func (r *Report) SummaryLine() string {
-	return fmt.Sprintf("jepsen: ops=%d faults=%d lost=%d duplicated=%d reordered=%d linearizable=%t recovery_p50=%s recovery_max=%s",
+	return fmt.Sprintf("jepsen: ops=%d faults=%d lost=%d duplicated=%d reordered=%d linearizable=%t recovery_p50=%s recovery_max=%s problems=%d",
 		r.totalOps(), r.totalFaults(), r.Lost, r.Duplicated, r.Reordered, r.Linearizable,
-		r.RecoveryP50.Round(time.Millisecond), r.RecoveryMax.Round(time.Millisecond))
+		r.RecoveryP50.Round(time.Millisecond), r.RecoveryMax.Round(time.Millisecond), len(r.Problems))
 }
 
 // Text is the readable summary, ending in SummaryLine.
 func (r *Report) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d (replay: KAPPA_JEPSEN_SEED=%d), %d nodes, faults through %s", r.Seed, r.Seed, r.Nodes, r.Network)
+	fmt.Fprintf(&b, "seed %d (replay: KAPPA_JEPSEN_SEED=%d), %d nodes, faults through %s, checkpoints in %s", r.Seed, r.Seed, r.Nodes, r.Network, r.Store)
 	if len(r.Unsafe) > 0 {
 		fmt.Fprintf(&b, ", UNSAFE %s", strings.Join(r.Unsafe, ","))
 	}
@@ -104,6 +196,9 @@ func (r *Report) Text() string {
 		}
 		fmt.Fprintf(&b, "  %8s %-18s %s; held %s, serving again %s after the fault\n", e.At.Round(time.Second), e.Kind, e.Detail,
 			e.Held.Round(100*time.Millisecond), e.Recovery.Round(time.Millisecond))
+		if e.Missed != "" {
+			fmt.Fprintf(&b, "  %8s %-18s HIT NOTHING: %s\n", "", "", e.Missed)
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)

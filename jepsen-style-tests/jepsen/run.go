@@ -38,6 +38,10 @@ type Config struct {
 	// LambdaTimeout is the lambdas' time limit (default 2 s: many
 	// relaunches).
 	LambdaTimeout time.Duration
+	// GCInterval, when set, is the checkpoint collector's period.
+	GCInterval time.Duration
+	// Idle runs no workload: for the test that such a run is not clean.
+	Idle bool
 }
 
 // Run starts the cluster, runs the workloads under the nemesis, heals,
@@ -65,20 +69,25 @@ func Run(t *testing.T, cfg Config) *Report {
 		net = harness.NewProxy(t, cfg.Nodes)
 	}
 	opts := harness.Options{Nodes: cfg.Nodes, LambdaTimeout: cfg.LambdaTimeout, Concurrency: 16, Net: net}
+	// Checkpoints go to a real Redis, which restart-redis attacks; only
+	// where none is installed to a directory, and the report says so.
 	var redis *harness.Redis
+	store := "directory (redis-server is not installed)"
 	if _, err := exec.LookPath("redis-server"); err == nil {
 		redis = harness.StartRedisOn(t, net.HostIP())
-		if s, err := checkpoint.Open(redis.URL()); err == nil {
-			s.Close()
-			opts.Store = redis.URL()
-		} else {
-			logf("jepsen: the checkpoints go to a directory: the Go store does not open %s: %v", redis.URL(), err)
-			redis = nil
+		s, err := checkpoint.Open(redis.URL())
+		if err != nil {
+			t.Fatalf("jepsen: the Go checkpoint store does not open the run's Redis %s: %v", redis.URL(), err)
 		}
+		s.Close()
+		opts.Store, store = redis.URL(), "redis"
 	}
 	if len(cfg.Unsafe) > 0 {
 		t.Setenv(harness.UnsafeEnv, "1")
-		opts.ExtraServerArgs = append(opts.ExtraServerArgs, "--unsafe-test-fault", strings.Join(cfg.Unsafe, ","), "--gc-interval", "1s")
+		opts.ExtraServerArgs = append(opts.ExtraServerArgs, "--unsafe-test-fault", strings.Join(cfg.Unsafe, ","))
+	}
+	if cfg.GCInterval > 0 {
+		opts.ExtraServerArgs = append(opts.ExtraServerArgs, "--gc-interval", cfg.GCInterval.String())
 	}
 	if cfg.ResendCalls > 0 {
 		// The lambda platform and so every worker inherit it.
@@ -88,17 +97,27 @@ func Run(t *testing.T, cfg Config) *Report {
 	svc := harness.NewReceiverOn(t, net.HostIP(), 200*time.Millisecond)
 	pipelineBundle, shortBundle := nodetest.BundleOf(t, pipeline), nodetest.BundleOf(t, short)
 
+	// The probe job runs to its end before any fault: the cluster works,
+	// and no fault can hit the probe's lambda instead of the workload's.
 	probe := c.Submit(short, `{"sleep": 0, "value": 0}`, "probe", 0)
+	if st := c.WaitJob(probe, 2*time.Minute); st.GetState() != wire.JobState_JOB_SUCCEEDED {
+		t.Fatalf("jepsen: the probe job j%d before any fault: %s %s", probe, st.GetState(), st.GetError())
+	}
 	nem := nemesis.New(c, cfg.Seed)
 	nem.Redis = redis
 	nem.Log = logf
 	nem.Probe = probeAny(c, probe)
 
-	rec := &recorder{ops: map[string]int{}}
+	rec := newRecorder()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1 + cfg.Clients)
-	go func() { defer wg.Done(); runPipelines(c, pipelineBundle, rec, svc.URL(), stop) }()
+	if cfg.Idle {
+		cfg.Clients = 0
+	} else {
+		wg.Add(1)
+		go func() { defer wg.Done(); runPipelines(c, pipelineBundle, rec, svc.URL(), stop) }()
+	}
+	wg.Add(cfg.Clients)
 	for i := 0; i < cfg.Clients; i++ {
 		go func(i int) {
 			defer wg.Done()
@@ -111,17 +130,24 @@ func Run(t *testing.T, cfg Config) *Report {
 	close(stop)
 	wg.Wait()
 	logf("%8s  every workload finished", time.Since(started).Round(time.Millisecond))
-	return check(t, cfg, c, net, svc, rec, nem.Events())
+	r := &Report{Seed: cfg.Seed, Nodes: cfg.Nodes, Network: net.Mode(), Store: store, Unsafe: cfg.Unsafe,
+		Schedule: cfg.Kinds, Ordered: cfg.Ordered, Ops: rec.ops, Faults: map[string]int{}, Timeline: nem.Events()}
+	if redis == nil {
+		r.Notes = append(r.Notes, "redis-server is not installed: the checkpoints went to a directory and restart-redis cannot run")
+	}
+	check(t, cfg, c, net, svc, rec, r)
+	return r
 }
 
-func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, svc *harness.Receiver, rec *recorder, events []nemesis.Event) *Report {
-	r := &Report{Seed: cfg.Seed, Nodes: cfg.Nodes, Network: net.Mode(), Unsafe: cfg.Unsafe, Ops: rec.ops, Faults: map[string]int{}, Timeline: events}
+func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, svc *harness.Receiver, rec *recorder, r *Report) {
 	if ns, ok := net.(*harness.NetNS); ok && !ns.HasNetem() {
 		r.Notes = append(r.Notes, harness.ErrNoNetem.Error()+": delay and loss are skipped in namespaces (the proxy network has them)")
 	}
-	for _, e := range events {
-		if e.Skipped == "" {
+	for _, e := range r.Timeline {
+		if e.Fired() {
 			r.Faults[e.Kind]++
+		}
+		if e.Skipped == "" {
 			r.recoveries = append(r.recoveries, e.Recovery)
 		}
 	}
@@ -131,6 +157,7 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 		d := checker.CheckDelivery(consumed, 2, 10)
 		r.Lost += d.Lost
 		r.Duplicated += d.Duplicated
+		r.DeliveredTwice += d.Duplicated
 		r.Reordered += d.Reordered
 		r.Problems = append(r.Problems, prefix(fmt.Sprintf("queue of pipeline %d: ", i), d.Problems)...)
 		if res := checker.CheckQueue(rec.queueOps[i], time.Minute); res != porcupine.Ok {
@@ -151,7 +178,6 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 	for job, why := range rec.failedJobs {
 		r.Problems = append(r.Problems, fmt.Sprintf("client job j%d failed: %s", job, why))
 	}
-	r.Problems = append(r.Problems, rec.problems...)
 	// The FSM's own audit: every task applied each call once.
 	audits := map[uint64]*wire.AuditJobResponse{}
 	for _, job := range rec.jobs {
@@ -159,6 +185,7 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 		a, err := c.Client().Audit(ctx, job)
 		cancel()
 		if err != nil {
+			rec.notFound(job, err)
 			r.Problems = append(r.Problems, fmt.Sprintf("audit of j%d: %v", job, err))
 			continue
 		}
@@ -173,9 +200,24 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		st, err := c.Client().Job(ctx, job, false)
 		cancel()
-		if err == nil && st.GetState() == wire.JobState_JOB_RUNNING {
+		if err != nil {
+			rec.notFound(job, err)
+			r.Problems = append(r.Problems, fmt.Sprintf("j%d after the heal: %v", job, err))
+			continue
+		}
+		rec.sameJob(job, st)
+		if st.GetState() == wire.JobState_JOB_RUNNING {
 			r.Problems = append(r.Problems, fmt.Sprintf("j%d still running after the heal; tasks: %s", job, taskStates(audits[job])))
 		}
+	}
+	r.Problems = append(r.Problems, rec.problems...)
+	// The mechanisms the unsafe switches break, named.
+	r.MissingCheckpoints, r.ForgottenJobs = rec.missingKeys(), rec.forgottenJobs()
+	if len(r.MissingCheckpoints) > 0 {
+		r.Problems = append(r.Problems, "live checkpoints missing from the store: "+strings.Join(r.MissingCheckpoints, ", "))
+	}
+	if len(r.ForgottenJobs) > 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("acknowledged jobs the cluster forgot: %v", r.ForgottenJobs))
 	}
 	limit := 2 * time.Minute
 	if len(cfg.Unsafe) > 0 {
@@ -186,8 +228,8 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 		r.Problems = append(r.Problems, err.Error())
 	}
 	r.StateHash = hash
+	r.Problems = append(r.Problems, r.unproven()...)
 	r.finish()
-	return r
 }
 
 // probeAny succeeds when any running node serves a linearizable read of

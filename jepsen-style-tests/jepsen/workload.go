@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,11 +29,22 @@ type recorder struct {
 	queueOps  [][]checker.QueueOp // per pipeline job
 	consumed  [][][]checker.Item  // per pipeline job, per consumer
 	problems  []string
-	jobs      []uint64 // every job whose submit returned
+	jobs      []uint64          // every job whose submit returned
+	names     map[uint64]string // the name each was submitted with (unique)
+	cancelled map[uint64]bool   // jobs whose cancel was acknowledged
 	pipelines int
 	effects   int // external-call items submitted so far
 	// failedJobs are client jobs that failed by themselves, with why.
 	failedJobs map[uint64]string
+	// missing: checkpoint keys jobs failed to find; forgotten: jobs the
+	// cluster acknowledged and later said do not exist (sets).
+	missing   map[string]bool
+	forgotten map[uint64]bool
+}
+
+func newRecorder() *recorder {
+	return &recorder{ops: map[string]int{}, names: map[uint64]string{}, cancelled: map[uint64]bool{},
+		failedJobs: map[uint64]string{}, missing: map[string]bool{}, forgotten: map[uint64]bool{}}
 }
 
 func (r *recorder) count(kind, outcome string) {
@@ -56,15 +70,17 @@ func runPipelines(c *harness.Cluster, bundle []byte, rec *recorder, svc string, 
 		}
 		ev := pipelineEvent{Items: 10, Steps: 30, Service: svc, FirstEffect: k * 4, Effects: 4}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		sub, err := c.Client().Submit(ctx, bundle, []byte(ev.JSON()), fmt.Sprintf("pipeline-%d", k), 40)
+		name := fmt.Sprintf("pipeline-%d", k)
+		sub, err := c.Client().Submit(ctx, bundle, []byte(ev.JSON()), name, 40)
 		cancel()
 		if err != nil {
+			rec.problem("pipeline %d: submit failed: %v", k, err)
 			rec.count("pipeline", "submit-failed")
 			continue
 		}
 		job := sub.GetJobId()
+		rec.submitted(job, name)
 		rec.mu.Lock()
-		rec.jobs = append(rec.jobs, job)
 		rec.effects = ev.FirstEffect + ev.Effects
 		rec.pipelines++
 		rec.mu.Unlock()
@@ -72,11 +88,14 @@ func runPipelines(c *harness.Cluster, bundle []byte, rec *recorder, svc string, 
 		st, err := c.Client().Watch(ctx, job, func(*wire.JobStatus) {})
 		cancel()
 		if err != nil {
+			rec.notFound(job, err)
 			rec.problem("pipeline j%d: watching it: %v", job, err)
 			rec.count("pipeline", "unfinished")
 			continue
 		}
+		rec.sameJob(job, st)
 		if st.GetState() != wire.JobState_JOB_SUCCEEDED {
+			rec.missingKey(st.GetError())
 			rec.problem("pipeline j%d %s: %s", job, st.GetState(), firstLine(st.GetError()))
 			rec.count("pipeline", "failed")
 			continue
@@ -175,7 +194,7 @@ func runClient(addrs []string, bundle []byte, id int, seed int64, rec *recorder,
 	}
 	defer cl.Close()
 	rng := rand.New(rand.NewSource(seed))
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-stop:
 			return
@@ -187,18 +206,18 @@ func runClient(addrs []string, bundle []byte, id int, seed int64, rec *recorder,
 		ev := fmt.Sprintf(`{"sleep": %.1f, "value": %d}`, 0.2+rng.Float64()*0.7, value)
 		call := time.Now().UnixNano()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		sub, err := cl.Submit(ctx, bundle, []byte(ev), "client", 0)
+		name := fmt.Sprintf("client-%d-%d", id, n)
+		sub, err := cl.Submit(ctx, bundle, []byte(ev), name, 0)
 		cancel()
 		if err != nil {
+			rec.problem("client %d: submit failed: %v", id, err)
 			rec.count(checker.OpSubmit, "ambiguous")
 			continue
 		}
 		job := sub.GetJobId()
 		rec.count(checker.OpSubmit, "ok")
 		rec.add(checker.JobOp{Client: id, Kind: checker.OpSubmit, Job: job, Want: want, Call: call, Return: time.Now().UnixNano()})
-		rec.mu.Lock()
-		rec.jobs = append(rec.jobs, job)
-		rec.mu.Unlock()
+		rec.submitted(job, name)
 		cancelAt := -1
 		if rng.Intn(3) == 0 {
 			cancelAt = rng.Intn(3)
@@ -221,12 +240,77 @@ func runClient(addrs []string, bundle []byte, id int, seed int64, rec *recorder,
 
 // failed notes a job that failed by itself (not cancelled): its work is lost.
 func (r *recorder) failed(job uint64, why string) {
+	r.missingKey(why)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.failedJobs == nil {
-		r.failedJobs = map[uint64]string{}
-	}
 	r.failedJobs[job] = firstLine(why)
+}
+
+// checkpointNotFound finds the key in a task's KeyNotFoundError.
+var checkpointNotFound = regexp.MustCompile(`KeyNotFoundError: '?(jobs/[^\s']+)`)
+
+// missingKey notes the checkpoint key a job's error says was not found.
+func (r *recorder) missingKey(jobError string) {
+	m := checkpointNotFound.FindAllStringSubmatch(jobError, -1)
+	if len(m) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, k := range m {
+		r.missing[k[1]] = true
+	}
+}
+
+// submitted notes an acknowledged submit and the job's unique name.
+func (r *recorder) submitted(job uint64, name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.jobs = append(r.jobs, job)
+	r.names[job] = name
+}
+
+// sameJob checks that a read of an acknowledged job shows what was
+// acknowledged: the job submitted (a cluster that forgot the submit hands
+// its id to the next job submitted), cancelled if a cancel was.
+func (r *recorder) sameJob(job uint64, st *wire.JobStatus) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var why string
+	switch want := r.names[job]; {
+	case want != "" && st.GetName() != want:
+		why = fmt.Sprintf("j%d was submitted as %s but reads as %s: the cluster forgot the acknowledged submit and reused its id", job, want, st.GetName())
+	case r.cancelled[job] && stateName(st) != "cancelled":
+		why = fmt.Sprintf("j%d reads as %s after an acknowledged cancel: the cluster forgot the cancel", job, stateName(st))
+	default:
+		return
+	}
+	if !r.forgotten[job] {
+		r.problems = append(r.problems, why)
+	}
+	r.forgotten[job] = true
+}
+
+// notFound notes an acknowledged job the cluster answered NotFound for.
+func (r *recorder) notFound(job uint64, err error) {
+	if status.Code(err) != codes.NotFound {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forgotten[job] = true
+}
+
+func (r *recorder) missingKeys() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.missing))
+}
+
+func (r *recorder) forgottenJobs() []uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.forgotten))
 }
 
 func (r *recorder) add(op checker.JobOp) {
@@ -245,12 +329,14 @@ func readJob(cl *kappaclient.Client, id int, job uint64, want string, rec *recor
 	switch {
 	case err == nil:
 		op.Outcome = stateName(st)
+		rec.sameJob(job, st)
 		op.Result = st.GetResultJson()
 		if op.Outcome == "failed" {
 			rec.failed(job, st.GetError())
 		}
 	case status.Code(err) == codes.NotFound:
 		op.Outcome = "missing"
+		rec.notFound(job, err)
 	default:
 		op.Ambiguous = true
 		op.Outcome = "ambiguous"
@@ -279,6 +365,11 @@ func cancelJob(cl *kappaclient.Client, id int, job uint64, want string, rec *rec
 		op.Outcome = "ambiguous"
 	}
 	rec.count(checker.OpCancel, op.Outcome)
+	if op.Outcome == "ok" {
+		rec.mu.Lock()
+		rec.cancelled[job] = true
+		rec.mu.Unlock()
+	}
 	rec.add(op)
 }
 

@@ -64,12 +64,21 @@ func runZombie(t *testing.T, unsafe bool) *wire.JobStatus {
 		}
 	}
 	waitFor("checkpoint", func(s *wire.JobStatus) bool { return s.GetCheckpoints() >= 1 })
-	workers := c.LambdaWorkers()
+	w, err := c.LambdaWorkers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := w.ServingPIDs
 	if len(workers) != 1 {
-		t.Fatalf("want the job's one lambda worker, found %v", workers)
+		t.Fatalf("want the job's one lambda worker inside an invocation, found %v", workers)
 	}
 	if err := syscall.Kill(workers[0], syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !harness.Stopped(workers[0]); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d did not stop", workers[0])
+		}
 	}
 	defer syscall.Kill(workers[0], syscall.SIGCONT)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

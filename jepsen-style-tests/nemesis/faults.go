@@ -3,14 +3,22 @@ package nemesis
 import (
 	"context"
 	"fmt"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 )
 
+// heal undoes a fault and says what it observably did: result is added
+// to the event's detail; missed, when not empty, says why the fault hit
+// nothing (a kill of no process, a stop that stopped none).
+type heal func() (result, missed string)
+
+func healed(f func()) heal { return func() (string, string) { f(); return "", "" } }
+
 // inject applies one fault and returns what heals it.
-func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail string, err error) {
+func (n *Nemesis) inject(kind string, hold time.Duration) (h heal, detail string, err error) {
 	c := n.C
 	net := c.Net()
 	switch kind {
@@ -32,13 +40,22 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 			n.rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
 			victims = live[:len(live)/2+1]
 		}
+		var missed []string
 		for _, v := range victims {
+			if !v.Running() {
+				missed = append(missed, v.ID+" was not running")
+				continue
+			}
 			c.Kill(v)
+			if v.Running() {
+				missed = append(missed, v.ID+" survived SIGKILL")
+			}
 		}
-		return func() {
+		return func() (string, string) {
 			for _, v := range victims {
 				c.Restart(v)
 			}
+			return "", strings.Join(missed, ", ")
 		}, "SIGKILL " + ids(victims), nil
 	case PauseLeader, PauseFollower:
 		l, err := n.leader()
@@ -50,7 +67,11 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 			v = n.pick(n.followers(l))
 		}
 		c.Pause(v)
-		return func() { c.Resume(v) }, "SIGSTOP " + v.ID, nil
+		missed := ""
+		if !within(time.Second, func() bool { return harness.Stopped(v.PID()) }) {
+			missed = v.ID + " did not stop"
+		}
+		return func() (string, string) { c.Resume(v); return "", missed }, "SIGSTOP " + v.ID, nil
 	case PartitionClients:
 		if net == nil {
 			return nil, "", fmt.Errorf("no fault-injecting network")
@@ -62,7 +83,7 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 		if err := net.Block(l.Index, harness.Host); err != nil {
 			return nil, "", err
 		}
-		return func() { net.Heal() }, "leader " + l.ID + " → clients and lambdas dropped", nil
+		return healed(func() { net.Heal() }), "leader " + l.ID + " → clients and lambdas dropped", nil
 	case PartitionLeader, PartitionMajority, PartitionBridge, OneWay:
 		if net == nil {
 			return nil, "", fmt.Errorf("no fault-injecting network")
@@ -100,7 +121,7 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 			net.Heal()
 			return nil, detail, err
 		}
-		return func() { net.Heal() }, detail, nil
+		return healed(func() { net.Heal() }), detail, nil
 	case SlowNet:
 		if net == nil {
 			return nil, "", fmt.Errorf("no fault-injecting network")
@@ -111,11 +132,20 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 				return nil, "", err
 			}
 		}
-		return func() { net.Heal() }, "every node: +50ms, 5% loss", nil
+		return healed(func() { net.Heal() }), "every node: +50ms, 5% loss", nil
 	case KillLambdas:
 		stop := c.KillLambdasEvery(200*time.Millisecond, 700*time.Millisecond, n.rng.Int63())
-		killed := 0
-		return func() { killed = stop(); n.Log("          kill-lambdas       %d workers SIGKILLed", killed) }, "SIGKILL random lambda workers", nil
+		return func() (string, string) {
+			k := stop()
+			result := fmt.Sprintf("%d killed, %d invocations crashed", k.Killed, k.Crashed)
+			switch {
+			case k.Killed == 0:
+				return result, "no worker was inside an invocation to kill"
+			case k.Crashed == 0:
+				return result, "the killed workers crashed no invocation"
+			}
+			return result, ""
+		}, "SIGKILL lambda workers inside an invocation", nil
 	case PauseLambdas:
 		return n.pauseLambdas()
 	case RestartRedis:
@@ -123,7 +153,7 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 			return nil, "", fmt.Errorf("the store is not Redis")
 		}
 		n.Redis.Kill()
-		return func() { n.Redis.Restart() }, "redis-server SIGKILLed", nil
+		return healed(n.Redis.Restart), "redis-server SIGKILLed", nil
 	case TransferLeader:
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -131,7 +161,7 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 		if err != nil {
 			return nil, "", err
 		}
-		return func() {}, "to " + to, nil
+		return healed(func() {}), "to " + to, nil
 	case Membership:
 		return n.membership()
 	}
@@ -140,7 +170,7 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (heal func(), detail s
 
 // membership removes a follower, wipes it, and adds it back as a new,
 // empty member that catches up by snapshot.
-func (n *Nemesis) membership() (func(), string, error) {
+func (n *Nemesis) membership() (heal, string, error) {
 	c := n.C
 	l, err := n.leader()
 	if err != nil {
@@ -154,29 +184,38 @@ func (n *Nemesis) membership() (func(), string, error) {
 	}
 	n.removed[v] = true
 	c.Wipe(v)
-	return func() {
+	return healed(func() {
 		c.Restart(v)
 		delete(n.removed, v)
-	}, "removed " + v.ID + ", wiped, rejoining", nil
+	}), "removed " + v.ID + ", wiped, rejoining", nil
 }
 
-// pauseLambdas stops some lambda workers and moves leadership: the new
-// leader, which is not invoking them, relaunches their tasks once their
-// lease runs out, and the stopped workers resume as zombies of a superseded
-// epoch (with a lambda timeout longer than the hold; with a shorter one the
-// platform kills them at their deadline instead).
-func (n *Nemesis) pauseLambdas() (func(), string, error) {
-	workers := n.C.LambdaWorkers()
-	if len(workers) == 0 {
-		return nil, "", fmt.Errorf("no lambda worker is running")
+// pauseLambdas stops some lambda workers inside an invocation and moves
+// leadership: the new leader, which is not invoking them, relaunches their
+// tasks once their lease runs out, and the stopped workers resume as
+// zombies of a superseded epoch (with a lambda timeout longer than the
+// hold; with a shorter one the platform kills them at their deadline
+// instead). It waits up to 10 s for a worker to be serving.
+func (n *Nemesis) pauseLambdas() (heal, string, error) {
+	var serving []int
+	for deadline := time.Now().Add(10 * time.Second); len(serving) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		w, err := n.C.LambdaWorkers()
+		if err != nil {
+			return nil, "", err
+		}
+		serving = w.ServingPIDs
 	}
-	n.rng.Shuffle(len(workers), func(i, j int) { workers[i], workers[j] = workers[j], workers[i] })
-	workers = workers[:min(len(workers), 4)]
+	n.rng.Shuffle(len(serving), func(i, j int) { serving[i], serving[j] = serving[j], serving[i] })
+	serving = serving[:min(len(serving), 4)]
 	var stopped []int
-	for _, pid := range workers {
-		if syscall.Kill(pid, syscall.SIGSTOP) == nil {
+	for _, pid := range serving {
+		if syscall.Kill(pid, syscall.SIGSTOP) == nil && within(time.Second, func() bool { return harness.Stopped(pid) }) {
 			stopped = append(stopped, pid)
 		}
+	}
+	missed := ""
+	if len(stopped) == 0 {
+		missed = fmt.Sprintf("no worker inside an invocation stopped (serving: %v)", serving)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -184,9 +223,23 @@ func (n *Nemesis) pauseLambdas() (func(), string, error) {
 	if err != nil {
 		to = "(transfer failed: " + err.Error() + ")"
 	}
-	return func() {
+	return func() (string, string) {
 		for _, pid := range stopped {
 			syscall.Kill(pid, syscall.SIGCONT)
 		}
+		return "", missed
 	}, fmt.Sprintf("SIGSTOP workers %v, leader to %s", stopped, to), nil
+}
+
+// within polls ok until it holds or d passes (a signal takes effect when
+// its target is next scheduled).
+func within(d time.Duration, ok func() bool) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(10 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
 }

@@ -1,10 +1,11 @@
 // Package nemesis attacks a running cluster on a seeded random schedule:
 // node SIGKILLs and restarts (leader, random node, majority), SIGSTOP and
 // SIGCONT pauses, network partitions (isolated leader, majority/minority,
-// bridge, one-way), delay and loss, lambda worker SIGKILLs, a Redis
-// restart, a leadership transfer and a membership change. Each fault is
-// applied, held, healed, and timed until the cluster serves a
-// linearizable read again; the timeline is printed as it happens.
+// bridge, one-way), delay and loss, SIGKILLs and SIGSTOPs of lambda
+// workers inside an invocation, a Redis restart, a leadership transfer and
+// a membership change. Each fault is applied, held, healed, checked for
+// having hit something, and timed until the cluster serves a linearizable
+// read again; the timeline is printed as it happens.
 package nemesis
 
 import (
@@ -48,11 +49,15 @@ var All = []string{KillLeader, KillRandom, KillMajority, PauseLeader, PauseFollo
 type Event struct {
 	Kind     string        `json:"kind"`
 	Detail   string        `json:"detail"`
-	At       time.Duration `json:"at_ns"`       // since the schedule started
-	Held     time.Duration `json:"held_ns"`     // from the fault to its heal
-	Recovery time.Duration `json:"recovery_ns"` // from the fault to a served linearizable read
-	Skipped  string        `json:"skipped,omitempty"`
+	At       time.Duration `json:"at_ns"`             // since the schedule started
+	Held     time.Duration `json:"held_ns"`           // from the fault to its heal
+	Recovery time.Duration `json:"recovery_ns"`       // from the fault to a served linearizable read
+	Skipped  string        `json:"skipped,omitempty"` // not injected: why
+	Missed   string        `json:"missed,omitempty"`  // injected but observably hit nothing: why
 }
+
+// Fired says whether the fault was injected and observably hit something.
+func (e Event) Fired() bool { return e.Skipped == "" && e.Missed == "" }
 
 // Nemesis runs faults against one cluster.
 type Nemesis struct {
@@ -135,8 +140,12 @@ func (n *Nemesis) one(ctx context.Context, kind string, hold time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(hold):
 	}
-	heal()
+	result, missed := heal()
 	ev.Held = time.Since(t0)
+	if result != "" {
+		ev.Detail += "; " + result
+	}
+	ev.Missed = missed
 	stopProbe()
 	if p := <-served; p.ok {
 		ev.Recovery = p.d
@@ -146,6 +155,12 @@ func (n *Nemesis) one(ctx context.Context, kind string, hold time.Duration) {
 	}
 	n.Log("%8s  %-18s healed after %s; served again %s after the fault", time.Since(n.start).Round(time.Millisecond), kind,
 		ev.Held.Round(time.Millisecond), ev.Recovery.Round(time.Millisecond))
+	if result != "" {
+		n.Log("          %-18s %s", kind, result)
+	}
+	if missed != "" {
+		n.Log("          %-18s HIT NOTHING: %s", kind, missed)
+	}
 	n.record(ev)
 }
 

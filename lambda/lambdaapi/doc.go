@@ -12,6 +12,13 @@
 // the base64 log tail; an unknown function with 404 ResourceNotFoundException
 // and a full concurrency limit with 429 TooManyRequestsException.
 //
+// One local-only operation, for fault-injecting tests:
+//
+//	GET /kappa/functions/{name}/workers
+//
+// lists the PIDs of the workers inside an invocation and counts ended
+// invocations by outcome (Workers).
+//
 // Files by job:
 //
 //	server.go     Server: functions by name, serving, shutdown
@@ -20,4 +27,5 @@
 //	events.go     Event invocations: run later, retried while throttled
 //	apierror.go   Lambda's error responses (X-Amzn-ErrorType and JSON body)
 //	logtail.go    the START/END/REPORT log and its 4 KB tail
+//	workers.go    the serving workers' PIDs, for tests that kill them
 package lambdaapi

@@ -89,6 +89,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", s.invoke)
+	s.mux.HandleFunc("GET "+WorkersPath, s.workers)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		unknownOperation(r.Method, r.URL.Path).write(w, lambda.NewRequestID())
 	})

@@ -290,5 +290,8 @@ func (c *Cluster) Stop(grace time.Duration) {
 // Running says whether the node's process is alive (paused counts).
 func (n *Node) Running() bool { return n.proc.Running() }
 
+// PID is the node's process id (0 when it is not running).
+func (n *Node) PID() int { return n.proc.PID() }
+
 // Paused says whether the node is stopped by Pause.
 func (n *Node) Paused() bool { return n.proc.Paused() }
