@@ -43,9 +43,11 @@ var importRule = map[string]folderRule{
 	"transport":          {may: []string{"transport/..."}},
 	"lambda":             {may: []string{"lambda/..."}, notRaft: true},
 	"checkpoint":         {may: []string{"checkpoint/..."}, notRaft: true},
-	// The harness runs kappa processes with node's launcher and shares
-	// node's test helpers; it never links a node in.
-	"jepsen-style-tests": {may: []string{"jepsen-style-tests/...", "node/proccluster", "node/nodetest", "transport/kappaclient", "transport/kappapb", "checkpoint/..."}},
+	// The harness runs kappa processes with node's launcher, shares node's
+	// test helpers and speaks lambda-local's HTTP API (lambdaapi's message
+	// types); it never links a node or a platform in.
+	"jepsen-style-tests": {may: []string{"jepsen-style-tests/...", "node/proccluster", "node/nodetest", "lambda/lambdaapi",
+		"transport/kappaclient", "transport/kappapb", "checkpoint/..."}},
 }
 
 // raftPrefix covers hashicorp/raft and its libraries (raft-boltdb, ...).
