@@ -39,10 +39,10 @@ var importRule = map[string]folderRule{
 	"node": {may: []string{"node/...", "fsm/...", "transport/...", "lambda", "checkpoint"},
 		// Tests run real local-lambda workers and a real Redis.
 		testMay: []string{"lambda/...", "checkpoint/..."}},
-	"fsm":                {may: []string{"fsm/fsmpb"}},
-	"transport":          {may: []string{"transport/..."}},
-	"lambda":             {may: []string{"lambda/..."}, notRaft: true},
-	"checkpoint":         {may: []string{"checkpoint/..."}, notRaft: true},
+	"fsm":        {may: []string{"fsm/fsmpb"}},
+	"transport":  {may: []string{"transport/..."}},
+	"lambda":     {may: []string{"lambda/..."}, notRaft: true},
+	"checkpoint": {may: []string{"checkpoint/..."}, notRaft: true},
 	// The harness runs kappa processes with node's launcher, shares node's
 	// test helpers and speaks lambda-local's HTTP API (lambdaapi's message
 	// types); it never links a node or a platform in.

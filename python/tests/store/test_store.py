@@ -32,7 +32,8 @@ def test_invalid_key_vectors_are_refused(vector):
 
 def test_builders_parse_back():
     assert parse_key(checkpoint_key(1, 2, 3, 4)) == Key("checkpoint", job=1, task=2, epoch=3, seq=4)
-    assert parse_key(value_key(1, 2, 3, 4, 5, "item")) == Key("value", job=1, task=2, epoch=3, seq=4, value="item", index=5)
+    assert parse_key(value_key(1, 2, 3, 4, 5, "item")) == Key(
+        "value", job=1, task=2, epoch=3, seq=4, value="item", index=5)
     assert parse_key(program_key("ab")) == Key("program", program="ab")
 
 
