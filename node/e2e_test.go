@@ -40,8 +40,13 @@ func localPlatform(t *testing.T, timeout time.Duration) *local.Platform {
 	return p
 }
 
+// factorialProgram computes n! with a checkpoint every few steps; with
+// "epochs" it then keeps checkpointing until that many invocations have
+// claimed it, so a test sees several epochs however fast the machine is.
 const factorialProgram = `
-from kappa import checkpoint
+import time
+
+from kappa import checkpoint, current_task
 
 def handler(event, context):
     n = event["n"]
@@ -52,6 +57,9 @@ def handler(event, context):
         if i % event["every"] == 0:
             checkpoint()
         i += 1
+    while current_task().attempt < event.get("epochs", 0):
+        time.sleep(0.05)
+        checkpoint()
     return [acc.bit_length(), acc % 1000000007]
 `
 
@@ -65,13 +73,13 @@ func TestFactorialCrossesManyEpochs(t *testing.T) {
 	n := testNode(t, localPlatform(t, time.Second), t.TempDir(), func(c *Config) { c.LambdaTimeout = time.Second })
 	defer n.Close()
 	c := clientFor(t, n)
-	job := submitEvent(t, c, factorialProgram, `{"n": 60000, "every": 250}`)
+	job := submitEvent(t, c, factorialProgram, `{"n": 60000, "every": 250, "epochs": 4}`)
 	st := awaitJob(t, c, job, 3*time.Minute)
 	if st.GetState() != wire.JobState_JOB_SUCCEEDED || st.GetResultJson() != factorialFingerprint(60000) {
 		t.Fatalf("job %v, want %s", st, factorialFingerprint(60000))
 	}
-	if st.GetMaxEpoch() < 3 || st.GetYields() < 2 {
-		t.Fatalf("a 1 s lambda timeout should force several epochs: %v", st)
+	if st.GetMaxEpoch() < 4 || st.GetYields() < 3 {
+		t.Fatalf("the program runs until its fourth invocation; each of the first three must end by a yield before the 1 s deadline: %v", st)
 	}
 	assertAuditClean(t, c, job)
 }

@@ -68,7 +68,7 @@ func quantiles(b *testing.B, name string, samples []float64) {
 }
 
 // BenchmarkLambdaLatencies measures, through node → SDK → Invoke API →
-// local platform (docs/benchmarks.md, "Lambdas (issue 6)"):
+// local platform (docs/benchmarks.md, "Lambdas"):
 //
 //   - deadline-relaunch: from a lambda's deadline (it sleeps past it in
 //     plain code) until the relaunched task's handler runs again (kill,

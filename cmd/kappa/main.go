@@ -24,7 +24,8 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
 }
 
-func main() {
+// newRootCmd is the whole command tree (the docs tests walk it too).
+func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "kappa",
 		Short:         "Run ordinary Python programs of any length on time-bounded serverless functions",
@@ -35,7 +36,11 @@ func main() {
 	root.SetVersionTemplate("kappa {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
 	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newDeployCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd(), newVersionCmd())
-	if err := root.Execute(); err != nil {
+	return root
+}
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
 		code := 1
 		var ee *exitError
 		if errors.As(err, &ee) {

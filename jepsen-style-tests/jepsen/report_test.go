@@ -109,8 +109,9 @@ func TestCheckpointNotFoundFindsTheKey(t *testing.T) {
 	rec := newRecorder()
 	rec.missingKey("task t3 failed: Traceback …\nkappa.store.dirstore.KeyNotFoundError: jobs/j4/t1/e2-s9.ckpt\n")
 	rec.missingKey("RuntimeError: KeyNotFoundError: 'jobs/j5/t2/e1-s3.ckpt' (relaunch)")
+	rec.missingKey("deadlock: nothing can run; t1 waits for t12; t12 failed: KeyNotFoundError: jobs/j6/t12/e1-s4.ckpt; t13 waits")
 	rec.missingKey("ValueError: no such thing")
-	if got := strings.Join(rec.missingKeys(), " "); got != "jobs/j4/t1/e2-s9.ckpt jobs/j5/t2/e1-s3.ckpt" {
+	if got := strings.Join(rec.missingKeys(), " "); got != "jobs/j4/t1/e2-s9.ckpt jobs/j5/t2/e1-s3.ckpt jobs/j6/t12/e1-s4.ckpt" {
 		t.Fatalf("keys %q", got)
 	}
 }

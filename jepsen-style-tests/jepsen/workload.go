@@ -247,7 +247,7 @@ func (r *recorder) failed(job uint64, why string) {
 }
 
 // checkpointNotFound finds the key in a task's KeyNotFoundError.
-var checkpointNotFound = regexp.MustCompile(`KeyNotFoundError: '?(jobs/[^\s']+)`)
+var checkpointNotFound = regexp.MustCompile(`KeyNotFoundError: '?(jobs/[\w/.-]+\.ckpt)`)
 
 // missingKey notes the checkpoint key a job's error says was not found.
 func (r *recorder) missingKey(jobError string) {

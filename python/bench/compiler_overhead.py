@@ -14,7 +14,7 @@ round-robin, best of N:
             the same code with no pacer thread (the flag is still tested)
 
 Prints a markdown table: plain time, both ratios, geometric mean and worst
-case. The target of issue 3 is a geomean of at most 1.15x with auto on.
+case. The target is a geomean of at most 1.15x with auto on.
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """One invocation of one task: claim, restore, run, and answer every pause.
 
-The rules (ARCHITECTURE.md, "Life of a task"): the first call claims the
+The rules (docs/architecture.md, "Life of a task"): the first call claims the
 launched epoch; before call `s` the task writes a checkpoint that holds the
 request; a relaunch resumes from the pointer with the stored response of the
 last applied call, so no committed call runs twice; near the deadline (or
@@ -117,7 +117,12 @@ class TaskRun(Ops):
             prog = programs.load(self.store, grant.program_hash)
         except (CompileError, RequirementsError) as e:
             self._fail(str(e))
-        self.module = prog.fresh_module(restoring=bool(grant.checkpoint_key))
+        try:
+            self.module = prog.fresh_module(restoring=bool(grant.checkpoint_key))
+        except (Exception, SystemExit) as e:
+            # The program's own top-level code failed: every relaunch would
+            # fail the same way, so the task fails now with its traceback.
+            self._fail("the program failed while being imported:\n" + runtime.format_user_traceback(e))
         try:
             start = self._start_point(grant)
         except TamperedError as e:

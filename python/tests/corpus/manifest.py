@@ -21,7 +21,7 @@ KNOWN_BUGS = {}
 
 
 def reason(name):
-    return f"needs {NEEDS[name]} (issue 3 compiler work)"
+    return f"needs {NEEDS[name]}"
 
 
 def marks(name):

@@ -105,3 +105,22 @@ def test_a_bytes_result_fails_the_job_once_with_the_fix(tmp_path):
     assert r.code == 1, r.stderr
     assert "the job's result cannot be shown as JSON: result is of type bytes" in r.stderr
     assert "base64" in r.stderr and "launched" not in r.stderr, r.stderr
+
+
+IMPORT_FAILS = """\
+import json
+
+CONFIG = json.loads("{not json")   # the program's own top-level code fails
+
+
+def handler(event, context):
+    return CONFIG
+"""
+
+
+def test_a_program_that_fails_at_import_fails_the_job_once(tmp_path):
+    r = run_program(IMPORT_FAILS, {}, tmp_path=tmp_path)
+    assert r.code == 1, r.stderr
+    assert "the program failed while being imported" in r.stderr, r.stderr
+    assert "JSONDecodeError" in r.stderr and "line 3" in r.stderr, r.stderr
+    assert "launched" not in r.stderr, r.stderr
