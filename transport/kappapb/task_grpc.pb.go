@@ -1,5 +1,5 @@
 // The task API: what a running task (the Python worker inside a lambda)
-// asks of the coordinator. See ARCHITECTURE.md, "Life of a task — the rules".
+// asks of the coordinator. See docs/architecture.md, "Life of a task — the rules".
 //
 // Every call after Claim carries the claim (task, epoch, claim nonce); every
 // replicated call also carries its seq and names the checkpoint written just
