@@ -5,7 +5,6 @@ package raftgrpc
 // RPCs and stream messages it serves.
 
 import (
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +19,8 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"google.golang.org/grpc"
+
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 // Generous for a loaded 2-core machine under -race.
@@ -30,7 +31,7 @@ const (
 
 type clusterOptions struct {
 	nodes     int // 3 unless set
-	tls       *tls.Config
+	ca        *tlsconf.CA // each node gets a certs dir with its own node certificate
 	boltDir   string             // boltdb and file snapshot stores here; in-memory ones if empty
 	raftConf  func(*raft.Config) // adjusts the test defaults
 	transConf func(*Config)      // adjusts the transport's
@@ -157,11 +158,13 @@ func (c *cluster) start(n *testNode, lis net.Listener, ownServer bool) {
 }
 
 func (c *cluster) grpcTransport(n *testNode, lis net.Listener, ownServer bool, heartbeatTimeout time.Duration) raft.Transport {
-	tcfg := Config{LocalAddr: n.addr, TLS: c.opts.tls, Timeout: 5 * time.Second, HeartbeatTimeout: heartbeatTimeout}
+	tcfg := Config{LocalAddr: n.addr, Timeout: 5 * time.Second, HeartbeatTimeout: heartbeatTimeout, Logger: testLogger().With("node", n.id)}
+	if c.opts.ca != nil {
+		tcfg.Certs = nodeCerts(c.t, c.opts.ca, string(n.id))
+	}
 	if c.opts.transConf != nil {
 		c.opts.transConf(&tcfg)
 	}
-	tcfg.Logger = testLogger().With("node", n.id)
 	trans, err := New(tcfg)
 	if err != nil {
 		c.t.Fatal(err)

@@ -3,10 +3,14 @@ package raftgrpc
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 // Defaults for the zero fields of Config.
@@ -25,12 +29,25 @@ type Config struct {
 	// raft stores it in its configuration and hands it to followers.
 	LocalAddr raft.ServerAddress
 
-	// TLS, when set, secures both directions: the server presents
-	// Certificates and checks client certificates by ClientCAs and
-	// ClientAuth (tls.RequireAndVerifyClientCert for mutual TLS); the client
-	// checks servers by RootCAs and presents Certificates. Nil means
-	// plaintext.
+	// Certs, when set, secure both directions with mutual TLS from a
+	// Kappa certs dir, re-read when the files change: the server presents
+	// node.crt and requires a client certificate of the cluster's CA; the
+	// client presents node.crt and accepts only a node certificate of the
+	// CA (by certificate, not host name: peers may sit behind proxies).
+	// PeerCheck defaults to RequireNodeCertificate.
+	Certs *tlsconf.Certs
+
+	// TLS, when set instead of Certs, is a fixed configuration for both
+	// directions: the server presents Certificates and checks client
+	// certificates by ClientCAs and ClientAuth; the client checks servers
+	// by RootCAs and presents Certificates. Neither: plaintext.
 	TLS *tls.Config
+
+	// PeerCheck, when set, is asked about every RPC a peer sends before
+	// raft sees it, with the connection's TLS state (nil over plaintext)
+	// and the server id the RPC header claims; an error refuses the RPC
+	// with PermissionDenied.
+	PeerCheck func(state *tls.ConnectionState, claimed raft.ServerID) error
 
 	// Timeout bounds every RPC but heartbeats and snapshots, and each
 	// pipelined AppendEntries from its send to its response.
@@ -69,6 +86,9 @@ type Config struct {
 	// Logger receives the transport's own events (pipelines, snapshots);
 	// raft logs its RPC failures itself. Nil means slog.Default().
 	Logger *slog.Logger
+
+	serverTLS   *tls.Config                      // what the server side presents and checks
+	clientCreds credentials.TransportCredentials // how the client side dials
 }
 
 // withDefaults returns cfg with its zero fields filled in, or an error for
@@ -98,6 +118,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if err := cfg.setTLS(); err != nil {
+		return cfg, err
+	}
 	switch {
 	case cfg.Timeout < 0 || cfg.HeartbeatTimeout < 0:
 		return cfg, errors.New("raftgrpc: Timeout and HeartbeatTimeout must be positive")
@@ -107,6 +130,30 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, errors.New("raftgrpc: SnapshotChunkSize must be positive and at most half of MaxMsgSize")
 	}
 	return cfg, nil
+}
+
+// setTLS fills serverTLS and clientCreds from Certs or TLS.
+func (cfg *Config) setTLS() error {
+	switch {
+	case cfg.Certs != nil && cfg.TLS != nil:
+		return errors.New("raftgrpc: set Config.Certs or Config.TLS, not both")
+	case cfg.Certs != nil:
+		server, err := cfg.Certs.ServerConfig(tlsconf.NodePair, tls.RequireAndVerifyClientCert)
+		if err != nil {
+			return fmt.Errorf("raftgrpc: %w", err)
+		}
+		client, err := cfg.Certs.Credentials(tlsconf.ClientOptions{Pair: &tlsconf.NodePair, ServerRole: tlsconf.RoleNode, AnyHost: true})
+		if err != nil {
+			return fmt.Errorf("raftgrpc: %w", err)
+		}
+		cfg.serverTLS, cfg.clientCreds = server, client
+		if cfg.PeerCheck == nil {
+			cfg.PeerCheck = RequireNodeCertificate
+		}
+	case cfg.TLS != nil:
+		cfg.serverTLS, cfg.clientCreds = cfg.TLS.Clone(), credentials.NewTLS(cfg.TLS.Clone())
+	}
+	return nil
 }
 
 // snapshotTimeout is the deadline for sending a snapshot of size bytes.

@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -24,9 +23,9 @@ var reconnectBackoff = backoff.Config{
 }
 
 func (cfg *Config) dialOptions() []grpc.DialOption {
-	creds := insecure.NewCredentials()
-	if cfg.TLS != nil {
-		creds = credentials.NewTLS(cfg.TLS.Clone())
+	creds := cfg.clientCreds
+	if creds == nil {
+		creds = insecure.NewCredentials()
 	}
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),

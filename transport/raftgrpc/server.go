@@ -22,8 +22,8 @@ func (t *Transport) ServerOptions() []grpc.ServerOption {
 		grpc.MaxRecvMsgSize(t.cfg.MaxMsgSize),
 		grpc.MaxSendMsgSize(t.cfg.MaxMsgSize),
 	}
-	if t.cfg.TLS != nil {
-		opts = append(opts, grpc.Creds(credentials.NewTLS(t.cfg.TLS.Clone())))
+	if t.cfg.serverTLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(t.cfg.serverTLS)))
 	}
 	return opts
 }
@@ -143,18 +143,30 @@ func serveUnary[Cmd, Resp, Out any](t *Transport, ctx context.Context, cmd *Cmd,
 }
 
 func (s *service) AppendEntries(ctx context.Context, m *pb.AppendEntriesRequest) (*pb.AppendEntriesResponse, error) {
+	if err := s.admit(ctx, "AppendEntries", m.GetHeader()); err != nil {
+		return nil, err
+	}
 	return serveUnary(s.t, ctx, appendEntriesRequestFromProto(m), appendEntriesResponseToProto)
 }
 
 func (s *service) RequestVote(ctx context.Context, m *pb.RequestVoteRequest) (*pb.RequestVoteResponse, error) {
+	if err := s.admit(ctx, "RequestVote", m.GetHeader()); err != nil {
+		return nil, err
+	}
 	return serveUnary(s.t, ctx, requestVoteRequestFromProto(m), requestVoteResponseToProto)
 }
 
 func (s *service) RequestPreVote(ctx context.Context, m *pb.RequestPreVoteRequest) (*pb.RequestPreVoteResponse, error) {
+	if err := s.admit(ctx, "RequestPreVote", m.GetHeader()); err != nil {
+		return nil, err
+	}
 	return serveUnary(s.t, ctx, requestPreVoteRequestFromProto(m), requestPreVoteResponseToProto)
 }
 
 func (s *service) TimeoutNow(ctx context.Context, m *pb.TimeoutNowRequest) (*pb.TimeoutNowResponse, error) {
+	if err := s.admit(ctx, "TimeoutNow", m.GetHeader()); err != nil {
+		return nil, err
+	}
 	return serveUnary(s.t, ctx, timeoutNowRequestFromProto(m), timeoutNowResponseToProto)
 }
 
@@ -168,6 +180,9 @@ func (s *service) AppendEntriesPipeline(stream pb.RaftTransport_AppendEntriesPip
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.admit(stream.Context(), "AppendEntries", m.GetHeader()); err != nil {
 			return err
 		}
 		resp, err := serveUnary(s.t, stream.Context(), appendEntriesRequestFromProto(m), appendEntriesResponseToProto)

@@ -90,6 +90,9 @@ func (s *service) InstallSnapshot(stream pb.RaftTransport_InstallSnapshotServer)
 	if first.GetRequest() == nil {
 		return status.Error(codes.InvalidArgument, "InstallSnapshot: the first message must carry the request")
 	}
+	if err := s.admit(stream.Context(), "InstallSnapshot", first.GetRequest().GetHeader()); err != nil {
+		return err
+	}
 	req := installSnapshotRequestFromProto(first.GetRequest())
 	ctx := stream.Context()
 	body, feed := io.Pipe()

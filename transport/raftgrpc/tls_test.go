@@ -1,119 +1,167 @@
 package raftgrpc
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"bytes"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
-	"net"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
-// testCA issues certificates for 127.0.0.1, good for both ends of a
-// connection, as a cluster's nodes use them.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T) *testCA {
+func newCA(t *testing.T) *tlsconf.CA {
 	t.Helper()
-	ca := &testCA{}
-	ca.cert, ca.key = ca.sign(t, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: "kappa test CA"},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	})
-	ca.pool = x509.NewCertPool()
-	ca.pool.AddCert(ca.cert)
+	ca, err := tlsconf.CreateCA(filepath.Join(t.TempDir(), "ca"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return ca
 }
 
-func (ca *testCA) issue(t *testing.T, name string) tls.Certificate {
+// nodeCerts issues a node certificate for id and loads its certs dir.
+func nodeCerts(t testing.TB, ca *tlsconf.CA, id string) *tlsconf.Certs {
 	t.Helper()
-	cert, key := ca.sign(t, &x509.Certificate{
-		Subject:     pkix.Name{CommonName: name},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	})
-	return tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key}
-}
-
-// sign makes a key and an hour-long certificate for it from tmpl, signed by
-// the CA, or by itself while the CA has no certificate yet.
-func (ca *testCA) sign(t *testing.T, tmpl *x509.Certificate) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	dir := filepath.Join(t.TempDir(), id)
+	if err := ca.IssueNode(dir, id, []string{"127.0.0.1"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tlsconf.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	parent, parentKey := ca.cert, ca.key
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
+	return c
 }
 
-// mutualTLS is a node's config: its certificate, and the CA for both
-// checking servers and requiring client certificates.
-func (ca *testCA) mutualTLS(t *testing.T) *tls.Config {
-	return &tls.Config{
-		Certificates: []tls.Certificate{ca.issue(t, "node")},
-		RootCAs:      ca.pool,
-		ClientCAs:    ca.pool,
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		MinVersion:   tls.VersionTLS13,
-	}
+// lockedBuffer collects log lines from several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-// TestMutualTLSCluster: a cluster replicates over mutual TLS, and a peer
-// without a certificate, with one from another CA, or in plaintext is
-// refused.
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Count(b.buf.String(), s)
+}
+
+// TestMutualTLSCluster: a cluster replicates over mutual TLS with a node
+// certificate each, and nobody else's RPC reaches raft: not plaintext, not
+// a connection without a certificate, not another CA's node, not a client
+// certificate of the cluster's own CA, not a node certificate of the CA
+// speaking for another node. The leader never steps down for them, and
+// each refusal is logged once however often it is tried.
 func TestMutualTLSCluster(t *testing.T) {
-	ca := newTestCA(t)
-	c := newCluster(t, clusterOptions{tls: ca.mutualTLS(t)})
+	ca := newCA(t)
+	var logs lockedBuffer
+	c := newCluster(t, clusterOptions{ca: ca, transConf: func(cfg *Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil)).With("node", string(cfg.LocalAddr))
+	}})
 	leader := c.leader()
 	c.applyN(leader, 100, 4)
 	c.converged(100)
+	term := leader.raft.CurrentTerm()
+	member := string(c.followers()[0].id)
 
-	target := c.followers()[0].addr
-	strangers := map[string]*tls.Config{
-		"no certificate": {RootCAs: ca.pool, MinVersion: tls.VersionTLS13},
-		"another CA's":   newTestCA(t).mutualTLS(t),
-		"plaintext":      nil,
+	pool, err := nodeCerts(t, ca, "probe").Pool()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, cfg := range strangers {
-		if name == "another CA's" {
-			cfg.RootCAs = ca.pool // it trusts the cluster; the cluster must not trust it
+	// anotherCA's node certificate named like a member, in a dir that
+	// trusts the cluster's CA (so only the cluster can refuse it).
+	other := nodeCerts(t, newCA(t), member)
+	clusterCA, _ := os.ReadFile(filepath.Join(c.nodes[0].trans.cfg.Certs.Dir(), tlsconf.CAFile))
+	if err := os.WriteFile(filepath.Join(other.Dir(), tlsconf.CAFile), clusterCA, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	otherCA, err := tlsconf.Load(other.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminDir := filepath.Join(t.TempDir(), "alice")
+	if err := ca.IssueClient(adminDir, "alice", tlsconf.RoleAdmin, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := tlsconf.Load(adminDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminPair, err := admin.Certificate(tlsconf.ClientPair)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type stranger struct {
+		name   string
+		cfg    Config
+		claims string
+		want   string // in the refusal
+	}
+	strangers := []stranger{
+		{"plaintext", Config{}, member, ""},
+		{"no certificate", Config{TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}, member, ""},
+		{"another CA's node", Config{Certs: otherCA}, member, ""},
+		{"the CA's admin client", Config{TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1",
+			Certificates: []tls.Certificate{*adminPair}}}, member, "not a node certificate"},
+		{"a node certificate of the CA speaking for a member", Config{Certs: nodeCerts(t, ca, "mallory")}, member, `speaks for "` + member + `"`},
+		{"a member speaking for another", Config{Certs: nodeCerts(t, ca, member)}, string(leader.id), `speaks for "` + string(leader.id) + `"`},
+		{"a member's certificate with no id", Config{Certs: nodeCerts(t, ca, member)}, "", `speaks for ""`},
+	}
+	for _, target := range []*testNode{leader, c.followers()[0]} {
+		for _, s := range strangers {
+			tr := newTransport(t, withTimeout(s.cfg, 2*time.Second))
+			header := raft.RPCHeader{ID: []byte(s.claims), Addr: []byte("127.0.0.1:1")}
+			for range 3 {
+				err := tr.RequestVote(raft.ServerID(s.claims), target.addr, &raft.RequestVoteRequest{RPCHeader: header, Term: term + 1000,
+					LastLogIndex: 1 << 40, LastLogTerm: term + 1000}, &raft.RequestVoteResponse{})
+				requireRPCError(t, err, "RequestVote", target.addr, nil)
+				if !strings.Contains(err.Error(), s.want) {
+					t.Errorf("%s: %v, want %q in it", s.name, err, s.want)
+				}
+				err = tr.AppendEntries(raft.ServerID(s.claims), target.addr, &raft.AppendEntriesRequest{RPCHeader: header, Term: term + 1000},
+					&raft.AppendEntriesResponse{})
+				requireRPCError(t, err, heartbeatRPC, target.addr, nil)
+			}
+			t.Logf("%s → %s: refused", s.name, target.id)
 		}
-		stranger := newTransport(t, Config{TLS: cfg, Timeout: 2 * time.Second})
-		err := stranger.RequestVote("s", target, &raft.RequestVoteRequest{Term: 1 << 40}, &raft.RequestVoteResponse{})
-		t.Logf("%s: %v", name, err)
-		requireRPCError(t, err, "RequestVote", target, nil)
 	}
-	// Their huge term never reached raft: the cluster goes on as before.
-	if leader.raft.State() != raft.Leader {
-		t.Fatal("a stranger's vote request deposed the leader")
+	// Their huge terms never reached raft: the leader leads on in its term.
+	if leader.raft.State() != raft.Leader || leader.raft.CurrentTerm() != term {
+		t.Fatalf("strangers deposed the leader: state %v, term %d (was %d)", leader.raft.State(), leader.raft.CurrentTerm(), term)
 	}
 	c.applyN(leader, 10, 1)
 	c.converged(110)
+	// Refusals the server could see (a handshake it completed) are logged
+	// once per peer and reason: 4 such strangers × 2 targets, though each
+	// tried 6 times.
+	if got := logs.count("refused a Raft RPC"); got != 8 {
+		t.Errorf("logged %d refusals, want 8 (one per peer and reason):\n%s", got, logs.buf.String())
+	}
+}
+
+func withTimeout(cfg Config, d time.Duration) Config {
+	cfg.Timeout, cfg.HeartbeatTimeout = d, d
+	return cfg
+}
+
+// TestPeerCheck: RequireNodeCertificate by itself.
+func TestPeerCheck(t *testing.T) {
+	if err := RequireNodeCertificate(nil, "n1"); err == nil || !strings.Contains(err.Error(), "plaintext") {
+		t.Errorf("plaintext: %v", err)
+	}
+	if err := RequireNodeCertificate(&tls.ConnectionState{}, "n1"); err == nil || !strings.Contains(err.Error(), "without a verified") {
+		t.Errorf("no certificate: %v", err)
+	}
 }

@@ -23,6 +23,7 @@ type Transport struct {
 	cfg       Config
 	consumeCh chan raft.RPC
 	conns     *connCache
+	gate      *peerGate
 
 	heartbeatMu sync.Mutex
 	heartbeatFn func(raft.RPC)
@@ -52,13 +53,15 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Transport{
+	t := &Transport{
 		cfg:       cfg,
 		consumeCh: make(chan raft.RPC),
 		conns:     newConnCache(cfg.dialOptions()),
 		ctx:       ctx,
 		cancel:    cancel,
-	}, nil
+	}
+	t.gate = &peerGate{t: t, logged: map[string]bool{}}
+	return t, nil
 }
 
 // Consumer is where raft receives its peers' RPCs.
