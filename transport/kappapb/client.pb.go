@@ -588,8 +588,11 @@ type ClusterStatusResponse struct {
 	// cluster_command_version: the command version every voter supports, as
 	// committed (the leader uses nothing newer).
 	ClusterCommandVersion uint32 `protobuf:"varint,16,opt,name=cluster_command_version,json=clusterCommandVersion,proto3" json:"cluster_command_version,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// insecure: this node serves its API in plaintext, without certificates
+	// (`kappa server --insecure`, or the embedded default on loopback).
+	Insecure      bool `protobuf:"varint,17,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClusterStatusResponse) Reset() {
@@ -732,6 +735,13 @@ func (x *ClusterStatusResponse) GetClusterCommandVersion() uint32 {
 		return x.ClusterCommandVersion
 	}
 	return 0
+}
+
+func (x *ClusterStatusResponse) GetInsecure() bool {
+	if x != nil {
+		return x.Insecure
+	}
+	return false
 }
 
 // VersionInfo describes one build of kappa.
@@ -1529,7 +1539,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x05error\x18\x14 \x01(\tR\x05error\x12*\n" +
 	"\x11submitted_unix_ms\x18\x15 \x01(\x03R\x0fsubmittedUnixMs\x12(\n" +
 	"\x10finished_unix_ms\x18\x16 \x01(\x03R\x0efinishedUnixMs\"\x16\n" +
-	"\x14ClusterStatusRequest\"\xb2\x04\n" +
+	"\x14ClusterStatusRequest\"\xce\x04\n" +
 	"\x15ClusterStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12&\n" +
@@ -1550,7 +1560,8 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x0flast_contact_ms\x18\r \x01(\x03R\rlastContactMs\x12,\n" +
 	"\x12raft_applied_index\x18\x0e \x01(\x04R\x10raftAppliedIndex\x12/\n" +
 	"\aversion\x18\x0f \x01(\v2\x15.kappa.v1.VersionInfoR\aversion\x126\n" +
-	"\x17cluster_command_version\x18\x10 \x01(\rR\x15clusterCommandVersion\"\xb6\x01\n" +
+	"\x17cluster_command_version\x18\x10 \x01(\rR\x15clusterCommandVersion\x12\x1a\n" +
+	"\binsecure\x18\x11 \x01(\bR\binsecure\"\xb6\x01\n" +
 	"\vVersionInfo\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
 	"\x06commit\x18\x02 \x01(\tR\x06commit\x12'\n" +
