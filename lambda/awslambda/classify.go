@@ -103,14 +103,15 @@ var misconfigured = map[string]bool{
 
 // credentialFixes says what to fix for each way AWS rejects credentials.
 var credentialFixes = map[string]string{
-	"UnrecognizedClientException": "the access key id is unknown to AWS: check AWS_ACCESS_KEY_ID or the profile's keys",
-	"InvalidClientTokenId":        "the access key id is unknown to AWS: check AWS_ACCESS_KEY_ID or the profile's keys",
-	"InvalidSignatureException":   "the signature does not match: the secret access key is wrong, or this machine's clock is off by more than 5 minutes",
-	"SignatureDoesNotMatch":       "the signature does not match: the secret access key is wrong, or this machine's clock is off by more than 5 minutes",
-	"IncompleteSignature":         "the request was not fully signed: check the credentials configuration",
-	"MissingAuthenticationToken":  "the request carried no credentials: configure AWS credentials for the coordinator",
-	"ExpiredTokenException":       "the session token has expired: refresh the credentials (aws sso login, or new STS credentials)",
-	"ExpiredToken":                "the session token has expired: refresh the credentials (aws sso login, or new STS credentials)",
+	"UnrecognizedClientException":         "the access key id is unknown to AWS: check AWS_ACCESS_KEY_ID or the profile's keys",
+	"InvalidClientTokenId":                "the access key id is unknown to AWS: check AWS_ACCESS_KEY_ID or the profile's keys",
+	"InvalidSignatureException":           "the signature does not match: the secret access key is wrong, or this machine's clock is off by more than 5 minutes",
+	"SignatureDoesNotMatch":               "the signature does not match: the secret access key is wrong, or this machine's clock is off by more than 5 minutes",
+	"IncompleteSignature":                 "the request was not fully signed: check the credentials configuration",
+	"MissingAuthenticationToken":          "the request carried no credentials: configure AWS credentials for the coordinator",
+	"MissingAuthenticationTokenException": "the request carried no credentials: configure AWS credentials for the coordinator",
+	"ExpiredTokenException":               "the session token has expired: refresh the credentials (aws sso login, or new STS credentials)",
+	"ExpiredToken":                        "the session token has expired: refresh the credentials (aws sso login, or new STS credentials)",
 }
 
 // classify turns an error of one Invoke attempt into an *Error. ctx errors
@@ -140,6 +141,9 @@ func classify(err error, t target, callerCtx context.Context) error {
 		} else {
 			e.Msg = fmt.Sprintf("function %q does not exist %s: deploy it with `kappa deploy --function %s --region %s`", fn, t.where(), fn, t.region)
 		}
+	case badCreds && t.endpoint != "":
+		e.Kind = ErrBadCredentials
+		e.Msg = fmt.Sprintf("the Lambda API %s rejected the coordinator's credentials (%s): give the coordinator the access key id and secret access key that `kappa lambda-local` checks (--access-key-id, --secret-access-key-file)", t.where(), e.Code)
 	case badCreds:
 		e.Kind = ErrBadCredentials
 		e.Msg = fmt.Sprintf("AWS rejected the coordinator's credentials (%s): %s", e.Code, fix)

@@ -2,12 +2,15 @@ package awslambda
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -26,11 +29,14 @@ type Config struct {
 	// Endpoint is the Lambda API's base URL instead of AWS's, e.g.
 	// http://127.0.0.1:9001 for `kappa lambda-local`.
 	Endpoint string
-	// Credentials; default: with an Endpoint, static dummy credentials (the
-	// local platform checks none) and nothing read from the environment;
-	// without, the SDK's default chain (environment, shared files, SSO,
-	// container or instance role).
+	// Credentials; default: with an Endpoint, static dummy credentials (a
+	// `kappa lambda-local --insecure` checks none) and nothing read from
+	// the environment; without, the SDK's default chain (environment,
+	// shared files, SSO, container or instance role).
 	Credentials aws.CredentialsProvider
+	// TLS configures HTTPS to the Endpoint (say, trusting the cluster's CA
+	// for `kappa lambda-local`); nil: the system's roots.
+	TLS *tls.Config
 
 	// Timeout bounds one attempt of an invocation that sets no Timeout: it
 	// must exceed the function's own timeout, since a synchronous Invoke
@@ -100,11 +106,14 @@ func newClient(ctx context.Context, c *Config) (*lambdasdk.Client, error) {
 
 func buildClient(ctx context.Context, c *Config, sdkRetries bool) (*lambdasdk.Client, error) {
 	var awsCfg aws.Config
-	if c.Endpoint != "" && c.Credentials == nil {
-		awsCfg = aws.Config{
-			Region:      c.Region,
-			Credentials: credentials.NewStaticCredentialsProvider("kappa-local", "kappa-local", ""),
+	if c.Endpoint != "" {
+		// Nothing from the environment: the endpoint and its credentials
+		// are all there is.
+		creds := c.Credentials
+		if creds == nil {
+			creds = credentials.NewStaticCredentialsProvider("kappa-local", "kappa-local", "")
 		}
+		awsCfg = aws.Config{Region: c.Region, Credentials: creds}
 	} else {
 		var opts []func(*config.LoadOptions) error
 		if c.Region != "" {
@@ -125,6 +134,10 @@ func buildClient(ctx context.Context, c *Config, sdkRetries bool) (*lambdasdk.Cl
 		awsCfg.Region = localRegion
 	}
 	c.Region = awsCfg.Region
+	if c.TLS != nil {
+		tlsCfg := c.TLS
+		awsCfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.TLSClientConfig = tlsCfg })
+	}
 	return lambdasdk.NewFromConfig(awsCfg, func(o *lambdasdk.Options) {
 		if !sdkRetries {
 			o.Retryer = aws.NopRetryer{}

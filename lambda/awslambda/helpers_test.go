@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/kappa-serverless/kappa/lambda"
 	"github.com/kappa-serverless/kappa/lambda/internal/localtest"
 	"github.com/kappa-serverless/kappa/lambda/lambdaapi"
@@ -30,7 +32,7 @@ func localStack(t testing.TB, tune func(*local.Config), tuneInvoker func(*Config
 			tune(c)
 		}
 	})
-	s, err := lambdaapi.NewServer(lambdaapi.Config{Functions: map[string]*local.Platform{testFunction: p}, Logger: quiet(t)})
+	s, err := lambdaapi.NewServer(lambdaapi.Config{Functions: map[string]*local.Platform{testFunction: p}, Logger: quiet(t), Credentials: &testCredentials})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,9 +44,14 @@ func localStack(t testing.TB, tune func(*local.Config), tuneInvoker func(*Config
 	return newInvoker(t, hs.URL, tuneInvoker), p
 }
 
+// testCredentials sign every request of the tests' invokers, and
+// localStack's Invoke API checks them.
+var testCredentials = lambdaapi.Credentials{AccessKeyID: "AKIDKAPPATEST", SecretAccessKey: "kappa-test-secret"}
+
 func newInvoker(t testing.TB, endpoint string, tune func(*Config)) *Invoker {
 	t.Helper()
-	cfg := Config{Function: testFunction, Endpoint: endpoint, Logger: quiet(t), BackoffMin: 10 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
+	cfg := Config{Function: testFunction, Endpoint: endpoint, Logger: quiet(t), BackoffMin: 10 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+		Credentials: credentials.NewStaticCredentialsProvider(testCredentials.AccessKeyID, testCredentials.SecretAccessKey, "")}
 	if tune != nil {
 		tune(&cfg)
 	}

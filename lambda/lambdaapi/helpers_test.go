@@ -22,7 +22,7 @@ func serve(t *testing.T, tune func(*local.Config)) (string, *local.Platform) {
 			tune(c)
 		}
 	})
-	s, err := NewServer(Config{Functions: map[string]*local.Platform{"fn": p}, Logger: localtest.Config(t).Logger})
+	s, err := NewServer(Config{Functions: map[string]*local.Platform{"fn": p}, Logger: localtest.Config(t).Logger, AllowUnsigned: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +50,12 @@ func post(t *testing.T, url, function string, payload []byte, headers ...string)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	return do(t, req)
+}
+
+// do sends req and reads the whole answer.
+func do(t *testing.T, req *http.Request) reply {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,12 @@
 package lambdaapi
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,6 +36,15 @@ type Config struct {
 	// context ends; default 5s.
 	ShutdownGrace time.Duration
 	Logger        *slog.Logger // default slog.Default()
+	// Credentials: every request must be signed with them (AWS Signature
+	// Version 4), or is answered 403 as Lambda does. Required unless
+	// AllowUnsigned.
+	Credentials *Credentials
+	// AllowUnsigned serves anyone who reaches the port (`kappa lambda-local
+	// --insecure`, tests).
+	AllowUnsigned bool
+	// TLS, when set, makes Serve and ListenAndServe speak HTTPS.
+	TLS *tls.Config
 }
 
 const (
@@ -62,6 +74,12 @@ type Server struct {
 func NewServer(cfg Config) (*Server, error) {
 	if len(cfg.Functions) == 0 {
 		return nil, errors.New("lambda API: no functions to serve")
+	}
+	switch c := cfg.Credentials; {
+	case c == nil && !cfg.AllowUnsigned:
+		return nil, errors.New("lambda API: no credentials to check signatures with (or allow unsigned requests explicitly)")
+	case c != nil && (c.AccessKeyID == "" || c.SecretAccessKey == ""):
+		return nil, errors.New("lambda API: the credentials need both an access key id and a secret access key")
 	}
 	for name, p := range cfg.Functions {
 		if !functionName.MatchString(name) {
@@ -96,7 +114,31 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP authenticates the request (when Credentials are set), then
+// answers it. The body is read here, within Lambda's largest limit, since
+// the signature covers it; handlers read it again from r.Body.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Credentials != nil {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSyncPayload))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			tooLarge(maxSyncPayload).write(w, lambda.NewRequestID())
+			return
+		case err != nil:
+			invalidContent(err).write(w, lambda.NewRequestID())
+			return
+		}
+		if apiErr := verifySignature(*s.cfg.Credentials, r, body, time.Now()); apiErr != nil {
+			s.cfg.Logger.Warn("lambda API refused a request it could not authenticate", "from", r.RemoteAddr,
+				"path", r.URL.Path, "error", apiErr.code)
+			apiErr.write(w, lambda.NewRequestID())
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // ListenAndServe listens on addr (HOST:PORT) and serves until ctx ends; see
 // Serve.
@@ -112,10 +154,17 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // finish for up to ShutdownGrace and closes the server (see Close). It
 // returns nil after a shutdown by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
-	s.cfg.Logger.Info("lambda API serving", "addr", ln.Addr().String(), "functions", len(s.cfg.Functions))
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, TLSConfig: s.cfg.TLS}
+	s.cfg.Logger.Info("lambda API serving", "addr", ln.Addr().String(), "functions", len(s.cfg.Functions),
+		"https", s.cfg.TLS != nil, "signed", s.cfg.Credentials != nil)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if s.cfg.TLS != nil {
+			errc <- hs.ServeTLS(ln, "", "")
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-errc:
 		s.Close()

@@ -14,7 +14,7 @@ import (
 
 func TestServeStopsWithItsContext(t *testing.T) {
 	p := localtest.Platform(t, nil)
-	s, err := NewServer(Config{Functions: map[string]*local.Platform{"fn": p}, Logger: localtest.Config(t).Logger})
+	s, err := NewServer(Config{Functions: map[string]*local.Platform{"fn": p}, Logger: localtest.Config(t).Logger, AllowUnsigned: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestNewServerChecksFunctions(t *testing.T) {
 		{map[string]*local.Platform{"bad name!": p}, "not a valid function name"},
 		{map[string]*local.Platform{"fn": nil}, "no platform"},
 	} {
-		if _, err := NewServer(Config{Functions: tc.fns}); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := NewServer(Config{Functions: tc.fns, AllowUnsigned: true}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err %v, want %q", tc.fns, err, tc.want)
 		}
 	}
