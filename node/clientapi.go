@@ -114,6 +114,7 @@ func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequ
 		RaftAppliedIndex: a.n.raft.AppliedIndex(),
 		LastContactMs:    a.n.lastContactMs(),
 		Version:          BuildInfo(a.n.cfg.MaxCommandVersion),
+		Insecure:         a.n.cfg.Certs == nil,
 	}
 	_, id := a.n.raft.LeaderWithID()
 	st.LeaderId = string(id)

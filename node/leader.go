@@ -311,6 +311,9 @@ type InvocationSpec struct {
 	BusyWaitMs  int64    `json:"busy_wait_ms"`
 	HeartbeatMs int64    `json:"heartbeat_ms"`
 	AutoPauseMs int64    `json:"auto_pause_ms"`
+	// CAPEM is the cluster's CA certificate (public), which the worker
+	// trusts for the coordinators' TLS; empty when they serve plaintext.
+	CAPEM string `json:"ca_pem,omitempty"`
 }
 
 func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, program string) []byte {
@@ -326,8 +329,22 @@ func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, program string) []byte 
 		BusyWaitMs:  n.cfg.Worker.BusyWait.Milliseconds(),
 		HeartbeatMs: n.cfg.Worker.HeartbeatInterval.Milliseconds(),
 		AutoPauseMs: n.cfg.Worker.AutoPause.Milliseconds(),
+		CAPEM:       n.caPEM(),
 	}})
 	return b
+}
+
+// caPEM is the CA workers trust, as on disk now ("" without Certs).
+func (n *Node) caPEM() string {
+	if n.cfg.Certs == nil {
+		return ""
+	}
+	pem, err := n.cfg.Certs.CAPEM()
+	if err != nil {
+		// The last good CA stays in use; this happens only if none ever loaded.
+		n.log.Error("cannot read the CA certificate for workers", "err", err)
+	}
+	return string(pem)
 }
 
 func newInvocationID() string {

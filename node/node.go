@@ -5,6 +5,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,11 +22,13 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
 	"github.com/kappa-serverless/kappa/lambda"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 // Config configures a node; Start fills zero fields from DefaultConfig.
@@ -35,6 +38,13 @@ type Config struct {
 	// APIAddr is where the gRPC task and client services listen
 	// (port 0 picks a free port; see Node.APIAddr).
 	APIAddr string
+	// Certs secure the API port with TLS: the node presents node.crt and
+	// verifies a client certificate when one is given (tasks and token
+	// clients have none). They are also the certificate this node shows
+	// when it calls another node's API (forwarding, joining), and the CA
+	// workers are told to trust. Nil: plaintext (`kappa server --insecure`,
+	// the embedded default on loopback).
+	Certs *tlsconf.Certs
 	// Bootstrap makes this node the first voter of a new cluster when its
 	// data dir holds no Raft state yet.
 	Bootstrap bool
@@ -198,6 +208,9 @@ type Node struct {
 	invocationLogs invocationLogs
 	grpc           *grpc.Server
 	listener       net.Listener
+	// peerCreds dial other nodes' APIs with this node's certificate (nil:
+	// plaintext).
+	peerCreds credentials.TransportCredentials
 
 	hadState bool
 	trans    raft.Transport
@@ -234,6 +247,10 @@ func Start(cfg Config) (*Node, error) {
 		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1)}
 	n.replica.m.SetMaxVersion(cfg.MaxCommandVersion)
 	n.replica.onHalt = n.halt
+	apiCreds, err := n.apiCredentials()
+	if err != nil {
+		return nil, err
+	}
 	lis, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return nil, fmt.Errorf("node: cannot listen on API address %s: %w", cfg.APIAddr, err)
@@ -253,7 +270,7 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.TestInterceptor != nil {
 		chain = append(chain, cfg.TestInterceptor)
 	}
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg), grpc.ChainUnaryInterceptor(chain...))
+	n.grpc = grpc.NewServer(append(apiCreds, grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg), grpc.ChainUnaryInterceptor(chain...))...)
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
 	wire.RegisterAdminServiceServer(n.grpc, &adminAPI{n: n})
@@ -272,6 +289,22 @@ func Start(cfg Config) (*Node, error) {
 		}
 	}
 	return n, nil
+}
+
+// apiCredentials are the API server's TLS (none without Certs).
+func (n *Node) apiCredentials() ([]grpc.ServerOption, error) {
+	if n.cfg.Certs == nil {
+		return nil, nil
+	}
+	tlsCfg, err := n.cfg.Certs.ServerConfig(tlsconf.NodePair, tls.VerifyClientCertIfGiven)
+	if err != nil {
+		return nil, fmt.Errorf("node: the API's certificate: %w", err)
+	}
+	n.peerCreds, err = n.cfg.Certs.Credentials(tlsconf.ClientOptions{Pair: &tlsconf.NodePair, ServerRole: tlsconf.RoleNode})
+	if err != nil {
+		return nil, fmt.Errorf("node: the API's certificate: %w", err)
+	}
+	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(tlsCfg))}, nil
 }
 
 func (n *Node) openRaft() error {

@@ -59,7 +59,12 @@ func (n *Node) ready() bool {
 	return n.leaderCancel != nil && n.isLeader()
 }
 
-// clientDialOptions are used to reach other nodes' APIs.
+// clientDialOptions are used to reach other nodes' APIs: with Certs, over
+// TLS showing this node's certificate (so the other node knows a peer
+// calls) and accepting only a node certificate naming the host dialed.
 func (n *Node) clientDialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if n.peerCreds == nil {
+		return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	}
+	return []grpc.DialOption{grpc.WithTransportCredentials(n.peerCreds)}
 }

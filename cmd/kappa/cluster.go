@@ -17,11 +17,13 @@ import (
 type clusterFlags struct {
 	addrs   string
 	timeout time.Duration
+	conn    connFlags
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.addrs, "cluster", os.Getenv("KAPPA_CLUSTER"), "cluster node API addresses HOST:PORT[,HOST:PORT…] (default $KAPPA_CLUSTER)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "give up when no node can serve the request for this long")
+	f.conn.register(cmd.Flags())
 }
 
 // do runs an operator command against the cluster within --timeout.
@@ -29,9 +31,9 @@ func (f *clusterFlags) do(cmd func(ctx context.Context, c *kappaclient.Client) e
 	if f.addrs == "" {
 		return usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
 	}
-	c, err := kappaclient.New(strings.Split(f.addrs, ","))
+	c, err := f.conn.client(strings.Split(f.addrs, ","))
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)

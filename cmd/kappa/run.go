@@ -32,6 +32,7 @@ type runOptions struct {
 	lambda      lambdaOptions
 	bundle      checkpoint.BundleOptions
 	autoPause   time.Duration
+	conn        connFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -60,6 +61,7 @@ with its traceback.`,
 	f.BoolVar(&o.bundle.NoAutoPauses, "no-auto-pauses", false, noAutoPausesHelp+" (for this job)")
 	f.DurationVar(&o.autoPause, "auto-checkpoint", node.DefaultConfig().Worker.AutoPause, "automatic checkpoint interval of the embedded default's workers")
 	o.lambda.register(cmd)
+	o.conn.register(f)
 	return cmd
 }
 
@@ -101,6 +103,13 @@ func run(program string, o runOptions) error {
 		return err
 	}
 
+	connect := o.conn.client
+	if o.cluster == "" {
+		// The embedded default listens on loopback only, in plaintext.
+		connect = func(addrs []string) (*kappaclient.Client, error) { return kappaclient.New(addrs, kappaclient.Insecure()) }
+	} else if _, err := o.conn.options(); err != nil {
+		return err
+	}
 	view := newProgressView(os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -113,9 +122,9 @@ func run(program string, o runOptions) error {
 		defer e.Close()
 		addrs = []string{e.node.APIAddr()}
 	}
-	c, err := kappaclient.New(addrs)
+	c, err := connect(addrs)
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	defer c.Close()
 	st, err := submitAndWatch(ctx, c, bundle, []byte(o.event), program, o.maxLaunches, view)

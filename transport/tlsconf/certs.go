@@ -53,8 +53,9 @@ const MinVersion = tls.VersionTLS12
 // longer matches its certificate halfway through a copy, a truncated
 // file) keeps the last good files in use; Err reports it.
 type Certs struct {
-	dir string
-	ca  watched[*x509.CertPool]
+	dir   string
+	ca    watched[*x509.CertPool]
+	caPEM watched[[]byte]
 
 	mu    sync.Mutex
 	pairs map[Pair]*watched[*tls.Certificate]
@@ -68,6 +69,10 @@ func Load(dir string) (*Certs, error) {
 	}
 	c := &Certs{dir: dir, pairs: map[Pair]*watched[*tls.Certificate]{}}
 	c.ca = watched[*x509.CertPool]{files: []string{filepath.Join(dir, CAFile)}, load: loadPool}
+	c.caPEM = watched[[]byte]{files: c.ca.files, load: func(b [][]byte) ([]byte, error) {
+		_, err := loadPool(b)
+		return append(b[0], '\n'), err
+	}}
 	if _, err := c.ca.get(); err != nil {
 		return nil, err
 	}
@@ -89,13 +94,7 @@ func (c *Certs) Has(p Pair) bool {
 }
 
 // CAPEM is the current ca.crt, as PEM (public: it is handed to workers).
-func (c *Certs) CAPEM() ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(c.dir, CAFile))
-	if err != nil {
-		return nil, fmt.Errorf("reading the CA certificate: %w", err)
-	}
-	return b, nil
-}
+func (c *Certs) CAPEM() ([]byte, error) { return c.caPEM.get() }
 
 // Pool is the current CA pool.
 func (c *Certs) Pool() (*x509.CertPool, error) { return c.ca.get() }

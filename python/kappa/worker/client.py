@@ -62,31 +62,41 @@ _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, gr
 _channels: dict[tuple, grpc.Channel] = {}
 _channels_lock = threading.Lock()
 
+_OPTIONS = [
+    ("grpc.max_send_message_length", 64 << 20),
+    ("grpc.max_receive_message_length", 64 << 20),
+]
 
-def _channel(addr: str) -> grpc.Channel:
-    # Channels are reused across warm invocations.
+
+def _channel(addr: str, ca_pem: str) -> grpc.Channel:
+    """A channel to one coordinator, reused across warm invocations: over TLS
+    trusting the cluster's CA when the invocation named one (the server's
+    certificate must name the address's host), else plaintext."""
+    key = (addr, ca_pem)
     with _channels_lock:
-        ch = _channels.get((addr,))
+        ch = _channels.get(key)
         if ch is None:
-            ch = grpc.insecure_channel(addr, options=[
-                ("grpc.max_send_message_length", 64 << 20),
-                ("grpc.max_receive_message_length", 64 << 20),
-            ])
-            _channels[(addr,)] = ch
+            if ca_pem:
+                creds = grpc.ssl_channel_credentials(root_certificates=ca_pem.encode())
+                ch = grpc.secure_channel(addr, creds, options=_OPTIONS)
+            else:
+                ch = grpc.insecure_channel(addr, options=_OPTIONS)
+            _channels[key] = ch
         return ch
 
 
 class Client:
-    def __init__(self, addrs: list[str], call_timeout: float = 15.0, retry_for: float = 60.0):
+    def __init__(self, addrs: list[str], call_timeout: float = 15.0, retry_for: float = 60.0, ca_pem: str = ""):
         if not addrs:
             raise ValueError("no coordinator address given")
         self.addrs = list(addrs)
+        self.ca_pem = ca_pem
         self.call_timeout = call_timeout
         self.retry_for = retry_for
         self._next = 0
 
     def _stub(self) -> pb_grpc.TaskServiceStub:
-        return pb_grpc.TaskServiceStub(_channel(self.addrs[self._next % len(self.addrs)]))
+        return pb_grpc.TaskServiceStub(_channel(self.addrs[self._next % len(self.addrs)], self.ca_pem))
 
     def _invoke(self, method: str, request, retry_for: float | None = None):
         backoff = Backoff(self.retry_for if retry_for is None else retry_for)

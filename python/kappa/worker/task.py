@@ -48,6 +48,7 @@ class Spec:
     heartbeat: float = 2.0
     auto_pause: float = 5.0
     cluster_key: bytes = b""
+    ca_pem: str = ""  # the cluster's CA (public), when the coordinators serve TLS
 
     @classmethod
     def from_event(cls, event) -> Spec:
@@ -58,7 +59,7 @@ class Spec:
             return cls(coordinator=list(k["coordinator"]), store=k["store"], job=int(k["job"]), task=int(k["task"]),
                        epoch=int(k["epoch"]), invocation=str(k["invocation"]), program=str(k["program"]),
                        busy_wait=k.get("busy_wait_ms", 1000) / 1000, heartbeat=k.get("heartbeat_ms", 2000) / 1000,
-                       auto_pause=k.get("auto_pause_ms", 5000) / 1000)
+                       auto_pause=k.get("auto_pause_ms", 5000) / 1000, ca_pem=str(k.get("ca_pem") or ""))
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"malformed Kappa invocation event: {e!r}") from None
 
@@ -74,7 +75,7 @@ class Ended(Exception):
 class TaskRun(Ops):
     def __init__(self, spec: Spec, lambda_context):
         self.spec = spec
-        self.client = Client(spec.coordinator)
+        self.client = Client(spec.coordinator, ca_pem=spec.ca_pem)
         self.store = open_store(spec.store)
         self.ref = pb.TaskRef(job_id=spec.job, task_id=spec.task, epoch=spec.epoch, claim=os.urandom(12).hex())
         self.codec = ValueCodec(self.store, spec.cluster_key, spec.job, spec.task, spec.program)

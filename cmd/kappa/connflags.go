@@ -1,0 +1,56 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/kappa-serverless/kappa/transport/kappaclient"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
+)
+
+// connFlags say how a command connects to a cluster: with a certs dir
+// (TLS, and client.crt when the dir has one) or, explicitly, in plaintext.
+type connFlags struct {
+	certsDir string
+	insecure bool
+	flags    *pflag.FlagSet
+}
+
+func (f *connFlags) register(flags *pflag.FlagSet) {
+	f.flags = flags
+	flags.StringVar(&f.certsDir, "certs-dir", os.Getenv("KAPPA_CERTS_DIR"), "certs dir with the cluster's ca.crt and your client.crt/client.key (default $KAPPA_CERTS_DIR; `kappa cert`)")
+	flags.BoolVar(&f.insecure, "insecure", false, "talk plaintext to a cluster started with --insecure")
+}
+
+// options are the client's connection options, or a usage error naming
+// what is missing.
+func (f *connFlags) options() ([]kappaclient.Option, error) {
+	if f.insecure {
+		if f.flags != nil && f.flags.Changed("certs-dir") {
+			return nil, usageError("--insecure and --certs-dir exclude each other: a cluster serves either TLS or plaintext")
+		}
+		return []kappaclient.Option{kappaclient.Insecure()}, nil
+	}
+	if f.certsDir == "" {
+		return nil, usageError("no certificates to reach the cluster with: pass --certs-dir DIR or set KAPPA_CERTS_DIR (ca.crt and client.crt/client.key, made with `kappa cert create-client`), or --insecure for a cluster started with --insecure")
+	}
+	certs, err := tlsconf.Load(f.certsDir)
+	if err != nil {
+		return nil, usageError("--certs-dir: %v", err)
+	}
+	return []kappaclient.Option{kappaclient.WithCerts(certs)}, nil
+}
+
+// client makes a client for addrs that connects as the flags say.
+func (f *connFlags) client(addrs []string) (*kappaclient.Client, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	c, err := kappaclient.New(addrs, opts...)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return c, nil
+}
