@@ -30,8 +30,8 @@ const (
 )
 
 type clusterOptions struct {
-	nodes     int // 3 unless set
-	ca        *tlsconf.CA // each node gets a certs dir with its own node certificate
+	nodes     int                // 3 unless set
+	ca        *tlsconf.CA        // each node gets a certs dir with its own node certificate
 	boltDir   string             // boltdb and file snapshot stores here; in-memory ones if empty
 	raftConf  func(*raft.Config) // adjusts the test defaults
 	transConf func(*Config)      // adjusts the transport's
