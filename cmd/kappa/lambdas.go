@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/lambda"
@@ -15,6 +18,7 @@ import (
 	"github.com/kappa-serverless/kappa/lambda/lambdaapi"
 	"github.com/kappa-serverless/kappa/lambda/local"
 	"github.com/kappa-serverless/kappa/node"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 // lambdaOptions choose where lambdas run. The coordinator always invokes
@@ -33,6 +37,10 @@ type lambdaOptions struct {
 	logger      *slog.Logger
 	logSink     local.LogSink
 	faults      local.Faults // test mode of the local platform
+	// An Invoke API URL's credentials and, for https, the CA to trust
+	// (the node's certs; nil: the system's roots).
+	creds invokeCredentials
+	certs *tlsconf.Certs
 }
 
 func (o *lambdaOptions) register(cmd *cobra.Command) {
@@ -91,13 +99,29 @@ func startBackend(o lambdaOptions) (*lambdas, error) {
 	case o.backend == "local":
 		return startLocalLambdas(o)
 	case o.backend == "aws":
-		inv, err := awslambda.New(context.Background(), awslambda.Config{Function: o.function, Region: o.region, Logger: o.logger})
+		cfg := awslambda.Config{Function: o.function, Region: o.region, Logger: o.logger}
+		creds, err := o.creds.resolve()
+		if err != nil {
+			return nil, err
+		}
+		if creds != nil {
+			cfg.Credentials = staticProvider(creds)
+		}
+		inv, err := awslambda.New(context.Background(), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("AWS Lambda: %w", err)
 		}
 		return &lambdas{invoker: inv, close: func() {}}, nil
 	case strings.HasPrefix(o.backend, "http://") || strings.HasPrefix(o.backend, "https://"):
-		inv, err := sdkInvoker(o, o.backend)
+		creds, err := o.creds.resolve()
+		if err != nil {
+			return nil, err
+		}
+		tlsCfg, err := lambdaEndpointTLS(o.backend, o.certs, creds)
+		if err != nil {
+			return nil, err
+		}
+		inv, err := sdkInvoker(o, o.backend, creds, tlsCfg)
 		if err != nil {
 			return nil, err
 		}
@@ -106,10 +130,17 @@ func startBackend(o lambdaOptions) (*lambdas, error) {
 	return nil, usageError(`--lambda %q: want "local", "aws" or an Invoke API URL like http://127.0.0.1:9001`, o.backend)
 }
 
-func sdkInvoker(o lambdaOptions, endpoint string) (lambda.Invoker, error) {
-	inv, err := awslambda.New(context.Background(), awslambda.Config{
-		Function: o.function, Region: o.region, Endpoint: endpoint, Timeout: o.timeout + 30*time.Second, Logger: o.logger,
-	})
+// sdkInvoker invokes through the Invoke API at endpoint, signing with
+// creds (nil: dummy credentials, for an API that checks none) and over
+// tlsCfg for https.
+func sdkInvoker(o lambdaOptions, endpoint string, creds *lambdaapi.Credentials, tlsCfg *tls.Config) (lambda.Invoker, error) {
+	cfg := awslambda.Config{
+		Function: o.function, Region: o.region, Endpoint: endpoint, Timeout: o.timeout + 30*time.Second, Logger: o.logger, TLS: tlsCfg,
+	}
+	if creds != nil {
+		cfg.Credentials = staticProvider(creds)
+	}
+	inv, err := awslambda.New(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("lambda endpoint %s: %w", endpoint, err)
 	}
@@ -122,7 +153,9 @@ func sdkInvoker(o lambdaOptions, endpoint string) (lambda.Invoker, error) {
 // the only caller is this process's leader, which already bounds its
 // invocations, and a throttle would only cost it a backoff.
 func startLocalLambdas(o lambdaOptions) (*lambdas, error) {
-	srv, fns, err := localInvokeAPI(o, false)
+	// Loopback, but signed: no other local user may invoke it.
+	creds := randomCredentials()
+	srv, fns, err := localInvokeAPI(o, invokeAPI{creds: creds})
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +167,7 @@ func startLocalLambdas(o lambdaOptions) (*lambdas, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Serve(ctx, ln); close(done) }()
-	inv, err := sdkInvoker(o, "http://"+ln.Addr().String())
+	inv, err := sdkInvoker(o, "http://"+ln.Addr().String(), creds, nil)
 	stop := func() { cancel(); srv.Close(); <-done; lambdaapi.CloseFunctions(fns) }
 	if err != nil {
 		stop()
@@ -143,16 +176,25 @@ func startLocalLambdas(o lambdaOptions) (*lambdas, error) {
 	return &lambdas{invoker: inv, close: stop}, nil
 }
 
-func localInvokeAPI(o lambdaOptions, throttle bool) (*lambdaapi.Server, map[string]*local.Platform, error) {
+// invokeAPI is how the local platform's Invoke API is served: throttling
+// at the concurrency limit (as Lambda does) or waiting for a slot, the
+// credentials it checks (nil: none, only with --insecure), and its TLS.
+type invokeAPI struct {
+	throttle bool
+	creds    *lambdaapi.Credentials
+	tls      *tls.Config
+}
+
+func localInvokeAPI(o lambdaOptions, api invokeAPI) (*lambdaapi.Server, map[string]*local.Platform, error) {
 	p, err := local.New(local.Config{
 		Python: pythonPath(o.python), Concurrency: o.concurrency, Timeout: o.timeout, MemoryMB: o.memoryMB,
-		Logger: o.logger, LogSink: o.logSink, Throttle: throttle, Faults: o.faults,
+		Logger: o.logger, LogSink: o.logSink, Throttle: api.throttle, Faults: o.faults,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("local lambda platform: %w", err)
 	}
 	fns := map[string]*local.Platform{o.function: p}
-	srv, err := lambdaapi.NewServer(lambdaapi.Config{Functions: fns, Logger: o.logger})
+	srv, err := lambdaapi.NewServer(lambdaapi.Config{Functions: fns, Logger: o.logger, Credentials: api.creds, AllowUnsigned: api.creds == nil, TLS: api.tls})
 	if err != nil {
 		lambdaapi.CloseFunctions(fns)
 		return nil, nil, err
@@ -162,21 +204,33 @@ func localInvokeAPI(o lambdaOptions, throttle bool) (*lambdaapi.Server, map[stri
 
 func newLambdaLocalCmd() *cobra.Command {
 	var o lambdaOptions
-	var addr, level string
+	var addr, level, certsDir string
+	var insecure bool
 	cmd := &cobra.Command{
-		Use:   "lambda-local --addr HOST:PORT",
+		Use:   "lambda-local --addr HOST:PORT --certs-dir DIR --access-key-id ID --secret-access-key-file FILE",
 		Short: "Serve the local lambda platform through the AWS Lambda Invoke API",
 		Long: `Runs Kappa's local lambda platform standalone, answering the Lambda Invoke
 API (POST /2015-03-31/functions/NAME/invocations) as AWS Lambda does, so
-coordinators reach it with --lambda http://HOST:PORT and lambdas survive the
-death of any coordinator node.`,
+coordinators reach it with --lambda https://HOST:PORT and lambdas survive the
+death of any coordinator node. It serves HTTPS with lambda.crt of --certs-dir
+(kappa cert create-lambda) and runs only requests signed (AWS Signature
+Version 4) with the configured access key, as Lambda does; coordinators sign
+with the same --access-key-id and --secret-access-key-file. --insecure serves
+plain HTTP to anyone, on loopback only.`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := lambdaLocalSecurity(addr, certsDir, insecure, &o.creds)
+			if err != nil {
+				return err
+			}
 			if err := checkWorkerPython(pythonPath(o.python)); err != nil {
 				return err
 			}
 			o.logger = newLogger(level)
-			srv, fns, err := localInvokeAPI(o, true)
+			if insecure {
+				o.logger.Warn("INSECURE: serving the Invoke API over plain HTTP without checking signatures: anyone who reaches " + addr + " runs code as this user")
+			}
+			srv, fns, err := localInvokeAPI(o, api)
 			if err != nil {
 				return err
 			}
@@ -191,5 +245,42 @@ death of any coordinator node.`,
 	cmd.Flags().Lookup("lambda").Hidden = true
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:9001", "address to serve the Invoke API on")
 	cmd.Flags().StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&certsDir, "certs-dir", "", "certs dir with ca.crt and lambda.crt/lambda.key (kappa cert create-lambda)")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "serve plain HTTP and run unsigned requests (loopback addresses only)")
+	o.creds.register(cmd.Flags(), "requests must be signed with it")
 	return cmd
+}
+
+// lambdaLocalSecurity is how lambda-local serves: HTTPS and signatures, or
+// (--insecure, on loopback) neither.
+func lambdaLocalSecurity(addr, certsDir string, insecure bool, c *invokeCredentials) (invokeAPI, error) {
+	api := invokeAPI{throttle: true}
+	if insecure {
+		if certsDir != "" || c.keyID != "" {
+			return api, usageError("--insecure excludes --certs-dir and --access-key-id")
+		}
+		return api, loopbackOnly("--addr", addr, "--insecure serves the Invoke API to anyone in plain HTTP")
+	}
+	if certsDir == "" {
+		return api, usageError("lambda-local serves HTTPS: pass --certs-dir DIR (ca.crt, lambda.crt, lambda.key; `kappa cert create-lambda`), or --insecure on a loopback address")
+	}
+	certs, err := tlsconf.Load(certsDir)
+	if err != nil {
+		return api, usageError("--certs-dir: %v", err)
+	}
+	if api.tls, err = certs.ServerConfig(tlsconf.LambdaPair, tls.NoClientCert); err != nil {
+		return api, usageError("--certs-dir: %v", err)
+	}
+	if api.creds, err = c.resolve(); err != nil {
+		return api, err
+	}
+	if api.creds == nil {
+		return api, usageError("lambda-local checks every request's signature: pass --access-key-id and --secret-access-key-file (or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or --insecure on a loopback address")
+	}
+	return api, nil
+}
+
+// staticProvider signs with fixed credentials.
+func staticProvider(c *lambdaapi.Credentials) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
 }

@@ -49,7 +49,8 @@ func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int
 		raftLog = os.Stderr
 	}
 	o.function, o.python = "kappa-worker", pythonPath(o.python)
-	srv, fns, err := localInvokeAPI(o, throttle)
+	creds := randomCredentials()
+	srv, fns, err := localInvokeAPI(o, invokeAPI{throttle: throttle, creds: creds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int
 	done := make(chan struct{})
 	go func() { srv.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() { cancel(); srv.Close(); <-done; lambdaapi.CloseFunctions(fns) })
-	inv, err := sdkInvoker(o, "http://"+ln.Addr().String())
+	inv, err := sdkInvoker(o, "http://"+ln.Addr().String(), creds, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int
 	if err := n.WaitLeader(wctx); err != nil {
 		t.Fatal(err)
 	}
-	c, err := kappaclient.New([]string{n.APIAddr()})
+	c, err := kappaclient.New([]string{n.APIAddr()}, kappaclient.Insecure())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +17,7 @@ import (
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/node"
 	"github.com/kappa-serverless/kappa/transport/raftgrpc"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 type serverOptions struct {
@@ -41,9 +36,9 @@ type serverOptions struct {
 	workers     string
 	logLevel    string
 	metricsAddr string
-	tlsCert     string
-	tlsKey      string
-	tlsCA       string
+	pprof       bool
+	certsDir    string
+	insecure    bool
 	raft        node.RaftTuning
 	// Test-only (hidden): a fault-injecting proxy in front of the Raft
 	// port, and guarantees switched off on purpose.
@@ -60,11 +55,15 @@ type serverOptions struct {
 func newServerCmd() *cobra.Command {
 	var o serverOptions
 	cmd := &cobra.Command{
-		Use:   "server --node-id ID --data-dir DIR --raft-addr HOST:PORT --api-addr HOST:PORT (--bootstrap | --join API_ADDR)",
+		Use:   "server --node-id ID --data-dir DIR --certs-dir DIR --raft-addr HOST:PORT --api-addr HOST:PORT (--bootstrap | --join API_ADDR)",
 		Short: "Run one coordinator node",
 		Long: `Runs one node of a Kappa coordinator cluster. The first node of a new
 cluster starts with --bootstrap; every other node with --join and the API
 address of any member. A node restarted from its data dir needs neither.
+Every port speaks TLS with the node's certificate from --certs-dir (ca.crt,
+node.crt, node.key; kappa cert create-node), and the Raft port takes only
+peers holding the node certificate of the id they speak for. --insecure
+serves plaintext without any of that, for development on loopback.
 Every flag can also come from --config FILE (YAML, keys are flag names) or
 from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 		Args: cobra.NoArgs,
@@ -91,10 +90,10 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store, single-node only)")
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics) and Go profiles (/debug/pprof/) here; empty: off")
-	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate for mutual TLS between nodes (PEM)")
-	f.StringVar(&o.tlsKey, "tls-key", "", "its private key (PEM)")
-	f.StringVar(&o.tlsCA, "tls-ca", "", "CA that signs every node's certificate (PEM)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics) here, over TLS to clients with a certificate of the cluster; empty: off")
+	f.BoolVar(&o.pprof, "pprof", false, "also serve Go profiles (/debug/pprof/) on --metrics-addr, to admin certificates only")
+	f.StringVar(&o.certsDir, "certs-dir", "", "this node's certs dir: ca.crt, node.crt, node.key (kappa cert create-node); required unless --insecure")
+	f.BoolVar(&o.insecure, "insecure", false, "serve the API, Raft and metrics in plaintext without authentication (development, loopback Raft addresses only)")
 	f.DurationVar(&o.raft.HeartbeatTimeout, "heartbeat-timeout", d.Raft.HeartbeatTimeout, "Raft heartbeat timeout")
 	f.DurationVar(&o.raft.ElectionTimeout, "election-timeout", d.Raft.ElectionTimeout, "Raft election timeout")
 	f.DurationVar(&o.raft.LeaderLeaseTimeout, "leader-lease-timeout", d.Raft.LeaderLeaseTimeout, "Raft leader lease timeout")
@@ -115,7 +114,38 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 		f.MarkHidden(hidden)
 	}
 	o.lambda.register(cmd)
+	o.lambda.creds.register(f, "with --lambda https://…, invocations are signed with it")
 	return cmd
+}
+
+// serverCerts loads --certs-dir and checks node.crt names this node, or,
+// with --insecure, checks that plaintext Raft stays on loopback.
+func serverCerts(o serverOptions, advertise string) (*tlsconf.Certs, error) {
+	switch {
+	case o.insecure && o.certsDir != "":
+		return nil, usageError("--insecure and --certs-dir exclude each other")
+	case o.insecure:
+		for _, a := range []struct{ flag, addr string }{{"--raft-addr", o.raftAddr}, {"--raft-addr (advertised)", advertise}} {
+			if err := loopbackOnly(a.flag, a.addr, "--insecure serves Raft without mutual TLS"); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	case o.certsDir == "":
+		return nil, usageError("no certificates: pass --certs-dir DIR (ca.crt, node.crt, node.key; make them with `kappa cert create-node %s --hosts …`), or --insecure to serve plaintext without authentication (development only)", o.nodeID)
+	}
+	certs, err := tlsconf.Load(o.certsDir)
+	if err != nil {
+		return nil, usageError("--certs-dir: %v", err)
+	}
+	id, err := certs.Identity(tlsconf.NodePair)
+	if err != nil {
+		return nil, usageError("--certs-dir: %v", err)
+	}
+	if id.Name != o.nodeID {
+		return nil, usageError("--certs-dir %s holds the certificate of node %q, not of --node-id %q", o.certsDir, id.Name, o.nodeID)
+	}
+	return certs, nil
 }
 
 func serve(o serverOptions) error {
@@ -136,6 +166,14 @@ func serve(o serverOptions) error {
 	if !hasState && !o.bootstrap && o.join == "" && !o.waitJoin {
 		return usageError("data dir %s holds no cluster yet: pass --bootstrap (first node), --join API_ADDR (any member), or --wait-join (then add it with `kappa cluster join`)", o.dataDir)
 	}
+	advertise := o.raftAdvertise
+	if advertise == "" {
+		advertise = o.raftAddr
+	}
+	certs, err := serverCerts(o, advertise)
+	if err != nil {
+		return err
+	}
 	// Local lambdas and on-coordinator tasks are processes of this node.
 	if err := checkWorkerPython(pythonPath(o.lambda.python)); err != nil {
 		return err
@@ -144,9 +182,9 @@ func serve(o serverOptions) error {
 	if len(o.unsafeFaults) > 0 {
 		logger.Warn("UNSAFE test faults on: this node breaks guarantees on purpose", "faults", o.unsafeFaults)
 	}
-	advertise := o.raftAdvertise
-	if advertise == "" {
-		advertise = o.raftAddr
+	if certs == nil {
+		logger.Warn("INSECURE: this node serves its API, Raft and metrics in plaintext without authentication; " +
+			"anyone who reaches its ports controls the cluster. Give it --certs-dir (docs/security.md)")
 	}
 	if o.store == "" {
 		o.store = "file://" + filepath.Join(absPath(o.dataDir), "store")
@@ -155,11 +193,7 @@ func serve(o serverOptions) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	tlsCfg, err := loadTLS(o.tlsCert, o.tlsKey, o.tlsCA)
-	if err != nil {
-		return usageError("%v", err)
-	}
-	trans, err := raftgrpc.New(raftgrpc.Config{LocalAddr: raft.ServerAddress(advertise), TLS: tlsCfg, SourceIP: o.raftSourceIP,
+	trans, err := raftgrpc.New(raftgrpc.Config{LocalAddr: raft.ServerAddress(advertise), Certs: certs, SourceIP: o.raftSourceIP,
 		HeartbeatTimeout: o.raft.HeartbeatTimeout, Logger: logger})
 	if err != nil {
 		return err
@@ -167,7 +201,7 @@ func serve(o serverOptions) error {
 	if err := trans.Listen(o.raftAddr); err != nil {
 		return fmt.Errorf("cannot listen on --raft-addr %s: %w", o.raftAddr, err)
 	}
-	o.lambda.logger = logger
+	o.lambda.logger, o.lambda.certs = logger, certs
 	lam, err := startLambdas(o.lambda)
 	if err != nil {
 		trans.Close()
@@ -179,7 +213,7 @@ func serve(o serverOptions) error {
 		workers = strings.Split(o.workers, ",")
 	}
 	n, err := node.Start(node.Config{
-		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Bootstrap: o.bootstrap, Join: o.join, JoinTimeout: o.joinTimeout,
+		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Certs: certs, Bootstrap: o.bootstrap, Join: o.join, JoinTimeout: o.joinTimeout,
 		Transport: trans, Invoker: lam.invoker, CoordinatorInvoker: lam.coordinator, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
 		LambdaUnreachableStepDown: o.stepDown,
 		Store:                     store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
@@ -191,12 +225,15 @@ func serve(o serverOptions) error {
 		return err
 	}
 	if o.metricsAddr != "" {
-		if err := serveMetrics(o.metricsAddr, n, logger); err != nil {
+		if err := serveMetrics(o.metricsAddr, n, logger, certs, o.pprof); err != nil {
 			n.Close()
 			return err
 		}
+	} else if o.pprof {
+		logger.Warn("--pprof does nothing without --metrics-addr")
 	}
-	logger.Info("node running", "id", o.nodeID, "raft", o.raftAddr, "api", n.APIAddr(), "store", store.URL(), "lambda", o.lambda.backend)
+	logger.Info("node running", "id", o.nodeID, "raft", o.raftAddr, "api", n.APIAddr(), "store", store.URL(), "lambda", o.lambda.backend,
+		"tls", certs != nil)
 	ctx, stop := signalContext()
 	defer stop()
 	select {
@@ -207,29 +244,6 @@ func serve(o serverOptions) error {
 		n.Close()
 		return fmt.Errorf("node %s stopped: %w", o.nodeID, err)
 	}
-}
-
-func loadTLS(cert, key, ca string) (*tls.Config, error) {
-	if cert == "" && key == "" && ca == "" {
-		return nil, nil
-	}
-	if cert == "" || key == "" || ca == "" {
-		return nil, errors.New("mutual TLS needs all of --tls-cert, --tls-key and --tls-ca")
-	}
-	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		return nil, fmt.Errorf("loading --tls-cert/--tls-key: %w", err)
-	}
-	pem, err := os.ReadFile(ca)
-	if err != nil {
-		return nil, fmt.Errorf("reading --tls-ca: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", ca)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, ClientCAs: pool,
-		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
 }
 
 func newLogger(level string) *slog.Logger {
@@ -256,19 +270,3 @@ func absPath(p string) string {
 	return p
 }
 
-// serveMetrics serves the node's Prometheus metrics and net/http/pprof.
-func serveMetrics(addr string, n *node.Node, logger *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--metrics-addr %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", n.MetricsHandler())
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	go http.Serve(ln, mux)
-	logger.Warn("serving metrics and profiles", "metrics", ln.Addr().String())
-	return nil
-}

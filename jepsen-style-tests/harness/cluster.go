@@ -91,7 +91,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 			a.raft, a.api, a.extra = opts.Net.Addrs(i)
 			// Each node reaches the lambdas through its network, so the
 			// network can cut that link too (a later --lambda wins).
-			a.extra = append(a.extra, "--lambda", "http://"+opts.Net.LambdaAddr(i, lambdaAddr))
+			a.extra = append(a.extra, "--lambda", proccluster.LambdaScheme(false)+"://"+opts.Net.LambdaAddr(i, lambdaAddr))
 		} else {
 			ip := fmt.Sprintf("127.0.0.%d", 11+i)
 			a.raft, a.api = freeAddr(t, ip), freeAddr(t, ip)
@@ -128,13 +128,22 @@ func (c *Cluster) Client() *kappaclient.Client { return c.procs.Client() }
 
 // PinnedClient is a client that only knows one node (to test forwarding).
 func (c *Cluster) PinnedClient(i int) *kappaclient.Client {
-	cl, err := kappaclient.New([]string{c.Nodes[i].APIAddr})
+	cl, err := kappaclient.New([]string{c.Nodes[i].APIAddr}, c.ClientOptions()...)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	c.t.Cleanup(cl.Close)
 	return cl
 }
+
+// ClientOptions connect a client to this cluster as its admin.
+func (c *Cluster) ClientOptions() []kappaclient.Option { return c.procs.ClientOptions() }
+
+// CertsDir is the admin client's certs dir (for KAPPA_CERTS_DIR).
+func (c *Cluster) CertsDir() string { return c.procs.CertsDir() }
+
+// Procs is the cluster's processes (certificates, more nodes).
+func (c *Cluster) Procs() *proccluster.Cluster { return c.procs }
 
 // Pinned is the index of the node lambdas are pinned to (-1: none).
 func (c *Cluster) Pinned() int { return c.opts.PinWorkers - 1 }

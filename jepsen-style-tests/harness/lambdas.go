@@ -29,14 +29,23 @@ const lambdaFunction = "kappa-worker"
 // lambda workers.
 func (c *Cluster) LambdaWorkers() (lambdaapi.Workers, error) {
 	var w lambdaapi.Workers
-	url := "http://" + c.lambdaAddr + strings.Replace(lambdaapi.WorkersPath, "{name}", lambdaFunction, 1)
+	base, client, keyID, secret, err := c.procs.LambdaHTTP()
+	if err != nil {
+		return w, err
+	}
+	url := base + strings.Replace(lambdaapi.WorkersPath, "{name}", lambdaFunction, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return w, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if keyID != "" {
+		if err := lambdaapi.Sign(req, nil, lambdaapi.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}, "local"); err != nil {
+			return w, err
+		}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return w, fmt.Errorf("asking lambda-local for its workers: %w", err)
 	}

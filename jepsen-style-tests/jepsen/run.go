@@ -121,7 +121,7 @@ func Run(t *testing.T, cfg Config) *Report {
 	for i := 0; i < cfg.Clients; i++ {
 		go func(i int) {
 			defer wg.Done()
-			runClient(c.Client().Addrs(), shortBundle, i, cfg.Seed+int64(i), rec, stop)
+			runClient(c.Client().Addrs(), c.ClientOptions(), shortBundle, i, cfg.Seed+int64(i), rec, stop)
 		}(i)
 	}
 	started := time.Now()

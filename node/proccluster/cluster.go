@@ -44,6 +44,11 @@ type Options struct {
 	LambdaLocal LambdaLocal
 	// ServerArgs are appended to every `kappa server` command line.
 	ServerArgs []string
+	// Insecure runs every process in plaintext (--insecure); otherwise the
+	// cluster gets its own CA and certificates under Dir/certs, the nodes
+	// and lambda-local speak TLS, lambda-local checks signatures, and the
+	// cluster's client is an admin (CertsDir).
+	Insecure bool
 }
 
 // LambdaLocal is a `kappa lambda-local` process serving the cluster's
@@ -69,6 +74,7 @@ type Cluster struct {
 	lambda *Process // nil without LambdaLocal
 	Nodes  []*Node
 	client *kappaclient.Client
+	pki    *pki // nil when Insecure
 }
 
 // Node is one `kappa server`.
@@ -81,6 +87,7 @@ type Node struct {
 	proc     *Process
 	join     string   // a member's API address; empty: bootstrap
 	extra    []string // from Options.Addrs
+	certs    string   // its certs dir ("" when insecure)
 }
 
 // Start starts the cluster: lambda-local (if asked), then the nodes one by
@@ -108,8 +115,18 @@ func Start(o Options) (*Cluster, error) {
 
 func (c *Cluster) start() error {
 	o := c.opts
+	if !o.Insecure {
+		var err error
+		if c.pki, err = newPKI(o.Dir); err != nil {
+			return err
+		}
+	}
 	if o.LambdaLocal.Addr != "" {
-		c.lambda = c.process("lambda-local", o.Binary, append([]string{"lambda-local", "--addr", o.LambdaLocal.Addr}, o.LambdaLocal.Args...))
+		args, err := c.lambdaLocalArgs()
+		if err != nil {
+			return err
+		}
+		c.lambda = c.process("lambda-local", o.Binary, args)
 		if err := c.lambda.Start(); err != nil {
 			return err
 		}
@@ -117,7 +134,7 @@ func (c *Cluster) start() error {
 			return fmt.Errorf("lambda-local: %w (log: %s)", err, c.lambda.LogPath())
 		}
 		if c.opts.Lambda == "" {
-			c.opts.Lambda = "http://" + o.LambdaLocal.Addr
+			c.opts.Lambda = LambdaScheme(o.Insecure) + "://" + o.LambdaLocal.Addr
 		}
 	}
 	for i := range o.Nodes {
@@ -133,6 +150,9 @@ func (c *Cluster) start() error {
 		}
 		if i > 0 {
 			n.join = c.Nodes[0].APIAddr
+		}
+		if n.certs, err = c.IssueNode(n.ID, n.RaftAddr, n.APIAddr); err != nil {
+			return fmt.Errorf("certificates of %s: %w", n.ID, err)
 		}
 		n.proc = c.process(n.ID, "", nil)
 		c.Nodes = append(c.Nodes, n)
@@ -154,10 +174,25 @@ func (c *Cluster) start() error {
 		}
 	}
 	var err error
-	if c.client, err = kappaclient.New(c.Addrs()); err != nil {
+	if c.client, err = kappaclient.New(c.Addrs(), c.ClientOptions()...); err != nil {
 		return err
 	}
 	return c.WaitMembers(o.Nodes, membersLimit)
+}
+
+// lambdaLocalArgs is lambda-local's command line.
+func (c *Cluster) lambdaLocalArgs() ([]string, error) {
+	args := []string{"lambda-local", "--addr", c.opts.LambdaLocal.Addr}
+	if c.pki == nil {
+		args = append(args, "--insecure")
+	} else {
+		dir, err := c.pki.lambda(c.opts.LambdaLocal.Addr)
+		if err != nil {
+			return nil, err
+		}
+		args = append(append(args, "--certs-dir", dir), c.pki.signing()...)
+	}
+	return append(args, c.opts.LambdaLocal.Args...), nil
 }
 
 func (c *Cluster) process(name, bin string, args []string) *Process {
@@ -170,6 +205,11 @@ func (c *Cluster) serverArgs(n *Node) []string {
 		"--store", c.store}
 	if c.opts.Lambda != "" {
 		args = append(args, "--lambda", c.opts.Lambda)
+	}
+	if c.pki == nil {
+		args = append(args, "--insecure")
+	} else {
+		args = append(append(args, "--certs-dir", n.certs), c.pki.signing()...)
 	}
 	if n.join == "" {
 		args = append(args, "--bootstrap")

@@ -28,8 +28,8 @@ func TestCommandLines(t *testing.T) {
 	}
 	c.Nodes[1].extra = []string{"--test-raft-advertise", "proxy:1"}
 	want := map[string]string{
-		"n1": "server --node-id n1 --data-dir " + filepath.Join(dir, "n1") + " --raft-addr rn1 --api-addr an1 --store file:///s --lambda http://127.0.0.1:9 --bootstrap --log-level warn",
-		"n2": "server --node-id n2 --data-dir " + filepath.Join(dir, "n2") + " --raft-addr rn2 --api-addr an2 --store file:///s --lambda http://127.0.0.1:9 --join an1 --test-raft-advertise proxy:1 --log-level warn",
+		"n1": "server --node-id n1 --data-dir " + filepath.Join(dir, "n1") + " --raft-addr rn1 --api-addr an1 --store file:///s --lambda http://127.0.0.1:9 --insecure --bootstrap --log-level warn",
+		"n2": "server --node-id n2 --data-dir " + filepath.Join(dir, "n2") + " --raft-addr rn2 --api-addr an2 --store file:///s --lambda http://127.0.0.1:9 --insecure --join an1 --test-raft-advertise proxy:1 --log-level warn",
 	}
 	for _, n := range c.Nodes {
 		if got := strings.Join(c.serverArgs(n), " "); got != want[n.ID] {

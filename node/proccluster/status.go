@@ -12,7 +12,7 @@ import (
 
 // Status asks one node about itself, giving up after limit.
 func (c *Cluster) Status(n *Node, limit time.Duration) (*wire.ClusterStatusResponse, error) {
-	cl, err := kappaclient.New([]string{n.APIAddr})
+	cl, err := kappaclient.New([]string{n.APIAddr}, c.ClientOptions()...)
 	if err != nil {
 		return nil, err
 	}
