@@ -106,7 +106,9 @@ func run(program string, o runOptions) error {
 	connect := o.conn.client
 	if o.cluster == "" {
 		// The embedded default listens on loopback only, in plaintext.
-		connect = func(addrs []string) (*kappaclient.Client, error) { return kappaclient.New(addrs, kappaclient.Insecure()) }
+		connect = func(addrs []string) (*kappaclient.Client, error) {
+			return kappaclient.New(addrs, kappaclient.Insecure())
+		}
 	} else if _, err := o.conn.options(); err != nil {
 		return err
 	}

@@ -269,4 +269,3 @@ func absPath(p string) string {
 	}
 	return p
 }
-
