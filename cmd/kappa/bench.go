@@ -25,9 +25,9 @@ so the numbers are the coordinator's own.`,
 
 func newBenchRPCCmd() *cobra.Command {
 	o := bench.RPCOptions{Out: os.Stdout}
-	var levels string
+	var levels, tls string
 	cmd := &cobra.Command{
-		Use:   "rpc [--tasks 1,16,128,1024] [--duration 10s]",
+		Use:   "rpc [--tasks 1,16,128,1024] [--duration 10s] [--tls on|off|both]",
 		Short: "Committed task RPCs per second and their latency at several numbers of concurrent tasks",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -37,6 +37,16 @@ func newBenchRPCCmd() *cobra.Command {
 					return usageError("--tasks: %q is not a positive number", s)
 				}
 				o.Tasks = append(o.Tasks, n)
+			}
+			switch tls {
+			case "on":
+				o.TLS = []bool{true}
+			case "off":
+				o.TLS = []bool{false}
+			case "both":
+				o.TLS = []bool{false, true}
+			default:
+				return usageError("--tls %q: want on, off or both", tls)
 			}
 			var err error
 			if o.Binary, err = os.Executable(); err != nil {
@@ -49,6 +59,7 @@ func newBenchRPCCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&o.Duration, "duration", 10*time.Second, "measured time per run")
 	cmd.Flags().IntVar(&o.Nodes, "nodes", 3, "cluster size")
 	cmd.Flags().StringVar(&o.ProfileDir, "profile", "", "save a CPU profile of the leader during each run here")
+	cmd.Flags().StringVar(&tls, "tls", "on", "the cluster's ports: on (TLS, as kappa server runs by default), off (--insecure), or both (each level on each, alternating)")
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +33,14 @@ type result struct {
 
 func kappa(t *testing.T, args ...string) result {
 	t.Helper()
+	return kappaEnv(t, nil, args...)
+}
+
+// kappaEnv runs kappa with env (NAME=value) added to this process's.
+func kappaEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(nodetest.KappaBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -194,10 +202,11 @@ func TestReadmeProgram(t *testing.T) {
 	}
 }
 
-// devCluster runs `kappa dev-cluster` in dir until stop is called.
-func devCluster(t *testing.T, dir string, base int) (stop func() string) {
+// devCluster runs `kappa dev-cluster` in dir until stop is called, and
+// returns the environment its printed export line sets.
+func devCluster(t *testing.T, dir string, base int) (env []string, stop func() string) {
 	dev := exec.Command(nodetest.KappaBinary(t), "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s")
-	var out bytes.Buffer
+	var out lockedOutput
 	dev.Stdout, dev.Stderr = &out, &out
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
@@ -212,15 +221,41 @@ func devCluster(t *testing.T, dir string, base int) (stop func() string) {
 		return out.String()
 	}
 	t.Cleanup(func() { stop() })
-	return stop
+	export := regexp.MustCompile(`(?m)^export (KAPPA_CLUSTER=\S+) (KAPPA_CERTS_DIR=\S+)$`)
+	for range 600 {
+		if m := export.FindStringSubmatch(out.String()); m != nil {
+			return m[1:], stop
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("dev-cluster printed no export line:\n%s", stop())
+	return nil, nil
+}
+
+// lockedOutput collects a child's output while the test reads it.
+type lockedOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *lockedOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *lockedOutput) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
 }
 
 // waitMembers waits until the cluster lists three voters and a leader.
-func waitMembers(t *testing.T, cluster string, stop func() string) {
+func waitMembers(t *testing.T, env []string, stop func() string) {
 	t.Helper()
 	var r result
 	for i := 0; i < 100; i++ {
-		if r = kappa(t, "cluster", "members", "--cluster", cluster); r.code == 0 && strings.Count(r.stdout, "true") == 3 && strings.Contains(r.stdout, "leader") {
+		if r = kappaEnv(t, env, "cluster", "members"); r.code == 0 && strings.Count(r.stdout, "true") == 3 && strings.Contains(r.stdout, "leader") {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -228,34 +263,46 @@ func waitMembers(t *testing.T, cluster string, stop func() string) {
 	t.Fatalf("members:\n%s\n%s\ndev-cluster:\n%s", r.stdout, r.stderr, stop())
 }
 
-// The README's cluster drill: dev-cluster, members, a run, a leader
-// transfer, status, jobs — as an operator would paste them; then a second
-// dev-cluster in the same dir resumes the cluster.
+// The README's cluster drill: dev-cluster, its export line, members, a
+// run, a leader transfer, status, jobs — as an operator would paste them;
+// then a second dev-cluster in the same dir resumes the cluster. The
+// cluster is secure: without the printed certs dir nothing gets in.
 func TestDevClusterDrill(t *testing.T) {
 	dir := t.TempDir()
 	base := 20000 + os.Getpid()%20000
-	stop := devCluster(t, dir, base)
+	env, stop := devCluster(t, dir, base)
 	cluster := fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", base+1, base+2, base+3)
-	waitMembers(t, cluster, stop)
-	if r := kappa(t, "run", "--cluster", cluster, example("fib.py"), "--event", `{"n": 6}`); r.code != 0 || strings.TrimSpace(r.stdout) != "8" {
+	if env[0] != "KAPPA_CLUSTER="+cluster {
+		t.Fatalf("dev-cluster exports %s, want KAPPA_CLUSTER=%s", env[0], cluster)
+	}
+	waitMembers(t, env, stop)
+	if r := kappaEnv(t, env, "run", example("fib.py"), "--event", `{"n": 6}`); r.code != 0 || strings.TrimSpace(r.stdout) != "8" {
 		t.Fatalf("run: exit %d %q\n%s", r.code, r.stdout, r.stderr)
 	}
-	if r := kappa(t, "cluster", "transfer-leader", "--to", "n2", "--cluster", cluster); r.code != 0 || !strings.Contains(r.stdout, "leader is now n2") {
+	if r := kappaEnv(t, env, "cluster", "transfer-leader", "--to", "n2"); r.code != 0 || !strings.Contains(r.stdout, "leader is now n2") {
 		t.Fatalf("transfer: %+v", r)
 	}
-	if r := kappa(t, "status", "--cluster", cluster); r.code != 0 || strings.Count(r.stdout, "n2") < 3 {
+	if r := kappaEnv(t, env, "status"); r.code != 0 || strings.Count(r.stdout, "n2") < 3 || strings.Contains(r.stdout, "INSECURE") {
 		t.Fatalf("status: %+v", r)
 	}
-	if r := kappa(t, "jobs", "show", "j1", "--cluster", cluster); r.code != 0 || !strings.Contains(r.stdout, "succeeded") {
+	if r := kappaEnv(t, env, "jobs", "show", "j1"); r.code != 0 || !strings.Contains(r.stdout, "succeeded") {
 		t.Fatalf("jobs show: %+v", r)
 	}
-	if r := kappa(t, "jobs", "cancel", "j1", "--cluster", cluster); r.code != 1 || !strings.Contains(r.stderr, "already finished") {
+	if r := kappaEnv(t, env, "jobs", "cancel", "j1"); r.code != 1 || !strings.Contains(r.stderr, "already finished") {
 		t.Fatalf("cancelling a finished job: %+v", r)
 	}
+	// Without the certs dir: a usage error naming the fix; in plaintext:
+	// the nodes do not answer.
+	if r := kappaEnv(t, []string{env[0], "KAPPA_CERTS_DIR="}, "status"); r.code != 2 || !strings.Contains(r.stderr, "KAPPA_CERTS_DIR") {
+		t.Fatalf("status without certificates: %+v", r)
+	}
+	if r := kappaEnv(t, []string{env[0], "KAPPA_CERTS_DIR="}, "cluster", "members", "--insecure", "--timeout", "3s"); r.code == 0 {
+		t.Fatalf("a plaintext client was served: %+v", r)
+	}
 	stop()
-	stop = devCluster(t, dir, base)
-	waitMembers(t, cluster, stop)
-	if r := kappa(t, "jobs", "show", "j1", "--cluster", cluster); r.code != 0 || !strings.Contains(r.stdout, "succeeded") {
+	env, stop = devCluster(t, dir, base)
+	waitMembers(t, env, stop)
+	if r := kappaEnv(t, env, "jobs", "show", "j1"); r.code != 0 || !strings.Contains(r.stdout, "succeeded") {
 		t.Fatalf("jobs show after the dev cluster restarted: %+v\ndev-cluster:\n%s", r, stop())
 	}
 }

@@ -169,17 +169,21 @@ func newStatusCmd() *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
 				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH")
+				fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH\tSECURITY")
 				for _, addr := range c.Addrs() {
 					sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 					st, err := c.Status(sctx, addr)
 					cancel()
 					if err != nil {
-						fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\n", addr)
+						fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\t\n", addr)
 						continue
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
-						st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash())
+					security := "tls"
+					if st.GetInsecure() {
+						security = "INSECURE (plaintext, no authentication)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
+						st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash(), security)
 				}
 				return w.Flush()
 			})

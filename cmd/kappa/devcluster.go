@@ -15,7 +15,9 @@ import (
 
 // dev-cluster starts a local cluster for development and failover drills:
 // `kappa lambda-local` plus N `kappa server` processes on 127.0.0.1, one
-// data dir each and a shared directory store, all stopped by Ctrl-C.
+// data dir each and a shared directory store, all stopped by Ctrl-C. It is
+// secure like a production cluster: its own CA, a certificate per node and
+// for lambda-local, an admin client certificate, signed invocations.
 func newDevClusterCmd() *cobra.Command {
 	var nodes, basePort, concurrency int
 	var dir string
@@ -51,14 +53,20 @@ func newDevClusterCmd() *cobra.Command {
 				return err
 			}
 			defer c.Stop(5 * time.Second)
-			fmt.Printf(`kappa dev cluster: %d nodes, lambdas at http://%s, logs and data in %s
+			certs := c.CertsDir()
+			if abs, err := filepath.Abs(certs); err == nil {
+				certs = abs
+			}
+			fmt.Printf(`kappa dev cluster: %d nodes, lambdas at https://%s, logs and data in %s
+TLS everywhere with the cluster's own CA (%s); you are its admin:
 
-  export KAPPA_CLUSTER=%s
+export KAPPA_CLUSTER=%s KAPPA_CERTS_DIR=%s
+
   kappa cluster members
   kappa run examples/fib.py --event '{"n": 10}'
 
 Ctrl-C stops everything.
-`, nodes, lambdaAddr, dir, strings.Join(c.Addrs(), ","))
+`, nodes, lambdaAddr, dir, filepath.Dir(certs), strings.Join(c.Addrs(), ","), certs)
 			ctx, stop := signalContext()
 			defer stop()
 			<-ctx.Done()

@@ -13,7 +13,8 @@ import (
 )
 
 // startServer runs one bootstrapped `kappa server` with the local platform
-// and returns its API address once it answers.
+// and returns its API address once it answers; the test's kappa commands
+// reach it as its admin (KAPPA_CERTS_DIR).
 func startServer(t *testing.T, extra ...string) string {
 	t.Helper()
 	c, err := proccluster.Start(proccluster.Options{Binary: nodetest.KappaBinary(t), Dir: t.TempDir(), Nodes: 1,
@@ -22,6 +23,7 @@ func startServer(t *testing.T, extra ...string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Stop(5 * time.Second) })
+	t.Setenv("KAPPA_CERTS_DIR", c.CertsDir())
 	return c.Nodes[0].APIAddr
 }
 

@@ -17,8 +17,8 @@ func TestWorkerInterpreterWithoutKappaIsRefusedAtStart(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{
 		{"run", example("fib.py")},
-		{"server", "--node-id", "n1", "--data-dir", dir, "--bootstrap", "--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"},
-		{"lambda-local", "--addr", "127.0.0.1:0"},
+		{"server", "--node-id", "n1", "--data-dir", dir, "--bootstrap", "--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--insecure"},
+		{"lambda-local", "--addr", "127.0.0.1:0", "--insecure"},
 	} {
 		r := kappa(t, append(args, "--python", python)...)
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")

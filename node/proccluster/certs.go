@@ -159,6 +159,20 @@ func (c *Cluster) LambdaHTTP() (base string, client *http.Client, keyID, secret 
 	return "https://" + addr, client, c.pki.keyID, strings.TrimSpace(string(b)), nil
 }
 
+// NodeHTTP is how a test reaches a node's HTTP port at addr (metrics,
+// profiles): its base URL and a client that trusts the cluster's CA and
+// shows the admin certificate (plain http for an insecure cluster).
+func (c *Cluster) NodeHTTP(addr string) (base string, client *http.Client, err error) {
+	if c.pki == nil {
+		return "http://" + addr, http.DefaultClient, nil
+	}
+	cfg, err := c.pki.admin.ClientConfig(tlsconf.ClientOptions{Pair: &tlsconf.ClientPair, ServerRole: tlsconf.RoleNode, Host: hostOf(addr)})
+	if err != nil {
+		return "", nil, err
+	}
+	return "https://" + addr, &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}, nil
+}
+
 func hostOf(addr string) string {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		return h

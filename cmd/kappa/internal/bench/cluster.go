@@ -17,26 +17,47 @@ import (
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 )
 
-// startCluster starts nodes servers of binary wired to simulated lambdas
-// that run run; stop ends everything and removes the cluster's files.
-func startCluster(binary string, nodes int, run func(node.InvocationSpec), extra ...string) (*proccluster.Cluster, *simLambdas, func(), error) {
-	sim, err := startSimLambdas(run)
+// benchCluster shapes a benchmark's cluster.
+type benchCluster struct {
+	nodes    int
+	insecure bool // plaintext (--insecure) instead of TLS everywhere
+	metrics  bool // each node serves metrics (see metricsAddrs)
+	extra    []string
+}
+
+// startCluster starts o.nodes servers of binary wired to simulated
+// lambdas that run run; stop ends everything and removes the cluster's
+// files. With o.metrics, metrics[i] is node i's metrics address.
+func startCluster(binary string, o benchCluster, run func(node.InvocationSpec)) (c *proccluster.Cluster, sim *simLambdas, metrics []string, stop func(), err error) {
+	sim, err = startSimLambdas(run)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	dir, err := os.MkdirTemp("", "kappa-bench-")
 	if err != nil {
 		sim.close()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	c, err := proccluster.Start(proccluster.Options{Binary: binary, Dir: dir, Nodes: nodes, Lambda: sim.url(),
-		ServerArgs: append([]string{"--concurrency", "4096", "--log-level", "warn"}, extra...)})
+	metrics = make([]string, o.nodes)
+	c, err = proccluster.Start(proccluster.Options{Binary: binary, Dir: dir, Nodes: o.nodes, Lambda: sim.url(), Insecure: o.insecure,
+		Addrs: func(i int) (raft, api string, extra []string, err error) {
+			if raft, err = proccluster.FreeAddr("127.0.0.1"); err != nil {
+				return
+			}
+			if api, err = proccluster.FreeAddr("127.0.0.1"); err != nil || !o.metrics {
+				return
+			}
+			metrics[i], err = proccluster.FreeAddr("127.0.0.1")
+			return raft, api, []string{"--metrics-addr", metrics[i]}, err
+		},
+		ServerArgs: append([]string{"--concurrency", "4096", "--log-level", "warn"}, o.extra...)})
 	if err != nil {
 		sim.close()
-		return nil, nil, nil, err
+		os.RemoveAll(dir)
+		return nil, nil, nil, nil, err
 	}
-	stop := func() { c.Stop(5 * time.Second); sim.close(); os.RemoveAll(dir) }
-	return c, sim, stop, nil
+	stop = func() { c.Stop(5 * time.Second); sim.close(); os.RemoveAll(dir) }
+	return c, sim, metrics, stop, nil
 }
 
 // submitSim submits a job whose lambdas are simulated (the program is

@@ -128,7 +128,7 @@ type FailoverOptions struct {
 func Failover(o FailoverOptions) error {
 	f := &failoverTasks{interval: o.CallInterval, stop: make(chan struct{}), running: map[uint64]bool{}, alive: map[uint64][]time.Time{}}
 	var sim *simLambdas
-	c, s, stop, err := startCluster(o.Binary, 3, func(spec node.InvocationSpec) { f.simulate(sim, spec, o.Tasks) })
+	c, s, _, stop, err := startCluster(o.Binary, benchCluster{nodes: 3}, func(spec node.InvocationSpec) { f.simulate(sim, spec, o.Tasks) })
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,11 @@ type RPCOptions struct {
 	Duration   time.Duration // measured time per run
 	Nodes      int           // cluster size
 	ProfileDir string        // save a CPU profile of the leader during each run here ("": none)
-	Out        io.Writer     // the results table
+	// TLS lists the clusters each level runs on, in turn: true with TLS
+	// on every port (the default), false in plaintext (--insecure). Both
+	// alternate per level, so drift of the machine hits both alike.
+	TLS []bool
+	Out io.Writer // the results table
 }
 
 // rpcLevel is one concurrency level of the throughput benchmark.
@@ -42,55 +46,69 @@ type rpcLevel struct {
 
 // RPC measures committed task RPCs per second and their latency at each
 // number of concurrent tasks, and how many commands the leader batches
-// into one log entry.
+// into one log entry; each level runs on a fresh cluster of each TLS mode.
 func RPC(o RPCOptions) error {
-	var mu sync.Mutex
-	byJob := map[uint64]*rpcLevel{}
-	var sim *simLambdas
-	run := func(spec node.InvocationSpec) {
-		mu.Lock()
-		lv := byJob[spec.Job]
-		mu.Unlock()
-		if lv != nil {
-			lv.simulate(sim, spec)
+	modes := o.TLS
+	if len(modes) == 0 {
+		modes = []bool{true}
+	}
+	fmt.Fprintf(o.Out, "| concurrent tasks | TLS | committed RPCs/s | p50 | p99 | calls | commands per log entry |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, n := range o.Tasks {
+		for _, secure := range modes {
+			row, err := rpcRun(o, n, secure)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(o.Out, row)
 		}
 	}
-	c, s, stop, err := startCluster(o.Binary, o.Nodes, run, "--metrics-addr", "127.0.0.1:0")
+	return nil
+}
+
+// rpcRun measures one level on a cluster of its own.
+func rpcRun(o RPCOptions, n int, secure bool) (string, error) {
+	lv := &rpcLevel{tasks: n, duration: o.Duration, start: make(chan struct{})}
+	lv.claimed.Add(n)
+	var sim *simLambdas
+	ready := make(chan struct{})
+	run := func(spec node.InvocationSpec) {
+		<-ready
+		lv.simulate(sim, spec)
+	}
+	bc := benchCluster{nodes: o.Nodes, insecure: !secure, metrics: true}
+	if o.ProfileDir != "" {
+		bc.extra = append(bc.extra, "--pprof")
+	}
+	c, s, metrics, stop, err := startCluster(o.Binary, bc, run)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer stop()
 	sim = s
-	fmt.Fprintf(o.Out, "| concurrent tasks | committed RPCs/s | p50 | p99 | calls | commands per log entry |\n| --- | --- | --- | --- | --- | --- |\n")
-	for _, n := range o.Tasks {
-		lv := &rpcLevel{tasks: n, duration: o.Duration, start: make(chan struct{})}
-		lv.claimed.Add(n)
-		mu.Lock()
-		job, err := submitSim(c.Client(), fmt.Sprintf(`{"n": %d}`, n))
-		if err == nil {
-			byJob[job] = lv
-		}
-		mu.Unlock()
-		if err != nil {
-			return err
-		}
-		lv.claimed.Wait()
-		entries0, commands0 := leaderCounters(c)
-		lv.end = time.Now().Add(o.Duration)
-		close(lv.start)
-		if o.ProfileDir != "" {
-			profileLeader(c, o.ProfileDir, n, o.Duration)
-		}
-		time.Sleep(time.Until(lv.end))
-		entries1, commands1 := leaderCounters(c)
-		time.Sleep(200 * time.Millisecond)
-		batch := 0.0
-		if entries1 > entries0 {
-			batch = (commands1 - commands0) / (entries1 - entries0)
-		}
-		fmt.Fprintf(o.Out, "%s %.1f |\n", lv.row(), batch)
+	close(ready)
+	if _, err := submitSim(c.Client(), fmt.Sprintf(`{"n": %d}`, n)); err != nil {
+		return "", err
 	}
-	return nil
+	lv.claimed.Wait()
+	scrape := leaderMetrics{c: c, addrs: metrics}
+	entries0, commands0 := scrape.counters()
+	lv.end = time.Now().Add(o.Duration)
+	close(lv.start)
+	if o.ProfileDir != "" {
+		scrape.profile(o.ProfileDir, fmt.Sprintf("leader-%d-tasks-tls-%v.pprof", n, secure), o.Duration)
+	}
+	time.Sleep(time.Until(lv.end))
+	entries1, commands1 := scrape.counters()
+	time.Sleep(200 * time.Millisecond)
+	batch := 0.0
+	if entries1 > entries0 {
+		batch = (commands1 - commands0) / (entries1 - entries0)
+	}
+	mode := "off"
+	if secure {
+		mode = "on"
+	}
+	return fmt.Sprintf("%s %.1f |", lv.row(mode), batch), nil
 }
 
 // simulate is one task's invocation: the root spawns the level's tasks and
@@ -126,15 +144,15 @@ func (lv *rpcLevel) simulate(sim *simLambdas, spec node.InvocationSpec) {
 	lv.mu.Unlock()
 }
 
-func (lv *rpcLevel) row() string {
+func (lv *rpcLevel) row(mode string) string {
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
 	sort.Slice(lv.latencies, func(a, b int) bool { return lv.latencies[a] < lv.latencies[b] })
 	n := len(lv.latencies)
 	if n == 0 {
-		return fmt.Sprintf("| %d | 0 | - | - | 0 (%d errors) |", lv.tasks, lv.errors)
+		return fmt.Sprintf("| %d | %s | 0 | - | - | 0 (%d errors) |", lv.tasks, mode, lv.errors)
 	}
-	return fmt.Sprintf("| %d | %.0f | %s | %s | %d |", lv.tasks, float64(n)/lv.duration.Seconds(),
+	return fmt.Sprintf("| %d | %s | %.0f | %s | %s | %d |", lv.tasks, mode, float64(n)/lv.duration.Seconds(),
 		pct(lv.latencies, 0.50), pct(lv.latencies, 0.99), n)
 }
 
@@ -146,28 +164,37 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 	return sorted[i].Round(10 * time.Microsecond)
 }
 
-// profileLeader saves a CPU profile of the leader, taken during a run.
-func profileLeader(c *proccluster.Cluster, dir string, tasks int, d time.Duration) {
-	leader := c.Leader()
+// leaderMetrics reads the leader's metrics port (over TLS with the
+// cluster's admin certificate, or plain HTTP for an insecure cluster).
+type leaderMetrics struct {
+	c     *proccluster.Cluster
+	addrs []string // by node index
+}
+
+// get fetches path from the current leader's metrics port.
+func (m leaderMetrics) get(path string) (*http.Response, error) {
+	leader := m.c.Leader()
 	if leader == nil {
-		return
+		return nil, fmt.Errorf("no leader")
 	}
-	addr := metricsAddr(c, leader)
-	if addr == "" {
-		return
+	base, client, err := m.c.NodeHTTP(m.addrs[leader.Index])
+	if err != nil {
+		return nil, err
 	}
-	secs := int(d.Seconds()) - 1
-	if secs < 1 {
-		secs = 1
-	}
+	return client.Get(base + path)
+}
+
+// profile saves a CPU profile of the leader, taken during a run.
+func (m leaderMetrics) profile(dir, name string, d time.Duration) {
+	secs := max(int(d.Seconds())-1, 1)
 	go func() {
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+		resp, err := m.get(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs))
 		if err != nil {
 			return
 		}
 		defer resp.Body.Close()
 		os.MkdirAll(dir, 0o755)
-		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("leader-%d-tasks.pprof", tasks)))
+		f, err := os.Create(filepath.Join(dir, name))
 		if err != nil {
 			return
 		}
@@ -176,23 +203,9 @@ func profileLeader(c *proccluster.Cluster, dir string, tasks int, d time.Duratio
 	}()
 }
 
-// metricsAddr reads the metrics address a node logged at start.
-func metricsAddr(c *proccluster.Cluster, n *proccluster.Node) string {
-	for _, line := range strings.Split(c.Log(n), "\n") {
-		if i := strings.Index(line, "metrics="); i >= 0 {
-			return strings.Fields(line[i+len("metrics="):])[0]
-		}
-	}
-	return ""
-}
-
-// leaderCounters scrapes the leader's proposal counters (entries, commands).
-func leaderCounters(c *proccluster.Cluster) (entries, commands float64) {
-	leader := c.Leader()
-	if leader == nil {
-		return 0, 0
-	}
-	resp, err := http.Get("http://" + metricsAddr(c, leader) + "/metrics")
+// counters scrapes the leader's proposal counters (entries, commands).
+func (m leaderMetrics) counters() (entries, commands float64) {
+	resp, err := m.get("/metrics")
 	if err != nil {
 		return 0, 0
 	}

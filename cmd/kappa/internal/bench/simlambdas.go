@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -93,13 +95,23 @@ func (s *simLambdas) invocationsSince(t time.Time) []simEvent {
 	return out
 }
 
-func (s *simLambdas) conn(addr string) *grpc.ClientConn {
+// conn is a connection to a coordinator, over TLS trusting the CA the
+// invocation names, as the Python worker connects (plaintext when it names
+// none).
+func (s *simLambdas) conn(addr, caPEM string) *grpc.ClientConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.conns[addr]
+	key := addr + "|" + caPEM
+	c := s.conns[key]
 	if c == nil {
-		c, _ = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		s.conns[addr] = c
+		creds := insecure.NewCredentials()
+		if caPEM != "" {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM([]byte(caPEM))
+			creds = credentials.NewClientTLSFromCert(pool, "")
+		}
+		c, _ = grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+		s.conns[key] = c
 	}
 	return c
 }
@@ -132,7 +144,7 @@ func (t *simTask) retry(ctx context.Context, call func(context.Context, wire.Tas
 	for {
 		addr := t.spec.Coordinator[t.next%len(t.spec.Coordinator)]
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := call(actx, wire.NewTaskServiceClient(t.s.conn(addr)))
+		err := call(actx, wire.NewTaskServiceClient(t.s.conn(addr, t.spec.CAPEM)))
 		cancel()
 		switch {
 		case err == nil:
