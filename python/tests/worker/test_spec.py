@@ -8,6 +8,23 @@ def test_spec_from_the_leaders_event():
     s = Spec.from_event({"kappa": {"v": 1, "coordinator": ["127.0.0.1:1"], "store": "file:///tmp/x", "job": 1,
                                    "task": 2, "epoch": 3, "invocation": "i", "program": "p", "busy_wait_ms": 500}})
     assert (s.job, s.task, s.epoch, s.busy_wait, s.heartbeat) == (1, 2, 3, 0.5, 2.0)
+    assert s.ca_pem == ""  # a plaintext cluster
+
+
+def test_spec_carries_the_clusters_ca():
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    s = Spec.from_event({"kappa": {"v": 1, "coordinator": ["127.0.0.1:1"], "store": "file:///tmp/x", "job": 1,
+                                   "task": 2, "epoch": 3, "invocation": "i", "program": "p", "ca_pem": pem}})
+    assert s.ca_pem == pem
+
+
+def test_channels_are_kept_per_address_and_ca():
+    from kappa.worker import client
+    plain = client._channel("127.0.0.1:1", "")
+    assert client._channel("127.0.0.1:1", "") is plain
+    # A CA makes it another (TLS) channel; the PEM is only parsed at connect.
+    secure = client._channel("127.0.0.1:1", "-----BEGIN CERTIFICATE-----\n")
+    assert secure is not plain
 
 
 @pytest.mark.parametrize("event,msg", [
