@@ -31,7 +31,7 @@ func (f *clusterFlags) do(cmd func(ctx context.Context, c *kappaclient.Client) e
 	if f.addrs == "" {
 		return usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
 	}
-	c, err := f.conn.client(strings.Split(f.addrs, ","))
+	c, err := f.conn.client(strings.Split(f.addrs, ","), f.timeout)
 	if err != nil {
 		return err
 	}

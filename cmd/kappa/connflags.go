@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -24,8 +25,9 @@ func (f *connFlags) register(flags *pflag.FlagSet) {
 }
 
 // options are the client's connection options, or a usage error naming
-// what is missing.
-func (f *connFlags) options() ([]kappaclient.Option, error) {
+// what is missing. A certs dir that does not exist yet is waited for up to
+// wait (a dev-cluster started a moment ago is still making it).
+func (f *connFlags) options(wait time.Duration) ([]kappaclient.Option, error) {
 	if f.insecure {
 		if f.flags != nil && f.flags.Changed("certs-dir") {
 			return nil, usageError("--insecure and --certs-dir exclude each other: a cluster serves either TLS or plaintext")
@@ -35,6 +37,11 @@ func (f *connFlags) options() ([]kappaclient.Option, error) {
 	if f.certsDir == "" {
 		return nil, usageError("no certificates to reach the cluster with: pass --certs-dir DIR or set KAPPA_CERTS_DIR (ca.crt and client.crt/client.key, made with `kappa cert create-client`), or --insecure for a cluster started with --insecure")
 	}
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(f.certsDir); err == nil {
+			break
+		}
+	}
 	certs, err := tlsconf.Load(f.certsDir)
 	if err != nil {
 		return nil, usageError("--certs-dir: %v", err)
@@ -43,8 +50,8 @@ func (f *connFlags) options() ([]kappaclient.Option, error) {
 }
 
 // client makes a client for addrs that connects as the flags say.
-func (f *connFlags) client(addrs []string) (*kappaclient.Client, error) {
-	opts, err := f.options()
+func (f *connFlags) client(addrs []string, wait time.Duration) (*kappaclient.Client, error) {
+	opts, err := f.options(wait)
 	if err != nil {
 		return nil, err
 	}

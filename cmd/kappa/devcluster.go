@@ -33,6 +33,10 @@ func newDevClusterCmd() *cobra.Command {
 			if dir == "" {
 				dir = filepath.Join(os.TempDir(), "kappa-dev-cluster")
 			}
+			// Absolute: the store URL and certs dirs are handed to other processes.
+			if abs, err := filepath.Abs(dir); err == nil {
+				dir = abs
+			}
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
@@ -54,9 +58,6 @@ func newDevClusterCmd() *cobra.Command {
 			}
 			defer c.Stop(5 * time.Second)
 			certs := c.CertsDir()
-			if abs, err := filepath.Abs(certs); err == nil {
-				certs = abs
-			}
 			fmt.Printf(`kappa dev cluster: %d nodes, lambdas at https://%s, logs and data in %s
 TLS everywhere with the cluster's own CA (%s); you are its admin:
 

@@ -103,14 +103,12 @@ func run(program string, o runOptions) error {
 		return err
 	}
 
-	connect := o.conn.client
-	if o.cluster == "" {
-		// The embedded default listens on loopback only, in plaintext.
-		connect = func(addrs []string) (*kappaclient.Client, error) {
-			return kappaclient.New(addrs, kappaclient.Insecure())
+	// The embedded default listens on loopback only, in plaintext.
+	opts := []kappaclient.Option{kappaclient.Insecure()}
+	if o.cluster != "" {
+		if opts, err = o.conn.options(30 * time.Second); err != nil {
+			return err
 		}
-	} else if _, err := o.conn.options(); err != nil {
-		return err
 	}
 	view := newProgressView(os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -124,9 +122,9 @@ func run(program string, o runOptions) error {
 		defer e.Close()
 		addrs = []string{e.node.APIAddr()}
 	}
-	c, err := connect(addrs)
+	c, err := kappaclient.New(addrs, opts...)
 	if err != nil {
-		return err
+		return usageError("%v", err)
 	}
 	defer c.Close()
 	st, err := submitAndWatch(ctx, c, bundle, []byte(o.event), program, o.maxLaunches, view)

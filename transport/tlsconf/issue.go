@@ -191,13 +191,29 @@ func (ca *CA) issue(out string, p Pair, name string, hosts []string, validity ti
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(out, 0o700); err != nil {
+	if _, err := os.Stat(out); err == nil {
+		if err := ca.writeCACopy(out); err != nil {
+			return err
+		}
+		return writeKeyAndCert(keyPath, key, certPath, pemBlock("CERTIFICATE", der))
+	}
+	// A new certs dir appears whole (a client waiting for it never sees
+	// ca.crt without the certificate): made aside, then renamed.
+	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
 		return err
 	}
-	if err := ca.writeCACopy(out); err != nil {
+	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".new-")
+	if err != nil {
 		return err
 	}
-	return writeKeyAndCert(keyPath, key, certPath, pemBlock("CERTIFICATE", der))
+	defer os.RemoveAll(tmp)
+	if err := ca.writeCACopy(tmp); err != nil {
+		return err
+	}
+	if err := writeKeyAndCert(filepath.Join(tmp, p.Key), key, filepath.Join(tmp, p.Cert), pemBlock("CERTIFICATE", der)); err != nil {
+		return err
+	}
+	return os.Rename(tmp, out)
 }
 
 // writeCACopy puts ca.crt into out, unless it is already there (the same).
