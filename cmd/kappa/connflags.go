@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
 
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
@@ -27,12 +28,12 @@ func (f *connFlags) register(flags *pflag.FlagSet) {
 // options are the client's connection options, or a usage error naming
 // what is missing. A certs dir that does not exist yet is waited for up to
 // wait (a dev-cluster started a moment ago is still making it).
-func (f *connFlags) options(wait time.Duration) ([]kappaclient.Option, error) {
+func (f *connFlags) options(wait time.Duration) ([]grpc.DialOption, error) {
 	if f.insecure {
 		if f.flags != nil && f.flags.Changed("certs-dir") {
 			return nil, usageError("--insecure and --certs-dir exclude each other: a cluster serves either TLS or plaintext")
 		}
-		return []kappaclient.Option{kappaclient.Insecure()}, nil
+		return []grpc.DialOption{kappaclient.Insecure()}, nil
 	}
 	if f.certsDir == "" {
 		return nil, usageError("no certificates to reach the cluster with: pass --certs-dir DIR or set KAPPA_CERTS_DIR (ca.crt and client.crt/client.key, made with `kappa cert create-client`), or --insecure for a cluster started with --insecure")
@@ -46,7 +47,11 @@ func (f *connFlags) options(wait time.Duration) ([]kappaclient.Option, error) {
 	if err != nil {
 		return nil, usageError("--certs-dir: %v", err)
 	}
-	return []kappaclient.Option{kappaclient.WithCerts(certs)}, nil
+	creds, err := kappaclient.WithCerts(certs)
+	if err != nil {
+		return nil, usageError("--certs-dir: %v", err)
+	}
+	return []grpc.DialOption{creds}, nil
 }
 
 // client makes a client for addrs that connects as the flags say.

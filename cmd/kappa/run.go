@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
@@ -104,7 +105,7 @@ func run(program string, o runOptions) error {
 	}
 
 	// The embedded default listens on loopback only, in plaintext.
-	opts := []kappaclient.Option{kappaclient.Insecure()}
+	opts := []grpc.DialOption{kappaclient.Insecure()}
 	if o.cluster != "" {
 		if opts, err = o.conn.options(30 * time.Second); err != nil {
 			return err

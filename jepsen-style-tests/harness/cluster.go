@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/node/proccluster"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
@@ -137,7 +139,7 @@ func (c *Cluster) PinnedClient(i int) *kappaclient.Client {
 }
 
 // ClientOptions connect a client to this cluster as its admin.
-func (c *Cluster) ClientOptions() []kappaclient.Option { return c.procs.ClientOptions() }
+func (c *Cluster) ClientOptions() []grpc.DialOption { return c.procs.ClientOptions() }
 
 // CertsDir is the admin client's certs dir (for KAPPA_CERTS_DIR).
 func (c *Cluster) CertsDir() string { return c.procs.CertsDir() }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -186,7 +187,7 @@ func checkPipeline(rec *recorder, job uint64, resultJSON string, ev pipelineEven
 
 // runClient is one API client: it submits short jobs and reads and
 // cancels them, recording every call with its call and return times.
-func runClient(addrs []string, opts []kappaclient.Option, bundle []byte, id int, seed int64, rec *recorder, stop <-chan struct{}) {
+func runClient(addrs []string, opts []grpc.DialOption, bundle []byte, id int, seed int64, rec *recorder, stop <-chan struct{}) {
 	cl, err := kappaclient.New(addrs, opts...)
 	if err != nil {
 		rec.problem("client %d: %v", id, err)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"google.golang.org/grpc"
+
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
@@ -20,11 +22,12 @@ import (
 // earlier run restart with the new CA), so addresses may change between
 // runs.
 type pki struct {
-	dir       string
-	ca        *tlsconf.CA
-	admin     *tlsconf.Certs
-	keyID     string
-	keySecret string // path of the file holding the secret access key
+	dir        string
+	ca         *tlsconf.CA
+	admin      *tlsconf.Certs
+	adminCreds grpc.DialOption
+	keyID      string
+	keySecret  string // path of the file holding the secret access key
 }
 
 // AdminName is the admin client certificate's name in a secure cluster.
@@ -45,6 +48,9 @@ func newPKI(dir string) (*pki, error) {
 		return nil, err
 	}
 	if p.admin, err = tlsconf.Load(adminDir); err != nil {
+		return nil, err
+	}
+	if p.adminCreds, err = kappaclient.WithCerts(p.admin); err != nil {
 		return nil, err
 	}
 	secret := make([]byte, 24)
@@ -129,11 +135,11 @@ func (c *Cluster) CA() *tlsconf.CA {
 
 // ClientOptions connect a client as the cluster's admin (or in plaintext
 // to an insecure cluster).
-func (c *Cluster) ClientOptions() []kappaclient.Option {
+func (c *Cluster) ClientOptions() []grpc.DialOption {
 	if c.pki == nil {
-		return []kappaclient.Option{kappaclient.Insecure()}
+		return []grpc.DialOption{kappaclient.Insecure()}
 	}
-	return []kappaclient.Option{kappaclient.WithCerts(c.pki.admin)}
+	return []grpc.DialOption{c.pki.adminCreds}
 }
 
 // LambdaHTTP is how a test reaches lambda-local itself: its base URL, an

@@ -35,59 +35,36 @@ type Client struct {
 	clientID string
 	nextReq  atomic.Uint64
 	dialOpts []grpc.DialOption
-	chosen   bool // WithCerts or Insecure was given
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
 	pref  int // index of the address that answered last
 }
 
-// Option chooses how a client connects. Every client needs one of
-// WithCerts or Insecure: there is no silent default.
-type Option func(*Client) error
-
-// WithCerts connects over TLS: it trusts the certs dir's ca.crt, accepts
-// only a node certificate that names the host dialed, and presents the
-// dir's client.crt when it has one (a token client's dir holds ca.crt
-// alone).
-func WithCerts(certs *tlsconf.Certs) Option {
-	return func(c *Client) error {
-		o := tlsconf.ClientOptions{ServerRole: tlsconf.RoleNode}
-		if certs.Has(tlsconf.ClientPair) {
-			o.Pair = &tlsconf.ClientPair
-		}
-		creds, err := certs.Credentials(o)
-		if err != nil {
-			return err
-		}
-		c.dialOpts = append(c.dialOpts, grpc.WithTransportCredentials(creds))
-		c.chosen = true
-		return nil
+// WithCerts is how a client connects over TLS: it trusts the certs dir's
+// ca.crt, accepts only a node certificate that names the host dialed, and
+// presents the dir's client.crt when it has one (a token client's dir
+// holds ca.crt alone).
+func WithCerts(certs *tlsconf.Certs) (grpc.DialOption, error) {
+	o := tlsconf.ClientOptions{ServerRole: tlsconf.RoleNode}
+	if certs.Has(tlsconf.ClientPair) {
+		o.Pair = &tlsconf.ClientPair
 	}
+	creds, err := certs.Credentials(o)
+	if err != nil {
+		return nil, err
+	}
+	return grpc.WithTransportCredentials(creds), nil
 }
 
-// Insecure connects in plaintext: to a cluster started with --insecure,
-// or the embedded default on loopback.
-func Insecure() Option {
-	return func(c *Client) error {
-		c.dialOpts = append(c.dialOpts, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		c.chosen = true
-		return nil
-	}
-}
-
-// WithDialOptions adds gRPC dial options (per-call credentials such as a
-// token, interceptors).
-func WithDialOptions(opts ...grpc.DialOption) Option {
-	return func(c *Client) error {
-		c.dialOpts = append(c.dialOpts, opts...)
-		return nil
-	}
-}
+// Insecure is how a client connects in plaintext: to a cluster started
+// with --insecure, or the embedded default on loopback.
+func Insecure() grpc.DialOption { return grpc.WithTransportCredentials(insecure.NewCredentials()) }
 
 // New makes a client for the given node addresses ("host:port", at least
-// one), connecting as opts say (WithCerts or Insecure is required).
-func New(addrs []string, opts ...Option) (*Client, error) {
+// one). opts say how it dials: WithCerts or Insecure (there is no default:
+// gRPC refuses to connect without either), and any credentials to send.
+func New(addrs []string, opts ...grpc.DialOption) (*Client, error) {
 	var clean []string
 	for _, a := range addrs {
 		if a = strings.TrimSpace(a); a != "" {
@@ -97,15 +74,7 @@ func New(addrs []string, opts ...Option) (*Client, error) {
 	if len(clean) == 0 {
 		return nil, errors.New("no cluster address given (use --cluster HOST:PORT[,HOST:PORT…])")
 	}
-	c := &Client{addrs: clean, clientID: newClientID(), conns: map[string]*grpc.ClientConn{}}
-	for _, o := range opts {
-		if err := o(c); err != nil {
-			return nil, err
-		}
-	}
-	if !c.chosen {
-		return nil, errors.New("kappaclient: say how to connect: WithCerts (a certs dir) or Insecure (a plaintext cluster)")
-	}
+	c := &Client{addrs: clean, dialOpts: opts, clientID: newClientID(), conns: map[string]*grpc.ClientConn{}}
 	c.nextReq.Store(uint64(time.Now().UnixNano()))
 	return c, nil
 }

@@ -43,7 +43,7 @@ func TestWatchRecoversFromASilentStream(t *testing.T) {
 	wire.RegisterClientServiceServer(srv, svc)
 	go srv.Serve(l)
 	defer srv.Stop()
-	c, err := New([]string{l.Addr().String()})
+	c, err := New([]string{l.Addr().String()}, Insecure())
 	if err != nil {
 		t.Fatal(err)
 	}
