@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -206,7 +205,7 @@ func TestReadmeProgram(t *testing.T) {
 // returns the environment its printed export line sets.
 func devCluster(t *testing.T, dir string, base int) (env []string, stop func() string) {
 	dev := exec.Command(nodetest.KappaBinary(t), "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s")
-	var out lockedOutput
+	var out nodetest.Output
 	dev.Stdout, dev.Stderr = &out, &out
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
@@ -230,24 +229,6 @@ func devCluster(t *testing.T, dir string, base int) (env []string, stop func() s
 	}
 	t.Fatalf("dev-cluster printed no export line:\n%s", stop())
 	return nil, nil
-}
-
-// lockedOutput collects a child's output while the test reads it.
-type lockedOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *lockedOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *lockedOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
 }
 
 // waitMembers waits until the cluster lists three voters and a leader.

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,7 +50,7 @@ func (c *Cluster) Log(n *Node) string { return c.procs.Log(n) }
 func RunKappa(t testing.TB, limit time.Duration, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(nodetest.KappaBinary(t), args...)
-	out := &lockedBuffer{}
+	out := &nodetest.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -66,24 +65,6 @@ func RunKappa(t testing.TB, limit time.Duration, args ...string) (string, int) {
 		<-done
 		return out.String(), -1
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }
 
 // FreeAddr picks a free port on ip (for processes a test starts itself).

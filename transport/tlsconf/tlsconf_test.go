@@ -83,6 +83,17 @@ func serve(t *testing.T, cfg *tls.Config) *server {
 	return s
 }
 
+// nodeServer serves with a new node's certificate, treating client
+// certificates by auth.
+func nodeServer(t *testing.T, auth tls.ClientAuthType) (*pki, *Certs, *server) {
+	t.Helper()
+	p := newPKI(t)
+	nodeCerts := load(t, p.node)
+	cfg, err := nodeCerts.ServerConfig(NodePair, auth)
+	must(t, err)
+	return p, nodeCerts, serve(t, cfg)
+}
+
 // dial connects to addr as host and returns the server's leaf certificate.
 func dial(t *testing.T, addr string, cfg *tls.Config) (*x509.Certificate, error) {
 	t.Helper()
@@ -109,11 +120,7 @@ func (s *server) next(t *testing.T) any {
 // sees each client's role and name, a client without a certificate as
 // anonymous, and a client whose certificate another CA signed not at all.
 func TestIdentities(t *testing.T) {
-	p := newPKI(t)
-	nodeCerts := load(t, p.node)
-	cfg, err := nodeCerts.ServerConfig(NodePair, tls.VerifyClientCertIfGiven)
-	must(t, err)
-	s := serve(t, cfg)
+	p, _, s := nodeServer(t, tls.VerifyClientCertIfGiven)
 
 	for _, tc := range []struct {
 		dir  string
@@ -186,11 +193,7 @@ func TestServerChecks(t *testing.T) {
 // sees, without making a new configuration; a half-replaced pair keeps
 // the old one in use and says why.
 func TestReload(t *testing.T) {
-	p := newPKI(t)
-	nodeCerts := load(t, p.node)
-	cfg, err := nodeCerts.ServerConfig(NodePair, tls.RequireAndVerifyClientCert)
-	must(t, err)
-	s := serve(t, cfg)
+	p, nodeCerts, s := nodeServer(t, tls.RequireAndVerifyClientCert)
 	cc, err := load(t, p.client).ClientConfig(ClientOptions{Pair: &ClientPair, Host: "127.0.0.1"})
 	must(t, err)
 	first, err := dial(t, s.addr, cc)
