@@ -95,7 +95,11 @@ func rpcRun(o RPCOptions, n int, secure bool) (string, error) {
 	lv.end = time.Now().Add(o.Duration)
 	close(lv.start)
 	if o.ProfileDir != "" {
-		scrape.profile(o.ProfileDir, fmt.Sprintf("leader-%d-tasks-tls-%v.pprof", n, secure), o.Duration)
+		name := fmt.Sprintf("leader-%d-tasks.pprof", n)
+		if !secure {
+			name = fmt.Sprintf("leader-%d-tasks-insecure.pprof", n)
+		}
+		scrape.profile(o.ProfileDir, name, o.Duration)
 	}
 	time.Sleep(time.Until(lv.end))
 	entries1, commands1 := scrape.counters()
