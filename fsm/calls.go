@@ -45,6 +45,7 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 	}
 
 	// The call is applied: record it, move the pointer, then run the op.
+	prevSeq, prevResponse := t.GetSeq(), t.GetLastResponse()
 	t.Seq = c.GetSeq()
 	t.LastDigest = c.GetDigest()
 	t.AppliedCalls++
@@ -58,6 +59,8 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 		t.LaunchesWithoutProgress = 0
 		j.Checkpoints++
 		j.CheckpointBytes += c.GetCheckpointSize()
+		t.CheckpointSeq = 0
+		m.noteCheckpoint(j, t, now)
 	}
 
 	var r *pb.Response
@@ -71,6 +74,8 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 	case *pb.TaskCall_Yield:
 		j.Yields++
 		m.setState(t, pb.TaskState_TASK_RUNNABLE)
+		m.taskEvent(j, t, now, pb.EventKind_EVENT_YIELDED, "")
+		m.noteRunnable(t, pb.LaunchReason_LAUNCH_YIELD)
 		r = ack()
 	case *pb.TaskCall_Exit:
 		t.LaunchesWithoutProgress = 0
@@ -78,6 +83,10 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 		r = ack()
 	case *pb.TaskCall_Fail:
 		m.failTask(j, t, now, op.Fail.GetError())
+		if t.GetResumable() {
+			// Fail holds no checkpoint: a retry resumes the call before it.
+			t.ResumeSeq, t.ResumeResponse = prevSeq, prevResponse
+		}
 		r = ack()
 	case *pb.TaskCall_CreateQueues:
 		r = m.createQueues(j, op.CreateQueues)
@@ -159,6 +168,7 @@ func (m *Machine) park(now int64, p *pb.Park) *pb.Result {
 	switch t.GetState() {
 	case pb.TaskState_TASK_BLOCKED:
 		m.setState(t, pb.TaskState_TASK_PARKED)
+		m.taskEvent(j, t, now, pb.EventKind_EVENT_PARKED, "")
 		m.checkDeadlock(j, now)
 		return parked
 	case pb.TaskState_TASK_RUNNING:

@@ -27,6 +27,7 @@ func (m *Machine) spawn(j *pb.Job, parent *pb.Task, now int64, s *pb.Spawn) *pb.
 			OnCoordinator: ch.GetOnCoordinator(),
 		}
 		m.addTask(child, pb.TaskState_TASK_PENDING)
+		m.noteSpawned(j, parent, child, now)
 		for _, f := range ch.GetAwaits() {
 			ft := m.tasks[TaskKey{j.GetId(), f}]
 			if !isTerminal(ft.GetState()) {
@@ -53,6 +54,7 @@ func (m *Machine) startIfReady(j *pb.Job, child *pb.Task, now int64) {
 		}
 	}
 	m.setState(child, pb.TaskState_TASK_RUNNABLE)
+	m.noteRunnable(child, pb.LaunchReason_LAUNCH_FIRST)
 }
 
 func (m *Machine) wait(j *pb.Job, t *pb.Task, w *pb.Wait) *pb.Response {
@@ -94,6 +96,7 @@ func (m *Machine) futureResult(k TaskKey) *pb.FutureResult {
 func (m *Machine) exit(j *pb.Job, t *pb.Task, now int64, e *pb.Exit) {
 	t.Result = e.GetResult()
 	m.setState(t, pb.TaskState_TASK_DONE)
+	m.noteFinished(j, t, now, true)
 	if t.GetId() == RootTask {
 		j.Result = e.GetResult()
 		j.ResultJson = e.GetResultJson()
@@ -109,6 +112,7 @@ func (m *Machine) failTask(j *pb.Job, t *pb.Task, now int64, msg string) {
 	t.Failed = true
 	t.Error = msg
 	m.setState(t, pb.TaskState_TASK_FAILED)
+	m.noteFinished(j, t, now, true)
 	if t.GetId() == RootTask {
 		m.finishJob(j, now, pb.JobState_JOB_FAILED, msg)
 		return

@@ -35,7 +35,9 @@ func (m *Machine) submitJob(now int64, s *pb.SubmitJob) *pb.Result {
 		TasksByState:    make([]uint64, len(pb.TaskState_name)),
 	}
 	m.jobs[id] = j
-	m.addTask(&pb.Task{JobId: id, Id: RootTask, Name: "handler"}, pb.TaskState_TASK_RUNNABLE)
+	root := &pb.Task{JobId: id, Id: RootTask, Name: "handler"}
+	m.addTask(root, pb.TaskState_TASK_RUNNABLE)
+	m.noteSubmitted(j, s, now, root)
 	return &pb.Result{Value: &pb.Result_JobId{JobId: id}}
 }
 
@@ -47,6 +49,14 @@ func (m *Machine) addTask(t *pb.Task, s pb.TaskState) {
 // finishJob ends a job: every task still alive is failed with the reason,
 // so its worker's next call is refused and nothing is launched again.
 func (m *Machine) finishJob(j *pb.Job, now int64, state pb.JobState, errMsg string) {
+	kind := pb.EventKind_EVENT_JOB_FAILED
+	if state == pb.JobState_JOB_SUCCEEDED {
+		kind = pb.EventKind_EVENT_JOB_SUCCEEDED
+	}
+	m.endJob(j, now, state, errMsg, kind)
+}
+
+func (m *Machine) endJob(j *pb.Job, now int64, state pb.JobState, errMsg string, kind pb.EventKind) {
 	j.State = state
 	j.Error = errMsg
 	j.FinishedUnixMs = now
@@ -62,7 +72,9 @@ func (m *Machine) finishJob(j *pb.Job, now int64, state pb.JobState, errMsg stri
 			t.Error = "the job failed: " + errMsg
 		}
 		m.setState(t, pb.TaskState_TASK_FAILED)
+		m.noteFinished(j, t, now, false)
 	}
+	m.noteJobEnded(j, now, kind)
 }
 
 // cancelJob stops every task of a running job; waiters and workers get
@@ -79,7 +91,7 @@ func (m *Machine) cancelJob(now int64, c *pb.CancelJob) *pb.Result {
 	if reason == "" {
 		reason = "no reason given"
 	}
-	m.finishJob(j, now, pb.JobState_JOB_FAILED, "cancelled: "+reason)
+	m.endJob(j, now, pb.JobState_JOB_FAILED, "cancelled: "+reason, pb.EventKind_EVENT_JOB_CANCELLED)
 	return &pb.Result{}
 }
 
@@ -195,5 +207,6 @@ func (m *Machine) forgetJob(f *pb.ForgetJob) *pb.Result {
 		delete(m.queues, k)
 	}
 	delete(m.jobs, j.GetId())
+	delete(m.histories, j.GetId())
 	return &pb.Result{}
 }

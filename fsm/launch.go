@@ -26,7 +26,7 @@ func (m *Machine) lookup(job, task uint64) (*pb.Job, *pb.Task, *pb.Result) {
 // launch records that the leader is about to invoke a lambda for the task
 // with the next epoch. It is committed before every invocation, so a later
 // claim can tell the current invocation from any older one.
-func (m *Machine) launch(l *pb.Launch) *pb.Result {
+func (m *Machine) launch(now int64, l *pb.Launch) *pb.Result {
 	j, t, bad := m.lookup(l.GetJobId(), l.GetTaskId())
 	if bad != nil {
 		return bad
@@ -52,12 +52,13 @@ func (m *Machine) launch(l *pb.Launch) *pb.Result {
 		j.MaxEpoch = t.Epoch
 	}
 	m.setState(t, pb.TaskState_TASK_LAUNCHED)
+	m.noteLaunched(j, t, now)
 	return &pb.Result{}
 }
 
 // claim: the first claim of the launched (task, epoch, invocation) wins.
 // The same claim sent again gets the same grant.
-func (m *Machine) claim(c *pb.Claim) *pb.Result {
+func (m *Machine) claim(now int64, c *pb.Claim) *pb.Result {
 	j, t, bad := m.lookup(c.GetJobId(), c.GetTaskId())
 	if bad != nil {
 		return bad
@@ -71,6 +72,7 @@ func (m *Machine) claim(c *pb.Claim) *pb.Result {
 		t.Claim = c.GetClaim()
 		t.Claims++
 		m.setState(t, pb.TaskState_TASK_RUNNING)
+		m.noteClaimed(j, t, now)
 	case current && t.GetClaim() == c.GetClaim() && (t.GetState() == pb.TaskState_TASK_RUNNING || t.GetState() == pb.TaskState_TASK_BLOCKED):
 		// A re-sent claim: grant it again.
 	default:
@@ -94,6 +96,7 @@ func (m *Machine) grant(j *pb.Job, t *pb.Task) *pb.ClaimGrant {
 		Attempt:       t.GetClaims(),
 		External:      t.GetExternal(),
 		OnCoordinator: t.GetOnCoordinator(),
+		CheckpointSeq: t.GetCheckpointSeq(),
 	}
 	if t.GetSeq() > 0 {
 		g.LastResponse = t.GetLastResponse()
@@ -139,6 +142,7 @@ func (m *Machine) invocationEnded(now int64, e *pb.InvocationEnded) *pb.Result {
 		// The worker died while polling: the waiter stays registered and
 		// the task is relaunched when its response arrives.
 		m.setState(t, pb.TaskState_TASK_PARKED)
+		m.taskEvent(j, t, now, pb.EventKind_EVENT_PARKED, "its invocation ended: "+t.GetLastOutcome())
 		m.checkDeadlock(j, now)
 		return &pb.Result{}
 	default:
@@ -150,6 +154,7 @@ func (m *Machine) invocationEnded(now int64, e *pb.InvocationEnded) *pb.Result {
 		return &pb.Result{}
 	}
 	m.setState(t, pb.TaskState_TASK_RUNNABLE)
+	m.noteRunnable(t, m.relaunchReason(t, e.GetOutcome()))
 	return &pb.Result{}
 }
 
@@ -165,6 +170,8 @@ func outcomeName(o pb.Outcome) string {
 		return "crashed"
 	case pb.Outcome_OUTCOME_NOT_STARTED:
 		return "not started"
+	case pb.Outcome_OUTCOME_LEASE_EXPIRED:
+		return "lost"
 	}
 	return "unknown outcome"
 }

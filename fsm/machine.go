@@ -48,6 +48,12 @@ type Machine struct {
 	// Restore, never serialized.
 	runnable map[TaskKey]struct{}
 
+	// Job histories (events.go), the leader the last LeaderChanged named
+	// and how many were applied (the leader era).
+	histories map[uint64]*pb.JobHistory
+	leaderID  string
+	leaderEra uint64
+
 	// unsafe breaks a guarantee on purpose (tests only; see unsafe.go).
 	unsafe Unsafe
 }
@@ -62,6 +68,7 @@ func New() *Machine {
 		nodes:     map[string]*pb.Node{},
 		queues:    map[QueueKey]*pb.Queue{},
 		runnable:  map[TaskKey]struct{}{},
+		histories: map[uint64]*pb.JobHistory{},
 	}
 }
 
@@ -92,9 +99,9 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 	case *pb.Command_SubmitJob:
 		r = m.submitJob(c.GetNowUnixMs(), op.SubmitJob)
 	case *pb.Command_Launch:
-		r = m.launch(op.Launch)
+		r = m.launch(c.GetNowUnixMs(), op.Launch)
 	case *pb.Command_Claim:
-		r = m.claim(op.Claim)
+		r = m.claim(c.GetNowUnixMs(), op.Claim)
 	case *pb.Command_Call:
 		r = m.call(index, c.GetNowUnixMs(), op.Call)
 	case *pb.Command_Park:
@@ -113,6 +120,10 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 		r = m.forgetJob(op.ForgetJob)
 	case *pb.Command_SetClusterVersion:
 		r = m.setClusterVersion(op.SetClusterVersion)
+	case *pb.Command_LeaderChanged:
+		r = m.leaderChanged(c.GetNowUnixMs(), op.LeaderChanged)
+	case *pb.Command_RetryJob:
+		r = m.retryJob(c.GetNowUnixMs(), op.RetryJob)
 	default:
 		r = fail(pb.ErrorCode_INVALID, "unknown command %T", c.GetOp())
 	}

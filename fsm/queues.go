@@ -134,6 +134,7 @@ func (m *Machine) release(j *pb.Job, task uint64, r *pb.Response) {
 		m.setState(t, pb.TaskState_TASK_RUNNING)
 	case pb.TaskState_TASK_PARKED:
 		m.setState(t, pb.TaskState_TASK_RUNNABLE)
+		m.noteRunnable(t, pb.LaunchReason_LAUNCH_UNBLOCKED)
 	}
 }
 

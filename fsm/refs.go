@@ -38,11 +38,10 @@ func (m *Machine) Refs(job uint64) JobRefs {
 		}
 		add(t.GetStart())
 		add(t.GetResult())
-		resp := t.GetLastResponse()
-		for _, res := range resp.GetResolved().GetResults() {
-			add(res.GetValue())
+		// The stored response, and the one a retry would resume with.
+		for _, v := range append(responseValues(t.GetLastResponse()), responseValues(t.GetResumeResponse())...) {
+			add(v)
 		}
-		add(resp.GetDequeued().GetItem())
 		r.Seq[id] = t.GetSeq()
 		r.Terminal[id] = isTerminal(t.GetState())
 	}

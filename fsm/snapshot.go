@@ -46,6 +46,12 @@ func (m *Machine) State() *pb.State {
 	for _, k := range m.queueKeys(0) {
 		s.Queues = append(s.Queues, proto.Clone(m.queues[k]).(*pb.Queue))
 	}
+	for _, id := range jobIDs {
+		if h := m.histories[id]; h != nil {
+			s.Histories = append(s.Histories, proto.Clone(h).(*pb.JobHistory))
+		}
+	}
+	s.LeaderId, s.LeaderEra = m.leaderID, m.leaderEra
 	return s
 }
 
@@ -100,6 +106,13 @@ func (m *Machine) Restore(data []byte) error {
 	for _, n := range s.GetNodes() {
 		fresh.nodes[n.GetId()] = n
 	}
+	for _, h := range s.GetHistories() {
+		if fresh.jobs[h.GetJobId()] == nil {
+			return fmt.Errorf("fsm: restore: the history of j%d belongs to no job", h.GetJobId())
+		}
+		fresh.histories[h.GetJobId()] = h
+	}
+	fresh.leaderID, fresh.leaderEra = s.GetLeaderId(), s.GetLeaderEra()
 	*m = *fresh
 	return nil
 }

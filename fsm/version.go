@@ -13,7 +13,9 @@ import (
 const (
 	// CommandVersion is the newest command set this build applies.
 	// 1: the first versioned command set.
-	CommandVersion uint32 = 1
+	// 2: job histories (LeaderChanged, SubmitJob.history_limit, the lease
+	// expiry outcome) and RetryJob.
+	CommandVersion uint32 = 2
 	// SnapshotVersion is the newest snapshot layout this build restores.
 	SnapshotVersion uint32 = 1
 )
@@ -22,11 +24,21 @@ const (
 // (by its field number in Command's oneof). Kinds not listed are version 1.
 // A kind added later is listed here with the version it bumps to, and a new
 // field of an existing kind is reported by fieldsSince.
-var commandSince = map[int32]uint32{}
+var commandSince = map[int32]uint32{
+	60: 2, // LeaderChanged
+	61: 2, // RetryJob
+}
 
 // fieldsSince reports the version a command needs because of fields added
-// to an existing kind after version 1 (none yet).
-func fieldsSince(c *pb.Command) uint32 { return 1 }
+// to an existing kind after version 1.
+func fieldsSince(c *pb.Command) uint32 {
+	switch {
+	case c.GetSubmitJob().GetHistoryLimit() != 0,
+		c.GetInvocationEnded().GetOutcome() == pb.Outcome_OUTCOME_LEASE_EXPIRED:
+		return 2
+	}
+	return 1
+}
 
 // RequiredVersion is the command version a replica must know to apply c.
 func RequiredVersion(c *pb.Command) uint32 {

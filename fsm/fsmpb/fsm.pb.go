@@ -35,6 +35,9 @@ const (
 	Outcome_OUTCOME_CRASH          Outcome = 4
 	// The invoker could not run it at all (e.g. the platform is shutting down).
 	Outcome_OUTCOME_NOT_STARTED Outcome = 5
+	// The leader heard nothing from the invocation for a whole lease
+	// (command version 2; before it, a lease expiry was OUTCOME_CRASH).
+	Outcome_OUTCOME_LEASE_EXPIRED Outcome = 6
 )
 
 // Enum value maps for Outcome.
@@ -46,6 +49,7 @@ var (
 		3: "OUTCOME_TIMEOUT",
 		4: "OUTCOME_CRASH",
 		5: "OUTCOME_NOT_STARTED",
+		6: "OUTCOME_LEASE_EXPIRED",
 	}
 	Outcome_value = map[string]int32{
 		"OUTCOME_UNSPECIFIED":    0,
@@ -54,6 +58,7 @@ var (
 		"OUTCOME_TIMEOUT":        3,
 		"OUTCOME_CRASH":          4,
 		"OUTCOME_NOT_STARTED":    5,
+		"OUTCOME_LEASE_EXPIRED":  6,
 	}
 )
 
@@ -327,6 +332,173 @@ func (WaitKind) EnumDescriptor() ([]byte, []int) {
 	return file_fsm_proto_rawDescGZIP(), []int{4}
 }
 
+type EventKind int32
+
+const (
+	EventKind_EVENT_KIND_UNSPECIFIED EventKind = 0
+	EventKind_EVENT_SUBMITTED        EventKind = 1
+	EventKind_EVENT_SPAWNED          EventKind = 2
+	EventKind_EVENT_LAUNCHED         EventKind = 3
+	EventKind_EVENT_CLAIMED          EventKind = 4
+	// Sampled: a task's first checkpoint, then at most one per task per
+	// checkpointEventEvery of committed time (count: the task's total).
+	EventKind_EVENT_CHECKPOINTED   EventKind = 5
+	EventKind_EVENT_YIELDED        EventKind = 6
+	EventKind_EVENT_PARKED         EventKind = 7
+	EventKind_EVENT_LEADER_CHANGED EventKind = 8
+	EventKind_EVENT_TASK_DONE      EventKind = 9
+	EventKind_EVENT_TASK_FAILED    EventKind = 10
+	EventKind_EVENT_JOB_SUCCEEDED  EventKind = 11
+	EventKind_EVENT_JOB_FAILED     EventKind = 12
+	EventKind_EVENT_JOB_CANCELLED  EventKind = 13
+	EventKind_EVENT_RETRIED        EventKind = 14
+)
+
+// Enum value maps for EventKind.
+var (
+	EventKind_name = map[int32]string{
+		0:  "EVENT_KIND_UNSPECIFIED",
+		1:  "EVENT_SUBMITTED",
+		2:  "EVENT_SPAWNED",
+		3:  "EVENT_LAUNCHED",
+		4:  "EVENT_CLAIMED",
+		5:  "EVENT_CHECKPOINTED",
+		6:  "EVENT_YIELDED",
+		7:  "EVENT_PARKED",
+		8:  "EVENT_LEADER_CHANGED",
+		9:  "EVENT_TASK_DONE",
+		10: "EVENT_TASK_FAILED",
+		11: "EVENT_JOB_SUCCEEDED",
+		12: "EVENT_JOB_FAILED",
+		13: "EVENT_JOB_CANCELLED",
+		14: "EVENT_RETRIED",
+	}
+	EventKind_value = map[string]int32{
+		"EVENT_KIND_UNSPECIFIED": 0,
+		"EVENT_SUBMITTED":        1,
+		"EVENT_SPAWNED":          2,
+		"EVENT_LAUNCHED":         3,
+		"EVENT_CLAIMED":          4,
+		"EVENT_CHECKPOINTED":     5,
+		"EVENT_YIELDED":          6,
+		"EVENT_PARKED":           7,
+		"EVENT_LEADER_CHANGED":   8,
+		"EVENT_TASK_DONE":        9,
+		"EVENT_TASK_FAILED":      10,
+		"EVENT_JOB_SUCCEEDED":    11,
+		"EVENT_JOB_FAILED":       12,
+		"EVENT_JOB_CANCELLED":    13,
+		"EVENT_RETRIED":          14,
+	}
+)
+
+func (x EventKind) Enum() *EventKind {
+	p := new(EventKind)
+	*p = x
+	return p
+}
+
+func (x EventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_fsm_proto_enumTypes[5].Descriptor()
+}
+
+func (EventKind) Type() protoreflect.EnumType {
+	return &file_fsm_proto_enumTypes[5]
+}
+
+func (x EventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventKind.Descriptor instead.
+func (EventKind) EnumDescriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{5}
+}
+
+// LaunchReason says why a task is launched.
+type LaunchReason int32
+
+const (
+	LaunchReason_LAUNCH_REASON_UNSPECIFIED LaunchReason = 0
+	LaunchReason_LAUNCH_FIRST              LaunchReason = 1
+	LaunchReason_LAUNCH_YIELD              LaunchReason = 2
+	// A parked task whose response arrived.
+	LaunchReason_LAUNCH_UNBLOCKED      LaunchReason = 3
+	LaunchReason_LAUNCH_TIMEOUT        LaunchReason = 4
+	LaunchReason_LAUNCH_CRASH          LaunchReason = 5
+	LaunchReason_LAUNCH_FUNCTION_ERROR LaunchReason = 6
+	LaunchReason_LAUNCH_LEASE_EXPIRED  LaunchReason = 7
+	// The lease of a launch made by an earlier leader expired.
+	LaunchReason_LAUNCH_LEADER_CHANGE LaunchReason = 8
+	LaunchReason_LAUNCH_NOT_STARTED   LaunchReason = 9
+	// The function returned while the task was still running.
+	LaunchReason_LAUNCH_RETURNED LaunchReason = 10
+	LaunchReason_LAUNCH_RETRY    LaunchReason = 11
+)
+
+// Enum value maps for LaunchReason.
+var (
+	LaunchReason_name = map[int32]string{
+		0:  "LAUNCH_REASON_UNSPECIFIED",
+		1:  "LAUNCH_FIRST",
+		2:  "LAUNCH_YIELD",
+		3:  "LAUNCH_UNBLOCKED",
+		4:  "LAUNCH_TIMEOUT",
+		5:  "LAUNCH_CRASH",
+		6:  "LAUNCH_FUNCTION_ERROR",
+		7:  "LAUNCH_LEASE_EXPIRED",
+		8:  "LAUNCH_LEADER_CHANGE",
+		9:  "LAUNCH_NOT_STARTED",
+		10: "LAUNCH_RETURNED",
+		11: "LAUNCH_RETRY",
+	}
+	LaunchReason_value = map[string]int32{
+		"LAUNCH_REASON_UNSPECIFIED": 0,
+		"LAUNCH_FIRST":              1,
+		"LAUNCH_YIELD":              2,
+		"LAUNCH_UNBLOCKED":          3,
+		"LAUNCH_TIMEOUT":            4,
+		"LAUNCH_CRASH":              5,
+		"LAUNCH_FUNCTION_ERROR":     6,
+		"LAUNCH_LEASE_EXPIRED":      7,
+		"LAUNCH_LEADER_CHANGE":      8,
+		"LAUNCH_NOT_STARTED":        9,
+		"LAUNCH_RETURNED":           10,
+		"LAUNCH_RETRY":              11,
+	}
+)
+
+func (x LaunchReason) Enum() *LaunchReason {
+	p := new(LaunchReason)
+	*p = x
+	return p
+}
+
+func (x LaunchReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LaunchReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_fsm_proto_enumTypes[6].Descriptor()
+}
+
+func (LaunchReason) Type() protoreflect.EnumType {
+	return &file_fsm_proto_enumTypes[6]
+}
+
+func (x LaunchReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LaunchReason.Descriptor instead.
+func (LaunchReason) EnumDescriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{6}
+}
+
 // Entry is one Raft log entry: a batch of commands applied in order.
 type Entry struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -404,6 +576,8 @@ type Command struct {
 	//	*Command_InitCluster
 	//	*Command_ForgetJob
 	//	*Command_SetClusterVersion
+	//	*Command_LeaderChanged
+	//	*Command_RetryJob
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -575,6 +749,24 @@ func (x *Command) GetSetClusterVersion() *SetClusterVersion {
 	return nil
 }
 
+func (x *Command) GetLeaderChanged() *LeaderChanged {
+	if x != nil {
+		if x, ok := x.Op.(*Command_LeaderChanged); ok {
+			return x.LeaderChanged
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRetryJob() *RetryJob {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RetryJob); ok {
+			return x.RetryJob
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -627,6 +819,15 @@ type Command_SetClusterVersion struct {
 	SetClusterVersion *SetClusterVersion `protobuf:"bytes,21,opt,name=set_cluster_version,json=setClusterVersion,proto3,oneof"`
 }
 
+type Command_LeaderChanged struct {
+	// Command version 2 (job history and retry):
+	LeaderChanged *LeaderChanged `protobuf:"bytes,60,opt,name=leader_changed,json=leaderChanged,proto3,oneof"`
+}
+
+type Command_RetryJob struct {
+	RetryJob *RetryJob `protobuf:"bytes,61,opt,name=retry_job,json=retryJob,proto3,oneof"`
+}
+
 func (*Command_SubmitJob) isCommand_Op() {}
 
 func (*Command_Launch) isCommand_Op() {}
@@ -651,6 +852,121 @@ func (*Command_ForgetJob) isCommand_Op() {}
 
 func (*Command_SetClusterVersion) isCommand_Op() {}
 
+func (*Command_LeaderChanged) isCommand_Op() {}
+
+func (*Command_RetryJob) isCommand_Op() {}
+
+// LeaderChanged is a new leader's first command after its barrier
+// (command version 2): every running job's history records that it lived
+// through the change, from the previous leader (State.leader_id) to this.
+type LeaderChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Term          uint64                 `protobuf:"varint,2,opt,name=term,proto3" json:"term,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaderChanged) Reset() {
+	*x = LeaderChanged{}
+	mi := &file_fsm_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaderChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaderChanged) ProtoMessage() {}
+
+func (x *LeaderChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaderChanged.ProtoReflect.Descriptor instead.
+func (*LeaderChanged) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LeaderChanged) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *LeaderChanged) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+// RetryJob resumes a failed or cancelled job (command version 2): every
+// task that did not succeed runs again from its checkpoint pointer with a
+// fresh launch budget, and the futures of those tasks are pending again.
+type RetryJob struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	JobId uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// by names who asked, for the job's history.
+	By            string `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryJob) Reset() {
+	*x = RetryJob{}
+	mi := &file_fsm_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryJob) ProtoMessage() {}
+
+func (x *RetryJob) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryJob.ProtoReflect.Descriptor instead.
+func (*RetryJob) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RetryJob) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *RetryJob) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
 // SetClusterVersion raises the command version the leader may use: the
 // newest version every voter reported. It never goes down.
 type SetClusterVersion struct {
@@ -662,7 +978,7 @@ type SetClusterVersion struct {
 
 func (x *SetClusterVersion) Reset() {
 	*x = SetClusterVersion{}
-	mi := &file_fsm_proto_msgTypes[2]
+	mi := &file_fsm_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +990,7 @@ func (x *SetClusterVersion) String() string {
 func (*SetClusterVersion) ProtoMessage() {}
 
 func (x *SetClusterVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[2]
+	mi := &file_fsm_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +1003,7 @@ func (x *SetClusterVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterVersion.ProtoReflect.Descriptor instead.
 func (*SetClusterVersion) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{2}
+	return file_fsm_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetClusterVersion) GetVersion() uint32 {
@@ -711,7 +1027,7 @@ type InitCluster struct {
 
 func (x *InitCluster) Reset() {
 	*x = InitCluster{}
-	mi := &file_fsm_proto_msgTypes[3]
+	mi := &file_fsm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +1039,7 @@ func (x *InitCluster) String() string {
 func (*InitCluster) ProtoMessage() {}
 
 func (x *InitCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[3]
+	mi := &file_fsm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +1052,7 @@ func (x *InitCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitCluster.ProtoReflect.Descriptor instead.
 func (*InitCluster) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{3}
+	return file_fsm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *InitCluster) GetClusterId() string {
@@ -764,7 +1080,7 @@ type ForgetJob struct {
 
 func (x *ForgetJob) Reset() {
 	*x = ForgetJob{}
-	mi := &file_fsm_proto_msgTypes[4]
+	mi := &file_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -776,7 +1092,7 @@ func (x *ForgetJob) String() string {
 func (*ForgetJob) ProtoMessage() {}
 
 func (x *ForgetJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[4]
+	mi := &file_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -789,7 +1105,7 @@ func (x *ForgetJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetJob.ProtoReflect.Descriptor instead.
 func (*ForgetJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{4}
+	return file_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ForgetJob) GetJobId() uint64 {
@@ -809,7 +1125,7 @@ type CancelJob struct {
 
 func (x *CancelJob) Reset() {
 	*x = CancelJob{}
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +1137,7 @@ func (x *CancelJob) String() string {
 func (*CancelJob) ProtoMessage() {}
 
 func (x *CancelJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +1150,7 @@ func (x *CancelJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
 func (*CancelJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CancelJob) GetJobId() uint64 {
@@ -864,7 +1180,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +1192,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1205,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SetNode) GetNodeId() string {
@@ -922,7 +1238,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1250,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1263,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -970,7 +1286,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1298,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1311,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Value) GetWhere() isValue_Where {
@@ -1040,18 +1356,22 @@ func (*Value_Inline) isValue_Where() {}
 func (*Value_Key) isValue_Where() {}
 
 type SubmitJob struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProgramHash   string                 `protobuf:"bytes,1,opt,name=program_hash,json=programHash,proto3" json:"program_hash,omitempty"`
-	EventJson     []byte                 `protobuf:"bytes,2,opt,name=event_json,json=eventJson,proto3" json:"event_json,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	MaxLaunches   uint32                 `protobuf:"varint,4,opt,name=max_launches,json=maxLaunches,proto3" json:"max_launches,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ProgramHash string                 `protobuf:"bytes,1,opt,name=program_hash,json=programHash,proto3" json:"program_hash,omitempty"`
+	EventJson   []byte                 `protobuf:"bytes,2,opt,name=event_json,json=eventJson,proto3" json:"event_json,omitempty"`
+	Name        string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	MaxLaunches uint32                 `protobuf:"varint,4,opt,name=max_launches,json=maxLaunches,proto3" json:"max_launches,omitempty"`
+	// history_limit bounds the job's event history (command version 2; 0:
+	// DefaultHistoryLimit). The leader stamps its setting, so every replica
+	// keeps the same events.
+	HistoryLimit  uint32 `protobuf:"varint,60,opt,name=history_limit,json=historyLimit,proto3" json:"history_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SubmitJob) Reset() {
 	*x = SubmitJob{}
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1383,7 @@ func (x *SubmitJob) String() string {
 func (*SubmitJob) ProtoMessage() {}
 
 func (x *SubmitJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1396,7 @@ func (x *SubmitJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitJob.ProtoReflect.Descriptor instead.
 func (*SubmitJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubmitJob) GetProgramHash() string {
@@ -1107,6 +1427,13 @@ func (x *SubmitJob) GetMaxLaunches() uint32 {
 	return 0
 }
 
+func (x *SubmitJob) GetHistoryLimit() uint32 {
+	if x != nil {
+		return x.HistoryLimit
+	}
+	return 0
+}
+
 // Launch is committed before every invocation of a task.
 type Launch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1120,7 +1447,7 @@ type Launch struct {
 
 func (x *Launch) Reset() {
 	*x = Launch{}
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1132,7 +1459,7 @@ func (x *Launch) String() string {
 func (*Launch) ProtoMessage() {}
 
 func (x *Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1145,7 +1472,7 @@ func (x *Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Launch.ProtoReflect.Descriptor instead.
 func (*Launch) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Launch) GetJobId() uint64 {
@@ -1189,7 +1516,7 @@ type Claim struct {
 
 func (x *Claim) Reset() {
 	*x = Claim{}
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1528,7 @@ func (x *Claim) String() string {
 func (*Claim) ProtoMessage() {}
 
 func (x *Claim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1541,7 @@ func (x *Claim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Claim.ProtoReflect.Descriptor instead.
 func (*Claim) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Claim) GetJobId() uint64 {
@@ -1264,7 +1591,7 @@ type TaskRef struct {
 
 func (x *TaskRef) Reset() {
 	*x = TaskRef{}
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1603,7 @@ func (x *TaskRef) String() string {
 func (*TaskRef) ProtoMessage() {}
 
 func (x *TaskRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1616,7 @@ func (x *TaskRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRef.ProtoReflect.Descriptor instead.
 func (*TaskRef) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TaskRef) GetJobId() uint64 {
@@ -1346,7 +1673,7 @@ type TaskCall struct {
 
 func (x *TaskCall) Reset() {
 	*x = TaskCall{}
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1685,7 @@ func (x *TaskCall) String() string {
 func (*TaskCall) ProtoMessage() {}
 
 func (x *TaskCall) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1698,7 @@ func (x *TaskCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCall.ProtoReflect.Descriptor instead.
 func (*TaskCall) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskCall) GetRef() *TaskRef {
@@ -1565,7 +1892,7 @@ type CreateQueues struct {
 
 func (x *CreateQueues) Reset() {
 	*x = CreateQueues{}
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1904,7 @@ func (x *CreateQueues) String() string {
 func (*CreateQueues) ProtoMessage() {}
 
 func (x *CreateQueues) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1917,7 @@ func (x *CreateQueues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueues.ProtoReflect.Descriptor instead.
 func (*CreateQueues) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateQueues) GetMaxSize() uint32 {
@@ -1617,7 +1944,7 @@ type Enqueue struct {
 
 func (x *Enqueue) Reset() {
 	*x = Enqueue{}
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1956,7 @@ func (x *Enqueue) String() string {
 func (*Enqueue) ProtoMessage() {}
 
 func (x *Enqueue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1969,7 @@ func (x *Enqueue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enqueue.ProtoReflect.Descriptor instead.
 func (*Enqueue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Enqueue) GetQueueId() uint64 {
@@ -1668,7 +1995,7 @@ type Dequeue struct {
 
 func (x *Dequeue) Reset() {
 	*x = Dequeue{}
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +2007,7 @@ func (x *Dequeue) String() string {
 func (*Dequeue) ProtoMessage() {}
 
 func (x *Dequeue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +2020,7 @@ func (x *Dequeue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeue.ProtoReflect.Descriptor instead.
 func (*Dequeue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Dequeue) GetQueueId() uint64 {
@@ -1712,7 +2039,7 @@ type Spawn struct {
 
 func (x *Spawn) Reset() {
 	*x = Spawn{}
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +2051,7 @@ func (x *Spawn) String() string {
 func (*Spawn) ProtoMessage() {}
 
 func (x *Spawn) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +2064,7 @@ func (x *Spawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawn.ProtoReflect.Descriptor instead.
 func (*Spawn) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Spawn) GetChildren() []*Child {
@@ -1760,7 +2087,7 @@ type Child struct {
 
 func (x *Child) Reset() {
 	*x = Child{}
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +2099,7 @@ func (x *Child) String() string {
 func (*Child) ProtoMessage() {}
 
 func (x *Child) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +2112,7 @@ func (x *Child) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Child.ProtoReflect.Descriptor instead.
 func (*Child) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Child) GetStart() *Value {
@@ -1832,7 +2159,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1844,7 +2171,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1857,7 +2184,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Wait) GetFutures() []uint64 {
@@ -1875,7 +2202,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +2214,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +2227,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 type Yield struct {
@@ -1911,7 +2238,7 @@ type Yield struct {
 
 func (x *Yield) Reset() {
 	*x = Yield{}
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1923,7 +2250,7 @@ func (x *Yield) String() string {
 func (*Yield) ProtoMessage() {}
 
 func (x *Yield) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1936,7 +2263,7 @@ func (x *Yield) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Yield.ProtoReflect.Descriptor instead.
 func (*Yield) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 type Exit struct {
@@ -1949,7 +2276,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2288,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2301,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Exit) GetResult() *Value {
@@ -2000,7 +2327,7 @@ type Fail struct {
 
 func (x *Fail) Reset() {
 	*x = Fail{}
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2339,7 @@ func (x *Fail) String() string {
 func (*Fail) ProtoMessage() {}
 
 func (x *Fail) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2352,7 @@ func (x *Fail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fail.ProtoReflect.Descriptor instead.
 func (*Fail) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Fail) GetError() string {
@@ -2045,7 +2372,7 @@ type Park struct {
 
 func (x *Park) Reset() {
 	*x = Park{}
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2384,7 @@ func (x *Park) String() string {
 func (*Park) ProtoMessage() {}
 
 func (x *Park) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2397,7 @@ func (x *Park) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Park.ProtoReflect.Descriptor instead.
 func (*Park) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Park) GetRef() *TaskRef {
@@ -2103,7 +2430,7 @@ type InvocationEnded struct {
 
 func (x *InvocationEnded) Reset() {
 	*x = InvocationEnded{}
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2442,7 @@ func (x *InvocationEnded) String() string {
 func (*InvocationEnded) ProtoMessage() {}
 
 func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2455,7 @@ func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationEnded.ProtoReflect.Descriptor instead.
 func (*InvocationEnded) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *InvocationEnded) GetJobId() uint64 {
@@ -2183,7 +2510,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2195,7 +2522,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2208,7 +2535,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -2235,6 +2562,7 @@ type Result struct {
 	//	*Result_Response
 	//	*Result_Park
 	//	*Result_Ignored
+	//	*Result_Retried
 	Value         isResult_Value `protobuf_oneof:"value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2242,7 +2570,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2254,7 +2582,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2595,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Result) GetError() *Error {
@@ -2329,6 +2657,15 @@ func (x *Result) GetIgnored() bool {
 	return false
 }
 
+func (x *Result) GetRetried() *Retried {
+	if x != nil {
+		if x, ok := x.Value.(*Result_Retried); ok {
+			return x.Retried
+		}
+	}
+	return nil
+}
+
 type isResult_Value interface {
 	isResult_Value()
 }
@@ -2353,6 +2690,10 @@ type Result_Ignored struct {
 	Ignored bool `protobuf:"varint,14,opt,name=ignored,proto3,oneof"`
 }
 
+type Result_Retried struct {
+	Retried *Retried `protobuf:"bytes,60,opt,name=retried,proto3,oneof"`
+}
+
 func (*Result_JobId) isResult_Value() {}
 
 func (*Result_Claim) isResult_Value() {}
@@ -2362,6 +2703,53 @@ func (*Result_Response) isResult_Value() {}
 func (*Result_Park) isResult_Value() {}
 
 func (*Result_Ignored) isResult_Value() {}
+
+func (*Result_Retried) isResult_Value() {}
+
+// Retried lists the tasks a RetryJob made run again.
+type Retried struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskIds       []uint64               `protobuf:"varint,1,rep,packed,name=task_ids,json=taskIds,proto3" json:"task_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Retried) Reset() {
+	*x = Retried{}
+	mi := &file_fsm_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Retried) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Retried) ProtoMessage() {}
+
+func (x *Retried) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Retried.ProtoReflect.Descriptor instead.
+func (*Retried) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Retried) GetTaskIds() []uint64 {
+	if x != nil {
+		return x.TaskIds
+	}
+	return nil
+}
 
 type FutureResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2375,7 +2763,7 @@ type FutureResult struct {
 
 func (x *FutureResult) Reset() {
 	*x = FutureResult{}
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2775,7 @@ func (x *FutureResult) String() string {
 func (*FutureResult) ProtoMessage() {}
 
 func (x *FutureResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2788,7 @@ func (x *FutureResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FutureResult.ProtoReflect.Descriptor instead.
 func (*FutureResult) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FutureResult) GetTaskId() uint64 {
@@ -2448,7 +2836,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2460,7 +2848,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2473,7 +2861,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Response) GetResult() isResponse_Result {
@@ -2586,7 +2974,7 @@ type QueuesCreated struct {
 
 func (x *QueuesCreated) Reset() {
 	*x = QueuesCreated{}
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2986,7 @@ func (x *QueuesCreated) String() string {
 func (*QueuesCreated) ProtoMessage() {}
 
 func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2999,7 @@ func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
 func (*QueuesCreated) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *QueuesCreated) GetQueueIds() []uint64 {
@@ -2630,7 +3018,7 @@ type Dequeued struct {
 
 func (x *Dequeued) Reset() {
 	*x = Dequeued{}
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2642,7 +3030,7 @@ func (x *Dequeued) String() string {
 func (*Dequeued) ProtoMessage() {}
 
 func (x *Dequeued) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2655,7 +3043,7 @@ func (x *Dequeued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
 func (*Dequeued) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Dequeued) GetItem() *Value {
@@ -2677,7 +3065,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +3077,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +3090,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -2721,7 +3109,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2733,7 +3121,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2746,7 +3134,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -2765,7 +3153,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2777,7 +3165,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2790,7 +3178,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -2817,13 +3205,15 @@ type ClaimGrant struct {
 	Attempt       uint32                 `protobuf:"varint,13,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	External      bool                   `protobuf:"varint,14,opt,name=external,proto3" json:"external,omitempty"`
 	OnCoordinator bool                   `protobuf:"varint,15,opt,name=on_coordinator,json=onCoordinator,proto3" json:"on_coordinator,omitempty"`
+	// checkpoint_seq: see Task.checkpoint_seq.
+	CheckpointSeq uint64 `protobuf:"varint,60,opt,name=checkpoint_seq,json=checkpointSeq,proto3" json:"checkpoint_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClaimGrant) Reset() {
 	*x = ClaimGrant{}
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2835,7 +3225,7 @@ func (x *ClaimGrant) String() string {
 func (*ClaimGrant) ProtoMessage() {}
 
 func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2848,7 +3238,7 @@ func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimGrant.ProtoReflect.Descriptor instead.
 func (*ClaimGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ClaimGrant) GetSeq() uint64 {
@@ -2956,6 +3346,13 @@ func (x *ClaimGrant) GetOnCoordinator() bool {
 	return false
 }
 
+func (x *ClaimGrant) GetCheckpointSeq() uint64 {
+	if x != nil {
+		return x.CheckpointSeq
+	}
+	return 0
+}
+
 type ParkOutcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Parked        bool                   `protobuf:"varint,1,opt,name=parked,proto3" json:"parked,omitempty"`
@@ -2966,7 +3363,7 @@ type ParkOutcome struct {
 
 func (x *ParkOutcome) Reset() {
 	*x = ParkOutcome{}
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2978,7 +3375,7 @@ func (x *ParkOutcome) String() string {
 func (*ParkOutcome) ProtoMessage() {}
 
 func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2991,7 +3388,7 @@ func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkOutcome.ProtoReflect.Descriptor instead.
 func (*ParkOutcome) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ParkOutcome) GetParked() bool {
@@ -3019,7 +3416,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3428,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3441,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{37}
+	return file_fsm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Applied) GetSeq() uint64 {
@@ -3094,13 +3491,18 @@ type Job struct {
 	NextQueueId     uint64   `protobuf:"varint,21,opt,name=next_queue_id,json=nextQueueId,proto3" json:"next_queue_id,omitempty"`
 	Enqueued        uint64   `protobuf:"varint,22,opt,name=enqueued,proto3" json:"enqueued,omitempty"`
 	Dequeued        uint64   `protobuf:"varint,23,opt,name=dequeued,proto3" json:"dequeued,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Command version 2: history_limit (see SubmitJob), how often the job
+	// was retried, and when its root task was first launched.
+	HistoryLimit  uint32 `protobuf:"varint,60,opt,name=history_limit,json=historyLimit,proto3" json:"history_limit,omitempty"`
+	Retries       uint32 `protobuf:"varint,61,opt,name=retries,proto3" json:"retries,omitempty"`
+	StartedUnixMs int64  `protobuf:"varint,62,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3112,7 +3514,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3125,7 +3527,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{38}
+	return file_fsm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Job) GetId() uint64 {
@@ -3289,6 +3691,27 @@ func (x *Job) GetDequeued() uint64 {
 	return 0
 }
 
+func (x *Job) GetHistoryLimit() uint32 {
+	if x != nil {
+		return x.HistoryLimit
+	}
+	return 0
+}
+
+func (x *Job) GetRetries() uint32 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+func (x *Job) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
 type Waiter struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskId        uint64                 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -3299,7 +3722,7 @@ type Waiter struct {
 
 func (x *Waiter) Reset() {
 	*x = Waiter{}
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3734,7 @@ func (x *Waiter) String() string {
 func (*Waiter) ProtoMessage() {}
 
 func (x *Waiter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3747,7 @@ func (x *Waiter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Waiter.ProtoReflect.Descriptor instead.
 func (*Waiter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{39}
+	return file_fsm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Waiter) GetTaskId() uint64 {
@@ -3375,15 +3798,40 @@ type Task struct {
 	// claims counts the invocations that claimed the task (attempts).
 	Claims uint32 `protobuf:"varint,28,opt,name=claims,proto3" json:"claims,omitempty"`
 	// blocked_queue: the queue a blocked enqueue or dequeue waits on.
-	BlockedQueue  uint64 `protobuf:"varint,29,opt,name=blocked_queue,json=blockedQueue,proto3" json:"blocked_queue,omitempty"`
-	BlockedPut    bool   `protobuf:"varint,30,opt,name=blocked_put,json=blockedPut,proto3" json:"blocked_put,omitempty"`
+	BlockedQueue uint64 `protobuf:"varint,29,opt,name=blocked_queue,json=blockedQueue,proto3" json:"blocked_queue,omitempty"`
+	BlockedPut   bool   `protobuf:"varint,30,opt,name=blocked_put,json=blockedPut,proto3" json:"blocked_put,omitempty"`
+	// Command version 2. launches, checkpoints and the times are the task
+	// table of `kappa jobs show`; checkpoint_event_unix_ms is when its last
+	// checkpoint made a history event (they are sampled).
+	Launches              uint32 `protobuf:"varint,60,opt,name=launches,proto3" json:"launches,omitempty"`
+	Checkpoints           uint64 `protobuf:"varint,61,opt,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	FirstLaunchUnixMs     int64  `protobuf:"varint,62,opt,name=first_launch_unix_ms,json=firstLaunchUnixMs,proto3" json:"first_launch_unix_ms,omitempty"`
+	FinishedUnixMs        int64  `protobuf:"varint,63,opt,name=finished_unix_ms,json=finishedUnixMs,proto3" json:"finished_unix_ms,omitempty"`
+	LastCheckpointUnixMs  int64  `protobuf:"varint,64,opt,name=last_checkpoint_unix_ms,json=lastCheckpointUnixMs,proto3" json:"last_checkpoint_unix_ms,omitempty"`
+	CheckpointEventUnixMs int64  `protobuf:"varint,65,opt,name=checkpoint_event_unix_ms,json=checkpointEventUnixMs,proto3" json:"checkpoint_event_unix_ms,omitempty"`
+	// next_launch says why the task is runnable: the reason its next Launch
+	// records. launch_era is the leader era (State.leader_era) of its
+	// current launch: a lease that expires on a launch of an earlier era was
+	// lost in the leader change.
+	NextLaunch LaunchReason `protobuf:"varint,66,opt,name=next_launch,json=nextLaunch,proto3,enum=kappa.fsm.v1.LaunchReason" json:"next_launch,omitempty"`
+	LaunchEra  uint64       `protobuf:"varint,67,opt,name=launch_era,json=launchEra,proto3" json:"launch_era,omitempty"`
+	// A failed task keeps where a retry resumes it: resume_seq is its seq
+	// before it failed, and resume_response the response of that call when
+	// the failing call (Fail, which carries no checkpoint) replaced it.
+	Resumable      bool      `protobuf:"varint,68,opt,name=resumable,proto3" json:"resumable,omitempty"`
+	ResumeSeq      uint64    `protobuf:"varint,69,opt,name=resume_seq,json=resumeSeq,proto3" json:"resume_seq,omitempty"`
+	ResumeResponse *Response `protobuf:"bytes,70,opt,name=resume_response,json=resumeResponse,proto3" json:"resume_response,omitempty"`
+	// checkpoint_seq is the call the pointer's checkpoint was written for
+	// when that is below seq (a retried task whose last call was its Fail);
+	// 0: seq.
+	CheckpointSeq uint64 `protobuf:"varint,71,opt,name=checkpoint_seq,json=checkpointSeq,proto3" json:"checkpoint_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3395,7 +3843,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3408,7 +3856,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{40}
+	return file_fsm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Task) GetJobId() uint64 {
@@ -3621,6 +4069,266 @@ func (x *Task) GetBlockedPut() bool {
 	return false
 }
 
+func (x *Task) GetLaunches() uint32 {
+	if x != nil {
+		return x.Launches
+	}
+	return 0
+}
+
+func (x *Task) GetCheckpoints() uint64 {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return 0
+}
+
+func (x *Task) GetFirstLaunchUnixMs() int64 {
+	if x != nil {
+		return x.FirstLaunchUnixMs
+	}
+	return 0
+}
+
+func (x *Task) GetFinishedUnixMs() int64 {
+	if x != nil {
+		return x.FinishedUnixMs
+	}
+	return 0
+}
+
+func (x *Task) GetLastCheckpointUnixMs() int64 {
+	if x != nil {
+		return x.LastCheckpointUnixMs
+	}
+	return 0
+}
+
+func (x *Task) GetCheckpointEventUnixMs() int64 {
+	if x != nil {
+		return x.CheckpointEventUnixMs
+	}
+	return 0
+}
+
+func (x *Task) GetNextLaunch() LaunchReason {
+	if x != nil {
+		return x.NextLaunch
+	}
+	return LaunchReason_LAUNCH_REASON_UNSPECIFIED
+}
+
+func (x *Task) GetLaunchEra() uint64 {
+	if x != nil {
+		return x.LaunchEra
+	}
+	return 0
+}
+
+func (x *Task) GetResumable() bool {
+	if x != nil {
+		return x.Resumable
+	}
+	return false
+}
+
+func (x *Task) GetResumeSeq() uint64 {
+	if x != nil {
+		return x.ResumeSeq
+	}
+	return 0
+}
+
+func (x *Task) GetResumeResponse() *Response {
+	if x != nil {
+		return x.ResumeResponse
+	}
+	return nil
+}
+
+func (x *Task) GetCheckpointSeq() uint64 {
+	if x != nil {
+		return x.CheckpointSeq
+	}
+	return 0
+}
+
+type JobEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// seq numbers a job's events from 1, never reused.
+	Seq uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// at_unix_ms is the committed time: the command's now_unix_ms.
+	AtUnixMs int64        `protobuf:"varint,2,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	Kind     EventKind    `protobuf:"varint,3,opt,name=kind,proto3,enum=kappa.fsm.v1.EventKind" json:"kind,omitempty"`
+	TaskId   uint64       `protobuf:"varint,4,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Epoch    uint64       `protobuf:"varint,5,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Reason   LaunchReason `protobuf:"varint,6,opt,name=reason,proto3,enum=kappa.fsm.v1.LaunchReason" json:"reason,omitempty"`
+	// detail: a spawned task's name, an error's first line, a leader change
+	// "n1 → n2", the outcome that made a relaunch.
+	Detail        string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
+	Count         uint64 `protobuf:"varint,8,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobEvent) Reset() {
+	*x = JobEvent{}
+	mi := &file_fsm_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobEvent) ProtoMessage() {}
+
+func (x *JobEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobEvent.ProtoReflect.Descriptor instead.
+func (*JobEvent) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *JobEvent) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *JobEvent) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
+func (x *JobEvent) GetKind() EventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return EventKind_EVENT_KIND_UNSPECIFIED
+}
+
+func (x *JobEvent) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *JobEvent) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *JobEvent) GetReason() LaunchReason {
+	if x != nil {
+		return x.Reason
+	}
+	return LaunchReason_LAUNCH_REASON_UNSPECIFIED
+}
+
+func (x *JobEvent) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *JobEvent) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// JobHistory is a job's bounded event log: the newest Job.history_limit
+// events, and how many older ones were dropped.
+type JobHistory struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	JobId   uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Events  []*JobEvent            `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	Dropped uint64                 `protobuf:"varint,3,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// partial: recording began after the job was submitted (the cluster
+	// reached command version 2 while the job ran).
+	Partial       bool `protobuf:"varint,4,opt,name=partial,proto3" json:"partial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobHistory) Reset() {
+	*x = JobHistory{}
+	mi := &file_fsm_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobHistory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobHistory) ProtoMessage() {}
+
+func (x *JobHistory) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobHistory.ProtoReflect.Descriptor instead.
+func (*JobHistory) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *JobHistory) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *JobHistory) GetEvents() []*JobEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *JobHistory) GetDropped() uint64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+func (x *JobHistory) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
 type Queue struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	JobId   uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -3637,7 +4345,7 @@ type Queue struct {
 
 func (x *Queue) Reset() {
 	*x = Queue{}
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3649,7 +4357,7 @@ func (x *Queue) String() string {
 func (*Queue) ProtoMessage() {}
 
 func (x *Queue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3662,7 +4370,7 @@ func (x *Queue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queue.ProtoReflect.Descriptor instead.
 func (*Queue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{41}
+	return file_fsm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Queue) GetJobId() uint64 {
@@ -3717,7 +4425,7 @@ type Putter struct {
 
 func (x *Putter) Reset() {
 	*x = Putter{}
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3729,7 +4437,7 @@ func (x *Putter) String() string {
 func (*Putter) ProtoMessage() {}
 
 func (x *Putter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3742,7 +4450,7 @@ func (x *Putter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Putter.ProtoReflect.Descriptor instead.
 func (*Putter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{42}
+	return file_fsm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Putter) GetTaskId() uint64 {
@@ -3770,7 +4478,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3782,7 +4490,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3795,7 +4503,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{43}
+	return file_fsm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Session) GetClientId() string {
@@ -3822,7 +4530,7 @@ type SessionEntry struct {
 
 func (x *SessionEntry) Reset() {
 	*x = SessionEntry{}
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3834,7 +4542,7 @@ func (x *SessionEntry) String() string {
 func (*SessionEntry) ProtoMessage() {}
 
 func (x *SessionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3847,7 +4555,7 @@ func (x *SessionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEntry.ProtoReflect.Descriptor instead.
 func (*SessionEntry) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{44}
+	return file_fsm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *SessionEntry) GetRequestId() uint64 {
@@ -3875,7 +4583,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3887,7 +4595,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3900,7 +4608,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{45}
+	return file_fsm_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Node) GetId() string {
@@ -3939,13 +4647,18 @@ type State struct {
 	Version uint32 `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
 	// cluster_version is the command version every voter supports (0: 1).
 	ClusterVersion uint32 `protobuf:"varint,11,opt,name=cluster_version,json=clusterVersion,proto3" json:"cluster_version,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Command version 2: the jobs' histories (by job id), the leader the last
+	// LeaderChanged named, and how many LeaderChanged were applied.
+	Histories     []*JobHistory `protobuf:"bytes,60,rep,name=histories,proto3" json:"histories,omitempty"`
+	LeaderId      string        `protobuf:"bytes,61,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	LeaderEra     uint64        `protobuf:"varint,62,opt,name=leader_era,json=leaderEra,proto3" json:"leader_era,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_fsm_proto_msgTypes[46]
+	mi := &file_fsm_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3957,7 +4670,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[46]
+	mi := &file_fsm_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3970,7 +4683,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{46}
+	return file_fsm_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *State) GetAppliedIndex() uint64 {
@@ -4050,6 +4763,27 @@ func (x *State) GetClusterVersion() uint32 {
 	return 0
 }
 
+func (x *State) GetHistories() []*JobHistory {
+	if x != nil {
+		return x.Histories
+	}
+	return nil
+}
+
+func (x *State) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+func (x *State) GetLeaderEra() uint64 {
+	if x != nil {
+		return x.LeaderEra
+	}
+	return 0
+}
+
 var File_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_proto_rawDesc = "" +
@@ -4057,7 +4791,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\tfsm.proto\x12\fkappa.fsm.v1\"T\n" +
 	"\x05Entry\x121\n" +
 	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\rR\aversion\"\x9e\x06\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"\x9b\a\n" +
 	"\aCommand\x12\x1e\n" +
 	"\vnow_unix_ms\x18\x01 \x01(\x03R\tnowUnixMs\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1d\n" +
@@ -4079,8 +4813,16 @@ const file_fsm_proto_rawDesc = "" +
 	"\finit_cluster\x18\x13 \x01(\v2\x19.kappa.fsm.v1.InitClusterH\x00R\vinitCluster\x128\n" +
 	"\n" +
 	"forget_job\x18\x14 \x01(\v2\x17.kappa.fsm.v1.ForgetJobH\x00R\tforgetJob\x12Q\n" +
-	"\x13set_cluster_version\x18\x15 \x01(\v2\x1f.kappa.fsm.v1.SetClusterVersionH\x00R\x11setClusterVersionB\x04\n" +
-	"\x02op\"-\n" +
+	"\x13set_cluster_version\x18\x15 \x01(\v2\x1f.kappa.fsm.v1.SetClusterVersionH\x00R\x11setClusterVersion\x12D\n" +
+	"\x0eleader_changed\x18< \x01(\v2\x1b.kappa.fsm.v1.LeaderChangedH\x00R\rleaderChanged\x125\n" +
+	"\tretry_job\x18= \x01(\v2\x16.kappa.fsm.v1.RetryJobH\x00R\bretryJobB\x04\n" +
+	"\x02op\"<\n" +
+	"\rLeaderChanged\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x12\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term\"1\n" +
+	"\bRetryJob\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x0e\n" +
+	"\x02by\x18\x02 \x01(\tR\x02by\"-\n" +
 	"\x11SetClusterVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\">\n" +
 	"\vInitCluster\x12\x1d\n" +
@@ -4102,13 +4844,14 @@ const file_fsm_proto_rawDesc = "" +
 	"\x05Value\x12\x18\n" +
 	"\x06inline\x18\x01 \x01(\fH\x00R\x06inline\x12\x12\n" +
 	"\x03key\x18\x02 \x01(\tH\x00R\x03keyB\a\n" +
-	"\x05where\"\x84\x01\n" +
+	"\x05where\"\xa9\x01\n" +
 	"\tSubmitJob\x12!\n" +
 	"\fprogram_hash\x18\x01 \x01(\tR\vprogramHash\x12\x1d\n" +
 	"\n" +
 	"event_json\x18\x02 \x01(\fR\teventJson\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12!\n" +
-	"\fmax_launches\x18\x04 \x01(\rR\vmaxLaunches\"s\n" +
+	"\fmax_launches\x18\x04 \x01(\rR\vmaxLaunches\x12#\n" +
+	"\rhistory_limit\x18< \x01(\rR\fhistoryLimit\"s\n" +
 	"\x06Launch\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
@@ -4183,7 +4926,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\amessage\x18\x06 \x01(\tR\amessage\"N\n" +
 	"\x05Error\x12+\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x17.kappa.fsm.v1.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x8a\x02\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xbd\x02\n" +
 	"\x06Result\x12)\n" +
 	"\x05error\x18\x01 \x01(\v2\x13.kappa.fsm.v1.ErrorR\x05error\x12\x17\n" +
 	"\x06job_id\x18\n" +
@@ -4191,8 +4934,11 @@ const file_fsm_proto_rawDesc = "" +
 	"\x05claim\x18\v \x01(\v2\x18.kappa.fsm.v1.ClaimGrantH\x00R\x05claim\x124\n" +
 	"\bresponse\x18\f \x01(\v2\x16.kappa.fsm.v1.ResponseH\x00R\bresponse\x12/\n" +
 	"\x04park\x18\r \x01(\v2\x19.kappa.fsm.v1.ParkOutcomeH\x00R\x04park\x12\x1a\n" +
-	"\aignored\x18\x0e \x01(\bH\x00R\aignoredB\a\n" +
-	"\x05value\"\x80\x01\n" +
+	"\aignored\x18\x0e \x01(\bH\x00R\aignored\x121\n" +
+	"\aretried\x18< \x01(\v2\x15.kappa.fsm.v1.RetriedH\x00R\aretriedB\a\n" +
+	"\x05value\"$\n" +
+	"\aRetried\x12\x19\n" +
+	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"\x80\x01\n" +
 	"\fFutureResult\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x16\n" +
 	"\x06failed\x18\x02 \x01(\bR\x06failed\x12)\n" +
@@ -4216,7 +4962,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\aSpawned\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"@\n" +
 	"\bResolved\x124\n" +
-	"\aresults\x18\x01 \x03(\v2\x1a.kappa.fsm.v1.FutureResultR\aresults\"\x87\x04\n" +
+	"\aresults\x18\x01 \x03(\v2\x1a.kappa.fsm.v1.FutureResultR\aresults\"\xae\x04\n" +
 	"\n" +
 	"ClaimGrant\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12%\n" +
@@ -4237,14 +4983,15 @@ const file_fsm_proto_rawDesc = "" +
 	"cluster_id\x18\f \x01(\tR\tclusterId\x12\x18\n" +
 	"\aattempt\x18\r \x01(\rR\aattempt\x12\x1a\n" +
 	"\bexternal\x18\x0e \x01(\bR\bexternal\x12%\n" +
-	"\x0eon_coordinator\x18\x0f \x01(\bR\ronCoordinator\"Y\n" +
+	"\x0eon_coordinator\x18\x0f \x01(\bR\ronCoordinator\x12%\n" +
+	"\x0echeckpoint_seq\x18< \x01(\x04R\rcheckpointSeq\"Y\n" +
 	"\vParkOutcome\x12\x16\n" +
 	"\x06parked\x18\x01 \x01(\bR\x06parked\x122\n" +
 	"\bresponse\x18\x02 \x01(\v2\x16.kappa.fsm.v1.ResponseR\bresponse\"P\n" +
 	"\aApplied\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x1b\n" +
-	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\xec\x05\n" +
+	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\xd3\x06\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -4274,10 +5021,13 @@ const file_fsm_proto_rawDesc = "" +
 	"\tmax_epoch\x18\x14 \x01(\x04R\bmaxEpoch\x12\"\n" +
 	"\rnext_queue_id\x18\x15 \x01(\x04R\vnextQueueId\x12\x1a\n" +
 	"\benqueued\x18\x16 \x01(\x04R\benqueued\x12\x1a\n" +
-	"\bdequeued\x18\x17 \x01(\x04R\bdequeued\"M\n" +
+	"\bdequeued\x18\x17 \x01(\x04R\bdequeued\x12#\n" +
+	"\rhistory_limit\x18< \x01(\rR\fhistoryLimit\x12\x18\n" +
+	"\aretries\x18= \x01(\rR\aretries\x12&\n" +
+	"\x0fstarted_unix_ms\x18> \x01(\x03R\rstartedUnixMs\"M\n" +
 	"\x06Waiter\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12*\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\x84\b\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\x8e\f\n" +
 	"\x04Task\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x1b\n" +
@@ -4312,7 +5062,38 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06claims\x18\x1c \x01(\rR\x06claims\x12#\n" +
 	"\rblocked_queue\x18\x1d \x01(\x04R\fblockedQueue\x12\x1f\n" +
 	"\vblocked_put\x18\x1e \x01(\bR\n" +
-	"blockedPut\"\xbe\x01\n" +
+	"blockedPut\x12\x1a\n" +
+	"\blaunches\x18< \x01(\rR\blaunches\x12 \n" +
+	"\vcheckpoints\x18= \x01(\x04R\vcheckpoints\x12/\n" +
+	"\x14first_launch_unix_ms\x18> \x01(\x03R\x11firstLaunchUnixMs\x12(\n" +
+	"\x10finished_unix_ms\x18? \x01(\x03R\x0efinishedUnixMs\x125\n" +
+	"\x17last_checkpoint_unix_ms\x18@ \x01(\x03R\x14lastCheckpointUnixMs\x127\n" +
+	"\x18checkpoint_event_unix_ms\x18A \x01(\x03R\x15checkpointEventUnixMs\x12;\n" +
+	"\vnext_launch\x18B \x01(\x0e2\x1a.kappa.fsm.v1.LaunchReasonR\n" +
+	"nextLaunch\x12\x1d\n" +
+	"\n" +
+	"launch_era\x18C \x01(\x04R\tlaunchEra\x12\x1c\n" +
+	"\tresumable\x18D \x01(\bR\tresumable\x12\x1d\n" +
+	"\n" +
+	"resume_seq\x18E \x01(\x04R\tresumeSeq\x12?\n" +
+	"\x0fresume_response\x18F \x01(\v2\x16.kappa.fsm.v1.ResponseR\x0eresumeResponse\x12%\n" +
+	"\x0echeckpoint_seq\x18G \x01(\x04R\rcheckpointSeq\"\xf8\x01\n" +
+	"\bJobEvent\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x02 \x01(\x03R\batUnixMs\x12+\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x17.kappa.fsm.v1.EventKindR\x04kind\x12\x17\n" +
+	"\atask_id\x18\x04 \x01(\x04R\x06taskId\x12\x14\n" +
+	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\x122\n" +
+	"\x06reason\x18\x06 \x01(\x0e2\x1a.kappa.fsm.v1.LaunchReasonR\x06reason\x12\x16\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\x12\x14\n" +
+	"\x05count\x18\b \x01(\x04R\x05count\"\x87\x01\n" +
+	"\n" +
+	"JobHistory\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12.\n" +
+	"\x06events\x18\x02 \x03(\v2\x16.kappa.fsm.v1.JobEventR\x06events\x12\x18\n" +
+	"\adropped\x18\x03 \x01(\x04R\adropped\x12\x18\n" +
+	"\apartial\x18\x04 \x01(\bR\apartial\"\xbe\x01\n" +
 	"\x05Queue\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x19\n" +
@@ -4333,7 +5114,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
-	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\xaa\x03\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\x9e\x04\n" +
 	"\x05State\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12\x1e\n" +
 	"\vnext_job_id\x18\x02 \x01(\x04R\tnextJobId\x12%\n" +
@@ -4348,7 +5129,11 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06queues\x18\t \x03(\v2\x13.kappa.fsm.v1.QueueR\x06queues\x12\x18\n" +
 	"\aversion\x18\n" +
 	" \x01(\rR\aversion\x12'\n" +
-	"\x0fcluster_version\x18\v \x01(\rR\x0eclusterVersion*\x8f\x01\n" +
+	"\x0fcluster_version\x18\v \x01(\rR\x0eclusterVersion\x126\n" +
+	"\thistories\x18< \x03(\v2\x18.kappa.fsm.v1.JobHistoryR\thistories\x12\x1b\n" +
+	"\tleader_id\x18= \x01(\tR\bleaderId\x12\x1d\n" +
+	"\n" +
+	"leader_era\x18> \x01(\x04R\tleaderEra*\xaa\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -4356,7 +5141,8 @@ const file_fsm_proto_rawDesc = "" +
 	"\x16OUTCOME_FUNCTION_ERROR\x10\x02\x12\x13\n" +
 	"\x0fOUTCOME_TIMEOUT\x10\x03\x12\x11\n" +
 	"\rOUTCOME_CRASH\x10\x04\x12\x17\n" +
-	"\x13OUTCOME_NOT_STARTED\x10\x05*\x9c\x01\n" +
+	"\x13OUTCOME_NOT_STARTED\x10\x05\x12\x19\n" +
+	"\x15OUTCOME_LEASE_EXPIRED\x10\x06*\x9c\x01\n" +
 	"\tErrorCode\x12\x06\n" +
 	"\x02OK\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -4388,7 +5174,38 @@ const file_fsm_proto_rawDesc = "" +
 	"\x15WAIT_KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tWAIT_CALL\x10\x01\x12\x0e\n" +
 	"\n" +
-	"WAIT_START\x10\x02B-Z+github.com/kappa-serverless/kappa/fsm/fsmpbb\x06proto3"
+	"WAIT_START\x10\x02*\xd4\x02\n" +
+	"\tEventKind\x12\x1a\n" +
+	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fEVENT_SUBMITTED\x10\x01\x12\x11\n" +
+	"\rEVENT_SPAWNED\x10\x02\x12\x12\n" +
+	"\x0eEVENT_LAUNCHED\x10\x03\x12\x11\n" +
+	"\rEVENT_CLAIMED\x10\x04\x12\x16\n" +
+	"\x12EVENT_CHECKPOINTED\x10\x05\x12\x11\n" +
+	"\rEVENT_YIELDED\x10\x06\x12\x10\n" +
+	"\fEVENT_PARKED\x10\a\x12\x18\n" +
+	"\x14EVENT_LEADER_CHANGED\x10\b\x12\x13\n" +
+	"\x0fEVENT_TASK_DONE\x10\t\x12\x15\n" +
+	"\x11EVENT_TASK_FAILED\x10\n" +
+	"\x12\x17\n" +
+	"\x13EVENT_JOB_SUCCEEDED\x10\v\x12\x14\n" +
+	"\x10EVENT_JOB_FAILED\x10\f\x12\x17\n" +
+	"\x13EVENT_JOB_CANCELLED\x10\r\x12\x11\n" +
+	"\rEVENT_RETRIED\x10\x0e*\x9b\x02\n" +
+	"\fLaunchReason\x12\x1d\n" +
+	"\x19LAUNCH_REASON_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fLAUNCH_FIRST\x10\x01\x12\x10\n" +
+	"\fLAUNCH_YIELD\x10\x02\x12\x14\n" +
+	"\x10LAUNCH_UNBLOCKED\x10\x03\x12\x12\n" +
+	"\x0eLAUNCH_TIMEOUT\x10\x04\x12\x10\n" +
+	"\fLAUNCH_CRASH\x10\x05\x12\x19\n" +
+	"\x15LAUNCH_FUNCTION_ERROR\x10\x06\x12\x18\n" +
+	"\x14LAUNCH_LEASE_EXPIRED\x10\a\x12\x18\n" +
+	"\x14LAUNCH_LEADER_CHANGE\x10\b\x12\x16\n" +
+	"\x12LAUNCH_NOT_STARTED\x10\t\x12\x13\n" +
+	"\x0fLAUNCH_RETURNED\x10\n" +
+	"\x12\x10\n" +
+	"\fLAUNCH_RETRY\x10\vB-Z+github.com/kappa-serverless/kappa/fsm/fsmpbb\x06proto3"
 
 var (
 	file_fsm_proto_rawDescOnce sync.Once
@@ -4402,133 +5219,149 @@ func file_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_proto_rawDescData
 }
 
-var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_fsm_proto_goTypes = []any{
 	(Outcome)(0),              // 0: kappa.fsm.v1.Outcome
 	(ErrorCode)(0),            // 1: kappa.fsm.v1.ErrorCode
 	(JobState)(0),             // 2: kappa.fsm.v1.JobState
 	(TaskState)(0),            // 3: kappa.fsm.v1.TaskState
 	(WaitKind)(0),             // 4: kappa.fsm.v1.WaitKind
-	(*Entry)(nil),             // 5: kappa.fsm.v1.Entry
-	(*Command)(nil),           // 6: kappa.fsm.v1.Command
-	(*SetClusterVersion)(nil), // 7: kappa.fsm.v1.SetClusterVersion
-	(*InitCluster)(nil),       // 8: kappa.fsm.v1.InitCluster
-	(*ForgetJob)(nil),         // 9: kappa.fsm.v1.ForgetJob
-	(*CancelJob)(nil),         // 10: kappa.fsm.v1.CancelJob
-	(*SetNode)(nil),           // 11: kappa.fsm.v1.SetNode
-	(*RemoveNode)(nil),        // 12: kappa.fsm.v1.RemoveNode
-	(*Value)(nil),             // 13: kappa.fsm.v1.Value
-	(*SubmitJob)(nil),         // 14: kappa.fsm.v1.SubmitJob
-	(*Launch)(nil),            // 15: kappa.fsm.v1.Launch
-	(*Claim)(nil),             // 16: kappa.fsm.v1.Claim
-	(*TaskRef)(nil),           // 17: kappa.fsm.v1.TaskRef
-	(*TaskCall)(nil),          // 18: kappa.fsm.v1.TaskCall
-	(*CreateQueues)(nil),      // 19: kappa.fsm.v1.CreateQueues
-	(*Enqueue)(nil),           // 20: kappa.fsm.v1.Enqueue
-	(*Dequeue)(nil),           // 21: kappa.fsm.v1.Dequeue
-	(*Spawn)(nil),             // 22: kappa.fsm.v1.Spawn
-	(*Child)(nil),             // 23: kappa.fsm.v1.Child
-	(*Wait)(nil),              // 24: kappa.fsm.v1.Wait
-	(*Checkpoint)(nil),        // 25: kappa.fsm.v1.Checkpoint
-	(*Yield)(nil),             // 26: kappa.fsm.v1.Yield
-	(*Exit)(nil),              // 27: kappa.fsm.v1.Exit
-	(*Fail)(nil),              // 28: kappa.fsm.v1.Fail
-	(*Park)(nil),              // 29: kappa.fsm.v1.Park
-	(*InvocationEnded)(nil),   // 30: kappa.fsm.v1.InvocationEnded
-	(*Error)(nil),             // 31: kappa.fsm.v1.Error
-	(*Result)(nil),            // 32: kappa.fsm.v1.Result
-	(*FutureResult)(nil),      // 33: kappa.fsm.v1.FutureResult
-	(*Response)(nil),          // 34: kappa.fsm.v1.Response
-	(*QueuesCreated)(nil),     // 35: kappa.fsm.v1.QueuesCreated
-	(*Dequeued)(nil),          // 36: kappa.fsm.v1.Dequeued
-	(*Blocked)(nil),           // 37: kappa.fsm.v1.Blocked
-	(*Spawned)(nil),           // 38: kappa.fsm.v1.Spawned
-	(*Resolved)(nil),          // 39: kappa.fsm.v1.Resolved
-	(*ClaimGrant)(nil),        // 40: kappa.fsm.v1.ClaimGrant
-	(*ParkOutcome)(nil),       // 41: kappa.fsm.v1.ParkOutcome
-	(*Applied)(nil),           // 42: kappa.fsm.v1.Applied
-	(*Job)(nil),               // 43: kappa.fsm.v1.Job
-	(*Waiter)(nil),            // 44: kappa.fsm.v1.Waiter
-	(*Task)(nil),              // 45: kappa.fsm.v1.Task
-	(*Queue)(nil),             // 46: kappa.fsm.v1.Queue
-	(*Putter)(nil),            // 47: kappa.fsm.v1.Putter
-	(*Session)(nil),           // 48: kappa.fsm.v1.Session
-	(*SessionEntry)(nil),      // 49: kappa.fsm.v1.SessionEntry
-	(*Node)(nil),              // 50: kappa.fsm.v1.Node
-	(*State)(nil),             // 51: kappa.fsm.v1.State
+	(EventKind)(0),            // 5: kappa.fsm.v1.EventKind
+	(LaunchReason)(0),         // 6: kappa.fsm.v1.LaunchReason
+	(*Entry)(nil),             // 7: kappa.fsm.v1.Entry
+	(*Command)(nil),           // 8: kappa.fsm.v1.Command
+	(*LeaderChanged)(nil),     // 9: kappa.fsm.v1.LeaderChanged
+	(*RetryJob)(nil),          // 10: kappa.fsm.v1.RetryJob
+	(*SetClusterVersion)(nil), // 11: kappa.fsm.v1.SetClusterVersion
+	(*InitCluster)(nil),       // 12: kappa.fsm.v1.InitCluster
+	(*ForgetJob)(nil),         // 13: kappa.fsm.v1.ForgetJob
+	(*CancelJob)(nil),         // 14: kappa.fsm.v1.CancelJob
+	(*SetNode)(nil),           // 15: kappa.fsm.v1.SetNode
+	(*RemoveNode)(nil),        // 16: kappa.fsm.v1.RemoveNode
+	(*Value)(nil),             // 17: kappa.fsm.v1.Value
+	(*SubmitJob)(nil),         // 18: kappa.fsm.v1.SubmitJob
+	(*Launch)(nil),            // 19: kappa.fsm.v1.Launch
+	(*Claim)(nil),             // 20: kappa.fsm.v1.Claim
+	(*TaskRef)(nil),           // 21: kappa.fsm.v1.TaskRef
+	(*TaskCall)(nil),          // 22: kappa.fsm.v1.TaskCall
+	(*CreateQueues)(nil),      // 23: kappa.fsm.v1.CreateQueues
+	(*Enqueue)(nil),           // 24: kappa.fsm.v1.Enqueue
+	(*Dequeue)(nil),           // 25: kappa.fsm.v1.Dequeue
+	(*Spawn)(nil),             // 26: kappa.fsm.v1.Spawn
+	(*Child)(nil),             // 27: kappa.fsm.v1.Child
+	(*Wait)(nil),              // 28: kappa.fsm.v1.Wait
+	(*Checkpoint)(nil),        // 29: kappa.fsm.v1.Checkpoint
+	(*Yield)(nil),             // 30: kappa.fsm.v1.Yield
+	(*Exit)(nil),              // 31: kappa.fsm.v1.Exit
+	(*Fail)(nil),              // 32: kappa.fsm.v1.Fail
+	(*Park)(nil),              // 33: kappa.fsm.v1.Park
+	(*InvocationEnded)(nil),   // 34: kappa.fsm.v1.InvocationEnded
+	(*Error)(nil),             // 35: kappa.fsm.v1.Error
+	(*Result)(nil),            // 36: kappa.fsm.v1.Result
+	(*Retried)(nil),           // 37: kappa.fsm.v1.Retried
+	(*FutureResult)(nil),      // 38: kappa.fsm.v1.FutureResult
+	(*Response)(nil),          // 39: kappa.fsm.v1.Response
+	(*QueuesCreated)(nil),     // 40: kappa.fsm.v1.QueuesCreated
+	(*Dequeued)(nil),          // 41: kappa.fsm.v1.Dequeued
+	(*Blocked)(nil),           // 42: kappa.fsm.v1.Blocked
+	(*Spawned)(nil),           // 43: kappa.fsm.v1.Spawned
+	(*Resolved)(nil),          // 44: kappa.fsm.v1.Resolved
+	(*ClaimGrant)(nil),        // 45: kappa.fsm.v1.ClaimGrant
+	(*ParkOutcome)(nil),       // 46: kappa.fsm.v1.ParkOutcome
+	(*Applied)(nil),           // 47: kappa.fsm.v1.Applied
+	(*Job)(nil),               // 48: kappa.fsm.v1.Job
+	(*Waiter)(nil),            // 49: kappa.fsm.v1.Waiter
+	(*Task)(nil),              // 50: kappa.fsm.v1.Task
+	(*JobEvent)(nil),          // 51: kappa.fsm.v1.JobEvent
+	(*JobHistory)(nil),        // 52: kappa.fsm.v1.JobHistory
+	(*Queue)(nil),             // 53: kappa.fsm.v1.Queue
+	(*Putter)(nil),            // 54: kappa.fsm.v1.Putter
+	(*Session)(nil),           // 55: kappa.fsm.v1.Session
+	(*SessionEntry)(nil),      // 56: kappa.fsm.v1.SessionEntry
+	(*Node)(nil),              // 57: kappa.fsm.v1.Node
+	(*State)(nil),             // 58: kappa.fsm.v1.State
 }
 var file_fsm_proto_depIdxs = []int32{
-	6,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
-	14, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
-	15, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
-	16, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
-	18, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
-	29, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
-	30, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
-	10, // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
-	11, // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
-	12, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
-	8,  // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
-	9,  // 11: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
-	7,  // 12: kappa.fsm.v1.Command.set_cluster_version:type_name -> kappa.fsm.v1.SetClusterVersion
-	17, // 13: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
-	22, // 14: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
-	24, // 15: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
-	25, // 16: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
-	26, // 17: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
-	27, // 18: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
-	28, // 19: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
-	19, // 20: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
-	20, // 21: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
-	21, // 22: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
-	13, // 23: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
-	23, // 24: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
-	13, // 25: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
-	13, // 26: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
-	17, // 27: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
-	0,  // 28: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
-	1,  // 29: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
-	31, // 30: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
-	40, // 31: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
-	34, // 32: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
-	41, // 33: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
-	13, // 34: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
-	38, // 35: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
-	39, // 36: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
-	37, // 37: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
-	35, // 38: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
-	36, // 39: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
-	13, // 40: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
-	33, // 41: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
-	34, // 42: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
-	13, // 43: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
-	33, // 44: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
-	34, // 45: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
-	2,  // 46: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
-	13, // 47: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
-	4,  // 48: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
-	3,  // 49: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
-	34, // 50: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
-	13, // 51: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
-	44, // 52: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
-	13, // 53: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
-	42, // 54: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
-	13, // 55: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
-	47, // 56: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
-	13, // 57: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
-	49, // 58: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
-	32, // 59: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
-	43, // 60: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
-	45, // 61: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
-	48, // 62: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
-	50, // 63: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
-	46, // 64: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
-	65, // [65:65] is the sub-list for method output_type
-	65, // [65:65] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	8,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
+	18, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
+	19, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
+	20, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
+	22, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
+	33, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
+	34, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
+	14, // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
+	15, // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
+	16, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
+	12, // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
+	13, // 11: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
+	11, // 12: kappa.fsm.v1.Command.set_cluster_version:type_name -> kappa.fsm.v1.SetClusterVersion
+	9,  // 13: kappa.fsm.v1.Command.leader_changed:type_name -> kappa.fsm.v1.LeaderChanged
+	10, // 14: kappa.fsm.v1.Command.retry_job:type_name -> kappa.fsm.v1.RetryJob
+	21, // 15: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
+	26, // 16: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
+	28, // 17: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
+	29, // 18: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
+	30, // 19: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
+	31, // 20: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
+	32, // 21: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
+	23, // 22: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
+	24, // 23: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
+	25, // 24: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
+	17, // 25: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
+	27, // 26: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
+	17, // 27: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
+	17, // 28: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
+	21, // 29: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
+	0,  // 30: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
+	1,  // 31: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
+	35, // 32: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
+	45, // 33: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
+	39, // 34: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
+	46, // 35: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
+	37, // 36: kappa.fsm.v1.Result.retried:type_name -> kappa.fsm.v1.Retried
+	17, // 37: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
+	43, // 38: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
+	44, // 39: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
+	42, // 40: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
+	40, // 41: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
+	41, // 42: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
+	17, // 43: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
+	38, // 44: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
+	39, // 45: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
+	17, // 46: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
+	38, // 47: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
+	39, // 48: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
+	2,  // 49: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
+	17, // 50: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
+	4,  // 51: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
+	3,  // 52: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
+	39, // 53: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
+	17, // 54: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
+	49, // 55: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
+	17, // 56: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
+	47, // 57: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
+	6,  // 58: kappa.fsm.v1.Task.next_launch:type_name -> kappa.fsm.v1.LaunchReason
+	39, // 59: kappa.fsm.v1.Task.resume_response:type_name -> kappa.fsm.v1.Response
+	5,  // 60: kappa.fsm.v1.JobEvent.kind:type_name -> kappa.fsm.v1.EventKind
+	6,  // 61: kappa.fsm.v1.JobEvent.reason:type_name -> kappa.fsm.v1.LaunchReason
+	51, // 62: kappa.fsm.v1.JobHistory.events:type_name -> kappa.fsm.v1.JobEvent
+	17, // 63: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
+	54, // 64: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
+	17, // 65: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
+	56, // 66: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
+	36, // 67: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
+	48, // 68: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
+	50, // 69: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
+	55, // 70: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
+	57, // 71: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
+	53, // 72: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
+	52, // 73: kappa.fsm.v1.State.histories:type_name -> kappa.fsm.v1.JobHistory
+	74, // [74:74] is the sub-list for method output_type
+	74, // [74:74] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_fsm_proto_init() }
@@ -4549,12 +5382,14 @@ func file_fsm_proto_init() {
 		(*Command_InitCluster)(nil),
 		(*Command_ForgetJob)(nil),
 		(*Command_SetClusterVersion)(nil),
+		(*Command_LeaderChanged)(nil),
+		(*Command_RetryJob)(nil),
 	}
-	file_fsm_proto_msgTypes[8].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[10].OneofWrappers = []any{
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_fsm_proto_msgTypes[13].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[15].OneofWrappers = []any{
 		(*TaskCall_Spawn)(nil),
 		(*TaskCall_Wait)(nil),
 		(*TaskCall_Checkpoint)(nil),
@@ -4565,14 +5400,15 @@ func file_fsm_proto_init() {
 		(*TaskCall_Enqueue)(nil),
 		(*TaskCall_Dequeue)(nil),
 	}
-	file_fsm_proto_msgTypes[27].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[29].OneofWrappers = []any{
 		(*Result_JobId)(nil),
 		(*Result_Claim)(nil),
 		(*Result_Response)(nil),
 		(*Result_Park)(nil),
 		(*Result_Ignored)(nil),
+		(*Result_Retried)(nil),
 	}
-	file_fsm_proto_msgTypes[29].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[32].OneofWrappers = []any{
 		(*Response_Ack)(nil),
 		(*Response_Spawned)(nil),
 		(*Response_Resolved)(nil),
@@ -4585,8 +5421,8 @@ func file_fsm_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_proto_rawDesc), len(file_fsm_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   47,
+			NumEnums:      7,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

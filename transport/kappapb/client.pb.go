@@ -263,9 +263,11 @@ func (x *WatchJobRequest) GetJobId() uint64 {
 // Reads are linearizable unless stale is set: then any node answers from
 // its own replica, which may lag.
 type GetJobRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	Stale         bool                   `protobuf:"varint,2,opt,name=stale,proto3" json:"stale,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	JobId uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Stale bool                   `protobuf:"varint,2,opt,name=stale,proto3" json:"stale,omitempty"`
+	// tasks: fill JobStatus.tasks (the task table of `kappa jobs show`).
+	Tasks         bool `protobuf:"varint,60,opt,name=tasks,proto3" json:"tasks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -314,6 +316,13 @@ func (x *GetJobRequest) GetStale() bool {
 	return false
 }
 
+func (x *GetJobRequest) GetTasks() bool {
+	if x != nil {
+		return x.Tasks
+	}
+	return false
+}
+
 type JobStatus struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	JobId       uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -340,8 +349,16 @@ type JobStatus struct {
 	Error           string `protobuf:"bytes,20,opt,name=error,proto3" json:"error,omitempty"`
 	SubmittedUnixMs int64  `protobuf:"varint,21,opt,name=submitted_unix_ms,json=submittedUnixMs,proto3" json:"submitted_unix_ms,omitempty"`
 	FinishedUnixMs  int64  `protobuf:"varint,22,opt,name=finished_unix_ms,json=finishedUnixMs,proto3" json:"finished_unix_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// started_unix_ms: the first launch of the job's root task.
+	StartedUnixMs int64  `protobuf:"varint,60,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	Retries       uint32 `protobuf:"varint,61,opt,name=retries,proto3" json:"retries,omitempty"`
+	// archived: the job was forgotten after its retention; this is its
+	// record from the archive in the checkpoint store.
+	Archived bool `protobuf:"varint,62,opt,name=archived,proto3" json:"archived,omitempty"`
+	// tasks, in id order, when asked for (GetJobRequest.tasks).
+	Tasks         []*TaskStatus `protobuf:"bytes,63,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JobStatus) Reset() {
@@ -528,6 +545,521 @@ func (x *JobStatus) GetFinishedUnixMs() int64 {
 	return 0
 }
 
+func (x *JobStatus) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
+func (x *JobStatus) GetRetries() uint32 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+func (x *JobStatus) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
+}
+
+func (x *JobStatus) GetTasks() []*TaskStatus {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+// TaskStatus is one row of a job's task table.
+type TaskStatus struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TaskId   uint64                 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	ParentId uint64                 `protobuf:"varint,2,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	// name is the spawned function's ("handler" for the root).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// state: pending, runnable, launched, running, blocked, parked, done
+	// or failed.
+	State                string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	Epoch                uint64 `protobuf:"varint,5,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Launches             uint32 `protobuf:"varint,6,opt,name=launches,proto3" json:"launches,omitempty"`
+	Checkpoints          uint64 `protobuf:"varint,7,opt,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	LastCheckpointUnixMs int64  `protobuf:"varint,8,opt,name=last_checkpoint_unix_ms,json=lastCheckpointUnixMs,proto3" json:"last_checkpoint_unix_ms,omitempty"`
+	FirstLaunchUnixMs    int64  `protobuf:"varint,9,opt,name=first_launch_unix_ms,json=firstLaunchUnixMs,proto3" json:"first_launch_unix_ms,omitempty"`
+	FinishedUnixMs       int64  `protobuf:"varint,10,opt,name=finished_unix_ms,json=finishedUnixMs,proto3" json:"finished_unix_ms,omitempty"`
+	// error: the first line of a failed task's error.
+	Error         string `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskStatus) Reset() {
+	*x = TaskStatus{}
+	mi := &file_kappa_v1_client_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskStatus) ProtoMessage() {}
+
+func (x *TaskStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskStatus.ProtoReflect.Descriptor instead.
+func (*TaskStatus) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TaskStatus) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *TaskStatus) GetParentId() uint64 {
+	if x != nil {
+		return x.ParentId
+	}
+	return 0
+}
+
+func (x *TaskStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TaskStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *TaskStatus) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *TaskStatus) GetLaunches() uint32 {
+	if x != nil {
+		return x.Launches
+	}
+	return 0
+}
+
+func (x *TaskStatus) GetCheckpoints() uint64 {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return 0
+}
+
+func (x *TaskStatus) GetLastCheckpointUnixMs() int64 {
+	if x != nil {
+		return x.LastCheckpointUnixMs
+	}
+	return 0
+}
+
+func (x *TaskStatus) GetFirstLaunchUnixMs() int64 {
+	if x != nil {
+		return x.FirstLaunchUnixMs
+	}
+	return 0
+}
+
+func (x *TaskStatus) GetFinishedUnixMs() int64 {
+	if x != nil {
+		return x.FinishedUnixMs
+	}
+	return 0
+}
+
+func (x *TaskStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type JobEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	JobId uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// after_seq: only events with a higher seq (0: from the oldest kept).
+	AfterSeq uint64 `protobuf:"varint,2,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
+	// follow: keep the stream open and send each new event until the job
+	// finishes.
+	Follow        bool `protobuf:"varint,3,opt,name=follow,proto3" json:"follow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobEventsRequest) Reset() {
+	*x = JobEventsRequest{}
+	mi := &file_kappa_v1_client_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobEventsRequest) ProtoMessage() {}
+
+func (x *JobEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobEventsRequest.ProtoReflect.Descriptor instead.
+func (*JobEventsRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *JobEventsRequest) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+func (x *JobEventsRequest) GetAfterSeq() uint64 {
+	if x != nil {
+		return x.AfterSeq
+	}
+	return 0
+}
+
+func (x *JobEventsRequest) GetFollow() bool {
+	if x != nil {
+		return x.Follow
+	}
+	return false
+}
+
+// JobEvent is one entry of a job's history. Times are committed times
+// (the leader's clock when the command committed).
+type JobEvent struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Seq      uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	AtUnixMs int64                  `protobuf:"varint,2,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	// kind: submitted, spawned, launched, claimed, checkpointed, yielded,
+	// parked, leader_changed, task_done, task_failed, job_succeeded,
+	// job_failed, job_cancelled or retried.
+	Kind   string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	TaskId uint64 `protobuf:"varint,4,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Epoch  uint64 `protobuf:"varint,5,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// reason, of a launch: first, yield, unblocked, timeout, crash,
+	// function_error, lease_expired, leader_change, not_started, returned
+	// or retry.
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	Detail string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
+	// count: a checkpoint event's total checkpoints of the task so far; a
+	// retry's number of tasks resumed.
+	Count         uint64 `protobuf:"varint,8,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobEvent) Reset() {
+	*x = JobEvent{}
+	mi := &file_kappa_v1_client_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobEvent) ProtoMessage() {}
+
+func (x *JobEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobEvent.ProtoReflect.Descriptor instead.
+func (*JobEvent) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *JobEvent) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *JobEvent) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
+func (x *JobEvent) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *JobEvent) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *JobEvent) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *JobEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *JobEvent) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *JobEvent) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type JobEventsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*JobEvent            `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// dropped: how many of the job's oldest events the bounded history no
+	// longer holds.
+	Dropped uint64 `protobuf:"varint,2,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// partial: recording began after the job started (the cluster was
+	// upgraded while it ran).
+	Partial       bool     `protobuf:"varint,3,opt,name=partial,proto3" json:"partial,omitempty"`
+	State         JobState `protobuf:"varint,4,opt,name=state,proto3,enum=kappa.v1.JobState" json:"state,omitempty"`
+	Archived      bool     `protobuf:"varint,5,opt,name=archived,proto3" json:"archived,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobEventsResponse) Reset() {
+	*x = JobEventsResponse{}
+	mi := &file_kappa_v1_client_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobEventsResponse) ProtoMessage() {}
+
+func (x *JobEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobEventsResponse.ProtoReflect.Descriptor instead.
+func (*JobEventsResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *JobEventsResponse) GetEvents() []*JobEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *JobEventsResponse) GetDropped() uint64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
+func (x *JobEventsResponse) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *JobEventsResponse) GetState() JobState {
+	if x != nil {
+		return x.State
+	}
+	return JobState_JOB_STATE_UNSPECIFIED
+}
+
+func (x *JobEventsResponse) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
+}
+
+type RetryJobRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientId      string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	RequestId     uint64                 `protobuf:"varint,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	JobId         uint64                 `protobuf:"varint,3,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryJobRequest) Reset() {
+	*x = RetryJobRequest{}
+	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryJobRequest) ProtoMessage() {}
+
+func (x *RetryJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryJobRequest.ProtoReflect.Descriptor instead.
+func (*RetryJobRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RetryJobRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *RetryJobRequest) GetRequestId() uint64 {
+	if x != nil {
+		return x.RequestId
+	}
+	return 0
+}
+
+func (x *RetryJobRequest) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+type RetryJobResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// task_ids: the tasks that run again.
+	TaskIds       []uint64 `protobuf:"varint,1,rep,packed,name=task_ids,json=taskIds,proto3" json:"task_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryJobResponse) Reset() {
+	*x = RetryJobResponse{}
+	mi := &file_kappa_v1_client_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryJobResponse) ProtoMessage() {}
+
+func (x *RetryJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryJobResponse.ProtoReflect.Descriptor instead.
+func (*RetryJobResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RetryJobResponse) GetTaskIds() []uint64 {
+	if x != nil {
+		return x.TaskIds
+	}
+	return nil
+}
+
 type ClusterStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -536,7 +1068,7 @@ type ClusterStatusRequest struct {
 
 func (x *ClusterStatusRequest) Reset() {
 	*x = ClusterStatusRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[5]
+	mi := &file_kappa_v1_client_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +1080,7 @@ func (x *ClusterStatusRequest) String() string {
 func (*ClusterStatusRequest) ProtoMessage() {}
 
 func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[5]
+	mi := &file_kappa_v1_client_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +1093,7 @@ func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusRequest.ProtoReflect.Descriptor instead.
 func (*ClusterStatusRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{5}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{11}
 }
 
 type ClusterStatusResponse struct {
@@ -597,7 +1129,7 @@ type ClusterStatusResponse struct {
 
 func (x *ClusterStatusResponse) Reset() {
 	*x = ClusterStatusResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[6]
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +1141,7 @@ func (x *ClusterStatusResponse) String() string {
 func (*ClusterStatusResponse) ProtoMessage() {}
 
 func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[6]
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +1154,7 @@ func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusResponse.ProtoReflect.Descriptor instead.
 func (*ClusterStatusResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{6}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ClusterStatusResponse) GetNodeId() string {
@@ -758,7 +1290,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_kappa_v1_client_proto_msgTypes[7]
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +1302,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[7]
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +1315,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{7}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -831,7 +1363,7 @@ type AuditJobRequest struct {
 
 func (x *AuditJobRequest) Reset() {
 	*x = AuditJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[8]
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +1375,7 @@ func (x *AuditJobRequest) String() string {
 func (*AuditJobRequest) ProtoMessage() {}
 
 func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[8]
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +1388,7 @@ func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobRequest.ProtoReflect.Descriptor instead.
 func (*AuditJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{8}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AuditJobRequest) GetJobId() uint64 {
@@ -884,7 +1416,7 @@ type AppliedCall struct {
 
 func (x *AppliedCall) Reset() {
 	*x = AppliedCall{}
-	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1428,7 @@ func (x *AppliedCall) String() string {
 func (*AppliedCall) ProtoMessage() {}
 
 func (x *AppliedCall) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1441,7 @@ func (x *AppliedCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedCall.ProtoReflect.Descriptor instead.
 func (*AppliedCall) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{9}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AppliedCall) GetSeq() uint64 {
@@ -949,7 +1481,7 @@ type TaskAudit struct {
 
 func (x *TaskAudit) Reset() {
 	*x = TaskAudit{}
-	mi := &file_kappa_v1_client_proto_msgTypes[10]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1493,7 @@ func (x *TaskAudit) String() string {
 func (*TaskAudit) ProtoMessage() {}
 
 func (x *TaskAudit) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[10]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1506,7 @@ func (x *TaskAudit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAudit.ProtoReflect.Descriptor instead.
 func (*TaskAudit) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{10}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskAudit) GetTaskId() uint64 {
@@ -1028,7 +1560,7 @@ type AuditJobResponse struct {
 
 func (x *AuditJobResponse) Reset() {
 	*x = AuditJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[11]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1040,7 +1572,7 @@ func (x *AuditJobResponse) String() string {
 func (*AuditJobResponse) ProtoMessage() {}
 
 func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[11]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1053,7 +1585,7 @@ func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobResponse.ProtoReflect.Descriptor instead.
 func (*AuditJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{11}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuditJobResponse) GetTasks() []*TaskAudit {
@@ -1064,15 +1596,18 @@ func (x *AuditJobResponse) GetTasks() []*TaskAudit {
 }
 
 type ListJobsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Stale         bool                   `protobuf:"varint,1,opt,name=stale,proto3" json:"stale,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Stale bool                   `protobuf:"varint,1,opt,name=stale,proto3" json:"stale,omitempty"`
+	// archived: list the archive in the checkpoint store (jobs forgotten
+	// after their retention) instead of the jobs the cluster holds.
+	Archived      bool `protobuf:"varint,60,opt,name=archived,proto3" json:"archived,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1619,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,12 +1632,19 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListJobsRequest) GetStale() bool {
 	if x != nil {
 		return x.Stale
+	}
+	return false
+}
+
+func (x *ListJobsRequest) GetArchived() bool {
+	if x != nil {
+		return x.Archived
 	}
 	return false
 }
@@ -1116,7 +1658,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	mi := &file_kappa_v1_client_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1670,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	mi := &file_kappa_v1_client_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1683,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListJobsResponse) GetJobs() []*JobStatus {
@@ -1163,7 +1705,7 @@ type CancelJobRequest struct {
 
 func (x *CancelJobRequest) Reset() {
 	*x = CancelJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1717,7 @@ func (x *CancelJobRequest) String() string {
 func (*CancelJobRequest) ProtoMessage() {}
 
 func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1730,7 @@ func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CancelJobRequest) GetClientId() string {
@@ -1227,7 +1769,7 @@ type CancelJobResponse struct {
 
 func (x *CancelJobResponse) Reset() {
 	*x = CancelJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1781,7 @@ func (x *CancelJobResponse) String() string {
 func (*CancelJobResponse) ProtoMessage() {}
 
 func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1794,7 @@ func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{21}
 }
 
 type InvocationLogsRequest struct {
@@ -1266,7 +1808,7 @@ type InvocationLogsRequest struct {
 
 func (x *InvocationLogsRequest) Reset() {
 	*x = InvocationLogsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1820,7 @@ func (x *InvocationLogsRequest) String() string {
 func (*InvocationLogsRequest) ProtoMessage() {}
 
 func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1833,7 @@ func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsRequest.ProtoReflect.Descriptor instead.
 func (*InvocationLogsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *InvocationLogsRequest) GetJobId() uint64 {
@@ -1332,7 +1874,7 @@ type InvocationLog struct {
 
 func (x *InvocationLog) Reset() {
 	*x = InvocationLog{}
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1886,7 @@ func (x *InvocationLog) String() string {
 func (*InvocationLog) ProtoMessage() {}
 
 func (x *InvocationLog) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1899,7 @@ func (x *InvocationLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLog.ProtoReflect.Descriptor instead.
 func (*InvocationLog) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *InvocationLog) GetJobId() uint64 {
@@ -1453,7 +1995,7 @@ type InvocationLogsResponse struct {
 
 func (x *InvocationLogsResponse) Reset() {
 	*x = InvocationLogsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[18]
+	mi := &file_kappa_v1_client_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1465,7 +2007,7 @@ func (x *InvocationLogsResponse) String() string {
 func (*InvocationLogsResponse) ProtoMessage() {}
 
 func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[18]
+	mi := &file_kappa_v1_client_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1478,7 +2020,7 @@ func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsResponse.ProtoReflect.Descriptor instead.
 func (*InvocationLogsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InvocationLogsResponse) GetInvocations() []*InvocationLog {
@@ -1506,10 +2048,11 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12!\n" +
 	"\fprogram_hash\x18\x02 \x01(\tR\vprogramHash\"(\n" +
 	"\x0fWatchJobRequest\x12\x15\n" +
-	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\"<\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\"R\n" +
 	"\rGetJobRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x14\n" +
-	"\x05stale\x18\x02 \x01(\bR\x05stale\"\xdb\x05\n" +
+	"\x05stale\x18\x02 \x01(\bR\x05stale\x12\x14\n" +
+	"\x05tasks\x18< \x01(\bR\x05tasks\"\xe5\x06\n" +
 	"\tJobStatus\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12(\n" +
@@ -1538,7 +2081,52 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"resultJson\x12\x14\n" +
 	"\x05error\x18\x14 \x01(\tR\x05error\x12*\n" +
 	"\x11submitted_unix_ms\x18\x15 \x01(\x03R\x0fsubmittedUnixMs\x12(\n" +
-	"\x10finished_unix_ms\x18\x16 \x01(\x03R\x0efinishedUnixMs\"\x16\n" +
+	"\x10finished_unix_ms\x18\x16 \x01(\x03R\x0efinishedUnixMs\x12&\n" +
+	"\x0fstarted_unix_ms\x18< \x01(\x03R\rstartedUnixMs\x12\x18\n" +
+	"\aretries\x18= \x01(\rR\aretries\x12\x1a\n" +
+	"\barchived\x18> \x01(\bR\barchived\x12*\n" +
+	"\x05tasks\x18? \x03(\v2\x14.kappa.v1.TaskStatusR\x05tasks\"\xe8\x02\n" +
+	"\n" +
+	"TaskStatus\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x1b\n" +
+	"\tparent_id\x18\x02 \x01(\x04R\bparentId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\x12\x14\n" +
+	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\x12\x1a\n" +
+	"\blaunches\x18\x06 \x01(\rR\blaunches\x12 \n" +
+	"\vcheckpoints\x18\a \x01(\x04R\vcheckpoints\x125\n" +
+	"\x17last_checkpoint_unix_ms\x18\b \x01(\x03R\x14lastCheckpointUnixMs\x12/\n" +
+	"\x14first_launch_unix_ms\x18\t \x01(\x03R\x11firstLaunchUnixMs\x12(\n" +
+	"\x10finished_unix_ms\x18\n" +
+	" \x01(\x03R\x0efinishedUnixMs\x12\x14\n" +
+	"\x05error\x18\v \x01(\tR\x05error\"^\n" +
+	"\x10JobEventsRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x1b\n" +
+	"\tafter_seq\x18\x02 \x01(\x04R\bafterSeq\x12\x16\n" +
+	"\x06follow\x18\x03 \x01(\bR\x06follow\"\xc3\x01\n" +
+	"\bJobEvent\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x02 \x01(\x03R\batUnixMs\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x17\n" +
+	"\atask_id\x18\x04 \x01(\x04R\x06taskId\x12\x14\n" +
+	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\x12\x14\n" +
+	"\x05count\x18\b \x01(\x04R\x05count\"\xb9\x01\n" +
+	"\x11JobEventsResponse\x12*\n" +
+	"\x06events\x18\x01 \x03(\v2\x12.kappa.v1.JobEventR\x06events\x12\x18\n" +
+	"\adropped\x18\x02 \x01(\x04R\adropped\x12\x18\n" +
+	"\apartial\x18\x03 \x01(\bR\apartial\x12(\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x12.kappa.v1.JobStateR\x05state\x12\x1a\n" +
+	"\barchived\x18\x05 \x01(\bR\barchived\"d\n" +
+	"\x0fRetryJobRequest\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\x04R\trequestId\x12\x15\n" +
+	"\x06job_id\x18\x03 \x01(\x04R\x05jobId\"-\n" +
+	"\x10RetryJobResponse\x12\x19\n" +
+	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"\x16\n" +
 	"\x14ClusterStatusRequest\"\xce\x04\n" +
 	"\x15ClusterStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
@@ -1583,9 +2171,10 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\x12\x14\n" +
 	"\x05state\x18\x06 \x01(\tR\x05state\"=\n" +
 	"\x10AuditJobResponse\x12)\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x13.kappa.v1.TaskAuditR\x05tasks\"'\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x13.kappa.v1.TaskAuditR\x05tasks\"C\n" +
 	"\x0fListJobsRequest\x12\x14\n" +
-	"\x05stale\x18\x01 \x01(\bR\x05stale\";\n" +
+	"\x05stale\x18\x01 \x01(\bR\x05stale\x12\x1a\n" +
+	"\barchived\x18< \x01(\bR\barchived\";\n" +
 	"\x10ListJobsResponse\x12'\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x13.kappa.v1.JobStatusR\x04jobs\"}\n" +
 	"\x10CancelJobRequest\x12\x1b\n" +
@@ -1622,7 +2211,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\vJOB_RUNNING\x10\x01\x12\x11\n" +
 	"\rJOB_SUCCEEDED\x10\x02\x12\x0e\n" +
 	"\n" +
-	"JOB_FAILED\x10\x032\xbe\x04\n" +
+	"JOB_FAILED\x10\x032\xc9\x05\n" +
 	"\rClientService\x12D\n" +
 	"\tSubmitJob\x12\x1a.kappa.v1.SubmitJobRequest\x1a\x1b.kappa.v1.SubmitJobResponse\x12<\n" +
 	"\bWatchJob\x12\x19.kappa.v1.WatchJobRequest\x1a\x13.kappa.v1.JobStatus0\x01\x126\n" +
@@ -1631,7 +2220,9 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\bAuditJob\x12\x19.kappa.v1.AuditJobRequest\x1a\x1a.kappa.v1.AuditJobResponse\x12A\n" +
 	"\bListJobs\x12\x19.kappa.v1.ListJobsRequest\x1a\x1a.kappa.v1.ListJobsResponse\x12D\n" +
 	"\tCancelJob\x12\x1a.kappa.v1.CancelJobRequest\x1a\x1b.kappa.v1.CancelJobResponse\x12S\n" +
-	"\x0eInvocationLogs\x12\x1f.kappa.v1.InvocationLogsRequest\x1a .kappa.v1.InvocationLogsResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
+	"\x0eInvocationLogs\x12\x1f.kappa.v1.InvocationLogsRequest\x1a .kappa.v1.InvocationLogsResponse\x12F\n" +
+	"\tJobEvents\x12\x1a.kappa.v1.JobEventsRequest\x1a\x1b.kappa.v1.JobEventsResponse0\x01\x12A\n" +
+	"\bRetryJob\x12\x19.kappa.v1.RetryJobRequest\x1a\x1a.kappa.v1.RetryJobResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
 
 var (
 	file_kappa_v1_client_proto_rawDescOnce sync.Once
@@ -1646,7 +2237,7 @@ func file_kappa_v1_client_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_client_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_kappa_v1_client_proto_goTypes = []any{
 	(JobState)(0),                  // 0: kappa.v1.JobState
 	(*SubmitJobRequest)(nil),       // 1: kappa.v1.SubmitJobRequest
@@ -1654,49 +2245,62 @@ var file_kappa_v1_client_proto_goTypes = []any{
 	(*WatchJobRequest)(nil),        // 3: kappa.v1.WatchJobRequest
 	(*GetJobRequest)(nil),          // 4: kappa.v1.GetJobRequest
 	(*JobStatus)(nil),              // 5: kappa.v1.JobStatus
-	(*ClusterStatusRequest)(nil),   // 6: kappa.v1.ClusterStatusRequest
-	(*ClusterStatusResponse)(nil),  // 7: kappa.v1.ClusterStatusResponse
-	(*VersionInfo)(nil),            // 8: kappa.v1.VersionInfo
-	(*AuditJobRequest)(nil),        // 9: kappa.v1.AuditJobRequest
-	(*AppliedCall)(nil),            // 10: kappa.v1.AppliedCall
-	(*TaskAudit)(nil),              // 11: kappa.v1.TaskAudit
-	(*AuditJobResponse)(nil),       // 12: kappa.v1.AuditJobResponse
-	(*ListJobsRequest)(nil),        // 13: kappa.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 14: kappa.v1.ListJobsResponse
-	(*CancelJobRequest)(nil),       // 15: kappa.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),      // 16: kappa.v1.CancelJobResponse
-	(*InvocationLogsRequest)(nil),  // 17: kappa.v1.InvocationLogsRequest
-	(*InvocationLog)(nil),          // 18: kappa.v1.InvocationLog
-	(*InvocationLogsResponse)(nil), // 19: kappa.v1.InvocationLogsResponse
+	(*TaskStatus)(nil),             // 6: kappa.v1.TaskStatus
+	(*JobEventsRequest)(nil),       // 7: kappa.v1.JobEventsRequest
+	(*JobEvent)(nil),               // 8: kappa.v1.JobEvent
+	(*JobEventsResponse)(nil),      // 9: kappa.v1.JobEventsResponse
+	(*RetryJobRequest)(nil),        // 10: kappa.v1.RetryJobRequest
+	(*RetryJobResponse)(nil),       // 11: kappa.v1.RetryJobResponse
+	(*ClusterStatusRequest)(nil),   // 12: kappa.v1.ClusterStatusRequest
+	(*ClusterStatusResponse)(nil),  // 13: kappa.v1.ClusterStatusResponse
+	(*VersionInfo)(nil),            // 14: kappa.v1.VersionInfo
+	(*AuditJobRequest)(nil),        // 15: kappa.v1.AuditJobRequest
+	(*AppliedCall)(nil),            // 16: kappa.v1.AppliedCall
+	(*TaskAudit)(nil),              // 17: kappa.v1.TaskAudit
+	(*AuditJobResponse)(nil),       // 18: kappa.v1.AuditJobResponse
+	(*ListJobsRequest)(nil),        // 19: kappa.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 20: kappa.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),       // 21: kappa.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),      // 22: kappa.v1.CancelJobResponse
+	(*InvocationLogsRequest)(nil),  // 23: kappa.v1.InvocationLogsRequest
+	(*InvocationLog)(nil),          // 24: kappa.v1.InvocationLog
+	(*InvocationLogsResponse)(nil), // 25: kappa.v1.InvocationLogsResponse
 }
 var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 0: kappa.v1.JobStatus.state:type_name -> kappa.v1.JobState
-	8,  // 1: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
-	10, // 2: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
-	11, // 3: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
-	5,  // 4: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
-	18, // 5: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
-	1,  // 6: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
-	3,  // 7: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
-	4,  // 8: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
-	6,  // 9: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
-	9,  // 10: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
-	13, // 11: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
-	15, // 12: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
-	17, // 13: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
-	2,  // 14: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
-	5,  // 15: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
-	5,  // 16: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
-	7,  // 17: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
-	12, // 18: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
-	14, // 19: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
-	16, // 20: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
-	19, // 21: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
-	14, // [14:22] is the sub-list for method output_type
-	6,  // [6:14] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	6,  // 1: kappa.v1.JobStatus.tasks:type_name -> kappa.v1.TaskStatus
+	8,  // 2: kappa.v1.JobEventsResponse.events:type_name -> kappa.v1.JobEvent
+	0,  // 3: kappa.v1.JobEventsResponse.state:type_name -> kappa.v1.JobState
+	14, // 4: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
+	16, // 5: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
+	17, // 6: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
+	5,  // 7: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
+	24, // 8: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
+	1,  // 9: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
+	3,  // 10: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
+	4,  // 11: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
+	12, // 12: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
+	15, // 13: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
+	19, // 14: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
+	21, // 15: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
+	23, // 16: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
+	7,  // 17: kappa.v1.ClientService.JobEvents:input_type -> kappa.v1.JobEventsRequest
+	10, // 18: kappa.v1.ClientService.RetryJob:input_type -> kappa.v1.RetryJobRequest
+	2,  // 19: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
+	5,  // 20: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
+	5,  // 21: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
+	13, // 22: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
+	18, // 23: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
+	20, // 24: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
+	22, // 25: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
+	25, // 26: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
+	9,  // 27: kappa.v1.ClientService.JobEvents:output_type -> kappa.v1.JobEventsResponse
+	11, // 28: kappa.v1.ClientService.RetryJob:output_type -> kappa.v1.RetryJobResponse
+	19, // [19:29] is the sub-list for method output_type
+	9,  // [9:19] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_client_proto_init() }
@@ -1710,7 +2314,7 @@ func file_kappa_v1_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_client_proto_rawDesc), len(file_kappa_v1_client_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

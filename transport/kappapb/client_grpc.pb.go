@@ -30,6 +30,8 @@ const (
 	ClientService_ListJobs_FullMethodName       = "/kappa.v1.ClientService/ListJobs"
 	ClientService_CancelJob_FullMethodName      = "/kappa.v1.ClientService/CancelJob"
 	ClientService_InvocationLogs_FullMethodName = "/kappa.v1.ClientService/InvocationLogs"
+	ClientService_JobEvents_FullMethodName      = "/kappa.v1.ClientService/JobEvents"
+	ClientService_RetryJob_FullMethodName       = "/kappa.v1.ClientService/RetryJob"
 )
 
 // ClientServiceClient is the client API for ClientService service.
@@ -56,6 +58,16 @@ type ClientServiceClient interface {
 	// launches of earlier leaders. On AWS the complete logs are in
 	// CloudWatch, under the request id.
 	InvocationLogs(ctx context.Context, in *InvocationLogsRequest, opts ...grpc.CallOption) (*InvocationLogsResponse, error)
+	// JobEvents streams a job's history: its events after after_seq, then
+	// (follow) every new one as it commits, until the job finishes. A job
+	// forgotten after its retention is read from its archive. Answered by
+	// any node from its replica.
+	JobEvents(ctx context.Context, in *JobEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[JobEventsResponse], error)
+	// RetryJob resumes a failed or cancelled job: every task that did not
+	// succeed runs again from its last checkpoint with a fresh launch
+	// budget. Refused, naming what is missing, when the program bundle or a
+	// checkpoint is gone from the store.
+	RetryJob(ctx context.Context, in *RetryJobRequest, opts ...grpc.CallOption) (*RetryJobResponse, error)
 }
 
 type clientServiceClient struct {
@@ -155,6 +167,35 @@ func (c *clientServiceClient) InvocationLogs(ctx context.Context, in *Invocation
 	return out, nil
 }
 
+func (c *clientServiceClient) JobEvents(ctx context.Context, in *JobEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[JobEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ClientService_ServiceDesc.Streams[1], ClientService_JobEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[JobEventsRequest, JobEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClientService_JobEventsClient = grpc.ServerStreamingClient[JobEventsResponse]
+
+func (c *clientServiceClient) RetryJob(ctx context.Context, in *RetryJobRequest, opts ...grpc.CallOption) (*RetryJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetryJobResponse)
+	err := c.cc.Invoke(ctx, ClientService_RetryJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClientServiceServer is the server API for ClientService service.
 // All implementations must embed UnimplementedClientServiceServer
 // for forward compatibility.
@@ -179,6 +220,16 @@ type ClientServiceServer interface {
 	// launches of earlier leaders. On AWS the complete logs are in
 	// CloudWatch, under the request id.
 	InvocationLogs(context.Context, *InvocationLogsRequest) (*InvocationLogsResponse, error)
+	// JobEvents streams a job's history: its events after after_seq, then
+	// (follow) every new one as it commits, until the job finishes. A job
+	// forgotten after its retention is read from its archive. Answered by
+	// any node from its replica.
+	JobEvents(*JobEventsRequest, grpc.ServerStreamingServer[JobEventsResponse]) error
+	// RetryJob resumes a failed or cancelled job: every task that did not
+	// succeed runs again from its last checkpoint with a fresh launch
+	// budget. Refused, naming what is missing, when the program bundle or a
+	// checkpoint is gone from the store.
+	RetryJob(context.Context, *RetryJobRequest) (*RetryJobResponse, error)
 	mustEmbedUnimplementedClientServiceServer()
 }
 
@@ -212,6 +263,12 @@ func (UnimplementedClientServiceServer) CancelJob(context.Context, *CancelJobReq
 }
 func (UnimplementedClientServiceServer) InvocationLogs(context.Context, *InvocationLogsRequest) (*InvocationLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method InvocationLogs not implemented")
+}
+func (UnimplementedClientServiceServer) JobEvents(*JobEventsRequest, grpc.ServerStreamingServer[JobEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method JobEvents not implemented")
+}
+func (UnimplementedClientServiceServer) RetryJob(context.Context, *RetryJobRequest) (*RetryJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetryJob not implemented")
 }
 func (UnimplementedClientServiceServer) mustEmbedUnimplementedClientServiceServer() {}
 func (UnimplementedClientServiceServer) testEmbeddedByValue()                       {}
@@ -371,6 +428,35 @@ func _ClientService_InvocationLogs_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClientService_JobEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(JobEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ClientServiceServer).JobEvents(m, &grpc.GenericServerStream[JobEventsRequest, JobEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClientService_JobEventsServer = grpc.ServerStreamingServer[JobEventsResponse]
+
+func _ClientService_RetryJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetryJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClientServiceServer).RetryJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClientService_RetryJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClientServiceServer).RetryJob(ctx, req.(*RetryJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClientService_ServiceDesc is the grpc.ServiceDesc for ClientService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -406,11 +492,20 @@ var ClientService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "InvocationLogs",
 			Handler:    _ClientService_InvocationLogs_Handler,
 		},
+		{
+			MethodName: "RetryJob",
+			Handler:    _ClientService_RetryJob_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "WatchJob",
 			Handler:       _ClientService_WatchJob_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "JobEvents",
+			Handler:       _ClientService_JobEvents_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -412,7 +412,8 @@ type ClaimResponse struct {
 	// checkpoint_key is the task's checkpoint pointer; empty means the task
 	// starts from `start` (or, for the root, from handler(event, context)).
 	CheckpointKey string `protobuf:"bytes,2,opt,name=checkpoint_key,json=checkpointKey,proto3" json:"checkpoint_key,omitempty"`
-	// last_response is the stored response of call `seq` (seq > 0).
+	// last_response is the stored response of call `seq` (seq > 0), or of
+	// call checkpoint_seq when that is set.
 	LastResponse *CallResponse `protobuf:"bytes,3,opt,name=last_response,json=lastResponse,proto3" json:"last_response,omitempty"`
 	// start is the pickled (function, args, kwargs) of a spawned task.
 	Start *Value `protobuf:"bytes,4,opt,name=start,proto3" json:"start,omitempty"`
@@ -430,6 +431,11 @@ type ClaimResponse struct {
 	Attempt       uint32 `protobuf:"varint,13,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	External      bool   `protobuf:"varint,14,opt,name=external,proto3" json:"external,omitempty"`
 	OnCoordinator bool   `protobuf:"varint,15,opt,name=on_coordinator,json=onCoordinator,proto3" json:"on_coordinator,omitempty"`
+	// checkpoint_seq is the call the checkpoint was written for, when that
+	// is below seq (a task retried after it failed: its failing call held
+	// no checkpoint). The worker checks the checkpoint against it and
+	// resumes it with last_response; its next call is still seq+1. 0: seq.
+	CheckpointSeq uint64 `protobuf:"varint,60,opt,name=checkpoint_seq,json=checkpointSeq,proto3" json:"checkpoint_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -567,6 +573,13 @@ func (x *ClaimResponse) GetOnCoordinator() bool {
 		return x.OnCoordinator
 	}
 	return false
+}
+
+func (x *ClaimResponse) GetCheckpointSeq() uint64 {
+	if x != nil {
+		return x.CheckpointSeq
+	}
+	return 0
 }
 
 type CallRequest struct {
@@ -2020,7 +2033,7 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12#\n" +
 	"\rinvocation_id\x18\x04 \x01(\tR\finvocationId\x12\x14\n" +
-	"\x05claim\x18\x05 \x01(\tR\x05claim\"\x82\x04\n" +
+	"\x05claim\x18\x05 \x01(\tR\x05claim\"\xa9\x04\n" +
 	"\rClaimResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12%\n" +
 	"\x0echeckpoint_key\x18\x02 \x01(\tR\rcheckpointKey\x12;\n" +
@@ -2040,7 +2053,8 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"cluster_id\x18\f \x01(\tR\tclusterId\x12\x18\n" +
 	"\aattempt\x18\r \x01(\rR\aattempt\x12\x1a\n" +
 	"\bexternal\x18\x0e \x01(\bR\bexternal\x12%\n" +
-	"\x0eon_coordinator\x18\x0f \x01(\bR\ronCoordinator\"\xc5\x04\n" +
+	"\x0eon_coordinator\x18\x0f \x01(\bR\ronCoordinator\x12%\n" +
+	"\x0echeckpoint_seq\x18< \x01(\x04R\rcheckpointSeq\"\xc5\x04\n" +
 	"\vCallRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +

@@ -49,15 +49,17 @@ class WatchJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
-    __slots__ = ("job_id", "stale")
+    __slots__ = ("job_id", "stale", "tasks")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STALE_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     stale: bool
-    def __init__(self, job_id: _Optional[int] = ..., stale: _Optional[bool] = ...) -> None: ...
+    tasks: bool
+    def __init__(self, job_id: _Optional[int] = ..., stale: _Optional[bool] = ..., tasks: _Optional[bool] = ...) -> None: ...
 
 class JobStatus(_message.Message):
-    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms")
+    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms", "started_unix_ms", "retries", "archived", "tasks")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +82,10 @@ class JobStatus(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     SUBMITTED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     FINISHED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     name: str
     state: JobState
@@ -102,7 +108,97 @@ class JobStatus(_message.Message):
     error: str
     submitted_unix_ms: int
     finished_unix_ms: int
-    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ...) -> None: ...
+    started_unix_ms: int
+    retries: int
+    archived: bool
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskStatus]
+    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., retries: _Optional[int] = ..., archived: _Optional[bool] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ...) -> None: ...
+
+class TaskStatus(_message.Message):
+    __slots__ = ("task_id", "parent_id", "name", "state", "epoch", "launches", "checkpoints", "last_checkpoint_unix_ms", "first_launch_unix_ms", "finished_unix_ms", "error")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    LAUNCHES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHECKPOINT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_LAUNCH_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    task_id: int
+    parent_id: int
+    name: str
+    state: str
+    epoch: int
+    launches: int
+    checkpoints: int
+    last_checkpoint_unix_ms: int
+    first_launch_unix_ms: int
+    finished_unix_ms: int
+    error: str
+    def __init__(self, task_id: _Optional[int] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., epoch: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., last_checkpoint_unix_ms: _Optional[int] = ..., first_launch_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class JobEventsRequest(_message.Message):
+    __slots__ = ("job_id", "after_seq", "follow")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    after_seq: int
+    follow: bool
+    def __init__(self, job_id: _Optional[int] = ..., after_seq: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class JobEvent(_message.Message):
+    __slots__ = ("seq", "at_unix_ms", "kind", "task_id", "epoch", "reason", "detail", "count")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    at_unix_ms: int
+    kind: str
+    task_id: int
+    epoch: int
+    reason: str
+    detail: str
+    count: int
+    def __init__(self, seq: _Optional[int] = ..., at_unix_ms: _Optional[int] = ..., kind: _Optional[str] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+
+class JobEventsResponse(_message.Message):
+    __slots__ = ("events", "dropped", "partial", "state", "archived")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[JobEvent]
+    dropped: int
+    partial: bool
+    state: JobState
+    archived: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ..., dropped: _Optional[int] = ..., partial: _Optional[bool] = ..., state: _Optional[_Union[JobState, str]] = ..., archived: _Optional[bool] = ...) -> None: ...
+
+class RetryJobRequest(_message.Message):
+    __slots__ = ("client_id", "request_id", "job_id")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    request_id: int
+    job_id: int
+    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., job_id: _Optional[int] = ...) -> None: ...
+
+class RetryJobResponse(_message.Message):
+    __slots__ = ("task_ids",)
+    TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    task_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, task_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ClusterStatusRequest(_message.Message):
     __slots__ = ()
@@ -201,10 +297,12 @@ class AuditJobResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[TaskAudit, _Mapping]]] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("stale",)
+    __slots__ = ("stale", "archived")
     STALE_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     stale: bool
-    def __init__(self, stale: _Optional[bool] = ...) -> None: ...
+    archived: bool
+    def __init__(self, stale: _Optional[bool] = ..., archived: _Optional[bool] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs",)

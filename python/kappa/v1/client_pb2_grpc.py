@@ -74,6 +74,16 @@ class ClientServiceStub:
                 request_serializer=kappa_dot_v1_dot_client__pb2.InvocationLogsRequest.SerializeToString,
                 response_deserializer=kappa_dot_v1_dot_client__pb2.InvocationLogsResponse.FromString,
                 _registered_method=True)
+        self.JobEvents = channel.unary_stream(
+                '/kappa.v1.ClientService/JobEvents',
+                request_serializer=kappa_dot_v1_dot_client__pb2.JobEventsRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_client__pb2.JobEventsResponse.FromString,
+                _registered_method=True)
+        self.RetryJob = channel.unary_unary(
+                '/kappa.v1.ClientService/RetryJob',
+                request_serializer=kappa_dot_v1_dot_client__pb2.RetryJobRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_client__pb2.RetryJobResponse.FromString,
+                _registered_method=True)
 
 
 class ClientServiceServicer:
@@ -139,6 +149,26 @@ class ClientServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def JobEvents(self, request, context):
+        """JobEvents streams a job's history: its events after after_seq, then
+        (follow) every new one as it commits, until the job finishes. A job
+        forgotten after its retention is read from its archive. Answered by
+        any node from its replica.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryJob(self, request, context):
+        """RetryJob resumes a failed or cancelled job: every task that did not
+        succeed runs again from its last checkpoint with a fresh launch
+        budget. Refused, naming what is missing, when the program bundle or a
+        checkpoint is gone from the store.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClientServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -181,6 +211,16 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.InvocationLogs,
                     request_deserializer=kappa_dot_v1_dot_client__pb2.InvocationLogsRequest.FromString,
                     response_serializer=kappa_dot_v1_dot_client__pb2.InvocationLogsResponse.SerializeToString,
+            ),
+            'JobEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.JobEvents,
+                    request_deserializer=kappa_dot_v1_dot_client__pb2.JobEventsRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_client__pb2.JobEventsResponse.SerializeToString,
+            ),
+            'RetryJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryJob,
+                    request_deserializer=kappa_dot_v1_dot_client__pb2.RetryJobRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_client__pb2.RetryJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -399,6 +439,60 @@ class ClientService:
             '/kappa.v1.ClientService/InvocationLogs',
             kappa_dot_v1_dot_client__pb2.InvocationLogsRequest.SerializeToString,
             kappa_dot_v1_dot_client__pb2.InvocationLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def JobEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kappa.v1.ClientService/JobEvents',
+            kappa_dot_v1_dot_client__pb2.JobEventsRequest.SerializeToString,
+            kappa_dot_v1_dot_client__pb2.JobEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.ClientService/RetryJob',
+            kappa_dot_v1_dot_client__pb2.RetryJobRequest.SerializeToString,
+            kappa_dot_v1_dot_client__pb2.RetryJobResponse.FromString,
             options,
             channel_credentials,
             insecure,
