@@ -12,6 +12,7 @@ import (
 //	programs/HASH.zip                   a program bundle, by content hash
 //	jobs/jJ/tT/eE-sS.ckpt               the checkpoint task T of job J writes in epoch E before call S
 //	jobs/jJ/tT/eE-sS-KINDi.val          a large value (KIND start, result, item, …) written with call S
+//	archive/jJ.json                     the record of job J after its retention (written by the leader; Go only)
 //
 // Numbers are decimal without leading zeros, so every key has one spelling.
 
@@ -51,6 +52,24 @@ type Key struct {
 
 // ProgramKey is where a program bundle with the given hash lives.
 func ProgramKey(hash string) string { return "programs/" + hash + ".zip" }
+
+// ArchivePrefix is the prefix of every archived job record.
+const ArchivePrefix = "archive/"
+
+// ArchiveKey is where a job's record goes when its retention ends.
+func ArchiveKey(job uint64) string { return fmt.Sprintf("%sj%d.json", ArchivePrefix, job) }
+
+var archiveKeyPattern = regexp.MustCompile(`^archive/j` + number + `\.json$`)
+
+// ArchiveJob is the job an archive key names (ok false for any other key).
+func ArchiveJob(key string) (job uint64, ok bool) {
+	m := archiveKeyPattern.FindStringSubmatch(key)
+	if m == nil {
+		return 0, false
+	}
+	job, err := strconv.ParseUint(m[1], 10, 64)
+	return job, err == nil
+}
 
 // JobPrefix is the prefix of every key of one job.
 func JobPrefix(job uint64) string { return fmt.Sprintf("jobs/j%d/", job) }

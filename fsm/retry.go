@@ -59,8 +59,8 @@ func (m *Machine) retryJob(now int64, r *pb.RetryJob) *pb.Result {
 		names[i] = fmt.Sprintf("t%d", t.GetId())
 	}
 	detail := strings.Join(names, ", ")
-	if r.GetBy() != "" {
-		detail = "by " + r.GetBy() + ": " + detail
+	if r.GetReason() != "" {
+		detail = r.GetReason() + ": " + detail
 	}
 	m.record(j, now, &pb.JobEvent{Kind: pb.EventKind_EVENT_RETRIED, Detail: clip(detail), Count: uint64(len(again))})
 	m.checkDeadlock(j, now)

@@ -9,7 +9,7 @@ import (
 )
 
 func retry(job uint64) *pb.Command {
-	return &pb.Command{Op: &pb.Command_RetryJob{RetryJob: &pb.RetryJob{JobId: job, By: "ops"}}}
+	return &pb.Command{Op: &pb.Command_RetryJob{RetryJob: &pb.RetryJob{JobId: job, Reason: "by ops"}}}
 }
 
 func (l *log) state(job, task uint64) pb.TaskState { return l.task(job, task).GetState() }

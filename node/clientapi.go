@@ -38,13 +38,12 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 	if err != nil && !errors.Is(err, checkpoint.ErrExists) {
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_ERROR_REASON_UNSPECIFIED, "submit: storing the program: "+err.Error())
 	}
-	res, err := a.n.commit(ctx, &pb.Command{
-		ClientId:  req.GetClientId(),
-		RequestId: req.GetRequestId(),
-		Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{
-			ProgramHash: hash, EventJson: req.GetEventJson(), Name: req.GetName(), MaxLaunches: req.GetMaxLaunches(),
-		}},
-	})
+	submit := &pb.SubmitJob{ProgramHash: hash, EventJson: req.GetEventJson(), Name: req.GetName(), MaxLaunches: req.GetMaxLaunches()}
+	if a.n.clusterVersion() >= 2 {
+		// Every replica keeps the history this leader's setting says.
+		submit.HistoryLimit = uint32(a.n.cfg.JobHistory)
+	}
+	res, err := a.n.commit(ctx, &pb.Command{ClientId: req.GetClientId(), RequestId: req.GetRequestId(), Op: &pb.Command_SubmitJob{SubmitJob: submit}})
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +57,26 @@ func (a *clientAPI) GetJob(ctx context.Context, req *wire.GetJobRequest) (*wire.
 	}
 	st := a.n.jobStatus(req.GetJobId())
 	if st == nil {
+		return a.archivedJob(ctx, req)
+	}
+	if req.GetTasks() {
+		st.Tasks = a.n.taskTable(req.GetJobId())
+	}
+	return st, nil
+}
+
+// archivedJob answers GetJob for a job the cluster forgot, from its archive.
+func (a *clientAPI) archivedJob(ctx context.Context, req *wire.GetJobRequest) (*wire.JobStatus, error) {
+	rec, err := a.n.readArchive(ctx, req.GetJobId())
+	if errors.Is(err, checkpoint.ErrNotFound) {
 		return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, notFoundJob(req.GetJobId()))
+	}
+	if err != nil {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_ERROR_REASON_UNSPECIFIED, err.Error())
+	}
+	st := rec.GetJob()
+	if !req.GetTasks() {
+		st.Tasks = nil
 	}
 	return st, nil
 }
@@ -150,6 +168,13 @@ func (a *clientAPI) AuditJob(ctx context.Context, req *wire.AuditJobRequest) (*w
 }
 
 func (a *clientAPI) ListJobs(ctx context.Context, req *wire.ListJobsRequest) (*wire.ListJobsResponse, error) {
+	if req.GetArchived() {
+		jobs, err := a.n.archivedJobs(ctx)
+		if err != nil {
+			return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_ERROR_REASON_UNSPECIFIED, err.Error())
+		}
+		return &wire.ListJobsResponse{Jobs: jobs}, nil
+	}
 	if err := a.n.read(ctx, req.GetStale()); err != nil {
 		return nil, err
 	}
@@ -214,5 +239,7 @@ func jobStatusOf(j *pb.Job) *wire.JobStatus {
 		Error:           j.GetError(),
 		SubmittedUnixMs: j.GetSubmittedUnixMs(),
 		FinishedUnixMs:  j.GetFinishedUnixMs(),
+		StartedUnixMs:   j.GetStartedUnixMs(),
+		Retries:         j.GetRetries(),
 	}
 }

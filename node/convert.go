@@ -76,6 +76,7 @@ func grantToWire(g *pb.ClaimGrant) *wire.ClaimResponse {
 		Attempt:       g.GetAttempt(),
 		External:      g.GetExternal(),
 		OnCoordinator: g.GetOnCoordinator(),
+		CheckpointSeq: g.GetCheckpointSeq(),
 	}
 	if g.GetLastResponse() != nil {
 		out.LastResponse = responseToWire(g.GetLastResponse())

@@ -105,9 +105,13 @@ func collectable(key string, refs fsm.JobRefs) bool {
 	return known && (refs.Terminal[k.Task] || k.Seq <= last)
 }
 
-// expireJob deletes every key of a finished job past its retention, then
-// forgets the job.
+// expireJob archives a finished job past its retention, deletes every key
+// of it, then forgets the job. Without its archive record written, nothing
+// is deleted.
 func (n *Node) expireJob(ctx context.Context, job uint64) (uint64, error) {
+	if err := n.archiveJob(ctx, job); err != nil {
+		return 0, err
+	}
 	keys, err := n.cfg.Store.List(ctx, checkpoint.JobPrefix(job))
 	if err != nil {
 		return 0, err

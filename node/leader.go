@@ -46,6 +46,13 @@ func (n *Node) becomeLeader() {
 	if err := n.registerSelf(regCtx); err != nil {
 		n.log.Warn("cannot publish this node in the member table", "err", err)
 	}
+	if n.soleVoter() {
+		// A new cluster uses its build's version (job histories among its
+		// features) before it launches anything; with other voters,
+		// versionWatch asks them first.
+		n.raiseClusterVersion(regCtx)
+	}
+	n.noteLeaderChange(regCtx)
 	regCancel()
 	claimed := n.claimedEpochs()
 	n.leases.reset(claimed)
@@ -265,9 +272,14 @@ func (n *Node) leaseLoop(ctx context.Context) {
 			}
 			n.log.Info("lease expired; relaunching", "task", k, "epoch", t.GetEpoch())
 			n.metrics.leases.Inc()
+			// Below version 2 an expired lease is told as a crash.
+			outcome := pb.Outcome_OUTCOME_CRASH
+			if n.clusterVersion() >= 2 {
+				outcome = pb.Outcome_OUTCOME_LEASE_EXPIRED
+			}
 			cmd := &pb.Command{Op: &pb.Command_InvocationEnded{InvocationEnded: &pb.InvocationEnded{
 				JobId: k.Job, TaskId: k.Task, Epoch: t.GetEpoch(), InvocationId: t.GetInvocationId(),
-				Outcome: pb.Outcome_OUTCOME_CRASH, Message: fmt.Sprintf("lease expired: no heartbeat for %s", lease),
+				Outcome: outcome, Message: fmt.Sprintf("lease expired: no heartbeat for %s", lease),
 			}}}
 			if _, err := n.proposer.propose(ctx, cmd); err != nil {
 				n.log.Debug("lease expiry not committed", "task", k, "err", err)

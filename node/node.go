@@ -80,6 +80,9 @@ type Config struct {
 	// how long a finished job's keys and record are kept.
 	GCInterval time.Duration
 	Retention  time.Duration
+	// JobHistory is how many events each job's history keeps (the
+	// oldest are dropped and counted); stamped into each submit.
+	JobHistory int
 
 	Raft   RaftTuning
 	Worker WorkerSettings
@@ -138,6 +141,7 @@ func DefaultConfig() Config {
 		LambdaUnreachableStepDown: 10 * time.Second,
 		GCInterval:                30 * time.Second,
 		Retention:                 time.Hour,
+		JobHistory:                fsm.DefaultHistoryLimit,
 		Raft: RaftTuning{
 			HeartbeatTimeout:   400 * time.Millisecond,
 			ElectionTimeout:    400 * time.Millisecond,
@@ -164,6 +168,7 @@ func (c *Config) setDefaults() {
 	orDefault(&c.JoinTimeout, d.JoinTimeout)
 	orDefault(&c.GCInterval, d.GCInterval)
 	orDefault(&c.Retention, d.Retention)
+	orDefault(&c.JobHistory, d.JobHistory)
 	orDefault(&c.LambdaTimeout, d.LambdaTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -67,21 +67,40 @@ func BuildInfo(maxCommand uint32) *wire.VersionInfo {
 // when the last old voter is gone. It never lowers it (a downgrade below the
 // committed version is refused at join and at start).
 func (n *Node) versionWatch(ctx context.Context) {
-	every(ctx, 2*time.Second, func() {
-		lowest, ok := n.lowestVoterVersion(ctx)
-		var current uint32
-		n.replica.read(func(m *fsm.Machine) { current = m.ClusterVersion() })
-		if !ok || lowest <= current {
-			return
+	every(ctx, 2*time.Second, func() { n.raiseClusterVersion(ctx) })
+}
+
+// raiseClusterVersion commits the lowest version every voter reports, if
+// it is newer than the cluster's.
+func (n *Node) raiseClusterVersion(ctx context.Context) {
+	lowest, ok := n.lowestVoterVersion(ctx)
+	current := n.clusterVersion()
+	if !ok || lowest <= current {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, n.cfg.Raft.ApplyTimeout)
+	defer cancel()
+	if _, err := n.commit(cctx, &pb.Command{Op: &pb.Command_SetClusterVersion{SetClusterVersion: &pb.SetClusterVersion{Version: lowest}}}); err != nil {
+		n.log.Warn("cannot raise the cluster's command version", "to", lowest, "err", err)
+		return
+	}
+	n.log.Info("every voter supports a newer command version; the cluster uses it now", "from", current, "to", lowest)
+}
+
+// soleVoter says whether this node is the only voter (a new cluster):
+// then it needs to ask no one for versions.
+func (n *Node) soleVoter() bool {
+	cfg, err := n.configuration()
+	if err != nil {
+		return false
+	}
+	voters := 0
+	for _, s := range cfg.Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
 		}
-		cctx, cancel := context.WithTimeout(ctx, n.cfg.Raft.ApplyTimeout)
-		defer cancel()
-		if _, err := n.commit(cctx, &pb.Command{Op: &pb.Command_SetClusterVersion{SetClusterVersion: &pb.SetClusterVersion{Version: lowest}}}); err != nil {
-			n.log.Warn("cannot raise the cluster's command version", "to", lowest, "err", err)
-			return
-		}
-		n.log.Info("every voter supports a newer command version; the cluster uses it now", "from", current, "to", lowest)
-	})
+	}
+	return voters == 1
 }
 
 // lowestVoterVersion asks every voter which command version it applies.
@@ -103,6 +122,13 @@ func (n *Node) lowestVoterVersion(ctx context.Context) (uint32, bool) {
 		lowest = min(lowest, v)
 	}
 	return lowest, true
+}
+
+// clusterVersion is the command version every voter supports, as this
+// node's replica knows it: what the leader may use.
+func (n *Node) clusterVersion() (v uint32) {
+	n.replica.read(func(m *fsm.Machine) { v = m.ClusterVersion() })
+	return v
 }
 
 func (n *Node) replicaMaxVersion() uint32 {

@@ -16,8 +16,8 @@ import (
 )
 
 func newJobsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "jobs", Short: "List, show and cancel jobs on a cluster"}
-	cmd.AddCommand(newJobsListCmd(), newJobsShowCmd(), newJobsCancelCmd())
+	cmd := &cobra.Command{Use: "jobs", Short: "List, show, follow, cancel and retry jobs on a cluster"}
+	cmd.AddCommand(newJobsListCmd(), newJobsShowCmd(), newJobsCancelCmd(), newJobsEventsCmd(), newJobsRetryCmd())
 	return cmd
 }
 
@@ -35,14 +35,18 @@ func jobState(st *wire.JobStatus) string {
 
 func newJobsListCmd() *cobra.Command {
 	var f clusterFlags
-	var stale bool
+	var stale, archived bool
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the cluster's jobs",
+		Use:   "list [--archived]",
+		Short: "List the cluster's jobs, or the archive's",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				jobs, err := c.Jobs(ctx, stale)
+				list := func() ([]*wire.JobStatus, error) { return c.Jobs(ctx, stale) }
+				if archived {
+					list = func() ([]*wire.JobStatus, error) { return c.ArchivedJobs(ctx) }
+				}
+				jobs, err := list()
 				if err != nil {
 					return err
 				}
@@ -57,6 +61,7 @@ func newJobsListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&stale, "stale", false, "answer from the contacted node's replica (cheap, may lag)")
+	cmd.Flags().BoolVar(&archived, "archived", false, "list the jobs forgotten after their retention, from the archive in the checkpoint store")
 	f.register(cmd)
 	return cmd
 }
@@ -66,7 +71,7 @@ func newJobsShowCmd() *cobra.Command {
 	var stale bool
 	cmd := &cobra.Command{
 		Use:   "show JOB",
-		Short: "Show a job's state, counters, result or error",
+		Short: "Show a job's state, timings, counters, result or error, and its tasks",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			id, err := parseJobID(args[0])
@@ -74,7 +79,7 @@ func newJobsShowCmd() *cobra.Command {
 				return err
 			}
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				j, err := c.Job(ctx, id, stale)
+				j, err := c.JobDetail(ctx, id, stale)
 				if err != nil {
 					return err
 				}
@@ -82,6 +87,7 @@ func newJobsShowCmd() *cobra.Command {
 				fmt.Fprintf(w, "job\tj%d (%s)\n", j.GetJobId(), j.GetName())
 				fmt.Fprintf(w, "state\t%s\n", jobState(j))
 				fmt.Fprintf(w, "program\t%s\n", j.GetProgramHash())
+				printTimings(w, j)
 				fmt.Fprintf(w, "tasks\t%d total: %d pending, %d runnable, %d running, %d waiting, %d done, %d failed\n", j.GetTasksTotal(),
 					j.GetTasksPending(), j.GetTasksRunnable(), j.GetTasksRunning(), j.GetTasksBlocked(), j.GetTasksDone(), j.GetTasksFailed())
 				fmt.Fprintf(w, "launches\t%d (%d relaunches, %d yields, epoch ≤%d)\n", j.GetLaunches(), j.GetRelaunches(), j.GetYields(), j.GetMaxEpoch())
@@ -92,7 +98,11 @@ func newJobsShowCmd() *cobra.Command {
 				if j.GetError() != "" {
 					fmt.Fprintf(w, "error\t%s\n", strings.ReplaceAll(j.GetError(), "\n", "\n\t"))
 				}
-				return w.Flush()
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				fmt.Println()
+				return printTaskTable(j)
 			})
 		},
 	}

@@ -173,12 +173,41 @@ func submitAndWatch(ctx context.Context, c *kappaclient.Client, bundle, event []
 	if err != nil {
 		return nil, interrupted(ctx, fmt.Errorf("submitting the job: %w", err))
 	}
+	notes := followNotes(ctx, c, sub.GetJobId(), view)
 	last, err := c.Watch(ctx, sub.GetJobId(), view.update)
+	notes()
 	view.done(last)
 	if err != nil {
 		return nil, interrupted(ctx, fmt.Errorf("watching job j%d: %w", sub.GetJobId(), err))
 	}
 	return last, nil
+}
+
+// followNotes prints, above the progress line, each leader change the job
+// lives through and each relaunch of a task whose lambda was lost, from
+// the job's history. The returned func waits (briefly) for the history's
+// end once the job finished, then stops following.
+func followNotes(ctx context.Context, c *kappaclient.Client, job uint64, view *progressView) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var submitted int64
+		// A cluster that keeps no histories (older voters) just says nothing.
+		_ = c.Events(ctx, job, 0, true, func(r *wire.JobEventsResponse) {
+			for _, line := range runNotes(job, r, &submitted) {
+				view.above(line + "\n")
+			}
+		})
+	}()
+	return func() {
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+		cancel()
+		<-done
+	}
 }
 
 // interrupted turns an error caused by Ctrl-C into exit code 130.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/fsm"
 	"github.com/kappa-serverless/kappa/node"
 	"github.com/kappa-serverless/kappa/transport/raftgrpc"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
@@ -32,6 +33,7 @@ type serverOptions struct {
 	waitJoin    bool
 	gcInterval  time.Duration
 	retention   time.Duration
+	jobHistory  int
 	store       string
 	workers     string
 	logLevel    string
@@ -104,7 +106,8 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.DurationVar(&o.worker.BusyWait, "busy-wait", d.Worker.BusyWait, "how long a blocked task polls before it parks")
 	f.DurationVar(&o.worker.AutoPause, "auto-checkpoint", d.Worker.AutoPause, "automatic checkpoint interval")
 	f.DurationVar(&o.gcInterval, "gc-interval", d.GCInterval, "how often the leader deletes checkpoints nothing refers to")
-	f.DurationVar(&o.retention, "retention", d.Retention, "how long a finished job's result, state and checkpoints are kept")
+	f.DurationVar(&o.retention, "retention", d.Retention, "how long a finished job's result, state and checkpoints are kept (then its record goes to the archive)")
+	f.IntVar(&o.jobHistory, "job-history", d.JobHistory, fmt.Sprintf("events each job's history keeps; older ones are dropped and counted (1 to %d)", fsm.MaxHistoryLimit))
 	f.DurationVar(&o.stepDown, "lambda-unreachable-stepdown", d.LambdaUnreachableStepDown, "a leader that cannot reach the lambda platform for this long hands leadership to another node (0: never)")
 	f.StringVar(&o.raftAdvertise, "test-raft-advertise", "", "tests: the address peers reach this node's Raft at (a proxy), when it differs from --raft-addr")
 	f.StringVar(&o.raftSourceIP, "test-raft-source-ip", "", "tests: the local address dials to peers leave from")
@@ -158,6 +161,9 @@ func serve(o serverOptions) error {
 	}
 	if o.nodeID == "" || o.dataDir == "" {
 		return usageError("--node-id and --data-dir are required")
+	}
+	if o.jobHistory < 1 || o.jobHistory > fsm.MaxHistoryLimit {
+		return usageError("--job-history must be between 1 and %d, got %d", fsm.MaxHistoryLimit, o.jobHistory)
 	}
 	if o.bootstrap && o.join != "" {
 		return usageError("--bootstrap and --join exclude each other: bootstrap the first node, join the others")
@@ -217,7 +223,7 @@ func serve(o serverOptions) error {
 		Transport: trans, Invoker: lam.invoker, CoordinatorInvoker: lam.coordinator, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
 		LambdaUnreachableStepDown: o.stepDown,
 		Store:                     store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
-		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, Unsafe: unsafe,
+		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe,
 		MaxCommandVersion: o.maxCommandVersion,
 	})
 	if err != nil {

@@ -917,8 +917,8 @@ func (x *LeaderChanged) GetTerm() uint64 {
 type RetryJob struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	JobId uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	// by names who asked, for the job's history.
-	By            string `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
+	// reason: why, or by whom (the job's history shows it).
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -960,9 +960,9 @@ func (x *RetryJob) GetJobId() uint64 {
 	return 0
 }
 
-func (x *RetryJob) GetBy() string {
+func (x *RetryJob) GetReason() string {
 	if x != nil {
-		return x.By
+		return x.Reason
 	}
 	return ""
 }
@@ -4819,10 +4819,10 @@ const file_fsm_proto_rawDesc = "" +
 	"\x02op\"<\n" +
 	"\rLeaderChanged\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x12\n" +
-	"\x04term\x18\x02 \x01(\x04R\x04term\"1\n" +
+	"\x04term\x18\x02 \x01(\x04R\x04term\"9\n" +
 	"\bRetryJob\x12\x15\n" +
-	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x0e\n" +
-	"\x02by\x18\x02 \x01(\tR\x02by\"-\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"-\n" +
 	"\x11SetClusterVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\">\n" +
 	"\vInitCluster\x12\x1d\n" +

@@ -2,14 +2,9 @@ package kappaclient
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -121,67 +116,19 @@ func (c *Client) TransferLeader(ctx context.Context, to string) (string, error) 
 // node; only ctx ends the watch early.
 func (c *Client) Watch(ctx context.Context, job uint64, update func(*wire.JobStatus)) (*wire.JobStatus, error) {
 	var last *wire.JobStatus
-	delay := 50 * time.Millisecond
-	for {
-		c.mu.Lock()
-		addr := c.addrs[c.pref%len(c.addrs)]
-		c.mu.Unlock()
-		done, err := c.watchOnce(ctx, addr, job, func(st *wire.JobStatus) { last = st; update(st) })
-		if done {
-			return last, nil
-		}
-		if ctx.Err() != nil {
-			return last, ctx.Err()
-		}
-		if err != nil && !Retryable(err) && status.Code(err) != codes.NotFound && status.Code(err) != codes.Canceled {
-			return last, err
-		}
-		c.mu.Lock()
-		c.pref = (c.pref + 1) % len(c.addrs)
-		c.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return last, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, time.Second)
-	}
-}
-
-func (c *Client) watchOnce(ctx context.Context, addr string, job uint64, update func(*wire.JobStatus)) (bool, error) {
-	conn, err := c.Conn(addr)
-	if err != nil {
-		return false, status.Error(codes.Unavailable, err.Error())
-	}
-	// A stream that stays silent may sit on a connection a network cut
-	// left half-open, where no error will ever arrive: give it up after
-	// WatchIdle and watch again (a new stream starts with the job's
-	// current status).
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	idle := time.AfterFunc(WatchIdle, cancel)
-	defer idle.Stop()
-	stream, err := wire.NewClientServiceClient(conn).WatchJob(sctx, &wire.WatchJobRequest{JobId: job})
-	if err != nil {
-		return false, err
-	}
-	for {
-		st, err := stream.Recv()
-		if err != nil && ctx.Err() == nil && sctx.Err() != nil {
-			return false, status.Error(codes.Unavailable, fmt.Sprintf("%s sent nothing for %s", addr, WatchIdle))
-		}
-		if errors.Is(err, io.EOF) {
-			return false, status.Error(codes.Unavailable, fmt.Sprintf("%s ended the watch early", addr))
-		}
-		if err != nil {
-			return false, err
-		}
-		idle.Reset(WatchIdle)
-		update(st)
-		if st.GetState() != wire.JobState_JOB_RUNNING {
-			return true, nil
-		}
-	}
+	err := c.follow(ctx, true, func(ctx context.Context, conn *grpc.ClientConn) (func() (bool, error), error) {
+		stream, err := wire.NewClientServiceClient(conn).WatchJob(ctx, &wire.WatchJobRequest{JobId: job})
+		return func() (bool, error) {
+			st, err := stream.Recv()
+			if err != nil {
+				return false, err
+			}
+			last = st
+			update(st)
+			return st.GetState() != wire.JobState_JOB_RUNNING, nil
+		}, err
+	})
+	return last, err
 }
 
 // InvocationLogs asks one node for the invocations of a job (of one task

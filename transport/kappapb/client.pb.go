@@ -955,18 +955,109 @@ func (x *JobEventsResponse) GetArchived() bool {
 	return false
 }
 
+// JobArchive is the record of a finished job that the leader writes to
+// the checkpoint store (archive/jJOB.json: protobuf JSON with these field
+// names) when the job's retention ends, before its checkpoints are deleted
+// and the cluster forgets it.
+type JobArchive struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ClusterId      string                 `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	ArchivedUnixMs int64                  `protobuf:"varint,2,opt,name=archived_unix_ms,json=archivedUnixMs,proto3" json:"archived_unix_ms,omitempty"`
+	// job is its last status, with its task table.
+	Job           *JobStatus  `protobuf:"bytes,3,opt,name=job,proto3" json:"job,omitempty"`
+	Events        []*JobEvent `protobuf:"bytes,4,rep,name=events,proto3" json:"events,omitempty"`
+	EventsDropped uint64      `protobuf:"varint,5,opt,name=events_dropped,json=eventsDropped,proto3" json:"events_dropped,omitempty"`
+	EventsPartial bool        `protobuf:"varint,6,opt,name=events_partial,json=eventsPartial,proto3" json:"events_partial,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobArchive) Reset() {
+	*x = JobArchive{}
+	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobArchive) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobArchive) ProtoMessage() {}
+
+func (x *JobArchive) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobArchive.ProtoReflect.Descriptor instead.
+func (*JobArchive) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *JobArchive) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *JobArchive) GetArchivedUnixMs() int64 {
+	if x != nil {
+		return x.ArchivedUnixMs
+	}
+	return 0
+}
+
+func (x *JobArchive) GetJob() *JobStatus {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+func (x *JobArchive) GetEvents() []*JobEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *JobArchive) GetEventsDropped() uint64 {
+	if x != nil {
+		return x.EventsDropped
+	}
+	return 0
+}
+
+func (x *JobArchive) GetEventsPartial() bool {
+	if x != nil {
+		return x.EventsPartial
+	}
+	return false
+}
+
 type RetryJobRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ClientId      string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
-	RequestId     uint64                 `protobuf:"varint,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	JobId         uint64                 `protobuf:"varint,3,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ClientId  string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	RequestId uint64                 `protobuf:"varint,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	JobId     uint64                 `protobuf:"varint,3,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// reason: why, or by whom (the job's history shows it).
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RetryJobRequest) Reset() {
 	*x = RetryJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	mi := &file_kappa_v1_client_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1069,7 @@ func (x *RetryJobRequest) String() string {
 func (*RetryJobRequest) ProtoMessage() {}
 
 func (x *RetryJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[9]
+	mi := &file_kappa_v1_client_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1082,7 @@ func (x *RetryJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryJobRequest.ProtoReflect.Descriptor instead.
 func (*RetryJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{9}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RetryJobRequest) GetClientId() string {
@@ -1015,6 +1106,13 @@ func (x *RetryJobRequest) GetJobId() uint64 {
 	return 0
 }
 
+func (x *RetryJobRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type RetryJobResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// task_ids: the tasks that run again.
@@ -1025,7 +1123,7 @@ type RetryJobResponse struct {
 
 func (x *RetryJobResponse) Reset() {
 	*x = RetryJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[10]
+	mi := &file_kappa_v1_client_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1135,7 @@ func (x *RetryJobResponse) String() string {
 func (*RetryJobResponse) ProtoMessage() {}
 
 func (x *RetryJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[10]
+	mi := &file_kappa_v1_client_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1148,7 @@ func (x *RetryJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryJobResponse.ProtoReflect.Descriptor instead.
 func (*RetryJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{10}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RetryJobResponse) GetTaskIds() []uint64 {
@@ -1068,7 +1166,7 @@ type ClusterStatusRequest struct {
 
 func (x *ClusterStatusRequest) Reset() {
 	*x = ClusterStatusRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[11]
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1178,7 @@ func (x *ClusterStatusRequest) String() string {
 func (*ClusterStatusRequest) ProtoMessage() {}
 
 func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[11]
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1191,7 @@ func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusRequest.ProtoReflect.Descriptor instead.
 func (*ClusterStatusRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{11}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
 }
 
 type ClusterStatusResponse struct {
@@ -1129,7 +1227,7 @@ type ClusterStatusResponse struct {
 
 func (x *ClusterStatusResponse) Reset() {
 	*x = ClusterStatusResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1239,7 @@ func (x *ClusterStatusResponse) String() string {
 func (*ClusterStatusResponse) ProtoMessage() {}
 
 func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1252,7 @@ func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusResponse.ProtoReflect.Descriptor instead.
 func (*ClusterStatusResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ClusterStatusResponse) GetNodeId() string {
@@ -1290,7 +1388,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1400,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1413,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -1363,7 +1461,7 @@ type AuditJobRequest struct {
 
 func (x *AuditJobRequest) Reset() {
 	*x = AuditJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1473,7 @@ func (x *AuditJobRequest) String() string {
 func (*AuditJobRequest) ProtoMessage() {}
 
 func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1486,7 @@ func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobRequest.ProtoReflect.Descriptor instead.
 func (*AuditJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AuditJobRequest) GetJobId() uint64 {
@@ -1416,7 +1514,7 @@ type AppliedCall struct {
 
 func (x *AppliedCall) Reset() {
 	*x = AppliedCall{}
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1526,7 @@ func (x *AppliedCall) String() string {
 func (*AppliedCall) ProtoMessage() {}
 
 func (x *AppliedCall) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1539,7 @@ func (x *AppliedCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedCall.ProtoReflect.Descriptor instead.
 func (*AppliedCall) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AppliedCall) GetSeq() uint64 {
@@ -1481,7 +1579,7 @@ type TaskAudit struct {
 
 func (x *TaskAudit) Reset() {
 	*x = TaskAudit{}
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1591,7 @@ func (x *TaskAudit) String() string {
 func (*TaskAudit) ProtoMessage() {}
 
 func (x *TaskAudit) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1604,7 @@ func (x *TaskAudit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAudit.ProtoReflect.Descriptor instead.
 func (*TaskAudit) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskAudit) GetTaskId() uint64 {
@@ -1560,7 +1658,7 @@ type AuditJobResponse struct {
 
 func (x *AuditJobResponse) Reset() {
 	*x = AuditJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1670,7 @@ func (x *AuditJobResponse) String() string {
 func (*AuditJobResponse) ProtoMessage() {}
 
 func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1683,7 @@ func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobResponse.ProtoReflect.Descriptor instead.
 func (*AuditJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AuditJobResponse) GetTasks() []*TaskAudit {
@@ -1607,7 +1705,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[18]
+	mi := &file_kappa_v1_client_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1717,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[18]
+	mi := &file_kappa_v1_client_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1730,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListJobsRequest) GetStale() bool {
@@ -1658,7 +1756,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[19]
+	mi := &file_kappa_v1_client_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1670,7 +1768,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[19]
+	mi := &file_kappa_v1_client_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1781,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{19}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListJobsResponse) GetJobs() []*JobStatus {
@@ -1705,7 +1803,7 @@ type CancelJobRequest struct {
 
 func (x *CancelJobRequest) Reset() {
 	*x = CancelJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[20]
+	mi := &file_kappa_v1_client_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +1815,7 @@ func (x *CancelJobRequest) String() string {
 func (*CancelJobRequest) ProtoMessage() {}
 
 func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[20]
+	mi := &file_kappa_v1_client_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +1828,7 @@ func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{20}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CancelJobRequest) GetClientId() string {
@@ -1769,7 +1867,7 @@ type CancelJobResponse struct {
 
 func (x *CancelJobResponse) Reset() {
 	*x = CancelJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[21]
+	mi := &file_kappa_v1_client_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +1879,7 @@ func (x *CancelJobResponse) String() string {
 func (*CancelJobResponse) ProtoMessage() {}
 
 func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[21]
+	mi := &file_kappa_v1_client_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +1892,7 @@ func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{21}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{22}
 }
 
 type InvocationLogsRequest struct {
@@ -1808,7 +1906,7 @@ type InvocationLogsRequest struct {
 
 func (x *InvocationLogsRequest) Reset() {
 	*x = InvocationLogsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[22]
+	mi := &file_kappa_v1_client_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1820,7 +1918,7 @@ func (x *InvocationLogsRequest) String() string {
 func (*InvocationLogsRequest) ProtoMessage() {}
 
 func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[22]
+	mi := &file_kappa_v1_client_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1833,7 +1931,7 @@ func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsRequest.ProtoReflect.Descriptor instead.
 func (*InvocationLogsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{22}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *InvocationLogsRequest) GetJobId() uint64 {
@@ -1874,7 +1972,7 @@ type InvocationLog struct {
 
 func (x *InvocationLog) Reset() {
 	*x = InvocationLog{}
-	mi := &file_kappa_v1_client_proto_msgTypes[23]
+	mi := &file_kappa_v1_client_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +1984,7 @@ func (x *InvocationLog) String() string {
 func (*InvocationLog) ProtoMessage() {}
 
 func (x *InvocationLog) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[23]
+	mi := &file_kappa_v1_client_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +1997,7 @@ func (x *InvocationLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLog.ProtoReflect.Descriptor instead.
 func (*InvocationLog) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{23}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InvocationLog) GetJobId() uint64 {
@@ -1995,7 +2093,7 @@ type InvocationLogsResponse struct {
 
 func (x *InvocationLogsResponse) Reset() {
 	*x = InvocationLogsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[24]
+	mi := &file_kappa_v1_client_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2105,7 @@ func (x *InvocationLogsResponse) String() string {
 func (*InvocationLogsResponse) ProtoMessage() {}
 
 func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[24]
+	mi := &file_kappa_v1_client_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2118,7 @@ func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsResponse.ProtoReflect.Descriptor instead.
 func (*InvocationLogsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{24}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InvocationLogsResponse) GetInvocations() []*InvocationLog {
@@ -2119,12 +2217,22 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\adropped\x18\x02 \x01(\x04R\adropped\x12\x18\n" +
 	"\apartial\x18\x03 \x01(\bR\apartial\x12(\n" +
 	"\x05state\x18\x04 \x01(\x0e2\x12.kappa.v1.JobStateR\x05state\x12\x1a\n" +
-	"\barchived\x18\x05 \x01(\bR\barchived\"d\n" +
+	"\barchived\x18\x05 \x01(\bR\barchived\"\xf6\x01\n" +
+	"\n" +
+	"JobArchive\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\x12(\n" +
+	"\x10archived_unix_ms\x18\x02 \x01(\x03R\x0earchivedUnixMs\x12%\n" +
+	"\x03job\x18\x03 \x01(\v2\x13.kappa.v1.JobStatusR\x03job\x12*\n" +
+	"\x06events\x18\x04 \x03(\v2\x12.kappa.v1.JobEventR\x06events\x12%\n" +
+	"\x0eevents_dropped\x18\x05 \x01(\x04R\reventsDropped\x12%\n" +
+	"\x0eevents_partial\x18\x06 \x01(\bR\reventsPartial\"|\n" +
 	"\x0fRetryJobRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\x04R\trequestId\x12\x15\n" +
-	"\x06job_id\x18\x03 \x01(\x04R\x05jobId\"-\n" +
+	"\x06job_id\x18\x03 \x01(\x04R\x05jobId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"-\n" +
 	"\x10RetryJobResponse\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"\x16\n" +
 	"\x14ClusterStatusRequest\"\xce\x04\n" +
@@ -2237,7 +2345,7 @@ func file_kappa_v1_client_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_client_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_kappa_v1_client_proto_goTypes = []any{
 	(JobState)(0),                  // 0: kappa.v1.JobState
 	(*SubmitJobRequest)(nil),       // 1: kappa.v1.SubmitJobRequest
@@ -2249,58 +2357,61 @@ var file_kappa_v1_client_proto_goTypes = []any{
 	(*JobEventsRequest)(nil),       // 7: kappa.v1.JobEventsRequest
 	(*JobEvent)(nil),               // 8: kappa.v1.JobEvent
 	(*JobEventsResponse)(nil),      // 9: kappa.v1.JobEventsResponse
-	(*RetryJobRequest)(nil),        // 10: kappa.v1.RetryJobRequest
-	(*RetryJobResponse)(nil),       // 11: kappa.v1.RetryJobResponse
-	(*ClusterStatusRequest)(nil),   // 12: kappa.v1.ClusterStatusRequest
-	(*ClusterStatusResponse)(nil),  // 13: kappa.v1.ClusterStatusResponse
-	(*VersionInfo)(nil),            // 14: kappa.v1.VersionInfo
-	(*AuditJobRequest)(nil),        // 15: kappa.v1.AuditJobRequest
-	(*AppliedCall)(nil),            // 16: kappa.v1.AppliedCall
-	(*TaskAudit)(nil),              // 17: kappa.v1.TaskAudit
-	(*AuditJobResponse)(nil),       // 18: kappa.v1.AuditJobResponse
-	(*ListJobsRequest)(nil),        // 19: kappa.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 20: kappa.v1.ListJobsResponse
-	(*CancelJobRequest)(nil),       // 21: kappa.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),      // 22: kappa.v1.CancelJobResponse
-	(*InvocationLogsRequest)(nil),  // 23: kappa.v1.InvocationLogsRequest
-	(*InvocationLog)(nil),          // 24: kappa.v1.InvocationLog
-	(*InvocationLogsResponse)(nil), // 25: kappa.v1.InvocationLogsResponse
+	(*JobArchive)(nil),             // 10: kappa.v1.JobArchive
+	(*RetryJobRequest)(nil),        // 11: kappa.v1.RetryJobRequest
+	(*RetryJobResponse)(nil),       // 12: kappa.v1.RetryJobResponse
+	(*ClusterStatusRequest)(nil),   // 13: kappa.v1.ClusterStatusRequest
+	(*ClusterStatusResponse)(nil),  // 14: kappa.v1.ClusterStatusResponse
+	(*VersionInfo)(nil),            // 15: kappa.v1.VersionInfo
+	(*AuditJobRequest)(nil),        // 16: kappa.v1.AuditJobRequest
+	(*AppliedCall)(nil),            // 17: kappa.v1.AppliedCall
+	(*TaskAudit)(nil),              // 18: kappa.v1.TaskAudit
+	(*AuditJobResponse)(nil),       // 19: kappa.v1.AuditJobResponse
+	(*ListJobsRequest)(nil),        // 20: kappa.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 21: kappa.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),       // 22: kappa.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),      // 23: kappa.v1.CancelJobResponse
+	(*InvocationLogsRequest)(nil),  // 24: kappa.v1.InvocationLogsRequest
+	(*InvocationLog)(nil),          // 25: kappa.v1.InvocationLog
+	(*InvocationLogsResponse)(nil), // 26: kappa.v1.InvocationLogsResponse
 }
 var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 0: kappa.v1.JobStatus.state:type_name -> kappa.v1.JobState
 	6,  // 1: kappa.v1.JobStatus.tasks:type_name -> kappa.v1.TaskStatus
 	8,  // 2: kappa.v1.JobEventsResponse.events:type_name -> kappa.v1.JobEvent
 	0,  // 3: kappa.v1.JobEventsResponse.state:type_name -> kappa.v1.JobState
-	14, // 4: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
-	16, // 5: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
-	17, // 6: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
-	5,  // 7: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
-	24, // 8: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
-	1,  // 9: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
-	3,  // 10: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
-	4,  // 11: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
-	12, // 12: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
-	15, // 13: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
-	19, // 14: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
-	21, // 15: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
-	23, // 16: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
-	7,  // 17: kappa.v1.ClientService.JobEvents:input_type -> kappa.v1.JobEventsRequest
-	10, // 18: kappa.v1.ClientService.RetryJob:input_type -> kappa.v1.RetryJobRequest
-	2,  // 19: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
-	5,  // 20: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
-	5,  // 21: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
-	13, // 22: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
-	18, // 23: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
-	20, // 24: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
-	22, // 25: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
-	25, // 26: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
-	9,  // 27: kappa.v1.ClientService.JobEvents:output_type -> kappa.v1.JobEventsResponse
-	11, // 28: kappa.v1.ClientService.RetryJob:output_type -> kappa.v1.RetryJobResponse
-	19, // [19:29] is the sub-list for method output_type
-	9,  // [9:19] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	5,  // 4: kappa.v1.JobArchive.job:type_name -> kappa.v1.JobStatus
+	8,  // 5: kappa.v1.JobArchive.events:type_name -> kappa.v1.JobEvent
+	15, // 6: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
+	17, // 7: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
+	18, // 8: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
+	5,  // 9: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
+	25, // 10: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
+	1,  // 11: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
+	3,  // 12: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
+	4,  // 13: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
+	13, // 14: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
+	16, // 15: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
+	20, // 16: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
+	22, // 17: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
+	24, // 18: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
+	7,  // 19: kappa.v1.ClientService.JobEvents:input_type -> kappa.v1.JobEventsRequest
+	11, // 20: kappa.v1.ClientService.RetryJob:input_type -> kappa.v1.RetryJobRequest
+	2,  // 21: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
+	5,  // 22: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
+	5,  // 23: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
+	14, // 24: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
+	19, // 25: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
+	21, // 26: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
+	23, // 27: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
+	26, // 28: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
+	9,  // 29: kappa.v1.ClientService.JobEvents:output_type -> kappa.v1.JobEventsResponse
+	12, // 30: kappa.v1.ClientService.RetryJob:output_type -> kappa.v1.RetryJobResponse
+	21, // [21:31] is the sub-list for method output_type
+	11, // [11:21] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_client_proto_init() }
@@ -2314,7 +2425,7 @@ func file_kappa_v1_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_client_proto_rawDesc), len(file_kappa_v1_client_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

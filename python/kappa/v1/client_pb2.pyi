@@ -184,15 +184,33 @@ class JobEventsResponse(_message.Message):
     archived: bool
     def __init__(self, events: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ..., dropped: _Optional[int] = ..., partial: _Optional[bool] = ..., state: _Optional[_Union[JobState, str]] = ..., archived: _Optional[bool] = ...) -> None: ...
 
+class JobArchive(_message.Message):
+    __slots__ = ("cluster_id", "archived_unix_ms", "job", "events", "events_dropped", "events_partial")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    archived_unix_ms: int
+    job: JobStatus
+    events: _containers.RepeatedCompositeFieldContainer[JobEvent]
+    events_dropped: int
+    events_partial: bool
+    def __init__(self, cluster_id: _Optional[str] = ..., archived_unix_ms: _Optional[int] = ..., job: _Optional[_Union[JobStatus, _Mapping]] = ..., events: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ..., events_dropped: _Optional[int] = ..., events_partial: _Optional[bool] = ...) -> None: ...
+
 class RetryJobRequest(_message.Message):
-    __slots__ = ("client_id", "request_id", "job_id")
+    __slots__ = ("client_id", "request_id", "job_id", "reason")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     request_id: int
     job_id: int
-    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., job_id: _Optional[int] = ...) -> None: ...
+    reason: str
+    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., job_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class RetryJobResponse(_message.Message):
     __slots__ = ("task_ids",)

@@ -172,8 +172,11 @@ class TaskRun(Ops):
 
     def _restore(self, grant):
         key = grant.checkpoint_key
+        # A task retried after its failing call resumes from the call
+        # before it: checkpoint_seq names it; the next call is still seq+1.
+        seq = grant.checkpoint_seq or grant.seq
         try:
-            payload = self.codec.read(key, task=self.spec.task, seq=grant.seq, kind="checkpoint")
+            payload = self.codec.read(key, task=self.spec.task, seq=seq, kind="checkpoint")
         except TamperedError as e:
             self._fail(f"refusing checkpoint {key}: {e}")
         frames, request = runtime.load_state(payload, self.module)

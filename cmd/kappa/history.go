@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kappa-serverless/kappa/transport/kappaclient"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+)
+
+// A job's history on the command line: `kappa jobs events`, `jobs retry`,
+// the task table of `jobs show`, and what `kappa run` says about the
+// failovers and relaunches its job lived through.
+
+func newJobsEventsCmd() *cobra.Command {
+	var f clusterFlags
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "events JOB [--follow]",
+		Short: "Show a job's history: launches and why, checkpoints, leader changes, failures, retries",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			run := func(ctx context.Context, c *kappaclient.Client) error {
+				st, err := c.Job(ctx, id, true)
+				if err != nil {
+					return err
+				}
+				submitted := st.GetSubmittedUnixMs()
+				return c.Events(ctx, id, 0, follow, func(r *wire.JobEventsResponse) { printEvents(r, submitted) })
+			}
+			if follow {
+				return f.doFollowing(run)
+			}
+			return f.do(run)
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until the job finishes")
+	f.register(cmd)
+	return cmd
+}
+
+// doFollowing runs a command that follows a job to its end: no time limit
+// (it resumes on another node when one fails); Ctrl-C ends it.
+func (f *clusterFlags) doFollowing(cmd func(ctx context.Context, c *kappaclient.Client) error) error {
+	if f.addrs == "" {
+		return usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
+	}
+	c, err := kappaclient.New(strings.Split(f.addrs, ","))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	defer c.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd(ctx, c); err != nil {
+		return interrupted(ctx, err)
+	}
+	return nil
+}
+
+// printEvents prints one batch of a job's history, one event a line:
+// seq, committed time, time since the job was submitted, what happened.
+func printEvents(r *wire.JobEventsResponse, submitted int64) {
+	events := r.GetEvents()
+	if len(events) > 0 && events[0].GetSeq() > 1 && events[0].GetSeq() == r.GetDropped()+1 {
+		fmt.Printf("… %d older events dropped (each job keeps the newest; kappa server --job-history)\n", r.GetDropped())
+	}
+	if len(events) > 0 && events[0].GetSeq() == 1 && r.GetPartial() {
+		fmt.Println("… recorded from when the cluster was upgraded to keep histories; earlier events are unknown")
+	}
+	for _, e := range events {
+		at := time.UnixMilli(e.GetAtUnixMs())
+		fmt.Printf("#%-5d %s %9s  %s\n", e.GetSeq(), at.Format("2006-01-02 15:04:05.000"), sinceSubmit(e.GetAtUnixMs(), submitted), describeEvent(e))
+	}
+}
+
+func sinceSubmit(at, submitted int64) string {
+	if submitted == 0 {
+		return ""
+	}
+	return fmt.Sprintf("+%.1fs", float64(at-submitted)/1000)
+}
+
+// launchReasons says why a task was launched, as "t5 launched …" ends.
+var launchReasons = map[string]string{
+	"first":          "",
+	"yield":          "after it yielded",
+	"unblocked":      "after what it waited for arrived",
+	"timeout":        "after its lambda timed out",
+	"crash":          "after its lambda crashed",
+	"function_error": "after its lambda failed",
+	"lease_expired":  "after its lease expired (no heartbeat)",
+	"leader_change":  "after its lambda was lost in a leader change",
+	"not_started":    "after its lambda could not be started",
+	"returned":       "after its lambda returned early",
+	"retry":          "for a retry of the job",
+}
+
+// describeEvent says what an event means, in a few words.
+func describeEvent(e *wire.JobEvent) string {
+	task := fmt.Sprintf("t%d", e.GetTaskId())
+	withDetail := func(s string) string {
+		if e.GetDetail() != "" {
+			return s + ": " + e.GetDetail()
+		}
+		return s
+	}
+	switch e.GetKind() {
+	case "submitted":
+		return withDetail("job submitted")
+	case "spawned":
+		return withDetail(task + " spawned")
+	case "launched":
+		s := fmt.Sprintf("%s launched (epoch %d)", task, e.GetEpoch())
+		if why := launchReasons[e.GetReason()]; why != "" {
+			s += " " + why
+		}
+		return withDetail(s)
+	case "claimed":
+		return fmt.Sprintf("%s claimed (epoch %d)", task, e.GetEpoch())
+	case "checkpointed":
+		return fmt.Sprintf("%s checkpointed (%d so far)", task, e.GetCount())
+	case "yielded", "parked":
+		return withDetail(task + " " + e.GetKind())
+	case "leader_changed":
+		return fmt.Sprintf("leader changed: %s (term %d)", e.GetDetail(), e.GetCount())
+	case "task_done":
+		return task + " done"
+	case "task_failed":
+		return withDetail(task + " failed")
+	case "job_succeeded":
+		return "job succeeded"
+	case "job_failed":
+		return withDetail("job failed")
+	case "job_cancelled":
+		return "job cancelled: " + strings.TrimPrefix(e.GetDetail(), "cancelled: ")
+	case "retried":
+		return withDetail("job retried")
+	}
+	return withDetail(e.GetKind())
+}
+
+// runNotes is what `kappa run` says about its job's history: the leader
+// changes it lived through and its tasks' relaunches after a lost
+// invocation, one line each.
+func runNotes(job uint64, r *wire.JobEventsResponse, submitted *int64) []string {
+	var lines []string
+	for _, e := range r.GetEvents() {
+		if *submitted == 0 {
+			*submitted = e.GetAtUnixMs() // the first event seen: the submit, unless the history is partial
+		}
+		at := float64(e.GetAtUnixMs()-*submitted) / 1000
+		switch {
+		case e.GetKind() == "leader_changed":
+			lines = append(lines, fmt.Sprintf("kappa: j%d survived a leader change (%s) at %.1fs", job, e.GetDetail(), at))
+		case e.GetKind() == "launched" && e.GetReason() != "" && e.GetReason() != "first" && e.GetReason() != "yield" &&
+			e.GetReason() != "unblocked" && e.GetReason() != "retry":
+			lines = append(lines, fmt.Sprintf("kappa: j%d/t%d relaunched %s (epoch %d, at %.1fs)", job, e.GetTaskId(), launchReasons[e.GetReason()], e.GetEpoch(), at))
+		}
+	}
+	return lines
+}
+
+func newJobsRetryCmd() *cobra.Command {
+	var f clusterFlags
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "retry JOB [--reason TEXT]",
+		Short: "Resume a failed or cancelled job: every task that did not succeed runs again from its last checkpoint",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
+				if reason == "" {
+					reason = "by " + userName()
+				}
+				ids, err := c.Retry(ctx, id, reason)
+				if err != nil {
+					return err
+				}
+				names := make([]string, len(ids))
+				for i, t := range ids {
+					names[i] = fmt.Sprintf("t%d", t)
+				}
+				fmt.Printf("job j%d retried: %s run again from their last checkpoints (follow it with `kappa jobs events j%d --follow`)\n",
+					id, strings.Join(names, ", "), id)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (shown in the job's history)")
+	f.register(cmd)
+	return cmd
+}
+
+// printTaskTable prints a job's tasks: one row each with its state, epoch,
+// launches, checkpoints, last checkpoint and how long it has run.
+func printTaskTable(j *wire.JobStatus) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TASK\tPARENT\tNAME\tSTATE\tEPOCH\tLAUNCHES\tCHECKPOINTS\tLAST CHECKPOINT\tRUNTIME\tERROR")
+	for _, t := range j.GetTasks() {
+		parent := "-"
+		if t.GetParentId() != 0 {
+			parent = fmt.Sprintf("t%d", t.GetParentId())
+		}
+		last := "-"
+		if t.GetLastCheckpointUnixMs() != 0 {
+			last = time.UnixMilli(t.GetLastCheckpointUnixMs()).Format("15:04:05.000")
+		}
+		fmt.Fprintf(w, "t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", t.GetTaskId(), parent, t.GetName(), t.GetState(), t.GetEpoch(),
+			t.GetLaunches(), t.GetCheckpoints(), last, taskRuntime(j, t), t.GetError())
+	}
+	return w.Flush()
+}
+
+// taskRuntime is how long a task has run: from its first launch to its
+// end (or the job's, or now).
+func taskRuntime(j *wire.JobStatus, t *wire.TaskStatus) string {
+	if t.GetFirstLaunchUnixMs() == 0 {
+		return "-"
+	}
+	end := t.GetFinishedUnixMs()
+	if end == 0 {
+		end = j.GetFinishedUnixMs()
+	}
+	if end == 0 {
+		end = time.Now().UnixMilli()
+	}
+	return formatMs(end - t.GetFirstLaunchUnixMs())
+}
+
+func formatMs(ms int64) string {
+	return (time.Duration(ms) * time.Millisecond).Round(100 * time.Millisecond).String()
+}
+
+// printTimings prints when a job was submitted, started and finished.
+func printTimings(w *tabwriter.Writer, j *wire.JobStatus) {
+	stamp := func(ms int64) string { return time.UnixMilli(ms).Format("2006-01-02 15:04:05.000") }
+	fmt.Fprintf(w, "submitted\t%s\n", stamp(j.GetSubmittedUnixMs()))
+	if s := j.GetStartedUnixMs(); s != 0 {
+		fmt.Fprintf(w, "started\t%s (%s after the submit)\n", stamp(s), formatMs(s-j.GetSubmittedUnixMs()))
+	}
+	if f := j.GetFinishedUnixMs(); f != 0 {
+		fmt.Fprintf(w, "finished\t%s (%s after the submit)\n", stamp(f), formatMs(f-j.GetSubmittedUnixMs()))
+	}
+	if r := j.GetRetries(); r > 0 {
+		fmt.Fprintf(w, "retries\t%d\n", r)
+	}
+	if j.GetArchived() {
+		fmt.Fprintf(w, "archived\tyes: the cluster forgot the job after its retention; this is its record in the checkpoint store\n")
+	}
+}
