@@ -135,7 +135,8 @@ func (m *Machine) noteLaunched(j *pb.Job, t *pb.Task, now int64) {
 	}
 	var detail string
 	if lost(why) {
-		detail = t.GetLastOutcome()
+		// The outcome's message: the reason says the outcome.
+		_, detail, _ = strings.Cut(t.GetLastOutcome(), ": ")
 	}
 	e := m.taskEvent(j, t, now, pb.EventKind_EVENT_LAUNCHED, detail)
 	e.Reason = why

@@ -229,7 +229,7 @@ func TestALeaseLostInALeaderChangeIsNamedSo(t *testing.T) {
 	if !strings.Contains(got, "LAUNCHED/t1:LEASE_EXPIRED") || !strings.Contains(got, "LAUNCHED/t1:LEADER_CHANGE") {
 		t.Fatalf("history %s", got)
 	}
-	if !strings.HasPrefix(l.task(job, RootTask).GetLastOutcome(), "lost: ") {
+	if !strings.HasPrefix(l.task(job, RootTask).GetLastOutcome(), "lease expired: ") {
 		t.Fatalf("last outcome %q", l.task(job, RootTask).GetLastOutcome())
 	}
 }

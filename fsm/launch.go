@@ -171,7 +171,7 @@ func outcomeName(o pb.Outcome) string {
 	case pb.Outcome_OUTCOME_NOT_STARTED:
 		return "not started"
 	case pb.Outcome_OUTCOME_LEASE_EXPIRED:
-		return "lost"
+		return "lease expired"
 	}
 	return "unknown outcome"
 }

@@ -273,13 +273,13 @@ func (n *Node) leaseLoop(ctx context.Context) {
 			n.log.Info("lease expired; relaunching", "task", k, "epoch", t.GetEpoch())
 			n.metrics.leases.Inc()
 			// Below version 2 an expired lease is told as a crash.
-			outcome := pb.Outcome_OUTCOME_CRASH
+			outcome, msg := pb.Outcome_OUTCOME_CRASH, fmt.Sprintf("lease expired: no heartbeat for %s", lease)
 			if n.clusterVersion() >= 2 {
-				outcome = pb.Outcome_OUTCOME_LEASE_EXPIRED
+				outcome, msg = pb.Outcome_OUTCOME_LEASE_EXPIRED, fmt.Sprintf("no heartbeat for %s", lease)
 			}
 			cmd := &pb.Command{Op: &pb.Command_InvocationEnded{InvocationEnded: &pb.InvocationEnded{
 				JobId: k.Job, TaskId: k.Task, Epoch: t.GetEpoch(), InvocationId: t.GetInvocationId(),
-				Outcome: outcome, Message: fmt.Sprintf("lease expired: no heartbeat for %s", lease),
+				Outcome: outcome, Message: msg,
 			}}}
 			if _, err := n.proposer.propose(ctx, cmd); err != nil {
 				n.log.Debug("lease expiry not committed", "task", k, "err", err)

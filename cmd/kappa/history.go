@@ -101,7 +101,7 @@ var launchReasons = map[string]string{
 	"timeout":        "after its lambda timed out",
 	"crash":          "after its lambda crashed",
 	"function_error": "after its lambda failed",
-	"lease_expired":  "after its lease expired (no heartbeat)",
+	"lease_expired":  "after its lease expired",
 	"leader_change":  "after its lambda was lost in a leader change",
 	"not_started":    "after its lambda could not be started",
 	"returned":       "after its lambda returned early",
