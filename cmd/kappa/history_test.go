@@ -232,7 +232,9 @@ func TestRetryAfterTheDependencyIsFixed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	nodetest.WriteFile(t, "service", "up\n")
+	if err := os.WriteFile(service, []byte("up\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = kappa(t, "jobs", "retry", "j1", "--cluster", api, "--reason", "the service is back")
 	if r.code != 0 || !strings.Contains(r.stdout, "job j1 retried: t1, t2 run again") {
 		t.Fatalf("retry: %+v", r)
@@ -244,7 +246,7 @@ func TestRetryAfterTheDependencyIsFixed(t *testing.T) {
 	}
 	show := kappa(t, "jobs", "show", "j1", "--cluster", api)
 	if show.code != 0 || !regexp.MustCompile(`state +succeeded`).MatchString(show.stdout) || !regexp.MustCompile(`result +43`).MatchString(show.stdout) ||
-		!regexp.MustCompile(`retries +1`).MatchString(show.stdout) || !regexp.MustCompile(`(?m)^t2 +t1 +fetch +done +2 +2 +2 `).MatchString(show.stdout) {
+		!regexp.MustCompile(`retries +1`).MatchString(show.stdout) || !regexp.MustCompile(`(?m)^t2 +t1 +fetch +done +2 +2 +1 `).MatchString(show.stdout) {
 		t.Fatalf("show: %+v", show)
 	}
 	if again := kappa(t, "jobs", "retry", "j1", "--cluster", api); again.code == 0 || !strings.Contains(again.stderr, "nothing to retry") {
@@ -266,7 +268,7 @@ func TestArchivedJobsAndBoundedHistories(t *testing.T) {
 		return r.code == 0 && !strings.Contains(r.stdout, "j1 ")
 	})
 	list := kappa(t, "jobs", "list", "--archived", "--cluster", api)
-	if list.code != 0 || !regexp.MustCompile(`(?m)^j1 +succeeded +fib.py +15 +15 `).MatchString(list.stdout) {
+	if list.code != 0 || !regexp.MustCompile(`(?m)^j1 +succeeded +\S*fib.py +15 +15 `).MatchString(list.stdout) {
 		t.Fatalf("archived list: %+v", list)
 	}
 	show := kappa(t, "jobs", "show", "j1", "--cluster", api)
@@ -280,7 +282,14 @@ func TestArchivedJobsAndBoundedHistories(t *testing.T) {
 		t.Fatalf("archived events: %+v", ev)
 	}
 	store := strings.TrimPrefix(c.Store(), "file://")
-	if left, _ := filepath.Glob(filepath.Join(store, "jobs", "j1", "*")); len(left) != 0 {
+	var left []string
+	filepath.WalkDir(filepath.Join(store, "jobs", "j1"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left = append(left, path)
+		}
+		return nil
+	})
+	if len(left) != 0 {
 		t.Fatalf("the job's keys are still in the store: %v", left)
 	}
 	if _, err := os.Stat(filepath.Join(store, "archive", "j1.json")); err != nil {
