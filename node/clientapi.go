@@ -101,21 +101,29 @@ func (a *clientAPI) WatchJob(req *wire.WatchJobRequest, stream wire.ClientServic
 		if st.GetState() != wire.JobState_JOB_RUNNING {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-changed:
-		}
-		// Coalesce bursts of changes into one update.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(watchInterval):
+		if err := nextChange(ctx, changed); err != nil {
+			return err
 		}
 	}
 }
 
 const watchInterval = 100 * time.Millisecond
+
+// nextChange waits for the replica to change, then watchInterval more, so
+// a stream sends one update for a burst of changes.
+func nextChange(ctx context.Context, changed <-chan struct{}) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-changed:
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(watchInterval):
+		return nil
+	}
+}
 
 func notFoundJob(id uint64) string {
 	return fmt.Sprintf("job j%d does not exist", id)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -60,16 +59,8 @@ func (a *clientAPI) JobEvents(req *wire.JobEventsRequest, stream wire.ClientServ
 		if !req.GetFollow() || state != pb.JobState_JOB_RUNNING {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-changed:
-		}
-		// Coalesce bursts of changes into one batch.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(watchInterval):
+		if err := nextChange(ctx, changed); err != nil {
+			return err
 		}
 	}
 }

@@ -28,10 +28,7 @@ func (f *clusterFlags) register(cmd *cobra.Command) {
 
 // do runs an operator command against the cluster within --timeout.
 func (f *clusterFlags) do(cmd func(ctx context.Context, c *kappaclient.Client) error) error {
-	if f.addrs == "" {
-		return usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
-	}
-	c, err := f.conn.client(strings.Split(f.addrs, ","), f.timeout)
+	c, err := f.client()
 	if err != nil {
 		return err
 	}
@@ -39,6 +36,14 @@ func (f *clusterFlags) do(cmd func(ctx context.Context, c *kappaclient.Client) e
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
 	return cmd(ctx, c)
+}
+
+// client is a client of the cluster the flags name.
+func (f *clusterFlags) client() (*kappaclient.Client, error) {
+	if f.addrs == "" {
+		return nil, usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
+	}
+	return f.conn.client(strings.Split(f.addrs, ","), f.timeout)
 }
 
 func newClusterCmd() *cobra.Command {

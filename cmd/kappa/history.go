@@ -54,12 +54,9 @@ func newJobsEventsCmd() *cobra.Command {
 // doFollowing runs a command that follows a job to its end: no time limit
 // (it resumes on another node when one fails); Ctrl-C ends it.
 func (f *clusterFlags) doFollowing(cmd func(ctx context.Context, c *kappaclient.Client) error) error {
-	if f.addrs == "" {
-		return usageError("no cluster address: pass --cluster HOST:PORT[,HOST:PORT…] or set KAPPA_CLUSTER")
-	}
-	c, err := kappaclient.New(strings.Split(f.addrs, ","))
+	c, err := f.client()
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	defer c.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -174,38 +171,21 @@ func runNotes(job uint64, r *wire.JobEventsResponse, submitted *int64) []string 
 }
 
 func newJobsRetryCmd() *cobra.Command {
-	var f clusterFlags
-	var reason string
-	cmd := &cobra.Command{
-		Use:   "retry JOB [--reason TEXT]",
-		Short: "Resume a failed or cancelled job: every task that did not succeed runs again from its last checkpoint",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
+	return jobActionCmd("retry", "Resume a failed or cancelled job: every task that did not succeed runs again from its last checkpoint",
+		"why (shown in the job's history)",
+		func(ctx context.Context, c *kappaclient.Client, id uint64, reason string) error {
+			ids, err := c.Retry(ctx, id, reason)
 			if err != nil {
 				return err
 			}
-			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				if reason == "" {
-					reason = "by " + userName()
-				}
-				ids, err := c.Retry(ctx, id, reason)
-				if err != nil {
-					return err
-				}
-				names := make([]string, len(ids))
-				for i, t := range ids {
-					names[i] = fmt.Sprintf("t%d", t)
-				}
-				fmt.Printf("job j%d retried: %s run again from their last checkpoints (follow it with `kappa jobs events j%d --follow`)\n",
-					id, strings.Join(names, ", "), id)
-				return nil
-			})
-		},
-	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (shown in the job's history)")
-	f.register(cmd)
-	return cmd
+			names := make([]string, len(ids))
+			for i, t := range ids {
+				names[i] = fmt.Sprintf("t%d", t)
+			}
+			fmt.Printf("job j%d retried: %s run again from their last checkpoints (follow it with `kappa jobs events j%d --follow`)\n",
+				id, strings.Join(names, ", "), id)
+			return nil
+		})
 }
 
 // printTaskTable prints a job's tasks: one row each with its state, epoch,

@@ -112,30 +112,38 @@ func newJobsShowCmd() *cobra.Command {
 }
 
 func newJobsCancelCmd() *cobra.Command {
+	return jobActionCmd("cancel", "Stop every task of a running job; its waiters fail with the reason",
+		"why (shown to the job's waiters and in its error)",
+		func(ctx context.Context, c *kappaclient.Client, id uint64, reason string) error {
+			if err := c.Cancel(ctx, id, reason); err != nil {
+				return err
+			}
+			fmt.Printf("job j%d cancelled\n", id)
+			return nil
+		})
+}
+
+// jobActionCmd is a command that changes one job, with a --reason
+// (default: by the user running it).
+func jobActionCmd(name, short, reasonHelp string, act func(ctx context.Context, c *kappaclient.Client, id uint64, reason string) error) *cobra.Command {
 	var f clusterFlags
 	var reason string
 	cmd := &cobra.Command{
-		Use:   "cancel JOB [--reason TEXT]",
-		Short: "Stop every task of a running job; its waiters fail with the reason",
+		Use:   name + " JOB [--reason TEXT]",
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			id, err := parseJobID(args[0])
 			if err != nil {
 				return err
 			}
-			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				if reason == "" {
-					reason = "by " + userName()
-				}
-				if err := c.Cancel(ctx, id, reason); err != nil {
-					return err
-				}
-				fmt.Printf("job j%d cancelled\n", id)
-				return nil
-			})
+			if reason == "" {
+				reason = "by " + userName()
+			}
+			return f.do(func(ctx context.Context, c *kappaclient.Client) error { return act(ctx, c, id, reason) })
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (shown to the job's waiters and in its error)")
+	cmd.Flags().StringVar(&reason, "reason", "", reasonHelp)
 	f.register(cmd)
 	return cmd
 }
