@@ -92,7 +92,7 @@ func TestHistoryTellsTheLifeOfAJob(t *testing.T) {
 		t.Errorf("second leader change %v", e)
 	}
 	timeout := h.GetEvents()[11]
-	if timeout.GetEpoch() != 2 || !strings.Contains(timeout.GetDetail(), "timed out") {
+	if timeout.GetEpoch() != 2 || timeout.GetReason() != pb.LaunchReason_LAUNCH_TIMEOUT || timeout.GetDetail() != "test" {
 		t.Errorf("relaunch after a timeout: %v", timeout)
 	}
 	// The task table's numbers.
