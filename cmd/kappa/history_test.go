@@ -17,23 +17,20 @@ import (
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
-// startCluster runs n `kappa server` processes sharing a `kappa
-// lambda-local` (so lambdas outlive the node that launched them) and waits
-// until the cluster records job histories (command version 2).
-func startCluster(t *testing.T, nodes int, serverArgs ...string) *proccluster.Cluster {
+// historyCluster runs n `kappa server` processes sharing a `kappa
+// lambda-local` (so lambdas outlive the node that launched them), points
+// the CLI at its certificates, and waits until the cluster records job
+// histories (command version 2).
+func historyCluster(t *testing.T, nodes int, serverArgs ...string) *proccluster.Cluster {
 	t.Helper()
 	lambdaAddr, err := proccluster.FreeAddr("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	shared := []string{"--lambda-timeout", "3s", "--concurrency", "8"}
-	c, err := proccluster.Start(proccluster.Options{Binary: nodetest.KappaBinary(t), Dir: t.TempDir(), Nodes: nodes,
-		LambdaLocal: proccluster.LambdaLocal{Addr: lambdaAddr, Args: shared},
-		ServerArgs:  append(append([]string{"--log-level", "warn"}, shared...), serverArgs...)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop(5 * time.Second) })
+	c := startCluster(t, proccluster.Options{Nodes: nodes, LambdaLocal: proccluster.LambdaLocal{Addr: lambdaAddr, Args: shared},
+		ServerArgs: append(shared, serverArgs...)})
+	t.Setenv("KAPPA_CERTS_DIR", c.CertsDir())
 	nodetest.Eventually(t, 30*time.Second, "command version 2 on every node", func() bool {
 		for _, n := range c.Nodes {
 			if st, err := c.Status(n, time.Second); err != nil || st.GetClusterCommandVersion() < 2 {
@@ -103,7 +100,7 @@ def handler(event, context):
 // holds the same history (equal state hashes), which shows both leader
 // changes and every launch of every task.
 func TestJobHistorySurvivesTwoLeaderFailovers(t *testing.T) {
-	c := startCluster(t, 3)
+	c := historyCluster(t, 3)
 	prog := nodetest.WriteFile(t, "failover.py", failoverProgram)
 	run := exec.Command(nodetest.KappaBinary(t), "run", "--cluster", strings.Join(c.Addrs(), ","), prog, "--event", `{"tasks": 4, "steps": 60}`)
 	var stdout, stderr bytes.Buffer
@@ -206,7 +203,7 @@ def handler(event, context):
 // `kappa jobs retry` resumes it and it succeeds. A retry whose checkpoint
 // is gone from the store is refused, naming it.
 func TestRetryAfterTheDependencyIsFixed(t *testing.T) {
-	c := startCluster(t, 1)
+	c := historyCluster(t, 1)
 	api := c.Nodes[0].APIAddr
 	service := nodetest.WriteFile(t, "service", "down\n")
 	prog := nodetest.WriteFile(t, "dependency.py", dependencyProgram)
@@ -258,7 +255,7 @@ func TestRetryAfterTheDependencyIsFixed(t *testing.T) {
 // keys gone from the store, it is still listed, shown and its (bounded)
 // history read from the archive.
 func TestArchivedJobsAndBoundedHistories(t *testing.T) {
-	c := startCluster(t, 1, "--retention", "1s", "--gc-interval", "200ms", "--job-history", "12")
+	c := historyCluster(t, 1, "--retention", "1s", "--gc-interval", "200ms", "--job-history", "12")
 	api := c.Nodes[0].APIAddr
 	if r := kappa(t, "run", "--cluster", api, example("fib.py"), "--event", `{"n": 5}`); r.code != 0 || strings.TrimSpace(r.stdout) != "5" {
 		t.Fatalf("run: %+v", r)
