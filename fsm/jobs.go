@@ -26,6 +26,7 @@ func (m *Machine) submitJob(now int64, s *pb.SubmitJob) *pb.Result {
 	j := &pb.Job{
 		Id:              id,
 		Name:            s.GetName(),
+		Owner:           s.GetOwner(),
 		ProgramHash:     s.GetProgramHash(),
 		EventJson:       s.GetEventJson(),
 		State:           pb.JobState_JOB_RUNNING,

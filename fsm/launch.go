@@ -42,6 +42,7 @@ func (m *Machine) launch(now int64, l *pb.Launch) *pb.Result {
 	}
 	t.Epoch = l.GetEpoch()
 	t.InvocationId = l.GetInvocationId()
+	t.SecretHash = l.GetSecretHash()
 	t.Claim = ""
 	t.LaunchesWithoutProgress++
 	j.Launches++
@@ -76,8 +77,8 @@ func (m *Machine) claim(now int64, c *pb.Claim) *pb.Result {
 	case current && t.GetClaim() == c.GetClaim() && (t.GetState() == pb.TaskState_TASK_RUNNING || t.GetState() == pb.TaskState_TASK_BLOCKED):
 		// A re-sent claim: grant it again.
 	default:
-		return fail(pb.ErrorCode_SUPERSEDED, "claim refused: invocation %s (epoch %d) of j%d/t%d was superseded: %s",
-			c.GetInvocationId(), c.GetEpoch(), c.GetJobId(), c.GetTaskId(), describeClaim(t))
+		return fail(pb.ErrorCode_SUPERSEDED, "claim refused: this invocation of j%d/t%d (epoch %d) was superseded: %s",
+			c.GetJobId(), c.GetTaskId(), c.GetEpoch(), describeClaim(t))
 	}
 	return &pb.Result{Value: &pb.Result_Claim{Claim: m.grant(j, t)}}
 }
@@ -110,15 +111,17 @@ func (m *Machine) grant(j *pb.Job, t *pb.Task) *pb.ClaimGrant {
 	return proto.Clone(g).(*pb.ClaimGrant)
 }
 
-// describeClaim says who holds a task now, for "superseded" messages.
+// describeClaim says where a task is now, for "superseded" messages. It
+// names epochs and states only: never an invocation id, a claim nonce or
+// anything else another caller could present as its own.
 func describeClaim(t *pb.Task) string {
 	switch {
 	case isTerminal(t.GetState()):
 		return fmt.Sprintf("the task is %s", taskStateName(t.GetState()))
 	case t.GetClaim() == "":
-		return fmt.Sprintf("the current epoch is %d (invocation %s, %s)", t.GetEpoch(), t.GetInvocationId(), taskStateName(t.GetState()))
+		return fmt.Sprintf("the current epoch is %d (%s)", t.GetEpoch(), taskStateName(t.GetState()))
 	default:
-		return fmt.Sprintf("the current epoch is %d, claimed by invocation %s", t.GetEpoch(), t.GetInvocationId())
+		return fmt.Sprintf("the current epoch is %d, claimed by another invocation", t.GetEpoch())
 	}
 }
 

@@ -100,3 +100,25 @@ func (m *Machine) Jobs() []*pb.Job {
 	}
 	return out
 }
+
+// JobOwner names the principal that submitted a job ("" before version 2
+// or on an open cluster); ok is false for an unknown job. The authorization
+// interceptor asks it on every call a submitter makes, so it copies nothing.
+func (m *Machine) JobOwner(id uint64) (owner string, ok bool) {
+	j := m.jobs[id]
+	if j == nil {
+		return "", false
+	}
+	return j.GetOwner(), true
+}
+
+// LaunchCredential is the task's current epoch and the sha256 of the task
+// secret its launch committed (nil for a launch from before version 2);
+// ok is false for an unknown task.
+func (m *Machine) LaunchCredential(k TaskKey) (epoch uint64, secretHash []byte, ok bool) {
+	t := m.tasks[k]
+	if t == nil {
+		return 0, nil, false
+	}
+	return t.GetEpoch(), t.GetSecretHash(), true
+}

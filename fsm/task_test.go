@@ -99,8 +99,17 @@ func TestSupersededInvocationIsRefused(t *testing.T) {
 	if !strings.Contains(msg, "epoch 1") || !strings.Contains(msg, "current epoch is 2") {
 		t.Fatalf("superseded message not precise: %q", msg)
 	}
-	// A second copy of the current invocation (e.g. an SDK retry) loses.
-	l.refused(claimCmd(job, RootTask, 2, "inv-1-1-2", "another-nonce"), pb.ErrorCode_SUPERSEDED)
+	// A second copy of the current invocation (e.g. an SDK retry) loses,
+	// and learns nothing it could claim with: no invocation id, no nonce.
+	msg = l.refused(claimCmd(job, RootTask, 2, "inv-1-1-2", "another-nonce"), pb.ErrorCode_SUPERSEDED)
+	for _, secret := range []string{"inv-", fresh.ref.GetClaim()} {
+		if strings.Contains(msg, secret) {
+			t.Fatalf("superseded message %q reveals %q", msg, secret)
+		}
+	}
+	if msg = l.refused(old.callCmd(2, old.key(), &pb.Checkpoint{}), pb.ErrorCode_SUPERSEDED); strings.Contains(msg, "inv-") {
+		t.Fatalf("superseded call message %q reveals an invocation id", msg)
+	}
 	// The same claim re-sent is granted again.
 	l.ok(claimCmd(job, RootTask, 2, "inv-1-1-2", fresh.ref.GetClaim()))
 	fresh.call(&pb.Checkpoint{})

@@ -14,7 +14,8 @@ const (
 	// CommandVersion is the newest command set this build applies.
 	// 1: the first versioned command set.
 	// 2: job histories (LeaderChanged, SubmitJob.history_limit, the lease
-	// expiry outcome) and RetryJob.
+	// expiry outcome) and RetryJob; Launch.secret_hash (task credentials),
+	// SubmitJob.owner.
 	CommandVersion uint32 = 2
 	// SnapshotVersion is the newest snapshot layout this build restores.
 	SnapshotVersion uint32 = 1
@@ -34,7 +35,8 @@ var commandSince = map[int32]uint32{
 func fieldsSince(c *pb.Command) uint32 {
 	switch {
 	case c.GetSubmitJob().GetHistoryLimit() != 0,
-		c.GetInvocationEnded().GetOutcome() == pb.Outcome_OUTCOME_LEASE_EXPIRED:
+		c.GetInvocationEnded().GetOutcome() == pb.Outcome_OUTCOME_LEASE_EXPIRED,
+		len(c.GetLaunch().GetSecretHash()) > 0, c.GetSubmitJob().GetOwner() != "":
 		return 2
 	}
 	return 1

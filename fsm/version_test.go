@@ -107,3 +107,22 @@ func TestSnapshotsCarryTheirVersionAndNewerOnesAreRefused(t *testing.T) {
 		t.Fatal("restoring a snapshot written without a layout version changed the state hash")
 	}
 }
+
+func TestTaskCredentialsAndOwnersNeedVersion2(t *testing.T) {
+	for name, c := range map[string]*pb.Command{
+		"launch with a secret hash": {Op: &pb.Command_Launch{Launch: &pb.Launch{JobId: 1, TaskId: 1, Epoch: 1, InvocationId: "i", SecretHash: []byte{1}}}},
+		"submit with an owner":      {Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "p", Owner: "alice"}}},
+	} {
+		if v := RequiredVersion(c); v != 2 {
+			t.Errorf("%s needs version %d, want 2", name, v)
+		}
+	}
+	for name, c := range map[string]*pb.Command{
+		"launch without a secret hash": {Op: &pb.Command_Launch{Launch: &pb.Launch{JobId: 1, TaskId: 1, Epoch: 1, InvocationId: "i"}}},
+		"submit without an owner":      {Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "p"}}},
+	} {
+		if v := RequiredVersion(c); v != 1 {
+			t.Errorf("%s needs version %d, want 1 (what an old leader proposes)", name, v)
+		}
+	}
+}

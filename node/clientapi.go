@@ -31,14 +31,18 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
+	owner, err := a.n.jobOwnerFor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// The bundle goes to the store first, by content hash, so the job that
 	// pins the hash can always fetch it.
 	hash := checkpoint.BundleHash(req.GetProgramBundle())
-	err := a.n.cfg.Store.Put(ctx, checkpoint.ProgramKey(hash), req.GetProgramBundle())
+	err = a.n.cfg.Store.Put(ctx, checkpoint.ProgramKey(hash), req.GetProgramBundle())
 	if err != nil && !errors.Is(err, checkpoint.ErrExists) {
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_ERROR_REASON_UNSPECIFIED, "submit: storing the program: "+err.Error())
 	}
-	submit := &pb.SubmitJob{ProgramHash: hash, EventJson: req.GetEventJson(), Name: req.GetName(), MaxLaunches: req.GetMaxLaunches()}
+	submit := &pb.SubmitJob{ProgramHash: hash, EventJson: req.GetEventJson(), Name: req.GetName(), MaxLaunches: req.GetMaxLaunches(), Owner: owner}
 	if a.n.clusterVersion() >= 2 {
 		// Every replica keeps the history this leader's setting says.
 		submit.HistoryLimit = uint32(a.n.cfg.JobHistory)
@@ -47,7 +51,7 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 	if err != nil {
 		return nil, err
 	}
-	a.n.log.Info("job submitted", "job", res.GetJobId(), "program", hash[:12], "name", req.GetName())
+	a.n.log.Info("job submitted", "job", res.GetJobId(), "program", hash[:12], "name", req.GetName(), "owner", owner)
 	return &wire.SubmitJobResponse{JobId: res.GetJobId(), ProgramHash: hash}, nil
 }
 
@@ -227,6 +231,7 @@ func jobStatusOf(j *pb.Job) *wire.JobStatus {
 	return &wire.JobStatus{
 		JobId:           j.GetId(),
 		Name:            j.GetName(),
+		Owner:           j.GetOwner(),
 		State:           wire.JobState(j.GetState()),
 		ProgramHash:     j.GetProgramHash(),
 		TasksTotal:      total,
@@ -250,4 +255,23 @@ func jobStatusOf(j *pb.Job) *wire.JobStatus {
 		StartedUnixMs:   j.GetStartedUnixMs(),
 		Retries:         j.GetRetries(),
 	}
+}
+
+// jobOwnerFor names the owner a new job records: the submitting
+// principal's name. Ownership is a version-2 field: below it, a job has no
+// owner, which a submitter could then not reach, so its submit is refused
+// until every voter is upgraded.
+func (n *Node) jobOwnerFor(ctx context.Context) (string, error) {
+	p, _ := PrincipalFrom(ctx)
+	version := n.clusterVersion()
+	switch {
+	case p.Name == "":
+		return "", nil
+	case version >= 2:
+		return p.Name, nil
+	case p.Role == RoleSubmitter:
+		return "", rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, fmt.Sprintf(
+			"%s cannot submit yet: recording a job's owner needs command version 2 and the cluster runs %d; finish upgrading every voter (docs/upgrade.md)", p, version))
+	}
+	return "", nil
 }

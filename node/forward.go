@@ -26,6 +26,13 @@ const forwardedKey = "kappa-forwarded"
 var localMethods = map[string]bool{
 	wire.ClientService_ClusterStatus_FullMethodName:  true,
 	wire.ClientService_InvocationLogs_FullMethodName: true, // each node's own ring
+	wire.ClientService_WatchJob_FullMethodName:       true, // a stream, from this replica
+}
+
+// forwarded says whether a follower sends the call to the leader (else
+// it answers from its own replica).
+func forwarded(method string, req any) bool {
+	return !localMethods[method] && !isStale(req)
 }
 
 // forwarder is a unary interceptor: on a follower it sends every call that
@@ -41,7 +48,16 @@ type forwarder struct {
 func newForwarder(n *Node) *forwarder { return &forwarder{n: n, conns: map[string]*grpc.ClientConn{}} }
 
 func (f *forwarder) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	if f.n.isLeader() || localMethods[info.FullMethod] || isStale(req) {
+	if !forwarded(info.FullMethod, req) {
+		return h(ctx, req)
+	}
+	if f.n.isLeader() {
+		if mustForward(ctx) {
+			// Authorization left this call to the leader while this node
+			// was a follower; it has just become leader: judge it afresh.
+			return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER,
+				fmt.Sprintf("node %s became leader during the call; retry", f.n.cfg.NodeID))
+		}
 		return h(ctx, req)
 	}
 	if md, _ := metadata.FromIncomingContext(ctx); len(md.Get(forwardedKey)) > 0 {
@@ -61,7 +77,7 @@ func (f *forwarder) intercept(ctx context.Context, req any, info *grpc.UnaryServ
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
 	}
 	var trailer metadata.MD
-	out := metadata.AppendToOutgoingContext(ctx, forwardedKey, f.n.cfg.NodeID)
+	out := metadata.AppendToOutgoingContext(ctx, append([]string{forwardedKey, f.n.cfg.NodeID}, f.n.authz.forwardMetadata(ctx)...)...)
 	err = conn.Invoke(out, info.FullMethod, req, resp, grpc.Trailer(&trailer))
 	if len(trailer) > 0 {
 		_ = grpc.SetTrailer(ctx, trailer)

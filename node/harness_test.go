@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
@@ -41,13 +42,21 @@ func (s *scriptedInvoker) Invoke(ctx context.Context, inv lambda.Invocation) (la
 	s.mu.Lock()
 	s.epochs = append(s.epochs, spec.Epoch)
 	s.mu.Unlock()
-	conn, err := grpc.NewClient(spec.Coordinator[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(spec.Coordinator[0], grpc.WithTransportCredentials(insecure.NewCredentials()), withTaskSecret(spec.TaskSecret))
 	if err != nil {
 		return lambda.Result{}, err
 	}
 	defer conn.Close()
 	w := &fakeWorker{t: s.t, spec: spec, c: wire.NewTaskServiceClient(conn)}
 	return lambda.Result{Outcome: s.script(w)}, nil
+}
+
+// withTaskSecret sends an invocation's task secret with every call, as
+// the Python worker does.
+func withTaskSecret(secret string) grpc.DialOption {
+	return grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		return invoker(metadata.AppendToOutgoingContext(ctx, taskSecretKey, secret), method, req, reply, cc, opts...)
+	})
 }
 
 // fakeWorker is one invocation, driven by a test script.

@@ -47,9 +47,9 @@ func (n *Node) becomeLeader() {
 		n.log.Warn("cannot publish this node in the member table", "err", err)
 	}
 	if n.soleVoter() {
-		// A new cluster uses its build's version (job histories among its
-		// features) before it launches anything; with other voters,
-		// versionWatch asks them first.
+		// A new cluster uses its build's version (job histories and task
+		// credentials among its features) before it launches anything;
+		// with other voters, versionWatch asks them first.
 		n.raiseClusterVersion(regCtx)
 	}
 	n.noteLeaderChange(regCtx)
@@ -195,9 +195,15 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	}
 	epoch := task.GetEpoch() + 1
 	inv := newInvocationID()
-	res, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_Launch{Launch: &pb.Launch{
-		JobId: k.Job, TaskId: k.Task, Epoch: epoch, InvocationId: inv,
-	}}})
+	launch := &pb.Launch{JobId: k.Job, TaskId: k.Task, Epoch: epoch, InvocationId: inv}
+	// The task secret goes only into the payload; the log gets its hash.
+	// An older voter would not apply the hash, so below version 2 the
+	// launch has none and the claim rule alone fences the invocation.
+	var secret string
+	if n.clusterVersion() >= 2 {
+		secret, launch.SecretHash = newTaskSecret()
+	}
+	res, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_Launch{Launch: launch}})
 	launched()
 	if err != nil || res.GetError() != nil {
 		if err == nil {
@@ -208,8 +214,8 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	}
 	n.leases.startInvoking(k, epoch)
 	defer n.leases.doneInvoking(k, epoch)
-	n.log.Debug("launching", "task", k, "epoch", epoch, "invocation", inv)
-	payload := n.payload(k, epoch, inv, job.GetProgramHash())
+	n.log.Debug("launching", "task", k, "epoch", epoch)
+	payload := n.payload(k, epoch, inv, secret, job.GetProgramHash())
 	// A lambda's invocation is not tied to leadership: it cannot be called
 	// back, and its calls are fenced by the claim rule if it outlives us.
 	// An on-coordinator task is a process of this node: it dies with our
@@ -226,7 +232,7 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	}
 	outcome, msg := outcomeOf(r, err)
 	n.metrics.invocations.WithLabelValues(outcome.String()).Inc()
-	n.recordInvocation(k, epoch, inv, started, r, outcome, msg)
+	n.recordInvocation(k, epoch, started, r, outcome, msg)
 	n.log.Debug("invocation ended", "task", k, "epoch", epoch, "outcome", outcome, "took", time.Since(started), "ran", r.Duration, "cold", r.ColdStart)
 	if outcome != pb.Outcome_OUTCOME_OK {
 		n.log.Info("invocation ended abnormally", "task", k, "epoch", epoch, "outcome", outcome, "message", msg)
@@ -310,7 +316,9 @@ type InvocationEvent struct {
 }
 
 // InvocationSpec names one invocation of one task and how to reach the
-// cluster and the store.
+// cluster and the store. TaskSecret is the invocation's credential: the
+// worker sends it with every task call (kappa-task-secret), and nothing
+// else holds it (the log holds its hash).
 type InvocationSpec struct {
 	Version     int      `json:"v"`
 	Coordinator []string `json:"coordinator"`
@@ -319,6 +327,7 @@ type InvocationSpec struct {
 	Task        uint64   `json:"task"`
 	Epoch       uint64   `json:"epoch"`
 	Invocation  string   `json:"invocation"`
+	TaskSecret  string   `json:"task_secret,omitempty"`
 	Program     string   `json:"program"`
 	BusyWaitMs  int64    `json:"busy_wait_ms"`
 	HeartbeatMs int64    `json:"heartbeat_ms"`
@@ -328,7 +337,7 @@ type InvocationSpec struct {
 	CAPEM string `json:"ca_pem,omitempty"`
 }
 
-func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, program string) []byte {
+func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, secret, program string) []byte {
 	b, _ := json.Marshal(InvocationEvent{Kappa: InvocationSpec{
 		Version:     1,
 		Coordinator: n.workerCoordinators(),
@@ -337,6 +346,7 @@ func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, program string) []byte 
 		Task:        k.Task,
 		Epoch:       epoch,
 		Invocation:  inv,
+		TaskSecret:  secret,
 		Program:     program,
 		BusyWaitMs:  n.cfg.Worker.BusyWait.Milliseconds(),
 		HeartbeatMs: n.cfg.Worker.HeartbeatInterval.Milliseconds(),

@@ -51,10 +51,10 @@ func (l *invocationLogs) list(job, task uint64) []*wire.InvocationLog {
 }
 
 // recordInvocation remembers how one launch went, with what it printed.
-func (n *Node) recordInvocation(k fsm.TaskKey, epoch uint64, inv string, started time.Time, r lambda.Result, outcome pb.Outcome, msg string) {
+func (n *Node) recordInvocation(k fsm.TaskKey, epoch uint64, started time.Time, r lambda.Result, outcome pb.Outcome, msg string) {
 	n.invocationLogs.add(&wire.InvocationLog{
 		JobId: k.Job, TaskId: k.Task, Epoch: epoch,
-		RequestId: r.RequestID, InvocationId: inv,
+		RequestId:     r.RequestID,
 		Outcome:       strings.ToLower(strings.TrimPrefix(outcome.String(), "OUTCOME_")),
 		Message:       msg,
 		StartedUnixMs: started.UnixMilli(),

@@ -94,6 +94,14 @@ type Config struct {
 	// WorkerCoordinators are the API addresses handed to lambdas; default
 	// every member's (this node first).
 	WorkerCoordinators []string
+	// TokenFile lists the bearer tokens clients may present, by hash (one
+	// "sha256-hex role name" line each, see `kappa token create`); it is
+	// re-read when it changes. Tokens are more, held in memory (the
+	// embedded default's own). Without TLS and without tokens the cluster
+	// is open: every client is an admin (task calls still need their
+	// task secret).
+	TokenFile string
+	Tokens    []Token
 	// TestInterceptor wraps every unary API call. Tests use it to drop or
 	// delay responses; production leaves it nil.
 	TestInterceptor grpc.UnaryServerInterceptor
@@ -206,6 +214,7 @@ type Node struct {
 	replica   *replica
 	proposer  *proposer
 	forwarder *forwarder
+	authz     *authz
 	leases    *leases
 	metrics   *metrics
 	platform  *platformHealth
@@ -261,21 +270,23 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: cannot listen on API address %s: %w", cfg.APIAddr, err)
 	}
 	n.listener = lis
+	if n.authz, err = newAuthz(n); err != nil {
+		lis.Close()
+		return nil, err
+	}
 	if err := n.openRaft(); err != nil {
 		lis.Close()
 		return nil, err
 	}
 	n.metrics = newMetrics(n)
-	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics, func() (v uint32) {
-		n.replica.read(func(m *fsm.Machine) { v = m.ClusterVersion() })
-		return v
-	})
+	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics, n.clusterVersion)
 	n.forwarder = newForwarder(n)
-	chain := []grpc.UnaryServerInterceptor{n.forwarder.intercept}
+	chain := []grpc.UnaryServerInterceptor{n.authz.unary, n.forwarder.intercept}
 	if cfg.TestInterceptor != nil {
 		chain = append(chain, cfg.TestInterceptor)
 	}
-	n.grpc = grpc.NewServer(append(apiCreds, grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg), grpc.ChainUnaryInterceptor(chain...))...)
+	n.grpc = grpc.NewServer(append(apiCreds, grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg),
+		grpc.ChainUnaryInterceptor(chain...), grpc.ChainStreamInterceptor(n.authz.stream))...)
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
 	wire.RegisterAdminServiceServer(n.grpc, &adminAPI{n: n})

@@ -150,7 +150,8 @@ func TestBadRequestsGetClearErrors(t *testing.T) {
 	if _, err := tc.Call(context.Background(), &wire.CallRequest{Seq: 1}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("call without identity: %v", err)
 	}
-	if _, err := tc.Claim(context.Background(), &wire.ClaimRequest{JobId: 9, TaskId: 1, Epoch: 1, Claim: "x"}); status.Code(err) != codes.NotFound {
+	_, err = tc.Claim(context.Background(), &wire.ClaimRequest{JobId: 9, TaskId: 1, Epoch: 1, Claim: "x"})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "task credential does not match job 9 task 1 epoch 1") {
 		t.Fatalf("claim of unknown job: %v", err)
 	}
 }

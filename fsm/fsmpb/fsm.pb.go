@@ -1364,7 +1364,10 @@ type SubmitJob struct {
 	// history_limit bounds the job's event history (command version 2; 0:
 	// DefaultHistoryLimit). The leader stamps its setting, so every replica
 	// keeps the same events.
-	HistoryLimit  uint32 `protobuf:"varint,60,opt,name=history_limit,json=historyLimit,proto3" json:"history_limit,omitempty"`
+	HistoryLimit uint32 `protobuf:"varint,60,opt,name=history_limit,json=historyLimit,proto3" json:"history_limit,omitempty"`
+	// owner is the name of the principal that submitted the job (command
+	// version 2); a submitter may see and cancel only the jobs it owns.
+	Owner         string `protobuf:"bytes,5,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1434,13 +1437,24 @@ func (x *SubmitJob) GetHistoryLimit() uint32 {
 	return 0
 }
 
+func (x *SubmitJob) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
 // Launch is committed before every invocation of a task.
 type Launch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	TaskId        uint64                 `protobuf:"varint,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	InvocationId  string                 `protobuf:"bytes,4,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	JobId        uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	TaskId       uint64                 `protobuf:"varint,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Epoch        uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	InvocationId string                 `protobuf:"bytes,4,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	// secret_hash is sha256 of the invocation's task secret (command
+	// version 2). The secret itself travels only in the Invoke payload;
+	// every task call of this epoch must present it.
+	SecretHash    []byte `protobuf:"bytes,5,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1501,6 +1515,13 @@ func (x *Launch) GetInvocationId() string {
 		return x.InvocationId
 	}
 	return ""
+}
+
+func (x *Launch) GetSecretHash() []byte {
+	if x != nil {
+		return x.SecretHash
+	}
+	return nil
 }
 
 type Claim struct {
@@ -3496,6 +3517,8 @@ type Job struct {
 	HistoryLimit  uint32 `protobuf:"varint,60,opt,name=history_limit,json=historyLimit,proto3" json:"history_limit,omitempty"`
 	Retries       uint32 `protobuf:"varint,61,opt,name=retries,proto3" json:"retries,omitempty"`
 	StartedUnixMs int64  `protobuf:"varint,62,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	// owner: see SubmitJob.owner ("" for jobs submitted before version 2).
+	Owner         string `protobuf:"bytes,24,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3712,6 +3735,13 @@ func (x *Job) GetStartedUnixMs() int64 {
 	return 0
 }
 
+func (x *Job) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
 type Waiter struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskId        uint64                 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -3825,6 +3855,9 @@ type Task struct {
 	// when that is below seq (a retried task whose last call was its Fail);
 	// 0: seq.
 	CheckpointSeq uint64 `protobuf:"varint,71,opt,name=checkpoint_seq,json=checkpointSeq,proto3" json:"checkpoint_seq,omitempty"`
+	// secret_hash is the current launch's (Launch.secret_hash); empty for a
+	// launch committed before version 2.
+	SecretHash    []byte `protobuf:"bytes,31,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4151,6 +4184,13 @@ func (x *Task) GetCheckpointSeq() uint64 {
 		return x.CheckpointSeq
 	}
 	return 0
+}
+
+func (x *Task) GetSecretHash() []byte {
+	if x != nil {
+		return x.SecretHash
+	}
+	return nil
 }
 
 type JobEvent struct {
@@ -4844,19 +4884,22 @@ const file_fsm_proto_rawDesc = "" +
 	"\x05Value\x12\x18\n" +
 	"\x06inline\x18\x01 \x01(\fH\x00R\x06inline\x12\x12\n" +
 	"\x03key\x18\x02 \x01(\tH\x00R\x03keyB\a\n" +
-	"\x05where\"\xa9\x01\n" +
+	"\x05where\"\xbf\x01\n" +
 	"\tSubmitJob\x12!\n" +
 	"\fprogram_hash\x18\x01 \x01(\tR\vprogramHash\x12\x1d\n" +
 	"\n" +
 	"event_json\x18\x02 \x01(\fR\teventJson\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12!\n" +
 	"\fmax_launches\x18\x04 \x01(\rR\vmaxLaunches\x12#\n" +
-	"\rhistory_limit\x18< \x01(\rR\fhistoryLimit\"s\n" +
+	"\rhistory_limit\x18< \x01(\rR\fhistoryLimit\x12\x14\n" +
+	"\x05owner\x18\x05 \x01(\tR\x05owner\"\x94\x01\n" +
 	"\x06Launch\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12#\n" +
-	"\rinvocation_id\x18\x04 \x01(\tR\finvocationId\"\x88\x01\n" +
+	"\rinvocation_id\x18\x04 \x01(\tR\finvocationId\x12\x1f\n" +
+	"\vsecret_hash\x18\x05 \x01(\fR\n" +
+	"secretHash\"\x88\x01\n" +
 	"\x05Claim\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
@@ -4991,7 +5034,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\aApplied\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x1b\n" +
-	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\xd3\x06\n" +
+	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\xe9\x06\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -5024,10 +5067,11 @@ const file_fsm_proto_rawDesc = "" +
 	"\bdequeued\x18\x17 \x01(\x04R\bdequeued\x12#\n" +
 	"\rhistory_limit\x18< \x01(\rR\fhistoryLimit\x12\x18\n" +
 	"\aretries\x18= \x01(\rR\aretries\x12&\n" +
-	"\x0fstarted_unix_ms\x18> \x01(\x03R\rstartedUnixMs\"M\n" +
+	"\x0fstarted_unix_ms\x18> \x01(\x03R\rstartedUnixMs\x12\x14\n" +
+	"\x05owner\x18\x18 \x01(\tR\x05owner\"M\n" +
 	"\x06Waiter\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12*\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\x8e\f\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\xaf\f\n" +
 	"\x04Task\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x1b\n" +
@@ -5077,7 +5121,9 @@ const file_fsm_proto_rawDesc = "" +
 	"\n" +
 	"resume_seq\x18E \x01(\x04R\tresumeSeq\x12?\n" +
 	"\x0fresume_response\x18F \x01(\v2\x16.kappa.fsm.v1.ResponseR\x0eresumeResponse\x12%\n" +
-	"\x0echeckpoint_seq\x18G \x01(\x04R\rcheckpointSeq\"\xf8\x01\n" +
+	"\x0echeckpoint_seq\x18G \x01(\x04R\rcheckpointSeq\x12\x1f\n" +
+	"\vsecret_hash\x18\x1f \x01(\fR\n" +
+	"secretHash\"\xf8\x01\n" +
 	"\bJobEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\n" +

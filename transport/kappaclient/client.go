@@ -169,3 +169,16 @@ func newClientID() string {
 	host, _ := os.Hostname()
 	return strings.ReplaceAll(host, " ", "_") + "-" + hex.EncodeToString(b[:])
 }
+
+// Token sends a bearer token with every call ("authorization: Bearer
+// <token>"), for clusters that admit tokens (a node's --token-file).
+// Without TLS (an --insecure cluster) whoever sees the traffic sees it.
+func Token(token string) grpc.DialOption { return grpc.WithPerRPCCredentials(bearer(token)) }
+
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }

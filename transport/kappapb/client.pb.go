@@ -356,7 +356,10 @@ type JobStatus struct {
 	// record from the archive in the checkpoint store.
 	Archived bool `protobuf:"varint,62,opt,name=archived,proto3" json:"archived,omitempty"`
 	// tasks, in id order, when asked for (GetJobRequest.tasks).
-	Tasks         []*TaskStatus `protobuf:"bytes,63,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	Tasks []*TaskStatus `protobuf:"bytes,63,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// owner names the principal that submitted the job (empty for jobs
+	// submitted before ownership was recorded, or on an open cluster).
+	Owner         string `protobuf:"bytes,23,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -571,6 +574,13 @@ func (x *JobStatus) GetTasks() []*TaskStatus {
 		return x.Tasks
 	}
 	return nil
+}
+
+func (x *JobStatus) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
 }
 
 // TaskStatus is one row of a job's task table.
@@ -1953,9 +1963,12 @@ type InvocationLog struct {
 	JobId  uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	TaskId uint64                 `protobuf:"varint,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
 	Epoch  uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	// request_id is the platform's (Lambda's) id of the invocation;
-	// invocation_id the coordinator's, which the task claims with.
-	RequestId    string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// request_id is the platform's (Lambda's) id of the invocation.
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// invocation_id is no longer filled: the coordinator keeps its own ids
+	// of invocations to itself.
+	//
+	// Deprecated: Marked as deprecated in kappa/v1/client.proto.
 	InvocationId string `protobuf:"bytes,5,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
 	// outcome: ok, function_error, timeout, crash or not_started.
 	Outcome       string `protobuf:"bytes,6,opt,name=outcome,proto3" json:"outcome,omitempty"`
@@ -2028,6 +2041,7 @@ func (x *InvocationLog) GetRequestId() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in kappa/v1/client.proto.
 func (x *InvocationLog) GetInvocationId() string {
 	if x != nil {
 		return x.InvocationId
@@ -2150,7 +2164,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\rGetJobRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x14\n" +
 	"\x05stale\x18\x02 \x01(\bR\x05stale\x12\x14\n" +
-	"\x05tasks\x18< \x01(\bR\x05tasks\"\xe5\x06\n" +
+	"\x05tasks\x18< \x01(\bR\x05tasks\"\xfb\x06\n" +
 	"\tJobStatus\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12(\n" +
@@ -2183,7 +2197,8 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x0fstarted_unix_ms\x18< \x01(\x03R\rstartedUnixMs\x12\x18\n" +
 	"\aretries\x18= \x01(\rR\aretries\x12\x1a\n" +
 	"\barchived\x18> \x01(\bR\barchived\x12*\n" +
-	"\x05tasks\x18? \x03(\v2\x14.kappa.v1.TaskStatusR\x05tasks\"\xe8\x02\n" +
+	"\x05tasks\x18? \x03(\v2\x14.kappa.v1.TaskStatusR\x05tasks\x12\x14\n" +
+	"\x05owner\x18\x17 \x01(\tR\x05owner\"\xe8\x02\n" +
 	"\n" +
 	"TaskStatus\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x1b\n" +
@@ -2294,14 +2309,14 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x11CancelJobResponse\"G\n" +
 	"\x15InvocationLogsRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
-	"\atask_id\x18\x02 \x01(\x04R\x06taskId\"\xe6\x02\n" +
+	"\atask_id\x18\x02 \x01(\x04R\x06taskId\"\xea\x02\n" +
 	"\rInvocationLog\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\x12#\n" +
-	"\rinvocation_id\x18\x05 \x01(\tR\finvocationId\x12\x18\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12'\n" +
+	"\rinvocation_id\x18\x05 \x01(\tB\x02\x18\x01R\finvocationId\x12\x18\n" +
 	"\aoutcome\x18\x06 \x01(\tR\aoutcome\x12\x18\n" +
 	"\amessage\x18\a \x01(\tR\amessage\x12&\n" +
 	"\x0fstarted_unix_ms\x18\b \x01(\x03R\rstartedUnixMs\x12\x1f\n" +

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15kappa/v1/client.proto\x12\x08kappa.v1\"\x89\x01\n\x10SubmitJobRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\x12\x16\n\x0eprogram_bundle\x18\x03 \x01(\x0c\x12\x12\n\nevent_json\x18\x04 \x01(\x0c\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x14\n\x0cmax_launches\x18\x06 \x01(\r\"9\n\x11SubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x14\n\x0cprogram_hash\x18\x02 \x01(\t\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"=\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\r\n\x05stale\x18\x02 \x01(\x08\x12\r\n\x05tasks\x18< \x01(\x08\"\xbe\x04\n\tJobStatus\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x0c\n\x04name\x18\x02 \x01(\t\x12!\n\x05state\x18\x03 \x01(\x0e\x32\x12.kappa.v1.JobState\x12\x14\n\x0cprogram_hash\x18\x04 \x01(\t\x12\x13\n\x0btasks_total\x18\x05 \x01(\x04\x12\x15\n\rtasks_pending\x18\x06 \x01(\x04\x12\x16\n\x0etasks_runnable\x18\x07 \x01(\x04\x12\x15\n\rtasks_running\x18\x08 \x01(\x04\x12\x15\n\rtasks_blocked\x18\t \x01(\x04\x12\x12\n\ntasks_done\x18\n \x01(\x04\x12\x14\n\x0ctasks_failed\x18\x0b \x01(\x04\x12\x10\n\x08launches\x18\x0c \x01(\x04\x12\x13\n\x0b\x63heckpoints\x18\r \x01(\x04\x12\x18\n\x10\x63heckpoint_bytes\x18\x0e \x01(\x04\x12\x0c\n\x04rpcs\x18\x0f \x01(\x04\x12\x0e\n\x06yields\x18\x10 \x01(\x04\x12\x12\n\nrelaunches\x18\x11 \x01(\x04\x12\x11\n\tmax_epoch\x18\x12 \x01(\x04\x12\x13\n\x0bresult_json\x18\x13 \x01(\t\x12\r\n\x05\x65rror\x18\x14 \x01(\t\x12\x19\n\x11submitted_unix_ms\x18\x15 \x01(\x03\x12\x18\n\x10\x66inished_unix_ms\x18\x16 \x01(\x03\x12\x17\n\x0fstarted_unix_ms\x18< \x01(\x03\x12\x0f\n\x07retries\x18= \x01(\r\x12\x10\n\x08\x61rchived\x18> \x01(\x08\x12#\n\x05tasks\x18? \x03(\x0b\x32\x14.kappa.v1.TaskStatus\"\xeb\x01\n\nTaskStatus\x12\x0f\n\x07task_id\x18\x01 \x01(\x04\x12\x11\n\tparent_id\x18\x02 \x01(\x04\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\x12\x10\n\x08launches\x18\x06 \x01(\r\x12\x13\n\x0b\x63heckpoints\x18\x07 \x01(\x04\x12\x1f\n\x17last_checkpoint_unix_ms\x18\x08 \x01(\x03\x12\x1c\n\x14\x66irst_launch_unix_ms\x18\t \x01(\x03\x12\x18\n\x10\x66inished_unix_ms\x18\n \x01(\x03\x12\r\n\x05\x65rror\x18\x0b \x01(\t\"E\n\x10JobEventsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\"\x88\x01\n\x08JobEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x12\n\nat_unix_ms\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\x04\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x07 \x01(\t\x12\r\n\x05\x63ount\x18\x08 \x01(\x04\"\x8e\x01\n\x11JobEventsResponse\x12\"\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x12.kappa.v1.JobEvent\x12\x0f\n\x07\x64ropped\x18\x02 \x01(\x04\x12\x0f\n\x07partial\x18\x03 \x01(\x08\x12!\n\x05state\x18\x04 \x01(\x0e\x32\x12.kappa.v1.JobState\x12\x10\n\x08\x61rchived\x18\x05 \x01(\x08\"\xb0\x01\n\nJobArchive\x12\x12\n\ncluster_id\x18\x01 \x01(\t\x12\x18\n\x10\x61rchived_unix_ms\x18\x02 \x01(\x03\x12 \n\x03job\x18\x03 \x01(\x0b\x32\x13.kappa.v1.JobStatus\x12\"\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x12.kappa.v1.JobEvent\x12\x16\n\x0e\x65vents_dropped\x18\x05 \x01(\x04\x12\x16\n\x0e\x65vents_partial\x18\x06 \x01(\x08\"X\n\x0fRetryJobRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\x12\x0e\n\x06job_id\x18\x03 \x01(\x04\x12\x0e\n\x06reason\x18\x04 \x01(\t\"$\n\x10RetryJobResponse\x12\x10\n\x08task_ids\x18\x01 \x03(\x04\"\x16\n\x14\x43lusterStatusRequest\"\x8a\x03\n\x15\x43lusterStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tleader_id\x18\x02 \x01(\t\x12\x17\n\x0fleader_api_addr\x18\x03 \x01(\t\x12\x12\n\nraft_state\x18\x04 \x01(\t\x12\x0c\n\x04term\x18\x05 \x01(\x04\x12\x15\n\rapplied_index\x18\x06 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x07 \x01(\x04\x12\x12\n\nstate_hash\x18\x08 \x01(\t\x12\x0c\n\x04jobs\x18\t \x01(\x04\x12\r\n\x05tasks\x18\n \x01(\x04\x12\x12\n\ncluster_id\x18\x0b \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x0c \x01(\t\x12\x17\n\x0flast_contact_ms\x18\r \x01(\x03\x12\x1a\n\x12raft_applied_index\x18\x0e \x01(\x04\x12&\n\x07version\x18\x0f \x01(\x0b\x32\x15.kappa.v1.VersionInfo\x12\x1f\n\x17\x63luster_command_version\x18\x10 \x01(\r\x12\x10\n\x08insecure\x18\x11 \x01(\x08\"w\n\x0bVersionInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x02 \x01(\t\x12\x17\n\x0f\x63ommand_version\x18\x03 \x01(\r\x12\x18\n\x10snapshot_version\x18\x04 \x01(\r\x12\x14\n\x0cwire_version\x18\x05 \x01(\r\"0\n\x0f\x41uditJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\r\n\x05stale\x18\x02 \x01(\x08\"=\n\x0b\x41ppliedCall\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\x12\x11\n\tlog_index\x18\x03 \x01(\x04\"\x86\x01\n\tTaskAudit\x12\x0f\n\x07task_id\x18\x01 \x01(\x04\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x15\n\rapplied_calls\x18\x03 \x01(\x04\x12&\n\x07records\x18\x04 \x03(\x0b\x32\x15.kappa.v1.AppliedCall\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\x12\r\n\x05state\x18\x06 \x01(\t\"6\n\x10\x41uditJobResponse\x12\"\n\x05tasks\x18\x01 \x03(\x0b\x32\x13.kappa.v1.TaskAudit\"2\n\x0fListJobsRequest\x12\r\n\x05stale\x18\x01 \x01(\x08\x12\x10\n\x08\x61rchived\x18< \x01(\x08\"5\n\x10ListJobsResponse\x12!\n\x04jobs\x18\x01 \x03(\x0b\x32\x13.kappa.v1.JobStatus\"Y\n\x10\x43\x61ncelJobRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\x12\x0e\n\x06job_id\x18\x03 \x01(\x04\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x13\n\x11\x43\x61ncelJobResponse\"8\n\x15InvocationLogsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x0f\n\x07task_id\x18\x02 \x01(\x04\"\xef\x01\n\rInvocationLog\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x0f\n\x07task_id\x18\x02 \x01(\x04\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x15\n\rinvocation_id\x18\x05 \x01(\t\x12\x0f\n\x07outcome\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x17\n\x0fstarted_unix_ms\x18\x08 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\t \x01(\x03\x12\x12\n\ncold_start\x18\n \x01(\x08\x12\x0e\n\x06output\x18\x0b \x01(\t\x12\x0f\n\x07node_id\x18\x0c \x01(\t\"F\n\x16InvocationLogsResponse\x12,\n\x0binvocations\x18\x01 \x03(\x0b\x32\x17.kappa.v1.InvocationLog*Y\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bJOB_RUNNING\x10\x01\x12\x11\n\rJOB_SUCCEEDED\x10\x02\x12\x0e\n\nJOB_FAILED\x10\x03\x32\xc9\x05\n\rClientService\x12\x44\n\tSubmitJob\x12\x1a.kappa.v1.SubmitJobRequest\x1a\x1b.kappa.v1.SubmitJobResponse\x12<\n\x08WatchJob\x12\x19.kappa.v1.WatchJobRequest\x1a\x13.kappa.v1.JobStatus0\x01\x12\x36\n\x06GetJob\x12\x17.kappa.v1.GetJobRequest\x1a\x13.kappa.v1.JobStatus\x12P\n\rClusterStatus\x12\x1e.kappa.v1.ClusterStatusRequest\x1a\x1f.kappa.v1.ClusterStatusResponse\x12\x41\n\x08\x41uditJob\x12\x19.kappa.v1.AuditJobRequest\x1a\x1a.kappa.v1.AuditJobResponse\x12\x41\n\x08ListJobs\x12\x19.kappa.v1.ListJobsRequest\x1a\x1a.kappa.v1.ListJobsResponse\x12\x44\n\tCancelJob\x12\x1a.kappa.v1.CancelJobRequest\x1a\x1b.kappa.v1.CancelJobResponse\x12S\n\x0eInvocationLogs\x12\x1f.kappa.v1.InvocationLogsRequest\x1a .kappa.v1.InvocationLogsResponse\x12\x46\n\tJobEvents\x12\x1a.kappa.v1.JobEventsRequest\x1a\x1b.kappa.v1.JobEventsResponse0\x01\x12\x41\n\x08RetryJob\x12\x19.kappa.v1.RetryJobRequest\x1a\x1a.kappa.v1.RetryJobResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15kappa/v1/client.proto\x12\x08kappa.v1\"\x89\x01\n\x10SubmitJobRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\x12\x16\n\x0eprogram_bundle\x18\x03 \x01(\x0c\x12\x12\n\nevent_json\x18\x04 \x01(\x0c\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x14\n\x0cmax_launches\x18\x06 \x01(\r\"9\n\x11SubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x14\n\x0cprogram_hash\x18\x02 \x01(\t\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\"=\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\r\n\x05stale\x18\x02 \x01(\x08\x12\r\n\x05tasks\x18< \x01(\x08\"\xcd\x04\n\tJobStatus\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x0c\n\x04name\x18\x02 \x01(\t\x12!\n\x05state\x18\x03 \x01(\x0e\x32\x12.kappa.v1.JobState\x12\x14\n\x0cprogram_hash\x18\x04 \x01(\t\x12\x13\n\x0btasks_total\x18\x05 \x01(\x04\x12\x15\n\rtasks_pending\x18\x06 \x01(\x04\x12\x16\n\x0etasks_runnable\x18\x07 \x01(\x04\x12\x15\n\rtasks_running\x18\x08 \x01(\x04\x12\x15\n\rtasks_blocked\x18\t \x01(\x04\x12\x12\n\ntasks_done\x18\n \x01(\x04\x12\x14\n\x0ctasks_failed\x18\x0b \x01(\x04\x12\x10\n\x08launches\x18\x0c \x01(\x04\x12\x13\n\x0b\x63heckpoints\x18\r \x01(\x04\x12\x18\n\x10\x63heckpoint_bytes\x18\x0e \x01(\x04\x12\x0c\n\x04rpcs\x18\x0f \x01(\x04\x12\x0e\n\x06yields\x18\x10 \x01(\x04\x12\x12\n\nrelaunches\x18\x11 \x01(\x04\x12\x11\n\tmax_epoch\x18\x12 \x01(\x04\x12\x13\n\x0bresult_json\x18\x13 \x01(\t\x12\r\n\x05\x65rror\x18\x14 \x01(\t\x12\x19\n\x11submitted_unix_ms\x18\x15 \x01(\x03\x12\x18\n\x10\x66inished_unix_ms\x18\x16 \x01(\x03\x12\x17\n\x0fstarted_unix_ms\x18< \x01(\x03\x12\x0f\n\x07retries\x18= \x01(\r\x12\x10\n\x08\x61rchived\x18> \x01(\x08\x12#\n\x05tasks\x18? \x03(\x0b\x32\x14.kappa.v1.TaskStatus\x12\r\n\x05owner\x18\x17 \x01(\t\"\xeb\x01\n\nTaskStatus\x12\x0f\n\x07task_id\x18\x01 \x01(\x04\x12\x11\n\tparent_id\x18\x02 \x01(\x04\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\x12\x10\n\x08launches\x18\x06 \x01(\r\x12\x13\n\x0b\x63heckpoints\x18\x07 \x01(\x04\x12\x1f\n\x17last_checkpoint_unix_ms\x18\x08 \x01(\x03\x12\x1c\n\x14\x66irst_launch_unix_ms\x18\t \x01(\x03\x12\x18\n\x10\x66inished_unix_ms\x18\n \x01(\x03\x12\r\n\x05\x65rror\x18\x0b \x01(\t\"E\n\x10JobEventsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\"\x88\x01\n\x08JobEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x12\n\nat_unix_ms\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07task_id\x18\x04 \x01(\x04\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x07 \x01(\t\x12\r\n\x05\x63ount\x18\x08 \x01(\x04\"\x8e\x01\n\x11JobEventsResponse\x12\"\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x12.kappa.v1.JobEvent\x12\x0f\n\x07\x64ropped\x18\x02 \x01(\x04\x12\x0f\n\x07partial\x18\x03 \x01(\x08\x12!\n\x05state\x18\x04 \x01(\x0e\x32\x12.kappa.v1.JobState\x12\x10\n\x08\x61rchived\x18\x05 \x01(\x08\"\xb0\x01\n\nJobArchive\x12\x12\n\ncluster_id\x18\x01 \x01(\t\x12\x18\n\x10\x61rchived_unix_ms\x18\x02 \x01(\x03\x12 \n\x03job\x18\x03 \x01(\x0b\x32\x13.kappa.v1.JobStatus\x12\"\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x12.kappa.v1.JobEvent\x12\x16\n\x0e\x65vents_dropped\x18\x05 \x01(\x04\x12\x16\n\x0e\x65vents_partial\x18\x06 \x01(\x08\"X\n\x0fRetryJobRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\x12\x0e\n\x06job_id\x18\x03 \x01(\x04\x12\x0e\n\x06reason\x18\x04 \x01(\t\"$\n\x10RetryJobResponse\x12\x10\n\x08task_ids\x18\x01 \x03(\x04\"\x16\n\x14\x43lusterStatusRequest\"\x8a\x03\n\x15\x43lusterStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tleader_id\x18\x02 \x01(\t\x12\x17\n\x0fleader_api_addr\x18\x03 \x01(\t\x12\x12\n\nraft_state\x18\x04 \x01(\t\x12\x0c\n\x04term\x18\x05 \x01(\x04\x12\x15\n\rapplied_index\x18\x06 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x07 \x01(\x04\x12\x12\n\nstate_hash\x18\x08 \x01(\t\x12\x0c\n\x04jobs\x18\t \x01(\x04\x12\r\n\x05tasks\x18\n \x01(\x04\x12\x12\n\ncluster_id\x18\x0b \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x0c \x01(\t\x12\x17\n\x0flast_contact_ms\x18\r \x01(\x03\x12\x1a\n\x12raft_applied_index\x18\x0e \x01(\x04\x12&\n\x07version\x18\x0f \x01(\x0b\x32\x15.kappa.v1.VersionInfo\x12\x1f\n\x17\x63luster_command_version\x18\x10 \x01(\r\x12\x10\n\x08insecure\x18\x11 \x01(\x08\"w\n\x0bVersionInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0e\n\x06\x63ommit\x18\x02 \x01(\t\x12\x17\n\x0f\x63ommand_version\x18\x03 \x01(\r\x12\x18\n\x10snapshot_version\x18\x04 \x01(\r\x12\x14\n\x0cwire_version\x18\x05 \x01(\r\"0\n\x0f\x41uditJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\r\n\x05stale\x18\x02 \x01(\x08\"=\n\x0b\x41ppliedCall\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\x12\x11\n\tlog_index\x18\x03 \x01(\x04\"\x86\x01\n\tTaskAudit\x12\x0f\n\x07task_id\x18\x01 \x01(\x04\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x15\n\rapplied_calls\x18\x03 \x01(\x04\x12&\n\x07records\x18\x04 \x03(\x0b\x32\x15.kappa.v1.AppliedCall\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\x12\r\n\x05state\x18\x06 \x01(\t\"6\n\x10\x41uditJobResponse\x12\"\n\x05tasks\x18\x01 \x03(\x0b\x32\x13.kappa.v1.TaskAudit\"2\n\x0fListJobsRequest\x12\r\n\x05stale\x18\x01 \x01(\x08\x12\x10\n\x08\x61rchived\x18< \x01(\x08\"5\n\x10ListJobsResponse\x12!\n\x04jobs\x18\x01 \x03(\x0b\x32\x13.kappa.v1.JobStatus\"Y\n\x10\x43\x61ncelJobRequest\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\x04\x12\x0e\n\x06job_id\x18\x03 \x01(\x04\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x13\n\x11\x43\x61ncelJobResponse\"8\n\x15InvocationLogsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x0f\n\x07task_id\x18\x02 \x01(\x04\"\xf3\x01\n\rInvocationLog\x12\x0e\n\x06job_id\x18\x01 \x01(\x04\x12\x0f\n\x07task_id\x18\x02 \x01(\x04\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x19\n\rinvocation_id\x18\x05 \x01(\tB\x02\x18\x01\x12\x0f\n\x07outcome\x18\x06 \x01(\t\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x17\n\x0fstarted_unix_ms\x18\x08 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\t \x01(\x03\x12\x12\n\ncold_start\x18\n \x01(\x08\x12\x0e\n\x06output\x18\x0b \x01(\t\x12\x0f\n\x07node_id\x18\x0c \x01(\t\"F\n\x16InvocationLogsResponse\x12,\n\x0binvocations\x18\x01 \x03(\x0b\x32\x17.kappa.v1.InvocationLog*Y\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bJOB_RUNNING\x10\x01\x12\x11\n\rJOB_SUCCEEDED\x10\x02\x12\x0e\n\nJOB_FAILED\x10\x03\x32\xc9\x05\n\rClientService\x12\x44\n\tSubmitJob\x12\x1a.kappa.v1.SubmitJobRequest\x1a\x1b.kappa.v1.SubmitJobResponse\x12<\n\x08WatchJob\x12\x19.kappa.v1.WatchJobRequest\x1a\x13.kappa.v1.JobStatus0\x01\x12\x36\n\x06GetJob\x12\x17.kappa.v1.GetJobRequest\x1a\x13.kappa.v1.JobStatus\x12P\n\rClusterStatus\x12\x1e.kappa.v1.ClusterStatusRequest\x1a\x1f.kappa.v1.ClusterStatusResponse\x12\x41\n\x08\x41uditJob\x12\x19.kappa.v1.AuditJobRequest\x1a\x1a.kappa.v1.AuditJobResponse\x12\x41\n\x08ListJobs\x12\x19.kappa.v1.ListJobsRequest\x1a\x1a.kappa.v1.ListJobsResponse\x12\x44\n\tCancelJob\x12\x1a.kappa.v1.CancelJobRequest\x1a\x1b.kappa.v1.CancelJobResponse\x12S\n\x0eInvocationLogs\x12\x1f.kappa.v1.InvocationLogsRequest\x1a .kappa.v1.InvocationLogsResponse\x12\x46\n\tJobEvents\x12\x1a.kappa.v1.JobEventsRequest\x1a\x1b.kappa.v1.JobEventsResponse0\x01\x12\x41\n\x08RetryJob\x12\x19.kappa.v1.RetryJobRequest\x1a\x1a.kappa.v1.RetryJobResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +32,10 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kappa.v1.client_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z3github.com/kappa-serverless/kappa/transport/kappapb'
-  _globals['_JOBSTATE']._serialized_start=3248
-  _globals['_JOBSTATE']._serialized_end=3337
+  _globals['_INVOCATIONLOG'].fields_by_name['invocation_id']._loaded_options = None
+  _globals['_INVOCATIONLOG'].fields_by_name['invocation_id']._serialized_options = b'\030\001'
+  _globals['_JOBSTATE']._serialized_start=3267
+  _globals['_JOBSTATE']._serialized_end=3356
   _globals['_SUBMITJOBREQUEST']._serialized_start=36
   _globals['_SUBMITJOBREQUEST']._serialized_end=173
   _globals['_SUBMITJOBRESPONSE']._serialized_start=175
@@ -43,49 +45,49 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETJOBREQUEST']._serialized_start=269
   _globals['_GETJOBREQUEST']._serialized_end=330
   _globals['_JOBSTATUS']._serialized_start=333
-  _globals['_JOBSTATUS']._serialized_end=907
-  _globals['_TASKSTATUS']._serialized_start=910
-  _globals['_TASKSTATUS']._serialized_end=1145
-  _globals['_JOBEVENTSREQUEST']._serialized_start=1147
-  _globals['_JOBEVENTSREQUEST']._serialized_end=1216
-  _globals['_JOBEVENT']._serialized_start=1219
-  _globals['_JOBEVENT']._serialized_end=1355
-  _globals['_JOBEVENTSRESPONSE']._serialized_start=1358
-  _globals['_JOBEVENTSRESPONSE']._serialized_end=1500
-  _globals['_JOBARCHIVE']._serialized_start=1503
-  _globals['_JOBARCHIVE']._serialized_end=1679
-  _globals['_RETRYJOBREQUEST']._serialized_start=1681
-  _globals['_RETRYJOBREQUEST']._serialized_end=1769
-  _globals['_RETRYJOBRESPONSE']._serialized_start=1771
-  _globals['_RETRYJOBRESPONSE']._serialized_end=1807
-  _globals['_CLUSTERSTATUSREQUEST']._serialized_start=1809
-  _globals['_CLUSTERSTATUSREQUEST']._serialized_end=1831
-  _globals['_CLUSTERSTATUSRESPONSE']._serialized_start=1834
-  _globals['_CLUSTERSTATUSRESPONSE']._serialized_end=2228
-  _globals['_VERSIONINFO']._serialized_start=2230
-  _globals['_VERSIONINFO']._serialized_end=2349
-  _globals['_AUDITJOBREQUEST']._serialized_start=2351
-  _globals['_AUDITJOBREQUEST']._serialized_end=2399
-  _globals['_APPLIEDCALL']._serialized_start=2401
-  _globals['_APPLIEDCALL']._serialized_end=2462
-  _globals['_TASKAUDIT']._serialized_start=2465
-  _globals['_TASKAUDIT']._serialized_end=2599
-  _globals['_AUDITJOBRESPONSE']._serialized_start=2601
-  _globals['_AUDITJOBRESPONSE']._serialized_end=2655
-  _globals['_LISTJOBSREQUEST']._serialized_start=2657
-  _globals['_LISTJOBSREQUEST']._serialized_end=2707
-  _globals['_LISTJOBSRESPONSE']._serialized_start=2709
-  _globals['_LISTJOBSRESPONSE']._serialized_end=2762
-  _globals['_CANCELJOBREQUEST']._serialized_start=2764
-  _globals['_CANCELJOBREQUEST']._serialized_end=2853
-  _globals['_CANCELJOBRESPONSE']._serialized_start=2855
-  _globals['_CANCELJOBRESPONSE']._serialized_end=2874
-  _globals['_INVOCATIONLOGSREQUEST']._serialized_start=2876
-  _globals['_INVOCATIONLOGSREQUEST']._serialized_end=2932
-  _globals['_INVOCATIONLOG']._serialized_start=2935
-  _globals['_INVOCATIONLOG']._serialized_end=3174
-  _globals['_INVOCATIONLOGSRESPONSE']._serialized_start=3176
-  _globals['_INVOCATIONLOGSRESPONSE']._serialized_end=3246
-  _globals['_CLIENTSERVICE']._serialized_start=3340
-  _globals['_CLIENTSERVICE']._serialized_end=4053
+  _globals['_JOBSTATUS']._serialized_end=922
+  _globals['_TASKSTATUS']._serialized_start=925
+  _globals['_TASKSTATUS']._serialized_end=1160
+  _globals['_JOBEVENTSREQUEST']._serialized_start=1162
+  _globals['_JOBEVENTSREQUEST']._serialized_end=1231
+  _globals['_JOBEVENT']._serialized_start=1234
+  _globals['_JOBEVENT']._serialized_end=1370
+  _globals['_JOBEVENTSRESPONSE']._serialized_start=1373
+  _globals['_JOBEVENTSRESPONSE']._serialized_end=1515
+  _globals['_JOBARCHIVE']._serialized_start=1518
+  _globals['_JOBARCHIVE']._serialized_end=1694
+  _globals['_RETRYJOBREQUEST']._serialized_start=1696
+  _globals['_RETRYJOBREQUEST']._serialized_end=1784
+  _globals['_RETRYJOBRESPONSE']._serialized_start=1786
+  _globals['_RETRYJOBRESPONSE']._serialized_end=1822
+  _globals['_CLUSTERSTATUSREQUEST']._serialized_start=1824
+  _globals['_CLUSTERSTATUSREQUEST']._serialized_end=1846
+  _globals['_CLUSTERSTATUSRESPONSE']._serialized_start=1849
+  _globals['_CLUSTERSTATUSRESPONSE']._serialized_end=2243
+  _globals['_VERSIONINFO']._serialized_start=2245
+  _globals['_VERSIONINFO']._serialized_end=2364
+  _globals['_AUDITJOBREQUEST']._serialized_start=2366
+  _globals['_AUDITJOBREQUEST']._serialized_end=2414
+  _globals['_APPLIEDCALL']._serialized_start=2416
+  _globals['_APPLIEDCALL']._serialized_end=2477
+  _globals['_TASKAUDIT']._serialized_start=2480
+  _globals['_TASKAUDIT']._serialized_end=2614
+  _globals['_AUDITJOBRESPONSE']._serialized_start=2616
+  _globals['_AUDITJOBRESPONSE']._serialized_end=2670
+  _globals['_LISTJOBSREQUEST']._serialized_start=2672
+  _globals['_LISTJOBSREQUEST']._serialized_end=2722
+  _globals['_LISTJOBSRESPONSE']._serialized_start=2724
+  _globals['_LISTJOBSRESPONSE']._serialized_end=2777
+  _globals['_CANCELJOBREQUEST']._serialized_start=2779
+  _globals['_CANCELJOBREQUEST']._serialized_end=2868
+  _globals['_CANCELJOBRESPONSE']._serialized_start=2870
+  _globals['_CANCELJOBRESPONSE']._serialized_end=2889
+  _globals['_INVOCATIONLOGSREQUEST']._serialized_start=2891
+  _globals['_INVOCATIONLOGSREQUEST']._serialized_end=2947
+  _globals['_INVOCATIONLOG']._serialized_start=2950
+  _globals['_INVOCATIONLOG']._serialized_end=3193
+  _globals['_INVOCATIONLOGSRESPONSE']._serialized_start=3195
+  _globals['_INVOCATIONLOGSRESPONSE']._serialized_end=3265
+  _globals['_CLIENTSERVICE']._serialized_start=3359
+  _globals['_CLIENTSERVICE']._serialized_end=4072
 # @@protoc_insertion_point(module_scope)

@@ -59,7 +59,7 @@ class GetJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., stale: _Optional[bool] = ..., tasks: _Optional[bool] = ...) -> None: ...
 
 class JobStatus(_message.Message):
-    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms", "started_unix_ms", "retries", "archived", "tasks")
+    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms", "started_unix_ms", "retries", "archived", "tasks", "owner")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +86,7 @@ class JobStatus(_message.Message):
     RETRIES_FIELD_NUMBER: _ClassVar[int]
     ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     name: str
     state: JobState
@@ -112,7 +113,8 @@ class JobStatus(_message.Message):
     retries: int
     archived: bool
     tasks: _containers.RepeatedCompositeFieldContainer[TaskStatus]
-    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., retries: _Optional[int] = ..., archived: _Optional[bool] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ...) -> None: ...
+    owner: str
+    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., retries: _Optional[int] = ..., archived: _Optional[bool] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ..., owner: _Optional[str] = ...) -> None: ...
 
 class TaskStatus(_message.Message):
     __slots__ = ("task_id", "parent_id", "name", "state", "epoch", "launches", "checkpoints", "last_checkpoint_unix_ms", "first_launch_unix_ms", "finished_unix_ms", "error")

@@ -19,6 +19,9 @@ from kappa.v1 import task_pb2 as pb
 from kappa.v1 import task_pb2_grpc as pb_grpc
 
 REASON_KEY = "kappa-reason"
+# The invocation's task secret travels with every call under this key; the
+# coordinator serves a call only for the launch the secret was drawn for.
+TASK_SECRET_KEY = "kappa-task-secret"
 
 
 class CoordinatorError(Exception):
@@ -86,7 +89,8 @@ def _channel(addr: str, ca_pem: str) -> grpc.Channel:
 
 
 class Client:
-    def __init__(self, addrs: list[str], call_timeout: float = 15.0, retry_for: float = 60.0, ca_pem: str = ""):
+    def __init__(self, addrs: list[str], call_timeout: float = 15.0, retry_for: float = 60.0, ca_pem: str = "",
+                 task_secret: str = ""):
         if not addrs:
             raise ValueError("no coordinator address given")
         self.addrs = list(addrs)
@@ -94,6 +98,7 @@ class Client:
         self.call_timeout = call_timeout
         self.retry_for = retry_for
         self._next = 0
+        self._metadata = ((TASK_SECRET_KEY, task_secret),) if task_secret else ()
 
     def _stub(self) -> pb_grpc.TaskServiceStub:
         return pb_grpc.TaskServiceStub(_channel(self.addrs[self._next % len(self.addrs)], self.ca_pem))
@@ -102,7 +107,7 @@ class Client:
         backoff = Backoff(self.retry_for if retry_for is None else retry_for)
         while True:
             try:
-                return getattr(self._stub(), method)(request, timeout=self.call_timeout)
+                return getattr(self._stub(), method)(request, timeout=self.call_timeout, metadata=self._metadata)
             except grpc.RpcError as e:
                 reason = _reason(e)
                 if e.code() in _RETRYABLE and reason in ("", "NO_LEADER"):

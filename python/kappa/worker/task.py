@@ -14,7 +14,7 @@ import json
 import os
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kappa import runtime
 from kappa.api import ExitProcess, ExternalCall, RequestError, TaskIdentity, set_current_task
@@ -49,6 +49,8 @@ class Spec:
     auto_pause: float = 5.0
     cluster_key: bytes = b""
     ca_pem: str = ""  # the cluster's CA (public), when the coordinators serve TLS
+    # The invocation's credential: sent with every task call, never shown.
+    task_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_event(cls, event) -> Spec:
@@ -59,7 +61,8 @@ class Spec:
             return cls(coordinator=list(k["coordinator"]), store=k["store"], job=int(k["job"]), task=int(k["task"]),
                        epoch=int(k["epoch"]), invocation=str(k["invocation"]), program=str(k["program"]),
                        busy_wait=k.get("busy_wait_ms", 1000) / 1000, heartbeat=k.get("heartbeat_ms", 2000) / 1000,
-                       auto_pause=k.get("auto_pause_ms", 5000) / 1000, ca_pem=str(k.get("ca_pem") or ""))
+                       auto_pause=k.get("auto_pause_ms", 5000) / 1000, ca_pem=str(k.get("ca_pem") or ""),
+                       task_secret=str(k.get("task_secret", "")))
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"malformed Kappa invocation event: {e!r}") from None
 
@@ -75,7 +78,7 @@ class Ended(Exception):
 class TaskRun(Ops):
     def __init__(self, spec: Spec, lambda_context):
         self.spec = spec
-        self.client = Client(spec.coordinator, ca_pem=spec.ca_pem)
+        self.client = Client(spec.coordinator, ca_pem=spec.ca_pem, task_secret=spec.task_secret)
         self.store = open_store(spec.store)
         self.ref = pb.TaskRef(job_id=spec.job, task_id=spec.task, epoch=spec.epoch, claim=os.urandom(12).hex())
         self.codec = ValueCodec(self.store, spec.cluster_key, spec.job, spec.task, spec.program)

@@ -8,6 +8,7 @@ def test_spec_from_the_leaders_event():
     s = Spec.from_event({"kappa": {"v": 1, "coordinator": ["127.0.0.1:1"], "store": "file:///tmp/x", "job": 1,
                                    "task": 2, "epoch": 3, "invocation": "i", "program": "p", "busy_wait_ms": 500}})
     assert (s.job, s.task, s.epoch, s.busy_wait, s.heartbeat) == (1, 2, 3, 0.5, 2.0)
+    assert s.task_secret == ""
     assert s.ca_pem == ""  # a plaintext cluster
 
 
@@ -25,6 +26,13 @@ def test_channels_are_kept_per_address_and_ca():
     # A CA makes it another (TLS) channel; the PEM is only parsed at connect.
     secure = client._channel("127.0.0.1:1", "-----BEGIN CERTIFICATE-----\n")
     assert secure is not plain
+
+
+def test_the_task_secret_is_kept_but_never_shown():
+    s = Spec.from_event({"kappa": {"v": 1, "coordinator": ["127.0.0.1:1"], "store": "file:///tmp/x", "job": 1,
+                                   "task": 2, "epoch": 3, "invocation": "i", "program": "p", "task_secret": "5ec7e7"}})
+    assert s.task_secret == "5ec7e7"
+    assert "5ec7e7" not in repr(s)
 
 
 @pytest.mark.parametrize("event,msg", [

@@ -1,0 +1,158 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+)
+
+// Role is what a principal may be (docs/security.md, "Principals").
+type Role string
+
+// The roles. Admin, operator, submitter and reader are people and their
+// programs (a client certificate or a bearer token names the role); task
+// is one invocation of one task (its task secret); peer is another node
+// (its node certificate); anonymous proved nothing.
+const (
+	RoleAdmin     Role = "admin"
+	RoleOperator  Role = "operator"
+	RoleSubmitter Role = "submitter"
+	RoleReader    Role = "reader"
+	RoleTask      Role = "task"
+	RolePeer      Role = "peer"
+	RoleAnonymous Role = "anonymous"
+)
+
+// ClientRoles are the roles a client certificate or a token may carry.
+var ClientRoles = []Role{RoleAdmin, RoleOperator, RoleSubmitter, RoleReader}
+
+// ParseClientRole checks a role named in a certificate or a token file.
+func ParseClientRole(s string) (Role, error) {
+	for _, r := range ClientRoles {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("unknown role %q (want admin, operator, submitter or reader)", s)
+}
+
+// Principal is who makes one API call, as this node established it.
+type Principal struct {
+	Role Role
+	// Name is the certificate's CommonName, the token's name or the
+	// node id of a peer ("" for a task, anonymous, or an open cluster).
+	Name string
+	// Via says how it proved itself, for messages: "certificate",
+	// "token", "task secret", "open cluster", or "forwarded by node X".
+	Via string
+	// secret is a task's secret as presented (hex); it is checked
+	// against the launch of the task the request names, never shown.
+	secret string
+}
+
+// String names the principal in refusals and logs (never a secret).
+func (p Principal) String() string {
+	if p.Name == "" {
+		return fmt.Sprintf("%s (%s)", p.Role, p.Via)
+	}
+	return fmt.Sprintf("%s %q (%s)", p.Role, p.Name, p.Via)
+}
+
+// Metadata keys of the credentials that travel with a call.
+const (
+	authorizationKey = "authorization"
+	bearerPrefix     = "Bearer "
+	// taskSecretKey carries an invocation's task secret (hex).
+	taskSecretKey = "kappa-task-secret"
+	// onBehalfOfKey is how a follower that forwards a call tells the
+	// leader whom it authenticated: "<via>:<role>:<name>". The leader
+	// believes it only from a peer's certificate.
+	onBehalfOfKey = "kappa-on-behalf-of"
+)
+
+// CertIdentity is what a verified client certificate says: its
+// CommonName and the role in its OrganizationalUnit ("kappa:<role>").
+type CertIdentity struct {
+	Name string
+	Role string // "admin", "operator", "submitter", "reader", "node" or ""
+}
+
+// certOUPrefix marks the OrganizationalUnit that holds the role.
+const certOUPrefix = "kappa:"
+
+// peerCertIdentity reads the identity of the verified client certificate
+// of a call, if the call came over TLS with one.
+func peerCertIdentity(ctx context.Context) (CertIdentity, bool) {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.AuthInfo == nil {
+		return CertIdentity{}, false
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok {
+		return CertIdentity{}, false
+	}
+	return certIdentityOf(info.State)
+}
+
+// certIdentityOf reads the leaf of the first verified chain: a
+// certificate that was presented but not verified proves nothing.
+func certIdentityOf(state tls.ConnectionState) (CertIdentity, bool) {
+	if len(state.VerifiedChains) == 0 || len(state.VerifiedChains[0]) == 0 {
+		return CertIdentity{}, false
+	}
+	leaf := state.VerifiedChains[0][0]
+	id := CertIdentity{Name: leaf.Subject.CommonName}
+	for _, ou := range leaf.Subject.OrganizationalUnit {
+		if r, ok := strings.CutPrefix(ou, certOUPrefix); ok {
+			id.Role = r
+			break
+		}
+	}
+	return id, true
+}
+
+// firstMD is the first value of a metadata key, or "".
+func firstMD(md metadata.MD, key string) string {
+	if v := md.Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// onBehalfOf renders a principal for the leader ("<via>:<role>:<name>").
+func onBehalfOf(p Principal) string {
+	return p.Via + ":" + string(p.Role) + ":" + p.Name
+}
+
+// parseOnBehalfOf reads what a forwarding peer says it authenticated.
+func parseOnBehalfOf(s, forwarder string) (Principal, error) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 {
+		return Principal{}, fmt.Errorf("malformed %s %q from node %q", onBehalfOfKey, s, forwarder)
+	}
+	role := Role(parts[1])
+	switch role {
+	case RoleAdmin, RoleOperator, RoleSubmitter, RoleReader, RoleTask, RolePeer:
+	default:
+		return Principal{}, fmt.Errorf("%s from node %q names no role a forwarded call can have (%q)", onBehalfOfKey, forwarder, parts[1])
+	}
+	return Principal{Role: role, Name: parts[2], Via: fmt.Sprintf("%s, forwarded by node %s", parts[0], forwarder)}, nil
+}
+
+// principalKey holds the caller's Principal in a call's context.
+type principalKey struct{}
+
+// PrincipalFrom is the principal the interceptor established for a call.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+func withPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
