@@ -53,6 +53,12 @@ func (n *Node) join(target string) error {
 		}
 		return nil
 	}
+	if !n.authz.certs && n.authz.tokens.enabled() {
+		// Joining is an admin's call; without a node certificate this node
+		// cannot prove it is one of the cluster's nodes.
+		return fmt.Errorf("node: --join %s needs TLS (a node certificate) on a cluster that admits tokens: start this node with --wait-join and add it with `kappa cluster join %s --raft-addr %s --api-addr %s` and an admin token",
+			target, n.cfg.NodeID, n.trans.LocalAddr(), n.APIAddr())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	if err := n.checkSameCluster(ctx, wire.NewClientServiceClient(conn), target); err != nil {
