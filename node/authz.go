@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kappa-serverless/kappa/fsm"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 // Authorization: one table says which principals may call each method of
@@ -254,14 +256,14 @@ func mustForward(ctx context.Context) bool {
 func (a *authz) authenticate(ctx context.Context, method string) (Principal, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	if a.certs {
-		if id, ok := peerCertIdentity(ctx); ok {
-			return a.fromCertificate(id, md)
+		if leaf := verifiedLeaf(ctx); leaf != nil {
+			return a.fromCertificate(leaf, md)
 		}
 	}
 	if auth := firstMD(md, authorizationKey); auth != "" && !a.open {
 		return a.fromToken(auth)
 	}
-	secret := firstMD(md, taskSecretKey)
+	secret := firstMD(md, TaskSecretKey)
 	if secret != "" || strings.HasPrefix(method, "/"+wire.TaskService_ServiceDesc.ServiceName+"/") {
 		return Principal{Role: RoleTask, Via: "task secret", secret: secret}, nil
 	}
@@ -271,8 +273,10 @@ func (a *authz) authenticate(ctx context.Context, method string) (Principal, err
 	return Principal{Role: RoleAnonymous, Via: "no credentials"}, nil
 }
 
-func (a *authz) fromCertificate(id CertIdentity, md metadata.MD) (Principal, error) {
-	if id.Role == "node" {
+func (a *authz) fromCertificate(leaf *x509.Certificate, md metadata.MD) (Principal, error) {
+	id, ok := tlsconf.IdentityOf(leaf)
+	switch {
+	case ok && id.Role == tlsconf.RoleNode:
 		obo := firstMD(md, onBehalfOfKey)
 		if obo == "" {
 			return Principal{Role: RolePeer, Name: id.Name, Via: "node certificate"}, nil
@@ -283,16 +287,18 @@ func (a *authz) fromCertificate(id CertIdentity, md metadata.MD) (Principal, err
 		}
 		if p.Role == RoleTask {
 			// The task's own secret decides, here as on the follower.
-			p.secret = firstMD(md, taskSecretKey)
+			p.secret = firstMD(md, TaskSecretKey)
 		}
 		return p, nil
+	case ok && id.Role != tlsconf.RoleLambda:
+		return Principal{Role: Role(id.Role), Name: id.Name, Via: "certificate"}, nil
 	}
-	role, err := ParseClientRole(id.Role)
-	if err != nil {
-		return Principal{}, status.Errorf(codes.Unauthenticated,
-			"the client certificate of %q names no kappa role: its OrganizationalUnit must be kappa:admin, kappa:operator, kappa:submitter or kappa:reader (kappa cert create-client NAME --role ROLE)", id.Name)
+	what := "no single kappa role"
+	if ok {
+		what = "no client role (" + string(id.Role) + ")"
 	}
-	return Principal{Role: role, Name: id.Name, Via: "certificate"}, nil
+	return Principal{}, status.Errorf(codes.Unauthenticated,
+		"the certificate of %q names %s: a client's OrganizationalUnit must be kappa:admin, kappa:operator, kappa:submitter or kappa:reader (kappa cert create-client NAME --role ROLE)", leaf.Subject.CommonName, what)
 }
 
 func (a *authz) fromToken(auth string) (Principal, error) {
@@ -319,8 +325,8 @@ func (a *authz) fromToken(auth string) (Principal, error) {
 func (a *authz) forwardMetadata(ctx context.Context) []string {
 	md, _ := metadata.FromIncomingContext(ctx)
 	var kv []string
-	if s := firstMD(md, taskSecretKey); s != "" {
-		kv = append(kv, taskSecretKey, s)
+	if s := firstMD(md, TaskSecretKey); s != "" {
+		kv = append(kv, TaskSecretKey, s)
 	}
 	if a.certs {
 		if p, ok := PrincipalFrom(ctx); ok {

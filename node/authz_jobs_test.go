@@ -17,6 +17,7 @@ import (
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 // tokenClients starts a node that admits one token per name (name:role)
@@ -246,13 +247,13 @@ func TestForwardedCallsKeepTheirPrincipal(t *testing.T) {
 	})
 	ctx := context.Background()
 	viaFollower := func(opts ...grpc.DialOption) *grpc.ClientConn {
-		return dialWith(t, follower.APIAddr(), append([]grpc.DialOption{tlsAs(ca, nil)}, opts...)...)
+		return dialWith(t, follower.APIAddr(), append([]grpc.DialOption{ca.anonymous(t)}, opts...)...)
 	}
 	asAlice := wire.NewClientServiceClient(viaFollower(kappaclient.Token(alice)))
 	job := submitAs(t, asAlice, "alice")
 	bobsJob := submitAs(t, wire.NewClientServiceClient(viaFollower(kappaclient.Token(bob))), "bob")
-	admin := ca.issue(t, "root", "admin")
-	asAdmin := wire.NewClientServiceClient(dialWith(t, leader.APIAddr(), tlsAs(ca, &admin)))
+	admin := ca.as(t, "root", tlsconf.RoleAdmin)
+	asAdmin := wire.NewClientServiceClient(dialWith(t, leader.APIAddr(), admin))
 	if st, err := asAdmin.GetJob(ctx, &wire.GetJobRequest{JobId: job}); err != nil || st.GetOwner() != "alice" {
 		t.Fatalf("the leader must record the submitter the follower authenticated: %v %v", st, err)
 	}
@@ -273,9 +274,9 @@ func TestForwardedCallsKeepTheirPrincipal(t *testing.T) {
 	}
 
 	// Only a node certificate may speak for someone else.
-	reader := ca.issue(t, "watcher", "reader")
+	reader := ca.as(t, "watcher", tlsconf.RoleReader)
 	spoof := metadata.AppendToOutgoingContext(ctx, onBehalfOfKey, "certificate:admin:root", forwardedKey, "n2")
-	_, err = wire.NewAdminServiceClient(dialWith(t, leader.APIAddr(), tlsAs(ca, &reader))).Remove(spoof, &wire.RemoveRequest{NodeId: "n2"})
+	_, err = wire.NewAdminServiceClient(dialWith(t, leader.APIAddr(), reader)).Remove(spoof, &wire.RemoveRequest{NodeId: "n2"})
 	wantCode(t, "a reader claiming to forward for an admin", err, codes.PermissionDenied, `reader "watcher" (certificate) may not call /kappa.v1.AdminService/Remove`)
 }
 

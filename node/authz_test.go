@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 func TestEveryServedMethodIsInTheAuthorizationTable(t *testing.T) {
@@ -104,10 +103,6 @@ func dialWith(t *testing.T, addr string, opts ...grpc.DialOption) *grpc.ClientCo
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
-}
-
-func tlsAs(ca *testCA, cert *tls.Certificate) grpc.DialOption {
-	return grpc.WithTransportCredentials(credentials.NewTLS(ca.clientTLS(cert)))
 }
 
 // wantCode fails unless err has the code and its message says every want.
@@ -244,36 +239,39 @@ func TestCertificatesNameTheRoleAndPeersOnlyForward(t *testing.T) {
 	n := testNode(t, exitingInvoker(t), t.TempDir(), ca.nodeTLS(t, "n1"))
 	defer n.Close()
 	ctx := context.Background()
-	admin := ca.issue(t, "root", "admin")
-	operator := ca.issue(t, "ops", "operator")
-	nameless := ca.issue(t, "someone", "")
-	otherNode := ca.issue(t, "n9", "node")
+	admin := ca.as(t, "root", tlsconf.RoleAdmin)
+	operator := ca.as(t, "ops", tlsconf.RoleOperator)
+	lambdaCert := ca.as(t, "lambda-local", tlsconf.RoleLambda)
+	otherNode := ca.as(t, "n9", tlsconf.RoleNode)
 
-	_, err := wire.NewClientServiceClient(dialWith(t, n.APIAddr(), tlsAs(ca, nil))).ListJobs(ctx, &wire.ListJobsRequest{})
+	_, err := wire.NewClientServiceClient(dialWith(t, n.APIAddr(), ca.anonymous(t))).ListJobs(ctx, &wire.ListJobsRequest{})
 	wantCode(t, "TLS without a certificate or token", err, codes.Unauthenticated, "requires a client certificate, a token or a task credential")
 	_, err = wire.NewClientServiceClient(dial(t, n)).ListJobs(ctx, &wire.ListJobsRequest{})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("plaintext to a TLS port: %v", err)
 	}
-	_, err = wire.NewClientServiceClient(dialWith(t, n.APIAddr(), tlsAs(ca, &nameless))).ListJobs(ctx, &wire.ListJobsRequest{})
-	wantCode(t, "a certificate without a role", err, codes.Unauthenticated, `certificate of "someone" names no kappa role`)
+	// lambda-local's certificate is a server's only: the handshake fails.
+	_, err = wire.NewClientServiceClient(dialWith(t, n.APIAddr(), lambdaCert)).ListJobs(ctx, &wire.ListJobsRequest{})
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("lambda-local's certificate as a client: %v", err)
+	}
 
-	asOps := wire.NewClientServiceClient(dialWith(t, n.APIAddr(), tlsAs(ca, &operator)))
+	asOps := wire.NewClientServiceClient(dialWith(t, n.APIAddr(), operator))
 	if _, err := asOps.ListJobs(ctx, &wire.ListJobsRequest{}); err != nil {
 		t.Fatalf("operator listing jobs: %v", err)
 	}
-	_, err = wire.NewAdminServiceClient(dialWith(t, n.APIAddr(), tlsAs(ca, &operator))).TransferLeader(ctx, &wire.TransferLeaderRequest{})
+	_, err = wire.NewAdminServiceClient(dialWith(t, n.APIAddr(), operator)).TransferLeader(ctx, &wire.TransferLeaderRequest{})
 	wantCode(t, "operator transferring leadership", err, codes.PermissionDenied, `operator "ops" (certificate) may not call /kappa.v1.AdminService/TransferLeader`)
 
 	// A node's certificate serves Raft and forwarding, not clients' work,
 	// and a peer joins only as itself.
-	asPeer := dialWith(t, n.APIAddr(), tlsAs(ca, &otherNode))
+	asPeer := dialWith(t, n.APIAddr(), otherNode)
 	_, err = wire.NewClientServiceClient(asPeer).SubmitJob(ctx, &wire.SubmitJobRequest{ClientId: "p", RequestId: 1, ProgramBundle: nodetest.BundleOf(t, prog)})
 	wantCode(t, "a peer submitting", err, codes.PermissionDenied, `peer "n9" (node certificate) may not call /kappa.v1.ClientService/SubmitJob`)
 	_, err = wire.NewAdminServiceClient(asPeer).Join(ctx, &wire.JoinRequest{NodeId: "n7", RaftAddr: "10.9.9.9:1", ApiAddr: "10.9.9.9:2"})
 	wantCode(t, "a peer joining another id", err, codes.PermissionDenied, `may call /kappa.v1.AdminService/Join only for itself, not for node "n7"`)
 
-	if _, err := wire.NewAdminServiceClient(dialWith(t, n.APIAddr(), tlsAs(ca, &admin))).Members(ctx, &wire.MembersRequest{}); err != nil {
+	if _, err := wire.NewAdminServiceClient(dialWith(t, n.APIAddr(), admin)).Members(ctx, &wire.MembersRequest{}); err != nil {
 		t.Fatalf("admin listing members: %v", err)
 	}
 }

@@ -55,7 +55,7 @@ func (s *scriptedInvoker) Invoke(ctx context.Context, inv lambda.Invocation) (la
 // the Python worker does.
 func withTaskSecret(secret string) grpc.DialOption {
 	return grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		return invoker(metadata.AppendToOutgoingContext(ctx, taskSecretKey, secret), method, req, reply, cc, opts...)
+		return invoker(metadata.AppendToOutgoingContext(ctx, TaskSecretKey, secret), method, req, reply, cc, opts...)
 	})
 }
 

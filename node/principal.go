@@ -2,7 +2,7 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"strings"
 
@@ -67,53 +67,28 @@ func (p Principal) String() string {
 const (
 	authorizationKey = "authorization"
 	bearerPrefix     = "Bearer "
-	// taskSecretKey carries an invocation's task secret (hex).
-	taskSecretKey = "kappa-task-secret"
+	// TaskSecretKey carries an invocation's task secret (hex): workers
+	// send it with every task call.
+	TaskSecretKey = "kappa-task-secret"
 	// onBehalfOfKey is how a follower that forwards a call tells the
 	// leader whom it authenticated: "<via>:<role>:<name>". The leader
 	// believes it only from a peer's certificate.
 	onBehalfOfKey = "kappa-on-behalf-of"
 )
 
-// CertIdentity is what a verified client certificate says: its
-// CommonName and the role in its OrganizationalUnit ("kappa:<role>").
-type CertIdentity struct {
-	Name string
-	Role string // "admin", "operator", "submitter", "reader", "node" or ""
-}
-
-// certOUPrefix marks the OrganizationalUnit that holds the role.
-const certOUPrefix = "kappa:"
-
-// peerCertIdentity reads the identity of the verified client certificate
-// of a call, if the call came over TLS with one.
-func peerCertIdentity(ctx context.Context) (CertIdentity, bool) {
+// verifiedLeaf is the caller's client certificate when this node
+// verified it against the cluster's CA (nil otherwise: a certificate that
+// was presented but not verified proves nothing).
+func verifiedLeaf(ctx context.Context) *x509.Certificate {
 	p, ok := peer.FromContext(ctx)
 	if !ok || p.AuthInfo == nil {
-		return CertIdentity{}, false
+		return nil
 	}
 	info, ok := p.AuthInfo.(credentials.TLSInfo)
-	if !ok {
-		return CertIdentity{}, false
+	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
+		return nil
 	}
-	return certIdentityOf(info.State)
-}
-
-// certIdentityOf reads the leaf of the first verified chain: a
-// certificate that was presented but not verified proves nothing.
-func certIdentityOf(state tls.ConnectionState) (CertIdentity, bool) {
-	if len(state.VerifiedChains) == 0 || len(state.VerifiedChains[0]) == 0 {
-		return CertIdentity{}, false
-	}
-	leaf := state.VerifiedChains[0][0]
-	id := CertIdentity{Name: leaf.Subject.CommonName}
-	for _, ou := range leaf.Subject.OrganizationalUnit {
-		if r, ok := strings.CutPrefix(ou, certOUPrefix); ok {
-			id.Role = r
-			break
-		}
-	}
-	return id, true
+	return info.State.VerifiedChains[0][0]
 }
 
 // firstMD is the first value of a metadata key, or "".

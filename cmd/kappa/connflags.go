@@ -16,6 +16,7 @@ import (
 type connFlags struct {
 	certsDir string
 	insecure bool
+	token    tokenFlags
 	flags    *pflag.FlagSet
 }
 
@@ -23,12 +24,23 @@ func (f *connFlags) register(flags *pflag.FlagSet) {
 	f.flags = flags
 	flags.StringVar(&f.certsDir, "certs-dir", os.Getenv("KAPPA_CERTS_DIR"), "certs dir with the cluster's ca.crt and your client.crt/client.key (default $KAPPA_CERTS_DIR; `kappa cert`)")
 	flags.BoolVar(&f.insecure, "insecure", false, "talk plaintext to a cluster started with --insecure")
+	f.token.register(flags)
 }
 
 // options are the client's connection options, or a usage error naming
 // what is missing. A certs dir that does not exist yet is waited for up to
 // wait (a dev-cluster started a moment ago is still making it).
 func (f *connFlags) options(wait time.Duration) ([]grpc.DialOption, error) {
+	token, err := f.token.dialOptions()
+	if err != nil {
+		return nil, err
+	}
+	transport, err := f.transport(wait)
+	return append(transport, token...), err
+}
+
+// transport is how the client dials: TLS from the certs dir, or plaintext.
+func (f *connFlags) transport(wait time.Duration) ([]grpc.DialOption, error) {
 	if f.insecure {
 		if f.flags != nil && f.flags.Changed("certs-dir") {
 			return nil, usageError("--insecure and --certs-dir exclude each other: a cluster serves either TLS or plaintext")

@@ -21,6 +21,10 @@ type embedded struct {
 	node    *node.Node
 	dataDir string
 	temp    bool
+	// token is the one admin token the embedded node admits, held only
+	// in this process: other local users reach the loopback port but
+	// cannot use it (and tasks need their own task secrets).
+	token string
 }
 
 type embeddedOptions struct {
@@ -52,7 +56,12 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		e.Close()
 		return nil, err
 	}
+	if e.token, _, err = node.NewToken("kappa-run", node.RoleAdmin); err != nil {
+		e.Close()
+		return nil, err
+	}
 	e.node, err = node.Start(node.Config{
+		Tokens:             []node.Token{node.TokenOf(e.token, node.RoleAdmin, "kappa-run")},
 		NodeID:             "embedded",
 		DataDir:            filepath.Join(e.dataDir, "node"),
 		APIAddr:            "127.0.0.1:0",

@@ -86,6 +86,9 @@ func newJobsShowCmd() *cobra.Command {
 				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintf(w, "job\tj%d (%s)\n", j.GetJobId(), j.GetName())
 				fmt.Fprintf(w, "state\t%s\n", jobState(j))
+				if j.GetOwner() != "" {
+					fmt.Fprintf(w, "owner\t%s\n", j.GetOwner())
+				}
 				fmt.Fprintf(w, "program\t%s\n", j.GetProgramHash())
 				printTimings(w, j)
 				fmt.Fprintf(w, "tasks\t%d total: %d pending, %d runnable, %d running, %d waiting, %d done, %d failed\n", j.GetTasksTotal(),

@@ -122,6 +122,7 @@ func run(program string, o runOptions) error {
 		}
 		defer e.Close()
 		addrs = []string{e.node.APIAddr()}
+		opts = append(opts, kappaclient.Token(e.token))
 	}
 	c, err := kappaclient.New(addrs, opts...)
 	if err != nil {

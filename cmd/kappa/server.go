@@ -41,6 +41,7 @@ type serverOptions struct {
 	pprof       bool
 	certsDir    string
 	insecure    bool
+	tokenFile   string
 	raft        node.RaftTuning
 	// Test-only (hidden): a fault-injecting proxy in front of the Raft
 	// port, and guarantees switched off on purpose.
@@ -96,6 +97,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.BoolVar(&o.pprof, "pprof", false, "also serve Go profiles (/debug/pprof/) on --metrics-addr, to admin certificates only")
 	f.StringVar(&o.certsDir, "certs-dir", "", "this node's certs dir: ca.crt, node.crt, node.key (kappa cert create-node); required unless --insecure")
 	f.BoolVar(&o.insecure, "insecure", false, "serve the API, Raft and metrics in plaintext without authentication (development, loopback Raft addresses only)")
+	f.StringVar(&o.tokenFile, "token-file", "", "bearer tokens clients may present, one `sha256-hex role name` line each (kappa token create); re-read when it changes")
 	f.DurationVar(&o.raft.HeartbeatTimeout, "heartbeat-timeout", d.Raft.HeartbeatTimeout, "Raft heartbeat timeout")
 	f.DurationVar(&o.raft.ElectionTimeout, "election-timeout", d.Raft.ElectionTimeout, "Raft election timeout")
 	f.DurationVar(&o.raft.LeaderLeaseTimeout, "leader-lease-timeout", d.Raft.LeaderLeaseTimeout, "Raft leader lease timeout")
@@ -224,7 +226,7 @@ func serve(o serverOptions) error {
 		LambdaUnreachableStepDown: o.stepDown,
 		Store:                     store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe,
-		MaxCommandVersion: o.maxCommandVersion,
+		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile,
 	})
 	if err != nil {
 		trans.Close()

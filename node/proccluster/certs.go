@@ -134,12 +134,13 @@ func (c *Cluster) CA() *tlsconf.CA {
 }
 
 // ClientOptions connect a client as the cluster's admin (or in plaintext
-// to an insecure cluster).
+// to an insecure cluster), plus Options.ClientOptions (e.g. a token).
 func (c *Cluster) ClientOptions() []grpc.DialOption {
-	if c.pki == nil {
-		return []grpc.DialOption{kappaclient.Insecure()}
+	transport := kappaclient.Insecure()
+	if c.pki != nil {
+		transport = c.pki.adminCreds
 	}
-	return []grpc.DialOption{c.pki.adminCreds}
+	return append([]grpc.DialOption{transport}, c.opts.ClientOptions...)
 }
 
 // LambdaHTTP is how a test reaches lambda-local itself: its base URL, an

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 )
 
@@ -49,6 +51,10 @@ type Options struct {
 	// and lambda-local speak TLS, lambda-local checks signatures, and the
 	// cluster's client is an admin (CertsDir).
 	Insecure bool
+	// ClientOptions are added to how the cluster's own client dials
+	// (credentials such as kappaclient.Token for a cluster started with
+	// --token-file).
+	ClientOptions []grpc.DialOption
 }
 
 // LambdaLocal is a `kappa lambda-local` process serving the cluster's

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
@@ -143,7 +144,7 @@ func (s *simLambdas) claim(ctx context.Context, spec node.InvocationSpec) (*simT
 func (t *simTask) retry(ctx context.Context, call func(context.Context, wire.TaskServiceClient) error) error {
 	for {
 		addr := t.spec.Coordinator[t.next%len(t.spec.Coordinator)]
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		actx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, node.TaskSecretKey, t.spec.TaskSecret), 2*time.Second)
 		err := call(actx, wire.NewTaskServiceClient(t.s.conn(addr, t.spec.CAPEM)))
 		cancel()
 		switch {
