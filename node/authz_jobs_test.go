@@ -188,6 +188,17 @@ func TestTaskCredentialsAndOwnersWaitForEveryVoterAtVersion2(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a version-1 launch's own claim: %v", err)
 	}
+
+	// The node is upgraded: the cluster turns credentials on, and the
+	// invocation launched without one is told to stop.
+	n.Close()
+	n = testNode(t, inv, dir, func(c *Config) { c.TokenFile = file })
+	defer n.Close()
+	if v := n.clusterVersion(); v != 2 {
+		t.Fatalf("the upgraded sole voter runs version %d", v)
+	}
+	_, err = wire.NewTaskServiceClient(dial(t, n)).Heartbeat(ctx, &wire.HeartbeatRequest{Ref: &wire.TaskRef{JobId: job, TaskId: 1, Epoch: 1, Claim: "c"}})
+	wantCode(t, "a pre-upgrade invocation's heartbeat", err, codes.FailedPrecondition, "epoch 1 of j1/t1 was launched without a task credential; it is relaunched with one")
 }
 
 // twoNodes starts a leader and a follower that joins it (or, given an
