@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/kappa-serverless/kappa/fsm"
+	"github.com/kappa-serverless/kappa/lambda"
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
@@ -329,5 +330,35 @@ func TestJoiningWithoutTLSOnATokenClusterSaysHow(t *testing.T) {
 	// Its status stays readable to nodes that have no certificate.
 	if _, err := clientFor(t, n).ClusterStatus(context.Background(), &wire.ClusterStatusRequest{}); err != nil {
 		t.Fatalf("status without TLS: %v", err)
+	}
+}
+
+func TestOnCoordinatorTasksGetTaskSecretsToo(t *testing.T) {
+	lambdas := &scriptedInvoker{t: t, script: func(w *fakeWorker) lambda.Outcome {
+		w.claim()
+		spawned := w.mustCall(&wire.CallRequest{Op: &wire.CallRequest_Spawn{Spawn: &wire.SpawnOp{Children: []*wire.ChildSpec{
+			{Start: &wire.Value{Where: &wire.Value_Inline{Inline: []byte("c")}}, OnCoordinator: true}}}}})
+		if w.mustCall(&wire.CallRequest{Op: &wire.CallRequest_Wait{Wait: &wire.WaitOp{Futures: spawned.GetSpawned().GetTaskIds()}}}).GetBlocked() != nil {
+			w.pollUntilReady()
+		}
+		w.mustCall(exitReq("1"))
+		return lambda.OK
+	}}
+	var secrets []string
+	coordinator := &scriptedInvoker{t: t, script: func(w *fakeWorker) lambda.Outcome {
+		secrets = append(secrets, w.spec.TaskSecret)
+		if w.claim() != nil {
+			w.mustCall(exitReq("2"))
+		}
+		return lambda.OK
+	}}
+	n := testNode(t, lambdas, t.TempDir(), func(c *Config) { c.CoordinatorInvoker = coordinator })
+	defer n.Close()
+	c := clientFor(t, n)
+	if st := awaitJob(t, c, submit(t, c, prog), 20*time.Second); st.GetState() != wire.JobState_JOB_SUCCEEDED {
+		t.Fatalf("job %v", st)
+	}
+	if len(secrets) != 1 || len(secrets[0]) != 2*taskSecretBytes {
+		t.Fatalf("the on-coordinator task's payloads carried secrets %q", secrets)
 	}
 }
