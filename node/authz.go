@@ -113,12 +113,12 @@ type authz struct {
 func (a *authz) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	p, r, err := a.admit(ctx, info.FullMethod)
 	if err != nil {
-		return nil, err
+		return nil, a.refused(info.FullMethod, p, err)
 	}
 	ctx = withPrincipal(ctx, p)
 	ctx, err = a.authorize(ctx, p, r, info.FullMethod, req)
 	if err != nil {
-		return nil, err
+		return nil, a.refused(info.FullMethod, p, err)
 	}
 	resp, err := h(ctx, req)
 	if err == nil && r.ownJob && p.Role == RoleSubmitter {
@@ -132,12 +132,25 @@ func (a *authz) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 func (a *authz) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	p, r, err := a.admit(ss.Context(), info.FullMethod)
 	if err != nil {
-		return err
+		return a.refused(info.FullMethod, p, err)
 	}
 	return h(srv, &authzStream{ServerStream: ss, ctx: withPrincipal(ss.Context(), p), check: func(ctx context.Context, req any) error {
-		_, err := a.authorize(ctx, p, r, info.FullMethod, req)
-		return err
+		if _, err := a.authorize(ctx, p, r, info.FullMethod, req); err != nil {
+			return a.refused(info.FullMethod, p, err)
+		}
+		return nil
 	}})
+}
+
+// refused counts and logs (at debug level: a flood of refusals must not
+// flood the log) a refusal, naming the principal, never a credential.
+func (a *authz) refused(method string, p Principal, err error) error {
+	code := status.Code(err)
+	if code == codes.Unauthenticated || code == codes.PermissionDenied {
+		a.n.metrics.refused.WithLabelValues(method, code.String()).Inc()
+		a.n.log.Debug("API call refused", "method", method, "principal", p.String(), "why", status.Convert(err).Message())
+	}
+	return err
 }
 
 // authzStream checks the request of a server stream (the first message

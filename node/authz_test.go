@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -175,6 +176,10 @@ func TestTokensNameTheRoleAndTheFileIsReloaded(t *testing.T) {
 
 	_, err := clientFor(t, n).ListJobs(ctx, &wire.ListJobsRequest{})
 	wantCode(t, "no credentials", err, codes.Unauthenticated, "/kappa.v1.ClientService/ListJobs", "requires a client certificate, a token or a task credential")
+	var counted dto.Metric
+	if err := n.metrics.refused.WithLabelValues(wire.ClientService_ListJobs_FullMethodName, "Unauthenticated").Write(&counted); err != nil || counted.GetCounter().GetValue() != 1 {
+		t.Fatalf("kappa_api_refused_total counted %v refusals (%v), want 1", counted.GetCounter().GetValue(), err)
+	}
 	forged := "kappa_forged-token-that-no-file-holds"
 	_, err = wire.NewClientServiceClient(dialWith(t, n.APIAddr(), kappaclient.Token(forged))).ListJobs(ctx, &wire.ListJobsRequest{})
 	wantCode(t, "an unknown token", err, codes.Unauthenticated, "not one node n1 admits")

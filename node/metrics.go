@@ -19,6 +19,7 @@ type metrics struct {
 	commitTime  prometheus.Histogram
 	invocations *prometheus.CounterVec
 	leases      prometheus.Counter
+	refused     *prometheus.CounterVec
 }
 
 func newMetrics(n *Node) *metrics {
@@ -33,6 +34,8 @@ func newMetrics(n *Node) *metrics {
 		Help: "Lambda invocations this node ran as leader, by outcome."}, []string{"outcome"})
 	m.leases = prometheus.NewCounter(prometheus.CounterOpts{Name: "kappa_lease_expiries_total",
 		Help: "Tasks relaunched because their lease ran out."})
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kappa_api_refused_total",
+		Help: "API calls this node refused to authenticate or authorize, by method and gRPC code."}, []string{"method", "code"})
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
@@ -42,7 +45,7 @@ func newMetrics(n *Node) *metrics {
 			return v
 		}
 	}
-	m.reg.MustRegister(m.entries, m.commands, m.commitTime, m.invocations, m.leases,
+	m.reg.MustRegister(m.entries, m.commands, m.commitTime, m.invocations, m.leases, m.refused,
 		gauge("kappa_is_leader", "1 if this node is the Raft leader.", func() float64 {
 			if n.isLeader() {
 				return 1

@@ -57,6 +57,9 @@ type Principal struct {
 
 // String names the principal in refusals and logs (never a secret).
 func (p Principal) String() string {
+	if p.Role == "" {
+		return "an unidentified caller"
+	}
 	if p.Name == "" {
 		return fmt.Sprintf("%s (%s)", p.Role, p.Via)
 	}
