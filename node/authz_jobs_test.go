@@ -43,14 +43,7 @@ func submitAs(t *testing.T, c wire.ClientServiceClient, name string) uint64 {
 
 func TestSubmittersReachOnlyTheirOwnJobs(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "tokens")
-	roles := map[string]Role{"alice": RoleSubmitter, "bob": RoleSubmitter, "ops": RoleOperator, "watcher": RoleReader}
-	tokens, lines := map[string]string{}, []string{}
-	for name, role := range roles {
-		tok, line := newToken(t, name, role)
-		tokens[name], lines = tok, append(lines, line)
-	}
-	writeTokens(t, file, lines...)
+	file, tokens, _ := tokenFile(t, dir, "alice:submitter", "bob:submitter", "ops:operator", "watcher:reader")
 	inv := newHeldInvoker()
 	defer close(inv.release)
 	n := testNode(t, inv, dir, func(c *Config) { c.TokenFile = file })
@@ -163,10 +156,8 @@ func TestATaskActsOnlyForItsOwnLaunch(t *testing.T) {
 
 func TestTaskCredentialsAndOwnersWaitForEveryVoterAtVersion2(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "tokens")
-	alice, line := newToken(t, "alice", RoleSubmitter)
-	root, rootLine := newToken(t, "root", RoleAdmin)
-	writeTokens(t, file, line, rootLine)
+	file, tokens, _ := tokenFile(t, dir, "alice:submitter", "root:admin")
+	alice, root := tokens["alice"], tokens["root"]
 	inv := newHeldInvoker()
 	defer close(inv.release)
 	n := testNode(t, inv, dir, func(c *Config) { c.MaxCommandVersion = 1; c.TokenFile = file })
@@ -246,11 +237,8 @@ func twoNodes(t *testing.T, inv *heldInvoker, join func(leader *Node) wire.Admin
 
 func TestForwardedCallsKeepTheirPrincipal(t *testing.T) {
 	ca := newTestCA(t)
-	dir := t.TempDir()
-	file := filepath.Join(dir, "tokens")
-	alice, aliceLine := newToken(t, "alice", RoleSubmitter)
-	bob, bobLine := newToken(t, "bob", RoleSubmitter)
-	writeTokens(t, file, aliceLine, bobLine)
+	file, tokens, _ := tokenFile(t, t.TempDir(), "alice:submitter", "bob:submitter")
+	alice, bob := tokens["alice"], tokens["bob"]
 	inv := newHeldInvoker()
 	defer close(inv.release)
 	leader, follower := twoNodes(t, inv, nil, func(id string) func(*Config) {
@@ -293,11 +281,8 @@ func TestForwardedCallsKeepTheirPrincipal(t *testing.T) {
 }
 
 func TestForwardingWithoutTLSCarriesTheTokenItself(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "tokens")
-	alice, aliceLine := newToken(t, "alice", RoleSubmitter)
-	root, rootLine := newToken(t, "root", RoleAdmin)
-	writeTokens(t, file, aliceLine, rootLine)
+	file, tokens, _ := tokenFile(t, t.TempDir(), "alice:submitter", "root:admin")
+	alice, root := tokens["alice"], tokens["root"]
 	inv := newHeldInvoker()
 	defer close(inv.release)
 	asRoot := func(l *Node) wire.AdminServiceClient {
@@ -317,9 +302,7 @@ func TestForwardingWithoutTLSCarriesTheTokenItself(t *testing.T) {
 
 func TestJoiningWithoutTLSOnATokenClusterSaysHow(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "tokens")
-	_, line := newToken(t, "root", RoleAdmin)
-	writeTokens(t, file, line)
+	file, _, _ := tokenFile(t, dir, "root:admin")
 	n := testNode(t, newHeldInvoker(), filepath.Join(dir, "1"), func(c *Config) { c.TokenFile = file })
 	defer n.Close()
 	_, err := Start(Config{NodeID: "n2", DataDir: filepath.Join(dir, "2"), Join: n.APIAddr(), Invoker: newHeldInvoker(), Store: n.cfg.Store,

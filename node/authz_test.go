@@ -126,13 +126,23 @@ func writeTokens(t *testing.T, file string, lines ...string) {
 	}
 }
 
-func newToken(t *testing.T, name string, role Role) (string, string) {
+// tokenFile writes dir/tokens admitting one fresh token per "name:role"
+// and returns the file, each name's token and each name's line.
+func tokenFile(t *testing.T, dir string, who ...string) (file string, tokens, lines map[string]string) {
 	t.Helper()
-	tok, line, err := NewToken(name, role)
-	if err != nil {
-		t.Fatal(err)
+	tokens, lines = map[string]string{}, map[string]string{}
+	var all []string
+	for _, w := range who {
+		name, role, _ := strings.Cut(w, ":")
+		tok, line, err := NewToken(name, Role(role))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[name], lines[name], all = tok, line, append(all, line)
 	}
-	return tok, line
+	file = filepath.Join(dir, "tokens")
+	writeTokens(t, file, all...)
+	return file, tokens, lines
 }
 
 func TestOpenClusterTakesClientsForAdminsButTasksStillNeedTheirSecret(t *testing.T) {
@@ -166,10 +176,8 @@ func TestOpenClusterTakesClientsForAdminsButTasksStillNeedTheirSecret(t *testing
 
 func TestTokensNameTheRoleAndTheFileIsReloaded(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "tokens")
-	admin, adminLine := newToken(t, "root", RoleAdmin)
-	reader, readerLine := newToken(t, "watcher", RoleReader)
-	writeTokens(t, file, "# tokens of the test", adminLine, readerLine)
+	file, tokens, lines := tokenFile(t, dir, "root:admin", "watcher:reader")
+	admin, reader := tokens["root"], tokens["watcher"]
 	n := testNode(t, exitingInvoker(t), dir, func(c *Config) { c.TokenFile = file })
 	defer n.Close()
 	ctx := context.Background()
@@ -200,8 +208,11 @@ func TestTokensNameTheRoleAndTheFileIsReloaded(t *testing.T) {
 
 	// A new line takes effect without a restart; a broken file keeps the
 	// tokens of the last good one.
-	sub, subLine := newToken(t, "alice", RoleSubmitter)
-	writeTokens(t, file, adminLine, readerLine, subLine, "# longer now")
+	sub, subLine, err := NewToken("alice", RoleSubmitter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTokens(t, file, "# tokens of the test", lines["root"], lines["watcher"], subLine)
 	asAlice := wire.NewClientServiceClient(dialWith(t, n.APIAddr(), kappaclient.Token(sub)))
 	nodetest.Eventually(t, 5*time.Second, "the new token admitted", func() bool {
 		_, err := asAlice.ListJobs(ctx, &wire.ListJobsRequest{})
@@ -216,8 +227,8 @@ func TestTokensNameTheRoleAndTheFileIsReloaded(t *testing.T) {
 
 func TestTokenFilesAreCheckedWhenTheNodeStarts(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "tokens")
-	_, line := newToken(t, "root", RoleAdmin)
+	file, _, lines := tokenFile(t, dir, "root:admin")
+	line := lines["root"]
 	for _, c := range []struct {
 		text string
 		mode os.FileMode

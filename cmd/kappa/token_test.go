@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,23 +13,6 @@ import (
 	"github.com/kappa-serverless/kappa/node/proccluster"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
-
-// kappaWith runs the kappa binary with more environment variables.
-func kappaWith(t *testing.T, env []string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(nodetest.KappaBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
-}
 
 // createToken runs `kappa token create NAME --role ROLE --append FILE` and
 // returns the token it printed.
@@ -78,15 +60,15 @@ func TestTokensThroughTheCLI(t *testing.T) {
 	env := []string{"KAPPA_CERTS_DIR=" + caOnly}
 	as := func(token string) []string { return append([]string{"KAPPA_TOKEN=" + token}, env...) }
 
-	r := kappaWith(t, env, "cluster", "join", "evil", "--raft-addr", "10.255.255.1:7100", "--api-addr", "10.255.255.1:7000", "--cluster", api)
+	r := kappaEnv(t, env, "cluster", "join", "evil", "--raft-addr", "10.255.255.1:7100", "--api-addr", "10.255.255.1:7000", "--cluster", api)
 	if r.code != 1 || !strings.Contains(r.stderr, "requires a client certificate, a token or a task credential") {
 		t.Fatalf("an unauthenticated join: exit %d\n%s", r.code, r.stderr)
 	}
-	r = kappaWith(t, as(watcher), "cluster", "join", "evil", "--raft-addr", "10.255.255.1:7100", "--api-addr", "10.255.255.1:7000", "--cluster", api)
+	r = kappaEnv(t, as(watcher), "cluster", "join", "evil", "--raft-addr", "10.255.255.1:7100", "--api-addr", "10.255.255.1:7000", "--cluster", api)
 	if r.code != 1 || !strings.Contains(r.stderr, `reader "watcher" (token) may not call /kappa.v1.AdminService/Join`) {
 		t.Fatalf("a reader's join: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := kappaWith(t, env, "cluster", "members", "--cluster", api, "--token", root); r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
+	if r := kappaEnv(t, env, "cluster", "members", "--cluster", api, "--token", root); r.code != 0 || strings.Count(r.stdout, "\n") != 2 {
 		t.Fatalf("members after the refused joins: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -95,22 +77,22 @@ func TestTokensThroughTheCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	prog := nodetest.WriteFile(t, "small.py", "def handler(event, context):\n    return 6 * 7\n")
-	if r := kappaWith(t, env, "run", prog, "--cluster", api, "--token-file", aliceFile); r.code != 2 || !strings.Contains(r.stderr, "readable by others") {
+	if r := kappaEnv(t, env, "run", prog, "--cluster", api, "--token-file", aliceFile); r.code != 2 || !strings.Contains(r.stderr, "readable by others") {
 		t.Fatalf("a token file others can read: exit %d\n%s", r.code, r.stderr)
 	}
 	os.Chmod(aliceFile, 0o600)
-	if r := kappaWith(t, env, "run", prog, "--cluster", api, "--token-file", aliceFile); r.code != 0 || strings.TrimSpace(r.stdout) != "42" {
+	if r := kappaEnv(t, env, "run", prog, "--cluster", api, "--token-file", aliceFile); r.code != 0 || strings.TrimSpace(r.stdout) != "42" {
 		t.Fatalf("alice's run: exit %d %q\n%s", r.code, r.stdout, r.stderr)
 	}
-	r = kappaWith(t, as(bob), "jobs", "list", "--cluster", api)
+	r = kappaEnv(t, as(bob), "jobs", "list", "--cluster", api)
 	if r.code != 0 || strings.Contains(r.stdout, "j1") {
 		t.Fatalf("bob's list shows alice's job: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r = kappaWith(t, as(bob), "jobs", "cancel", "j1", "--cluster", api)
+	r = kappaEnv(t, as(bob), "jobs", "cancel", "j1", "--cluster", api)
 	if r.code != 1 || !strings.Contains(r.stderr, `submitter "bob" (token) may call /kappa.v1.ClientService/CancelJob only for jobs it submitted`) {
 		t.Fatalf("bob cancelling alice's job: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := kappaWith(t, env, "jobs", "show", "j1", "--cluster", api, "--token", alice); r.code != 0 || !regexp.MustCompile(`owner\s+alice\n`).MatchString(r.stdout) {
+	if r := kappaEnv(t, env, "jobs", "show", "j1", "--cluster", api, "--token", alice); r.code != 0 || !regexp.MustCompile(`owner\s+alice\n`).MatchString(r.stdout) {
 		t.Fatalf("alice showing her job: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
