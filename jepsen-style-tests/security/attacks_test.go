@@ -18,13 +18,14 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/node/proccluster"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 func TestMain(m *testing.M) {
@@ -61,6 +62,9 @@ type suite struct {
 	api     string
 	tokens  map[string]string // name → token
 	clients map[string]*kappaclient.Client
+	// caOnly dials over TLS trusting the cluster's CA, with no client
+	// certificate: how token holders (and attackers) connect.
+	caOnly grpc.DialOption
 }
 
 func startSuite(t *testing.T) *suite {
@@ -69,21 +73,21 @@ func startSuite(t *testing.T) *suite {
 	dir := t.TempDir()
 	s := &suite{t: t, dir: dir, tokens: map[string]string{}, clients: map[string]*kappaclient.Client{}}
 	tokenFile := filepath.Join(dir, "tokens")
-	for _, who := range []struct{ name, role string }{{"root", "admin"}, {"alice", "submitter"}, {"mallory", "submitter"}} {
+	for _, who := range []struct{ name, role string }{{"alice", "submitter"}, {"mallory", "submitter"}} {
 		out := run(t, bin, "token", "create", who.name, "--role", who.role, "--append", tokenFile)
 		s.tokens[who.name] = strings.TrimSpace(out)
 	}
 	var err error
 	s.c, err = proccluster.Start(proccluster.Options{Binary: bin, Dir: t.TempDir(), Nodes: 1,
-		ServerArgs:    []string{"--log-level", "info", "--token-file", tokenFile, "--lambda-timeout", "1s", "--concurrency", "16"},
-		ClientOptions: []grpc.DialOption{kappaclient.Token(s.tokens["root"])}})
+		ServerArgs: []string{"--log-level", "info", "--token-file", tokenFile, "--lambda-timeout", "1s", "--concurrency", "16"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.c.Stop(5 * time.Second) })
 	s.api = s.c.Nodes[0].APIAddr
+	s.caOnly = s.dialOption(s.c.CA().Dir, nil)
 	for name, tok := range s.tokens {
-		cl, err := kappaclient.New(s.c.Addrs(), kappaclient.Token(tok))
+		cl, err := kappaclient.New(s.c.Addrs(), s.caOnly, kappaclient.Token(tok))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,14 +97,39 @@ func startSuite(t *testing.T) *suite {
 	return s
 }
 
-// anonymous dials a node with no credentials at all.
-func (s *suite) anonymous() *grpc.ClientConn {
-	conn, err := grpc.NewClient(s.api, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// anonymous dials a node over TLS with no credentials at all.
+func (s *suite) anonymous() *grpc.ClientConn { return s.conn(s.caOnly) }
+
+// asNode dials a node with a node certificate of the cluster's CA for id
+// (a real one: whoever holds it is a peer).
+func (s *suite) asNode(id string) *grpc.ClientConn {
+	dir, err := s.c.IssueNode(id, "127.0.0.1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.conn(s.dialOption(dir, &tlsconf.NodePair))
+}
+
+func (s *suite) conn(opt grpc.DialOption) *grpc.ClientConn {
+	conn, err := grpc.NewClient(s.api, opt)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	s.t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// dialOption dials over TLS with dir's CA, presenting pair (none if nil).
+func (s *suite) dialOption(dir string, pair *tlsconf.Pair) grpc.DialOption {
+	certs, err := tlsconf.Load(dir)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	creds, err := certs.Credentials(tlsconf.ClientOptions{Pair: pair, ServerRole: tlsconf.RoleNode})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return grpc.WithTransportCredentials(creds)
 }
 
 // refused fails unless err has the code and a message that says want and
@@ -152,6 +181,22 @@ func TestAttacksFailWhileAHealthyJobFinishes(t *testing.T) {
 		s.refused("cancelling alice's job", err, codes.PermissionDenied, "only for jobs it submitted")
 		_, err = s.clients["mallory"].Job(ctx, healthy, false)
 		s.refused("reading alice's job", err, codes.PermissionDenied, "only for jobs it submitted")
+	})
+
+	t.Run("a node certificate does clients' work or joins as another node", func(t *testing.T) {
+		peer := s.asNode("n9")
+		_, err := wire.NewClientServiceClient(peer).CancelJob(ctx, &wire.CancelJobRequest{ClientId: "n9", RequestId: 1, JobId: healthy})
+		s.refused("a peer cancelling a job", err, codes.PermissionDenied, `peer "n9" (node certificate) may not call /kappa.v1.ClientService/CancelJob`)
+		_, err = wire.NewAdminServiceClient(peer).Join(ctx, &wire.JoinRequest{NodeId: "evil", RaftAddr: "10.255.255.1:7100", ApiAddr: "10.255.255.1:7000"})
+		s.refused("a peer joining as another node", err, codes.PermissionDenied, `may call /kappa.v1.AdminService/Join only for itself, not for node "evil"`)
+		// A client cannot pass itself off as a forwarding node either.
+		spoof := metadata.AppendToOutgoingContext(ctx, "kappa-on-behalf-of", "token:admin:root")
+		_, err = wire.NewAdminServiceClient(s.anonymous()).Remove(spoof, &wire.RemoveRequest{NodeId: s.c.Nodes[0].ID})
+		s.refused("an anonymous client claiming to forward for an admin", err, codes.Unauthenticated, "requires a client certificate, a token or a task credential")
+		members, err := s.c.Client().Members(ctx)
+		if err != nil || len(members.GetMembers()) != 1 {
+			t.Fatalf("members after the refused joins and removals: %v %v", members, err)
+		}
 	})
 
 	t.Run("a task acts for another task, and the old hijack", func(t *testing.T) {
@@ -243,7 +288,7 @@ def handler(event, context):
     forged = pb.CallRequest(ref=pb.TaskRef(job_id=victim, task_id=task, epoch=epoch, claim="mallory"), seq=1,
                             exit=pb.ExitOp(result_json='"forged"'))
     attempt(report, "forged exit", lambda: me().client.call(forged))
-    attempt(report, "claim without a secret", lambda: Client(me().spec.coordinator).claim(victim, task, epoch, "", "mallory"))
+    attempt(report, "claim without a secret", lambda: Client(me().spec.coordinator, ca_pem=me().client.ca_pem).claim(victim, task, epoch, "", "mallory"))
     return report
 `
 
