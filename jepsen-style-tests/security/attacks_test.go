@@ -25,7 +25,6 @@ import (
 	"github.com/kappa-serverless/kappa/node/proccluster"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
-	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 func TestMain(m *testing.M) {
@@ -85,7 +84,7 @@ func startSuite(t *testing.T) *suite {
 	}
 	t.Cleanup(func() { s.c.Stop(5 * time.Second) })
 	s.api = s.c.Nodes[0].APIAddr
-	s.caOnly = s.dialOption(s.c.CA().Dir, nil)
+	s.caOnly = s.dialAs("")
 	for name, tok := range s.tokens {
 		cl, err := kappaclient.New(s.c.Addrs(), s.caOnly, kappaclient.Token(tok))
 		if err != nil {
@@ -107,7 +106,7 @@ func (s *suite) asNode(id string) *grpc.ClientConn {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return s.conn(s.dialOption(dir, &tlsconf.NodePair))
+	return s.conn(s.dialAs(dir))
 }
 
 func (s *suite) conn(opt grpc.DialOption) *grpc.ClientConn {
@@ -119,17 +118,13 @@ func (s *suite) conn(opt grpc.DialOption) *grpc.ClientConn {
 	return conn
 }
 
-// dialOption dials over TLS with dir's CA, presenting pair (none if nil).
-func (s *suite) dialOption(dir string, pair *tlsconf.Pair) grpc.DialOption {
-	certs, err := tlsconf.Load(dir)
+// dialAs dials over TLS as the holder of a certs dir ("": none).
+func (s *suite) dialAs(dir string) grpc.DialOption {
+	opt, err := s.c.DialAs(dir)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	creds, err := certs.Credentials(tlsconf.ClientOptions{Pair: pair, ServerRole: tlsconf.RoleNode})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return grpc.WithTransportCredentials(creds)
+	return opt
 }
 
 // refused fails unless err has the code and a message that says want and

@@ -124,6 +124,35 @@ func (c *Cluster) IssueClient(name string, role tlsconf.Role) (string, error) {
 	return out, c.pki.ca.IssueClient(out, name, role, 0)
 }
 
+// DialAs dials a secure cluster's API over TLS as the holder of certs dir
+// dir (from IssueClient or IssueNode): with its client or node
+// certificate. An empty dir trusts the CA and presents no certificate,
+// as token holders and tasks connect.
+func (c *Cluster) DialAs(dir string) (grpc.DialOption, error) {
+	if c.pki == nil {
+		return nil, fmt.Errorf("proccluster: an insecure cluster has no certificates to dial with")
+	}
+	if dir == "" {
+		dir = c.pki.ca.Dir
+	}
+	certs, err := tlsconf.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	o := tlsconf.ClientOptions{ServerRole: tlsconf.RoleNode}
+	for _, p := range []tlsconf.Pair{tlsconf.ClientPair, tlsconf.NodePair} {
+		if certs.Has(p) {
+			o.Pair = &p
+			break
+		}
+	}
+	creds, err := certs.Credentials(o)
+	if err != nil {
+		return nil, err
+	}
+	return grpc.WithTransportCredentials(creds), nil
+}
+
 // CA is the cluster's CA (nil for an insecure cluster): tests issue
 // certificates of their own with it.
 func (c *Cluster) CA() *tlsconf.CA {
