@@ -304,7 +304,7 @@ func (a *authz) fromCertificate(leaf *x509.Certificate, md metadata.MD) (Princip
 		}
 		return p, nil
 	case ok && id.Role != tlsconf.RoleLambda:
-		return Principal{Role: Role(id.Role), Name: id.Name, Via: "certificate"}, nil
+		return Principal{Role: id.Role, Name: id.Name, Via: "certificate"}, nil
 	}
 	what := "no single kappa role"
 	if ok {

@@ -4,39 +4,39 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
-// Role is what a principal may be (docs/security.md, "Principals").
-type Role string
+// Role is what a principal may be (docs/security.md, "Principals"): the
+// client roles a certificate or a bearer token names (tlsconf), or one of
+// the roles below.
+type Role = tlsconf.Role
 
-// The roles. Admin, operator, submitter and reader are people and their
-// programs (a client certificate or a bearer token names the role); task
-// is one invocation of one task (its task secret); peer is another node
-// (its node certificate); anonymous proved nothing.
+// The roles: the client roles, then task, one invocation of one task (its
+// task secret); peer, another node (its node certificate, whose tlsconf
+// role is "node"); anonymous, who proved nothing.
 const (
-	RoleAdmin     Role = "admin"
-	RoleOperator  Role = "operator"
-	RoleSubmitter Role = "submitter"
-	RoleReader    Role = "reader"
+	RoleAdmin          = tlsconf.RoleAdmin
+	RoleOperator       = tlsconf.RoleOperator
+	RoleSubmitter      = tlsconf.RoleSubmitter
+	RoleReader         = tlsconf.RoleReader
 	RoleTask      Role = "task"
 	RolePeer      Role = "peer"
 	RoleAnonymous Role = "anonymous"
 )
 
-// ClientRoles are the roles a client certificate or a token may carry.
-var ClientRoles = []Role{RoleAdmin, RoleOperator, RoleSubmitter, RoleReader}
-
-// ParseClientRole checks a role named in a certificate or a token file.
+// ParseClientRole checks a role named in a token file or on the command
+// line: a client's (tlsconf.ClientRoles).
 func ParseClientRole(s string) (Role, error) {
-	for _, r := range ClientRoles {
-		if string(r) == s {
-			return r, nil
-		}
+	if r, ok := tlsconf.ParseRole(s); ok && slices.Contains(tlsconf.ClientRoles, r) {
+		return r, nil
 	}
 	return "", fmt.Errorf("unknown role %q (want admin, operator, submitter or reader)", s)
 }
