@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -94,5 +96,22 @@ func TestTokensThroughTheCLI(t *testing.T) {
 	}
 	if r := kappaEnv(t, env, "jobs", "show", "j1", "--cluster", api, "--token", alice); r.code != 0 || !regexp.MustCompile(`owner\s+alice\n`).MatchString(r.stdout) {
 		t.Fatalf("alice showing her job: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Without --append, `kappa token create` prints the token and the line
+// that admits it: the token's sha256, the role and the name.
+func TestTokenCreatePrintsTheTokenAndItsLine(t *testing.T) {
+	r := kappa(t, "token", "create", "bob", "--role", "reader")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], "kappa_") {
+		t.Fatalf("token create: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	sum := sha256.Sum256([]byte(lines[0]))
+	if want := hex.EncodeToString(sum[:]) + " reader bob"; lines[1] != want {
+		t.Fatalf("the token's line: got %q, want %q", lines[1], want)
+	}
+	if r := kappa(t, "token", "create", "bob", "--role", "root"); r.code != 2 || !strings.Contains(r.stderr, `--role: unknown role "root" (want admin, operator, submitter or reader)`) {
+		t.Fatalf("an unknown role: exit %d %s", r.code, r.stderr)
 	}
 }
