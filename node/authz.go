@@ -47,11 +47,13 @@ var (
 var authzTable = map[string]rule{
 	wire.ClientService_SubmitJob_FullMethodName:      {allow: rolesOf(RoleAdmin, RoleSubmitter)},
 	wire.ClientService_WatchJob_FullMethodName:       {allow: readers, ownJob: true},
+	wire.ClientService_JobEvents_FullMethodName:      {allow: readers, ownJob: true},
 	wire.ClientService_GetJob_FullMethodName:         {allow: readers, ownJob: true},
 	wire.ClientService_ListJobs_FullMethodName:       {allow: readers, ownJob: true},
 	wire.ClientService_AuditJob_FullMethodName:       {allow: readers, ownJob: true},
 	wire.ClientService_CancelJob_FullMethodName:      {allow: rolesOf(RoleAdmin, RoleOperator, RoleSubmitter), ownJob: true},
 	wire.ClientService_InvocationLogs_FullMethodName: {allow: rolesOf(RoleAdmin, RoleOperator, RoleSubmitter), ownJob: true},
+	wire.ClientService_RetryJob_FullMethodName:       {allow: rolesOf(RoleAdmin, RoleOperator)},
 	// Nodes ask each other for their status (versions, the cluster id).
 	wire.ClientService_ClusterStatus_FullMethodName: {allow: readers.with(RolePeer), plaintextAnonymous: true},
 
@@ -224,6 +226,13 @@ func (a *authz) checkOwner(ctx context.Context, p Principal, method string, req 
 	}
 	job := jr.GetJobId()
 	owner, known := a.n.jobOwner(job)
+	if !known {
+		// A job forgotten after its retention keeps its owner in its
+		// archive (in the shared store, which every node reads).
+		if rec, err := a.n.readArchive(ctx, job); err == nil {
+			owner, known = rec.GetJob().GetOwner(), true
+		}
+	}
 	switch {
 	case known && owner == p.Name:
 		return ctx, nil

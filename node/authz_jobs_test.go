@@ -74,6 +74,13 @@ func TestSubmittersReachOnlyTheirOwnJobs(t *testing.T) {
 		_, err = stream.Recv()
 	}
 	notHers("WatchJob of bob's job", err)
+	events, err := as["alice"].JobEvents(ctx, &wire.JobEventsRequest{JobId: theirs})
+	if err == nil {
+		_, err = events.Recv()
+	}
+	notHers("JobEvents of bob's job", err)
+	_, err = as["alice"].RetryJob(ctx, &wire.RetryJobRequest{ClientId: "alice", RequestId: 9, JobId: mine})
+	wantCode(t, "a submitter retrying", err, codes.PermissionDenied, `submitter "alice" (token) may not call /kappa.v1.ClientService/RetryJob`)
 	_, err = as["alice"].GetJob(ctx, &wire.GetJobRequest{JobId: 99})
 	wantCode(t, "an unknown job", err, codes.NotFound, "job j99 does not exist")
 

@@ -271,7 +271,7 @@ func (n *Node) jobOwnerFor(ctx context.Context) (string, error) {
 		return p.Name, nil
 	case p.Role == RoleSubmitter:
 		return "", rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, fmt.Sprintf(
-			"%s cannot submit yet: recording a job's owner needs command version 2 and the cluster runs %d; finish upgrading every voter (docs/upgrade.md)", p, version))
+			"%s cannot submit yet: recording a job's owner needs command version 2 and the cluster runs %d; finish upgrading every voter (docs/security.md, \"Upgrading\")", p, version))
 	}
 	return "", nil
 }
