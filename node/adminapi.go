@@ -134,7 +134,7 @@ func (a *adminAPI) Members(ctx context.Context, _ *wire.MembersRequest) (*wire.M
 		for _, s := range cfg.Servers {
 			mem := &wire.Member{NodeId: string(s.ID), RaftAddr: string(s.Address), Voter: s.Suffrage == raft.Voter, Leader: s.ID == leader}
 			if node := m.Node(string(s.ID)); node != nil {
-				mem.ApiAddr = node.GetApiAddr()
+				mem.ApiAddr, mem.Drained = node.GetApiAddr(), node.GetDrained()
 			}
 			out.Members = append(out.Members, mem)
 		}
