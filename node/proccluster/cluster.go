@@ -284,6 +284,9 @@ func (c *Cluster) Restart(n *Node) error {
 // waits up to limit for it to exit; nil means it exited with status 0.
 func (c *Cluster) Terminate(n *Node, limit time.Duration) error { return n.proc.Terminate(limit) }
 
+// Reload sends SIGHUP to a node's process (as `systemctl reload` does).
+func (c *Cluster) Reload(n *Node) error { return n.proc.SignalMain(syscall.SIGHUP) }
+
 // Wipe kills a node and deletes its data dir; Restart then makes it join
 // again as a new, empty member (it catches up by snapshot).
 func (c *Cluster) Wipe(n *Node) error {

@@ -131,19 +131,23 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return syscall.Kill(-p.cmd.Process.Pid, sig)
 }
 
+// SignalMain sends sig to the process alone, not its children.
+func (p *Process) SignalMain(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
 // Terminate sends SIGTERM to the process alone, not its group (as
 // systemd's KillMode=mixed does): a node that stops on purpose stops its
 // children itself, after letting on-coordinator tasks checkpoint. It waits
 // up to limit for the exit and returns how the process ended (nil: exit
 // status 0).
 func (p *Process) Terminate(limit time.Duration) error {
-	p.mu.Lock()
-	cmd := p.cmd
-	p.mu.Unlock()
-	if cmd == nil {
-		return fmt.Errorf("%s is not running", p.name)
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.SignalMain(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("%s: SIGTERM: %w", p.name, err)
 	}
 	p.waitExit(limit)

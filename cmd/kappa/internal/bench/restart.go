@@ -138,7 +138,7 @@ func restartLeader(c *proccluster.Cluster, f *failoverTasks) (RestartTrial, erro
 	if err := c.Restart(leader); err != nil {
 		return tr, err
 	}
-	return tr, waitCaughtUp(c, leader, 30*time.Second)
+	return tr, c.WaitCaughtUp(leader, 30*time.Second)
 }
 
 // committedAfter says whether some call committed after t.
@@ -175,28 +175,6 @@ func (f *failoverTasks) longestGap(from, to time.Time) time.Duration {
 		gap = max(gap, in[i].Sub(in[i-1]))
 	}
 	return gap
-}
-
-// waitCaughtUp waits until n follows a leader and has applied what the
-// cluster had committed when n restarted.
-func waitCaughtUp(c *proccluster.Cluster, n *proccluster.Node, limit time.Duration) error {
-	leader, err := c.WaitLeader(limit)
-	if err != nil {
-		return err
-	}
-	st, err := c.Status(leader, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	target := st.GetCommitIndex()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if st, err := c.Status(n, time.Second); err == nil && st.GetLeaderId() != "" && st.GetAppliedIndex() >= target {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not catch up to index %d within %s", n.ID, target, limit)
 }
 
 func exitStatus(err error) string {
