@@ -125,12 +125,20 @@ func (n *Node) drainWatch(ctx context.Context) {
 	for {
 		if n.isDrained(n.cfg.NodeID) {
 			n.log.Info("this node is drained: handing leadership over")
-			if to, err := n.handLeadershipAway(ctx); err != nil {
-				n.log.Warn("a drained leader could not hand leadership over; retrying", "err", err)
-			} else {
+			// Not the leader's ctx: it ends the moment leadership does,
+			// and the hand-over goes on until the successor is heard of.
+			hctx, cancel := context.WithTimeout(context.Background(), n.handOverLimit())
+			to, err := n.handLeadershipAway(hctx)
+			cancel()
+			if err == nil {
 				n.log.Info("handed leadership over (drained)", "to", to)
 				return
 			}
+			if !n.isLeader() {
+				n.log.Warn("a drained leader lost leadership, but no successor was heard of", "err", err)
+				return
+			}
+			n.log.Warn("a drained leader could not hand leadership over; retrying", "err", err)
 		}
 		changed := n.replica.changed.wait()
 		select {
@@ -188,9 +196,20 @@ func (n *Node) handLeadershipAway(ctx context.Context) (string, error) {
 		select {
 		case <-ctx.Done():
 			return "", fmt.Errorf("leadership left this node, but no new leader was heard of in time: %w", ctx.Err())
+		case <-n.done:
+			return "", errors.New("the node is closing")
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// handOverLimit bounds a drained leader's hand-over: the planned-stop bound
+// when there is one, else the default's.
+func (n *Node) handOverLimit() time.Duration {
+	if n.cfg.ShutdownTimeout > 0 {
+		return n.cfg.ShutdownTimeout
+	}
+	return DefaultConfig().ShutdownTimeout
 }
 
 func (n *Node) otherVoters(cfg raft.Configuration) int {
