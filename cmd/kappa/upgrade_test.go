@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -157,18 +158,27 @@ func TestRollingUpgradeWithAJobInFlight(t *testing.T) {
 		}
 	}
 	drainRefused("before the upgrade")
-	upgrade := func(n *proccluster.Node) {
+	// install stops n (SIGTERM), gives it the new or the previous build and
+	// starts it again from its data dir.
+	install := func(n *proccluster.Node, newBuild bool) {
 		t.Helper()
 		if err := c.Terminate(n, time.Minute); err != nil {
 			t.Fatalf("stopping %s: %v\n%s", n.ID, err, c.Log(n))
 		}
-		n.Binary = current
-		if len(prev.flags) > 0 {
-			n.Flags = []string{"--test-command-version", "0"} // this build's own
+		n.Binary, n.Flags = "", nil // the previous build (Options)
+		if newBuild {
+			n.Binary = current
+			if len(prev.flags) > 0 {
+				n.Flags = []string{"--test-command-version", "0"} // this build's own
+			}
 		}
 		if err := c.Restart(n); err != nil {
 			t.Fatal(err)
 		}
+	}
+	upgrade := func(n *proccluster.Node) {
+		t.Helper()
+		install(n, true)
 		if err := c.WaitCaughtUp(n, time.Minute); err != nil {
 			t.Fatal(err)
 		}
@@ -182,10 +192,23 @@ func TestRollingUpgradeWithAJobInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rolledBack := false
 	for _, n := range c.Nodes {
-		if n != oldLeader {
+		if n == oldLeader {
+			continue
+		}
+		upgrade(n)
+		drainRefused("with " + oldLeader.ID + " not upgraded yet")
+		if !rolledBack {
+			// Before the cluster's version rises an upgraded node can go
+			// back to the previous build: nothing newer was written.
+			rolledBack = true
+			install(n, false)
+			if err := c.WaitCaughtUp(n, time.Minute); err != nil {
+				t.Fatalf("rolling %s back: %v", n.ID, err)
+			}
+			t.Logf("rolled %s back to the previous build", n.ID)
 			upgrade(n)
-			drainRefused("with " + oldLeader.ID + " not upgraded yet")
 		}
 	}
 	if r := kappa(t, "cluster", "transfer-leader", "--cluster", cluster); r.code != 0 || strings.Contains(r.stdout, "leader is now "+oldLeader.ID) {
@@ -227,6 +250,21 @@ func TestRollingUpgradeWithAJobInFlight(t *testing.T) {
 		t.Fatalf("job after the upgrade: %v %q (error %q), want %s", st.GetState(), st.GetResultJson(), st.GetError(), want)
 	}
 	checkAuditAndHashes(t, c, job)
+
+	// Once the cluster's version rose, the previous build on this data
+	// stops with the reason and the exit code systemd does not restart.
+	n := c.Nodes[len(c.Nodes)-1]
+	from := len(c.Log(n))
+	if err := c.Terminate(n, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	n.Binary, n.Flags = "", nil
+	_ = c.Restart(n) // it may stop before its API listens
+	err = c.WaitExit(n, time.Minute)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitTooOld || !strings.Contains(c.Log(n)[from:], "upgrade this node's kappa binary") {
+		t.Fatalf("the previous build on upgraded data: %v, want exit status %d and the reason:\n%s", err, exitTooOld, c.Log(n)[from:])
+	}
 }
 
 // waitVersions waits until every node reports applying command version

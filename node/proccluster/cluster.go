@@ -284,6 +284,10 @@ func (c *Cluster) Restart(n *Node) error {
 // waits up to limit for it to exit; nil means it exited with status 0.
 func (c *Cluster) Terminate(n *Node, limit time.Duration) error { return n.proc.Terminate(limit) }
 
+// WaitExit waits up to limit for a node's process to end by itself and
+// returns how it ended (nil: exit status 0).
+func (c *Cluster) WaitExit(n *Node, limit time.Duration) error { return n.proc.Wait(limit) }
+
 // Reload sends SIGHUP to a node's process (as `systemctl reload` does).
 func (c *Cluster) Reload(n *Node) error { return n.proc.SignalMain(syscall.SIGHUP) }
 

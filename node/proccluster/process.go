@@ -150,9 +150,15 @@ func (p *Process) Terminate(limit time.Duration) error {
 	if err := p.SignalMain(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("%s: SIGTERM: %w", p.name, err)
 	}
+	return p.Wait(limit)
+}
+
+// Wait waits up to limit for the process to exit and returns how it ended
+// (nil: exit status 0; an *exec.ExitError carries the code).
+func (p *Process) Wait(limit time.Duration) error {
 	p.waitExit(limit)
 	if p.Running() {
-		return fmt.Errorf("%s still runs %s after SIGTERM", p.name, limit)
+		return fmt.Errorf("%s still runs after %s", p.name, limit)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
