@@ -94,7 +94,7 @@ func (r *reloader) live(n *node.Node) map[string]func(string) error {
 func (r *reloader) reload(n *node.Node) {
 	log := r.logger.With("signal", "SIGHUP")
 	if r.tls {
-		log.Info("TLS certificate files are reloaded when they change; SIGHUP leaves them be")
+		log.Info("TLS certificate files are not re-read on SIGHUP")
 	}
 	if r.file == "" {
 		log.Info("nothing to reload: no --config file (flags and the environment are fixed while the node runs)")
