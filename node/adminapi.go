@@ -90,13 +90,13 @@ func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderR
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
-	transfer := a.n.raft.LeadershipTransfer
+	cfg, err := a.n.configuration()
+	if err != nil {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
+	}
+	transfer := a.n.successorTransfer(cfg) // not to a drained node
 	if to := req.GetToId(); to != "" {
 		addr := ""
-		cfg, err := a.n.configuration()
-		if err != nil {
-			return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
-		}
 		for _, s := range cfg.Servers {
 			if string(s.ID) == to {
 				addr = string(s.Address)

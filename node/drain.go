@@ -122,6 +122,7 @@ func (n *Node) drainKick() {
 // drainWatch runs while this node leads: when this node is drained it
 // hands leadership to a voter that is not, retrying while it fails.
 func (n *Node) drainWatch(ctx context.Context) {
+	warned := false
 	for {
 		if n.isDrained(n.cfg.NodeID) {
 			n.log.Info("this node is drained: handing leadership over")
@@ -138,7 +139,10 @@ func (n *Node) drainWatch(ctx context.Context) {
 				n.log.Warn("a drained leader lost leadership, but no successor was heard of", "err", err)
 				return
 			}
-			n.log.Warn("a drained leader could not hand leadership over; retrying", "err", err)
+			if !warned || !errors.Is(err, errNoSuccessor) {
+				n.log.Warn("a drained leader could not hand leadership over; retrying", "err", err)
+			}
+			warned = true
 		}
 		changed := n.replica.changed.wait()
 		select {
@@ -175,9 +179,8 @@ func (n *Node) handLeadershipAway(ctx context.Context) (string, error) {
 	var last error
 	for i, c := range candidates {
 		transfer := func() raft.Future { return n.raft.LeadershipTransferToServer(c.ID, c.Address) }
-		if i == 0 && len(candidates) == n.otherVoters(cfg) {
-			// Every other voter may lead: raft picks the most up-to-date.
-			transfer = n.raft.LeadershipTransfer
+		if i == 0 {
+			transfer = n.successorTransfer(cfg)
 		}
 		if last = n.handOff(drainCtx, transfer); last == nil {
 			break
@@ -212,14 +215,22 @@ func (n *Node) handOverLimit() time.Duration {
 	return DefaultConfig().ShutdownTimeout
 }
 
-func (n *Node) otherVoters(cfg raft.Configuration) int {
-	count := 0
+// successorTransfer transfers leadership to a voter that may lead: when
+// none is drained raft picks the most up-to-date follower, else the first
+// voter that is not drained.
+func (n *Node) successorTransfer(cfg raft.Configuration) func() raft.Future {
+	candidates := n.successors(cfg, n.cfg.NodeID)
+	others := 0
 	for _, s := range cfg.Servers {
 		if s.Suffrage == raft.Voter && string(s.ID) != n.cfg.NodeID {
-			count++
+			others++
 		}
 	}
-	return count
+	if len(candidates) == 0 || len(candidates) == others {
+		return n.raft.LeadershipTransfer
+	}
+	c := candidates[0]
+	return func() raft.Future { return n.raft.LeadershipTransferToServer(c.ID, c.Address) }
 }
 
 // Shutdown is a planned stop (SIGTERM): a leader drains its

@@ -124,6 +124,17 @@ func TestDrainKeepsLeadershipAway(t *testing.T) {
 			others = append(others, n)
 		}
 	}
+	// A transfer that names no node never picks the drained one.
+	for range 2 {
+		leader := c.Leader()
+		next := others[0]
+		if leader == next {
+			next = others[1]
+		}
+		if r := run("cluster", "transfer-leader"); r.code != 0 || !strings.Contains(r.stdout, "leader is now "+next.ID) {
+			t.Fatalf("transfer-leader from %v with %s drained: %+v, want %s", leader, drained.ID, r, next.ID)
+		}
+	}
 	if r := run("cluster", "drain", others[0].ID); r.code != 0 {
 		t.Fatalf("draining a second node: %+v", r)
 	}
