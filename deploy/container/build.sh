@@ -18,8 +18,13 @@ go)
     -o "$root/usr/local/bin/kappa" ./cmd/kappa
   ;;
 python)
+  # pip builds in the source tree; build from a copy, so SRC stays clean.
+  copy=$(mktemp -d)
+  trap 'rm -rf "$copy"' EXIT
+  cp -r "$src/python" "$copy/python"
+  rm -rf "$copy/python/build" "$copy"/python/*.egg-info
   python3 -m venv "$root/opt/kappa/venv"
-  "$root/opt/kappa/venv/bin/pip" install --quiet --disable-pip-version-check "$src/python"
+  "$root/opt/kappa/venv/bin/pip" install --quiet --disable-pip-version-check "$copy/python"
   ;;
 *)
   echo "build.sh: unknown step $step (go or python)" >&2
