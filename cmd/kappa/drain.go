@@ -10,39 +10,31 @@ import (
 )
 
 func newDrainCmd() *cobra.Command {
-	var f clusterFlags
-	cmd := &cobra.Command{
-		Use:   "drain NODE_ID",
-		Short: "Move leadership off a node and keep it off until undrain (before maintenance on it)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				leader, err := c.Drain(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				fmt.Printf("node %s drained; leader is %s\n", args[0], leader)
-				return nil
-			})
-		},
-	}
-	f.register(cmd)
-	return cmd
+	return newDrainFlagCmd("drain", "Move leadership off a node and keep it off until undrain (before maintenance on it)", true)
 }
 
 func newUndrainCmd() *cobra.Command {
+	return newDrainFlagCmd("undrain", "Let a drained node lead again (leadership stays where it is)", false)
+}
+
+// newDrainFlagCmd sets or clears a node's drain flag.
+func newDrainFlagCmd(name, short string, drained bool) *cobra.Command {
 	var f clusterFlags
 	cmd := &cobra.Command{
-		Use:   "undrain NODE_ID",
-		Short: "Let a drained node lead again (leadership stays where it is)",
+		Use:   name + " NODE_ID",
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				leader, err := c.Undrain(ctx, args[0])
+				set := c.Undrain
+				if drained {
+					set = c.Drain
+				}
+				leader, err := set(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				fmt.Printf("node %s undrained; leader is %s\n", args[0], leader)
+				fmt.Printf("node %s %sed; leader is %s\n", args[0], name, leader)
 				return nil
 			})
 		},
