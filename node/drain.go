@@ -192,6 +192,9 @@ func (n *Node) handLeadershipAway(ctx context.Context) (string, error) {
 	if last != nil && n.isLeader() {
 		return "", fmt.Errorf("leadership transfer failed: %w", last)
 	}
+	// A successor is heard of within an election or two; if it died
+	// meanwhile (the whole cluster stopping), waiting longer is pointless.
+	heard := time.After(2*time.Second + 2*n.cfg.Raft.ElectionTimeout)
 	for {
 		if leader := n.knownLeader(); leader != "" && leader != n.cfg.NodeID {
 			return leader, nil
@@ -199,6 +202,8 @@ func (n *Node) handLeadershipAway(ctx context.Context) (string, error) {
 		select {
 		case <-ctx.Done():
 			return "", fmt.Errorf("leadership left this node, but no new leader was heard of in time: %w", ctx.Err())
+		case <-heard:
+			return "", errors.New("leadership left this node, but no new leader was heard of within two election timeouts")
 		case <-n.done:
 			return "", errors.New("the node is closing")
 		case <-time.After(5 * time.Millisecond):
