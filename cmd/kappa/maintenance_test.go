@@ -12,13 +12,17 @@ import (
 	"github.com/kappa-serverless/kappa/node/proccluster"
 )
 
-func startCluster(t *testing.T, nodes int, args ...string) *proccluster.Cluster {
+// startNodes starts a secure cluster of nodes servers with args (no
+// --log-level on their command line: a SIGHUP may change it) and lets
+// this test's kappa commands reach it as its admin.
+func startNodes(t *testing.T, nodes int, args ...string) *proccluster.Cluster {
 	t.Helper()
 	c, err := proccluster.Start(proccluster.Options{Binary: nodetest.KappaBinary(t), Dir: t.TempDir(), Nodes: nodes, ServerArgs: args})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Stop(5 * time.Second) })
+	t.Setenv("KAPPA_CERTS_DIR", c.CertsDir())
 	return c
 }
 
@@ -45,7 +49,7 @@ func TestSIGHUPReloadsTheConfigAndKeepsServing(t *testing.T) {
 		}
 	}
 	write("log-level: info\ngc-interval: 30s\n")
-	c := startCluster(t, 1, "--config", cfg)
+	c := startNodes(t, 1, "--config", cfg)
 	n := c.Nodes[0]
 	hup := func(want ...string) {
 		t.Helper()
@@ -83,7 +87,7 @@ func TestSIGHUPReloadsTheConfigAndKeepsServing(t *testing.T) {
 // drained cannot be drained; undrain lets it lead again. A SIGHUP without
 // --config is logged and changes nothing.
 func TestDrainKeepsLeadershipAway(t *testing.T) {
-	c := startCluster(t, 3)
+	c := startNodes(t, 3)
 	cluster := strings.Join(c.Addrs(), ",")
 	// A new cluster moves to this build's command version once every voter
 	// reported it (drain needs version 2).

@@ -84,6 +84,9 @@ func TestSystemdUnit(t *testing.T) {
 	if drain <= 0 || stop < drain+10*time.Second || stop < node.DefaultConfig().ShutdownTimeout+10*time.Second {
 		t.Errorf("TimeoutStopSec %s must leave room above the config's --shutdown-timeout %s and the default %s", stop, drain, node.DefaultConfig().ShutdownTimeout)
 	}
+	if cmd.Flags().Lookup("certs-dir").Value.String() == "" {
+		t.Error("the example config has no certs-dir: a server without one (or --insecure) refuses to start")
+	}
 	if got := cmd.Flags().Lookup("data-dir").Value.String(); got != s["ReadWritePaths"][0] {
 		t.Errorf("the example config's data-dir %s is not the unit's writable path %s", got, s["ReadWritePaths"][0])
 	}
@@ -201,6 +204,9 @@ func TestContainerfile(t *testing.T) {
 	cmd := newServerCmd()
 	if err := applyConfig(cmd.Flags(), deployFile("container", "kappa.yaml")); err != nil {
 		t.Fatalf("the image's config: %v", err)
+	}
+	if cmd.Flags().Lookup("certs-dir").Value.String() == "" {
+		t.Error("the image's config has no certs-dir: a server without one (or --insecure) refuses to start")
 	}
 	if len(steps) != 2 || steps[0][0] != "go" || steps[1][0] != "python" {
 		t.Fatalf("want the go and python steps of build.sh, got %v", steps)

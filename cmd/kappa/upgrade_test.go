@@ -68,10 +68,11 @@ type previousBuild struct {
 }
 
 // previousRelease is the newest release tag whose source has versions
-// (fsm/version.go) with an older command version than this build, built
-// from the tag; without one, this build capped to the previous command
-// version (--test-command-version), which applies, refuses and reports
-// exactly what a commit with that command set would.
+// (fsm/version.go) with an older command version than this build and
+// TLS (transport/tlsconf), built from the tag; without one, this build
+// capped to the previous command version (--test-command-version), which
+// applies, refuses and reports exactly what a commit with that command
+// set would.
 func previousRelease(t *testing.T, current string) previousBuild {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
@@ -89,6 +90,9 @@ func previousRelease(t *testing.T, current string) previousBuild {
 		src, err := exec.Command("git", "-C", root, "show", tag+":fsm/version.go").Output()
 		if err != nil {
 			continue // a release from before versions: nothing to upgrade from
+		}
+		if exec.Command("git", "-C", root, "cat-file", "-e", tag+":transport/tlsconf").Run() != nil {
+			continue // a release without TLS cannot join the secure cluster this test starts
 		}
 		m := versionLine.FindSubmatch(src)
 		if m == nil {
@@ -136,6 +140,7 @@ func TestRollingUpgradeWithAJobInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop(5 * time.Second)
+	t.Setenv("KAPPA_CERTS_DIR", c.CertsDir())
 	cluster := strings.Join(c.Addrs(), ",")
 	waitVersions(t, c, prev.command, prev.command)
 
