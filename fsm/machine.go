@@ -124,6 +124,8 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 		r = m.leaderChanged(c.GetNowUnixMs(), op.LeaderChanged)
 	case *pb.Command_RetryJob:
 		r = m.retryJob(c.GetNowUnixMs(), op.RetryJob)
+	case *pb.Command_SetDrain:
+		r = m.setDrain(op.SetDrain)
 	default:
 		r = fail(pb.ErrorCode_INVALID, "unknown command %T", c.GetOp())
 	}

@@ -15,7 +15,20 @@ func (m *Machine) setNode(s *pb.SetNode) *pb.Result {
 	if s.GetNodeId() == "" || s.GetApiAddr() == "" || s.GetRaftAddr() == "" {
 		return fail(pb.ErrorCode_INVALID, "a cluster member needs an id, a Raft address and an API address")
 	}
-	m.nodes[s.GetNodeId()] = &pb.Node{Id: s.GetNodeId(), RaftAddr: s.GetRaftAddr(), ApiAddr: s.GetApiAddr()}
+	// A member that re-registers (new addresses, a rejoin) stays drained.
+	drained := m.nodes[s.GetNodeId()].GetDrained()
+	m.nodes[s.GetNodeId()] = &pb.Node{Id: s.GetNodeId(), RaftAddr: s.GetRaftAddr(), ApiAddr: s.GetApiAddr(), Drained: drained}
+	return &pb.Result{}
+}
+
+// setDrain keeps a member off leadership (or lets it lead again). Only the
+// flag is replicated; the leader acts on it (node/drain.go).
+func (m *Machine) setDrain(s *pb.SetDrain) *pb.Result {
+	n := m.nodes[s.GetNodeId()]
+	if n == nil {
+		return fail(pb.ErrorCode_NOT_FOUND, "node %q is not in the member table", s.GetNodeId())
+	}
+	n.Drained = s.GetDrained()
 	return &pb.Result{}
 }
 

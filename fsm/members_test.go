@@ -53,3 +53,38 @@ func TestCancelStopsEveryTaskAndFailsWaiters(t *testing.T) {
 	}
 	l.refused(&pb.Command{ClientId: "ops", RequestId: 2, Op: &pb.Command_CancelJob{CancelJob: &pb.CancelJob{JobId: job}}}, pb.ErrorCode_JOB_FINISHED)
 }
+
+// A drained member stays drained when it re-registers and across a
+// snapshot, and the drain is a version-2 command.
+func TestDrainIsReplicatedAndSurvivesReregistration(t *testing.T) {
+	l := newLog(t)
+	l.ok(&pb.Command{Op: &pb.Command_SetNode{SetNode: &pb.SetNode{NodeId: "a", RaftAddr: "r1", ApiAddr: "x1"}}})
+	drain := &pb.Command{Op: &pb.Command_SetDrain{SetDrain: &pb.SetDrain{NodeId: "a", Drained: true}}}
+	if v := RequiredVersion(drain); v != 2 {
+		t.Fatalf("SetDrain needs command version %d, want 2", v)
+	}
+	if msg := l.refused(&pb.Command{Op: &pb.Command_SetDrain{SetDrain: &pb.SetDrain{NodeId: "zz", Drained: true}}}, pb.ErrorCode_NOT_FOUND); !strings.Contains(msg, `"zz"`) {
+		t.Fatalf("refusal %q does not name the node", msg)
+	}
+	before := l.m.StateHash()
+	l.ok(drain)
+	if !l.m.Node("a").GetDrained() || l.m.StateHash() == before {
+		t.Fatal("the drain did not change the replicated state")
+	}
+	l.ok(&pb.Command{Op: &pb.Command_SetNode{SetNode: &pb.SetNode{NodeId: "a", RaftAddr: "r2", ApiAddr: "x2"}}})
+	if n := l.m.Node("a"); !n.GetDrained() || n.GetRaftAddr() != "r2" {
+		t.Fatalf("after re-registering: %v, want drained with the new address", n)
+	}
+	data, _ := l.m.MarshalState()
+	r := New()
+	if err := r.Restore(data); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Node("a").GetDrained() || r.StateHash() != l.m.StateHash() {
+		t.Fatal("the drain did not survive a snapshot")
+	}
+	l.ok(&pb.Command{Op: &pb.Command_SetDrain{SetDrain: &pb.SetDrain{NodeId: "a"}}})
+	if l.m.Node("a").GetDrained() {
+		t.Fatal("undrain left the node drained")
+	}
+}

@@ -14,8 +14,8 @@ const (
 	// CommandVersion is the newest command set this build applies.
 	// 1: the first versioned command set.
 	// 2: job histories (LeaderChanged, SubmitJob.history_limit, the lease
-	// expiry outcome) and RetryJob; Launch.secret_hash (task credentials),
-	// SubmitJob.owner.
+	// expiry outcome), RetryJob and SetDrain (members kept off leadership);
+	// Launch.secret_hash (task credentials), SubmitJob.owner.
 	CommandVersion uint32 = 2
 	// SnapshotVersion is the newest snapshot layout this build restores.
 	SnapshotVersion uint32 = 1
@@ -28,6 +28,7 @@ const (
 var commandSince = map[int32]uint32{
 	60: 2, // LeaderChanged
 	61: 2, // RetryJob
+	62: 2, // SetDrain
 }
 
 // fieldsSince reports the version a command needs because of fields added

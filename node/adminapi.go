@@ -90,13 +90,13 @@ func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderR
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
-	transfer := a.n.raft.LeadershipTransfer
+	cfg, err := a.n.configuration()
+	if err != nil {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
+	}
+	transfer := a.n.successorTransfer(cfg) // not to a drained node
 	if to := req.GetToId(); to != "" {
 		addr := ""
-		cfg, err := a.n.configuration()
-		if err != nil {
-			return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
-		}
 		for _, s := range cfg.Servers {
 			if string(s.ID) == to {
 				addr = string(s.Address)
@@ -134,7 +134,7 @@ func (a *adminAPI) Members(ctx context.Context, _ *wire.MembersRequest) (*wire.M
 		for _, s := range cfg.Servers {
 			mem := &wire.Member{NodeId: string(s.ID), RaftAddr: string(s.Address), Voter: s.Suffrage == raft.Voter, Leader: s.ID == leader}
 			if node := m.Node(string(s.ID)); node != nil {
-				mem.ApiAddr = node.GetApiAddr()
+				mem.ApiAddr, mem.Drained = node.GetApiAddr(), node.GetDrained()
 			}
 			out.Members = append(out.Members, mem)
 		}

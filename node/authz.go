@@ -61,6 +61,8 @@ var authzTable = map[string]rule{
 	wire.AdminService_Join_FullMethodName:           {allow: rolesOf(RoleAdmin, RolePeer), self: true},
 	wire.AdminService_Remove_FullMethodName:         {allow: rolesOf(RoleAdmin)},
 	wire.AdminService_TransferLeader_FullMethodName: {allow: rolesOf(RoleAdmin)},
+	wire.AdminService_Drain_FullMethodName:          {allow: rolesOf(RoleAdmin)},
+	wire.AdminService_Undrain_FullMethodName:        {allow: rolesOf(RoleAdmin)},
 
 	wire.TaskService_Claim_FullMethodName:     {allow: tasks},
 	wire.TaskService_Call_FullMethodName:      {allow: tasks},

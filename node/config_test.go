@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// A zero Config ends up with every default of DefaultConfig, except the two
+// A zero Config ends up with every default of DefaultConfig, except the three
 // fields whose zero means something: a default added to DefaultConfig but
 // not applied by Start shows here.
 func TestZeroConfigTakesEveryDefault(t *testing.T) {
@@ -13,7 +13,7 @@ func TestZeroConfigTakesEveryDefault(t *testing.T) {
 	got.setDefaults()
 	got.Logger = nil
 	want := DefaultConfig()
-	want.MaxInvocations, want.LambdaUnreachableStepDown = 0, 0 // no bound, never
+	want.MaxInvocations, want.LambdaUnreachableStepDown, want.ShutdownTimeout = 0, 0, 0 // no bound, never, at once
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("a zero Config became\n%+v\nwant DefaultConfig's\n%+v", got, want)
 	}

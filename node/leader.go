@@ -66,7 +66,8 @@ func (n *Node) becomeLeader() {
 	n.leaderCancel = cancel
 	n.mu.Unlock()
 	n.log.Info("leader loops started", "running_tasks", len(claimed))
-	n.wg.Add(5)
+	n.wg.Add(6)
+	go func() { defer n.wg.Done(); n.drainWatch(ctx) }()
 	go func() { defer n.wg.Done(); n.versionWatch(ctx) }()
 	go func() { defer n.wg.Done(); n.launchLoop(ctx) }()
 	go func() { defer n.wg.Done(); n.platformWatch(ctx) }()

@@ -110,6 +110,10 @@ type Config struct {
 	// MaxCommandVersion makes this node act as an older build that applies
 	// command versions up to it (tests of rolling upgrades; 0: this build's).
 	MaxCommandVersion uint32
+	// ShutdownTimeout bounds a planned stop (Shutdown): a leader's drain of
+	// its on-coordinator tasks and its leadership transfer (0: stop at
+	// once, the cluster elects a leader after an election timeout).
+	ShutdownTimeout time.Duration
 }
 
 // RaftTuning holds the Raft timeouts and log compaction settings.
@@ -135,9 +139,10 @@ type WorkerSettings struct {
 // DefaultConfig is a node's configuration with every default filled in.
 // The server's flags take their defaults from it (cmd/kappa) and Start
 // fills each zero field from it, so every default is written once, here.
-// Two zero values mean something and are kept: MaxInvocations 0 is "no
-// bound" and LambdaUnreachableStepDown 0 is "never" (the values here are
-// what `kappa server` runs with).
+// Three zero values mean something and are kept: MaxInvocations 0 is "no
+// bound", LambdaUnreachableStepDown 0 is "never" and ShutdownTimeout 0 is
+// "stop without handing leadership over" (the values here are what
+// `kappa server` runs with).
 func DefaultConfig() Config {
 	return Config{
 		NodeID:                    "node1",
@@ -147,6 +152,7 @@ func DefaultConfig() Config {
 		Function:                  lambda.DefaultFunction,
 		LambdaTimeout:             lambda.DefaultTimeout,
 		LambdaUnreachableStepDown: 10 * time.Second,
+		ShutdownTimeout:           10 * time.Second,
 		GCInterval:                30 * time.Second,
 		Retention:                 time.Hour,
 		JobHistory:                fsm.DefaultHistoryLimit,
@@ -236,6 +242,10 @@ type Node struct {
 	// draining asks on-coordinator tasks to yield (before a planned
 	// leadership transfer).
 	draining atomic.Bool
+	// drainNow wakes drainWatch (this leader was just drained).
+	drainNow chan struct{}
+	// raftLog is hashicorp/raft's logger, kept to change its level.
+	raftLog hclog.Logger
 
 	gcMu sync.Mutex
 	gc   GCStats
@@ -258,7 +268,7 @@ func Start(cfg Config) (*Node, error) {
 		return nil, errors.New("node: an invoker and a checkpoint store are required")
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{}),
-		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1)}
+		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1), drainNow: make(chan struct{}, 1)}
 	n.replica.m.SetMaxVersion(cfg.MaxCommandVersion)
 	n.replica.onHalt = n.halt
 	apiCreds, err := n.apiCredentials()
@@ -366,7 +376,8 @@ func (n *Node) openRaft() error {
 	if level == hclog.NoLevel {
 		level = hclog.Warn
 	}
-	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft." + n.cfg.NodeID, Level: level, Output: out})
+	n.raftLog = hclog.New(&hclog.LoggerOptions{Name: "raft." + n.cfg.NodeID, Level: level, Output: out})
+	rc.Logger = n.raftLog
 
 	has, err := raft.HasExistingState(store, store, snaps)
 	if err != nil {

@@ -9,17 +9,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/cmd/kappa/internal/bench"
+	"github.com/kappa-serverless/kappa/node"
 )
 
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure the coordinator: committed task RPCs per second and failover times",
+		Short: "Measure the coordinator: committed task RPCs per second, failover and planned-restart times",
 		Long: `Starts its own loopback cluster of this binary's servers whose lambdas are
 simulated tasks written in Go that speak the real task API (no Python runs),
 so the numbers are the coordinator's own.`,
 	}
-	cmd.AddCommand(newBenchRPCCmd(), newBenchFailoverCmd())
+	cmd.AddCommand(newBenchRPCCmd(), newBenchFailoverCmd(), newBenchRestartCmd())
 	return cmd
 }
 
@@ -80,5 +81,27 @@ func newBenchFailoverCmd() *cobra.Command {
 	cmd.Flags().IntVar(&o.Trials, "trials", 30, "leader kills")
 	cmd.Flags().IntVar(&o.Tasks, "tasks", 16, "running simulated tasks")
 	cmd.Flags().DurationVar(&o.CallInterval, "call-interval", time.Second, "how often each task commits a call (a checkpoint)")
+	return cmd
+}
+
+func newBenchRestartCmd() *cobra.Command {
+	o := bench.RestartOptions{Out: os.Stdout}
+	cmd := &cobra.Command{
+		Use:   "restart [--trials 20] [--tasks 4] [--call-interval 5ms]",
+		Short: "SIGTERM the leader again and again; time the longest stretch without a committed call",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			var err error
+			if o.Binary, err = os.Executable(); err != nil {
+				return err
+			}
+			_, err = bench.Restart(o)
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&o.Trials, "trials", 20, "leader SIGTERMs")
+	cmd.Flags().IntVar(&o.Tasks, "tasks", 4, "running simulated tasks")
+	cmd.Flags().DurationVar(&o.CallInterval, "call-interval", 5*time.Millisecond, "how often each task commits a call")
+	cmd.Flags().DurationVar(&o.ShutdownTimeout, "shutdown-timeout", node.DefaultConfig().ShutdownTimeout, "the servers' --shutdown-timeout (0: the leader stops without handing over)")
 	return cmd
 }

@@ -48,7 +48,7 @@ func (f *clusterFlags) client() (*kappaclient.Client, error) {
 
 func newClusterCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "Inspect and change the coordinator cluster's membership and leadership"}
-	cmd.AddCommand(newMembersCmd(), newJoinCmd(), newRemoveCmd(), newTransferCmd())
+	cmd.AddCommand(newMembersCmd(), newJoinCmd(), newRemoveCmd(), newTransferCmd(), newDrainCmd(), newUndrainCmd())
 	return cmd
 }
 
@@ -56,7 +56,7 @@ func newMembersCmd() *cobra.Command {
 	var f clusterFlags
 	cmd := &cobra.Command{
 		Use:   "members",
-		Short: "List the members: id, address, role, voter, last contact, applied index",
+		Short: "List the members: id, address, role, voter, last contact, applied index, version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
@@ -65,15 +65,16 @@ func newMembersCmd() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tRAFT ADDRESS\tAPI ADDRESS\tROLE\tVOTER\tLAST CONTACT\tAPPLIED INDEX")
+				fmt.Fprintln(w, "ID\tRAFT ADDRESS\tAPI ADDRESS\tROLE\tVOTER\tLAST CONTACT\tAPPLIED INDEX\tVERSION")
 				for _, mem := range m.GetMembers() {
-					role, contact, applied := "unreachable", "-", "-"
+					role, contact, applied, version := "unreachable", "-", "-", "unreachable"
 					sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 					st, err := c.Status(sctx, mem.GetApiAddr())
 					cancel()
 					if err == nil {
 						role = strings.ToLower(st.GetRaftState())
 						applied = fmt.Sprint(st.GetRaftAppliedIndex())
+						version = buildVersion(st.GetVersion())
 						switch ms := st.GetLastContactMs(); {
 						case ms == 0:
 							contact = "-"
@@ -86,7 +87,10 @@ func newMembersCmd() *cobra.Command {
 					if mem.GetLeader() {
 						role = "leader"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", mem.GetNodeId(), mem.GetRaftAddr(), mem.GetApiAddr(), role, mem.GetVoter(), contact, applied)
+					if mem.GetDrained() {
+						role += " (drained)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\n", mem.GetNodeId(), mem.GetRaftAddr(), mem.GetApiAddr(), role, mem.GetVoter(), contact, applied, version)
 				}
 				return w.Flush()
 			})
@@ -169,26 +173,27 @@ func newStatusCmd() *cobra.Command {
 	var f clusterFlags
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show each given node's view of the cluster: role, leader, term, indexes, state hash",
+		Short: "Show each given node's view of the cluster: role, leader, term, indexes, state hash, versions",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
 				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH\tSECURITY")
+				fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH\tVERSION\tCLUSTER CMD\tSECURITY")
 				for _, addr := range c.Addrs() {
 					sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 					st, err := c.Status(sctx, addr)
 					cancel()
 					if err != nil {
-						fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\t\n", addr)
+						fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\t\t\t\n", addr)
 						continue
 					}
 					security := "tls"
 					if st.GetInsecure() {
 						security = "INSECURE (plaintext, no authentication)"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
-						st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash(), security)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
+						st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash(),
+						buildVersion(st.GetVersion()), max(st.GetClusterCommandVersion(), 1), security)
 				}
 				return w.Flush()
 			})

@@ -49,6 +49,10 @@ type serverOptions struct {
 	raftSourceIP  string
 	unsafeFaults  []string
 	stepDown      time.Duration
+	// shutdownTimeout bounds a planned stop's hand-over (SIGTERM).
+	shutdownTimeout time.Duration
+	// reload re-reads --config on SIGHUP.
+	reload *reloader
 	// Test-only (hidden): act as an older build (rolling-upgrade tests).
 	maxCommandVersion uint32
 	worker            node.WorkerSettings
@@ -71,6 +75,7 @@ Every flag can also come from --config FILE (YAML, keys are flag names) or
 from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.reload = newReloader(cmd.Flags(), o.config)
 			if err := applyConfig(cmd.Flags(), o.config); err != nil {
 				return usageError("%v", err)
 			}
@@ -111,6 +116,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.DurationVar(&o.retention, "retention", d.Retention, "how long a finished job's result, state and checkpoints are kept (then its record goes to the archive)")
 	f.IntVar(&o.jobHistory, "job-history", d.JobHistory, fmt.Sprintf("events each job's history keeps; older ones are dropped and counted (1 to %d)", fsm.MaxHistoryLimit))
 	f.DurationVar(&o.stepDown, "lambda-unreachable-stepdown", d.LambdaUnreachableStepDown, "a leader that cannot reach the lambda platform for this long hands leadership to another node (0: never)")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "on SIGTERM a leader drains its on-coordinator tasks and hands leadership over within this long before it stops (0: stop at once)")
 	f.StringVar(&o.raftAdvertise, "test-raft-advertise", "", "tests: the address peers reach this node's Raft at (a proxy), when it differs from --raft-addr")
 	f.StringVar(&o.raftSourceIP, "test-raft-source-ip", "", "tests: the local address dials to peers leave from")
 	f.StringSliceVar(&o.unsafeFaults, "unsafe-test-fault", nil, "tests: break a guarantee on purpose ("+strings.Join(node.UnsafeNames, ", ")+"); needs "+node.UnsafeEnv+"=1")
@@ -154,12 +160,16 @@ func serverCerts(o serverOptions, advertise string) (*tlsconf.Certs, error) {
 }
 
 func serve(o serverOptions) error {
+	signals := catchServerSignals()
 	unsafe, err := node.ParseUnsafe(o.unsafeFaults)
 	if err != nil {
 		return usageError("%v", err)
 	}
 	if o.stepDown < 0 {
 		return usageError("--lambda-unreachable-stepdown must not be negative (0 turns it off), got %s", o.stepDown)
+	}
+	if o.shutdownTimeout < 0 {
+		return usageError("--shutdown-timeout must not be negative (0 stops at once), got %s", o.shutdownTimeout)
 	}
 	if o.nodeID == "" || o.dataDir == "" {
 		return usageError("--node-id and --data-dir are required")
@@ -186,7 +196,7 @@ func serve(o serverOptions) error {
 	if err := checkWorkerPython(pythonPath(o.lambda.python)); err != nil {
 		return err
 	}
-	logger := newLogger(o.logLevel)
+	logger, level := newLeveledLogger(o.logLevel)
 	if len(o.unsafeFaults) > 0 {
 		logger.Warn("UNSAFE test faults on: this node breaks guarantees on purpose", "faults", o.unsafeFaults)
 	}
@@ -226,7 +236,7 @@ func serve(o serverOptions) error {
 		LambdaUnreachableStepDown: o.stepDown,
 		Store:                     store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe,
-		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile,
+		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile, ShutdownTimeout: o.shutdownTimeout,
 	})
 	if err != nil {
 		trans.Close()
@@ -242,16 +252,11 @@ func serve(o serverOptions) error {
 	}
 	logger.Info("node running", "id", o.nodeID, "raft", o.raftAddr, "api", n.APIAddr(), "store", store.URL(), "lambda", o.lambda.backend,
 		"tls", certs != nil)
-	ctx, stop := signalContext()
-	defer stop()
-	select {
-	case <-ctx.Done():
-		logger.Info("shutting down")
-		return n.Close()
-	case err := <-n.Fatal():
-		n.Close()
-		return fmt.Errorf("node %s stopped: %w", o.nodeID, err)
+	if o.reload == nil {
+		o.reload = &reloader{}
 	}
+	o.reload.logger, o.reload.level, o.reload.tls = logger, level, certs != nil
+	return signals.run(n, o.nodeID, logger, o.reload)
 }
 
 func newLogger(level string) *slog.Logger {

@@ -29,6 +29,15 @@ func printVersion(w io.Writer, v *wire.VersionInfo) {
 	fmt.Fprintf(w, "wire version:     %d\n", v.GetWireVersion())
 }
 
+// buildVersion is one node's build in a table cell: "0.2.0 (cmd 2)". A
+// node from before versions reports none: it applies command version 1.
+func buildVersion(v *wire.VersionInfo) string {
+	if v.GetVersion() == "" {
+		return "before 0.2.0 (cmd 1)"
+	}
+	return fmt.Sprintf("%s (cmd %d)", v.GetVersion(), max(v.GetCommandVersion(), 1))
+}
+
 // versionLine is what `kappa --version` prints.
 func versionLine() string {
 	v := node.BuildInfo(0)

@@ -578,6 +578,7 @@ type Command struct {
 	//	*Command_SetClusterVersion
 	//	*Command_LeaderChanged
 	//	*Command_RetryJob
+	//	*Command_SetDrain
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -767,6 +768,15 @@ func (x *Command) GetRetryJob() *RetryJob {
 	return nil
 }
 
+func (x *Command) GetSetDrain() *SetDrain {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetDrain); ok {
+			return x.SetDrain
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -820,12 +830,16 @@ type Command_SetClusterVersion struct {
 }
 
 type Command_LeaderChanged struct {
-	// Command version 2 (job history and retry):
+	// Command version 2 (job history and retry; drain):
 	LeaderChanged *LeaderChanged `protobuf:"bytes,60,opt,name=leader_changed,json=leaderChanged,proto3,oneof"`
 }
 
 type Command_RetryJob struct {
 	RetryJob *RetryJob `protobuf:"bytes,61,opt,name=retry_job,json=retryJob,proto3,oneof"`
+}
+
+type Command_SetDrain struct {
+	SetDrain *SetDrain `protobuf:"bytes,62,opt,name=set_drain,json=setDrain,proto3,oneof"`
 }
 
 func (*Command_SubmitJob) isCommand_Op() {}
@@ -855,6 +869,8 @@ func (*Command_SetClusterVersion) isCommand_Op() {}
 func (*Command_LeaderChanged) isCommand_Op() {}
 
 func (*Command_RetryJob) isCommand_Op() {}
+
+func (*Command_SetDrain) isCommand_Op() {}
 
 // LeaderChanged is a new leader's first command after its barrier
 // (command version 2): every running job's history records that it lived
@@ -1013,6 +1029,60 @@ func (x *SetClusterVersion) GetVersion() uint32 {
 	return 0
 }
 
+// SetDrain marks a member drained (it is kept off leadership) or not
+// (command version 2).
+type SetDrain struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Drained       bool                   `protobuf:"varint,2,opt,name=drained,proto3" json:"drained,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDrain) Reset() {
+	*x = SetDrain{}
+	mi := &file_fsm_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDrain) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDrain) ProtoMessage() {}
+
+func (x *SetDrain) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDrain.ProtoReflect.Descriptor instead.
+func (*SetDrain) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SetDrain) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *SetDrain) GetDrained() bool {
+	if x != nil {
+		return x.Drained
+	}
+	return false
+}
+
 // InitCluster names the cluster once; a data dir or a joining node from
 // another cluster is recognized by it.
 type InitCluster struct {
@@ -1027,7 +1097,7 @@ type InitCluster struct {
 
 func (x *InitCluster) Reset() {
 	*x = InitCluster{}
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1109,7 @@ func (x *InitCluster) String() string {
 func (*InitCluster) ProtoMessage() {}
 
 func (x *InitCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[5]
+	mi := &file_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1122,7 @@ func (x *InitCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitCluster.ProtoReflect.Descriptor instead.
 func (*InitCluster) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InitCluster) GetClusterId() string {
@@ -1080,7 +1150,7 @@ type ForgetJob struct {
 
 func (x *ForgetJob) Reset() {
 	*x = ForgetJob{}
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1162,7 @@ func (x *ForgetJob) String() string {
 func (*ForgetJob) ProtoMessage() {}
 
 func (x *ForgetJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1175,7 @@ func (x *ForgetJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetJob.ProtoReflect.Descriptor instead.
 func (*ForgetJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ForgetJob) GetJobId() uint64 {
@@ -1125,7 +1195,7 @@ type CancelJob struct {
 
 func (x *CancelJob) Reset() {
 	*x = CancelJob{}
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1207,7 @@ func (x *CancelJob) String() string {
 func (*CancelJob) ProtoMessage() {}
 
 func (x *CancelJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1220,7 @@ func (x *CancelJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
 func (*CancelJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CancelJob) GetJobId() uint64 {
@@ -1180,7 +1250,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1262,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1275,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetNode) GetNodeId() string {
@@ -1238,7 +1308,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1320,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1333,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -1286,7 +1356,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1368,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1381,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Value) GetWhere() isValue_Where {
@@ -1374,7 +1444,7 @@ type SubmitJob struct {
 
 func (x *SubmitJob) Reset() {
 	*x = SubmitJob{}
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1456,7 @@ func (x *SubmitJob) String() string {
 func (*SubmitJob) ProtoMessage() {}
 
 func (x *SubmitJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1469,7 @@ func (x *SubmitJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitJob.ProtoReflect.Descriptor instead.
 func (*SubmitJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SubmitJob) GetProgramHash() string {
@@ -1461,7 +1531,7 @@ type Launch struct {
 
 func (x *Launch) Reset() {
 	*x = Launch{}
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1473,7 +1543,7 @@ func (x *Launch) String() string {
 func (*Launch) ProtoMessage() {}
 
 func (x *Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1486,7 +1556,7 @@ func (x *Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Launch.ProtoReflect.Descriptor instead.
 func (*Launch) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Launch) GetJobId() uint64 {
@@ -1537,7 +1607,7 @@ type Claim struct {
 
 func (x *Claim) Reset() {
 	*x = Claim{}
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1619,7 @@ func (x *Claim) String() string {
 func (*Claim) ProtoMessage() {}
 
 func (x *Claim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1632,7 @@ func (x *Claim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Claim.ProtoReflect.Descriptor instead.
 func (*Claim) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Claim) GetJobId() uint64 {
@@ -1612,7 +1682,7 @@ type TaskRef struct {
 
 func (x *TaskRef) Reset() {
 	*x = TaskRef{}
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1694,7 @@ func (x *TaskRef) String() string {
 func (*TaskRef) ProtoMessage() {}
 
 func (x *TaskRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1707,7 @@ func (x *TaskRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRef.ProtoReflect.Descriptor instead.
 func (*TaskRef) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskRef) GetJobId() uint64 {
@@ -1694,7 +1764,7 @@ type TaskCall struct {
 
 func (x *TaskCall) Reset() {
 	*x = TaskCall{}
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1776,7 @@ func (x *TaskCall) String() string {
 func (*TaskCall) ProtoMessage() {}
 
 func (x *TaskCall) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1789,7 @@ func (x *TaskCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCall.ProtoReflect.Descriptor instead.
 func (*TaskCall) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskCall) GetRef() *TaskRef {
@@ -1913,7 +1983,7 @@ type CreateQueues struct {
 
 func (x *CreateQueues) Reset() {
 	*x = CreateQueues{}
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +1995,7 @@ func (x *CreateQueues) String() string {
 func (*CreateQueues) ProtoMessage() {}
 
 func (x *CreateQueues) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2008,7 @@ func (x *CreateQueues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueues.ProtoReflect.Descriptor instead.
 func (*CreateQueues) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateQueues) GetMaxSize() uint32 {
@@ -1965,7 +2035,7 @@ type Enqueue struct {
 
 func (x *Enqueue) Reset() {
 	*x = Enqueue{}
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1977,7 +2047,7 @@ func (x *Enqueue) String() string {
 func (*Enqueue) ProtoMessage() {}
 
 func (x *Enqueue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1990,7 +2060,7 @@ func (x *Enqueue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enqueue.ProtoReflect.Descriptor instead.
 func (*Enqueue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Enqueue) GetQueueId() uint64 {
@@ -2016,7 +2086,7 @@ type Dequeue struct {
 
 func (x *Dequeue) Reset() {
 	*x = Dequeue{}
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2098,7 @@ func (x *Dequeue) String() string {
 func (*Dequeue) ProtoMessage() {}
 
 func (x *Dequeue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2111,7 @@ func (x *Dequeue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeue.ProtoReflect.Descriptor instead.
 func (*Dequeue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Dequeue) GetQueueId() uint64 {
@@ -2060,7 +2130,7 @@ type Spawn struct {
 
 func (x *Spawn) Reset() {
 	*x = Spawn{}
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2142,7 @@ func (x *Spawn) String() string {
 func (*Spawn) ProtoMessage() {}
 
 func (x *Spawn) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2155,7 @@ func (x *Spawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawn.ProtoReflect.Descriptor instead.
 func (*Spawn) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Spawn) GetChildren() []*Child {
@@ -2108,7 +2178,7 @@ type Child struct {
 
 func (x *Child) Reset() {
 	*x = Child{}
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2120,7 +2190,7 @@ func (x *Child) String() string {
 func (*Child) ProtoMessage() {}
 
 func (x *Child) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2133,7 +2203,7 @@ func (x *Child) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Child.ProtoReflect.Descriptor instead.
 func (*Child) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Child) GetStart() *Value {
@@ -2180,7 +2250,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2192,7 +2262,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2205,7 +2275,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Wait) GetFutures() []uint64 {
@@ -2223,7 +2293,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2305,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2318,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 type Yield struct {
@@ -2259,7 +2329,7 @@ type Yield struct {
 
 func (x *Yield) Reset() {
 	*x = Yield{}
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2271,7 +2341,7 @@ func (x *Yield) String() string {
 func (*Yield) ProtoMessage() {}
 
 func (x *Yield) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2284,7 +2354,7 @@ func (x *Yield) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Yield.ProtoReflect.Descriptor instead.
 func (*Yield) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 type Exit struct {
@@ -2297,7 +2367,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2309,7 +2379,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2322,7 +2392,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Exit) GetResult() *Value {
@@ -2348,7 +2418,7 @@ type Fail struct {
 
 func (x *Fail) Reset() {
 	*x = Fail{}
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2360,7 +2430,7 @@ func (x *Fail) String() string {
 func (*Fail) ProtoMessage() {}
 
 func (x *Fail) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2373,7 +2443,7 @@ func (x *Fail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fail.ProtoReflect.Descriptor instead.
 func (*Fail) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Fail) GetError() string {
@@ -2393,7 +2463,7 @@ type Park struct {
 
 func (x *Park) Reset() {
 	*x = Park{}
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +2475,7 @@ func (x *Park) String() string {
 func (*Park) ProtoMessage() {}
 
 func (x *Park) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +2488,7 @@ func (x *Park) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Park.ProtoReflect.Descriptor instead.
 func (*Park) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Park) GetRef() *TaskRef {
@@ -2451,7 +2521,7 @@ type InvocationEnded struct {
 
 func (x *InvocationEnded) Reset() {
 	*x = InvocationEnded{}
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2463,7 +2533,7 @@ func (x *InvocationEnded) String() string {
 func (*InvocationEnded) ProtoMessage() {}
 
 func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2476,7 +2546,7 @@ func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationEnded.ProtoReflect.Descriptor instead.
 func (*InvocationEnded) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *InvocationEnded) GetJobId() uint64 {
@@ -2531,7 +2601,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2543,7 +2613,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2556,7 +2626,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -2591,7 +2661,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2603,7 +2673,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2616,7 +2686,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Result) GetError() *Error {
@@ -2737,7 +2807,7 @@ type Retried struct {
 
 func (x *Retried) Reset() {
 	*x = Retried{}
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2749,7 +2819,7 @@ func (x *Retried) String() string {
 func (*Retried) ProtoMessage() {}
 
 func (x *Retried) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2762,7 +2832,7 @@ func (x *Retried) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Retried.ProtoReflect.Descriptor instead.
 func (*Retried) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Retried) GetTaskIds() []uint64 {
@@ -2784,7 +2854,7 @@ type FutureResult struct {
 
 func (x *FutureResult) Reset() {
 	*x = FutureResult{}
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2796,7 +2866,7 @@ func (x *FutureResult) String() string {
 func (*FutureResult) ProtoMessage() {}
 
 func (x *FutureResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2809,7 +2879,7 @@ func (x *FutureResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FutureResult.ProtoReflect.Descriptor instead.
 func (*FutureResult) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FutureResult) GetTaskId() uint64 {
@@ -2857,7 +2927,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2869,7 +2939,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2882,7 +2952,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Response) GetResult() isResponse_Result {
@@ -2995,7 +3065,7 @@ type QueuesCreated struct {
 
 func (x *QueuesCreated) Reset() {
 	*x = QueuesCreated{}
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3077,7 @@ func (x *QueuesCreated) String() string {
 func (*QueuesCreated) ProtoMessage() {}
 
 func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3090,7 @@ func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
 func (*QueuesCreated) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *QueuesCreated) GetQueueIds() []uint64 {
@@ -3039,7 +3109,7 @@ type Dequeued struct {
 
 func (x *Dequeued) Reset() {
 	*x = Dequeued{}
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3051,7 +3121,7 @@ func (x *Dequeued) String() string {
 func (*Dequeued) ProtoMessage() {}
 
 func (x *Dequeued) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3064,7 +3134,7 @@ func (x *Dequeued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
 func (*Dequeued) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Dequeued) GetItem() *Value {
@@ -3086,7 +3156,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3098,7 +3168,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3111,7 +3181,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -3130,7 +3200,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3142,7 +3212,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3155,7 +3225,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -3174,7 +3244,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3186,7 +3256,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3199,7 +3269,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{37}
+	return file_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -3234,7 +3304,7 @@ type ClaimGrant struct {
 
 func (x *ClaimGrant) Reset() {
 	*x = ClaimGrant{}
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3246,7 +3316,7 @@ func (x *ClaimGrant) String() string {
 func (*ClaimGrant) ProtoMessage() {}
 
 func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3259,7 +3329,7 @@ func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimGrant.ProtoReflect.Descriptor instead.
 func (*ClaimGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{38}
+	return file_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ClaimGrant) GetSeq() uint64 {
@@ -3384,7 +3454,7 @@ type ParkOutcome struct {
 
 func (x *ParkOutcome) Reset() {
 	*x = ParkOutcome{}
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3396,7 +3466,7 @@ func (x *ParkOutcome) String() string {
 func (*ParkOutcome) ProtoMessage() {}
 
 func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3409,7 +3479,7 @@ func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkOutcome.ProtoReflect.Descriptor instead.
 func (*ParkOutcome) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{39}
+	return file_fsm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ParkOutcome) GetParked() bool {
@@ -3437,7 +3507,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3449,7 +3519,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3462,7 +3532,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{40}
+	return file_fsm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Applied) GetSeq() uint64 {
@@ -3525,7 +3595,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3537,7 +3607,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3550,7 +3620,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{41}
+	return file_fsm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Job) GetId() uint64 {
@@ -3752,7 +3822,7 @@ type Waiter struct {
 
 func (x *Waiter) Reset() {
 	*x = Waiter{}
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3764,7 +3834,7 @@ func (x *Waiter) String() string {
 func (*Waiter) ProtoMessage() {}
 
 func (x *Waiter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3777,7 +3847,7 @@ func (x *Waiter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Waiter.ProtoReflect.Descriptor instead.
 func (*Waiter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{42}
+	return file_fsm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Waiter) GetTaskId() uint64 {
@@ -3864,7 +3934,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3876,7 +3946,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3889,7 +3959,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{43}
+	return file_fsm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Task) GetJobId() uint64 {
@@ -4213,7 +4283,7 @@ type JobEvent struct {
 
 func (x *JobEvent) Reset() {
 	*x = JobEvent{}
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4225,7 +4295,7 @@ func (x *JobEvent) String() string {
 func (*JobEvent) ProtoMessage() {}
 
 func (x *JobEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4238,7 +4308,7 @@ func (x *JobEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobEvent.ProtoReflect.Descriptor instead.
 func (*JobEvent) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{44}
+	return file_fsm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *JobEvent) GetSeq() uint64 {
@@ -4313,7 +4383,7 @@ type JobHistory struct {
 
 func (x *JobHistory) Reset() {
 	*x = JobHistory{}
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4325,7 +4395,7 @@ func (x *JobHistory) String() string {
 func (*JobHistory) ProtoMessage() {}
 
 func (x *JobHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4338,7 +4408,7 @@ func (x *JobHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobHistory.ProtoReflect.Descriptor instead.
 func (*JobHistory) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{45}
+	return file_fsm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *JobHistory) GetJobId() uint64 {
@@ -4385,7 +4455,7 @@ type Queue struct {
 
 func (x *Queue) Reset() {
 	*x = Queue{}
-	mi := &file_fsm_proto_msgTypes[46]
+	mi := &file_fsm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4397,7 +4467,7 @@ func (x *Queue) String() string {
 func (*Queue) ProtoMessage() {}
 
 func (x *Queue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[46]
+	mi := &file_fsm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4410,7 +4480,7 @@ func (x *Queue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queue.ProtoReflect.Descriptor instead.
 func (*Queue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{46}
+	return file_fsm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Queue) GetJobId() uint64 {
@@ -4465,7 +4535,7 @@ type Putter struct {
 
 func (x *Putter) Reset() {
 	*x = Putter{}
-	mi := &file_fsm_proto_msgTypes[47]
+	mi := &file_fsm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4477,7 +4547,7 @@ func (x *Putter) String() string {
 func (*Putter) ProtoMessage() {}
 
 func (x *Putter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[47]
+	mi := &file_fsm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4490,7 +4560,7 @@ func (x *Putter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Putter.ProtoReflect.Descriptor instead.
 func (*Putter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{47}
+	return file_fsm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Putter) GetTaskId() uint64 {
@@ -4518,7 +4588,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_fsm_proto_msgTypes[48]
+	mi := &file_fsm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4530,7 +4600,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[48]
+	mi := &file_fsm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4543,7 +4613,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{48}
+	return file_fsm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Session) GetClientId() string {
@@ -4570,7 +4640,7 @@ type SessionEntry struct {
 
 func (x *SessionEntry) Reset() {
 	*x = SessionEntry{}
-	mi := &file_fsm_proto_msgTypes[49]
+	mi := &file_fsm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4582,7 +4652,7 @@ func (x *SessionEntry) String() string {
 func (*SessionEntry) ProtoMessage() {}
 
 func (x *SessionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[49]
+	mi := &file_fsm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4595,7 +4665,7 @@ func (x *SessionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEntry.ProtoReflect.Descriptor instead.
 func (*SessionEntry) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{49}
+	return file_fsm_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SessionEntry) GetRequestId() uint64 {
@@ -4613,17 +4683,20 @@ func (x *SessionEntry) GetResult() *Result {
 }
 
 type Node struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	ApiAddr       string                 `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RaftAddr string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ApiAddr  string                 `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	// drained: an operator asked that this node not lead (SetDrain); the
+	// leader hands leadership away from it whenever it finds itself drained.
+	Drained       bool `protobuf:"varint,4,opt,name=drained,proto3" json:"drained,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_fsm_proto_msgTypes[50]
+	mi := &file_fsm_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4635,7 +4708,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[50]
+	mi := &file_fsm_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4648,7 +4721,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{50}
+	return file_fsm_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Node) GetId() string {
@@ -4670,6 +4743,13 @@ func (x *Node) GetApiAddr() string {
 		return x.ApiAddr
 	}
 	return ""
+}
+
+func (x *Node) GetDrained() bool {
+	if x != nil {
+		return x.Drained
+	}
+	return false
 }
 
 type State struct {
@@ -4698,7 +4778,7 @@ type State struct {
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_fsm_proto_msgTypes[51]
+	mi := &file_fsm_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4710,7 +4790,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[51]
+	mi := &file_fsm_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4723,7 +4803,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{51}
+	return file_fsm_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *State) GetAppliedIndex() uint64 {
@@ -4831,7 +4911,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\tfsm.proto\x12\fkappa.fsm.v1\"T\n" +
 	"\x05Entry\x121\n" +
 	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\rR\aversion\"\x9b\a\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"\xd2\a\n" +
 	"\aCommand\x12\x1e\n" +
 	"\vnow_unix_ms\x18\x01 \x01(\x03R\tnowUnixMs\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1d\n" +
@@ -4855,7 +4935,8 @@ const file_fsm_proto_rawDesc = "" +
 	"forget_job\x18\x14 \x01(\v2\x17.kappa.fsm.v1.ForgetJobH\x00R\tforgetJob\x12Q\n" +
 	"\x13set_cluster_version\x18\x15 \x01(\v2\x1f.kappa.fsm.v1.SetClusterVersionH\x00R\x11setClusterVersion\x12D\n" +
 	"\x0eleader_changed\x18< \x01(\v2\x1b.kappa.fsm.v1.LeaderChangedH\x00R\rleaderChanged\x125\n" +
-	"\tretry_job\x18= \x01(\v2\x16.kappa.fsm.v1.RetryJobH\x00R\bretryJobB\x04\n" +
+	"\tretry_job\x18= \x01(\v2\x16.kappa.fsm.v1.RetryJobH\x00R\bretryJob\x125\n" +
+	"\tset_drain\x18> \x01(\v2\x16.kappa.fsm.v1.SetDrainH\x00R\bsetDrainB\x04\n" +
 	"\x02op\"<\n" +
 	"\rLeaderChanged\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x12\n" +
@@ -4864,7 +4945,10 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"-\n" +
 	"\x11SetClusterVersion\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\rR\aversion\">\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\"=\n" +
+	"\bSetDrain\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x18\n" +
+	"\adrained\x18\x02 \x01(\bR\adrained\">\n" +
 	"\vInitCluster\x12\x1d\n" +
 	"\n" +
 	"cluster_id\x18\x01 \x01(\tR\tclusterId\x12\x10\n" +
@@ -5156,11 +5240,12 @@ const file_fsm_proto_rawDesc = "" +
 	"\fSessionEntry\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12,\n" +
-	"\x06result\x18\x02 \x01(\v2\x14.kappa.fsm.v1.ResultR\x06result\"N\n" +
+	"\x06result\x18\x02 \x01(\v2\x14.kappa.fsm.v1.ResultR\x06result\"h\n" +
 	"\x04Node\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
-	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"\x9e\x04\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\x12\x18\n" +
+	"\adrained\x18\x04 \x01(\bR\adrained\"\x9e\x04\n" +
 	"\x05State\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12\x1e\n" +
 	"\vnext_job_id\x18\x02 \x01(\x04R\tnextJobId\x12%\n" +
@@ -5266,7 +5351,7 @@ func file_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_fsm_proto_goTypes = []any{
 	(Outcome)(0),              // 0: kappa.fsm.v1.Outcome
 	(ErrorCode)(0),            // 1: kappa.fsm.v1.ErrorCode
@@ -5280,134 +5365,136 @@ var file_fsm_proto_goTypes = []any{
 	(*LeaderChanged)(nil),     // 9: kappa.fsm.v1.LeaderChanged
 	(*RetryJob)(nil),          // 10: kappa.fsm.v1.RetryJob
 	(*SetClusterVersion)(nil), // 11: kappa.fsm.v1.SetClusterVersion
-	(*InitCluster)(nil),       // 12: kappa.fsm.v1.InitCluster
-	(*ForgetJob)(nil),         // 13: kappa.fsm.v1.ForgetJob
-	(*CancelJob)(nil),         // 14: kappa.fsm.v1.CancelJob
-	(*SetNode)(nil),           // 15: kappa.fsm.v1.SetNode
-	(*RemoveNode)(nil),        // 16: kappa.fsm.v1.RemoveNode
-	(*Value)(nil),             // 17: kappa.fsm.v1.Value
-	(*SubmitJob)(nil),         // 18: kappa.fsm.v1.SubmitJob
-	(*Launch)(nil),            // 19: kappa.fsm.v1.Launch
-	(*Claim)(nil),             // 20: kappa.fsm.v1.Claim
-	(*TaskRef)(nil),           // 21: kappa.fsm.v1.TaskRef
-	(*TaskCall)(nil),          // 22: kappa.fsm.v1.TaskCall
-	(*CreateQueues)(nil),      // 23: kappa.fsm.v1.CreateQueues
-	(*Enqueue)(nil),           // 24: kappa.fsm.v1.Enqueue
-	(*Dequeue)(nil),           // 25: kappa.fsm.v1.Dequeue
-	(*Spawn)(nil),             // 26: kappa.fsm.v1.Spawn
-	(*Child)(nil),             // 27: kappa.fsm.v1.Child
-	(*Wait)(nil),              // 28: kappa.fsm.v1.Wait
-	(*Checkpoint)(nil),        // 29: kappa.fsm.v1.Checkpoint
-	(*Yield)(nil),             // 30: kappa.fsm.v1.Yield
-	(*Exit)(nil),              // 31: kappa.fsm.v1.Exit
-	(*Fail)(nil),              // 32: kappa.fsm.v1.Fail
-	(*Park)(nil),              // 33: kappa.fsm.v1.Park
-	(*InvocationEnded)(nil),   // 34: kappa.fsm.v1.InvocationEnded
-	(*Error)(nil),             // 35: kappa.fsm.v1.Error
-	(*Result)(nil),            // 36: kappa.fsm.v1.Result
-	(*Retried)(nil),           // 37: kappa.fsm.v1.Retried
-	(*FutureResult)(nil),      // 38: kappa.fsm.v1.FutureResult
-	(*Response)(nil),          // 39: kappa.fsm.v1.Response
-	(*QueuesCreated)(nil),     // 40: kappa.fsm.v1.QueuesCreated
-	(*Dequeued)(nil),          // 41: kappa.fsm.v1.Dequeued
-	(*Blocked)(nil),           // 42: kappa.fsm.v1.Blocked
-	(*Spawned)(nil),           // 43: kappa.fsm.v1.Spawned
-	(*Resolved)(nil),          // 44: kappa.fsm.v1.Resolved
-	(*ClaimGrant)(nil),        // 45: kappa.fsm.v1.ClaimGrant
-	(*ParkOutcome)(nil),       // 46: kappa.fsm.v1.ParkOutcome
-	(*Applied)(nil),           // 47: kappa.fsm.v1.Applied
-	(*Job)(nil),               // 48: kappa.fsm.v1.Job
-	(*Waiter)(nil),            // 49: kappa.fsm.v1.Waiter
-	(*Task)(nil),              // 50: kappa.fsm.v1.Task
-	(*JobEvent)(nil),          // 51: kappa.fsm.v1.JobEvent
-	(*JobHistory)(nil),        // 52: kappa.fsm.v1.JobHistory
-	(*Queue)(nil),             // 53: kappa.fsm.v1.Queue
-	(*Putter)(nil),            // 54: kappa.fsm.v1.Putter
-	(*Session)(nil),           // 55: kappa.fsm.v1.Session
-	(*SessionEntry)(nil),      // 56: kappa.fsm.v1.SessionEntry
-	(*Node)(nil),              // 57: kappa.fsm.v1.Node
-	(*State)(nil),             // 58: kappa.fsm.v1.State
+	(*SetDrain)(nil),          // 12: kappa.fsm.v1.SetDrain
+	(*InitCluster)(nil),       // 13: kappa.fsm.v1.InitCluster
+	(*ForgetJob)(nil),         // 14: kappa.fsm.v1.ForgetJob
+	(*CancelJob)(nil),         // 15: kappa.fsm.v1.CancelJob
+	(*SetNode)(nil),           // 16: kappa.fsm.v1.SetNode
+	(*RemoveNode)(nil),        // 17: kappa.fsm.v1.RemoveNode
+	(*Value)(nil),             // 18: kappa.fsm.v1.Value
+	(*SubmitJob)(nil),         // 19: kappa.fsm.v1.SubmitJob
+	(*Launch)(nil),            // 20: kappa.fsm.v1.Launch
+	(*Claim)(nil),             // 21: kappa.fsm.v1.Claim
+	(*TaskRef)(nil),           // 22: kappa.fsm.v1.TaskRef
+	(*TaskCall)(nil),          // 23: kappa.fsm.v1.TaskCall
+	(*CreateQueues)(nil),      // 24: kappa.fsm.v1.CreateQueues
+	(*Enqueue)(nil),           // 25: kappa.fsm.v1.Enqueue
+	(*Dequeue)(nil),           // 26: kappa.fsm.v1.Dequeue
+	(*Spawn)(nil),             // 27: kappa.fsm.v1.Spawn
+	(*Child)(nil),             // 28: kappa.fsm.v1.Child
+	(*Wait)(nil),              // 29: kappa.fsm.v1.Wait
+	(*Checkpoint)(nil),        // 30: kappa.fsm.v1.Checkpoint
+	(*Yield)(nil),             // 31: kappa.fsm.v1.Yield
+	(*Exit)(nil),              // 32: kappa.fsm.v1.Exit
+	(*Fail)(nil),              // 33: kappa.fsm.v1.Fail
+	(*Park)(nil),              // 34: kappa.fsm.v1.Park
+	(*InvocationEnded)(nil),   // 35: kappa.fsm.v1.InvocationEnded
+	(*Error)(nil),             // 36: kappa.fsm.v1.Error
+	(*Result)(nil),            // 37: kappa.fsm.v1.Result
+	(*Retried)(nil),           // 38: kappa.fsm.v1.Retried
+	(*FutureResult)(nil),      // 39: kappa.fsm.v1.FutureResult
+	(*Response)(nil),          // 40: kappa.fsm.v1.Response
+	(*QueuesCreated)(nil),     // 41: kappa.fsm.v1.QueuesCreated
+	(*Dequeued)(nil),          // 42: kappa.fsm.v1.Dequeued
+	(*Blocked)(nil),           // 43: kappa.fsm.v1.Blocked
+	(*Spawned)(nil),           // 44: kappa.fsm.v1.Spawned
+	(*Resolved)(nil),          // 45: kappa.fsm.v1.Resolved
+	(*ClaimGrant)(nil),        // 46: kappa.fsm.v1.ClaimGrant
+	(*ParkOutcome)(nil),       // 47: kappa.fsm.v1.ParkOutcome
+	(*Applied)(nil),           // 48: kappa.fsm.v1.Applied
+	(*Job)(nil),               // 49: kappa.fsm.v1.Job
+	(*Waiter)(nil),            // 50: kappa.fsm.v1.Waiter
+	(*Task)(nil),              // 51: kappa.fsm.v1.Task
+	(*JobEvent)(nil),          // 52: kappa.fsm.v1.JobEvent
+	(*JobHistory)(nil),        // 53: kappa.fsm.v1.JobHistory
+	(*Queue)(nil),             // 54: kappa.fsm.v1.Queue
+	(*Putter)(nil),            // 55: kappa.fsm.v1.Putter
+	(*Session)(nil),           // 56: kappa.fsm.v1.Session
+	(*SessionEntry)(nil),      // 57: kappa.fsm.v1.SessionEntry
+	(*Node)(nil),              // 58: kappa.fsm.v1.Node
+	(*State)(nil),             // 59: kappa.fsm.v1.State
 }
 var file_fsm_proto_depIdxs = []int32{
 	8,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
-	18, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
-	19, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
-	20, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
-	22, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
-	33, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
-	34, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
-	14, // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
-	15, // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
-	16, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
-	12, // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
-	13, // 11: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
+	19, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
+	20, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
+	21, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
+	23, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
+	34, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
+	35, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
+	15, // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
+	16, // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
+	17, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
+	13, // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
+	14, // 11: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
 	11, // 12: kappa.fsm.v1.Command.set_cluster_version:type_name -> kappa.fsm.v1.SetClusterVersion
 	9,  // 13: kappa.fsm.v1.Command.leader_changed:type_name -> kappa.fsm.v1.LeaderChanged
 	10, // 14: kappa.fsm.v1.Command.retry_job:type_name -> kappa.fsm.v1.RetryJob
-	21, // 15: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
-	26, // 16: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
-	28, // 17: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
-	29, // 18: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
-	30, // 19: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
-	31, // 20: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
-	32, // 21: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
-	23, // 22: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
-	24, // 23: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
-	25, // 24: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
-	17, // 25: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
-	27, // 26: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
-	17, // 27: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
-	17, // 28: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
-	21, // 29: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
-	0,  // 30: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
-	1,  // 31: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
-	35, // 32: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
-	45, // 33: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
-	39, // 34: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
-	46, // 35: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
-	37, // 36: kappa.fsm.v1.Result.retried:type_name -> kappa.fsm.v1.Retried
-	17, // 37: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
-	43, // 38: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
-	44, // 39: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
-	42, // 40: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
-	40, // 41: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
-	41, // 42: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
-	17, // 43: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
-	38, // 44: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
-	39, // 45: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
-	17, // 46: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
-	38, // 47: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
-	39, // 48: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
-	2,  // 49: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
-	17, // 50: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
-	4,  // 51: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
-	3,  // 52: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
-	39, // 53: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
-	17, // 54: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
-	49, // 55: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
-	17, // 56: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
-	47, // 57: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
-	6,  // 58: kappa.fsm.v1.Task.next_launch:type_name -> kappa.fsm.v1.LaunchReason
-	39, // 59: kappa.fsm.v1.Task.resume_response:type_name -> kappa.fsm.v1.Response
-	5,  // 60: kappa.fsm.v1.JobEvent.kind:type_name -> kappa.fsm.v1.EventKind
-	6,  // 61: kappa.fsm.v1.JobEvent.reason:type_name -> kappa.fsm.v1.LaunchReason
-	51, // 62: kappa.fsm.v1.JobHistory.events:type_name -> kappa.fsm.v1.JobEvent
-	17, // 63: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
-	54, // 64: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
-	17, // 65: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
-	56, // 66: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
-	36, // 67: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
-	48, // 68: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
-	50, // 69: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
-	55, // 70: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
-	57, // 71: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
-	53, // 72: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
-	52, // 73: kappa.fsm.v1.State.histories:type_name -> kappa.fsm.v1.JobHistory
-	74, // [74:74] is the sub-list for method output_type
-	74, // [74:74] is the sub-list for method input_type
-	74, // [74:74] is the sub-list for extension type_name
-	74, // [74:74] is the sub-list for extension extendee
-	0,  // [0:74] is the sub-list for field type_name
+	12, // 15: kappa.fsm.v1.Command.set_drain:type_name -> kappa.fsm.v1.SetDrain
+	22, // 16: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
+	27, // 17: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
+	29, // 18: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
+	30, // 19: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
+	31, // 20: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
+	32, // 21: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
+	33, // 22: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
+	24, // 23: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
+	25, // 24: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
+	26, // 25: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
+	18, // 26: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
+	28, // 27: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
+	18, // 28: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
+	18, // 29: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
+	22, // 30: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
+	0,  // 31: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
+	1,  // 32: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
+	36, // 33: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
+	46, // 34: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
+	40, // 35: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
+	47, // 36: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
+	38, // 37: kappa.fsm.v1.Result.retried:type_name -> kappa.fsm.v1.Retried
+	18, // 38: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
+	44, // 39: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
+	45, // 40: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
+	43, // 41: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
+	41, // 42: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
+	42, // 43: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
+	18, // 44: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
+	39, // 45: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
+	40, // 46: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
+	18, // 47: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
+	39, // 48: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
+	40, // 49: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
+	2,  // 50: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
+	18, // 51: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
+	4,  // 52: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
+	3,  // 53: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
+	40, // 54: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
+	18, // 55: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
+	50, // 56: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
+	18, // 57: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
+	48, // 58: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
+	6,  // 59: kappa.fsm.v1.Task.next_launch:type_name -> kappa.fsm.v1.LaunchReason
+	40, // 60: kappa.fsm.v1.Task.resume_response:type_name -> kappa.fsm.v1.Response
+	5,  // 61: kappa.fsm.v1.JobEvent.kind:type_name -> kappa.fsm.v1.EventKind
+	6,  // 62: kappa.fsm.v1.JobEvent.reason:type_name -> kappa.fsm.v1.LaunchReason
+	52, // 63: kappa.fsm.v1.JobHistory.events:type_name -> kappa.fsm.v1.JobEvent
+	18, // 64: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
+	55, // 65: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
+	18, // 66: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
+	57, // 67: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
+	37, // 68: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
+	49, // 69: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
+	51, // 70: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
+	56, // 71: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
+	58, // 72: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
+	54, // 73: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
+	53, // 74: kappa.fsm.v1.State.histories:type_name -> kappa.fsm.v1.JobHistory
+	75, // [75:75] is the sub-list for method output_type
+	75, // [75:75] is the sub-list for method input_type
+	75, // [75:75] is the sub-list for extension type_name
+	75, // [75:75] is the sub-list for extension extendee
+	0,  // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_fsm_proto_init() }
@@ -5430,12 +5517,13 @@ func file_fsm_proto_init() {
 		(*Command_SetClusterVersion)(nil),
 		(*Command_LeaderChanged)(nil),
 		(*Command_RetryJob)(nil),
+		(*Command_SetDrain)(nil),
 	}
-	file_fsm_proto_msgTypes[10].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[11].OneofWrappers = []any{
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_fsm_proto_msgTypes[15].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[16].OneofWrappers = []any{
 		(*TaskCall_Spawn)(nil),
 		(*TaskCall_Wait)(nil),
 		(*TaskCall_Checkpoint)(nil),
@@ -5446,7 +5534,7 @@ func file_fsm_proto_init() {
 		(*TaskCall_Enqueue)(nil),
 		(*TaskCall_Dequeue)(nil),
 	}
-	file_fsm_proto_msgTypes[29].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[30].OneofWrappers = []any{
 		(*Result_JobId)(nil),
 		(*Result_Claim)(nil),
 		(*Result_Response)(nil),
@@ -5454,7 +5542,7 @@ func file_fsm_proto_init() {
 		(*Result_Ignored)(nil),
 		(*Result_Retried)(nil),
 	}
-	file_fsm_proto_msgTypes[32].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[33].OneofWrappers = []any{
 		(*Response_Ack)(nil),
 		(*Response_Spawned)(nil),
 		(*Response_Resolved)(nil),
@@ -5468,7 +5556,7 @@ func file_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_proto_rawDesc), len(file_fsm_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   52,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -90,10 +90,16 @@ type Node struct {
 	RaftAddr string
 	APIAddr  string
 	DataDir  string
-	proc     *Process
-	join     string   // a member's API address; empty: bootstrap
-	extra    []string // from Options.Addrs
-	certs    string   // its certs dir ("" when insecure)
+	// Binary, when set, is the kappa binary this node runs from its next
+	// start on (a rolling upgrade); empty: Options.Binary.
+	Binary string
+	// Flags are server flags of this node alone from its next start on;
+	// they come after Options.ServerArgs, so they override them.
+	Flags []string
+	proc  *Process
+	join  string   // a member's API address; empty: bootstrap
+	extra []string // from Options.Addrs
+	certs string   // its certs dir ("" when insecure)
 }
 
 // Start starts the cluster: lambda-local (if asked), then the nodes one by
@@ -223,13 +229,17 @@ func (c *Cluster) serverArgs(n *Node) []string {
 		args = append(args, "--join", n.join)
 	}
 	args = append(args, n.extra...)
-	return append(args, c.opts.ServerArgs...)
+	args = append(args, c.opts.ServerArgs...)
+	return append(args, n.Flags...)
 }
 
 // startNode runs node n (again) with its current command line and waits
 // until its API listens.
 func (c *Cluster) startNode(n *Node) error {
 	n.proc.bin, n.proc.args = c.opts.Binary, c.serverArgs(n)
+	if n.Binary != "" {
+		n.proc.bin = n.Binary
+	}
 	if c.opts.Command != nil {
 		n.proc.bin, n.proc.args = c.opts.Command(n.Index, n.proc.bin, n.proc.args)
 	}
@@ -275,6 +285,17 @@ func (c *Cluster) Restart(n *Node) error {
 	n.proc.Kill()
 	return c.startNode(n)
 }
+
+// Terminate stops a node on purpose (SIGTERM, see Process.Terminate) and
+// waits up to limit for it to exit; nil means it exited with status 0.
+func (c *Cluster) Terminate(n *Node, limit time.Duration) error { return n.proc.Terminate(limit) }
+
+// WaitExit waits up to limit for a node's process to end by itself and
+// returns how it ended (nil: exit status 0).
+func (c *Cluster) WaitExit(n *Node, limit time.Duration) error { return n.proc.Wait(limit) }
+
+// Reload sends SIGHUP to a node's process (as `systemctl reload` does).
+func (c *Cluster) Reload(n *Node) error { return n.proc.SignalMain(syscall.SIGHUP) }
 
 // Wipe kills a node and deletes its data dir; Restart then makes it join
 // again as a new, empty member (it catches up by snapshot).

@@ -20,10 +20,11 @@ type Process struct {
 	args []string
 	log  string
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-	paused bool
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error // how the last run ended, once exited is closed
+	paused  bool
 }
 
 // NewProcess describes a process; Start runs it.
@@ -47,7 +48,14 @@ func (p *Process) Start() error {
 		return fmt.Errorf("starting %s: %w", p.name, err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); f.Close(); close(exited) }()
+	go func() {
+		err := cmd.Wait()
+		f.Close()
+		p.mu.Lock()
+		p.waitErr = err
+		p.mu.Unlock()
+		close(exited)
+	}()
 	p.mu.Lock()
 	p.cmd, p.exited, p.paused = cmd, exited, false
 	p.mu.Unlock()
@@ -121,6 +129,40 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	}
 	p.paused = sig == syscall.SIGSTOP
 	return syscall.Kill(-p.cmd.Process.Pid, sig)
+}
+
+// SignalMain sends sig to the process alone, not its children.
+func (p *Process) SignalMain(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
+// Terminate sends SIGTERM to the process alone, not its group (as
+// systemd's KillMode=mixed does): a node that stops on purpose stops its
+// children itself, after letting on-coordinator tasks checkpoint. It waits
+// up to limit for the exit and returns how the process ended (nil: exit
+// status 0).
+func (p *Process) Terminate(limit time.Duration) error {
+	if err := p.SignalMain(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("%s: SIGTERM: %w", p.name, err)
+	}
+	return p.Wait(limit)
+}
+
+// Wait waits up to limit for the process to exit and returns how it ended
+// (nil: exit status 0; an *exec.ExitError carries the code).
+func (p *Process) Wait(limit time.Duration) error {
+	p.waitExit(limit)
+	if p.Running() {
+		return fmt.Errorf("%s still runs after %s", p.name, limit)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waitErr
 }
 
 // waitExit waits until the process ended or limit passed.

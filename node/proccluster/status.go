@@ -68,3 +68,26 @@ func (c *Cluster) WaitMembers(n int, limit time.Duration) error {
 	}
 	return nil
 }
+
+// WaitCaughtUp waits until n follows a leader and has applied everything
+// the cluster had committed when the wait began (after a restart).
+func (c *Cluster) WaitCaughtUp(n *Node, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	leader, err := c.WaitLeader(limit)
+	if err != nil {
+		return err
+	}
+	st, err := c.Status(leader, 2*time.Second)
+	if err != nil {
+		return fmt.Errorf("asking the leader %s: %w", leader.ID, err)
+	}
+	target := st.GetCommitIndex()
+	err = poll(time.Until(deadline), 50*time.Millisecond, func() bool {
+		st, err := c.Status(n, time.Second)
+		return err == nil && st.GetLeaderId() != "" && st.GetAppliedIndex() >= target
+	})
+	if err != nil {
+		return fmt.Errorf("%s did not catch up to index %d within %s (log: %s)", n.ID, target, limit, n.proc.LogPath())
+	}
+	return nil
+}

@@ -343,12 +343,14 @@ func (*MembersRequest) Descriptor() ([]byte, []int) {
 }
 
 type Member struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	RaftAddr      string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
-	ApiAddr       string                 `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
-	Voter         bool                   `protobuf:"varint,4,opt,name=voter,proto3" json:"voter,omitempty"`
-	Leader        bool                   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	RaftAddr string                 `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	ApiAddr  string                 `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	Voter    bool                   `protobuf:"varint,4,opt,name=voter,proto3" json:"voter,omitempty"`
+	Leader   bool                   `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	// drained: kept off leadership (kappa cluster drain).
+	Drained       bool `protobuf:"varint,6,opt,name=drained,proto3" json:"drained,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -418,6 +420,13 @@ func (x *Member) GetLeader() bool {
 	return false
 }
 
+func (x *Member) GetDrained() bool {
+	if x != nil {
+		return x.Drained
+	}
+	return false
+}
+
 type MembersResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Members       []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
@@ -478,6 +487,96 @@ func (x *MembersResponse) GetTerm() uint64 {
 	return 0
 }
 
+type DrainRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainRequest) Reset() {
+	*x = DrainRequest{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainRequest) ProtoMessage() {}
+
+func (x *DrainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainRequest.ProtoReflect.Descriptor instead.
+func (*DrainRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DrainRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+type DrainResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// leader_id is the leader once the call is done (never the drained node
+	// while another voter can lead).
+	LeaderId      string `protobuf:"bytes,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainResponse) Reset() {
+	*x = DrainResponse{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainResponse) ProtoMessage() {}
+
+func (x *DrainResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainResponse.ProtoReflect.Descriptor instead.
+func (*DrainResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DrainResponse) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
 var File_kappa_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_admin_proto_rawDesc = "" +
@@ -497,22 +596,29 @@ const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\x05to_id\x18\x01 \x01(\tR\x04toId\"5\n" +
 	"\x16TransferLeaderResponse\x12\x1b\n" +
 	"\tleader_id\x18\x01 \x01(\tR\bleaderId\"\x10\n" +
-	"\x0eMembersRequest\"\x87\x01\n" +
+	"\x0eMembersRequest\"\xa1\x01\n" +
 	"\x06Member\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
 	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\x12\x14\n" +
 	"\x05voter\x18\x04 \x01(\bR\x05voter\x12\x16\n" +
-	"\x06leader\x18\x05 \x01(\bR\x06leader\"n\n" +
+	"\x06leader\x18\x05 \x01(\bR\x06leader\x12\x18\n" +
+	"\adrained\x18\x06 \x01(\bR\adrained\"n\n" +
 	"\x0fMembersResponse\x12*\n" +
 	"\amembers\x18\x01 \x03(\v2\x10.kappa.v1.MemberR\amembers\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12\x12\n" +
-	"\x04term\x18\x03 \x01(\x04R\x04term2\x97\x02\n" +
+	"\x04term\x18\x03 \x01(\x04R\x04term\"'\n" +
+	"\fDrainRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\",\n" +
+	"\rDrainResponse\x12\x1b\n" +
+	"\tleader_id\x18\x01 \x01(\tR\bleaderId2\x8d\x03\n" +
 	"\fAdminService\x125\n" +
 	"\x04Join\x12\x15.kappa.v1.JoinRequest\x1a\x16.kappa.v1.JoinResponse\x12;\n" +
 	"\x06Remove\x12\x17.kappa.v1.RemoveRequest\x1a\x18.kappa.v1.RemoveResponse\x12S\n" +
 	"\x0eTransferLeader\x12\x1f.kappa.v1.TransferLeaderRequest\x1a .kappa.v1.TransferLeaderResponse\x12>\n" +
-	"\aMembers\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
+	"\aMembers\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponse\x128\n" +
+	"\x05Drain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12:\n" +
+	"\aUndrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
 
 var (
 	file_kappa_v1_admin_proto_rawDescOnce sync.Once
@@ -526,7 +632,7 @@ func file_kappa_v1_admin_proto_rawDescGZIP() []byte {
 	return file_kappa_v1_admin_proto_rawDescData
 }
 
-var file_kappa_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_kappa_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_kappa_v1_admin_proto_goTypes = []any{
 	(*JoinRequest)(nil),            // 0: kappa.v1.JoinRequest
 	(*JoinResponse)(nil),           // 1: kappa.v1.JoinResponse
@@ -537,22 +643,28 @@ var file_kappa_v1_admin_proto_goTypes = []any{
 	(*MembersRequest)(nil),         // 6: kappa.v1.MembersRequest
 	(*Member)(nil),                 // 7: kappa.v1.Member
 	(*MembersResponse)(nil),        // 8: kappa.v1.MembersResponse
+	(*DrainRequest)(nil),           // 9: kappa.v1.DrainRequest
+	(*DrainResponse)(nil),          // 10: kappa.v1.DrainResponse
 }
 var file_kappa_v1_admin_proto_depIdxs = []int32{
-	7, // 0: kappa.v1.MembersResponse.members:type_name -> kappa.v1.Member
-	0, // 1: kappa.v1.AdminService.Join:input_type -> kappa.v1.JoinRequest
-	2, // 2: kappa.v1.AdminService.Remove:input_type -> kappa.v1.RemoveRequest
-	4, // 3: kappa.v1.AdminService.TransferLeader:input_type -> kappa.v1.TransferLeaderRequest
-	6, // 4: kappa.v1.AdminService.Members:input_type -> kappa.v1.MembersRequest
-	1, // 5: kappa.v1.AdminService.Join:output_type -> kappa.v1.JoinResponse
-	3, // 6: kappa.v1.AdminService.Remove:output_type -> kappa.v1.RemoveResponse
-	5, // 7: kappa.v1.AdminService.TransferLeader:output_type -> kappa.v1.TransferLeaderResponse
-	8, // 8: kappa.v1.AdminService.Members:output_type -> kappa.v1.MembersResponse
-	5, // [5:9] is the sub-list for method output_type
-	1, // [1:5] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	7,  // 0: kappa.v1.MembersResponse.members:type_name -> kappa.v1.Member
+	0,  // 1: kappa.v1.AdminService.Join:input_type -> kappa.v1.JoinRequest
+	2,  // 2: kappa.v1.AdminService.Remove:input_type -> kappa.v1.RemoveRequest
+	4,  // 3: kappa.v1.AdminService.TransferLeader:input_type -> kappa.v1.TransferLeaderRequest
+	6,  // 4: kappa.v1.AdminService.Members:input_type -> kappa.v1.MembersRequest
+	9,  // 5: kappa.v1.AdminService.Drain:input_type -> kappa.v1.DrainRequest
+	9,  // 6: kappa.v1.AdminService.Undrain:input_type -> kappa.v1.DrainRequest
+	1,  // 7: kappa.v1.AdminService.Join:output_type -> kappa.v1.JoinResponse
+	3,  // 8: kappa.v1.AdminService.Remove:output_type -> kappa.v1.RemoveResponse
+	5,  // 9: kappa.v1.AdminService.TransferLeader:output_type -> kappa.v1.TransferLeaderResponse
+	8,  // 10: kappa.v1.AdminService.Members:output_type -> kappa.v1.MembersResponse
+	10, // 11: kappa.v1.AdminService.Drain:output_type -> kappa.v1.DrainResponse
+	10, // 12: kappa.v1.AdminService.Undrain:output_type -> kappa.v1.DrainResponse
+	7,  // [7:13] is the sub-list for method output_type
+	1,  // [1:7] is the sub-list for method input_type
+	1,  // [1:1] is the sub-list for extension type_name
+	1,  // [1:1] is the sub-list for extension extendee
+	0,  // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_admin_proto_init() }
@@ -566,7 +678,7 @@ func file_kappa_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_admin_proto_rawDesc), len(file_kappa_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,18 +51,20 @@ class MembersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Member(_message.Message):
-    __slots__ = ("node_id", "raft_addr", "api_addr", "voter", "leader")
+    __slots__ = ("node_id", "raft_addr", "api_addr", "voter", "leader", "drained")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RAFT_ADDR_FIELD_NUMBER: _ClassVar[int]
     API_ADDR_FIELD_NUMBER: _ClassVar[int]
     VOTER_FIELD_NUMBER: _ClassVar[int]
     LEADER_FIELD_NUMBER: _ClassVar[int]
+    DRAINED_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     raft_addr: str
     api_addr: str
     voter: bool
     leader: bool
-    def __init__(self, node_id: _Optional[str] = ..., raft_addr: _Optional[str] = ..., api_addr: _Optional[str] = ..., voter: _Optional[bool] = ..., leader: _Optional[bool] = ...) -> None: ...
+    drained: bool
+    def __init__(self, node_id: _Optional[str] = ..., raft_addr: _Optional[str] = ..., api_addr: _Optional[str] = ..., voter: _Optional[bool] = ..., leader: _Optional[bool] = ..., drained: _Optional[bool] = ...) -> None: ...
 
 class MembersResponse(_message.Message):
     __slots__ = ("members", "leader_id", "term")
@@ -73,3 +75,15 @@ class MembersResponse(_message.Message):
     leader_id: str
     term: int
     def __init__(self, members: _Optional[_Iterable[_Union[Member, _Mapping]]] = ..., leader_id: _Optional[str] = ..., term: _Optional[int] = ...) -> None: ...
+
+class DrainRequest(_message.Message):
+    __slots__ = ("node_id",)
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
+
+class DrainResponse(_message.Message):
+    __slots__ = ("leader_id",)
+    LEADER_ID_FIELD_NUMBER: _ClassVar[int]
+    leader_id: str
+    def __init__(self, leader_id: _Optional[str] = ...) -> None: ...

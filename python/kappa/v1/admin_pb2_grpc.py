@@ -54,6 +54,16 @@ class AdminServiceStub:
                 request_serializer=kappa_dot_v1_dot_admin__pb2.MembersRequest.SerializeToString,
                 response_deserializer=kappa_dot_v1_dot_admin__pb2.MembersResponse.FromString,
                 _registered_method=True)
+        self.Drain = channel.unary_unary(
+                '/kappa.v1.AdminService/Drain',
+                request_serializer=kappa_dot_v1_dot_admin__pb2.DrainRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_admin__pb2.DrainResponse.FromString,
+                _registered_method=True)
+        self.Undrain = channel.unary_unary(
+                '/kappa.v1.AdminService/Undrain',
+                request_serializer=kappa_dot_v1_dot_admin__pb2.DrainRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_admin__pb2.DrainResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -87,6 +97,22 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Drain(self, request, context):
+        """Drain keeps a node off leadership until Undrain: if it leads, leadership
+        moves to another voter now, and whenever it wins an election later it
+        hands leadership on at once. Needs command version 2.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Undrain(self, request, context):
+        """Undrain lets a drained node lead again (it does not take leadership).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +135,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.Members,
                     request_deserializer=kappa_dot_v1_dot_admin__pb2.MembersRequest.FromString,
                     response_serializer=kappa_dot_v1_dot_admin__pb2.MembersResponse.SerializeToString,
+            ),
+            'Drain': grpc.unary_unary_rpc_method_handler(
+                    servicer.Drain,
+                    request_deserializer=kappa_dot_v1_dot_admin__pb2.DrainRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_admin__pb2.DrainResponse.SerializeToString,
+            ),
+            'Undrain': grpc.unary_unary_rpc_method_handler(
+                    servicer.Undrain,
+                    request_deserializer=kappa_dot_v1_dot_admin__pb2.DrainRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_admin__pb2.DrainResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +255,60 @@ class AdminService:
             '/kappa.v1.AdminService/Members',
             kappa_dot_v1_dot_admin__pb2.MembersRequest.SerializeToString,
             kappa_dot_v1_dot_admin__pb2.MembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Drain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.AdminService/Drain',
+            kappa_dot_v1_dot_admin__pb2.DrainRequest.SerializeToString,
+            kappa_dot_v1_dot_admin__pb2.DrainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Undrain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.AdminService/Undrain',
+            kappa_dot_v1_dot_admin__pb2.DrainRequest.SerializeToString,
+            kappa_dot_v1_dot_admin__pb2.DrainResponse.FromString,
             options,
             channel_credentials,
             insecure,

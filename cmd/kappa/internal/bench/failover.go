@@ -22,6 +22,12 @@ type failoverTasks struct {
 	running map[uint64]bool        // task id → claimed and running
 	calls   []time.Time            // successful committed calls, any task
 	alive   map[uint64][]time.Time // per task: successful calls and heartbeats
+	acked   map[uint64]int         // per task: committed calls acknowledged
+}
+
+func newFailoverTasks(interval time.Duration) *failoverTasks {
+	return &failoverTasks{interval: interval, stop: make(chan struct{}), running: map[uint64]bool{},
+		alive: map[uint64][]time.Time{}, acked: map[uint64]int{}}
 }
 
 func (f *failoverTasks) record(task uint64, committed bool) {
@@ -31,6 +37,7 @@ func (f *failoverTasks) record(task uint64, committed bool) {
 	f.alive[task] = append(f.alive[task], now)
 	if committed {
 		f.calls = append(f.calls, now)
+		f.acked[task]++
 	}
 }
 
@@ -65,6 +72,23 @@ func (f *failoverTasks) simulate(sim *simLambdas, spec node.InvocationSpec, chil
 				f.record(spec.Task, true)
 			}
 		}
+	}
+}
+
+// waitRunning waits until n simulated tasks run.
+func (f *failoverTasks) waitRunning(n int) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		f.mu.Lock()
+		running := len(f.running)
+		f.mu.Unlock()
+		if running >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d simulated tasks run after a minute", running, n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -126,7 +150,7 @@ type FailoverOptions struct {
 // times the first committed RPC and every running task's confirmation on
 // the new leader.
 func Failover(o FailoverOptions) error {
-	f := &failoverTasks{interval: o.CallInterval, stop: make(chan struct{}), running: map[uint64]bool{}, alive: map[uint64][]time.Time{}}
+	f := newFailoverTasks(o.CallInterval)
 	var sim *simLambdas
 	c, s, _, stop, err := startCluster(o.Binary, benchCluster{nodes: 3}, func(spec node.InvocationSpec) { f.simulate(sim, spec, o.Tasks) })
 	if err != nil {
@@ -137,14 +161,8 @@ func Failover(o FailoverOptions) error {
 	if _, err := submitSim(c.Client(), "{}"); err != nil {
 		return err
 	}
-	for {
-		f.mu.Lock()
-		n := len(f.running)
-		f.mu.Unlock()
-		if n == o.Tasks {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := f.waitRunning(o.Tasks); err != nil {
+		return err
 	}
 	var firsts, alls []time.Duration
 	for i := 1; i <= o.Trials; i++ {
