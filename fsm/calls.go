@@ -22,7 +22,7 @@ func (m *Machine) checkRef(ref *pb.TaskRef) (*pb.Job, *pb.Task, *pb.Result) {
 
 // call applies one task RPC exactly once: seq must be the next one; the
 // last one re-sent with the same digest gets its stored response.
-func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
+func (m *Machine) call(index uint64, now int64, q *pb.Quotas, c *pb.TaskCall) *pb.Result {
 	j, t, bad := m.checkRef(c.GetRef())
 	if bad != nil {
 		return bad
@@ -66,7 +66,9 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 	var r *pb.Response
 	switch op := c.GetOp().(type) {
 	case *pb.TaskCall_Spawn:
-		r = m.spawn(j, t, now, op.Spawn)
+		if r = spawnQuota(j, q, len(op.Spawn.GetChildren())); r == nil {
+			r = m.spawn(j, t, now, op.Spawn)
+		}
 	case *pb.TaskCall_Wait:
 		r = m.wait(j, t, op.Wait)
 	case *pb.TaskCall_Checkpoint:
@@ -91,7 +93,9 @@ func (m *Machine) call(index uint64, now int64, c *pb.TaskCall) *pb.Result {
 	case *pb.TaskCall_CreateQueues:
 		r = m.createQueues(j, op.CreateQueues)
 	case *pb.TaskCall_Enqueue:
-		r = m.enqueue(j, t, op.Enqueue)
+		if r = enqueueQuota(j, q, len(op.Enqueue.GetItems())); r == nil {
+			r = m.enqueue(j, t, op.Enqueue)
+		}
 	case *pb.TaskCall_Dequeue:
 		r = m.dequeue(j, t, op.Dequeue)
 	}

@@ -12,17 +12,27 @@ import (
 // log is a test harness: it applies commands one entry at a time and keeps
 // every entry, so a test can replay the log into another machine.
 type log struct {
-	t       *testing.T
+	t       testing.TB
 	m       *Machine
 	entries []*pb.Entry
 	now     int64
+	// clock: stamp the cluster clock (= now) as a version-2 leader does;
+	// quotas: stamp these limits on every command that has none.
+	clock  bool
+	quotas *pb.Quotas
 }
 
-func newLog(t *testing.T) *log { return &log{t: t, m: New(), now: 1_000} }
+func newLog(t testing.TB) *log { return &log{t: t, m: New(), now: 1_000} }
 
 func (l *log) apply(c *pb.Command) *pb.Result {
 	l.now += 10
 	c.NowUnixMs = l.now
+	if l.clock {
+		c.ClockMs = l.now
+	}
+	if l.quotas != nil && c.Quotas == nil {
+		c.Quotas = l.quotas
+	}
 	e := &pb.Entry{Commands: []*pb.Command{c}}
 	// Entries travel as bytes through Raft: do the same here.
 	data, err := proto.Marshal(e)
@@ -53,6 +63,14 @@ func (l *log) refused(c *pb.Command, code pb.ErrorCode) string {
 		l.t.Fatalf("want error %v, got %v", code, r)
 	}
 	return r.GetError().GetMessage()
+}
+
+// version2 moves the cluster to command version 2, and stamps the clock
+// on every command from then on.
+func (l *log) version2() {
+	l.t.Helper()
+	l.ok(&pb.Command{Op: &pb.Command_SetClusterVersion{SetClusterVersion: &pb.SetClusterVersion{Version: 2}}})
+	l.clock = true
 }
 
 func (l *log) submit() uint64 {

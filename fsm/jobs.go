@@ -2,20 +2,24 @@ package fsm
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
-	"google.golang.org/protobuf/proto"
 )
 
 // RootTask is the id of a job's first task, the one that runs
 // handler(event, context).
 const RootTask = 1
 
-func (m *Machine) submitJob(now int64, s *pb.SubmitJob) *pb.Result {
+func (m *Machine) submitJob(now int64, q *pb.Quotas, s *pb.SubmitJob) *pb.Result {
 	if s.GetProgramHash() == "" {
 		return fail(pb.ErrorCode_INVALID, "submit: the job names no program hash")
+	}
+	if s.GetPriority() > MaxPriority {
+		return fail(pb.ErrorCode_INVALID, "submit: priority %d is not between 1 and %d", s.GetPriority(), MaxPriority)
+	}
+	if bad := m.submitQuota(q); bad != nil {
+		return bad
 	}
 	maxLaunches := s.GetMaxLaunches()
 	if maxLaunches == 0 {
@@ -34,8 +38,10 @@ func (m *Machine) submitJob(now int64, s *pb.SubmitJob) *pb.Result {
 		NextTaskId:      RootTask + 1,
 		SubmittedUnixMs: now,
 		TasksByState:    make([]uint64, len(pb.TaskState_name)),
+		Priority:        s.GetPriority(),
 	}
 	m.jobs[id] = j
+	m.liveJobs++
 	root := &pb.Task{JobId: id, Id: RootTask, Name: "handler"}
 	m.addTask(root, pb.TaskState_TASK_RUNNABLE)
 	m.noteSubmitted(j, s, now, root)
@@ -58,9 +64,15 @@ func (m *Machine) finishJob(j *pb.Job, now int64, state pb.JobState, errMsg stri
 }
 
 func (m *Machine) endJob(j *pb.Job, now int64, state pb.JobState, errMsg string, kind pb.EventKind) {
+	if j.GetState() == pb.JobState_JOB_RUNNING {
+		m.liveJobs--
+	}
 	j.State = state
 	j.Error = errMsg
 	j.FinishedUnixMs = now
+	if m.atLeast(2) {
+		j.FinishedClockMs = m.clock
+	}
 	for id := uint64(1); id < j.GetNextTaskId(); id++ {
 		t := m.tasks[TaskKey{j.GetId(), id}]
 		if t == nil || isTerminal(t.GetState()) {
@@ -165,31 +177,6 @@ func (m *Machine) waitForGraph(j *pb.Job) string {
 	return strings.Join(edges, "; ")
 }
 
-// sessionResult returns the stored result of a client request applied
-// before, so a retried write is not applied twice.
-func (m *Machine) sessionResult(client string, req uint64) *pb.Result {
-	s := m.sessions[client]
-	for _, e := range s.GetEntries() {
-		if e.GetRequestId() == req {
-			return proto.Clone(e.GetResult()).(*pb.Result)
-		}
-	}
-	return nil
-}
-
-func (m *Machine) rememberSession(client string, req uint64, r *pb.Result) {
-	s := m.sessions[client]
-	if s == nil {
-		s = &pb.Session{ClientId: client}
-		m.sessions[client] = s
-	}
-	s.Entries = append(s.Entries, &pb.SessionEntry{RequestId: req, Result: proto.Clone(r).(*pb.Result)})
-	sort.Slice(s.Entries, func(a, b int) bool { return s.Entries[a].GetRequestId() < s.Entries[b].GetRequestId() })
-	if len(s.Entries) > sessionKeep {
-		s.Entries = s.Entries[len(s.Entries)-sessionKeep:]
-	}
-}
-
 // forgetJob drops a finished job, its tasks and its queues from the state
 // (after its retention; the leader has collected its keys first).
 func (m *Machine) forgetJob(f *pb.ForgetJob) *pb.Result {
@@ -201,8 +188,8 @@ func (m *Machine) forgetJob(f *pb.ForgetJob) *pb.Result {
 		return fail(pb.ErrorCode_BAD_STATE, "job j%d is still running; cancel it first", j.GetId())
 	}
 	for id := uint64(1); id < j.GetNextTaskId(); id++ {
+		m.dropRunnable(TaskKey{j.GetId(), id})
 		delete(m.tasks, TaskKey{j.GetId(), id})
-		delete(m.runnable, TaskKey{j.GetId(), id})
 	}
 	for _, k := range m.queueKeys(j.GetId()) {
 		delete(m.queues, k)

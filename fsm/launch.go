@@ -52,6 +52,7 @@ func (m *Machine) launch(now int64, l *pb.Launch) *pb.Result {
 	if t.Epoch > j.MaxEpoch {
 		j.MaxEpoch = t.Epoch
 	}
+	m.chargeLaunch(j)
 	m.setState(t, pb.TaskState_TASK_LAUNCHED)
 	m.noteLaunched(j, t, now)
 	return &pb.Result{}

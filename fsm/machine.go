@@ -6,6 +6,7 @@
 package fsm
 
 import (
+	"container/list"
 	"fmt"
 	"sort"
 
@@ -18,9 +19,6 @@ const DefaultMaxLaunches = 8
 
 // auditKeep bounds the per-task audit records (applied_calls counts all).
 const auditKeep = 1024
-
-// sessionKeep bounds the remembered requests per client.
-const sessionKeep = 64
 
 // TaskKey names a task.
 type TaskKey struct{ Job, Task uint64 }
@@ -43,10 +41,21 @@ type Machine struct {
 	// build's own limit (0: CommandVersion), never part of the state.
 	clusterVersion uint32
 	knownVersion   uint32
+	// clock is the cluster clock (see Command.clock_ms); runnableSeq and
+	// virtualPass order launches (fair.go).
+	clock       int64
+	runnableSeq uint64
+	virtualPass uint64
 
-	// runnable indexes RUNNABLE tasks of running jobs. Derived: rebuilt on
-	// Restore, never serialized.
-	runnable map[TaskKey]struct{}
+	// Derived, rebuilt on Restore, never serialized: runnable indexes the
+	// RUNNABLE tasks of running jobs into runQueues, each job's runnable
+	// tasks in launch order; liveJobs counts running jobs; sessionAge
+	// lists client ids least recently used first (sessions.go).
+	runnable   map[TaskKey]*list.Element
+	runQueues  map[uint64]*list.List
+	liveJobs   int
+	sessionAge *list.List
+	sessionAt  map[string]*list.Element
 
 	// Job histories (events.go), the leader the last LeaderChanged named
 	// and how many were applied (the leader era).
@@ -61,14 +70,17 @@ type Machine struct {
 // New returns an empty machine.
 func New() *Machine {
 	return &Machine{
-		nextJobID: 1,
-		jobs:      map[uint64]*pb.Job{},
-		tasks:     map[TaskKey]*pb.Task{},
-		sessions:  map[string]*pb.Session{},
-		nodes:     map[string]*pb.Node{},
-		queues:    map[QueueKey]*pb.Queue{},
-		runnable:  map[TaskKey]struct{}{},
-		histories: map[uint64]*pb.JobHistory{},
+		nextJobID:  1,
+		jobs:       map[uint64]*pb.Job{},
+		tasks:      map[TaskKey]*pb.Task{},
+		sessions:   map[string]*pb.Session{},
+		nodes:      map[string]*pb.Node{},
+		queues:     map[QueueKey]*pb.Queue{},
+		runnable:   map[TaskKey]*list.Element{},
+		runQueues:  map[uint64]*list.List{},
+		sessionAge: list.New(),
+		sessionAt:  map[string]*list.Element{},
+		histories:  map[uint64]*pb.JobHistory{},
 	}
 }
 
@@ -80,13 +92,19 @@ func (m *Machine) AppliedIndex() uint64 { return m.appliedIndex }
 func (m *Machine) Apply(index uint64, e *pb.Entry) []*pb.Result {
 	results := make([]*pb.Result, len(e.GetCommands()))
 	for i, c := range e.GetCommands() {
+		m.clock = max(m.clock, c.GetClockMs())
 		results[i] = m.applyCommand(index, c)
 	}
+	m.expireSessions()
 	if index > m.appliedIndex {
 		m.appliedIndex = index
 	}
 	return results
 }
+
+// Clock is the cluster clock in milliseconds: the largest clock a
+// committed command carried (0 before command version 2).
+func (m *Machine) Clock() int64 { return m.clock }
 
 func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 	if c.GetClientId() != "" {
@@ -97,13 +115,13 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 	var r *pb.Result
 	switch op := c.GetOp().(type) {
 	case *pb.Command_SubmitJob:
-		r = m.submitJob(c.GetNowUnixMs(), op.SubmitJob)
+		r = m.submitJob(c.GetNowUnixMs(), c.GetQuotas(), op.SubmitJob)
 	case *pb.Command_Launch:
 		r = m.launch(c.GetNowUnixMs(), op.Launch)
 	case *pb.Command_Claim:
 		r = m.claim(c.GetNowUnixMs(), op.Claim)
 	case *pb.Command_Call:
-		r = m.call(index, c.GetNowUnixMs(), op.Call)
+		r = m.call(index, c.GetNowUnixMs(), c.GetQuotas(), op.Call)
 	case *pb.Command_Park:
 		r = m.park(c.GetNowUnixMs(), op.Park)
 	case *pb.Command_InvocationEnded:
@@ -123,7 +141,7 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 	case *pb.Command_LeaderChanged:
 		r = m.leaderChanged(c.GetNowUnixMs(), op.LeaderChanged)
 	case *pb.Command_RetryJob:
-		r = m.retryJob(c.GetNowUnixMs(), op.RetryJob)
+		r = m.retryJob(c.GetNowUnixMs(), c.GetQuotas(), op.RetryJob)
 	case *pb.Command_SetDrain:
 		r = m.setDrain(op.SetDrain)
 	default:
@@ -145,22 +163,11 @@ func (m *Machine) setState(t *pb.Task, s pb.TaskState) {
 	}
 	counts[s]++
 	t.State = s
-	k := TaskKey{t.GetJobId(), t.GetId()}
 	if s == pb.TaskState_TASK_RUNNABLE && j.GetState() == pb.JobState_JOB_RUNNING {
-		m.runnable[k] = struct{}{}
+		m.addRunnable(j, t)
 	} else {
-		delete(m.runnable, k)
+		m.dropRunnable(TaskKey{t.GetJobId(), t.GetId()})
 	}
-}
-
-// Runnable lists the tasks that need a launch, in a deterministic order.
-func (m *Machine) Runnable() []TaskKey {
-	keys := make([]TaskKey, 0, len(m.runnable))
-	for k := range m.runnable {
-		keys = append(keys, k)
-	}
-	sortKeys(keys)
-	return keys
 }
 
 func sortKeys(keys []TaskKey) {

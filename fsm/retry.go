@@ -28,7 +28,7 @@ import (
 // A task that caught a failed future and went on keeps what it did: only
 // the last call can be waited again.
 
-func (m *Machine) retryJob(now int64, r *pb.RetryJob) *pb.Result {
+func (m *Machine) retryJob(now int64, q *pb.Quotas, r *pb.RetryJob) *pb.Result {
 	j := m.jobs[r.GetJobId()]
 	switch {
 	case j == nil:
@@ -44,9 +44,15 @@ func (m *Machine) retryJob(now int64, r *pb.RetryJob) *pb.Result {
 			return fail(pb.ErrorCode_BAD_STATE, "job j%d cannot be retried: task t%d failed before the cluster kept resume points (command version 2)", j.GetId(), t.GetId())
 		}
 	}
+	// A retried job is live again, so it counts against the cluster's jobs.
+	if refusal := m.submitQuota(q); refusal != nil {
+		return refusal
+	}
+	m.liveJobs++
 	j.State = pb.JobState_JOB_RUNNING
 	j.Error = ""
 	j.FinishedUnixMs = 0
+	j.FinishedClockMs = 0
 	j.Retries++
 	for _, t := range again {
 		resetForRetry(t)

@@ -17,7 +17,7 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // The result shares no memory with the machine.
 func (m *Machine) State() *pb.State {
 	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID, ClusterKey: m.clusterKey,
-		Version: SnapshotVersion, ClusterVersion: m.clusterVersion}
+		Version: SnapshotVersion, ClusterVersion: m.clusterVersion, ClockMs: m.clock, RunnableSeq: m.runnableSeq, VirtualPass: m.virtualPass}
 	jobIDs := make([]uint64, 0, len(m.jobs))
 	for id := range m.jobs {
 		jobIDs = append(jobIDs, id)
@@ -80,6 +80,9 @@ func (m *Machine) Restore(data []byte) error {
 	fresh.nextJobID = s.GetNextJobId()
 	fresh.clusterID = s.GetClusterId()
 	fresh.clusterKey = s.GetClusterKey()
+	fresh.clock = s.GetClockMs()
+	fresh.runnableSeq = s.GetRunnableSeq()
+	fresh.virtualPass = s.GetVirtualPass()
 	for _, q := range s.GetQueues() {
 		fresh.queues[QueueKey{q.GetJobId(), q.GetId()}] = q
 	}
@@ -88,6 +91,9 @@ func (m *Machine) Restore(data []byte) error {
 			return fmt.Errorf("fsm: restore: job j%d has %d task-state counters, want %d", j.GetId(), len(j.GetTasksByState()), len(pb.TaskState_name))
 		}
 		fresh.jobs[j.GetId()] = j
+		if j.GetState() == pb.JobState_JOB_RUNNING {
+			fresh.liveJobs++
+		}
 	}
 	for _, t := range s.GetTasks() {
 		k := TaskKey{t.GetJobId(), t.GetId()}
@@ -96,13 +102,12 @@ func (m *Machine) Restore(data []byte) error {
 			return fmt.Errorf("fsm: restore: task %s belongs to no job", k)
 		}
 		fresh.tasks[k] = t
-		if t.GetState() == pb.TaskState_TASK_RUNNABLE && j.GetState() == pb.JobState_JOB_RUNNING {
-			fresh.runnable[k] = struct{}{}
-		}
 	}
+	fresh.rebuildRunnable()
 	for _, sess := range s.GetSessions() {
 		fresh.sessions[sess.GetClientId()] = sess
 	}
+	fresh.rebuildSessionAge()
 	for _, n := range s.GetNodes() {
 		fresh.nodes[n.GetId()] = n
 	}

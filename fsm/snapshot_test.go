@@ -20,9 +20,21 @@ func simulate(t *testing.T, seed int64, steps int) *log {
 		l.submit()
 	}
 	for i := 0; i < steps; i++ {
-		// The leader launches one runnable task.
+		if i == steps/3 {
+			l.version2()
+			l.quotas = &pb.Quotas{MaxTasksPerJob: 30, MaxQueueItemsPerJob: 3}
+		}
+		if rng.Intn(40) == 0 {
+			clientWrite(l, rng)
+			continue
+		}
+		// The leader launches one runnable task: the next in fair order,
+		// or any (a leader may launch them in any order).
 		if rk := l.m.Runnable(); len(rk) > 0 && rng.Intn(3) == 0 {
 			k := rk[rng.Intn(len(rk))]
+			if rng.Intn(2) == 0 {
+				k = l.m.NextLaunches(1, func(TaskKey) bool { return false }, 0)[0]
+			}
 			e := l.m.Task(k).GetEpoch() + 1
 			w, _ := l.start(k.Job, k.Task, e)
 			if old := workers[k]; old != nil {
@@ -52,6 +64,23 @@ func simulate(t *testing.T, seed int64, steps int) *log {
 		}
 	}
 	return l
+}
+
+// clientWrite is a client's submit (of some priority, under a quota) or
+// cancel, sometimes a retry of an earlier request, sometimes refused.
+func clientWrite(l *log, rng *rand.Rand) {
+	c := &pb.Command{ClientId: fmt.Sprintf("client-%d", rng.Intn(6)), RequestId: uint64(1 + rng.Intn(4))}
+	if rng.Intn(2) == 0 {
+		c.Op = &pb.Command_CancelJob{CancelJob: &pb.CancelJob{JobId: uint64(1 + rng.Intn(8))}}
+	} else {
+		c.Op = &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "p", Priority: uint32(rng.Intn(4))}}
+	}
+	if l.clock {
+		c.Quotas = &pb.Quotas{MaxLiveJobs: 6}
+	} else if c.GetSubmitJob() != nil {
+		c.GetSubmitJob().Priority = 0
+	}
+	l.apply(c)
 }
 
 func step(l *log, rng *rand.Rand, w *worker, task *pb.Task, stale *[]*worker) {
@@ -134,6 +163,10 @@ func TestSnapshotAtRandomIndexRestoresSameState(t *testing.T) {
 		}
 		if fmt.Sprint(restored.Runnable()) != fmt.Sprint(l.m.Runnable()) {
 			t.Fatalf("seed %d: the runnable index differs after restore", seed)
+		}
+		none := func(TaskKey) bool { return false }
+		if got, want := restored.NextLaunches(1<<20, none, 0), l.m.NextLaunches(1<<20, none, 0); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("seed %d: the launch order after restore is %v, uninterrupted %v", seed, got, want)
 		}
 	}
 }

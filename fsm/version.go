@@ -16,6 +16,8 @@ const (
 	// 2: job histories (LeaderChanged, SubmitJob.history_limit, the lease
 	// expiry outcome), RetryJob and SetDrain (members kept off leadership);
 	// Launch.secret_hash (task credentials), SubmitJob.owner.
+	// 2 also: quotas, priorities and the cluster clock in commands; fair
+	// launch order, bounded sessions and retention by cluster clock.
 	CommandVersion uint32 = 2
 	// SnapshotVersion is the newest snapshot layout this build restores.
 	SnapshotVersion uint32 = 1
@@ -37,7 +39,8 @@ func fieldsSince(c *pb.Command) uint32 {
 	switch {
 	case c.GetSubmitJob().GetHistoryLimit() != 0,
 		c.GetInvocationEnded().GetOutcome() == pb.Outcome_OUTCOME_LEASE_EXPIRED,
-		len(c.GetLaunch().GetSecretHash()) > 0, c.GetSubmitJob().GetOwner() != "":
+		len(c.GetLaunch().GetSecretHash()) > 0, c.GetSubmitJob().GetOwner() != "",
+		c.GetQuotas() != nil, c.GetClockMs() != 0, c.GetSubmitJob().GetPriority() != 0:
 		return 2
 	}
 	return 1
@@ -120,6 +123,29 @@ func (m *Machine) setClusterVersion(s *pb.SetClusterVersion) *pb.Result {
 	if s.GetVersion() < m.ClusterVersion() {
 		return fail(pb.ErrorCode_INVALID, "the cluster version never goes down: it is %d, not %d", m.ClusterVersion(), s.GetVersion())
 	}
+	was := m.ClusterVersion()
 	m.clusterVersion = s.GetVersion()
+	if was < 2 && m.atLeast(2) {
+		m.startVersion2()
+	}
 	return &pb.Result{}
 }
+
+// startVersion2 sets up what version 2 keeps from the entry that turns it
+// on: the derived orders are rebuilt the way Restore builds them (so a
+// replica that restored a snapshot and one that applied the log agree),
+// and jobs finished before it start their retention at the cluster clock.
+func (m *Machine) startVersion2() {
+	m.rebuildRunnable()
+	m.rebuildSessionAge()
+	for _, j := range m.jobs {
+		if j.GetState() != pb.JobState_JOB_RUNNING {
+			j.FinishedClockMs = m.clock
+		}
+	}
+}
+
+// atLeast says whether the cluster runs command version v: Apply keeps
+// the behaviour of older versions until every voter knows the newer one,
+// so replicas of mixed builds stay identical.
+func (m *Machine) atLeast(v uint32) bool { return m.ClusterVersion() >= v }

@@ -28,6 +28,9 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 	if _, _, err := checkpoint.ReadBundle(req.GetProgramBundle()); err != nil {
 		return nil, invalid(ctx, "submit: "+err.Error())
 	}
+	if p := req.GetPriority(); p > fsm.MaxPriority {
+		return nil, invalid(ctx, fmt.Sprintf("submit: priority %d is not between 1 and %d", p, fsm.MaxPriority))
+	}
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
@@ -42,7 +45,8 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 	if err != nil && !errors.Is(err, checkpoint.ErrExists) {
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_ERROR_REASON_UNSPECIFIED, "submit: storing the program: "+err.Error())
 	}
-	submit := &pb.SubmitJob{ProgramHash: hash, EventJson: req.GetEventJson(), Name: req.GetName(), MaxLaunches: req.GetMaxLaunches(), Owner: owner}
+	submit := &pb.SubmitJob{ProgramHash: hash, EventJson: req.GetEventJson(), Name: req.GetName(), MaxLaunches: req.GetMaxLaunches(), Owner: owner,
+		Priority: req.GetPriority()}
 	if a.n.clusterVersion() >= 2 {
 		// Every replica keeps the history this leader's setting says.
 		submit.HistoryLimit = uint32(a.n.cfg.JobHistory)
@@ -254,6 +258,7 @@ func jobStatusOf(j *pb.Job) *wire.JobStatus {
 		FinishedUnixMs:  j.GetFinishedUnixMs(),
 		StartedUnixMs:   j.GetStartedUnixMs(),
 		Retries:         j.GetRetries(),
+		Priority:        max(j.GetPriority(), 1),
 	}
 }
 

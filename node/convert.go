@@ -56,6 +56,12 @@ func responseToWire(r *pb.Response) *wire.CallResponse {
 		return &wire.CallResponse{Result: &wire.CallResponse_QueuesCreated{QueuesCreated: &wire.QueuesCreated{QueueIds: v.QueuesCreated.GetQueueIds()}}}
 	case *pb.Response_Dequeued:
 		return &wire.CallResponse{Result: &wire.CallResponse_Dequeued{Dequeued: &wire.Dequeued{Item: valueToWire(v.Dequeued.GetItem())}}}
+	case *pb.Response_Refused:
+		reason := wire.ErrorReason_ERROR_REASON_UNSPECIFIED
+		if v.Refused.GetCode() == pb.ErrorCode_QUOTA_EXCEEDED {
+			reason = wire.ErrorReason_QUOTA_EXCEEDED
+		}
+		return &wire.CallResponse{Result: &wire.CallResponse_Refused{Refused: &wire.Refused{Reason: reason, Message: v.Refused.GetMessage()}}}
 	}
 	return nil
 }

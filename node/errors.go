@@ -41,6 +41,8 @@ func fsmError(ctx context.Context, e *pb.Error) error {
 		code, reason = codes.InvalidArgument, wire.ErrorReason_INVALID
 	case pb.ErrorCode_BAD_STATE, pb.ErrorCode_STALE_LAUNCH:
 		code, reason = codes.FailedPrecondition, wire.ErrorReason_BAD_STATE
+	case pb.ErrorCode_QUOTA_EXCEEDED:
+		code, reason = codes.ResourceExhausted, wire.ErrorReason_QUOTA_EXCEEDED
 	}
 	return rpcError(ctx, code, reason, e.GetMessage())
 }

@@ -37,15 +37,15 @@ func (n *Node) gcLoop(ctx context.Context) {
 
 func (n *Node) collect(ctx context.Context) error {
 	var jobs []*pb.Job
-	n.replica.read(func(m *fsm.Machine) { jobs = m.Jobs() })
-	now := time.Now()
+	var clockOn bool
+	n.replica.read(func(m *fsm.Machine) { jobs, clockOn = m.Jobs(), m.ClusterVersion() >= 2 })
+	expiredAt := n.retentionJudge(clockOn)
 	var deleted, expired uint64
 	for _, j := range jobs {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		finished := j.GetState() != pb.JobState_JOB_RUNNING
-		if finished && now.Sub(time.UnixMilli(j.GetFinishedUnixMs())) > n.cfg.Retention {
+		if j.GetState() != pb.JobState_JOB_RUNNING && expiredAt(j) {
 			d, err := n.expireJob(ctx, j.GetId())
 			deleted += d
 			if err != nil {
@@ -70,6 +70,20 @@ func (n *Node) collect(ctx context.Context) error {
 		n.log.Info("garbage collected", "keys", deleted, "jobs_expired", expired)
 	}
 	return nil
+}
+
+// retentionJudge says whether a finished job's retention has passed. From
+// command version 2 on it is judged by the cluster clock, which only
+// counts time nodes really measured: a leader whose wall clock is hours
+// ahead deletes nothing early. Before, by this node's wall clock against
+// the finish time another leader's wall clock stamped.
+func (n *Node) retentionJudge(clockOn bool) func(*pb.Job) bool {
+	if clockOn {
+		now := n.replica.clusterClock()
+		return func(j *pb.Job) bool { return now-j.GetFinishedClockMs() > n.cfg.Retention.Milliseconds() }
+	}
+	now := time.Now().Add(n.cfg.TestClockOffset)
+	return func(j *pb.Job) bool { return now.Sub(time.UnixMilli(j.GetFinishedUnixMs())) > n.cfg.Retention }
 }
 
 func (n *Node) collectJob(ctx context.Context, job uint64) (uint64, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -96,25 +97,30 @@ func (n *Node) claimedEpochs() map[fsm.TaskKey]uint64 {
 	return out
 }
 
-// launchLoop launches every runnable task: it commits Launch(task, epoch+1)
+// launchLoop launches runnable tasks: it commits Launch(task, epoch+1)
 // first, then invokes a lambda, then commits how the invocation ended. At
 // most MaxInvocations run at once: a slot is taken before the Launch
-// commits, so no task sits launched while it waits for a lambda.
+// commits, so no task sits launched while it waits for a lambda. Which
+// tasks get the free slots is the FSM's fair order (fsm.NextLaunches):
+// jobs take turns, so a small job's task starts at the next free slot
+// whatever another job queued, and a cycle costs what it launches, not
+// what waits.
 func (n *Node) launchLoop(ctx context.Context) {
 	var mu sync.Mutex
 	launching := map[fsm.TaskKey]bool{}
+	busy := func(k fsm.TaskKey) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return launching[k]
+	}
 	slots := newSlots(n.cfg.MaxInvocations)
 	for {
 		changed := n.replica.changed.wait()
-		var runnable []fsm.TaskKey
-		n.replica.read(func(m *fsm.Machine) { runnable = m.Runnable() })
-		for _, k := range runnable {
-			mu.Lock()
-			busy := launching[k]
-			mu.Unlock()
-			if busy {
-				continue
-			}
+		var next []fsm.TaskKey
+		if free := slots.available(); free > 0 {
+			n.replica.read(func(m *fsm.Machine) { next = m.NextLaunches(free, busy, n.cfg.Quotas.MaxRunningPerJob) })
+		}
+		for _, k := range next {
 			if !slots.take() {
 				break
 			}
@@ -155,6 +161,14 @@ func newSlots(n int) *slots {
 		}
 	}
 	return s
+}
+
+// available is how many slots are free now (unbounded: as many as asked).
+func (s *slots) available() int {
+	if s.free == nil {
+		return math.MaxInt32
+	}
+	return len(s.free)
 }
 
 func (s *slots) take() bool {

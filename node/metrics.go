@@ -56,6 +56,8 @@ func newMetrics(n *Node) *metrics {
 		gauge("kappa_jobs", "Jobs in the state.", read(func(m *fsm.Machine) float64 { j, _ := m.Size(); return float64(j) })),
 		gauge("kappa_tasks", "Tasks in the state.", read(func(m *fsm.Machine) float64 { _, t := m.Size(); return float64(t) })),
 		gauge("kappa_gc_deleted_keys", "Checkpoint-store keys garbage collection deleted.", func() float64 { return float64(n.GC().Deleted) }),
+		gauge("kappa_gc_rounds", "Garbage collection rounds this node ran as leader.", func() float64 { return float64(n.GC().Rounds) }),
+		gauge("kappa_jobs_expired", "Finished jobs this node forgot as leader once their retention passed.", func() float64 { return float64(n.GC().JobsExpired) }),
 		collectors.NewGoCollector(),
 	)
 	return m

@@ -77,12 +77,15 @@ type Config struct {
 	LambdaUnreachableStepDown time.Duration
 	Store                     checkpoint.Store
 	// GCInterval is how often the leader collects store garbage; Retention
-	// how long a finished job's keys and record are kept.
+	// how long a finished job's keys and record are kept (judged by the
+	// cluster clock, not this node's wall clock: see fsm Command.clock_ms).
 	GCInterval time.Duration
 	Retention  time.Duration
 	// JobHistory is how many events each job's history keeps (the
 	// oldest are dropped and counted); stamped into each submit.
 	JobHistory int
+	// Quotas bound what one job, one submitter and the cluster may hold.
+	Quotas Quotas
 
 	Raft   RaftTuning
 	Worker WorkerSettings
@@ -114,6 +117,9 @@ type Config struct {
 	// its on-coordinator tasks and its leadership transfer (0: stop at
 	// once, the cluster elects a leader after an election timeout).
 	ShutdownTimeout time.Duration
+	// TestClockOffset shifts this node's wall clock (tests of a leader
+	// whose clock is wrong).
+	TestClockOffset time.Duration
 }
 
 // RaftTuning holds the Raft timeouts and log compaction settings.
@@ -156,6 +162,7 @@ func DefaultConfig() Config {
 		GCInterval:                30 * time.Second,
 		Retention:                 time.Hour,
 		JobHistory:                fsm.DefaultHistoryLimit,
+		Quotas:                    DefaultQuotas(),
 		Raft: RaftTuning{
 			HeartbeatTimeout:   400 * time.Millisecond,
 			ElectionTimeout:    400 * time.Millisecond,
@@ -184,6 +191,7 @@ func (c *Config) setDefaults() {
 	orDefault(&c.Retention, d.Retention)
 	orDefault(&c.JobHistory, d.JobHistory)
 	orDefault(&c.LambdaTimeout, d.LambdaTimeout)
+	c.Quotas.setDefaults(d.Quotas)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -290,6 +298,9 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.metrics = newMetrics(n)
 	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics, n.clusterVersion)
+	n.proposer.quotas = cfg.Quotas.stamp()
+	n.proposer.clock = n.replica.clusterClock
+	n.proposer.wallOffset = cfg.TestClockOffset
 	n.forwarder = newForwarder(n)
 	chain := []grpc.UnaryServerInterceptor{n.authz.unary, n.forwarder.intercept}
 	if cfg.TestInterceptor != nil {

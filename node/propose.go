@@ -32,11 +32,17 @@ type proposer struct {
 	// clusterVersion is the newest command version every voter knows; a
 	// command that needs more is refused before it reaches the log.
 	clusterVersion func() uint32
-	timeout        time.Duration
-	queue          chan *proposal
-	done           chan struct{}
-	inFlight       chan struct{}
-	metrics        *metrics
+	// From command version 2 on, the leader stamps the cluster clock on
+	// every command and its quotas on the commands they govern.
+	clock  func() int64
+	quotas *pb.Quotas
+	// wallOffset shifts the wall clock stamped in now_unix_ms (tests).
+	wallOffset time.Duration
+	timeout    time.Duration
+	queue      chan *proposal
+	done       chan struct{}
+	inFlight   chan struct{}
+	metrics    *metrics
 }
 
 type proposal struct {
@@ -64,12 +70,19 @@ func newProposer(r *raft.Raft, timeout time.Duration, m *metrics, clusterVersion
 func (p *proposer) close() { close(p.done) }
 
 // propose commits one command and returns its result. The command's
-// now_unix_ms is stamped here, on the leader.
+// now_unix_ms, cluster clock and quotas are stamped here, on the leader.
 func (p *proposer) propose(ctx context.Context, cmd *pb.Command) (*pb.Result, error) {
-	if need, have := fsm.RequiredVersion(cmd), p.clusterVersion(); need > have {
+	have := p.clusterVersion()
+	if have >= 2 && p.clock != nil {
+		cmd.ClockMs = p.clock()
+		if governed(cmd) {
+			cmd.Quotas = p.quotas
+		}
+	}
+	if need := fsm.RequiredVersion(cmd); need > have {
 		return nil, &versionGateError{need: need, have: have}
 	}
-	cmd.NowUnixMs = time.Now().UnixMilli()
+	cmd.NowUnixMs = time.Now().Add(p.wallOffset).UnixMilli()
 	pr := &proposal{cmd: cmd, result: make(chan proposed, 1)}
 	select {
 	case p.queue <- pr:

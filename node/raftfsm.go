@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -23,12 +24,38 @@ type replica struct {
 	// applied (onHalt is told once).
 	halted error
 	onHalt func(error)
+	// clock at clockAt anchors this node's reading of the cluster clock
+	// (guarded by mu): see clusterClock.
+	clock   int64
+	clockAt time.Time
 }
 
 func newReplica(unsafe fsm.Unsafe) *replica {
 	m := fsm.New()
 	m.SetUnsafe(unsafe)
-	return &replica{m: m, changed: newBroadcast()}
+	return &replica{m: m, changed: newBroadcast(), clockAt: time.Now()}
+}
+
+// clusterClock is the cluster clock as this node reads it now: a clock
+// it applied plus the time that passed here since (Go's monotonic clock).
+// A leader stamps it on its commands. Every stamp is thus a committed
+// clock plus a duration some node really measured: the cluster clock
+// never runs ahead of real time, whatever any node's wall clock says; it
+// only lags, by the moments no leader was counting (an election).
+func (r *replica) clusterClock() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.clock + time.Since(r.clockAt).Milliseconds()
+}
+
+// noteClock adopts an applied clock that is ahead of this node's reading
+// (under mu). A leader's own stamps never are, so its reading runs on
+// undisturbed by the time its commands take to commit.
+func (r *replica) noteClock() {
+	now := time.Now()
+	if c := r.m.Clock(); c > r.clock+now.Sub(r.clockAt).Milliseconds() {
+		r.clock, r.clockAt = c, now
+	}
 }
 
 // Apply is called by raft for every committed log entry, in order.
@@ -56,6 +83,7 @@ func (r *replica) Apply(l *raft.Log) any {
 		return r.halted
 	}
 	results := r.m.Apply(l.Index, &e)
+	r.noteClock()
 	r.mu.Unlock()
 	r.changed.notify()
 	return results
@@ -88,6 +116,7 @@ func (r *replica) Restore(rc io.ReadCloser) error {
 	}
 	r.mu.Lock()
 	err = r.m.Restore(data)
+	r.noteClock()
 	r.mu.Unlock()
 	r.changed.notify()
 	return err

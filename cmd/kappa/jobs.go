@@ -90,6 +90,9 @@ func newJobsShowCmd() *cobra.Command {
 					fmt.Fprintf(w, "owner\t%s\n", j.GetOwner())
 				}
 				fmt.Fprintf(w, "program\t%s\n", j.GetProgramHash())
+				if p := j.GetPriority(); p > 1 {
+					fmt.Fprintf(w, "priority\t%d\n", p)
+				}
 				printTimings(w, j)
 				fmt.Fprintf(w, "tasks\t%d total: %d pending, %d runnable, %d running, %d waiting, %d done, %d failed\n", j.GetTasksTotal(),
 					j.GetTasksPending(), j.GetTasksRunnable(), j.GetTasksRunning(), j.GetTasksBlocked(), j.GetTasksDone(), j.GetTasksFailed())

@@ -28,6 +28,7 @@ type runOptions struct {
 	event       string
 	dataDir     string
 	maxLaunches uint32
+	priority    uint32
 	quiet       bool
 	verbose     bool
 	lambda      lambdaOptions
@@ -57,6 +58,7 @@ with its traceback.`,
 	f.StringVar(&o.event, "event", "{}", "the event handed to handler(event, context), as JSON")
 	f.StringVar(&o.dataDir, "data-dir", "", "keep Raft state and checkpoints here (default: a temporary dir, removed at exit)")
 	f.Uint32Var(&o.maxLaunches, "max-launches", 0, fmt.Sprintf("launches of a task without a new checkpoint before it fails (0: default %d)", fsm.DefaultMaxLaunches))
+	f.Uint32Var(&o.priority, "priority", 1, fmt.Sprintf("the job's share of lambda launches against other jobs' (1..%d): priority 3 gets three launches for each one of a priority-1 job while both have tasks waiting", fsm.MaxPriority))
 	f.BoolVar(&o.quiet, "quiet", false, "hide the program's own output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the coordinator does")
 	f.BoolVar(&o.bundle.NoAutoPauses, "no-auto-pauses", false, noAutoPausesHelp+" (for this job)")
@@ -69,6 +71,9 @@ with its traceback.`,
 func run(program string, o runOptions) error {
 	if !json.Valid([]byte(o.event)) {
 		return usageError("--event is not valid JSON: %s", o.event)
+	}
+	if o.priority < 1 || o.priority > fsm.MaxPriority {
+		return usageError("--priority must be between 1 and %d, got %d", fsm.MaxPriority, o.priority)
 	}
 	if o.lambda.timeout <= 0 {
 		return usageError("--lambda-timeout must be positive, got %s", o.lambda.timeout)
@@ -129,7 +134,13 @@ func run(program string, o runOptions) error {
 		return usageError("%v", err)
 	}
 	defer c.Close()
-	st, err := submitAndWatch(ctx, c, bundle, []byte(o.event), program, o.maxLaunches, view)
+	sub := &wire.SubmitJobRequest{ProgramBundle: bundle, EventJson: []byte(o.event), Name: program, MaxLaunches: o.maxLaunches}
+	if o.priority > 1 && o.cluster != "" {
+		// Only a cluster shares its lambdas among jobs; one of an older
+		// version knows no priorities.
+		sub.Priority = o.priority
+	}
+	st, err := submitAndWatch(ctx, c, sub, view)
 	if err != nil {
 		return err
 	}
@@ -169,8 +180,8 @@ func embeddedFor(o runOptions, view *progressView) embeddedOptions {
 
 // submitAndWatch submits the program and follows the job to its end,
 // across leader changes and node failures.
-func submitAndWatch(ctx context.Context, c *kappaclient.Client, bundle, event []byte, name string, maxLaunches uint32, view *progressView) (*wire.JobStatus, error) {
-	sub, err := c.Submit(ctx, bundle, event, name, maxLaunches)
+func submitAndWatch(ctx context.Context, c *kappaclient.Client, req *wire.SubmitJobRequest, view *progressView) (*wire.JobStatus, error) {
+	sub, err := c.SubmitJob(ctx, req)
 	if err != nil {
 		return nil, interrupted(ctx, fmt.Errorf("submitting the job: %w", err))
 	}

@@ -53,8 +53,11 @@ type serverOptions struct {
 	shutdownTimeout time.Duration
 	// reload re-reads --config on SIGHUP.
 	reload *reloader
-	// Test-only (hidden): act as an older build (rolling-upgrade tests).
+	// Test-only (hidden): act as an older build (rolling-upgrade tests),
+	// and a wall clock that is wrong.
 	maxCommandVersion uint32
+	clockOffset       time.Duration
+	quotas            node.Quotas
 	worker            node.WorkerSettings
 	lambda            lambdaOptions
 }
@@ -115,13 +118,18 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.DurationVar(&o.gcInterval, "gc-interval", d.GCInterval, "how often the leader deletes checkpoints nothing refers to")
 	f.DurationVar(&o.retention, "retention", d.Retention, "how long a finished job's result, state and checkpoints are kept (then its record goes to the archive)")
 	f.IntVar(&o.jobHistory, "job-history", d.JobHistory, fmt.Sprintf("events each job's history keeps; older ones are dropped and counted (1 to %d)", fsm.MaxHistoryLimit))
+	f.Uint64Var(&o.quotas.MaxTasksPerJob, "max-tasks-per-job", d.Quotas.MaxTasksPerJob, "quota: tasks one job may create; a spawn beyond it raises QuotaExceeded in the program")
+	f.Uint64Var(&o.quotas.MaxQueueItemsPerJob, "max-queue-items-per-job", d.Quotas.MaxQueueItemsPerJob, "quota: items one job's queues may hold at once; an enqueue beyond it raises QuotaExceeded in the program")
+	f.Uint64Var(&o.quotas.MaxRunningPerJob, "max-running-per-job", d.Quotas.MaxRunningPerJob, "quota: lambdas one job may run at once (its other tasks wait their turn)")
+	f.Uint64Var(&o.quotas.MaxLiveJobs, "max-live-jobs", d.Quotas.MaxLiveJobs, "quota: jobs the cluster runs at once; a submit beyond it is refused")
 	f.DurationVar(&o.stepDown, "lambda-unreachable-stepdown", d.LambdaUnreachableStepDown, "a leader that cannot reach the lambda platform for this long hands leadership to another node (0: never)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "on SIGTERM a leader drains its on-coordinator tasks and hands leadership over within this long before it stops (0: stop at once)")
 	f.StringVar(&o.raftAdvertise, "test-raft-advertise", "", "tests: the address peers reach this node's Raft at (a proxy), when it differs from --raft-addr")
 	f.StringVar(&o.raftSourceIP, "test-raft-source-ip", "", "tests: the local address dials to peers leave from")
 	f.StringSliceVar(&o.unsafeFaults, "unsafe-test-fault", nil, "tests: break a guarantee on purpose ("+strings.Join(node.UnsafeNames, ", ")+"); needs "+node.UnsafeEnv+"=1")
 	f.Uint32Var(&o.maxCommandVersion, "test-command-version", 0, "tests: apply command versions up to this one only, as an older build would")
-	for _, hidden := range []string{"test-raft-advertise", "test-raft-source-ip", "unsafe-test-fault", "test-command-version"} {
+	f.DurationVar(&o.clockOffset, "test-clock-offset", 0, "tests: run this node's wall clock this far ahead (negative: behind)")
+	for _, hidden := range []string{"test-raft-advertise", "test-raft-source-ip", "unsafe-test-fault", "test-command-version", "test-clock-offset"} {
 		f.MarkHidden(hidden)
 	}
 	o.lambda.register(cmd)
@@ -176,6 +184,9 @@ func serve(o serverOptions) error {
 	}
 	if o.jobHistory < 1 || o.jobHistory > fsm.MaxHistoryLimit {
 		return usageError("--job-history must be between 1 and %d, got %d", fsm.MaxHistoryLimit, o.jobHistory)
+	}
+	if err := checkQuotas(o.quotas); err != nil {
+		return err
 	}
 	if o.bootstrap && o.join != "" {
 		return usageError("--bootstrap and --join exclude each other: bootstrap the first node, join the others")
@@ -237,6 +248,7 @@ func serve(o serverOptions) error {
 		Store:                     store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe,
 		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile, ShutdownTimeout: o.shutdownTimeout,
+		TestClockOffset: o.clockOffset, Quotas: o.quotas,
 	})
 	if err != nil {
 		trans.Close()
@@ -257,6 +269,20 @@ func serve(o serverOptions) error {
 	}
 	o.reload.logger, o.reload.level, o.reload.tls = logger, level, certs != nil
 	return signals.run(n, o.nodeID, logger, o.reload)
+}
+
+// checkQuotas refuses a quota of 0, which would read as "the default".
+func checkQuotas(q node.Quotas) error {
+	for _, f := range []struct {
+		flag string
+		v    uint64
+	}{{"max-tasks-per-job", q.MaxTasksPerJob}, {"max-queue-items-per-job", q.MaxQueueItemsPerJob},
+		{"max-running-per-job", q.MaxRunningPerJob}, {"max-live-jobs", q.MaxLiveJobs}} {
+		if f.v == 0 {
+			return usageError("--%s must be at least 1", f.flag)
+		}
+	}
+	return nil
 }
 
 func newLogger(level string) *slog.Logger {

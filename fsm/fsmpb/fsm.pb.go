@@ -101,20 +101,23 @@ const (
 	ErrorCode_INVALID                 ErrorCode = 6
 	ErrorCode_BAD_STATE               ErrorCode = 7
 	ErrorCode_STALE_LAUNCH            ErrorCode = 8
+	// A quota of the job or the cluster would be exceeded.
+	ErrorCode_QUOTA_EXCEEDED ErrorCode = 10
 )
 
 // Enum value maps for ErrorCode.
 var (
 	ErrorCode_name = map[int32]string{
-		0: "OK",
-		1: "SUPERSEDED",
-		2: "NONDETERMINISTIC_REPLAY",
-		3: "BAD_SEQ",
-		4: "NOT_FOUND",
-		5: "JOB_FINISHED",
-		6: "INVALID",
-		7: "BAD_STATE",
-		8: "STALE_LAUNCH",
+		0:  "OK",
+		1:  "SUPERSEDED",
+		2:  "NONDETERMINISTIC_REPLAY",
+		3:  "BAD_SEQ",
+		4:  "NOT_FOUND",
+		5:  "JOB_FINISHED",
+		6:  "INVALID",
+		7:  "BAD_STATE",
+		8:  "STALE_LAUNCH",
+		10: "QUOTA_EXCEEDED",
 	}
 	ErrorCode_value = map[string]int32{
 		"OK":                      0,
@@ -126,6 +129,7 @@ var (
 		"INVALID":                 6,
 		"BAD_STATE":               7,
 		"STALE_LAUNCH":            8,
+		"QUOTA_EXCEEDED":          10,
 	}
 )
 
@@ -562,6 +566,16 @@ type Command struct {
 	// client_id and request_id de-duplicate client writes (session table).
 	ClientId  string `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	RequestId uint64 `protobuf:"varint,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// quotas are the leader's limits, stamped on the commands they govern
+	// (submit, spawn, enqueue; command version 2), so every replica judges
+	// a command by the same limits whatever its own configuration says.
+	Quotas *Quotas `protobuf:"bytes,4,opt,name=quotas,proto3" json:"quotas,omitempty"`
+	// clock_ms is the cluster clock (command version 2): the last committed
+	// clock plus the time that passed on the proposing leader since it
+	// applied it. It never runs faster than a leader's monotonic clock, so
+	// a leader whose wall clock is wrong cannot make time jump; sessions and
+	// retention are judged by it.
+	ClockMs int64 `protobuf:"varint,5,opt,name=clock_ms,json=clockMs,proto3" json:"clock_ms,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Command_SubmitJob
@@ -631,6 +645,20 @@ func (x *Command) GetClientId() string {
 func (x *Command) GetRequestId() uint64 {
 	if x != nil {
 		return x.RequestId
+	}
+	return 0
+}
+
+func (x *Command) GetQuotas() *Quotas {
+	if x != nil {
+		return x.Quotas
+	}
+	return nil
+}
+
+func (x *Command) GetClockMs() int64 {
+	if x != nil {
+		return x.ClockMs
 	}
 	return 0
 }
@@ -1437,7 +1465,10 @@ type SubmitJob struct {
 	HistoryLimit uint32 `protobuf:"varint,60,opt,name=history_limit,json=historyLimit,proto3" json:"history_limit,omitempty"`
 	// owner is the name of the principal that submitted the job (command
 	// version 2); a submitter may see and cancel only the jobs it owns.
-	Owner         string `protobuf:"bytes,5,opt,name=owner,proto3" json:"owner,omitempty"`
+	Owner string `protobuf:"bytes,5,opt,name=owner,proto3" json:"owner,omitempty"`
+	// priority weighs the job's share of launches against other jobs'
+	// (1..100; 0: 1; command version 2).
+	Priority      uint32 `protobuf:"varint,6,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1514,6 +1545,83 @@ func (x *SubmitJob) GetOwner() string {
 	return ""
 }
 
+func (x *SubmitJob) GetPriority() uint32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+// Quotas bound what one job or the cluster holds; 0 is "no limit" (what
+// commands of version 1 get).
+type Quotas struct {
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	MaxTasksPerJob          uint64                 `protobuf:"varint,1,opt,name=max_tasks_per_job,json=maxTasksPerJob,proto3" json:"max_tasks_per_job,omitempty"`
+	MaxQueueItemsPerJob     uint64                 `protobuf:"varint,2,opt,name=max_queue_items_per_job,json=maxQueueItemsPerJob,proto3" json:"max_queue_items_per_job,omitempty"`
+	MaxLiveJobs             uint64                 `protobuf:"varint,3,opt,name=max_live_jobs,json=maxLiveJobs,proto3" json:"max_live_jobs,omitempty"`
+	MaxLiveJobsPerSubmitter uint64                 `protobuf:"varint,4,opt,name=max_live_jobs_per_submitter,json=maxLiveJobsPerSubmitter,proto3" json:"max_live_jobs_per_submitter,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *Quotas) Reset() {
+	*x = Quotas{}
+	mi := &file_fsm_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Quotas) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Quotas) ProtoMessage() {}
+
+func (x *Quotas) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Quotas.ProtoReflect.Descriptor instead.
+func (*Quotas) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Quotas) GetMaxTasksPerJob() uint64 {
+	if x != nil {
+		return x.MaxTasksPerJob
+	}
+	return 0
+}
+
+func (x *Quotas) GetMaxQueueItemsPerJob() uint64 {
+	if x != nil {
+		return x.MaxQueueItemsPerJob
+	}
+	return 0
+}
+
+func (x *Quotas) GetMaxLiveJobs() uint64 {
+	if x != nil {
+		return x.MaxLiveJobs
+	}
+	return 0
+}
+
+func (x *Quotas) GetMaxLiveJobsPerSubmitter() uint64 {
+	if x != nil {
+		return x.MaxLiveJobsPerSubmitter
+	}
+	return 0
+}
+
 // Launch is committed before every invocation of a task.
 type Launch struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -1531,7 +1639,7 @@ type Launch struct {
 
 func (x *Launch) Reset() {
 	*x = Launch{}
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1651,7 @@ func (x *Launch) String() string {
 func (*Launch) ProtoMessage() {}
 
 func (x *Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1664,7 @@ func (x *Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Launch.ProtoReflect.Descriptor instead.
 func (*Launch) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Launch) GetJobId() uint64 {
@@ -1607,7 +1715,7 @@ type Claim struct {
 
 func (x *Claim) Reset() {
 	*x = Claim{}
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1727,7 @@ func (x *Claim) String() string {
 func (*Claim) ProtoMessage() {}
 
 func (x *Claim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1740,7 @@ func (x *Claim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Claim.ProtoReflect.Descriptor instead.
 func (*Claim) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Claim) GetJobId() uint64 {
@@ -1682,7 +1790,7 @@ type TaskRef struct {
 
 func (x *TaskRef) Reset() {
 	*x = TaskRef{}
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1802,7 @@ func (x *TaskRef) String() string {
 func (*TaskRef) ProtoMessage() {}
 
 func (x *TaskRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1815,7 @@ func (x *TaskRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRef.ProtoReflect.Descriptor instead.
 func (*TaskRef) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskRef) GetJobId() uint64 {
@@ -1764,7 +1872,7 @@ type TaskCall struct {
 
 func (x *TaskCall) Reset() {
 	*x = TaskCall{}
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +1884,7 @@ func (x *TaskCall) String() string {
 func (*TaskCall) ProtoMessage() {}
 
 func (x *TaskCall) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +1897,7 @@ func (x *TaskCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCall.ProtoReflect.Descriptor instead.
 func (*TaskCall) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskCall) GetRef() *TaskRef {
@@ -1983,7 +2091,7 @@ type CreateQueues struct {
 
 func (x *CreateQueues) Reset() {
 	*x = CreateQueues{}
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +2103,7 @@ func (x *CreateQueues) String() string {
 func (*CreateQueues) ProtoMessage() {}
 
 func (x *CreateQueues) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +2116,7 @@ func (x *CreateQueues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueues.ProtoReflect.Descriptor instead.
 func (*CreateQueues) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateQueues) GetMaxSize() uint32 {
@@ -2035,7 +2143,7 @@ type Enqueue struct {
 
 func (x *Enqueue) Reset() {
 	*x = Enqueue{}
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2047,7 +2155,7 @@ func (x *Enqueue) String() string {
 func (*Enqueue) ProtoMessage() {}
 
 func (x *Enqueue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2168,7 @@ func (x *Enqueue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enqueue.ProtoReflect.Descriptor instead.
 func (*Enqueue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Enqueue) GetQueueId() uint64 {
@@ -2086,7 +2194,7 @@ type Dequeue struct {
 
 func (x *Dequeue) Reset() {
 	*x = Dequeue{}
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2206,7 @@ func (x *Dequeue) String() string {
 func (*Dequeue) ProtoMessage() {}
 
 func (x *Dequeue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2219,7 @@ func (x *Dequeue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeue.ProtoReflect.Descriptor instead.
 func (*Dequeue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Dequeue) GetQueueId() uint64 {
@@ -2130,7 +2238,7 @@ type Spawn struct {
 
 func (x *Spawn) Reset() {
 	*x = Spawn{}
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2142,7 +2250,7 @@ func (x *Spawn) String() string {
 func (*Spawn) ProtoMessage() {}
 
 func (x *Spawn) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2155,7 +2263,7 @@ func (x *Spawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawn.ProtoReflect.Descriptor instead.
 func (*Spawn) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Spawn) GetChildren() []*Child {
@@ -2178,7 +2286,7 @@ type Child struct {
 
 func (x *Child) Reset() {
 	*x = Child{}
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2190,7 +2298,7 @@ func (x *Child) String() string {
 func (*Child) ProtoMessage() {}
 
 func (x *Child) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2203,7 +2311,7 @@ func (x *Child) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Child.ProtoReflect.Descriptor instead.
 func (*Child) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Child) GetStart() *Value {
@@ -2250,7 +2358,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2262,7 +2370,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2275,7 +2383,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Wait) GetFutures() []uint64 {
@@ -2293,7 +2401,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2305,7 +2413,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2318,7 +2426,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 type Yield struct {
@@ -2329,7 +2437,7 @@ type Yield struct {
 
 func (x *Yield) Reset() {
 	*x = Yield{}
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2341,7 +2449,7 @@ func (x *Yield) String() string {
 func (*Yield) ProtoMessage() {}
 
 func (x *Yield) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2354,7 +2462,7 @@ func (x *Yield) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Yield.ProtoReflect.Descriptor instead.
 func (*Yield) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 type Exit struct {
@@ -2367,7 +2475,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2379,7 +2487,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2392,7 +2500,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Exit) GetResult() *Value {
@@ -2418,7 +2526,7 @@ type Fail struct {
 
 func (x *Fail) Reset() {
 	*x = Fail{}
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2538,7 @@ func (x *Fail) String() string {
 func (*Fail) ProtoMessage() {}
 
 func (x *Fail) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2551,7 @@ func (x *Fail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fail.ProtoReflect.Descriptor instead.
 func (*Fail) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Fail) GetError() string {
@@ -2463,7 +2571,7 @@ type Park struct {
 
 func (x *Park) Reset() {
 	*x = Park{}
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2583,7 @@ func (x *Park) String() string {
 func (*Park) ProtoMessage() {}
 
 func (x *Park) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2596,7 @@ func (x *Park) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Park.ProtoReflect.Descriptor instead.
 func (*Park) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Park) GetRef() *TaskRef {
@@ -2521,7 +2629,7 @@ type InvocationEnded struct {
 
 func (x *InvocationEnded) Reset() {
 	*x = InvocationEnded{}
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2641,7 @@ func (x *InvocationEnded) String() string {
 func (*InvocationEnded) ProtoMessage() {}
 
 func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2654,7 @@ func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationEnded.ProtoReflect.Descriptor instead.
 func (*InvocationEnded) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *InvocationEnded) GetJobId() uint64 {
@@ -2601,7 +2709,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2613,7 +2721,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2626,7 +2734,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -2661,7 +2769,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2673,7 +2781,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2686,7 +2794,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Result) GetError() *Error {
@@ -2807,7 +2915,7 @@ type Retried struct {
 
 func (x *Retried) Reset() {
 	*x = Retried{}
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2819,7 +2927,7 @@ func (x *Retried) String() string {
 func (*Retried) ProtoMessage() {}
 
 func (x *Retried) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2832,7 +2940,7 @@ func (x *Retried) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Retried.ProtoReflect.Descriptor instead.
 func (*Retried) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Retried) GetTaskIds() []uint64 {
@@ -2854,7 +2962,7 @@ type FutureResult struct {
 
 func (x *FutureResult) Reset() {
 	*x = FutureResult{}
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2866,7 +2974,7 @@ func (x *FutureResult) String() string {
 func (*FutureResult) ProtoMessage() {}
 
 func (x *FutureResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2879,7 +2987,7 @@ func (x *FutureResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FutureResult.ProtoReflect.Descriptor instead.
 func (*FutureResult) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FutureResult) GetTaskId() uint64 {
@@ -2920,6 +3028,7 @@ type Response struct {
 	//	*Response_Blocked
 	//	*Response_QueuesCreated
 	//	*Response_Dequeued
+	//	*Response_Refused
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2927,7 +3036,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2939,7 +3048,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2952,7 +3061,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Response) GetResult() isResponse_Result {
@@ -3016,6 +3125,15 @@ func (x *Response) GetDequeued() *Dequeued {
 	return nil
 }
 
+func (x *Response) GetRefused() *Refused {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Refused); ok {
+			return x.Refused
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -3044,6 +3162,10 @@ type Response_Dequeued struct {
 	Dequeued *Dequeued `protobuf:"bytes,6,opt,name=dequeued,proto3,oneof"`
 }
 
+type Response_Refused struct {
+	Refused *Refused `protobuf:"bytes,7,opt,name=refused,proto3,oneof"`
+}
+
 func (*Response_Ack) isResponse_Result() {}
 
 func (*Response_Spawned) isResponse_Result() {}
@@ -3056,6 +3178,63 @@ func (*Response_QueuesCreated) isResponse_Result() {}
 
 func (*Response_Dequeued) isResponse_Result() {}
 
+func (*Response_Refused) isResponse_Result() {}
+
+// Refused: the call was applied (its seq is used and its checkpoint is the
+// task's pointer) but what it asked for was refused, e.g. a quota; the
+// pausing call raises the message in the program.
+type Refused struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          ErrorCode              `protobuf:"varint,1,opt,name=code,proto3,enum=kappa.fsm.v1.ErrorCode" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Refused) Reset() {
+	*x = Refused{}
+	mi := &file_fsm_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Refused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Refused) ProtoMessage() {}
+
+func (x *Refused) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Refused.ProtoReflect.Descriptor instead.
+func (*Refused) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *Refused) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_OK
+}
+
+func (x *Refused) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type QueuesCreated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	QueueIds      []uint64               `protobuf:"varint,1,rep,packed,name=queue_ids,json=queueIds,proto3" json:"queue_ids,omitempty"`
@@ -3065,7 +3244,7 @@ type QueuesCreated struct {
 
 func (x *QueuesCreated) Reset() {
 	*x = QueuesCreated{}
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3256,7 @@ func (x *QueuesCreated) String() string {
 func (*QueuesCreated) ProtoMessage() {}
 
 func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3269,7 @@ func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
 func (*QueuesCreated) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *QueuesCreated) GetQueueIds() []uint64 {
@@ -3109,7 +3288,7 @@ type Dequeued struct {
 
 func (x *Dequeued) Reset() {
 	*x = Dequeued{}
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3121,7 +3300,7 @@ func (x *Dequeued) String() string {
 func (*Dequeued) ProtoMessage() {}
 
 func (x *Dequeued) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3134,7 +3313,7 @@ func (x *Dequeued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
 func (*Dequeued) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Dequeued) GetItem() *Value {
@@ -3156,7 +3335,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3168,7 +3347,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3181,7 +3360,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -3200,7 +3379,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3212,7 +3391,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3225,7 +3404,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{37}
+	return file_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -3244,7 +3423,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3256,7 +3435,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3269,7 +3448,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{38}
+	return file_fsm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -3304,7 +3483,7 @@ type ClaimGrant struct {
 
 func (x *ClaimGrant) Reset() {
 	*x = ClaimGrant{}
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3316,7 +3495,7 @@ func (x *ClaimGrant) String() string {
 func (*ClaimGrant) ProtoMessage() {}
 
 func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3329,7 +3508,7 @@ func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimGrant.ProtoReflect.Descriptor instead.
 func (*ClaimGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{39}
+	return file_fsm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ClaimGrant) GetSeq() uint64 {
@@ -3454,7 +3633,7 @@ type ParkOutcome struct {
 
 func (x *ParkOutcome) Reset() {
 	*x = ParkOutcome{}
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3466,7 +3645,7 @@ func (x *ParkOutcome) String() string {
 func (*ParkOutcome) ProtoMessage() {}
 
 func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3479,7 +3658,7 @@ func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkOutcome.ProtoReflect.Descriptor instead.
 func (*ParkOutcome) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{40}
+	return file_fsm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ParkOutcome) GetParked() bool {
@@ -3507,7 +3686,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3519,7 +3698,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3532,7 +3711,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{41}
+	return file_fsm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Applied) GetSeq() uint64 {
@@ -3588,14 +3767,23 @@ type Job struct {
 	Retries       uint32 `protobuf:"varint,61,opt,name=retries,proto3" json:"retries,omitempty"`
 	StartedUnixMs int64  `protobuf:"varint,62,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
 	// owner: see SubmitJob.owner ("" for jobs submitted before version 2).
-	Owner         string `protobuf:"bytes,24,opt,name=owner,proto3" json:"owner,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Owner string `protobuf:"bytes,24,opt,name=owner,proto3" json:"owner,omitempty"`
+	// priority: see SubmitJob.priority (0: 1).
+	Priority uint32 `protobuf:"varint,25,opt,name=priority,proto3" json:"priority,omitempty"`
+	// pass orders jobs for fair launching (stride scheduling): the job with
+	// runnable tasks and the lowest pass launches next; each launch adds
+	// the job's stride (inversely proportional to its priority).
+	Pass uint64 `protobuf:"varint,26,opt,name=pass,proto3" json:"pass,omitempty"`
+	// finished_clock_ms is the cluster clock when the job finished
+	// (retention is judged by it; 0: finished before the cluster clock).
+	FinishedClockMs int64 `protobuf:"varint,27,opt,name=finished_clock_ms,json=finishedClockMs,proto3" json:"finished_clock_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3795,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3808,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{42}
+	return file_fsm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Job) GetId() uint64 {
@@ -3812,6 +4000,27 @@ func (x *Job) GetOwner() string {
 	return ""
 }
 
+func (x *Job) GetPriority() uint32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *Job) GetPass() uint64 {
+	if x != nil {
+		return x.Pass
+	}
+	return 0
+}
+
+func (x *Job) GetFinishedClockMs() int64 {
+	if x != nil {
+		return x.FinishedClockMs
+	}
+	return 0
+}
+
 type Waiter struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TaskId        uint64                 `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
@@ -3822,7 +4031,7 @@ type Waiter struct {
 
 func (x *Waiter) Reset() {
 	*x = Waiter{}
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3834,7 +4043,7 @@ func (x *Waiter) String() string {
 func (*Waiter) ProtoMessage() {}
 
 func (x *Waiter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3847,7 +4056,7 @@ func (x *Waiter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Waiter.ProtoReflect.Descriptor instead.
 func (*Waiter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{43}
+	return file_fsm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Waiter) GetTaskId() uint64 {
@@ -3927,14 +4136,17 @@ type Task struct {
 	CheckpointSeq uint64 `protobuf:"varint,71,opt,name=checkpoint_seq,json=checkpointSeq,proto3" json:"checkpoint_seq,omitempty"`
 	// secret_hash is the current launch's (Launch.secret_hash); empty for a
 	// launch committed before version 2.
-	SecretHash    []byte `protobuf:"bytes,31,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
+	SecretHash []byte `protobuf:"bytes,31,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
+	// runnable_seq orders a job's runnable tasks (first made runnable,
+	// first launched); stamped from State.runnable_seq.
+	RunnableSeq   uint64 `protobuf:"varint,32,opt,name=runnable_seq,json=runnableSeq,proto3" json:"runnable_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3946,7 +4158,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3959,7 +4171,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{44}
+	return file_fsm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Task) GetJobId() uint64 {
@@ -4263,6 +4475,13 @@ func (x *Task) GetSecretHash() []byte {
 	return nil
 }
 
+func (x *Task) GetRunnableSeq() uint64 {
+	if x != nil {
+		return x.RunnableSeq
+	}
+	return 0
+}
+
 type JobEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// seq numbers a job's events from 1, never reused.
@@ -4283,7 +4502,7 @@ type JobEvent struct {
 
 func (x *JobEvent) Reset() {
 	*x = JobEvent{}
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4295,7 +4514,7 @@ func (x *JobEvent) String() string {
 func (*JobEvent) ProtoMessage() {}
 
 func (x *JobEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4308,7 +4527,7 @@ func (x *JobEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobEvent.ProtoReflect.Descriptor instead.
 func (*JobEvent) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{45}
+	return file_fsm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *JobEvent) GetSeq() uint64 {
@@ -4383,7 +4602,7 @@ type JobHistory struct {
 
 func (x *JobHistory) Reset() {
 	*x = JobHistory{}
-	mi := &file_fsm_proto_msgTypes[46]
+	mi := &file_fsm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4395,7 +4614,7 @@ func (x *JobHistory) String() string {
 func (*JobHistory) ProtoMessage() {}
 
 func (x *JobHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[46]
+	mi := &file_fsm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4408,7 +4627,7 @@ func (x *JobHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobHistory.ProtoReflect.Descriptor instead.
 func (*JobHistory) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{46}
+	return file_fsm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *JobHistory) GetJobId() uint64 {
@@ -4455,7 +4674,7 @@ type Queue struct {
 
 func (x *Queue) Reset() {
 	*x = Queue{}
-	mi := &file_fsm_proto_msgTypes[47]
+	mi := &file_fsm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4467,7 +4686,7 @@ func (x *Queue) String() string {
 func (*Queue) ProtoMessage() {}
 
 func (x *Queue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[47]
+	mi := &file_fsm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4480,7 +4699,7 @@ func (x *Queue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queue.ProtoReflect.Descriptor instead.
 func (*Queue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{47}
+	return file_fsm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Queue) GetJobId() uint64 {
@@ -4535,7 +4754,7 @@ type Putter struct {
 
 func (x *Putter) Reset() {
 	*x = Putter{}
-	mi := &file_fsm_proto_msgTypes[48]
+	mi := &file_fsm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4547,7 +4766,7 @@ func (x *Putter) String() string {
 func (*Putter) ProtoMessage() {}
 
 func (x *Putter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[48]
+	mi := &file_fsm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4560,7 +4779,7 @@ func (x *Putter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Putter.ProtoReflect.Descriptor instead.
 func (*Putter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{48}
+	return file_fsm_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Putter) GetTaskId() uint64 {
@@ -4581,14 +4800,17 @@ type Session struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	ClientId string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	// Most recent requests and their results, ascending request_id.
-	Entries       []*SessionEntry `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	Entries []*SessionEntry `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	// last_clock_ms is the cluster clock of the session's last request; a
+	// session idle for longer than the session lifetime is forgotten.
+	LastClockMs   int64 `protobuf:"varint,3,opt,name=last_clock_ms,json=lastClockMs,proto3" json:"last_clock_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_fsm_proto_msgTypes[49]
+	mi := &file_fsm_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4600,7 +4822,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[49]
+	mi := &file_fsm_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4613,7 +4835,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{49}
+	return file_fsm_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Session) GetClientId() string {
@@ -4630,6 +4852,13 @@ func (x *Session) GetEntries() []*SessionEntry {
 	return nil
 }
 
+func (x *Session) GetLastClockMs() int64 {
+	if x != nil {
+		return x.LastClockMs
+	}
+	return 0
+}
+
 type SessionEntry struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     uint64                 `protobuf:"varint,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -4640,7 +4869,7 @@ type SessionEntry struct {
 
 func (x *SessionEntry) Reset() {
 	*x = SessionEntry{}
-	mi := &file_fsm_proto_msgTypes[50]
+	mi := &file_fsm_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4652,7 +4881,7 @@ func (x *SessionEntry) String() string {
 func (*SessionEntry) ProtoMessage() {}
 
 func (x *SessionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[50]
+	mi := &file_fsm_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4665,7 +4894,7 @@ func (x *SessionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEntry.ProtoReflect.Descriptor instead.
 func (*SessionEntry) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{50}
+	return file_fsm_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SessionEntry) GetRequestId() uint64 {
@@ -4696,7 +4925,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_fsm_proto_msgTypes[51]
+	mi := &file_fsm_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4708,7 +4937,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[51]
+	mi := &file_fsm_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4721,7 +4950,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{51}
+	return file_fsm_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Node) GetId() string {
@@ -4769,16 +4998,23 @@ type State struct {
 	ClusterVersion uint32 `protobuf:"varint,11,opt,name=cluster_version,json=clusterVersion,proto3" json:"cluster_version,omitempty"`
 	// Command version 2: the jobs' histories (by job id), the leader the last
 	// LeaderChanged named, and how many LeaderChanged were applied.
-	Histories     []*JobHistory `protobuf:"bytes,60,rep,name=histories,proto3" json:"histories,omitempty"`
-	LeaderId      string        `protobuf:"bytes,61,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
-	LeaderEra     uint64        `protobuf:"varint,62,opt,name=leader_era,json=leaderEra,proto3" json:"leader_era,omitempty"`
+	Histories []*JobHistory `protobuf:"bytes,60,rep,name=histories,proto3" json:"histories,omitempty"`
+	LeaderId  string        `protobuf:"bytes,61,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	LeaderEra uint64        `protobuf:"varint,62,opt,name=leader_era,json=leaderEra,proto3" json:"leader_era,omitempty"`
+	// clock_ms is the cluster clock: the largest Command.clock_ms applied.
+	ClockMs int64 `protobuf:"varint,20,opt,name=clock_ms,json=clockMs,proto3" json:"clock_ms,omitempty"`
+	// runnable_seq is the last Task.runnable_seq given out.
+	RunnableSeq uint64 `protobuf:"varint,21,opt,name=runnable_seq,json=runnableSeq,proto3" json:"runnable_seq,omitempty"`
+	// virtual_pass is the pass of the job launched last: a job that gets
+	// runnable tasks again starts from it, not from a pass long past.
+	VirtualPass   uint64 `protobuf:"varint,22,opt,name=virtual_pass,json=virtualPass,proto3" json:"virtual_pass,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_fsm_proto_msgTypes[52]
+	mi := &file_fsm_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4790,7 +5026,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[52]
+	mi := &file_fsm_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4803,7 +5039,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{52}
+	return file_fsm_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *State) GetAppliedIndex() uint64 {
@@ -4904,6 +5140,27 @@ func (x *State) GetLeaderEra() uint64 {
 	return 0
 }
 
+func (x *State) GetClockMs() int64 {
+	if x != nil {
+		return x.ClockMs
+	}
+	return 0
+}
+
+func (x *State) GetRunnableSeq() uint64 {
+	if x != nil {
+		return x.RunnableSeq
+	}
+	return 0
+}
+
+func (x *State) GetVirtualPass() uint64 {
+	if x != nil {
+		return x.VirtualPass
+	}
+	return 0
+}
+
 var File_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_proto_rawDesc = "" +
@@ -4911,12 +5168,14 @@ const file_fsm_proto_rawDesc = "" +
 	"\tfsm.proto\x12\fkappa.fsm.v1\"T\n" +
 	"\x05Entry\x121\n" +
 	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\rR\aversion\"\xd2\a\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"\x9b\b\n" +
 	"\aCommand\x12\x1e\n" +
 	"\vnow_unix_ms\x18\x01 \x01(\x03R\tnowUnixMs\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\x04R\trequestId\x128\n" +
+	"request_id\x18\x03 \x01(\x04R\trequestId\x12,\n" +
+	"\x06quotas\x18\x04 \x01(\v2\x14.kappa.fsm.v1.QuotasR\x06quotas\x12\x19\n" +
+	"\bclock_ms\x18\x05 \x01(\x03R\aclockMs\x128\n" +
 	"\n" +
 	"submit_job\x18\n" +
 	" \x01(\v2\x17.kappa.fsm.v1.SubmitJobH\x00R\tsubmitJob\x12.\n" +
@@ -4968,7 +5227,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x05Value\x12\x18\n" +
 	"\x06inline\x18\x01 \x01(\fH\x00R\x06inline\x12\x12\n" +
 	"\x03key\x18\x02 \x01(\tH\x00R\x03keyB\a\n" +
-	"\x05where\"\xbf\x01\n" +
+	"\x05where\"\xdb\x01\n" +
 	"\tSubmitJob\x12!\n" +
 	"\fprogram_hash\x18\x01 \x01(\tR\vprogramHash\x12\x1d\n" +
 	"\n" +
@@ -4976,7 +5235,13 @@ const file_fsm_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12!\n" +
 	"\fmax_launches\x18\x04 \x01(\rR\vmaxLaunches\x12#\n" +
 	"\rhistory_limit\x18< \x01(\rR\fhistoryLimit\x12\x14\n" +
-	"\x05owner\x18\x05 \x01(\tR\x05owner\"\x94\x01\n" +
+	"\x05owner\x18\x05 \x01(\tR\x05owner\x12\x1a\n" +
+	"\bpriority\x18\x06 \x01(\rR\bpriority\"\xcb\x01\n" +
+	"\x06Quotas\x12)\n" +
+	"\x11max_tasks_per_job\x18\x01 \x01(\x04R\x0emaxTasksPerJob\x124\n" +
+	"\x17max_queue_items_per_job\x18\x02 \x01(\x04R\x13maxQueueItemsPerJob\x12\"\n" +
+	"\rmax_live_jobs\x18\x03 \x01(\x04R\vmaxLiveJobs\x12<\n" +
+	"\x1bmax_live_jobs_per_submitter\x18\x04 \x01(\x04R\x17maxLiveJobsPerSubmitter\"\x94\x01\n" +
 	"\x06Launch\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
@@ -5070,15 +5335,19 @@ const file_fsm_proto_rawDesc = "" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x16\n" +
 	"\x06failed\x18\x02 \x01(\bR\x06failed\x12)\n" +
 	"\x05value\x18\x03 \x01(\v2\x13.kappa.fsm.v1.ValueR\x05value\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error\"\xc0\x02\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\xf3\x02\n" +
 	"\bResponse\x12\x12\n" +
 	"\x03ack\x18\x01 \x01(\bH\x00R\x03ack\x121\n" +
 	"\aspawned\x18\x02 \x01(\v2\x15.kappa.fsm.v1.SpawnedH\x00R\aspawned\x124\n" +
 	"\bresolved\x18\x03 \x01(\v2\x16.kappa.fsm.v1.ResolvedH\x00R\bresolved\x121\n" +
 	"\ablocked\x18\x04 \x01(\v2\x15.kappa.fsm.v1.BlockedH\x00R\ablocked\x12D\n" +
 	"\x0equeues_created\x18\x05 \x01(\v2\x1b.kappa.fsm.v1.QueuesCreatedH\x00R\rqueuesCreated\x124\n" +
-	"\bdequeued\x18\x06 \x01(\v2\x16.kappa.fsm.v1.DequeuedH\x00R\bdequeuedB\b\n" +
-	"\x06result\",\n" +
+	"\bdequeued\x18\x06 \x01(\v2\x16.kappa.fsm.v1.DequeuedH\x00R\bdequeued\x121\n" +
+	"\arefused\x18\a \x01(\v2\x15.kappa.fsm.v1.RefusedH\x00R\arefusedB\b\n" +
+	"\x06result\"P\n" +
+	"\aRefused\x12+\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x17.kappa.fsm.v1.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\",\n" +
 	"\rQueuesCreated\x12\x1b\n" +
 	"\tqueue_ids\x18\x01 \x03(\x04R\bqueueIds\"3\n" +
 	"\bDequeued\x12'\n" +
@@ -5118,7 +5387,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\aApplied\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x1b\n" +
-	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\xe9\x06\n" +
+	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\xc5\a\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -5152,10 +5421,13 @@ const file_fsm_proto_rawDesc = "" +
 	"\rhistory_limit\x18< \x01(\rR\fhistoryLimit\x12\x18\n" +
 	"\aretries\x18= \x01(\rR\aretries\x12&\n" +
 	"\x0fstarted_unix_ms\x18> \x01(\x03R\rstartedUnixMs\x12\x14\n" +
-	"\x05owner\x18\x18 \x01(\tR\x05owner\"M\n" +
+	"\x05owner\x18\x18 \x01(\tR\x05owner\x12\x1a\n" +
+	"\bpriority\x18\x19 \x01(\rR\bpriority\x12\x12\n" +
+	"\x04pass\x18\x1a \x01(\x04R\x04pass\x12*\n" +
+	"\x11finished_clock_ms\x18\x1b \x01(\x03R\x0ffinishedClockMs\"M\n" +
 	"\x06Waiter\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12*\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\xaf\f\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\xd2\f\n" +
 	"\x04Task\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x1b\n" +
@@ -5207,7 +5479,8 @@ const file_fsm_proto_rawDesc = "" +
 	"\x0fresume_response\x18F \x01(\v2\x16.kappa.fsm.v1.ResponseR\x0eresumeResponse\x12%\n" +
 	"\x0echeckpoint_seq\x18G \x01(\x04R\rcheckpointSeq\x12\x1f\n" +
 	"\vsecret_hash\x18\x1f \x01(\fR\n" +
-	"secretHash\"\xf8\x01\n" +
+	"secretHash\x12!\n" +
+	"\frunnable_seq\x18  \x01(\x04R\vrunnableSeq\"\xf8\x01\n" +
 	"\bJobEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\n" +
@@ -5233,10 +5506,11 @@ const file_fsm_proto_rawDesc = "" +
 	"\agetters\x18\x06 \x03(\x04R\agetters\"L\n" +
 	"\x06Putter\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12)\n" +
-	"\x05items\x18\x02 \x03(\v2\x13.kappa.fsm.v1.ValueR\x05items\"\\\n" +
+	"\x05items\x18\x02 \x03(\v2\x13.kappa.fsm.v1.ValueR\x05items\"\x80\x01\n" +
 	"\aSession\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x124\n" +
-	"\aentries\x18\x02 \x03(\v2\x1a.kappa.fsm.v1.SessionEntryR\aentries\"[\n" +
+	"\aentries\x18\x02 \x03(\v2\x1a.kappa.fsm.v1.SessionEntryR\aentries\x12\"\n" +
+	"\rlast_clock_ms\x18\x03 \x01(\x03R\vlastClockMs\"[\n" +
 	"\fSessionEntry\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\x04R\trequestId\x12,\n" +
@@ -5245,7 +5519,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
 	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\x12\x18\n" +
-	"\adrained\x18\x04 \x01(\bR\adrained\"\x9e\x04\n" +
+	"\adrained\x18\x04 \x01(\bR\adrained\"\xff\x04\n" +
 	"\x05State\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12\x1e\n" +
 	"\vnext_job_id\x18\x02 \x01(\x04R\tnextJobId\x12%\n" +
@@ -5264,7 +5538,10 @@ const file_fsm_proto_rawDesc = "" +
 	"\thistories\x18< \x03(\v2\x18.kappa.fsm.v1.JobHistoryR\thistories\x12\x1b\n" +
 	"\tleader_id\x18= \x01(\tR\bleaderId\x12\x1d\n" +
 	"\n" +
-	"leader_era\x18> \x01(\x04R\tleaderEra*\xaa\x01\n" +
+	"leader_era\x18> \x01(\x04R\tleaderEra\x12\x19\n" +
+	"\bclock_ms\x18\x14 \x01(\x03R\aclockMs\x12!\n" +
+	"\frunnable_seq\x18\x15 \x01(\x04R\vrunnableSeq\x12!\n" +
+	"\fvirtual_pass\x18\x16 \x01(\x04R\vvirtualPass*\xaa\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -5273,7 +5550,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x0fOUTCOME_TIMEOUT\x10\x03\x12\x11\n" +
 	"\rOUTCOME_CRASH\x10\x04\x12\x17\n" +
 	"\x13OUTCOME_NOT_STARTED\x10\x05\x12\x19\n" +
-	"\x15OUTCOME_LEASE_EXPIRED\x10\x06*\x9c\x01\n" +
+	"\x15OUTCOME_LEASE_EXPIRED\x10\x06*\xb0\x01\n" +
 	"\tErrorCode\x12\x06\n" +
 	"\x02OK\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -5284,7 +5561,9 @@ const file_fsm_proto_rawDesc = "" +
 	"\fJOB_FINISHED\x10\x05\x12\v\n" +
 	"\aINVALID\x10\x06\x12\r\n" +
 	"\tBAD_STATE\x10\a\x12\x10\n" +
-	"\fSTALE_LAUNCH\x10\b*Y\n" +
+	"\fSTALE_LAUNCH\x10\b\x12\x12\n" +
+	"\x0eQUOTA_EXCEEDED\x10\n" +
+	"*Y\n" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vJOB_RUNNING\x10\x01\x12\x11\n" +
@@ -5351,7 +5630,7 @@ func file_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_fsm_proto_goTypes = []any{
 	(Outcome)(0),              // 0: kappa.fsm.v1.Outcome
 	(ErrorCode)(0),            // 1: kappa.fsm.v1.ErrorCode
@@ -5373,128 +5652,133 @@ var file_fsm_proto_goTypes = []any{
 	(*RemoveNode)(nil),        // 17: kappa.fsm.v1.RemoveNode
 	(*Value)(nil),             // 18: kappa.fsm.v1.Value
 	(*SubmitJob)(nil),         // 19: kappa.fsm.v1.SubmitJob
-	(*Launch)(nil),            // 20: kappa.fsm.v1.Launch
-	(*Claim)(nil),             // 21: kappa.fsm.v1.Claim
-	(*TaskRef)(nil),           // 22: kappa.fsm.v1.TaskRef
-	(*TaskCall)(nil),          // 23: kappa.fsm.v1.TaskCall
-	(*CreateQueues)(nil),      // 24: kappa.fsm.v1.CreateQueues
-	(*Enqueue)(nil),           // 25: kappa.fsm.v1.Enqueue
-	(*Dequeue)(nil),           // 26: kappa.fsm.v1.Dequeue
-	(*Spawn)(nil),             // 27: kappa.fsm.v1.Spawn
-	(*Child)(nil),             // 28: kappa.fsm.v1.Child
-	(*Wait)(nil),              // 29: kappa.fsm.v1.Wait
-	(*Checkpoint)(nil),        // 30: kappa.fsm.v1.Checkpoint
-	(*Yield)(nil),             // 31: kappa.fsm.v1.Yield
-	(*Exit)(nil),              // 32: kappa.fsm.v1.Exit
-	(*Fail)(nil),              // 33: kappa.fsm.v1.Fail
-	(*Park)(nil),              // 34: kappa.fsm.v1.Park
-	(*InvocationEnded)(nil),   // 35: kappa.fsm.v1.InvocationEnded
-	(*Error)(nil),             // 36: kappa.fsm.v1.Error
-	(*Result)(nil),            // 37: kappa.fsm.v1.Result
-	(*Retried)(nil),           // 38: kappa.fsm.v1.Retried
-	(*FutureResult)(nil),      // 39: kappa.fsm.v1.FutureResult
-	(*Response)(nil),          // 40: kappa.fsm.v1.Response
-	(*QueuesCreated)(nil),     // 41: kappa.fsm.v1.QueuesCreated
-	(*Dequeued)(nil),          // 42: kappa.fsm.v1.Dequeued
-	(*Blocked)(nil),           // 43: kappa.fsm.v1.Blocked
-	(*Spawned)(nil),           // 44: kappa.fsm.v1.Spawned
-	(*Resolved)(nil),          // 45: kappa.fsm.v1.Resolved
-	(*ClaimGrant)(nil),        // 46: kappa.fsm.v1.ClaimGrant
-	(*ParkOutcome)(nil),       // 47: kappa.fsm.v1.ParkOutcome
-	(*Applied)(nil),           // 48: kappa.fsm.v1.Applied
-	(*Job)(nil),               // 49: kappa.fsm.v1.Job
-	(*Waiter)(nil),            // 50: kappa.fsm.v1.Waiter
-	(*Task)(nil),              // 51: kappa.fsm.v1.Task
-	(*JobEvent)(nil),          // 52: kappa.fsm.v1.JobEvent
-	(*JobHistory)(nil),        // 53: kappa.fsm.v1.JobHistory
-	(*Queue)(nil),             // 54: kappa.fsm.v1.Queue
-	(*Putter)(nil),            // 55: kappa.fsm.v1.Putter
-	(*Session)(nil),           // 56: kappa.fsm.v1.Session
-	(*SessionEntry)(nil),      // 57: kappa.fsm.v1.SessionEntry
-	(*Node)(nil),              // 58: kappa.fsm.v1.Node
-	(*State)(nil),             // 59: kappa.fsm.v1.State
+	(*Quotas)(nil),            // 20: kappa.fsm.v1.Quotas
+	(*Launch)(nil),            // 21: kappa.fsm.v1.Launch
+	(*Claim)(nil),             // 22: kappa.fsm.v1.Claim
+	(*TaskRef)(nil),           // 23: kappa.fsm.v1.TaskRef
+	(*TaskCall)(nil),          // 24: kappa.fsm.v1.TaskCall
+	(*CreateQueues)(nil),      // 25: kappa.fsm.v1.CreateQueues
+	(*Enqueue)(nil),           // 26: kappa.fsm.v1.Enqueue
+	(*Dequeue)(nil),           // 27: kappa.fsm.v1.Dequeue
+	(*Spawn)(nil),             // 28: kappa.fsm.v1.Spawn
+	(*Child)(nil),             // 29: kappa.fsm.v1.Child
+	(*Wait)(nil),              // 30: kappa.fsm.v1.Wait
+	(*Checkpoint)(nil),        // 31: kappa.fsm.v1.Checkpoint
+	(*Yield)(nil),             // 32: kappa.fsm.v1.Yield
+	(*Exit)(nil),              // 33: kappa.fsm.v1.Exit
+	(*Fail)(nil),              // 34: kappa.fsm.v1.Fail
+	(*Park)(nil),              // 35: kappa.fsm.v1.Park
+	(*InvocationEnded)(nil),   // 36: kappa.fsm.v1.InvocationEnded
+	(*Error)(nil),             // 37: kappa.fsm.v1.Error
+	(*Result)(nil),            // 38: kappa.fsm.v1.Result
+	(*Retried)(nil),           // 39: kappa.fsm.v1.Retried
+	(*FutureResult)(nil),      // 40: kappa.fsm.v1.FutureResult
+	(*Response)(nil),          // 41: kappa.fsm.v1.Response
+	(*Refused)(nil),           // 42: kappa.fsm.v1.Refused
+	(*QueuesCreated)(nil),     // 43: kappa.fsm.v1.QueuesCreated
+	(*Dequeued)(nil),          // 44: kappa.fsm.v1.Dequeued
+	(*Blocked)(nil),           // 45: kappa.fsm.v1.Blocked
+	(*Spawned)(nil),           // 46: kappa.fsm.v1.Spawned
+	(*Resolved)(nil),          // 47: kappa.fsm.v1.Resolved
+	(*ClaimGrant)(nil),        // 48: kappa.fsm.v1.ClaimGrant
+	(*ParkOutcome)(nil),       // 49: kappa.fsm.v1.ParkOutcome
+	(*Applied)(nil),           // 50: kappa.fsm.v1.Applied
+	(*Job)(nil),               // 51: kappa.fsm.v1.Job
+	(*Waiter)(nil),            // 52: kappa.fsm.v1.Waiter
+	(*Task)(nil),              // 53: kappa.fsm.v1.Task
+	(*JobEvent)(nil),          // 54: kappa.fsm.v1.JobEvent
+	(*JobHistory)(nil),        // 55: kappa.fsm.v1.JobHistory
+	(*Queue)(nil),             // 56: kappa.fsm.v1.Queue
+	(*Putter)(nil),            // 57: kappa.fsm.v1.Putter
+	(*Session)(nil),           // 58: kappa.fsm.v1.Session
+	(*SessionEntry)(nil),      // 59: kappa.fsm.v1.SessionEntry
+	(*Node)(nil),              // 60: kappa.fsm.v1.Node
+	(*State)(nil),             // 61: kappa.fsm.v1.State
 }
 var file_fsm_proto_depIdxs = []int32{
 	8,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
-	19, // 1: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
-	20, // 2: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
-	21, // 3: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
-	23, // 4: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
-	34, // 5: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
-	35, // 6: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
-	15, // 7: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
-	16, // 8: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
-	17, // 9: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
-	13, // 10: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
-	14, // 11: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
-	11, // 12: kappa.fsm.v1.Command.set_cluster_version:type_name -> kappa.fsm.v1.SetClusterVersion
-	9,  // 13: kappa.fsm.v1.Command.leader_changed:type_name -> kappa.fsm.v1.LeaderChanged
-	10, // 14: kappa.fsm.v1.Command.retry_job:type_name -> kappa.fsm.v1.RetryJob
-	12, // 15: kappa.fsm.v1.Command.set_drain:type_name -> kappa.fsm.v1.SetDrain
-	22, // 16: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
-	27, // 17: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
-	29, // 18: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
-	30, // 19: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
-	31, // 20: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
-	32, // 21: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
-	33, // 22: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
-	24, // 23: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
-	25, // 24: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
-	26, // 25: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
-	18, // 26: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
-	28, // 27: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
-	18, // 28: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
-	18, // 29: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
-	22, // 30: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
-	0,  // 31: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
-	1,  // 32: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
-	36, // 33: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
-	46, // 34: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
-	40, // 35: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
-	47, // 36: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
-	38, // 37: kappa.fsm.v1.Result.retried:type_name -> kappa.fsm.v1.Retried
-	18, // 38: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
-	44, // 39: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
-	45, // 40: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
-	43, // 41: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
-	41, // 42: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
-	42, // 43: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
-	18, // 44: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
-	39, // 45: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
-	40, // 46: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
-	18, // 47: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
-	39, // 48: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
-	40, // 49: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
-	2,  // 50: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
-	18, // 51: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
-	4,  // 52: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
-	3,  // 53: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
-	40, // 54: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
-	18, // 55: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
-	50, // 56: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
-	18, // 57: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
-	48, // 58: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
-	6,  // 59: kappa.fsm.v1.Task.next_launch:type_name -> kappa.fsm.v1.LaunchReason
-	40, // 60: kappa.fsm.v1.Task.resume_response:type_name -> kappa.fsm.v1.Response
-	5,  // 61: kappa.fsm.v1.JobEvent.kind:type_name -> kappa.fsm.v1.EventKind
-	6,  // 62: kappa.fsm.v1.JobEvent.reason:type_name -> kappa.fsm.v1.LaunchReason
-	52, // 63: kappa.fsm.v1.JobHistory.events:type_name -> kappa.fsm.v1.JobEvent
-	18, // 64: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
-	55, // 65: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
-	18, // 66: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
-	57, // 67: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
-	37, // 68: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
-	49, // 69: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
-	51, // 70: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
-	56, // 71: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
-	58, // 72: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
-	54, // 73: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
-	53, // 74: kappa.fsm.v1.State.histories:type_name -> kappa.fsm.v1.JobHistory
-	75, // [75:75] is the sub-list for method output_type
-	75, // [75:75] is the sub-list for method input_type
-	75, // [75:75] is the sub-list for extension type_name
-	75, // [75:75] is the sub-list for extension extendee
-	0,  // [0:75] is the sub-list for field type_name
+	20, // 1: kappa.fsm.v1.Command.quotas:type_name -> kappa.fsm.v1.Quotas
+	19, // 2: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
+	21, // 3: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
+	22, // 4: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
+	24, // 5: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
+	35, // 6: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
+	36, // 7: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
+	15, // 8: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
+	16, // 9: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
+	17, // 10: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
+	13, // 11: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
+	14, // 12: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
+	11, // 13: kappa.fsm.v1.Command.set_cluster_version:type_name -> kappa.fsm.v1.SetClusterVersion
+	9,  // 14: kappa.fsm.v1.Command.leader_changed:type_name -> kappa.fsm.v1.LeaderChanged
+	10, // 15: kappa.fsm.v1.Command.retry_job:type_name -> kappa.fsm.v1.RetryJob
+	12, // 16: kappa.fsm.v1.Command.set_drain:type_name -> kappa.fsm.v1.SetDrain
+	23, // 17: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
+	28, // 18: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
+	30, // 19: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
+	31, // 20: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
+	32, // 21: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
+	33, // 22: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
+	34, // 23: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
+	25, // 24: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
+	26, // 25: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
+	27, // 26: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
+	18, // 27: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
+	29, // 28: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
+	18, // 29: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
+	18, // 30: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
+	23, // 31: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
+	0,  // 32: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
+	1,  // 33: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
+	37, // 34: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
+	48, // 35: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
+	41, // 36: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
+	49, // 37: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
+	39, // 38: kappa.fsm.v1.Result.retried:type_name -> kappa.fsm.v1.Retried
+	18, // 39: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
+	46, // 40: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
+	47, // 41: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
+	45, // 42: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
+	43, // 43: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
+	44, // 44: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
+	42, // 45: kappa.fsm.v1.Response.refused:type_name -> kappa.fsm.v1.Refused
+	1,  // 46: kappa.fsm.v1.Refused.code:type_name -> kappa.fsm.v1.ErrorCode
+	18, // 47: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
+	40, // 48: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
+	41, // 49: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
+	18, // 50: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
+	40, // 51: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
+	41, // 52: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
+	2,  // 53: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
+	18, // 54: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
+	4,  // 55: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
+	3,  // 56: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
+	41, // 57: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
+	18, // 58: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
+	52, // 59: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
+	18, // 60: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
+	50, // 61: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
+	6,  // 62: kappa.fsm.v1.Task.next_launch:type_name -> kappa.fsm.v1.LaunchReason
+	41, // 63: kappa.fsm.v1.Task.resume_response:type_name -> kappa.fsm.v1.Response
+	5,  // 64: kappa.fsm.v1.JobEvent.kind:type_name -> kappa.fsm.v1.EventKind
+	6,  // 65: kappa.fsm.v1.JobEvent.reason:type_name -> kappa.fsm.v1.LaunchReason
+	54, // 66: kappa.fsm.v1.JobHistory.events:type_name -> kappa.fsm.v1.JobEvent
+	18, // 67: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
+	57, // 68: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
+	18, // 69: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
+	59, // 70: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
+	38, // 71: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
+	51, // 72: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
+	53, // 73: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
+	58, // 74: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
+	60, // 75: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
+	56, // 76: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
+	55, // 77: kappa.fsm.v1.State.histories:type_name -> kappa.fsm.v1.JobHistory
+	78, // [78:78] is the sub-list for method output_type
+	78, // [78:78] is the sub-list for method input_type
+	78, // [78:78] is the sub-list for extension type_name
+	78, // [78:78] is the sub-list for extension extendee
+	0,  // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_fsm_proto_init() }
@@ -5523,7 +5807,7 @@ func file_fsm_proto_init() {
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_fsm_proto_msgTypes[16].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[17].OneofWrappers = []any{
 		(*TaskCall_Spawn)(nil),
 		(*TaskCall_Wait)(nil),
 		(*TaskCall_Checkpoint)(nil),
@@ -5534,7 +5818,7 @@ func file_fsm_proto_init() {
 		(*TaskCall_Enqueue)(nil),
 		(*TaskCall_Dequeue)(nil),
 	}
-	file_fsm_proto_msgTypes[30].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[31].OneofWrappers = []any{
 		(*Result_JobId)(nil),
 		(*Result_Claim)(nil),
 		(*Result_Response)(nil),
@@ -5542,13 +5826,14 @@ func file_fsm_proto_init() {
 		(*Result_Ignored)(nil),
 		(*Result_Retried)(nil),
 	}
-	file_fsm_proto_msgTypes[33].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[34].OneofWrappers = []any{
 		(*Response_Ack)(nil),
 		(*Response_Spawned)(nil),
 		(*Response_Resolved)(nil),
 		(*Response_Blocked)(nil),
 		(*Response_QueuesCreated)(nil),
 		(*Response_Dequeued)(nil),
+		(*Response_Refused)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -5556,7 +5841,7 @@ func file_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_proto_rawDesc), len(file_fsm_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   53,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,6 +9,7 @@ from kappa.api import (
     ExitProcess,
     ExternalCall,
     Future,
+    QuotaExceeded,
     RequestError,
     TaskFailed,
     TaskIdentity,
@@ -47,5 +48,6 @@ __all__ = [
     "current_task",
     "TaskIdentity",
     "RequestError",
+    "QuotaExceeded",
     "UnpicklableValue",
 ]

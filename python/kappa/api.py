@@ -26,6 +26,13 @@ class RequestError(ValueError):
     another job, an argument that can't be pickled."""
 
 
+class QuotaExceeded(Exception):
+    """The coordinator refused a spawn or an enqueue: it would exceed a quota
+    of the job (tasks per job, queue items per job). The message names the
+    quota, its value and the server setting that raises it. Nothing was
+    spawned or enqueued; the program may handle it and go on."""
+
+
 class ExitProcess(BaseException):
     """Raised by exit_process(): ends the task with a result at once."""
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
@@ -17,11 +18,18 @@ var WatchIdle = 15 * time.Second
 // Submit submits a program bundle with an event; retries reuse the same
 // request id, so the job is created once.
 func (c *Client) Submit(ctx context.Context, bundle, event []byte, name string, maxLaunches uint32) (*wire.SubmitJobResponse, error) {
+	return c.SubmitJob(ctx, &wire.SubmitJobRequest{ProgramBundle: bundle, EventJson: event, Name: name, MaxLaunches: maxLaunches})
+}
+
+// SubmitJob submits a job with every option of the request (priority…);
+// the client fills in its identity, and retries reuse it.
+func (c *Client) SubmitJob(ctx context.Context, r *wire.SubmitJobRequest) (*wire.SubmitJobResponse, error) {
 	id, req := c.request()
+	sub := proto.Clone(r).(*wire.SubmitJobRequest)
+	sub.ClientId, sub.RequestId = id, req
 	var out *wire.SubmitJobResponse
 	err := c.do(ctx, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
-		out, err = wire.NewClientServiceClient(conn).SubmitJob(ctx, &wire.SubmitJobRequest{
-			ClientId: id, RequestId: req, ProgramBundle: bundle, EventJson: event, Name: name, MaxLaunches: maxLaunches})
+		out, err = wire.NewClientServiceClient(conn).SubmitJob(ctx, sub)
 		return err
 	})
 	return out, err

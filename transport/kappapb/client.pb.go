@@ -87,7 +87,11 @@ type SubmitJobRequest struct {
 	Name          string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
 	// max_launches is how often a task may be launched without its
 	// checkpoint pointer moving before it fails (0 = default).
-	MaxLaunches   uint32 `protobuf:"varint,6,opt,name=max_launches,json=maxLaunches,proto3" json:"max_launches,omitempty"`
+	MaxLaunches uint32 `protobuf:"varint,6,opt,name=max_launches,json=maxLaunches,proto3" json:"max_launches,omitempty"`
+	// priority weighs the job's share of lambda launches against other
+	// jobs' (1..100, 0 = 1): a job of priority 3 gets three launches for
+	// every one of a priority-1 job while both have tasks waiting.
+	Priority      uint32 `protobuf:"varint,8,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -160,6 +164,13 @@ func (x *SubmitJobRequest) GetName() string {
 func (x *SubmitJobRequest) GetMaxLaunches() uint32 {
 	if x != nil {
 		return x.MaxLaunches
+	}
+	return 0
+}
+
+func (x *SubmitJobRequest) GetPriority() uint32 {
+	if x != nil {
+		return x.Priority
 	}
 	return 0
 }
@@ -359,7 +370,9 @@ type JobStatus struct {
 	Tasks []*TaskStatus `protobuf:"bytes,63,rep,name=tasks,proto3" json:"tasks,omitempty"`
 	// owner names the principal that submitted the job (empty for jobs
 	// submitted before ownership was recorded, or on an open cluster).
-	Owner         string `protobuf:"bytes,23,opt,name=owner,proto3" json:"owner,omitempty"`
+	Owner string `protobuf:"bytes,23,opt,name=owner,proto3" json:"owner,omitempty"`
+	// priority: see SubmitJobRequest.priority (1 for a job submitted without).
+	Priority      uint32 `protobuf:"varint,25,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -581,6 +594,13 @@ func (x *JobStatus) GetOwner() string {
 		return x.Owner
 	}
 	return ""
+}
+
+func (x *JobStatus) GetPriority() uint32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
 }
 
 // TaskStatus is one row of a job's task table.
@@ -2146,7 +2166,7 @@ var File_kappa_v1_client_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_client_proto_rawDesc = "" +
 	"\n" +
-	"\x15kappa/v1/client.proto\x12\bkappa.v1\"\xcb\x01\n" +
+	"\x15kappa/v1/client.proto\x12\bkappa.v1\"\xe7\x01\n" +
 	"\x10SubmitJobRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
 	"\n" +
@@ -2155,7 +2175,8 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\n" +
 	"event_json\x18\x04 \x01(\fR\teventJson\x12\x12\n" +
 	"\x04name\x18\x05 \x01(\tR\x04name\x12!\n" +
-	"\fmax_launches\x18\x06 \x01(\rR\vmaxLaunches\"M\n" +
+	"\fmax_launches\x18\x06 \x01(\rR\vmaxLaunches\x12\x1a\n" +
+	"\bpriority\x18\b \x01(\rR\bpriority\"M\n" +
 	"\x11SubmitJobResponse\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12!\n" +
 	"\fprogram_hash\x18\x02 \x01(\tR\vprogramHash\"(\n" +
@@ -2164,7 +2185,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\rGetJobRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x14\n" +
 	"\x05stale\x18\x02 \x01(\bR\x05stale\x12\x14\n" +
-	"\x05tasks\x18< \x01(\bR\x05tasks\"\xfb\x06\n" +
+	"\x05tasks\x18< \x01(\bR\x05tasks\"\x97\a\n" +
 	"\tJobStatus\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12(\n" +
@@ -2198,7 +2219,8 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\aretries\x18= \x01(\rR\aretries\x12\x1a\n" +
 	"\barchived\x18> \x01(\bR\barchived\x12*\n" +
 	"\x05tasks\x18? \x03(\v2\x14.kappa.v1.TaskStatusR\x05tasks\x12\x14\n" +
-	"\x05owner\x18\x17 \x01(\tR\x05owner\"\xe8\x02\n" +
+	"\x05owner\x18\x17 \x01(\tR\x05owner\x12\x1a\n" +
+	"\bpriority\x18\x19 \x01(\rR\bpriority\"\xe8\x02\n" +
 	"\n" +
 	"TaskStatus\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x1b\n" +

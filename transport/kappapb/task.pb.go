@@ -56,20 +56,24 @@ const (
 	ErrorReason_NO_LEADER ErrorReason = 7
 	// The task is not in a state that allows the call.
 	ErrorReason_BAD_STATE ErrorReason = 8
+	// A quota of the job or the cluster would be exceeded; the message names
+	// it, its value and the server setting that changes it.
+	ErrorReason_QUOTA_EXCEEDED ErrorReason = 10
 )
 
 // Enum value maps for ErrorReason.
 var (
 	ErrorReason_name = map[int32]string{
-		0: "ERROR_REASON_UNSPECIFIED",
-		1: "SUPERSEDED",
-		2: "NONDETERMINISTIC_REPLAY",
-		3: "BAD_SEQ",
-		4: "NOT_FOUND",
-		5: "JOB_FINISHED",
-		6: "INVALID",
-		7: "NO_LEADER",
-		8: "BAD_STATE",
+		0:  "ERROR_REASON_UNSPECIFIED",
+		1:  "SUPERSEDED",
+		2:  "NONDETERMINISTIC_REPLAY",
+		3:  "BAD_SEQ",
+		4:  "NOT_FOUND",
+		5:  "JOB_FINISHED",
+		6:  "INVALID",
+		7:  "NO_LEADER",
+		8:  "BAD_STATE",
+		10: "QUOTA_EXCEEDED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED": 0,
@@ -81,6 +85,7 @@ var (
 		"INVALID":                  6,
 		"NO_LEADER":                7,
 		"BAD_STATE":                8,
+		"QUOTA_EXCEEDED":           10,
 	}
 )
 
@@ -1319,6 +1324,7 @@ type CallResponse struct {
 	//	*CallResponse_Blocked
 	//	*CallResponse_QueuesCreated
 	//	*CallResponse_Dequeued
+	//	*CallResponse_Refused
 	Result        isCallResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1415,6 +1421,15 @@ func (x *CallResponse) GetDequeued() *Dequeued {
 	return nil
 }
 
+func (x *CallResponse) GetRefused() *Refused {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Refused); ok {
+			return x.Refused
+		}
+	}
+	return nil
+}
+
 type isCallResponse_Result interface {
 	isCallResponse_Result()
 }
@@ -1443,6 +1458,10 @@ type CallResponse_Dequeued struct {
 	Dequeued *Dequeued `protobuf:"bytes,6,opt,name=dequeued,proto3,oneof"`
 }
 
+type CallResponse_Refused struct {
+	Refused *Refused `protobuf:"bytes,7,opt,name=refused,proto3,oneof"`
+}
+
 func (*CallResponse_Ack) isCallResponse_Result() {}
 
 func (*CallResponse_Spawned) isCallResponse_Result() {}
@@ -1455,6 +1474,65 @@ func (*CallResponse_QueuesCreated) isCallResponse_Result() {}
 
 func (*CallResponse_Dequeued) isCallResponse_Result() {}
 
+func (*CallResponse_Refused) isCallResponse_Result() {}
+
+// Refused: the call was applied (its seq is used, its checkpoint is the
+// task's pointer) but what it asked for was refused, e.g. by a quota. The
+// pausing call raises the message in the program; a relaunch that resumes
+// from this checkpoint gets the same answer.
+type Refused struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reason is QUOTA_EXCEEDED.
+	Reason        ErrorReason `protobuf:"varint,1,opt,name=reason,proto3,enum=kappa.v1.ErrorReason" json:"reason,omitempty"`
+	Message       string      `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Refused) Reset() {
+	*x = Refused{}
+	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Refused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Refused) ProtoMessage() {}
+
+func (x *Refused) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Refused.ProtoReflect.Descriptor instead.
+func (*Refused) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Refused) GetReason() ErrorReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ErrorReason_ERROR_REASON_UNSPECIFIED
+}
+
+func (x *Refused) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type QueuesCreated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	QueueIds      []uint64               `protobuf:"varint,1,rep,packed,name=queue_ids,json=queueIds,proto3" json:"queue_ids,omitempty"`
@@ -1464,7 +1542,7 @@ type QueuesCreated struct {
 
 func (x *QueuesCreated) Reset() {
 	*x = QueuesCreated{}
-	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	mi := &file_kappa_v1_task_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1554,7 @@ func (x *QueuesCreated) String() string {
 func (*QueuesCreated) ProtoMessage() {}
 
 func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	mi := &file_kappa_v1_task_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1567,7 @@ func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
 func (*QueuesCreated) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *QueuesCreated) GetQueueIds() []uint64 {
@@ -1508,7 +1586,7 @@ type Dequeued struct {
 
 func (x *Dequeued) Reset() {
 	*x = Dequeued{}
-	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	mi := &file_kappa_v1_task_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1520,7 +1598,7 @@ func (x *Dequeued) String() string {
 func (*Dequeued) ProtoMessage() {}
 
 func (x *Dequeued) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	mi := &file_kappa_v1_task_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1533,7 +1611,7 @@ func (x *Dequeued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
 func (*Dequeued) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{18}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Dequeued) GetItem() *Value {
@@ -1551,7 +1629,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_kappa_v1_task_proto_msgTypes[19]
+	mi := &file_kappa_v1_task_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1641,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[19]
+	mi := &file_kappa_v1_task_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1654,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{19}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{20}
 }
 
 type Spawned struct {
@@ -1588,7 +1666,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_kappa_v1_task_proto_msgTypes[20]
+	mi := &file_kappa_v1_task_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1600,7 +1678,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[20]
+	mi := &file_kappa_v1_task_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1613,7 +1691,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{20}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -1632,7 +1710,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_kappa_v1_task_proto_msgTypes[21]
+	mi := &file_kappa_v1_task_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1722,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[21]
+	mi := &file_kappa_v1_task_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1657,7 +1735,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{21}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -1679,7 +1757,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_kappa_v1_task_proto_msgTypes[22]
+	mi := &file_kappa_v1_task_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1769,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[22]
+	mi := &file_kappa_v1_task_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1782,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{22}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -1724,7 +1802,7 @@ type PollRequest struct {
 
 func (x *PollRequest) Reset() {
 	*x = PollRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[23]
+	mi := &file_kappa_v1_task_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +1814,7 @@ func (x *PollRequest) String() string {
 func (*PollRequest) ProtoMessage() {}
 
 func (x *PollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[23]
+	mi := &file_kappa_v1_task_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +1827,7 @@ func (x *PollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollRequest.ProtoReflect.Descriptor instead.
 func (*PollRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{23}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PollRequest) GetRef() *TaskRef {
@@ -1776,7 +1854,7 @@ type PollResponse struct {
 
 func (x *PollResponse) Reset() {
 	*x = PollResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[24]
+	mi := &file_kappa_v1_task_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1788,7 +1866,7 @@ func (x *PollResponse) String() string {
 func (*PollResponse) ProtoMessage() {}
 
 func (x *PollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[24]
+	mi := &file_kappa_v1_task_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1801,7 +1879,7 @@ func (x *PollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResponse.ProtoReflect.Descriptor instead.
 func (*PollResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{24}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PollResponse) GetReady() bool {
@@ -1828,7 +1906,7 @@ type ParkRequest struct {
 
 func (x *ParkRequest) Reset() {
 	*x = ParkRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[25]
+	mi := &file_kappa_v1_task_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +1918,7 @@ func (x *ParkRequest) String() string {
 func (*ParkRequest) ProtoMessage() {}
 
 func (x *ParkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[25]
+	mi := &file_kappa_v1_task_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +1931,7 @@ func (x *ParkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkRequest.ProtoReflect.Descriptor instead.
 func (*ParkRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{25}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ParkRequest) GetRef() *TaskRef {
@@ -1882,7 +1960,7 @@ type ParkResponse struct {
 
 func (x *ParkResponse) Reset() {
 	*x = ParkResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[26]
+	mi := &file_kappa_v1_task_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1894,7 +1972,7 @@ func (x *ParkResponse) String() string {
 func (*ParkResponse) ProtoMessage() {}
 
 func (x *ParkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[26]
+	mi := &file_kappa_v1_task_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1907,7 +1985,7 @@ func (x *ParkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkResponse.ProtoReflect.Descriptor instead.
 func (*ParkResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{26}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ParkResponse) GetParked() bool {
@@ -1933,7 +2011,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[27]
+	mi := &file_kappa_v1_task_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1945,7 +2023,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[27]
+	mi := &file_kappa_v1_task_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1958,7 +2036,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{27}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HeartbeatRequest) GetRef() *TaskRef {
@@ -1979,7 +2057,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[28]
+	mi := &file_kappa_v1_task_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2069,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[28]
+	mi := &file_kappa_v1_task_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2082,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{28}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HeartbeatResponse) GetYieldNow() bool {
@@ -2103,15 +2181,19 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\vresult_json\x18\x02 \x01(\tR\n" +
 	"resultJson\"\x1e\n" +
 	"\x06FailOp\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xbf\x02\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\xee\x02\n" +
 	"\fCallResponse\x12!\n" +
 	"\x03ack\x18\x01 \x01(\v2\r.kappa.v1.AckH\x00R\x03ack\x12-\n" +
 	"\aspawned\x18\x02 \x01(\v2\x11.kappa.v1.SpawnedH\x00R\aspawned\x120\n" +
 	"\bresolved\x18\x03 \x01(\v2\x12.kappa.v1.ResolvedH\x00R\bresolved\x12-\n" +
 	"\ablocked\x18\x04 \x01(\v2\x11.kappa.v1.BlockedH\x00R\ablocked\x12@\n" +
 	"\x0equeues_created\x18\x05 \x01(\v2\x17.kappa.v1.QueuesCreatedH\x00R\rqueuesCreated\x120\n" +
-	"\bdequeued\x18\x06 \x01(\v2\x12.kappa.v1.DequeuedH\x00R\bdequeuedB\b\n" +
-	"\x06result\",\n" +
+	"\bdequeued\x18\x06 \x01(\v2\x12.kappa.v1.DequeuedH\x00R\bdequeued\x12-\n" +
+	"\arefused\x18\a \x01(\v2\x11.kappa.v1.RefusedH\x00R\arefusedB\b\n" +
+	"\x06result\"R\n" +
+	"\aRefused\x12-\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x15.kappa.v1.ErrorReasonR\x06reason\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\",\n" +
 	"\rQueuesCreated\x12\x1b\n" +
 	"\tqueue_ids\x18\x01 \x03(\x04R\bqueueIds\"/\n" +
 	"\bDequeued\x12#\n" +
@@ -2139,7 +2221,7 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x10HeartbeatRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\"0\n" +
 	"\x11HeartbeatResponse\x12\x1b\n" +
-	"\tyield_now\x18\x01 \x01(\bR\byieldNow*\xb1\x01\n" +
+	"\tyield_now\x18\x01 \x01(\bR\byieldNow*\xc5\x01\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2150,7 +2232,9 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\fJOB_FINISHED\x10\x05\x12\v\n" +
 	"\aINVALID\x10\x06\x12\r\n" +
 	"\tNO_LEADER\x10\a\x12\r\n" +
-	"\tBAD_STATE\x10\b2\xb2\x02\n" +
+	"\tBAD_STATE\x10\b\x12\x12\n" +
+	"\x0eQUOTA_EXCEEDED\x10\n" +
+	"2\xb2\x02\n" +
 	"\vTaskService\x128\n" +
 	"\x05Claim\x12\x16.kappa.v1.ClaimRequest\x1a\x17.kappa.v1.ClaimResponse\x125\n" +
 	"\x04Call\x12\x15.kappa.v1.CallRequest\x1a\x16.kappa.v1.CallResponse\x125\n" +
@@ -2171,7 +2255,7 @@ func file_kappa_v1_task_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_task_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_kappa_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_kappa_v1_task_proto_goTypes = []any{
 	(ErrorReason)(0),          // 0: kappa.v1.ErrorReason
 	(*TaskRef)(nil),           // 1: kappa.v1.TaskRef
@@ -2191,18 +2275,19 @@ var file_kappa_v1_task_proto_goTypes = []any{
 	(*ExitOp)(nil),            // 15: kappa.v1.ExitOp
 	(*FailOp)(nil),            // 16: kappa.v1.FailOp
 	(*CallResponse)(nil),      // 17: kappa.v1.CallResponse
-	(*QueuesCreated)(nil),     // 18: kappa.v1.QueuesCreated
-	(*Dequeued)(nil),          // 19: kappa.v1.Dequeued
-	(*Ack)(nil),               // 20: kappa.v1.Ack
-	(*Spawned)(nil),           // 21: kappa.v1.Spawned
-	(*Resolved)(nil),          // 22: kappa.v1.Resolved
-	(*Blocked)(nil),           // 23: kappa.v1.Blocked
-	(*PollRequest)(nil),       // 24: kappa.v1.PollRequest
-	(*PollResponse)(nil),      // 25: kappa.v1.PollResponse
-	(*ParkRequest)(nil),       // 26: kappa.v1.ParkRequest
-	(*ParkResponse)(nil),      // 27: kappa.v1.ParkResponse
-	(*HeartbeatRequest)(nil),  // 28: kappa.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil), // 29: kappa.v1.HeartbeatResponse
+	(*Refused)(nil),           // 18: kappa.v1.Refused
+	(*QueuesCreated)(nil),     // 19: kappa.v1.QueuesCreated
+	(*Dequeued)(nil),          // 20: kappa.v1.Dequeued
+	(*Ack)(nil),               // 21: kappa.v1.Ack
+	(*Spawned)(nil),           // 22: kappa.v1.Spawned
+	(*Resolved)(nil),          // 23: kappa.v1.Resolved
+	(*Blocked)(nil),           // 24: kappa.v1.Blocked
+	(*PollRequest)(nil),       // 25: kappa.v1.PollRequest
+	(*PollResponse)(nil),      // 26: kappa.v1.PollResponse
+	(*ParkRequest)(nil),       // 27: kappa.v1.ParkRequest
+	(*ParkResponse)(nil),      // 28: kappa.v1.ParkResponse
+	(*HeartbeatRequest)(nil),  // 29: kappa.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil), // 30: kappa.v1.HeartbeatResponse
 }
 var file_kappa_v1_task_proto_depIdxs = []int32{
 	2,  // 0: kappa.v1.FutureResult.value:type_name -> kappa.v1.Value
@@ -2223,34 +2308,36 @@ var file_kappa_v1_task_proto_depIdxs = []int32{
 	11, // 15: kappa.v1.SpawnOp.children:type_name -> kappa.v1.ChildSpec
 	2,  // 16: kappa.v1.ChildSpec.start:type_name -> kappa.v1.Value
 	2,  // 17: kappa.v1.ExitOp.result:type_name -> kappa.v1.Value
-	20, // 18: kappa.v1.CallResponse.ack:type_name -> kappa.v1.Ack
-	21, // 19: kappa.v1.CallResponse.spawned:type_name -> kappa.v1.Spawned
-	22, // 20: kappa.v1.CallResponse.resolved:type_name -> kappa.v1.Resolved
-	23, // 21: kappa.v1.CallResponse.blocked:type_name -> kappa.v1.Blocked
-	18, // 22: kappa.v1.CallResponse.queues_created:type_name -> kappa.v1.QueuesCreated
-	19, // 23: kappa.v1.CallResponse.dequeued:type_name -> kappa.v1.Dequeued
-	2,  // 24: kappa.v1.Dequeued.item:type_name -> kappa.v1.Value
-	3,  // 25: kappa.v1.Resolved.results:type_name -> kappa.v1.FutureResult
-	1,  // 26: kappa.v1.PollRequest.ref:type_name -> kappa.v1.TaskRef
-	17, // 27: kappa.v1.PollResponse.response:type_name -> kappa.v1.CallResponse
-	1,  // 28: kappa.v1.ParkRequest.ref:type_name -> kappa.v1.TaskRef
-	17, // 29: kappa.v1.ParkResponse.response:type_name -> kappa.v1.CallResponse
-	1,  // 30: kappa.v1.HeartbeatRequest.ref:type_name -> kappa.v1.TaskRef
-	4,  // 31: kappa.v1.TaskService.Claim:input_type -> kappa.v1.ClaimRequest
-	6,  // 32: kappa.v1.TaskService.Call:input_type -> kappa.v1.CallRequest
-	24, // 33: kappa.v1.TaskService.Poll:input_type -> kappa.v1.PollRequest
-	26, // 34: kappa.v1.TaskService.Park:input_type -> kappa.v1.ParkRequest
-	28, // 35: kappa.v1.TaskService.Heartbeat:input_type -> kappa.v1.HeartbeatRequest
-	5,  // 36: kappa.v1.TaskService.Claim:output_type -> kappa.v1.ClaimResponse
-	17, // 37: kappa.v1.TaskService.Call:output_type -> kappa.v1.CallResponse
-	25, // 38: kappa.v1.TaskService.Poll:output_type -> kappa.v1.PollResponse
-	27, // 39: kappa.v1.TaskService.Park:output_type -> kappa.v1.ParkResponse
-	29, // 40: kappa.v1.TaskService.Heartbeat:output_type -> kappa.v1.HeartbeatResponse
-	36, // [36:41] is the sub-list for method output_type
-	31, // [31:36] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	21, // 18: kappa.v1.CallResponse.ack:type_name -> kappa.v1.Ack
+	22, // 19: kappa.v1.CallResponse.spawned:type_name -> kappa.v1.Spawned
+	23, // 20: kappa.v1.CallResponse.resolved:type_name -> kappa.v1.Resolved
+	24, // 21: kappa.v1.CallResponse.blocked:type_name -> kappa.v1.Blocked
+	19, // 22: kappa.v1.CallResponse.queues_created:type_name -> kappa.v1.QueuesCreated
+	20, // 23: kappa.v1.CallResponse.dequeued:type_name -> kappa.v1.Dequeued
+	18, // 24: kappa.v1.CallResponse.refused:type_name -> kappa.v1.Refused
+	0,  // 25: kappa.v1.Refused.reason:type_name -> kappa.v1.ErrorReason
+	2,  // 26: kappa.v1.Dequeued.item:type_name -> kappa.v1.Value
+	3,  // 27: kappa.v1.Resolved.results:type_name -> kappa.v1.FutureResult
+	1,  // 28: kappa.v1.PollRequest.ref:type_name -> kappa.v1.TaskRef
+	17, // 29: kappa.v1.PollResponse.response:type_name -> kappa.v1.CallResponse
+	1,  // 30: kappa.v1.ParkRequest.ref:type_name -> kappa.v1.TaskRef
+	17, // 31: kappa.v1.ParkResponse.response:type_name -> kappa.v1.CallResponse
+	1,  // 32: kappa.v1.HeartbeatRequest.ref:type_name -> kappa.v1.TaskRef
+	4,  // 33: kappa.v1.TaskService.Claim:input_type -> kappa.v1.ClaimRequest
+	6,  // 34: kappa.v1.TaskService.Call:input_type -> kappa.v1.CallRequest
+	25, // 35: kappa.v1.TaskService.Poll:input_type -> kappa.v1.PollRequest
+	27, // 36: kappa.v1.TaskService.Park:input_type -> kappa.v1.ParkRequest
+	29, // 37: kappa.v1.TaskService.Heartbeat:input_type -> kappa.v1.HeartbeatRequest
+	5,  // 38: kappa.v1.TaskService.Claim:output_type -> kappa.v1.ClaimResponse
+	17, // 39: kappa.v1.TaskService.Call:output_type -> kappa.v1.CallResponse
+	26, // 40: kappa.v1.TaskService.Poll:output_type -> kappa.v1.PollResponse
+	28, // 41: kappa.v1.TaskService.Park:output_type -> kappa.v1.ParkResponse
+	30, // 42: kappa.v1.TaskService.Heartbeat:output_type -> kappa.v1.HeartbeatResponse
+	38, // [38:43] is the sub-list for method output_type
+	33, // [33:38] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_task_proto_init() }
@@ -2280,6 +2367,7 @@ func file_kappa_v1_task_proto_init() {
 		(*CallResponse_Blocked)(nil),
 		(*CallResponse_QueuesCreated)(nil),
 		(*CallResponse_Dequeued)(nil),
+		(*CallResponse_Refused)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2287,7 +2375,7 @@ func file_kappa_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_task_proto_rawDesc), len(file_kappa_v1_task_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,20 +19,22 @@ JOB_SUCCEEDED: JobState
 JOB_FAILED: JobState
 
 class SubmitJobRequest(_message.Message):
-    __slots__ = ("client_id", "request_id", "program_bundle", "event_json", "name", "max_launches")
+    __slots__ = ("client_id", "request_id", "program_bundle", "event_json", "name", "max_launches", "priority")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROGRAM_BUNDLE_FIELD_NUMBER: _ClassVar[int]
     EVENT_JSON_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MAX_LAUNCHES_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     request_id: int
     program_bundle: bytes
     event_json: bytes
     name: str
     max_launches: int
-    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., program_bundle: _Optional[bytes] = ..., event_json: _Optional[bytes] = ..., name: _Optional[str] = ..., max_launches: _Optional[int] = ...) -> None: ...
+    priority: int
+    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., program_bundle: _Optional[bytes] = ..., event_json: _Optional[bytes] = ..., name: _Optional[str] = ..., max_launches: _Optional[int] = ..., priority: _Optional[int] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
     __slots__ = ("job_id", "program_hash")
@@ -59,7 +61,7 @@ class GetJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., stale: _Optional[bool] = ..., tasks: _Optional[bool] = ...) -> None: ...
 
 class JobStatus(_message.Message):
-    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms", "started_unix_ms", "retries", "archived", "tasks", "owner")
+    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms", "started_unix_ms", "retries", "archived", "tasks", "owner", "priority")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +89,7 @@ class JobStatus(_message.Message):
     ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     name: str
     state: JobState
@@ -114,7 +117,8 @@ class JobStatus(_message.Message):
     archived: bool
     tasks: _containers.RepeatedCompositeFieldContainer[TaskStatus]
     owner: str
-    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., retries: _Optional[int] = ..., archived: _Optional[bool] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ..., owner: _Optional[str] = ...) -> None: ...
+    priority: int
+    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., retries: _Optional[int] = ..., archived: _Optional[bool] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ..., owner: _Optional[str] = ..., priority: _Optional[int] = ...) -> None: ...
 
 class TaskStatus(_message.Message):
     __slots__ = ("task_id", "parent_id", "name", "state", "epoch", "launches", "checkpoints", "last_checkpoint_unix_ms", "first_launch_unix_ms", "finished_unix_ms", "error")

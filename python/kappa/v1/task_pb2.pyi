@@ -18,6 +18,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID: _ClassVar[ErrorReason]
     NO_LEADER: _ClassVar[ErrorReason]
     BAD_STATE: _ClassVar[ErrorReason]
+    QUOTA_EXCEEDED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 SUPERSEDED: ErrorReason
 NONDETERMINISTIC_REPLAY: ErrorReason
@@ -27,6 +28,7 @@ JOB_FINISHED: ErrorReason
 INVALID: ErrorReason
 NO_LEADER: ErrorReason
 BAD_STATE: ErrorReason
+QUOTA_EXCEEDED: ErrorReason
 
 class TaskRef(_message.Message):
     __slots__ = ("job_id", "task_id", "epoch", "claim")
@@ -210,20 +212,30 @@ class FailOp(_message.Message):
     def __init__(self, error: _Optional[str] = ...) -> None: ...
 
 class CallResponse(_message.Message):
-    __slots__ = ("ack", "spawned", "resolved", "blocked", "queues_created", "dequeued")
+    __slots__ = ("ack", "spawned", "resolved", "blocked", "queues_created", "dequeued", "refused")
     ACK_FIELD_NUMBER: _ClassVar[int]
     SPAWNED_FIELD_NUMBER: _ClassVar[int]
     RESOLVED_FIELD_NUMBER: _ClassVar[int]
     BLOCKED_FIELD_NUMBER: _ClassVar[int]
     QUEUES_CREATED_FIELD_NUMBER: _ClassVar[int]
     DEQUEUED_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
     ack: Ack
     spawned: Spawned
     resolved: Resolved
     blocked: Blocked
     queues_created: QueuesCreated
     dequeued: Dequeued
-    def __init__(self, ack: _Optional[_Union[Ack, _Mapping]] = ..., spawned: _Optional[_Union[Spawned, _Mapping]] = ..., resolved: _Optional[_Union[Resolved, _Mapping]] = ..., blocked: _Optional[_Union[Blocked, _Mapping]] = ..., queues_created: _Optional[_Union[QueuesCreated, _Mapping]] = ..., dequeued: _Optional[_Union[Dequeued, _Mapping]] = ...) -> None: ...
+    refused: Refused
+    def __init__(self, ack: _Optional[_Union[Ack, _Mapping]] = ..., spawned: _Optional[_Union[Spawned, _Mapping]] = ..., resolved: _Optional[_Union[Resolved, _Mapping]] = ..., blocked: _Optional[_Union[Blocked, _Mapping]] = ..., queues_created: _Optional[_Union[QueuesCreated, _Mapping]] = ..., dequeued: _Optional[_Union[Dequeued, _Mapping]] = ..., refused: _Optional[_Union[Refused, _Mapping]] = ...) -> None: ...
+
+class Refused(_message.Message):
+    __slots__ = ("reason", "message")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    reason: ErrorReason
+    message: str
+    def __init__(self, reason: _Optional[_Union[ErrorReason, str]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class QueuesCreated(_message.Message):
     __slots__ = ("queue_ids",)

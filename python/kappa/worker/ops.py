@@ -9,7 +9,7 @@ block() and _fail().
 from __future__ import annotations
 
 from kappa import runtime
-from kappa.api import Future, RequestError, SpawnRequest, TaskFailed, WaitRequest
+from kappa.api import Future, QuotaExceeded, RequestError, SpawnRequest, TaskFailed, WaitRequest
 from kappa.queues import CreateQueuesRequest, DequeueRequest, EnqueueRequest, Queue
 from kappa.store.keys import value_key
 from kappa.v1 import task_pb2 as pb
@@ -75,6 +75,10 @@ class Ops:
     def resume(self, frames, req, resp: pb.CallResponse):
         """Turns the response of the call that `req` made into the value (or
         exception) the pausing call returns, and resumes the frames."""
+        if resp.WhichOneof("result") == "refused":
+            # Applied as a refusal: nothing was done, and a relaunch from
+            # this checkpoint gets the same answer.
+            return runtime.Resume(frames, exc=QuotaExceeded(resp.refused.message))
         if resp.WhichOneof("result") == "blocked":
             resp = self.block(resp.blocked.not_running)
         if isinstance(req, SpawnRequest):
