@@ -205,3 +205,30 @@ func TestFairBookkeepingWaitsForVersion2(t *testing.T) {
 		t.Fatalf("order after the move to version 2: %v", got)
 	}
 }
+
+// What choosing the next launches costs the leader per cycle, as the
+// runnable tasks grow: NextLaunches stays flat (it depends on the jobs
+// waiting and the launches chosen), where sorting every runnable task (the
+// launch loop's old way, Runnable) grows with them. docs/benchmarks.md
+// quotes it:
+//
+//	go test -run '^$' -bench NextLaunches ./fsm
+func BenchmarkNextLaunches(b *testing.B) {
+	for _, runnable := range []int{1_000, 20_000, 200_000} {
+		l := newLog(b)
+		l.version2()
+		for j := 0; j < 10; j++ {
+			l.bigJob(runnable/10, 0)
+		}
+		b.Run(fmt.Sprintf("fair-2-of-%d", runnable), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				l.m.NextLaunches(2, notBusy, 0)
+			}
+		})
+		b.Run(fmt.Sprintf("sorted-all-%d", runnable), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				l.m.Runnable()
+			}
+		})
+	}
+}

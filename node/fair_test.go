@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kappa-serverless/kappa/fsm"
+	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -90,5 +91,58 @@ func TestASmallJobFinishesBesideATwentyThousandTaskJob(t *testing.T) {
 	}
 	if _, err := c.CancelJob(context.Background(), &wire.CancelJobRequest{ClientId: "test", RequestId: 1, JobId: big, Reason: "test over"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+const sleepyChildren = `
+import time
+from kappa import spawn_many, wait
+
+def nap():
+    time.sleep(0.3)
+    return 1
+
+def handler(event, context):
+    return sum(wait(*spawn_many(nap, (), copies=6)))
+`
+
+// A job runs no more lambdas at once than max-running-per-job, though the
+// leader has free slots: every applied change is checked.
+func TestAJobRunsNoMoreLambdasThanItsQuota(t *testing.T) {
+	n := testNode(t, localPlatform(t, 30*time.Second), t.TempDir(), func(c *Config) {
+		c.MaxInvocations = 4
+		c.Quotas.MaxRunningPerJob = 2
+	})
+	defer n.Close()
+	waitVersion2(t, n)
+	c := clientFor(t, n)
+	job := submit(t, c, sleepyChildren)
+	most := uint64(0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			changed := n.replica.changed.wait()
+			var running uint64
+			var finished bool
+			n.replica.read(func(m *fsm.Machine) {
+				s := m.Job(job).GetTasksByState()
+				running = s[pb.TaskState_TASK_LAUNCHED] + s[pb.TaskState_TASK_RUNNING] + s[pb.TaskState_TASK_BLOCKED]
+				finished = m.Job(job).GetState() != pb.JobState_JOB_RUNNING
+			})
+			most = max(most, running)
+			if finished {
+				return
+			}
+			<-changed
+		}
+	}()
+	st := awaitJob(t, c, job, time.Minute)
+	<-done
+	if st.GetState() != wire.JobState_JOB_SUCCEEDED || st.GetResultJson() != "6" {
+		t.Fatalf("job: %v", st)
+	}
+	if most != 2 {
+		t.Fatalf("at most %d of the job's tasks held a lambda at once, want the quota of 2", most)
 	}
 }
