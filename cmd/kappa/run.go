@@ -58,7 +58,7 @@ with its traceback.`,
 	f.StringVar(&o.event, "event", "{}", "the event handed to handler(event, context), as JSON")
 	f.StringVar(&o.dataDir, "data-dir", "", "keep Raft state and checkpoints here (default: a temporary dir, removed at exit)")
 	f.Uint32Var(&o.maxLaunches, "max-launches", 0, fmt.Sprintf("launches of a task without a new checkpoint before it fails (0: default %d)", fsm.DefaultMaxLaunches))
-	f.Uint32Var(&o.priority, "priority", 1, fmt.Sprintf("the job's share of lambda launches against other jobs' (1..%d): priority 3 gets three launches for each one of a priority-1 job while both have tasks waiting", fsm.MaxPriority))
+	f.Uint32Var(&o.priority, "priority", 1, fmt.Sprintf("with --cluster, the job's share of lambda launches against other jobs' (1..%d): priority 3 gets three launches for each one of a priority-1 job while both have tasks waiting", fsm.MaxPriority))
 	f.BoolVar(&o.quiet, "quiet", false, "hide the program's own output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the coordinator does")
 	f.BoolVar(&o.bundle.NoAutoPauses, "no-auto-pauses", false, noAutoPausesHelp+" (for this job)")
