@@ -132,17 +132,13 @@ func (m *Machine) setClusterVersion(s *pb.SetClusterVersion) *pb.Result {
 }
 
 // startVersion2 sets up what version 2 keeps from the entry that turns it
-// on: the derived orders are rebuilt the way Restore builds them (so a
-// replica that restored a snapshot and one that applied the log agree),
-// and jobs finished before it start their retention at the cluster clock.
+// on: the derived orders are rebuilt the way Restore builds them, so a
+// replica that restored a snapshot and one that applied the log agree.
+// (Jobs finished before it have no cluster-clock finish; the leader judges
+// their retention by the wall clock, as before.)
 func (m *Machine) startVersion2() {
 	m.rebuildRunnable()
 	m.rebuildSessionAge()
-	for _, j := range m.jobs {
-		if j.GetState() != pb.JobState_JOB_RUNNING {
-			j.FinishedClockMs = m.clock
-		}
-	}
 }
 
 // atLeast says whether the cluster runs command version v: Apply keeps

@@ -75,15 +75,18 @@ func (n *Node) collect(ctx context.Context) error {
 // retentionJudge says whether a finished job's retention has passed. From
 // command version 2 on it is judged by the cluster clock, which only
 // counts time nodes really measured: a leader whose wall clock is hours
-// ahead deletes nothing early. Before, by this node's wall clock against
-// the finish time another leader's wall clock stamped.
+// ahead deletes nothing early. A job finished before (no cluster-clock
+// finish) is judged as it was: by this node's wall clock against the
+// finish time a leader's wall clock stamped.
 func (n *Node) retentionJudge(clockOn bool) func(*pb.Job) bool {
-	if clockOn {
-		now := n.replica.clusterClock()
-		return func(j *pb.Job) bool { return now-j.GetFinishedClockMs() > n.cfg.Retention.Milliseconds() }
+	clock := n.replica.clusterClock()
+	wall := time.Now().Add(n.cfg.TestClockOffset)
+	return func(j *pb.Job) bool {
+		if clockOn && j.GetFinishedClockMs() > 0 {
+			return clock-j.GetFinishedClockMs() > n.cfg.Retention.Milliseconds()
+		}
+		return wall.Sub(time.UnixMilli(j.GetFinishedUnixMs())) > n.cfg.Retention
 	}
-	now := time.Now().Add(n.cfg.TestClockOffset)
-	return func(j *pb.Job) bool { return now.Sub(time.UnixMilli(j.GetFinishedUnixMs())) > n.cfg.Retention }
 }
 
 func (n *Node) collectJob(ctx context.Context, job uint64) (uint64, error) {

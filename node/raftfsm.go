@@ -45,7 +45,8 @@ func newReplica(unsafe fsm.Unsafe) *replica {
 func (r *replica) clusterClock() int64 {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.clock + time.Since(r.clockAt).Milliseconds()
+	// At least 1: a clock of 0 is "none" (before command version 2).
+	return max(r.clock+time.Since(r.clockAt).Milliseconds(), 1)
 }
 
 // noteClock adopts an applied clock that is ahead of this node's reading

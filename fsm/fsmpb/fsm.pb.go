@@ -3775,7 +3775,8 @@ type Job struct {
 	// the job's stride (inversely proportional to its priority).
 	Pass uint64 `protobuf:"varint,26,opt,name=pass,proto3" json:"pass,omitempty"`
 	// finished_clock_ms is the cluster clock when the job finished
-	// (retention is judged by it; 0: finished before the cluster clock).
+	// (retention is judged by it; 0: finished before the cluster ran
+	// command version 2, judged by finished_unix_ms as before).
 	FinishedClockMs int64 `protobuf:"varint,27,opt,name=finished_clock_ms,json=finishedClockMs,proto3" json:"finished_clock_ms,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
