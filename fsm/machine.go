@@ -92,7 +92,12 @@ func (m *Machine) AppliedIndex() uint64 { return m.appliedIndex }
 func (m *Machine) Apply(index uint64, e *pb.Entry) []*pb.Result {
 	results := make([]*pb.Result, len(e.GetCommands()))
 	for i, c := range e.GetCommands() {
-		m.clock = max(m.clock, c.GetClockMs())
+		if c.GetClockMs() > m.clock {
+			if m.clock == 0 {
+				m.clockStarts(c.GetClockMs())
+			}
+			m.clock = c.GetClockMs()
+		}
 		results[i] = m.applyCommand(index, c)
 	}
 	m.expireSessions()

@@ -102,6 +102,16 @@ func (m *Machine) expireSessions() {
 	}
 }
 
+// clockStarts gives the sessions from before the cluster clock (command
+// version 1) their first clock: their lifetime starts now, not at 0, which
+// a clock that starts at some leader's uptime would be long past.
+func (m *Machine) clockStarts(at int64) {
+	for _, s := range m.sessions {
+		s.LastClockMs = at
+	}
+	m.rebuildSessionAge()
+}
+
 // rebuildSessionAge derives the age list from the sessions.
 func (m *Machine) rebuildSessionAge() {
 	ids := make([]string, 0, len(m.sessions))

@@ -105,3 +105,23 @@ func TestTheSessionTableIsCappedAlikeOnEveryReplica(t *testing.T) {
 		t.Fatal("a replica that restored a snapshot midway forgot other sessions")
 	}
 }
+
+// Sessions from before version 2 start their lifetime at the cluster
+// clock's first tick, however large it is (a leader's uptime), so a
+// client retrying across the upgrade is still recognized.
+func TestSessionsFromBeforeTheClockLiveTheirLifetimeFromItsFirstTick(t *testing.T) {
+	l := newLog(t)
+	submit := &pb.Command{ClientId: "cli", RequestId: 1, Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "p"}}}
+	first := l.ok(submit).GetJobId()
+	l.version2()
+	l.now += 3 * 24 * 3600 * 1000 // the first clock: three days of a leader's uptime
+	l.ok(&pb.Command{Op: &pb.Command_InitCluster{InitCluster: &pb.InitCluster{ClusterId: "c"}}})
+	if again := l.ok(submit).GetJobId(); again != first {
+		t.Fatalf("the retry across the upgrade applied again: job %d, then %d", first, again)
+	}
+	l.now += SessionLifetimeMs + 1
+	l.ok(&pb.Command{Op: &pb.Command_InitCluster{InitCluster: &pb.InitCluster{ClusterId: "c"}}})
+	if n := l.m.Sessions(); n != 0 {
+		t.Fatalf("%d sessions a lifetime after the first tick", n)
+	}
+}
