@@ -3769,15 +3769,15 @@ type Job struct {
 	// owner: see SubmitJob.owner ("" for jobs submitted before version 2).
 	Owner string `protobuf:"bytes,24,opt,name=owner,proto3" json:"owner,omitempty"`
 	// priority: see SubmitJob.priority (0: 1).
-	Priority uint32 `protobuf:"varint,25,opt,name=priority,proto3" json:"priority,omitempty"`
+	Priority uint32 `protobuf:"varint,40,opt,name=priority,proto3" json:"priority,omitempty"`
 	// pass orders jobs for fair launching (stride scheduling): the job with
 	// runnable tasks and the lowest pass launches next; each launch adds
 	// the job's stride (inversely proportional to its priority).
-	Pass uint64 `protobuf:"varint,26,opt,name=pass,proto3" json:"pass,omitempty"`
+	Pass uint64 `protobuf:"varint,41,opt,name=pass,proto3" json:"pass,omitempty"`
 	// finished_clock_ms is the cluster clock when the job finished
 	// (retention is judged by it; 0: finished before the cluster ran
 	// command version 2, judged by finished_unix_ms as before).
-	FinishedClockMs int64 `protobuf:"varint,27,opt,name=finished_clock_ms,json=finishedClockMs,proto3" json:"finished_clock_ms,omitempty"`
+	FinishedClockMs int64 `protobuf:"varint,42,opt,name=finished_clock_ms,json=finishedClockMs,proto3" json:"finished_clock_ms,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -4140,7 +4140,7 @@ type Task struct {
 	SecretHash []byte `protobuf:"bytes,31,opt,name=secret_hash,json=secretHash,proto3" json:"secret_hash,omitempty"`
 	// runnable_seq orders a job's runnable tasks (first made runnable,
 	// first launched); stamped from State.runnable_seq.
-	RunnableSeq   uint64 `protobuf:"varint,32,opt,name=runnable_seq,json=runnableSeq,proto3" json:"runnable_seq,omitempty"`
+	RunnableSeq   uint64 `protobuf:"varint,40,opt,name=runnable_seq,json=runnableSeq,proto3" json:"runnable_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5003,12 +5003,12 @@ type State struct {
 	LeaderId  string        `protobuf:"bytes,61,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
 	LeaderEra uint64        `protobuf:"varint,62,opt,name=leader_era,json=leaderEra,proto3" json:"leader_era,omitempty"`
 	// clock_ms is the cluster clock: the largest Command.clock_ms applied.
-	ClockMs int64 `protobuf:"varint,20,opt,name=clock_ms,json=clockMs,proto3" json:"clock_ms,omitempty"`
+	ClockMs int64 `protobuf:"varint,40,opt,name=clock_ms,json=clockMs,proto3" json:"clock_ms,omitempty"`
 	// runnable_seq is the last Task.runnable_seq given out.
-	RunnableSeq uint64 `protobuf:"varint,21,opt,name=runnable_seq,json=runnableSeq,proto3" json:"runnable_seq,omitempty"`
+	RunnableSeq uint64 `protobuf:"varint,41,opt,name=runnable_seq,json=runnableSeq,proto3" json:"runnable_seq,omitempty"`
 	// virtual_pass is the pass of the job launched last: a job that gets
 	// runnable tasks again starts from it, not from a pass long past.
-	VirtualPass   uint64 `protobuf:"varint,22,opt,name=virtual_pass,json=virtualPass,proto3" json:"virtual_pass,omitempty"`
+	VirtualPass   uint64 `protobuf:"varint,42,opt,name=virtual_pass,json=virtualPass,proto3" json:"virtual_pass,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5423,9 +5423,9 @@ const file_fsm_proto_rawDesc = "" +
 	"\aretries\x18= \x01(\rR\aretries\x12&\n" +
 	"\x0fstarted_unix_ms\x18> \x01(\x03R\rstartedUnixMs\x12\x14\n" +
 	"\x05owner\x18\x18 \x01(\tR\x05owner\x12\x1a\n" +
-	"\bpriority\x18\x19 \x01(\rR\bpriority\x12\x12\n" +
-	"\x04pass\x18\x1a \x01(\x04R\x04pass\x12*\n" +
-	"\x11finished_clock_ms\x18\x1b \x01(\x03R\x0ffinishedClockMs\"M\n" +
+	"\bpriority\x18( \x01(\rR\bpriority\x12\x12\n" +
+	"\x04pass\x18) \x01(\x04R\x04pass\x12*\n" +
+	"\x11finished_clock_ms\x18* \x01(\x03R\x0ffinishedClockMs\"M\n" +
 	"\x06Waiter\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12*\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\xd2\f\n" +
@@ -5481,7 +5481,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x0echeckpoint_seq\x18G \x01(\x04R\rcheckpointSeq\x12\x1f\n" +
 	"\vsecret_hash\x18\x1f \x01(\fR\n" +
 	"secretHash\x12!\n" +
-	"\frunnable_seq\x18  \x01(\x04R\vrunnableSeq\"\xf8\x01\n" +
+	"\frunnable_seq\x18( \x01(\x04R\vrunnableSeq\"\xf8\x01\n" +
 	"\bJobEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1c\n" +
 	"\n" +
@@ -5540,9 +5540,9 @@ const file_fsm_proto_rawDesc = "" +
 	"\tleader_id\x18= \x01(\tR\bleaderId\x12\x1d\n" +
 	"\n" +
 	"leader_era\x18> \x01(\x04R\tleaderEra\x12\x19\n" +
-	"\bclock_ms\x18\x14 \x01(\x03R\aclockMs\x12!\n" +
-	"\frunnable_seq\x18\x15 \x01(\x04R\vrunnableSeq\x12!\n" +
-	"\fvirtual_pass\x18\x16 \x01(\x04R\vvirtualPass*\xaa\x01\n" +
+	"\bclock_ms\x18( \x01(\x03R\aclockMs\x12!\n" +
+	"\frunnable_seq\x18) \x01(\x04R\vrunnableSeq\x12!\n" +
+	"\fvirtual_pass\x18* \x01(\x04R\vvirtualPass*\xaa\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

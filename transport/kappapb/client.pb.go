@@ -91,7 +91,7 @@ type SubmitJobRequest struct {
 	// priority weighs the job's share of lambda launches against other
 	// jobs' (1..100, 0 = 1): a job of priority 3 gets three launches for
 	// every one of a priority-1 job while both have tasks waiting.
-	Priority      uint32 `protobuf:"varint,8,opt,name=priority,proto3" json:"priority,omitempty"`
+	Priority      uint32 `protobuf:"varint,40,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -372,7 +372,7 @@ type JobStatus struct {
 	// submitted before ownership was recorded, or on an open cluster).
 	Owner string `protobuf:"bytes,23,opt,name=owner,proto3" json:"owner,omitempty"`
 	// priority: see SubmitJobRequest.priority (1 for a job submitted without).
-	Priority      uint32 `protobuf:"varint,25,opt,name=priority,proto3" json:"priority,omitempty"`
+	Priority      uint32 `protobuf:"varint,40,opt,name=priority,proto3" json:"priority,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2176,7 +2176,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"event_json\x18\x04 \x01(\fR\teventJson\x12\x12\n" +
 	"\x04name\x18\x05 \x01(\tR\x04name\x12!\n" +
 	"\fmax_launches\x18\x06 \x01(\rR\vmaxLaunches\x12\x1a\n" +
-	"\bpriority\x18\b \x01(\rR\bpriority\"M\n" +
+	"\bpriority\x18( \x01(\rR\bpriority\"M\n" +
 	"\x11SubmitJobResponse\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12!\n" +
 	"\fprogram_hash\x18\x02 \x01(\tR\vprogramHash\"(\n" +
@@ -2220,7 +2220,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\barchived\x18> \x01(\bR\barchived\x12*\n" +
 	"\x05tasks\x18? \x03(\v2\x14.kappa.v1.TaskStatusR\x05tasks\x12\x14\n" +
 	"\x05owner\x18\x17 \x01(\tR\x05owner\x12\x1a\n" +
-	"\bpriority\x18\x19 \x01(\rR\bpriority\"\xe8\x02\n" +
+	"\bpriority\x18( \x01(\rR\bpriority\"\xe8\x02\n" +
 	"\n" +
 	"TaskStatus\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x1b\n" +
