@@ -163,15 +163,7 @@ func TestRestoredMachineLaunchesInTheSameOrder(t *testing.T) {
 	if fmt.Sprint(want) != fmt.Sprint([]TaskKey{{job, 4}, {job, 2}, {job, 3}}) {
 		t.Fatalf("queue order %v", want)
 	}
-	snap, err := l.m.MarshalState()
-	if err != nil {
-		t.Fatal(err)
-	}
-	restored := New()
-	if err := restored.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
-	if got := restored.NextLaunches(10, notBusy, 0); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := viaSnapshot(t, l.m).NextLaunches(10, notBusy, 0); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("restored order %v, want %v", got, want)
 	}
 }

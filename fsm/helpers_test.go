@@ -163,3 +163,28 @@ func ended(job, task, epoch uint64, outcome pb.Outcome) *pb.Command {
 }
 
 func (l *log) task(job, task uint64) *pb.Task { return l.m.Task(TaskKey{job, task}) }
+
+// viaSnapshot is a new machine restored from m's snapshot.
+func viaSnapshot(t testing.TB, m *Machine) *Machine {
+	t.Helper()
+	snap, err := m.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New()
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// rootUnder submits a job under the given quotas (stamped on every command
+// from now on) and starts its root.
+func (l *log) rootUnder(q *pb.Quotas) (uint64, *worker) {
+	l.t.Helper()
+	l.version2()
+	l.quotas = q
+	job := l.submit()
+	w, _ := l.start(job, RootTask, 1)
+	return job, w
+}

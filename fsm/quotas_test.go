@@ -47,10 +47,7 @@ func TestSubmitBeyondTheLiveJobLimitIsRefused(t *testing.T) {
 // task goes on (here: spawns within the limit, and exits).
 func TestSpawnBeyondTheTaskLimitIsARefusalTheProgramSees(t *testing.T) {
 	l := newLog(t)
-	l.version2()
-	l.quotas = &pb.Quotas{MaxTasksPerJob: 3}
-	job := l.submit()
-	w, _ := l.start(job, RootTask, 1)
+	job, w := l.rootUnder(&pb.Quotas{MaxTasksPerJob: 3})
 	w.call(&pb.Spawn{Children: []*pb.Child{{Start: inline("a")}}})
 	resp := w.call(&pb.Spawn{Children: []*pb.Child{{Start: inline("b")}, {Start: inline("c")}}})
 	ref := resp.GetRefused()
@@ -87,10 +84,7 @@ func TestSpawnBeyondTheTaskLimitIsARefusalTheProgramSees(t *testing.T) {
 // dequeueing makes room again.
 func TestEnqueueBeyondTheQueueItemLimitIsRefused(t *testing.T) {
 	l := newLog(t)
-	l.version2()
-	l.quotas = &pb.Quotas{MaxQueueItemsPerJob: 3}
-	job := l.submit()
-	w, _ := l.start(job, RootTask, 1)
+	job, w := l.rootUnder(&pb.Quotas{MaxQueueItemsPerJob: 3})
 	q := w.call(&pb.CreateQueues{MaxSize: 10, Count: 2}).GetQueuesCreated().GetQueueIds()
 	w.call(&pb.Enqueue{QueueId: q[0], Items: items("a", "b")})
 	resp := w.call(&pb.Enqueue{QueueId: q[1], Items: items("c", "d")})

@@ -146,14 +146,7 @@ func TestSnapshotAtRandomIndexRestoresSameState(t *testing.T) {
 
 		before := New()
 		replay(t, l.entries[:cut], 0, before)
-		snap, err := before.MarshalState()
-		if err != nil {
-			t.Fatal(err)
-		}
-		restored := New()
-		if err := restored.Restore(snap); err != nil {
-			t.Fatal(err)
-		}
+		restored := viaSnapshot(t, before)
 		if restored.StateHash() != before.StateHash() {
 			t.Fatalf("seed %d: restore changed the state", seed)
 		}
