@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,7 +43,13 @@ func TestALeaderWithAClockAheadDeletesNothingEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop(5 * time.Second)
+	t.Setenv("KAPPA_CERTS_DIR", c.CertsDir())
 	skewed := c.Nodes[2]
+	base, web, err := c.NodeHTTP(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metric := func(name string) float64 { return gauge(t, web, base, name) }
 	nodetest.Eventually(t, 30*time.Second, "the cluster runs command version 2", func() bool {
 		st, err := c.Status(skewed, time.Second)
 		return err == nil && st.GetClusterCommandVersion() >= 2
@@ -73,7 +78,7 @@ func TestALeaderWithAClockAheadDeletesNothingEarly(t *testing.T) {
 	// The skewed leader runs garbage collection rounds; by its wall clock
 	// the job finished two retentions ago.
 	nodetest.Eventually(t, 15*time.Second, "the skewed leader ran three collection rounds", func() bool {
-		return metric(t, metrics, "kappa_gc_rounds") >= 3
+		return metric("kappa_gc_rounds") >= 3
 	})
 	if since := time.Since(finished); since > retention-2*time.Second {
 		t.Fatalf("the test itself was too slow (%s since the job finished) to tell early from on time", since)
@@ -81,7 +86,7 @@ func TestALeaderWithAClockAheadDeletesNothingEarly(t *testing.T) {
 	if _, err := c.Client().Job(ctx, 1, false); err != nil {
 		t.Fatalf("%s after it finished, within its retention of %s, the job is gone: %v", time.Since(finished).Round(time.Millisecond), retention, err)
 	}
-	if n := metric(t, metrics, "kappa_jobs_expired"); n != 0 {
+	if n := metric("kappa_jobs_expired"); n != 0 {
 		t.Fatalf("the skewed leader expired %v jobs", n)
 	}
 	nodetest.Eventually(t, retention+30*time.Second, "the job goes once its retention passed", func() bool {
@@ -93,10 +98,10 @@ func TestALeaderWithAClockAheadDeletesNothingEarly(t *testing.T) {
 	}
 }
 
-// metric reads one gauge from a node's /metrics.
-func metric(t *testing.T, addr, name string) float64 {
+// gauge reads one gauge from a node's /metrics at base.
+func gauge(t *testing.T, web *http.Client, base, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://%s/metrics", addr))
+	resp, err := web.Get(base + "/metrics")
 	if err != nil {
 		return -1
 	}
@@ -111,6 +116,6 @@ func metric(t *testing.T, addr, name string) float64 {
 			return f
 		}
 	}
-	t.Fatalf("no metric %s at %s", name, addr)
+	t.Fatalf("no metric %s at %s", name, base)
 	return 0
 }
