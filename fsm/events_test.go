@@ -10,11 +10,6 @@ import (
 )
 
 // v2 raises the cluster to command version 2, where histories are kept.
-func (l *log) v2() {
-	l.t.Helper()
-	l.ok(&pb.Command{Op: &pb.Command_SetClusterVersion{SetClusterVersion: &pb.SetClusterVersion{Version: 2}}})
-}
-
 // fail sends the worker's Fail, which carries no checkpoint.
 func (w *worker) fail(msg string) {
 	w.l.t.Helper()
@@ -44,7 +39,7 @@ func story(l *log, job uint64) string {
 
 func TestHistoryTellsTheLifeOfAJob(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	root, _ := l.start(job, RootTask, 1)
 	root.call(&pb.Checkpoint{})
@@ -115,7 +110,7 @@ func TestHistoryTellsTheLifeOfAJob(t *testing.T) {
 
 func TestTaskFailuresAndTheJobsEndAreEvents(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	root, _ := l.start(job, RootTask, 1)
 	root.call(&pb.Spawn{Children: []*pb.Child{{Start: inline("a")}, {Start: inline("b")}}})
@@ -151,7 +146,7 @@ func TestNothingIsRecordedBelowVersion2(t *testing.T) {
 		t.Fatalf("a version-1 cluster counted %+v", rows[0])
 	}
 	// Raised while the job runs: the history starts then, marked partial.
-	l.v2()
+	l.version2()
 	root.call(&pb.Checkpoint{})
 	h := l.m.History(job, 0)
 	if !h.GetPartial() || story(l, job) != "CHECKPOINTED/t1" {
@@ -161,7 +156,7 @@ func TestNothingIsRecordedBelowVersion2(t *testing.T) {
 
 func TestHistoryIsBoundedAndCountsWhatItDropped(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.ok(&pb.Command{Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "abc", HistoryLimit: 10}}}).GetJobId()
 	root, _ := l.start(job, RootTask, 1)
 	var children []*pb.Child
@@ -192,7 +187,7 @@ func TestHistoryIsBoundedAndCountsWhatItDropped(t *testing.T) {
 
 func TestCheckpointEventsAreSampledByCommittedTime(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	root, _ := l.start(job, RootTask, 1)
 	for i := 0; i < 50; i++ { // 10 ms apart in the test log
@@ -216,7 +211,7 @@ func TestCheckpointEventsAreSampledByCommittedTime(t *testing.T) {
 
 func TestALeaseLostInALeaderChangeIsNamedSo(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	l.ok(leaderChanged("n1", 1))
 	job := l.submit()
 	l.start(job, RootTask, 1)
@@ -236,7 +231,7 @@ func TestALeaseLostInALeaderChangeIsNamedSo(t *testing.T) {
 
 func TestLeaderChangesReachOnlyRunningJobs(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	done := l.submit()
 	w, _ := l.start(done, RootTask, 1)
 	w.exit("1")
@@ -253,7 +248,7 @@ func TestLeaderChangesReachOnlyRunningJobs(t *testing.T) {
 
 func TestHistoriesAreInSnapshotsAndTheStateHash(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	root, _ := l.start(job, RootTask, 1)
 	root.call(&pb.Checkpoint{})

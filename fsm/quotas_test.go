@@ -111,3 +111,34 @@ func stateApartFromIndex(t *testing.T, m *Machine) string {
 	}
 	return string(data)
 }
+
+// A retried job is live again: a retry beyond the cluster's live-job
+// limit is refused like a submit, and one within it counts (the next
+// submit is refused) and is no longer judged finished for retention.
+func TestARetriedJobCountsAsLiveAgain(t *testing.T) {
+	l := newLog(t)
+	l.version2()
+	l.quotas = &pb.Quotas{MaxLiveJobs: 1}
+	job := l.submit()
+	w, _ := l.start(job, RootTask, 1)
+	w.fail("boom")
+	if l.m.Job(job).GetFinishedClockMs() == 0 {
+		t.Fatal("a failed job carries no finish on the cluster clock")
+	}
+	other := l.submit()
+	if msg := l.refused(retry(job), pb.ErrorCode_QUOTA_EXCEEDED); !strings.Contains(msg, "max-live-jobs") {
+		t.Fatalf("refusal %q does not name the quota", msg)
+	}
+	if l.m.Job(job).GetState() != pb.JobState_JOB_FAILED {
+		t.Fatalf("a refused retry changed the job: %v", l.m.Job(job))
+	}
+	l.ok(&pb.Command{Op: &pb.Command_CancelJob{CancelJob: &pb.CancelJob{JobId: other}}})
+	l.ok(retry(job))
+	if j := l.m.Job(job); j.GetState() != pb.JobState_JOB_RUNNING || j.GetFinishedClockMs() != 0 {
+		t.Fatalf("retried job %v", j)
+	}
+	l.refused(submitUnder(nil), pb.ErrorCode_QUOTA_EXCEEDED)
+	// The count survives a snapshot.
+	l.m = viaSnapshot(t, l.m)
+	l.refused(submitUnder(nil), pb.ErrorCode_QUOTA_EXCEEDED)
+}

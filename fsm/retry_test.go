@@ -21,7 +21,7 @@ func (l *log) state(job, task uint64) pb.TaskState { return l.task(job, task).Ge
 // rising.
 func TestRetryResumesFailedTasksAndReArmsTheirWaiters(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	root, _ := l.start(job, RootTask, 1)
 	root.call(&pb.Spawn{Children: []*pb.Child{{Start: inline("c")}}})
@@ -97,7 +97,7 @@ func TestRetryResumesFailedTasksAndReArmsTheirWaiters(t *testing.T) {
 // is pending on that future again, and starts once it succeeds.
 func TestRetryMakesAwaitingChildrenPendingAgain(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	root, _ := l.start(job, RootTask, 1)
 	root.call(&pb.Spawn{Children: []*pb.Child{{Start: inline("a")}}})
@@ -136,7 +136,7 @@ func TestRetryMakesAwaitingChildrenPendingAgain(t *testing.T) {
 // waits again, and a consumer blocked on a queue keeps its place there.
 func TestRetryOfACancelledJob(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	root, _ := l.start(job, RootTask, 1)
 	q := root.call(&pb.CreateQueues{Count: 1, MaxSize: 1}).GetQueuesCreated().GetQueueIds()[0]
@@ -175,7 +175,7 @@ func TestRetryOfACancelledJob(t *testing.T) {
 // A task that ran out of launches gets a fresh budget.
 func TestRetryGivesAFreshLaunchBudget(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.ok(&pb.Command{Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "abc", MaxLaunches: 2}}}).GetJobId()
 	for epoch := uint64(1); epoch <= 2; epoch++ {
 		l.start(job, RootTask, epoch)
@@ -202,7 +202,7 @@ func TestRetryRefusals(t *testing.T) {
 	w, _ := l.start(job, RootTask, 1)
 	w.fail("boom")
 	// Failed while the cluster kept no resume points (version 1).
-	l.v2()
+	l.version2()
 	if msg := l.refused(retry(job), pb.ErrorCode_BAD_STATE); !strings.Contains(msg, "resume points") {
 		t.Fatalf("message %q", msg)
 	}
@@ -225,7 +225,7 @@ func TestRetryRefusals(t *testing.T) {
 // for it: the checkpoint and the values of the response it resumes with.
 func TestRetryNeedsAndRefs(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	root, _ := l.start(job, RootTask, 1)
 	root.call(&pb.Spawn{Children: []*pb.Child{{Start: &pb.Value{Where: &pb.Value_Key{Key: "start-key"}}}}})
