@@ -20,7 +20,7 @@ import (
 // finished job early: retention is judged by the cluster clock, which
 // counts only time the nodes measured, not by the leader's wall clock
 // against a finish time another leader's clock stamped. The job still
-// goes once its retention has really passed. (Also: `kappa run --priority`
+// goes (to the archive) once its retention has really passed. (Also: `kappa run --priority`
 // and `kappa jobs show` on a cluster.)
 func TestALeaderWithAClockAheadDeletesNothingEarly(t *testing.T) {
 	const retention = 20 * time.Second
@@ -83,15 +83,17 @@ func TestALeaderWithAClockAheadDeletesNothingEarly(t *testing.T) {
 	if since := time.Since(finished); since > retention-2*time.Second {
 		t.Fatalf("the test itself was too slow (%s since the job finished) to tell early from on time", since)
 	}
-	if _, err := c.Client().Job(ctx, 1, false); err != nil {
-		t.Fatalf("%s after it finished, within its retention of %s, the job is gone: %v", time.Since(finished).Round(time.Millisecond), retention, err)
+	if st, err := c.Client().Job(ctx, 1, false); err != nil || st.GetArchived() {
+		t.Fatalf("%s after it finished, within its retention of %s, the job is gone (archived: %v): %v",
+			time.Since(finished).Round(time.Millisecond), retention, st.GetArchived(), err)
 	}
 	if n := metric("kappa_jobs_expired"); n != 0 {
 		t.Fatalf("the skewed leader expired %v jobs", n)
 	}
-	nodetest.Eventually(t, retention+30*time.Second, "the job goes once its retention passed", func() bool {
-		_, err := c.Client().Job(context.Background(), 1, false)
-		return status.Code(err) == codes.NotFound
+	// Forgotten, the cluster answers from the job's archive.
+	nodetest.Eventually(t, retention+30*time.Second, "the job goes to the archive once its retention passed", func() bool {
+		st, err := c.Client().Job(context.Background(), 1, false)
+		return st.GetArchived() || status.Code(err) == codes.NotFound
 	})
 	if since := time.Since(finished); since < retention-time.Second {
 		t.Fatalf("the job was deleted %s after it finished, before its retention of %s", since, retention)
