@@ -18,7 +18,7 @@ func (m *Machine) submitJob(now int64, q *pb.Quotas, s *pb.SubmitJob) *pb.Result
 	if s.GetPriority() > MaxPriority {
 		return fail(pb.ErrorCode_INVALID, "submit: priority %d is not between 1 and %d", s.GetPriority(), MaxPriority)
 	}
-	if bad := m.submitQuota(q); bad != nil {
+	if bad := m.submitQuota(q, s.GetOwner()); bad != nil {
 		return bad
 	}
 	maxLaunches := s.GetMaxLaunches()
@@ -41,7 +41,7 @@ func (m *Machine) submitJob(now int64, q *pb.Quotas, s *pb.SubmitJob) *pb.Result
 		Priority:        s.GetPriority(),
 	}
 	m.jobs[id] = j
-	m.liveJobs++
+	m.countLive(j, 1)
 	root := &pb.Task{JobId: id, Id: RootTask, Name: "handler"}
 	m.addTask(root, pb.TaskState_TASK_RUNNABLE)
 	m.noteSubmitted(j, s, now, root)
@@ -65,7 +65,7 @@ func (m *Machine) finishJob(j *pb.Job, now int64, state pb.JobState, errMsg stri
 
 func (m *Machine) endJob(j *pb.Job, now int64, state pb.JobState, errMsg string, kind pb.EventKind) {
 	if j.GetState() == pb.JobState_JOB_RUNNING {
-		m.liveJobs--
+		m.countLive(j, -1)
 	}
 	j.State = state
 	j.Error = errMsg

@@ -49,11 +49,13 @@ type Machine struct {
 
 	// Derived, rebuilt on Restore, never serialized: runnable indexes the
 	// RUNNABLE tasks of running jobs into runQueues, each job's runnable
-	// tasks in launch order; liveJobs counts running jobs; sessionAge
-	// lists client ids least recently used first (sessions.go).
+	// tasks in launch order; liveJobs counts running jobs (liveOwned by
+	// owner); sessionAge lists client ids least recently used first
+	// (sessions.go).
 	runnable   map[TaskKey]*list.Element
 	runQueues  map[uint64]*list.List
 	liveJobs   int
+	liveOwned  map[string]int
 	sessionAge *list.List
 	sessionAt  map[string]*list.Element
 
@@ -79,6 +81,7 @@ func New() *Machine {
 		runnable:   map[TaskKey]*list.Element{},
 		runQueues:  map[uint64]*list.List{},
 		sessionAge: list.New(),
+		liveOwned:  map[string]int{},
 		sessionAt:  map[string]*list.Element{},
 		histories:  map[uint64]*pb.JobHistory{},
 	}

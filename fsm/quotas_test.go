@@ -142,3 +142,33 @@ func TestARetriedJobCountsAsLiveAgain(t *testing.T) {
 	l.m = viaSnapshot(t, l.m)
 	l.refused(submitUnder(nil), pb.ErrorCode_QUOTA_EXCEEDED)
 }
+
+// A submitter's live-job limit counts its own running jobs only: another
+// submitter still gets in, a job without an owner (an open cluster) is not
+// counted, and the submitter gets in again once one of its jobs finished;
+// the counts survive a snapshot.
+func TestSubmitBeyondTheSubmittersLiveJobLimitIsRefused(t *testing.T) {
+	l := newLog(t)
+	l.version2()
+	l.quotas = &pb.Quotas{MaxLiveJobsPerSubmitter: 2}
+	by := func(owner string) *pb.Command {
+		return &pb.Command{Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "p", Owner: owner}}}
+	}
+	first := l.ok(by("ci")).GetJobId()
+	l.ok(by("ci"))
+	msg := l.refused(by("ci"), pb.ErrorCode_QUOTA_EXCEEDED)
+	for _, want := range []string{"ci runs 2 jobs", "kappa server --max-live-jobs-per-submitter"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("refusal %q does not say %q", msg, want)
+		}
+	}
+	l.ok(by("alice"))
+	l.ok(by(""))
+	l.ok(by(""))
+	l.ok(by(""))
+	l.m = viaSnapshot(t, l.m)
+	l.refused(by("ci"), pb.ErrorCode_QUOTA_EXCEEDED)
+	l.ok(&pb.Command{Op: &pb.Command_CancelJob{CancelJob: &pb.CancelJob{JobId: first}}})
+	l.ok(by("ci"))
+	l.refused(by("ci"), pb.ErrorCode_QUOTA_EXCEEDED)
+}

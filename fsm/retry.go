@@ -45,10 +45,10 @@ func (m *Machine) retryJob(now int64, q *pb.Quotas, r *pb.RetryJob) *pb.Result {
 		}
 	}
 	// A retried job is live again, so it counts against the cluster's jobs.
-	if refusal := m.submitQuota(q); refusal != nil {
+	if refusal := m.submitQuota(q, j.GetOwner()); refusal != nil {
 		return refusal
 	}
-	m.liveJobs++
+	m.countLive(j, 1)
 	j.State = pb.JobState_JOB_RUNNING
 	j.Error = ""
 	j.FinishedUnixMs = 0

@@ -92,7 +92,7 @@ func (m *Machine) Restore(data []byte) error {
 		}
 		fresh.jobs[j.GetId()] = j
 		if j.GetState() == pb.JobState_JOB_RUNNING {
-			fresh.liveJobs++
+			fresh.countLive(j, 1)
 		}
 	}
 	for _, t := range s.GetTasks() {

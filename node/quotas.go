@@ -4,10 +4,11 @@ import (
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 )
 
-// Quotas bound what one job, one submitter and the whole cluster may hold,
-// so that no submitter can exhaust the replicated state or the lambdas
-// other pipelines need. The defaults are far above what a normal pipeline
-// uses (docs/operations.md, "Limits and quotas", gives what each costs).
+// Quotas bound what one job, one submitter and the whole cluster may
+// hold, so that no submitter can exhaust the replicated state or the
+// lambdas other pipelines need. The defaults are far above what a normal
+// pipeline uses (docs/operations.md, "Limits and quotas", gives what each
+// costs).
 //
 // All but MaxRunningPerJob are enforced in the FSM: the leader stamps them
 // on each command they govern, so replicas never judge a command by
@@ -22,15 +23,19 @@ type Quotas struct {
 	MaxRunningPerJob uint64
 	// MaxLiveJobs bounds the jobs running in the cluster at once.
 	MaxLiveJobs uint64
+	// MaxLiveJobsPerSubmitter bounds the jobs one principal (a job's
+	// owner) runs at once.
+	MaxLiveJobsPerSubmitter uint64
 }
 
 // DefaultQuotas are the quotas `kappa server` runs with.
 func DefaultQuotas() Quotas {
 	return Quotas{
-		MaxTasksPerJob:      100_000,
-		MaxQueueItemsPerJob: 100_000,
-		MaxRunningPerJob:    1_000,
-		MaxLiveJobs:         10_000,
+		MaxTasksPerJob:          100_000,
+		MaxQueueItemsPerJob:     100_000,
+		MaxRunningPerJob:        1_000,
+		MaxLiveJobs:             10_000,
+		MaxLiveJobsPerSubmitter: 1_000,
 	}
 }
 
@@ -39,11 +44,13 @@ func (q *Quotas) setDefaults(d Quotas) {
 	orDefault(&q.MaxQueueItemsPerJob, d.MaxQueueItemsPerJob)
 	orDefault(&q.MaxRunningPerJob, d.MaxRunningPerJob)
 	orDefault(&q.MaxLiveJobs, d.MaxLiveJobs)
+	orDefault(&q.MaxLiveJobsPerSubmitter, d.MaxLiveJobsPerSubmitter)
 }
 
 // stamp is what the leader puts on the commands the FSM enforces them on.
 func (q Quotas) stamp() *pb.Quotas {
-	return &pb.Quotas{MaxTasksPerJob: q.MaxTasksPerJob, MaxQueueItemsPerJob: q.MaxQueueItemsPerJob, MaxLiveJobs: q.MaxLiveJobs}
+	return &pb.Quotas{MaxTasksPerJob: q.MaxTasksPerJob, MaxQueueItemsPerJob: q.MaxQueueItemsPerJob, MaxLiveJobs: q.MaxLiveJobs,
+		MaxLiveJobsPerSubmitter: q.MaxLiveJobsPerSubmitter}
 }
 
 // governed says whether the FSM judges a command by the quotas: submits,

@@ -204,3 +204,26 @@ func TestQuotasAndPrioritiesWaitForEveryVoterToKnowThem(t *testing.T) {
 		t.Fatalf("cluster version %d, %d sessions; version 1 remembers the refusal too (want 2)", v, sessions)
 	}
 }
+
+// A submitter's live jobs are bounded by max-live-jobs-per-submitter: its
+// next submit is refused naming it, the quota and the flag, while another
+// submitter still gets in; once one of its jobs finished it gets in again.
+func TestASubmitterBeyondItsLiveJobQuotaIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	file, tokens, _ := tokenFile(t, dir, "alice:submitter", "bob:submitter", "ops:operator")
+	inv := newHeldInvoker()
+	defer close(inv.release)
+	n := testNode(t, inv, dir, func(c *Config) { c.TokenFile = file; c.Quotas.MaxLiveJobsPerSubmitter = 1 })
+	defer n.Close()
+	waitVersion2(t, n)
+	as := tokenClients(t, n.APIAddr(), tokens)
+	ctx := context.Background()
+	mine := submitAs(t, as["alice"], "alice")
+	_, err := as["alice"].SubmitJob(ctx, &wire.SubmitJobRequest{ClientId: "alice", RequestId: 1, ProgramBundle: nodetest.BundleOf(t, prog), EventJson: []byte("{}")})
+	wantCode(t, "alice's second job", err, codes.ResourceExhausted, "alice runs 1 jobs, its limit", "kappa server --max-live-jobs-per-submitter N")
+	submitAs(t, as["bob"], "bob")
+	if _, err := as["ops"].CancelJob(ctx, &wire.CancelJobRequest{ClientId: "ops", RequestId: 1, JobId: mine}); err != nil {
+		t.Fatal(err)
+	}
+	submitAs(t, as["alice"], "alice")
+}

@@ -25,7 +25,7 @@ def handler(event, context):
 func TestServerQuotaFlags(t *testing.T) {
 	c, err := proccluster.Start(proccluster.Options{Binary: nodetest.KappaBinary(t), Dir: t.TempDir(), Nodes: 1,
 		ServerArgs: []string{"--log-level", "warn", "--max-tasks-per-job", "2", "--max-queue-items-per-job", "5",
-			"--max-running-per-job", "3", "--max-live-jobs", "4"}})
+			"--max-running-per-job", "3", "--max-live-jobs", "4", "--max-live-jobs-per-submitter", "4"}})
 	if err != nil {
 		t.Fatal(err)
 	}

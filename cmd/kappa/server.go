@@ -122,6 +122,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.Uint64Var(&o.quotas.MaxQueueItemsPerJob, "max-queue-items-per-job", d.Quotas.MaxQueueItemsPerJob, "quota: items one job's queues may hold at once; an enqueue beyond it raises QuotaExceeded in the program")
 	f.Uint64Var(&o.quotas.MaxRunningPerJob, "max-running-per-job", d.Quotas.MaxRunningPerJob, "quota: lambdas one job may run at once (its other tasks wait their turn)")
 	f.Uint64Var(&o.quotas.MaxLiveJobs, "max-live-jobs", d.Quotas.MaxLiveJobs, "quota: jobs the cluster runs at once; a submit beyond it is refused")
+	f.Uint64Var(&o.quotas.MaxLiveJobsPerSubmitter, "max-live-jobs-per-submitter", d.Quotas.MaxLiveJobsPerSubmitter, "quota: jobs one submitter (a certificate's or token's name) runs at once; a submit beyond it is refused")
 	f.DurationVar(&o.stepDown, "lambda-unreachable-stepdown", d.LambdaUnreachableStepDown, "a leader that cannot reach the lambda platform for this long hands leadership to another node (0: never)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "on SIGTERM a leader drains its on-coordinator tasks and hands leadership over within this long before it stops (0: stop at once)")
 	f.StringVar(&o.raftAdvertise, "test-raft-advertise", "", "tests: the address peers reach this node's Raft at (a proxy), when it differs from --raft-addr")
@@ -277,7 +278,8 @@ func checkQuotas(q node.Quotas) error {
 		flag string
 		v    uint64
 	}{{"max-tasks-per-job", q.MaxTasksPerJob}, {"max-queue-items-per-job", q.MaxQueueItemsPerJob},
-		{"max-running-per-job", q.MaxRunningPerJob}, {"max-live-jobs", q.MaxLiveJobs}} {
+		{"max-running-per-job", q.MaxRunningPerJob}, {"max-live-jobs", q.MaxLiveJobs},
+		{"max-live-jobs-per-submitter", q.MaxLiveJobsPerSubmitter}} {
 		if f.v == 0 {
 			return usageError("--%s must be at least 1", f.flag)
 		}

@@ -1552,14 +1552,16 @@ func (x *SubmitJob) GetPriority() uint32 {
 	return 0
 }
 
-// Quotas bound what one job or the cluster holds; 0 is "no limit" (what
+// Quotas bound what one job, one submitter or the cluster holds; 0 is "no limit" (what
 // commands of version 1 get).
 type Quotas struct {
-	state                   protoimpl.MessageState `protogen:"open.v1"`
-	MaxTasksPerJob          uint64                 `protobuf:"varint,1,opt,name=max_tasks_per_job,json=maxTasksPerJob,proto3" json:"max_tasks_per_job,omitempty"`
-	MaxQueueItemsPerJob     uint64                 `protobuf:"varint,2,opt,name=max_queue_items_per_job,json=maxQueueItemsPerJob,proto3" json:"max_queue_items_per_job,omitempty"`
-	MaxLiveJobs             uint64                 `protobuf:"varint,3,opt,name=max_live_jobs,json=maxLiveJobs,proto3" json:"max_live_jobs,omitempty"`
-	MaxLiveJobsPerSubmitter uint64                 `protobuf:"varint,4,opt,name=max_live_jobs_per_submitter,json=maxLiveJobsPerSubmitter,proto3" json:"max_live_jobs_per_submitter,omitempty"`
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	MaxTasksPerJob      uint64                 `protobuf:"varint,1,opt,name=max_tasks_per_job,json=maxTasksPerJob,proto3" json:"max_tasks_per_job,omitempty"`
+	MaxQueueItemsPerJob uint64                 `protobuf:"varint,2,opt,name=max_queue_items_per_job,json=maxQueueItemsPerJob,proto3" json:"max_queue_items_per_job,omitempty"`
+	MaxLiveJobs         uint64                 `protobuf:"varint,3,opt,name=max_live_jobs,json=maxLiveJobs,proto3" json:"max_live_jobs,omitempty"`
+	// max_live_jobs_per_submitter counts the running jobs of one owner
+	// (SubmitJob.owner; jobs without an owner are not counted).
+	MaxLiveJobsPerSubmitter uint64 `protobuf:"varint,4,opt,name=max_live_jobs_per_submitter,json=maxLiveJobsPerSubmitter,proto3" json:"max_live_jobs_per_submitter,omitempty"`
 	unknownFields           protoimpl.UnknownFields
 	sizeCache               protoimpl.SizeCache
 }
