@@ -8,18 +8,28 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 )
 
 // An envelope wraps every blob a task writes (checkpoints, spawn starts,
-// large values) so that bytes are bound to the identity they were written
-// for: a blob read under another key, or altered, is refused before anything
-// is unpickled. Layout (python/kappa/store/envelope.py writes the same):
+// values, inline or by key) so that bytes are bound to the identity they
+// were written for: a blob read under another key or job, or altered, is
+// refused before anything is unpickled. Layout (python/kappa/store/
+// envelope.py writes the same):
 //
 //	"KAPPAEV1" | uint32 big-endian header length | header JSON | payload | 32-byte tag
 //
-// The tag is HMAC-SHA256 over everything before it with the cluster key, or
-// plain SHA-256 when the cluster has no key (header "alg" says which).
+// The tag is HMAC-SHA256 over everything before it with the job's key of
+// the header's key id ("kid"). An envelope without a kid was sealed with the
+// cluster-wide key of a cluster created before key files (LegacyKeyID).
 const envelopeMagic = "KAPPAEV1"
+
+// EnvelopeOverhead is what an envelope adds to its payload besides the
+// header JSON: the magic, the header length and the tag.
+const EnvelopeOverhead = len(envelopeMagic) + 4 + sha256.Size
+
+const envelopeAlg = "hmac-sha256"
 
 // Header is the identity an envelope is bound to.
 type Header struct {
@@ -31,31 +41,50 @@ type Header struct {
 	Kind    string `json:"kind"`
 	Program string `json:"program"`
 	Alg     string `json:"alg"`
+	// Kid names the key that sealed it; empty in the legacy format.
+	Kid string `json:"kid,omitempty"`
 }
 
-// ErrTampered: the envelope's tag does not match its bytes.
+// ErrTampered: the envelope's tag does not match its bytes, or its bytes
+// are no envelope.
 var ErrTampered = errors.New("checkpoint: integrity check failed")
 
-func tag(key, body []byte) []byte {
-	if len(key) == 0 {
-		sum := sha256.Sum256(body)
-		return sum[:]
+// ErrUnknownKey: the envelope names a key id the reader does not hold
+// (also an ErrTampered: nothing in it may be trusted).
+var ErrUnknownKey = fmt.Errorf("%w: unknown key id", ErrTampered)
+
+// KeySet is the keys a reader holds, by key id (a job's keys, as a task's
+// claim grant carries them).
+type KeySet map[string][]byte
+
+func (ks KeySet) ids() string {
+	ids := make([]string, 0, len(ks))
+	for id := range ks {
+		ids = append(ids, id)
 	}
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
+}
+
+func tag(key, body []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write(body)
 	return m.Sum(nil)
 }
 
-func algFor(key []byte) string {
+// Seal wraps payload in an envelope for h, tagged with key, the key of id
+// kid (LegacyKeyID writes the legacy format, without a kid).
+func Seal(kid string, key []byte, h Header, payload []byte) ([]byte, error) {
 	if len(key) == 0 {
-		return "sha256"
+		return nil, errors.New("checkpoint: sealing needs a key")
 	}
-	return "hmac-sha256"
-}
-
-// Seal wraps payload in an envelope for h, tagged with key.
-func Seal(key []byte, h Header, payload []byte) ([]byte, error) {
-	h.Alg = algFor(key)
+	h.Alg, h.Kid = envelopeAlg, kid
+	if kid == LegacyKeyID {
+		h.Kid = ""
+	}
 	hdr, err := json.Marshal(h)
 	if err != nil {
 		return nil, err
@@ -69,27 +98,38 @@ func Seal(key []byte, h Header, payload []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// OpenEnvelope checks an envelope's tag with key and returns its header and
-// payload. The caller compares the header with the identity it expects.
-func OpenEnvelope(key, data []byte) (Header, []byte, error) {
+// OpenEnvelope checks an envelope's tag with the key its header names and
+// returns the header and payload. The header is decoded before the tag is
+// checked only to pick the key; nothing of it is trusted before. The caller
+// compares the header with the identity it expects.
+func OpenEnvelope(keys KeySet, data []byte) (Header, []byte, error) {
 	var h Header
-	if len(data) < len(envelopeMagic)+4+sha256.Size || string(data[:len(envelopeMagic)]) != envelopeMagic {
-		return h, nil, fmt.Errorf("%w: not a Kappa envelope (bad magic or too short: %d bytes)", ErrTampered, len(data))
+	if len(data) < EnvelopeOverhead || string(data[:len(envelopeMagic)]) != envelopeMagic {
+		return Header{}, nil, fmt.Errorf("%w: not a Kappa envelope (bad magic or too short: %d bytes)", ErrTampered, len(data))
 	}
 	n := binary.BigEndian.Uint32(data[len(envelopeMagic):])
 	start := len(envelopeMagic) + 4
 	if uint64(start)+uint64(n)+sha256.Size > uint64(len(data)) {
-		return h, nil, fmt.Errorf("%w: header length %d exceeds the envelope", ErrTampered, n)
+		return Header{}, nil, fmt.Errorf("%w: header length %d exceeds the envelope", ErrTampered, n)
+	}
+	if err := json.Unmarshal(data[start:start+int(n)], &h); err != nil {
+		return Header{}, nil, fmt.Errorf("%w: header does not decode: %v", ErrTampered, err)
+	}
+	kid := h.Kid
+	if kid == "" {
+		kid = LegacyKeyID
+	}
+	key, ok := keys[kid]
+	if !ok {
+		return Header{}, nil, fmt.Errorf("%w: sealed with key id %q, which is not among the keys held here (%s); was it removed from the cluster key files while blobs it signed were still needed?",
+			ErrUnknownKey, kid, keys.ids())
 	}
 	body, got := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
 	if !hmac.Equal(got, tag(key, body)) {
-		return h, nil, fmt.Errorf("%w: the tag does not match (%s)", ErrTampered, algFor(key))
+		return Header{}, nil, fmt.Errorf("%w: the %s tag does not match (key id %q)", ErrTampered, envelopeAlg, kid)
 	}
-	if err := json.Unmarshal(data[start:start+int(n)], &h); err != nil {
-		return h, nil, fmt.Errorf("%w: header does not decode: %v", ErrTampered, err)
-	}
-	if h.Alg != algFor(key) {
-		return h, nil, fmt.Errorf("%w: envelope sealed with %q, expected %q", ErrTampered, h.Alg, algFor(key))
+	if h.Alg != envelopeAlg {
+		return Header{}, nil, fmt.Errorf("%w: envelope sealed with %q, expected %q", ErrTampered, h.Alg, envelopeAlg)
 	}
 	return h, body[start+int(n):], nil
 }

@@ -31,21 +31,24 @@ type Redis struct {
 //
 //	redis://[:password@]host:port[/db][?wait=N&wait_timeout_ms=T]   (rediss:// for TLS)
 func OpenRedis(raw string) (*Redis, error) {
+	if _, err := url.Parse(raw); err != nil {
+		return nil, urlError(err)
+	}
 	opts, err := redis.ParseURL(stripWait(raw))
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: store URL %q: %w", redactURL(raw), err)
+		return nil, fmt.Errorf("checkpoint: store URL %s: %w", RedactURL(raw), err)
 	}
 	r := &Redis{c: redis.NewClient(opts), url: raw, waitTimeout: time.Second}
 	u, _ := url.Parse(raw)
 	if w := u.Query().Get("wait"); w != "" {
 		if r.waitN, err = strconv.Atoi(w); err != nil || r.waitN < 0 {
-			return nil, fmt.Errorf("checkpoint: store URL %q: wait=%q is not a replica count", redactURL(raw), w)
+			return nil, fmt.Errorf("checkpoint: store URL %s: wait=%q is not a replica count", RedactURL(raw), w)
 		}
 	}
 	if t := u.Query().Get("wait_timeout_ms"); t != "" {
 		ms, err := strconv.Atoi(t)
 		if err != nil || ms <= 0 {
-			return nil, fmt.Errorf("checkpoint: store URL %q: wait_timeout_ms=%q is not a positive number", redactURL(raw), t)
+			return nil, fmt.Errorf("checkpoint: store URL %s: wait_timeout_ms=%q is not a positive number", RedactURL(raw), t)
 		}
 		r.waitTimeout = time.Duration(ms) * time.Millisecond
 	}
@@ -71,16 +74,8 @@ func stripWait(raw string) string {
 	return u.String()
 }
 
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
-
 func (r *Redis) check(ctx context.Context) error {
-	where := redactURL(r.url)
+	where := RedactURL(r.url)
 	if err := r.c.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("checkpoint: Redis at %s is unreachable: %w", where, err)
 	}
@@ -112,12 +107,12 @@ func (r *Redis) check(ctx context.Context) error {
 func (r *Redis) config(ctx context.Context, name string) (string, error) {
 	v, err := r.c.ConfigGet(ctx, name).Result()
 	if err != nil {
-		return "", fmt.Errorf("checkpoint: Redis at %s: CONFIG GET %s: %w (the store needs CONFIG access to check durability)", redactURL(r.url), name, err)
+		return "", fmt.Errorf("checkpoint: Redis at %s: CONFIG GET %s: %w (the store needs CONFIG access to check durability)", RedactURL(r.url), name, err)
 	}
 	return v[name], nil
 }
 
-func (r *Redis) URL() string { return r.url }
+func (r *Redis) URL() string { return RedactURL(r.url) }
 
 func (r *Redis) Put(ctx context.Context, key string, data []byte) error {
 	if err := ValidKey(key); err != nil {

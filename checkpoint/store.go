@@ -31,7 +31,7 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// List returns the keys under a prefix, sorted.
 	List(ctx context.Context, prefix string) ([]string, error)
-	// URL is how workers reach the same store.
+	// URL is the store's URL with any password redacted: safe to print.
 	URL() string
 	Close() error
 }
@@ -47,18 +47,18 @@ func Open(raw string) (Store, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: store URL %q does not parse: %w", raw, err)
+		return nil, urlError(err)
 	}
 	switch u.Scheme {
 	case "redis", "rediss":
 		return OpenRedis(raw)
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("checkpoint: store URL %q names host %q; use file:///absolute/path", raw, u.Host)
+			return nil, fmt.Errorf("checkpoint: store URL %s names host %q; use file:///absolute/path", RedactURL(raw), u.Host)
 		}
 		return OpenDir(u.Path)
 	default:
-		return nil, fmt.Errorf("checkpoint: store URL %q: unsupported scheme %q (supported: file://, redis://, rediss://)", raw, u.Scheme)
+		return nil, fmt.Errorf("checkpoint: store URL %s: unsupported scheme %q (supported: file://, redis://, rediss://)", RedactURL(raw), u.Scheme)
 	}
 }
 
