@@ -196,5 +196,6 @@ func (m *Machine) forgetJob(f *pb.ForgetJob) *pb.Result {
 	}
 	delete(m.jobs, j.GetId())
 	delete(m.histories, j.GetId())
+	m.dropUnusedLegacyKey()
 	return &pb.Result{}
 }

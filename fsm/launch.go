@@ -93,7 +93,6 @@ func (m *Machine) grant(j *pb.Job, t *pb.Task) *pb.ClaimGrant {
 		Root:          t.GetId() == RootTask,
 		ParentId:      t.GetParentId(),
 		Name:          t.GetName(),
-		ClusterKey:    m.clusterKey,
 		ClusterId:     m.clusterID,
 		Attempt:       t.GetClaims(),
 		External:      t.GetExternal(),

@@ -36,7 +36,7 @@ type Machine struct {
 	nodes        map[string]*pb.Node
 	queues       map[QueueKey]*pb.Queue
 	clusterID    string
-	clusterKey   []byte
+	keys         keyConfig
 	// clusterVersion is replicated (SetClusterVersion); knownVersion is this
 	// build's own limit (0: CommandVersion), never part of the state.
 	clusterVersion uint32
@@ -152,6 +152,8 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 		r = m.retryJob(c.GetNowUnixMs(), c.GetQuotas(), op.RetryJob)
 	case *pb.Command_SetDrain:
 		r = m.setDrain(op.SetDrain)
+	case *pb.Command_SetKeys:
+		r = m.setKeys(op.SetKeys)
 	default:
 		r = fail(pb.ErrorCode_INVALID, "unknown command %T", c.GetOp())
 	}

@@ -65,7 +65,7 @@ func (m *Machine) initCluster(c *pb.InitCluster) *pb.Result {
 		return fail(pb.ErrorCode_INVALID, "a cluster id cannot be empty")
 	case m.clusterID == "":
 		m.clusterID = c.GetClusterId()
-		m.clusterKey = c.GetKey()
+		m.keys.legacy = c.GetKey()
 	case m.clusterID != c.GetClusterId():
 		return fail(pb.ErrorCode_INVALID, "the cluster is %s already, not %s", m.clusterID, c.GetClusterId())
 	}
@@ -74,6 +74,3 @@ func (m *Machine) initCluster(c *pb.InitCluster) *pb.Result {
 
 // ClusterID is the cluster's name ("" before the first leader set it).
 func (m *Machine) ClusterID() string { return m.clusterID }
-
-// ClusterKey is the key that signs every blob tasks write.
-func (m *Machine) ClusterKey() []byte { return m.clusterKey }

@@ -16,8 +16,9 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // sessions by client id), so equal machines give byte-equal snapshots.
 // The result shares no memory with the machine.
 func (m *Machine) State() *pb.State {
-	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID, ClusterKey: m.clusterKey,
+	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID,
 		Version: SnapshotVersion, ClusterVersion: m.clusterVersion, ClockMs: m.clock, RunnableSeq: m.runnableSeq, VirtualPass: m.virtualPass}
+	m.keys.toState(s)
 	jobIDs := make([]uint64, 0, len(m.jobs))
 	for id := range m.jobs {
 		jobIDs = append(jobIDs, id)
@@ -79,7 +80,7 @@ func (m *Machine) Restore(data []byte) error {
 	fresh.appliedIndex = s.GetAppliedIndex()
 	fresh.nextJobID = s.GetNextJobId()
 	fresh.clusterID = s.GetClusterId()
-	fresh.clusterKey = s.GetClusterKey()
+	fresh.keys.fromState(&s)
 	fresh.clock = s.GetClockMs()
 	fresh.runnableSeq = s.GetRunnableSeq()
 	fresh.virtualPass = s.GetVirtualPass()

@@ -15,7 +15,8 @@ const (
 	// 1: the first versioned command set.
 	// 2: job histories (LeaderChanged, SubmitJob.history_limit, the lease
 	// expiry outcome), RetryJob and SetDrain (members kept off leadership);
-	// Launch.secret_hash (task credentials), SubmitJob.owner.
+	// Launch.secret_hash (task credentials), SubmitJob.owner; SetKeys (keys
+	// from the nodes' key files; no key in InitCluster).
 	// 2 also: quotas, priorities and the cluster clock in commands; fair
 	// launch order, bounded sessions and retention by cluster clock.
 	CommandVersion uint32 = 2
@@ -31,6 +32,7 @@ var commandSince = map[int32]uint32{
 	60: 2, // LeaderChanged
 	61: 2, // RetryJob
 	62: 2, // SetDrain
+	80: 2, // SetKeys
 }
 
 // fieldsSince reports the version a command needs because of fields added
