@@ -23,6 +23,111 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RotateKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ToId          string                 `protobuf:"bytes,1,opt,name=to_id,json=toId,proto3" json:"to_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateKeyRequest) Reset() {
+	*x = RotateKeyRequest{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateKeyRequest) ProtoMessage() {}
+
+func (x *RotateKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateKeyRequest.ProtoReflect.Descriptor instead.
+func (*RotateKeyRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RotateKeyRequest) GetToId() string {
+	if x != nil {
+		return x.ToId
+	}
+	return ""
+}
+
+type RotateKeyResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	PreviousId string                 `protobuf:"bytes,1,opt,name=previous_id,json=previousId,proto3" json:"previous_id,omitempty"`
+	CurrentId  string                 `protobuf:"bytes,2,opt,name=current_id,json=currentId,proto3" json:"current_id,omitempty"`
+	// checked names the voters whose key files were found to hold the key.
+	Checked       []string `protobuf:"bytes,3,rep,name=checked,proto3" json:"checked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateKeyResponse) Reset() {
+	*x = RotateKeyResponse{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateKeyResponse) ProtoMessage() {}
+
+func (x *RotateKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateKeyResponse.ProtoReflect.Descriptor instead.
+func (*RotateKeyResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RotateKeyResponse) GetPreviousId() string {
+	if x != nil {
+		return x.PreviousId
+	}
+	return ""
+}
+
+func (x *RotateKeyResponse) GetCurrentId() string {
+	if x != nil {
+		return x.CurrentId
+	}
+	return ""
+}
+
+func (x *RotateKeyResponse) GetChecked() []string {
+	if x != nil {
+		return x.Checked
+	}
+	return nil
+}
+
 type JoinRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	NodeId   string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
@@ -31,13 +136,16 @@ type JoinRequest struct {
 	// command_version is the newest command set the joining node applies
 	// (0: a build from before versions, treated as 1).
 	CommandVersion uint32 `protobuf:"varint,4,opt,name=command_version,json=commandVersion,proto3" json:"command_version,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// keys are the key ids the joining node's key file holds: it is refused
+	// if it lacks the cluster's current id or holds another key for an id.
+	Keys          []*KeyFingerprint `protobuf:"bytes,80,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[0]
+	mi := &file_kappa_v1_admin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +157,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[0]
+	mi := &file_kappa_v1_admin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +170,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{0}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *JoinRequest) GetNodeId() string {
@@ -93,6 +201,13 @@ func (x *JoinRequest) GetCommandVersion() uint32 {
 	return 0
 }
 
+func (x *JoinRequest) GetKeys() []*KeyFingerprint {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 type JoinResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	LeaderId      string                 `protobuf:"bytes,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
@@ -102,7 +217,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[1]
+	mi := &file_kappa_v1_admin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -114,7 +229,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[1]
+	mi := &file_kappa_v1_admin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -127,7 +242,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *JoinResponse) GetLeaderId() string {
@@ -146,7 +261,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[2]
+	mi := &file_kappa_v1_admin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -158,7 +273,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[2]
+	mi := &file_kappa_v1_admin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -171,7 +286,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RemoveRequest) GetNodeId() string {
@@ -189,7 +304,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[3]
+	mi := &file_kappa_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -201,7 +316,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[3]
+	mi := &file_kappa_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -214,7 +329,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 type TransferLeaderRequest struct {
@@ -227,7 +342,7 @@ type TransferLeaderRequest struct {
 
 func (x *TransferLeaderRequest) Reset() {
 	*x = TransferLeaderRequest{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[4]
+	mi := &file_kappa_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +354,7 @@ func (x *TransferLeaderRequest) String() string {
 func (*TransferLeaderRequest) ProtoMessage() {}
 
 func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[4]
+	mi := &file_kappa_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +367,7 @@ func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeaderRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TransferLeaderRequest) GetToId() string {
@@ -271,7 +386,7 @@ type TransferLeaderResponse struct {
 
 func (x *TransferLeaderResponse) Reset() {
 	*x = TransferLeaderResponse{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[5]
+	mi := &file_kappa_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -283,7 +398,7 @@ func (x *TransferLeaderResponse) String() string {
 func (*TransferLeaderResponse) ProtoMessage() {}
 
 func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[5]
+	mi := &file_kappa_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -296,7 +411,7 @@ func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderResponse.ProtoReflect.Descriptor instead.
 func (*TransferLeaderResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TransferLeaderResponse) GetLeaderId() string {
@@ -314,7 +429,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[6]
+	mi := &file_kappa_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +441,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[6]
+	mi := &file_kappa_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +454,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 type Member struct {
@@ -357,7 +472,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[7]
+	mi := &file_kappa_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +484,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[7]
+	mi := &file_kappa_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +497,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Member) GetNodeId() string {
@@ -438,7 +553,7 @@ type MembersResponse struct {
 
 func (x *MembersResponse) Reset() {
 	*x = MembersResponse{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[8]
+	mi := &file_kappa_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +565,7 @@ func (x *MembersResponse) String() string {
 func (*MembersResponse) ProtoMessage() {}
 
 func (x *MembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[8]
+	mi := &file_kappa_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +578,7 @@ func (x *MembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
 func (*MembersResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MembersResponse) GetMembers() []*Member {
@@ -496,7 +611,7 @@ type DrainRequest struct {
 
 func (x *DrainRequest) Reset() {
 	*x = DrainRequest{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[9]
+	mi := &file_kappa_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +623,7 @@ func (x *DrainRequest) String() string {
 func (*DrainRequest) ProtoMessage() {}
 
 func (x *DrainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[9]
+	mi := &file_kappa_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +636,7 @@ func (x *DrainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainRequest.ProtoReflect.Descriptor instead.
 func (*DrainRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DrainRequest) GetNodeId() string {
@@ -542,7 +657,7 @@ type DrainResponse struct {
 
 func (x *DrainResponse) Reset() {
 	*x = DrainResponse{}
-	mi := &file_kappa_v1_admin_proto_msgTypes[10]
+	mi := &file_kappa_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +669,7 @@ func (x *DrainResponse) String() string {
 func (*DrainResponse) ProtoMessage() {}
 
 func (x *DrainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_admin_proto_msgTypes[10]
+	mi := &file_kappa_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +682,7 @@ func (x *DrainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainResponse.ProtoReflect.Descriptor instead.
 func (*DrainResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DrainResponse) GetLeaderId() string {
@@ -581,12 +696,21 @@ var File_kappa_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x14kappa/v1/admin.proto\x12\bkappa.v1\"\x87\x01\n" +
+	"\x14kappa/v1/admin.proto\x12\bkappa.v1\x1a\x15kappa/v1/client.proto\"'\n" +
+	"\x10RotateKeyRequest\x12\x13\n" +
+	"\x05to_id\x18\x01 \x01(\tR\x04toId\"m\n" +
+	"\x11RotateKeyResponse\x12\x1f\n" +
+	"\vprevious_id\x18\x01 \x01(\tR\n" +
+	"previousId\x12\x1d\n" +
+	"\n" +
+	"current_id\x18\x02 \x01(\tR\tcurrentId\x12\x18\n" +
+	"\achecked\x18\x03 \x03(\tR\achecked\"\xb5\x01\n" +
 	"\vJoinRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
 	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\x12'\n" +
-	"\x0fcommand_version\x18\x04 \x01(\rR\x0ecommandVersion\"+\n" +
+	"\x0fcommand_version\x18\x04 \x01(\rR\x0ecommandVersion\x12,\n" +
+	"\x04keys\x18P \x03(\v2\x18.kappa.v1.KeyFingerprintR\x04keys\"+\n" +
 	"\fJoinResponse\x12\x1b\n" +
 	"\tleader_id\x18\x01 \x01(\tR\bleaderId\"(\n" +
 	"\rRemoveRequest\x12\x17\n" +
@@ -611,14 +735,15 @@ const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\fDrainRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\",\n" +
 	"\rDrainResponse\x12\x1b\n" +
-	"\tleader_id\x18\x01 \x01(\tR\bleaderId2\x8d\x03\n" +
+	"\tleader_id\x18\x01 \x01(\tR\bleaderId2\xd3\x03\n" +
 	"\fAdminService\x125\n" +
 	"\x04Join\x12\x15.kappa.v1.JoinRequest\x1a\x16.kappa.v1.JoinResponse\x12;\n" +
 	"\x06Remove\x12\x17.kappa.v1.RemoveRequest\x1a\x18.kappa.v1.RemoveResponse\x12S\n" +
 	"\x0eTransferLeader\x12\x1f.kappa.v1.TransferLeaderRequest\x1a .kappa.v1.TransferLeaderResponse\x12>\n" +
 	"\aMembers\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponse\x128\n" +
 	"\x05Drain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12:\n" +
-	"\aUndrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
+	"\aUndrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12D\n" +
+	"\tRotateKey\x12\x1a.kappa.v1.RotateKeyRequest\x1a\x1b.kappa.v1.RotateKeyResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
 
 var (
 	file_kappa_v1_admin_proto_rawDescOnce sync.Once
@@ -632,39 +757,45 @@ func file_kappa_v1_admin_proto_rawDescGZIP() []byte {
 	return file_kappa_v1_admin_proto_rawDescData
 }
 
-var file_kappa_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_kappa_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_kappa_v1_admin_proto_goTypes = []any{
-	(*JoinRequest)(nil),            // 0: kappa.v1.JoinRequest
-	(*JoinResponse)(nil),           // 1: kappa.v1.JoinResponse
-	(*RemoveRequest)(nil),          // 2: kappa.v1.RemoveRequest
-	(*RemoveResponse)(nil),         // 3: kappa.v1.RemoveResponse
-	(*TransferLeaderRequest)(nil),  // 4: kappa.v1.TransferLeaderRequest
-	(*TransferLeaderResponse)(nil), // 5: kappa.v1.TransferLeaderResponse
-	(*MembersRequest)(nil),         // 6: kappa.v1.MembersRequest
-	(*Member)(nil),                 // 7: kappa.v1.Member
-	(*MembersResponse)(nil),        // 8: kappa.v1.MembersResponse
-	(*DrainRequest)(nil),           // 9: kappa.v1.DrainRequest
-	(*DrainResponse)(nil),          // 10: kappa.v1.DrainResponse
+	(*RotateKeyRequest)(nil),       // 0: kappa.v1.RotateKeyRequest
+	(*RotateKeyResponse)(nil),      // 1: kappa.v1.RotateKeyResponse
+	(*JoinRequest)(nil),            // 2: kappa.v1.JoinRequest
+	(*JoinResponse)(nil),           // 3: kappa.v1.JoinResponse
+	(*RemoveRequest)(nil),          // 4: kappa.v1.RemoveRequest
+	(*RemoveResponse)(nil),         // 5: kappa.v1.RemoveResponse
+	(*TransferLeaderRequest)(nil),  // 6: kappa.v1.TransferLeaderRequest
+	(*TransferLeaderResponse)(nil), // 7: kappa.v1.TransferLeaderResponse
+	(*MembersRequest)(nil),         // 8: kappa.v1.MembersRequest
+	(*Member)(nil),                 // 9: kappa.v1.Member
+	(*MembersResponse)(nil),        // 10: kappa.v1.MembersResponse
+	(*DrainRequest)(nil),           // 11: kappa.v1.DrainRequest
+	(*DrainResponse)(nil),          // 12: kappa.v1.DrainResponse
+	(*KeyFingerprint)(nil),         // 13: kappa.v1.KeyFingerprint
 }
 var file_kappa_v1_admin_proto_depIdxs = []int32{
-	7,  // 0: kappa.v1.MembersResponse.members:type_name -> kappa.v1.Member
-	0,  // 1: kappa.v1.AdminService.Join:input_type -> kappa.v1.JoinRequest
-	2,  // 2: kappa.v1.AdminService.Remove:input_type -> kappa.v1.RemoveRequest
-	4,  // 3: kappa.v1.AdminService.TransferLeader:input_type -> kappa.v1.TransferLeaderRequest
-	6,  // 4: kappa.v1.AdminService.Members:input_type -> kappa.v1.MembersRequest
-	9,  // 5: kappa.v1.AdminService.Drain:input_type -> kappa.v1.DrainRequest
-	9,  // 6: kappa.v1.AdminService.Undrain:input_type -> kappa.v1.DrainRequest
-	1,  // 7: kappa.v1.AdminService.Join:output_type -> kappa.v1.JoinResponse
-	3,  // 8: kappa.v1.AdminService.Remove:output_type -> kappa.v1.RemoveResponse
-	5,  // 9: kappa.v1.AdminService.TransferLeader:output_type -> kappa.v1.TransferLeaderResponse
-	8,  // 10: kappa.v1.AdminService.Members:output_type -> kappa.v1.MembersResponse
-	10, // 11: kappa.v1.AdminService.Drain:output_type -> kappa.v1.DrainResponse
-	10, // 12: kappa.v1.AdminService.Undrain:output_type -> kappa.v1.DrainResponse
-	7,  // [7:13] is the sub-list for method output_type
-	1,  // [1:7] is the sub-list for method input_type
-	1,  // [1:1] is the sub-list for extension type_name
-	1,  // [1:1] is the sub-list for extension extendee
-	0,  // [0:1] is the sub-list for field type_name
+	13, // 0: kappa.v1.JoinRequest.keys:type_name -> kappa.v1.KeyFingerprint
+	9,  // 1: kappa.v1.MembersResponse.members:type_name -> kappa.v1.Member
+	2,  // 2: kappa.v1.AdminService.Join:input_type -> kappa.v1.JoinRequest
+	4,  // 3: kappa.v1.AdminService.Remove:input_type -> kappa.v1.RemoveRequest
+	6,  // 4: kappa.v1.AdminService.TransferLeader:input_type -> kappa.v1.TransferLeaderRequest
+	8,  // 5: kappa.v1.AdminService.Members:input_type -> kappa.v1.MembersRequest
+	11, // 6: kappa.v1.AdminService.Drain:input_type -> kappa.v1.DrainRequest
+	11, // 7: kappa.v1.AdminService.Undrain:input_type -> kappa.v1.DrainRequest
+	0,  // 8: kappa.v1.AdminService.RotateKey:input_type -> kappa.v1.RotateKeyRequest
+	3,  // 9: kappa.v1.AdminService.Join:output_type -> kappa.v1.JoinResponse
+	5,  // 10: kappa.v1.AdminService.Remove:output_type -> kappa.v1.RemoveResponse
+	7,  // 11: kappa.v1.AdminService.TransferLeader:output_type -> kappa.v1.TransferLeaderResponse
+	10, // 12: kappa.v1.AdminService.Members:output_type -> kappa.v1.MembersResponse
+	12, // 13: kappa.v1.AdminService.Drain:output_type -> kappa.v1.DrainResponse
+	12, // 14: kappa.v1.AdminService.Undrain:output_type -> kappa.v1.DrainResponse
+	1,  // 15: kappa.v1.AdminService.RotateKey:output_type -> kappa.v1.RotateKeyResponse
+	9,  // [9:16] is the sub-list for method output_type
+	2,  // [2:9] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_admin_proto_init() }
@@ -672,13 +803,14 @@ func file_kappa_v1_admin_proto_init() {
 	if File_kappa_v1_admin_proto != nil {
 		return
 	}
+	file_kappa_v1_client_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_admin_proto_rawDesc), len(file_kappa_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1250,7 +1250,13 @@ type ClusterStatusResponse struct {
 	ClusterCommandVersion uint32 `protobuf:"varint,16,opt,name=cluster_command_version,json=clusterCommandVersion,proto3" json:"cluster_command_version,omitempty"`
 	// insecure: this node serves its API in plaintext, without certificates
 	// (`kappa server --insecure`, or the embedded default on loopback).
-	Insecure      bool `protobuf:"varint,17,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	Insecure bool `protobuf:"varint,17,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	// key_id is the cluster's current key id ("" below command version 2);
+	// keys are the key ids this node's key file holds, with their public
+	// fingerprints; key_error says why the file does not load, if it does not.
+	KeyId         string            `protobuf:"bytes,80,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Keys          []*KeyFingerprint `protobuf:"bytes,81,rep,name=keys,proto3" json:"keys,omitempty"`
+	KeyError      string            `protobuf:"bytes,82,opt,name=key_error,json=keyError,proto3" json:"key_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1404,6 +1410,81 @@ func (x *ClusterStatusResponse) GetInsecure() bool {
 	return false
 }
 
+func (x *ClusterStatusResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ClusterStatusResponse) GetKeys() []*KeyFingerprint {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ClusterStatusResponse) GetKeyError() string {
+	if x != nil {
+		return x.KeyError
+	}
+	return ""
+}
+
+// KeyFingerprint names a key by id and its public fingerprint,
+// HMAC-SHA256(key, "kappa key check") in hex; never the key.
+type KeyFingerprint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Fingerprint   string                 `protobuf:"bytes,2,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyFingerprint) Reset() {
+	*x = KeyFingerprint{}
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyFingerprint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyFingerprint) ProtoMessage() {}
+
+func (x *KeyFingerprint) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyFingerprint.ProtoReflect.Descriptor instead.
+func (*KeyFingerprint) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *KeyFingerprint) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *KeyFingerprint) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
 // VersionInfo describes one build of kappa.
 type VersionInfo struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -1418,7 +1499,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1511,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1524,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -1491,7 +1572,7 @@ type AuditJobRequest struct {
 
 func (x *AuditJobRequest) Reset() {
 	*x = AuditJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1584,7 @@ func (x *AuditJobRequest) String() string {
 func (*AuditJobRequest) ProtoMessage() {}
 
 func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1597,7 @@ func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobRequest.ProtoReflect.Descriptor instead.
 func (*AuditJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuditJobRequest) GetJobId() uint64 {
@@ -1544,7 +1625,7 @@ type AppliedCall struct {
 
 func (x *AppliedCall) Reset() {
 	*x = AppliedCall{}
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1637,7 @@ func (x *AppliedCall) String() string {
 func (*AppliedCall) ProtoMessage() {}
 
 func (x *AppliedCall) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1650,7 @@ func (x *AppliedCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedCall.ProtoReflect.Descriptor instead.
 func (*AppliedCall) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AppliedCall) GetSeq() uint64 {
@@ -1609,7 +1690,7 @@ type TaskAudit struct {
 
 func (x *TaskAudit) Reset() {
 	*x = TaskAudit{}
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1702,7 @@ func (x *TaskAudit) String() string {
 func (*TaskAudit) ProtoMessage() {}
 
 func (x *TaskAudit) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1715,7 @@ func (x *TaskAudit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAudit.ProtoReflect.Descriptor instead.
 func (*TaskAudit) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TaskAudit) GetTaskId() uint64 {
@@ -1688,7 +1769,7 @@ type AuditJobResponse struct {
 
 func (x *AuditJobResponse) Reset() {
 	*x = AuditJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[18]
+	mi := &file_kappa_v1_client_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1700,7 +1781,7 @@ func (x *AuditJobResponse) String() string {
 func (*AuditJobResponse) ProtoMessage() {}
 
 func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[18]
+	mi := &file_kappa_v1_client_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1713,7 +1794,7 @@ func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobResponse.ProtoReflect.Descriptor instead.
 func (*AuditJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AuditJobResponse) GetTasks() []*TaskAudit {
@@ -1735,7 +1816,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[19]
+	mi := &file_kappa_v1_client_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1828,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[19]
+	mi := &file_kappa_v1_client_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1841,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{19}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListJobsRequest) GetStale() bool {
@@ -1786,7 +1867,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[20]
+	mi := &file_kappa_v1_client_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1879,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[20]
+	mi := &file_kappa_v1_client_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +1892,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{20}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListJobsResponse) GetJobs() []*JobStatus {
@@ -1833,7 +1914,7 @@ type CancelJobRequest struct {
 
 func (x *CancelJobRequest) Reset() {
 	*x = CancelJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[21]
+	mi := &file_kappa_v1_client_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1926,7 @@ func (x *CancelJobRequest) String() string {
 func (*CancelJobRequest) ProtoMessage() {}
 
 func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[21]
+	mi := &file_kappa_v1_client_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1939,7 @@ func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{21}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CancelJobRequest) GetClientId() string {
@@ -1897,7 +1978,7 @@ type CancelJobResponse struct {
 
 func (x *CancelJobResponse) Reset() {
 	*x = CancelJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[22]
+	mi := &file_kappa_v1_client_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +1990,7 @@ func (x *CancelJobResponse) String() string {
 func (*CancelJobResponse) ProtoMessage() {}
 
 func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[22]
+	mi := &file_kappa_v1_client_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2003,7 @@ func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{22}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{23}
 }
 
 type InvocationLogsRequest struct {
@@ -1936,7 +2017,7 @@ type InvocationLogsRequest struct {
 
 func (x *InvocationLogsRequest) Reset() {
 	*x = InvocationLogsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[23]
+	mi := &file_kappa_v1_client_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1948,7 +2029,7 @@ func (x *InvocationLogsRequest) String() string {
 func (*InvocationLogsRequest) ProtoMessage() {}
 
 func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[23]
+	mi := &file_kappa_v1_client_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1961,7 +2042,7 @@ func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsRequest.ProtoReflect.Descriptor instead.
 func (*InvocationLogsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{23}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InvocationLogsRequest) GetJobId() uint64 {
@@ -2005,7 +2086,7 @@ type InvocationLog struct {
 
 func (x *InvocationLog) Reset() {
 	*x = InvocationLog{}
-	mi := &file_kappa_v1_client_proto_msgTypes[24]
+	mi := &file_kappa_v1_client_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2017,7 +2098,7 @@ func (x *InvocationLog) String() string {
 func (*InvocationLog) ProtoMessage() {}
 
 func (x *InvocationLog) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[24]
+	mi := &file_kappa_v1_client_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2030,7 +2111,7 @@ func (x *InvocationLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLog.ProtoReflect.Descriptor instead.
 func (*InvocationLog) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{24}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InvocationLog) GetJobId() uint64 {
@@ -2127,7 +2208,7 @@ type InvocationLogsResponse struct {
 
 func (x *InvocationLogsResponse) Reset() {
 	*x = InvocationLogsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[25]
+	mi := &file_kappa_v1_client_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2139,7 +2220,7 @@ func (x *InvocationLogsResponse) String() string {
 func (*InvocationLogsResponse) ProtoMessage() {}
 
 func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[25]
+	mi := &file_kappa_v1_client_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2152,7 +2233,7 @@ func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsResponse.ProtoReflect.Descriptor instead.
 func (*InvocationLogsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{25}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *InvocationLogsResponse) GetInvocations() []*InvocationLog {
@@ -2272,7 +2353,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"-\n" +
 	"\x10RetryJobResponse\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"\x16\n" +
-	"\x14ClusterStatusRequest\"\xce\x04\n" +
+	"\x14ClusterStatusRequest\"\xb0\x05\n" +
 	"\x15ClusterStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12&\n" +
@@ -2294,7 +2375,13 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x12raft_applied_index\x18\x0e \x01(\x04R\x10raftAppliedIndex\x12/\n" +
 	"\aversion\x18\x0f \x01(\v2\x15.kappa.v1.VersionInfoR\aversion\x126\n" +
 	"\x17cluster_command_version\x18\x10 \x01(\rR\x15clusterCommandVersion\x12\x1a\n" +
-	"\binsecure\x18\x11 \x01(\bR\binsecure\"\xb6\x01\n" +
+	"\binsecure\x18\x11 \x01(\bR\binsecure\x12\x15\n" +
+	"\x06key_id\x18P \x01(\tR\x05keyId\x12,\n" +
+	"\x04keys\x18Q \x03(\v2\x18.kappa.v1.KeyFingerprintR\x04keys\x12\x1b\n" +
+	"\tkey_error\x18R \x01(\tR\bkeyError\"B\n" +
+	"\x0eKeyFingerprint\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
+	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\"\xb6\x01\n" +
 	"\vVersionInfo\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
 	"\x06commit\x18\x02 \x01(\tR\x06commit\x12'\n" +
@@ -2382,7 +2469,7 @@ func file_kappa_v1_client_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_client_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_kappa_v1_client_proto_goTypes = []any{
 	(JobState)(0),                  // 0: kappa.v1.JobState
 	(*SubmitJobRequest)(nil),       // 1: kappa.v1.SubmitJobRequest
@@ -2399,18 +2486,19 @@ var file_kappa_v1_client_proto_goTypes = []any{
 	(*RetryJobResponse)(nil),       // 12: kappa.v1.RetryJobResponse
 	(*ClusterStatusRequest)(nil),   // 13: kappa.v1.ClusterStatusRequest
 	(*ClusterStatusResponse)(nil),  // 14: kappa.v1.ClusterStatusResponse
-	(*VersionInfo)(nil),            // 15: kappa.v1.VersionInfo
-	(*AuditJobRequest)(nil),        // 16: kappa.v1.AuditJobRequest
-	(*AppliedCall)(nil),            // 17: kappa.v1.AppliedCall
-	(*TaskAudit)(nil),              // 18: kappa.v1.TaskAudit
-	(*AuditJobResponse)(nil),       // 19: kappa.v1.AuditJobResponse
-	(*ListJobsRequest)(nil),        // 20: kappa.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 21: kappa.v1.ListJobsResponse
-	(*CancelJobRequest)(nil),       // 22: kappa.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),      // 23: kappa.v1.CancelJobResponse
-	(*InvocationLogsRequest)(nil),  // 24: kappa.v1.InvocationLogsRequest
-	(*InvocationLog)(nil),          // 25: kappa.v1.InvocationLog
-	(*InvocationLogsResponse)(nil), // 26: kappa.v1.InvocationLogsResponse
+	(*KeyFingerprint)(nil),         // 15: kappa.v1.KeyFingerprint
+	(*VersionInfo)(nil),            // 16: kappa.v1.VersionInfo
+	(*AuditJobRequest)(nil),        // 17: kappa.v1.AuditJobRequest
+	(*AppliedCall)(nil),            // 18: kappa.v1.AppliedCall
+	(*TaskAudit)(nil),              // 19: kappa.v1.TaskAudit
+	(*AuditJobResponse)(nil),       // 20: kappa.v1.AuditJobResponse
+	(*ListJobsRequest)(nil),        // 21: kappa.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 22: kappa.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),       // 23: kappa.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),      // 24: kappa.v1.CancelJobResponse
+	(*InvocationLogsRequest)(nil),  // 25: kappa.v1.InvocationLogsRequest
+	(*InvocationLog)(nil),          // 26: kappa.v1.InvocationLog
+	(*InvocationLogsResponse)(nil), // 27: kappa.v1.InvocationLogsResponse
 }
 var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 0: kappa.v1.JobStatus.state:type_name -> kappa.v1.JobState
@@ -2419,36 +2507,37 @@ var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 3: kappa.v1.JobEventsResponse.state:type_name -> kappa.v1.JobState
 	5,  // 4: kappa.v1.JobArchive.job:type_name -> kappa.v1.JobStatus
 	8,  // 5: kappa.v1.JobArchive.events:type_name -> kappa.v1.JobEvent
-	15, // 6: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
-	17, // 7: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
-	18, // 8: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
-	5,  // 9: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
-	25, // 10: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
-	1,  // 11: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
-	3,  // 12: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
-	4,  // 13: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
-	13, // 14: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
-	16, // 15: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
-	20, // 16: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
-	22, // 17: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
-	24, // 18: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
-	7,  // 19: kappa.v1.ClientService.JobEvents:input_type -> kappa.v1.JobEventsRequest
-	11, // 20: kappa.v1.ClientService.RetryJob:input_type -> kappa.v1.RetryJobRequest
-	2,  // 21: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
-	5,  // 22: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
-	5,  // 23: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
-	14, // 24: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
-	19, // 25: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
-	21, // 26: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
-	23, // 27: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
-	26, // 28: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
-	9,  // 29: kappa.v1.ClientService.JobEvents:output_type -> kappa.v1.JobEventsResponse
-	12, // 30: kappa.v1.ClientService.RetryJob:output_type -> kappa.v1.RetryJobResponse
-	21, // [21:31] is the sub-list for method output_type
-	11, // [11:21] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	16, // 6: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
+	15, // 7: kappa.v1.ClusterStatusResponse.keys:type_name -> kappa.v1.KeyFingerprint
+	18, // 8: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
+	19, // 9: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
+	5,  // 10: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
+	26, // 11: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
+	1,  // 12: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
+	3,  // 13: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
+	4,  // 14: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
+	13, // 15: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
+	17, // 16: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
+	21, // 17: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
+	23, // 18: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
+	25, // 19: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
+	7,  // 20: kappa.v1.ClientService.JobEvents:input_type -> kappa.v1.JobEventsRequest
+	11, // 21: kappa.v1.ClientService.RetryJob:input_type -> kappa.v1.RetryJobRequest
+	2,  // 22: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
+	5,  // 23: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
+	5,  // 24: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
+	14, // 25: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
+	20, // 26: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
+	22, // 27: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
+	24, // 28: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
+	27, // 29: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
+	9,  // 30: kappa.v1.ClientService.JobEvents:output_type -> kappa.v1.JobEventsResponse
+	12, // 31: kappa.v1.ClientService.RetryJob:output_type -> kappa.v1.RetryJobResponse
+	22, // [22:32] is the sub-list for method output_type
+	12, // [12:22] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_client_proto_init() }
@@ -2462,7 +2551,7 @@ func file_kappa_v1_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_client_proto_rawDesc), len(file_kappa_v1_client_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

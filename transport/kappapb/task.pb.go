@@ -434,7 +434,9 @@ type ClaimResponse struct {
 	Root        bool            `protobuf:"varint,8,opt,name=root,proto3" json:"root,omitempty"`
 	ParentId    uint64          `protobuf:"varint,9,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
 	Name        string          `protobuf:"bytes,10,opt,name=name,proto3" json:"name,omitempty"`
-	// cluster_key signs and checks every blob the task writes or reads.
+	// cluster_key is the cluster-wide key of a cluster below command
+	// version 2, whose blobs carry no key id; empty once keys come from the
+	// nodes' key files (key_id, job_keys).
 	ClusterKey []byte `protobuf:"bytes,11,opt,name=cluster_key,json=clusterKey,proto3" json:"cluster_key,omitempty"`
 	ClusterId  string `protobuf:"bytes,12,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	// attempt counts the claims of this task so far (1 = first).
@@ -446,6 +448,12 @@ type ClaimResponse struct {
 	// no checkpoint). The worker checks the checkpoint against it and
 	// resumes it with last_response; its next call is still seq+1. 0: seq.
 	CheckpointSeq uint64 `protobuf:"varint,60,opt,name=checkpoint_seq,json=checkpointSeq,proto3" json:"checkpoint_seq,omitempty"`
+	// key_id is the key id the task seals its blobs with; job_keys are the
+	// job's keys (the current id's, older ids' still in the key files, and
+	// "legacy" for a job older than the cluster's key files): a task can
+	// verify and seal its own job's blobs only, and never sees a master key.
+	KeyId         string    `protobuf:"bytes,80,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	JobKeys       []*JobKey `protobuf:"bytes,81,rep,name=job_keys,json=jobKeys,proto3" json:"job_keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -592,6 +600,73 @@ func (x *ClaimResponse) GetCheckpointSeq() uint64 {
 	return 0
 }
 
+func (x *ClaimResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ClaimResponse) GetJobKeys() []*JobKey {
+	if x != nil {
+		return x.JobKeys
+	}
+	return nil
+}
+
+// JobKey is one job key: HKDF-SHA256 of the master key of `id`.
+type JobKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobKey) Reset() {
+	*x = JobKey{}
+	mi := &file_kappa_v1_task_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobKey) ProtoMessage() {}
+
+func (x *JobKey) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_task_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobKey.ProtoReflect.Descriptor instead.
+func (*JobKey) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *JobKey) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *JobKey) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
 type CallRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Ref   *TaskRef               `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
@@ -619,7 +694,7 @@ type CallRequest struct {
 
 func (x *CallRequest) Reset() {
 	*x = CallRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[5]
+	mi := &file_kappa_v1_task_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +706,7 @@ func (x *CallRequest) String() string {
 func (*CallRequest) ProtoMessage() {}
 
 func (x *CallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[5]
+	mi := &file_kappa_v1_task_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +719,7 @@ func (x *CallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
 func (*CallRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{5}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CallRequest) GetRef() *TaskRef {
@@ -833,7 +908,7 @@ type CreateQueuesOp struct {
 
 func (x *CreateQueuesOp) Reset() {
 	*x = CreateQueuesOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	mi := &file_kappa_v1_task_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +920,7 @@ func (x *CreateQueuesOp) String() string {
 func (*CreateQueuesOp) ProtoMessage() {}
 
 func (x *CreateQueuesOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	mi := &file_kappa_v1_task_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +933,7 @@ func (x *CreateQueuesOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueuesOp.ProtoReflect.Descriptor instead.
 func (*CreateQueuesOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{6}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateQueuesOp) GetMaxSize() uint32 {
@@ -886,7 +961,7 @@ type EnqueueOp struct {
 
 func (x *EnqueueOp) Reset() {
 	*x = EnqueueOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[7]
+	mi := &file_kappa_v1_task_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +973,7 @@ func (x *EnqueueOp) String() string {
 func (*EnqueueOp) ProtoMessage() {}
 
 func (x *EnqueueOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[7]
+	mi := &file_kappa_v1_task_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +986,7 @@ func (x *EnqueueOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnqueueOp.ProtoReflect.Descriptor instead.
 func (*EnqueueOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{7}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EnqueueOp) GetQueueId() uint64 {
@@ -938,7 +1013,7 @@ type DequeueOp struct {
 
 func (x *DequeueOp) Reset() {
 	*x = DequeueOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[8]
+	mi := &file_kappa_v1_task_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +1025,7 @@ func (x *DequeueOp) String() string {
 func (*DequeueOp) ProtoMessage() {}
 
 func (x *DequeueOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[8]
+	mi := &file_kappa_v1_task_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,7 +1038,7 @@ func (x *DequeueOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DequeueOp.ProtoReflect.Descriptor instead.
 func (*DequeueOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{8}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DequeueOp) GetQueueId() uint64 {
@@ -982,7 +1057,7 @@ type SpawnOp struct {
 
 func (x *SpawnOp) Reset() {
 	*x = SpawnOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[9]
+	mi := &file_kappa_v1_task_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1069,7 @@ func (x *SpawnOp) String() string {
 func (*SpawnOp) ProtoMessage() {}
 
 func (x *SpawnOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[9]
+	mi := &file_kappa_v1_task_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1082,7 @@ func (x *SpawnOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnOp.ProtoReflect.Descriptor instead.
 func (*SpawnOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{9}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SpawnOp) GetChildren() []*ChildSpec {
@@ -1037,7 +1112,7 @@ type ChildSpec struct {
 
 func (x *ChildSpec) Reset() {
 	*x = ChildSpec{}
-	mi := &file_kappa_v1_task_proto_msgTypes[10]
+	mi := &file_kappa_v1_task_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1124,7 @@ func (x *ChildSpec) String() string {
 func (*ChildSpec) ProtoMessage() {}
 
 func (x *ChildSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[10]
+	mi := &file_kappa_v1_task_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1137,7 @@ func (x *ChildSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildSpec.ProtoReflect.Descriptor instead.
 func (*ChildSpec) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{10}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChildSpec) GetStart() *Value {
@@ -1109,7 +1184,7 @@ type WaitOp struct {
 
 func (x *WaitOp) Reset() {
 	*x = WaitOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[11]
+	mi := &file_kappa_v1_task_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1196,7 @@ func (x *WaitOp) String() string {
 func (*WaitOp) ProtoMessage() {}
 
 func (x *WaitOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[11]
+	mi := &file_kappa_v1_task_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1209,7 @@ func (x *WaitOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitOp.ProtoReflect.Descriptor instead.
 func (*WaitOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{11}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WaitOp) GetFutures() []uint64 {
@@ -1152,7 +1227,7 @@ type CheckpointOp struct {
 
 func (x *CheckpointOp) Reset() {
 	*x = CheckpointOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[12]
+	mi := &file_kappa_v1_task_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1164,7 +1239,7 @@ func (x *CheckpointOp) String() string {
 func (*CheckpointOp) ProtoMessage() {}
 
 func (x *CheckpointOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[12]
+	mi := &file_kappa_v1_task_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1177,7 +1252,7 @@ func (x *CheckpointOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointOp.ProtoReflect.Descriptor instead.
 func (*CheckpointOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{12}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{13}
 }
 
 // YieldOp ends the epoch; the leader relaunches the task at once.
@@ -1189,7 +1264,7 @@ type YieldOp struct {
 
 func (x *YieldOp) Reset() {
 	*x = YieldOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[13]
+	mi := &file_kappa_v1_task_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1276,7 @@ func (x *YieldOp) String() string {
 func (*YieldOp) ProtoMessage() {}
 
 func (x *YieldOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[13]
+	mi := &file_kappa_v1_task_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1289,7 @@ func (x *YieldOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use YieldOp.ProtoReflect.Descriptor instead.
 func (*YieldOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{13}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{14}
 }
 
 type ExitOp struct {
@@ -1228,7 +1303,7 @@ type ExitOp struct {
 
 func (x *ExitOp) Reset() {
 	*x = ExitOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[14]
+	mi := &file_kappa_v1_task_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1315,7 @@ func (x *ExitOp) String() string {
 func (*ExitOp) ProtoMessage() {}
 
 func (x *ExitOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[14]
+	mi := &file_kappa_v1_task_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1328,7 @@ func (x *ExitOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitOp.ProtoReflect.Descriptor instead.
 func (*ExitOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{14}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExitOp) GetResult() *Value {
@@ -1279,7 +1354,7 @@ type FailOp struct {
 
 func (x *FailOp) Reset() {
 	*x = FailOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[15]
+	mi := &file_kappa_v1_task_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1366,7 @@ func (x *FailOp) String() string {
 func (*FailOp) ProtoMessage() {}
 
 func (x *FailOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[15]
+	mi := &file_kappa_v1_task_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1379,7 @@ func (x *FailOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailOp.ProtoReflect.Descriptor instead.
 func (*FailOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{15}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FailOp) GetError() string {
@@ -1332,7 +1407,7 @@ type CallResponse struct {
 
 func (x *CallResponse) Reset() {
 	*x = CallResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[16]
+	mi := &file_kappa_v1_task_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1419,7 @@ func (x *CallResponse) String() string {
 func (*CallResponse) ProtoMessage() {}
 
 func (x *CallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[16]
+	mi := &file_kappa_v1_task_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1432,7 @@ func (x *CallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallResponse.ProtoReflect.Descriptor instead.
 func (*CallResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{16}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CallResponse) GetResult() isCallResponse_Result {
@@ -1491,7 +1566,7 @@ type Refused struct {
 
 func (x *Refused) Reset() {
 	*x = Refused{}
-	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	mi := &file_kappa_v1_task_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1578,7 @@ func (x *Refused) String() string {
 func (*Refused) ProtoMessage() {}
 
 func (x *Refused) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	mi := &file_kappa_v1_task_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1591,7 @@ func (x *Refused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refused.ProtoReflect.Descriptor instead.
 func (*Refused) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Refused) GetReason() ErrorReason {
@@ -1542,7 +1617,7 @@ type QueuesCreated struct {
 
 func (x *QueuesCreated) Reset() {
 	*x = QueuesCreated{}
-	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	mi := &file_kappa_v1_task_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1554,7 +1629,7 @@ func (x *QueuesCreated) String() string {
 func (*QueuesCreated) ProtoMessage() {}
 
 func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	mi := &file_kappa_v1_task_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1567,7 +1642,7 @@ func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
 func (*QueuesCreated) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{18}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *QueuesCreated) GetQueueIds() []uint64 {
@@ -1586,7 +1661,7 @@ type Dequeued struct {
 
 func (x *Dequeued) Reset() {
 	*x = Dequeued{}
-	mi := &file_kappa_v1_task_proto_msgTypes[19]
+	mi := &file_kappa_v1_task_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +1673,7 @@ func (x *Dequeued) String() string {
 func (*Dequeued) ProtoMessage() {}
 
 func (x *Dequeued) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[19]
+	mi := &file_kappa_v1_task_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +1686,7 @@ func (x *Dequeued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
 func (*Dequeued) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{19}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Dequeued) GetItem() *Value {
@@ -1629,7 +1704,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_kappa_v1_task_proto_msgTypes[20]
+	mi := &file_kappa_v1_task_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1716,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[20]
+	mi := &file_kappa_v1_task_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1729,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{20}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{21}
 }
 
 type Spawned struct {
@@ -1666,7 +1741,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_kappa_v1_task_proto_msgTypes[21]
+	mi := &file_kappa_v1_task_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1753,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[21]
+	mi := &file_kappa_v1_task_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1766,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{21}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -1710,7 +1785,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_kappa_v1_task_proto_msgTypes[22]
+	mi := &file_kappa_v1_task_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1722,7 +1797,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[22]
+	mi := &file_kappa_v1_task_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1735,7 +1810,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{22}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -1757,7 +1832,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_kappa_v1_task_proto_msgTypes[23]
+	mi := &file_kappa_v1_task_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1844,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[23]
+	mi := &file_kappa_v1_task_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1857,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{23}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -1802,7 +1877,7 @@ type PollRequest struct {
 
 func (x *PollRequest) Reset() {
 	*x = PollRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[24]
+	mi := &file_kappa_v1_task_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1889,7 @@ func (x *PollRequest) String() string {
 func (*PollRequest) ProtoMessage() {}
 
 func (x *PollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[24]
+	mi := &file_kappa_v1_task_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1902,7 @@ func (x *PollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollRequest.ProtoReflect.Descriptor instead.
 func (*PollRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{24}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PollRequest) GetRef() *TaskRef {
@@ -1854,7 +1929,7 @@ type PollResponse struct {
 
 func (x *PollResponse) Reset() {
 	*x = PollResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[25]
+	mi := &file_kappa_v1_task_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1941,7 @@ func (x *PollResponse) String() string {
 func (*PollResponse) ProtoMessage() {}
 
 func (x *PollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[25]
+	mi := &file_kappa_v1_task_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1954,7 @@ func (x *PollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResponse.ProtoReflect.Descriptor instead.
 func (*PollResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{25}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PollResponse) GetReady() bool {
@@ -1906,7 +1981,7 @@ type ParkRequest struct {
 
 func (x *ParkRequest) Reset() {
 	*x = ParkRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[26]
+	mi := &file_kappa_v1_task_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +1993,7 @@ func (x *ParkRequest) String() string {
 func (*ParkRequest) ProtoMessage() {}
 
 func (x *ParkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[26]
+	mi := &file_kappa_v1_task_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2006,7 @@ func (x *ParkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkRequest.ProtoReflect.Descriptor instead.
 func (*ParkRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{26}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ParkRequest) GetRef() *TaskRef {
@@ -1960,7 +2035,7 @@ type ParkResponse struct {
 
 func (x *ParkResponse) Reset() {
 	*x = ParkResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[27]
+	mi := &file_kappa_v1_task_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2047,7 @@ func (x *ParkResponse) String() string {
 func (*ParkResponse) ProtoMessage() {}
 
 func (x *ParkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[27]
+	mi := &file_kappa_v1_task_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2060,7 @@ func (x *ParkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkResponse.ProtoReflect.Descriptor instead.
 func (*ParkResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{27}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ParkResponse) GetParked() bool {
@@ -2011,7 +2086,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[28]
+	mi := &file_kappa_v1_task_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2098,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[28]
+	mi := &file_kappa_v1_task_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2111,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{28}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HeartbeatRequest) GetRef() *TaskRef {
@@ -2057,7 +2132,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[29]
+	mi := &file_kappa_v1_task_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2144,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[29]
+	mi := &file_kappa_v1_task_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2157,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{29}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *HeartbeatResponse) GetYieldNow() bool {
@@ -2116,7 +2191,7 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12#\n" +
 	"\rinvocation_id\x18\x04 \x01(\tR\finvocationId\x12\x14\n" +
-	"\x05claim\x18\x05 \x01(\tR\x05claim\"\xa9\x04\n" +
+	"\x05claim\x18\x05 \x01(\tR\x05claim\"\xed\x04\n" +
 	"\rClaimResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12%\n" +
 	"\x0echeckpoint_key\x18\x02 \x01(\tR\rcheckpointKey\x12;\n" +
@@ -2137,7 +2212,12 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\aattempt\x18\r \x01(\rR\aattempt\x12\x1a\n" +
 	"\bexternal\x18\x0e \x01(\bR\bexternal\x12%\n" +
 	"\x0eon_coordinator\x18\x0f \x01(\bR\ronCoordinator\x12%\n" +
-	"\x0echeckpoint_seq\x18< \x01(\x04R\rcheckpointSeq\"\xc5\x04\n" +
+	"\x0echeckpoint_seq\x18< \x01(\x04R\rcheckpointSeq\x12\x15\n" +
+	"\x06key_id\x18P \x01(\tR\x05keyId\x12+\n" +
+	"\bjob_keys\x18Q \x03(\v2\x10.kappa.v1.JobKeyR\ajobKeys\"*\n" +
+	"\x06JobKey\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"\xc5\x04\n" +
 	"\vCallRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +
@@ -2255,7 +2335,7 @@ func file_kappa_v1_task_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_task_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_kappa_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_kappa_v1_task_proto_goTypes = []any{
 	(ErrorReason)(0),          // 0: kappa.v1.ErrorReason
 	(*TaskRef)(nil),           // 1: kappa.v1.TaskRef
@@ -2263,81 +2343,83 @@ var file_kappa_v1_task_proto_goTypes = []any{
 	(*FutureResult)(nil),      // 3: kappa.v1.FutureResult
 	(*ClaimRequest)(nil),      // 4: kappa.v1.ClaimRequest
 	(*ClaimResponse)(nil),     // 5: kappa.v1.ClaimResponse
-	(*CallRequest)(nil),       // 6: kappa.v1.CallRequest
-	(*CreateQueuesOp)(nil),    // 7: kappa.v1.CreateQueuesOp
-	(*EnqueueOp)(nil),         // 8: kappa.v1.EnqueueOp
-	(*DequeueOp)(nil),         // 9: kappa.v1.DequeueOp
-	(*SpawnOp)(nil),           // 10: kappa.v1.SpawnOp
-	(*ChildSpec)(nil),         // 11: kappa.v1.ChildSpec
-	(*WaitOp)(nil),            // 12: kappa.v1.WaitOp
-	(*CheckpointOp)(nil),      // 13: kappa.v1.CheckpointOp
-	(*YieldOp)(nil),           // 14: kappa.v1.YieldOp
-	(*ExitOp)(nil),            // 15: kappa.v1.ExitOp
-	(*FailOp)(nil),            // 16: kappa.v1.FailOp
-	(*CallResponse)(nil),      // 17: kappa.v1.CallResponse
-	(*Refused)(nil),           // 18: kappa.v1.Refused
-	(*QueuesCreated)(nil),     // 19: kappa.v1.QueuesCreated
-	(*Dequeued)(nil),          // 20: kappa.v1.Dequeued
-	(*Ack)(nil),               // 21: kappa.v1.Ack
-	(*Spawned)(nil),           // 22: kappa.v1.Spawned
-	(*Resolved)(nil),          // 23: kappa.v1.Resolved
-	(*Blocked)(nil),           // 24: kappa.v1.Blocked
-	(*PollRequest)(nil),       // 25: kappa.v1.PollRequest
-	(*PollResponse)(nil),      // 26: kappa.v1.PollResponse
-	(*ParkRequest)(nil),       // 27: kappa.v1.ParkRequest
-	(*ParkResponse)(nil),      // 28: kappa.v1.ParkResponse
-	(*HeartbeatRequest)(nil),  // 29: kappa.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil), // 30: kappa.v1.HeartbeatResponse
+	(*JobKey)(nil),            // 6: kappa.v1.JobKey
+	(*CallRequest)(nil),       // 7: kappa.v1.CallRequest
+	(*CreateQueuesOp)(nil),    // 8: kappa.v1.CreateQueuesOp
+	(*EnqueueOp)(nil),         // 9: kappa.v1.EnqueueOp
+	(*DequeueOp)(nil),         // 10: kappa.v1.DequeueOp
+	(*SpawnOp)(nil),           // 11: kappa.v1.SpawnOp
+	(*ChildSpec)(nil),         // 12: kappa.v1.ChildSpec
+	(*WaitOp)(nil),            // 13: kappa.v1.WaitOp
+	(*CheckpointOp)(nil),      // 14: kappa.v1.CheckpointOp
+	(*YieldOp)(nil),           // 15: kappa.v1.YieldOp
+	(*ExitOp)(nil),            // 16: kappa.v1.ExitOp
+	(*FailOp)(nil),            // 17: kappa.v1.FailOp
+	(*CallResponse)(nil),      // 18: kappa.v1.CallResponse
+	(*Refused)(nil),           // 19: kappa.v1.Refused
+	(*QueuesCreated)(nil),     // 20: kappa.v1.QueuesCreated
+	(*Dequeued)(nil),          // 21: kappa.v1.Dequeued
+	(*Ack)(nil),               // 22: kappa.v1.Ack
+	(*Spawned)(nil),           // 23: kappa.v1.Spawned
+	(*Resolved)(nil),          // 24: kappa.v1.Resolved
+	(*Blocked)(nil),           // 25: kappa.v1.Blocked
+	(*PollRequest)(nil),       // 26: kappa.v1.PollRequest
+	(*PollResponse)(nil),      // 27: kappa.v1.PollResponse
+	(*ParkRequest)(nil),       // 28: kappa.v1.ParkRequest
+	(*ParkResponse)(nil),      // 29: kappa.v1.ParkResponse
+	(*HeartbeatRequest)(nil),  // 30: kappa.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil), // 31: kappa.v1.HeartbeatResponse
 }
 var file_kappa_v1_task_proto_depIdxs = []int32{
 	2,  // 0: kappa.v1.FutureResult.value:type_name -> kappa.v1.Value
-	17, // 1: kappa.v1.ClaimResponse.last_response:type_name -> kappa.v1.CallResponse
+	18, // 1: kappa.v1.ClaimResponse.last_response:type_name -> kappa.v1.CallResponse
 	2,  // 2: kappa.v1.ClaimResponse.start:type_name -> kappa.v1.Value
 	3,  // 3: kappa.v1.ClaimResponse.awaited:type_name -> kappa.v1.FutureResult
-	1,  // 4: kappa.v1.CallRequest.ref:type_name -> kappa.v1.TaskRef
-	10, // 5: kappa.v1.CallRequest.spawn:type_name -> kappa.v1.SpawnOp
-	12, // 6: kappa.v1.CallRequest.wait:type_name -> kappa.v1.WaitOp
-	13, // 7: kappa.v1.CallRequest.checkpoint:type_name -> kappa.v1.CheckpointOp
-	14, // 8: kappa.v1.CallRequest.yield:type_name -> kappa.v1.YieldOp
-	15, // 9: kappa.v1.CallRequest.exit:type_name -> kappa.v1.ExitOp
-	16, // 10: kappa.v1.CallRequest.fail:type_name -> kappa.v1.FailOp
-	7,  // 11: kappa.v1.CallRequest.create_queues:type_name -> kappa.v1.CreateQueuesOp
-	8,  // 12: kappa.v1.CallRequest.enqueue:type_name -> kappa.v1.EnqueueOp
-	9,  // 13: kappa.v1.CallRequest.dequeue:type_name -> kappa.v1.DequeueOp
-	2,  // 14: kappa.v1.EnqueueOp.items:type_name -> kappa.v1.Value
-	11, // 15: kappa.v1.SpawnOp.children:type_name -> kappa.v1.ChildSpec
-	2,  // 16: kappa.v1.ChildSpec.start:type_name -> kappa.v1.Value
-	2,  // 17: kappa.v1.ExitOp.result:type_name -> kappa.v1.Value
-	21, // 18: kappa.v1.CallResponse.ack:type_name -> kappa.v1.Ack
-	22, // 19: kappa.v1.CallResponse.spawned:type_name -> kappa.v1.Spawned
-	23, // 20: kappa.v1.CallResponse.resolved:type_name -> kappa.v1.Resolved
-	24, // 21: kappa.v1.CallResponse.blocked:type_name -> kappa.v1.Blocked
-	19, // 22: kappa.v1.CallResponse.queues_created:type_name -> kappa.v1.QueuesCreated
-	20, // 23: kappa.v1.CallResponse.dequeued:type_name -> kappa.v1.Dequeued
-	18, // 24: kappa.v1.CallResponse.refused:type_name -> kappa.v1.Refused
-	0,  // 25: kappa.v1.Refused.reason:type_name -> kappa.v1.ErrorReason
-	2,  // 26: kappa.v1.Dequeued.item:type_name -> kappa.v1.Value
-	3,  // 27: kappa.v1.Resolved.results:type_name -> kappa.v1.FutureResult
-	1,  // 28: kappa.v1.PollRequest.ref:type_name -> kappa.v1.TaskRef
-	17, // 29: kappa.v1.PollResponse.response:type_name -> kappa.v1.CallResponse
-	1,  // 30: kappa.v1.ParkRequest.ref:type_name -> kappa.v1.TaskRef
-	17, // 31: kappa.v1.ParkResponse.response:type_name -> kappa.v1.CallResponse
-	1,  // 32: kappa.v1.HeartbeatRequest.ref:type_name -> kappa.v1.TaskRef
-	4,  // 33: kappa.v1.TaskService.Claim:input_type -> kappa.v1.ClaimRequest
-	6,  // 34: kappa.v1.TaskService.Call:input_type -> kappa.v1.CallRequest
-	25, // 35: kappa.v1.TaskService.Poll:input_type -> kappa.v1.PollRequest
-	27, // 36: kappa.v1.TaskService.Park:input_type -> kappa.v1.ParkRequest
-	29, // 37: kappa.v1.TaskService.Heartbeat:input_type -> kappa.v1.HeartbeatRequest
-	5,  // 38: kappa.v1.TaskService.Claim:output_type -> kappa.v1.ClaimResponse
-	17, // 39: kappa.v1.TaskService.Call:output_type -> kappa.v1.CallResponse
-	26, // 40: kappa.v1.TaskService.Poll:output_type -> kappa.v1.PollResponse
-	28, // 41: kappa.v1.TaskService.Park:output_type -> kappa.v1.ParkResponse
-	30, // 42: kappa.v1.TaskService.Heartbeat:output_type -> kappa.v1.HeartbeatResponse
-	38, // [38:43] is the sub-list for method output_type
-	33, // [33:38] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	6,  // 4: kappa.v1.ClaimResponse.job_keys:type_name -> kappa.v1.JobKey
+	1,  // 5: kappa.v1.CallRequest.ref:type_name -> kappa.v1.TaskRef
+	11, // 6: kappa.v1.CallRequest.spawn:type_name -> kappa.v1.SpawnOp
+	13, // 7: kappa.v1.CallRequest.wait:type_name -> kappa.v1.WaitOp
+	14, // 8: kappa.v1.CallRequest.checkpoint:type_name -> kappa.v1.CheckpointOp
+	15, // 9: kappa.v1.CallRequest.yield:type_name -> kappa.v1.YieldOp
+	16, // 10: kappa.v1.CallRequest.exit:type_name -> kappa.v1.ExitOp
+	17, // 11: kappa.v1.CallRequest.fail:type_name -> kappa.v1.FailOp
+	8,  // 12: kappa.v1.CallRequest.create_queues:type_name -> kappa.v1.CreateQueuesOp
+	9,  // 13: kappa.v1.CallRequest.enqueue:type_name -> kappa.v1.EnqueueOp
+	10, // 14: kappa.v1.CallRequest.dequeue:type_name -> kappa.v1.DequeueOp
+	2,  // 15: kappa.v1.EnqueueOp.items:type_name -> kappa.v1.Value
+	12, // 16: kappa.v1.SpawnOp.children:type_name -> kappa.v1.ChildSpec
+	2,  // 17: kappa.v1.ChildSpec.start:type_name -> kappa.v1.Value
+	2,  // 18: kappa.v1.ExitOp.result:type_name -> kappa.v1.Value
+	22, // 19: kappa.v1.CallResponse.ack:type_name -> kappa.v1.Ack
+	23, // 20: kappa.v1.CallResponse.spawned:type_name -> kappa.v1.Spawned
+	24, // 21: kappa.v1.CallResponse.resolved:type_name -> kappa.v1.Resolved
+	25, // 22: kappa.v1.CallResponse.blocked:type_name -> kappa.v1.Blocked
+	20, // 23: kappa.v1.CallResponse.queues_created:type_name -> kappa.v1.QueuesCreated
+	21, // 24: kappa.v1.CallResponse.dequeued:type_name -> kappa.v1.Dequeued
+	19, // 25: kappa.v1.CallResponse.refused:type_name -> kappa.v1.Refused
+	0,  // 26: kappa.v1.Refused.reason:type_name -> kappa.v1.ErrorReason
+	2,  // 27: kappa.v1.Dequeued.item:type_name -> kappa.v1.Value
+	3,  // 28: kappa.v1.Resolved.results:type_name -> kappa.v1.FutureResult
+	1,  // 29: kappa.v1.PollRequest.ref:type_name -> kappa.v1.TaskRef
+	18, // 30: kappa.v1.PollResponse.response:type_name -> kappa.v1.CallResponse
+	1,  // 31: kappa.v1.ParkRequest.ref:type_name -> kappa.v1.TaskRef
+	18, // 32: kappa.v1.ParkResponse.response:type_name -> kappa.v1.CallResponse
+	1,  // 33: kappa.v1.HeartbeatRequest.ref:type_name -> kappa.v1.TaskRef
+	4,  // 34: kappa.v1.TaskService.Claim:input_type -> kappa.v1.ClaimRequest
+	7,  // 35: kappa.v1.TaskService.Call:input_type -> kappa.v1.CallRequest
+	26, // 36: kappa.v1.TaskService.Poll:input_type -> kappa.v1.PollRequest
+	28, // 37: kappa.v1.TaskService.Park:input_type -> kappa.v1.ParkRequest
+	30, // 38: kappa.v1.TaskService.Heartbeat:input_type -> kappa.v1.HeartbeatRequest
+	5,  // 39: kappa.v1.TaskService.Claim:output_type -> kappa.v1.ClaimResponse
+	18, // 40: kappa.v1.TaskService.Call:output_type -> kappa.v1.CallResponse
+	27, // 41: kappa.v1.TaskService.Poll:output_type -> kappa.v1.PollResponse
+	29, // 42: kappa.v1.TaskService.Park:output_type -> kappa.v1.ParkResponse
+	31, // 43: kappa.v1.TaskService.Heartbeat:output_type -> kappa.v1.HeartbeatResponse
+	39, // [39:44] is the sub-list for method output_type
+	34, // [34:39] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_task_proto_init() }
@@ -2349,7 +2431,7 @@ func file_kappa_v1_task_proto_init() {
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_kappa_v1_task_proto_msgTypes[5].OneofWrappers = []any{
+	file_kappa_v1_task_proto_msgTypes[6].OneofWrappers = []any{
 		(*CallRequest_Spawn)(nil),
 		(*CallRequest_Wait)(nil),
 		(*CallRequest_Checkpoint)(nil),
@@ -2360,7 +2442,7 @@ func file_kappa_v1_task_proto_init() {
 		(*CallRequest_Enqueue)(nil),
 		(*CallRequest_Dequeue)(nil),
 	}
-	file_kappa_v1_task_proto_msgTypes[16].OneofWrappers = []any{
+	file_kappa_v1_task_proto_msgTypes[17].OneofWrappers = []any{
 		(*CallResponse_Ack)(nil),
 		(*CallResponse_Spawned)(nil),
 		(*CallResponse_Resolved)(nil),
@@ -2375,7 +2457,7 @@ func file_kappa_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_task_proto_rawDesc), len(file_kappa_v1_task_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

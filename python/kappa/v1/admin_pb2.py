@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from kappa.v1 import client_pb2 as kappa_dot_v1_dot_client__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kappa/v1/admin.proto\x12\x08kappa.v1\"\\\n\x0bJoinRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\traft_addr\x18\x02 \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x03 \x01(\t\x12\x17\n\x0f\x63ommand_version\x18\x04 \x01(\r\"!\n\x0cJoinResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\" \n\rRemoveRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\x10\n\x0eRemoveResponse\"&\n\x15TransferLeaderRequest\x12\r\n\x05to_id\x18\x01 \x01(\t\"+\n\x16TransferLeaderResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\"\x10\n\x0eMembersRequest\"n\n\x06Member\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\traft_addr\x18\x02 \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x03 \x01(\t\x12\r\n\x05voter\x18\x04 \x01(\x08\x12\x0e\n\x06leader\x18\x05 \x01(\x08\x12\x0f\n\x07\x64rained\x18\x06 \x01(\x08\"U\n\x0fMembersResponse\x12!\n\x07members\x18\x01 \x03(\x0b\x32\x10.kappa.v1.Member\x12\x11\n\tleader_id\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x04\"\x1f\n\x0c\x44rainRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\"\n\rDrainResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t2\x8d\x03\n\x0c\x41\x64minService\x12\x35\n\x04Join\x12\x15.kappa.v1.JoinRequest\x1a\x16.kappa.v1.JoinResponse\x12;\n\x06Remove\x12\x17.kappa.v1.RemoveRequest\x1a\x18.kappa.v1.RemoveResponse\x12S\n\x0eTransferLeader\x12\x1f.kappa.v1.TransferLeaderRequest\x1a .kappa.v1.TransferLeaderResponse\x12>\n\x07Members\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponse\x12\x38\n\x05\x44rain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12:\n\x07Undrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kappa/v1/admin.proto\x12\x08kappa.v1\x1a\x15kappa/v1/client.proto\"!\n\x10RotateKeyRequest\x12\r\n\x05to_id\x18\x01 \x01(\t\"M\n\x11RotateKeyResponse\x12\x13\n\x0bprevious_id\x18\x01 \x01(\t\x12\x12\n\ncurrent_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hecked\x18\x03 \x03(\t\"\x84\x01\n\x0bJoinRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\traft_addr\x18\x02 \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x03 \x01(\t\x12\x17\n\x0f\x63ommand_version\x18\x04 \x01(\r\x12&\n\x04keys\x18P \x03(\x0b\x32\x18.kappa.v1.KeyFingerprint\"!\n\x0cJoinResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\" \n\rRemoveRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\x10\n\x0eRemoveResponse\"&\n\x15TransferLeaderRequest\x12\r\n\x05to_id\x18\x01 \x01(\t\"+\n\x16TransferLeaderResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\"\x10\n\x0eMembersRequest\"n\n\x06Member\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\traft_addr\x18\x02 \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x03 \x01(\t\x12\r\n\x05voter\x18\x04 \x01(\x08\x12\x0e\n\x06leader\x18\x05 \x01(\x08\x12\x0f\n\x07\x64rained\x18\x06 \x01(\x08\"U\n\x0fMembersResponse\x12!\n\x07members\x18\x01 \x03(\x0b\x32\x10.kappa.v1.Member\x12\x11\n\tleader_id\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x04\"\x1f\n\x0c\x44rainRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\"\n\rDrainResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t2\xd3\x03\n\x0c\x41\x64minService\x12\x35\n\x04Join\x12\x15.kappa.v1.JoinRequest\x1a\x16.kappa.v1.JoinResponse\x12;\n\x06Remove\x12\x17.kappa.v1.RemoveRequest\x1a\x18.kappa.v1.RemoveResponse\x12S\n\x0eTransferLeader\x12\x1f.kappa.v1.TransferLeaderRequest\x1a .kappa.v1.TransferLeaderResponse\x12>\n\x07Members\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponse\x12\x38\n\x05\x44rain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12:\n\x07Undrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12\x44\n\tRotateKey\x12\x1a.kappa.v1.RotateKeyRequest\x1a\x1b.kappa.v1.RotateKeyResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,28 +33,32 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kappa.v1.admin_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z3github.com/kappa-serverless/kappa/transport/kappapb'
-  _globals['_JOINREQUEST']._serialized_start=34
-  _globals['_JOINREQUEST']._serialized_end=126
-  _globals['_JOINRESPONSE']._serialized_start=128
-  _globals['_JOINRESPONSE']._serialized_end=161
-  _globals['_REMOVEREQUEST']._serialized_start=163
-  _globals['_REMOVEREQUEST']._serialized_end=195
-  _globals['_REMOVERESPONSE']._serialized_start=197
-  _globals['_REMOVERESPONSE']._serialized_end=213
-  _globals['_TRANSFERLEADERREQUEST']._serialized_start=215
-  _globals['_TRANSFERLEADERREQUEST']._serialized_end=253
-  _globals['_TRANSFERLEADERRESPONSE']._serialized_start=255
-  _globals['_TRANSFERLEADERRESPONSE']._serialized_end=298
-  _globals['_MEMBERSREQUEST']._serialized_start=300
-  _globals['_MEMBERSREQUEST']._serialized_end=316
-  _globals['_MEMBER']._serialized_start=318
-  _globals['_MEMBER']._serialized_end=428
-  _globals['_MEMBERSRESPONSE']._serialized_start=430
-  _globals['_MEMBERSRESPONSE']._serialized_end=515
-  _globals['_DRAINREQUEST']._serialized_start=517
-  _globals['_DRAINREQUEST']._serialized_end=548
-  _globals['_DRAINRESPONSE']._serialized_start=550
-  _globals['_DRAINRESPONSE']._serialized_end=584
-  _globals['_ADMINSERVICE']._serialized_start=587
-  _globals['_ADMINSERVICE']._serialized_end=984
+  _globals['_ROTATEKEYREQUEST']._serialized_start=57
+  _globals['_ROTATEKEYREQUEST']._serialized_end=90
+  _globals['_ROTATEKEYRESPONSE']._serialized_start=92
+  _globals['_ROTATEKEYRESPONSE']._serialized_end=169
+  _globals['_JOINREQUEST']._serialized_start=172
+  _globals['_JOINREQUEST']._serialized_end=304
+  _globals['_JOINRESPONSE']._serialized_start=306
+  _globals['_JOINRESPONSE']._serialized_end=339
+  _globals['_REMOVEREQUEST']._serialized_start=341
+  _globals['_REMOVEREQUEST']._serialized_end=373
+  _globals['_REMOVERESPONSE']._serialized_start=375
+  _globals['_REMOVERESPONSE']._serialized_end=391
+  _globals['_TRANSFERLEADERREQUEST']._serialized_start=393
+  _globals['_TRANSFERLEADERREQUEST']._serialized_end=431
+  _globals['_TRANSFERLEADERRESPONSE']._serialized_start=433
+  _globals['_TRANSFERLEADERRESPONSE']._serialized_end=476
+  _globals['_MEMBERSREQUEST']._serialized_start=478
+  _globals['_MEMBERSREQUEST']._serialized_end=494
+  _globals['_MEMBER']._serialized_start=496
+  _globals['_MEMBER']._serialized_end=606
+  _globals['_MEMBERSRESPONSE']._serialized_start=608
+  _globals['_MEMBERSRESPONSE']._serialized_end=693
+  _globals['_DRAINREQUEST']._serialized_start=695
+  _globals['_DRAINREQUEST']._serialized_end=726
+  _globals['_DRAINRESPONSE']._serialized_start=728
+  _globals['_DRAINRESPONSE']._serialized_end=762
+  _globals['_ADMINSERVICE']._serialized_start=765
+  _globals['_ADMINSERVICE']._serialized_end=1232
 # @@protoc_insertion_point(module_scope)

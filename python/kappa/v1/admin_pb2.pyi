@@ -1,3 +1,4 @@
+from kappa.v1 import client_pb2 as _client_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -6,17 +7,35 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class RotateKeyRequest(_message.Message):
+    __slots__ = ("to_id",)
+    TO_ID_FIELD_NUMBER: _ClassVar[int]
+    to_id: str
+    def __init__(self, to_id: _Optional[str] = ...) -> None: ...
+
+class RotateKeyResponse(_message.Message):
+    __slots__ = ("previous_id", "current_id", "checked")
+    PREVIOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    previous_id: str
+    current_id: str
+    checked: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, previous_id: _Optional[str] = ..., current_id: _Optional[str] = ..., checked: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class JoinRequest(_message.Message):
-    __slots__ = ("node_id", "raft_addr", "api_addr", "command_version")
+    __slots__ = ("node_id", "raft_addr", "api_addr", "command_version", "keys")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RAFT_ADDR_FIELD_NUMBER: _ClassVar[int]
     API_ADDR_FIELD_NUMBER: _ClassVar[int]
     COMMAND_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     raft_addr: str
     api_addr: str
     command_version: int
-    def __init__(self, node_id: _Optional[str] = ..., raft_addr: _Optional[str] = ..., api_addr: _Optional[str] = ..., command_version: _Optional[int] = ...) -> None: ...
+    keys: _containers.RepeatedCompositeFieldContainer[_client_pb2.KeyFingerprint]
+    def __init__(self, node_id: _Optional[str] = ..., raft_addr: _Optional[str] = ..., api_addr: _Optional[str] = ..., command_version: _Optional[int] = ..., keys: _Optional[_Iterable[_Union[_client_pb2.KeyFingerprint, _Mapping]]] = ...) -> None: ...
 
 class JoinResponse(_message.Message):
     __slots__ = ("leader_id",)

@@ -64,6 +64,11 @@ class AdminServiceStub:
                 request_serializer=kappa_dot_v1_dot_admin__pb2.DrainRequest.SerializeToString,
                 response_deserializer=kappa_dot_v1_dot_admin__pb2.DrainResponse.FromString,
                 _registered_method=True)
+        self.RotateKey = channel.unary_unary(
+                '/kappa.v1.AdminService/RotateKey',
+                request_serializer=kappa_dot_v1_dot_admin__pb2.RotateKeyRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_admin__pb2.RotateKeyResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -113,6 +118,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RotateKey(self, request, context):
+        """RotateKey makes a key id the cluster's current one (new blobs are
+        sealed with it; older ids keep verifying what they sealed), once every
+        voter's key file holds that key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +159,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.Undrain,
                     request_deserializer=kappa_dot_v1_dot_admin__pb2.DrainRequest.FromString,
                     response_serializer=kappa_dot_v1_dot_admin__pb2.DrainResponse.SerializeToString,
+            ),
+            'RotateKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateKey,
+                    request_deserializer=kappa_dot_v1_dot_admin__pb2.RotateKeyRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_admin__pb2.RotateKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -309,6 +328,33 @@ class AdminService:
             '/kappa.v1.AdminService/Undrain',
             kappa_dot_v1_dot_admin__pb2.DrainRequest.SerializeToString,
             kappa_dot_v1_dot_admin__pb2.DrainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.AdminService/RotateKey',
+            kappa_dot_v1_dot_admin__pb2.RotateKeyRequest.SerializeToString,
+            kappa_dot_v1_dot_admin__pb2.RotateKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

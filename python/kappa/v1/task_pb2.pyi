@@ -77,7 +77,7 @@ class ClaimRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., invocation_id: _Optional[str] = ..., claim: _Optional[str] = ...) -> None: ...
 
 class ClaimResponse(_message.Message):
-    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name", "cluster_key", "cluster_id", "attempt", "external", "on_coordinator", "checkpoint_seq")
+    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name", "cluster_key", "cluster_id", "attempt", "external", "on_coordinator", "checkpoint_seq", "key_id", "job_keys")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
     LAST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,8 @@ class ClaimResponse(_message.Message):
     EXTERNAL_FIELD_NUMBER: _ClassVar[int]
     ON_COORDINATOR_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_SEQ_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_KEYS_FIELD_NUMBER: _ClassVar[int]
     seq: int
     checkpoint_key: str
     last_response: CallResponse
@@ -110,7 +112,17 @@ class ClaimResponse(_message.Message):
     external: bool
     on_coordinator: bool
     checkpoint_seq: int
-    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ..., cluster_key: _Optional[bytes] = ..., cluster_id: _Optional[str] = ..., attempt: _Optional[int] = ..., external: _Optional[bool] = ..., on_coordinator: _Optional[bool] = ..., checkpoint_seq: _Optional[int] = ...) -> None: ...
+    key_id: str
+    job_keys: _containers.RepeatedCompositeFieldContainer[JobKey]
+    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ..., cluster_key: _Optional[bytes] = ..., cluster_id: _Optional[str] = ..., attempt: _Optional[int] = ..., external: _Optional[bool] = ..., on_coordinator: _Optional[bool] = ..., checkpoint_seq: _Optional[int] = ..., key_id: _Optional[str] = ..., job_keys: _Optional[_Iterable[_Union[JobKey, _Mapping]]] = ...) -> None: ...
+
+class JobKey(_message.Message):
+    __slots__ = ("id", "key")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    key: bytes
+    def __init__(self, id: _Optional[str] = ..., key: _Optional[bytes] = ...) -> None: ...
 
 class CallRequest(_message.Message):
     __slots__ = ("ref", "seq", "checkpoint_key", "checkpoint_size", "spawn", "wait", "checkpoint", "exit", "fail", "create_queues", "enqueue", "dequeue")
