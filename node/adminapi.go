@@ -34,6 +34,9 @@ func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinR
 			"node %q applies command version %d, but the cluster runs version %d: upgrade its kappa binary before it joins (docs/upgrade.md)",
 			req.GetNodeId(), v, clusterVersion))
 	}
+	if err := a.n.checkJoinerKeys(req.GetNodeId(), req.GetKeys()); err != nil {
+		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, err.Error())
+	}
 	cfg, err := a.n.configuration()
 	if err != nil {
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())

@@ -159,7 +159,13 @@ func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequ
 		st.Jobs, st.Tasks = uint64(jobs), uint64(tasks)
 		st.ClusterId = m.ClusterID()
 		st.ClusterCommandVersion = m.ClusterVersion()
+		st.KeyId = m.KeyID()
 	})
+	keys, err := a.n.keyFingerprints()
+	if err != nil {
+		st.KeyError = err.Error()
+	}
+	st.Keys = keys
 	return st, nil
 }
 

@@ -77,7 +77,6 @@ func grantToWire(g *pb.ClaimGrant) *wire.ClaimResponse {
 		Root:          g.GetRoot(),
 		ParentId:      g.GetParentId(),
 		Name:          g.GetName(),
-		ClusterKey:    g.GetClusterKey(),
 		ClusterId:     g.GetClusterId(),
 		Attempt:       g.GetAttempt(),
 		External:      g.GetExternal(),

@@ -141,7 +141,7 @@ func testNode(t *testing.T, inv lambda.Invoker, dataDir string, tweak ...func(*C
 	cfg := Config{
 		NodeID: "n1", DataDir: filepath.Join(dataDir, "node"), Bootstrap: true,
 		Invoker: inv, Store: store, LambdaTimeout: 10 * time.Second,
-		RaftLog: testWriter{t}, RaftLogLevel: "debug",
+		RaftLog: testWriter{t}, RaftLogLevel: "debug", Keys: nodetest.KeyFile(t, filepath.Join(dataDir, "cluster.keys")),
 	}
 	for _, f := range tweak {
 		f(&cfg)

@@ -48,12 +48,16 @@ func (n *Node) becomeLeader() {
 		n.log.Warn("cannot publish this node in the member table", "err", err)
 	}
 	if n.soleVoter() {
-		// A new cluster uses its build's version (job histories and task
-		// credentials among its features) before it launches anything;
-		// with other voters, versionWatch asks them first.
+		// A new cluster uses its build's version (job histories, task
+		// credentials and keys from key files among its features) before it
+		// launches anything; with other voters, versionWatch asks them first.
 		n.raiseClusterVersion(regCtx)
 	}
 	n.noteLeaderChange(regCtx)
+	// Before any launch: tasks claim with keys.
+	if err := n.ensureKeys(regCtx); err != nil {
+		n.log.Warn("the cluster keeps its previous keys for now", "err", err)
+	}
 	regCancel()
 	claimed := n.claimedEpochs()
 	n.leases.reset(claimed)
@@ -356,7 +360,7 @@ func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, secret, program string)
 	b, _ := json.Marshal(InvocationEvent{Kappa: InvocationSpec{
 		Version:     1,
 		Coordinator: n.workerCoordinators(),
-		Store:       n.cfg.Store.URL(),
+		Store:       n.cfg.WorkerStore,
 		Job:         k.Job,
 		Task:        k.Task,
 		Epoch:       epoch,

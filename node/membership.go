@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
@@ -65,8 +66,12 @@ func (n *Node) join(target string) error {
 		return err
 	}
 	admin := wire.NewAdminServiceClient(conn)
+	keys, err := n.keyFingerprints()
+	if err != nil {
+		return err
+	}
 	req := &wire.JoinRequest{NodeId: n.cfg.NodeID, RaftAddr: string(n.trans.LocalAddr()), ApiAddr: n.APIAddr(),
-		CommandVersion: n.replicaMaxVersion()}
+		CommandVersion: n.replicaMaxVersion(), Keys: keys}
 	delay := 100 * time.Millisecond
 	for {
 		_, err := admin.Join(ctx, req)
@@ -131,7 +136,7 @@ func (n *Node) keepClusterID() {
 		case id == "":
 		case saved == "":
 			path := filepath.Join(n.cfg.DataDir, clusterIDFile)
-			if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+			if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
 				n.log.Warn("cannot record the cluster id", "path", path, "err", err)
 			}
 			return
@@ -162,11 +167,19 @@ func (n *Node) registerSelf(ctx context.Context) error {
 		} else {
 			cluster = newClusterID()
 		}
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return fmt.Errorf("no randomness for the cluster key: %w", err)
+		init := &pb.InitCluster{ClusterId: cluster}
+		var version uint32
+		n.replica.read(func(m *fsm.Machine) { version = m.ClusterVersion() })
+		if version < keysSince {
+			// Voters of an older build seal with a cluster-wide key in the
+			// state, as they always did (ensureKeys moves the cluster to the
+			// key files once every voter is upgraded).
+			init.Key = make([]byte, checkpoint.KeySize)
+			if _, err := rand.Read(init.Key); err != nil {
+				return fmt.Errorf("no randomness for the cluster key: %w", err)
+			}
 		}
-		if _, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_InitCluster{InitCluster: &pb.InitCluster{ClusterId: cluster, Key: key}}}); err != nil {
+		if _, err := n.proposer.propose(ctx, &pb.Command{Op: &pb.Command_InitCluster{InitCluster: init}}); err != nil {
 			return err
 		}
 	}

@@ -76,6 +76,12 @@ type Config struct {
 	// long hands leadership to another voter (0: never; see stepdown.go).
 	LambdaUnreachableStepDown time.Duration
 	Store                     checkpoint.Store
+	// WorkerStore is the store URL handed to workers, with the workers' own
+	// credential: never the node's (default: Store's URL, for a store
+	// without a password).
+	WorkerStore string
+	// Keys is this node's cluster key file (required; see keys.go).
+	Keys *checkpoint.KeyFile
 	// GCInterval is how often the leader collects store garbage; Retention
 	// how long a finished job's keys and record are kept (judged by the
 	// cluster clock, not this node's wall clock: see fsm Command.clock_ms).
@@ -275,6 +281,15 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Invoker == nil || cfg.Store == nil {
 		return nil, errors.New("node: an invoker and a checkpoint store are required")
 	}
+	if cfg.Keys == nil {
+		return nil, errors.New("node: a cluster key file is required (--cluster-key-file; make one with `kappa keys generate FILE`)")
+	}
+	if cfg.WorkerStore == "" {
+		cfg.WorkerStore = cfg.Store.URL()
+	}
+	if err := securePaths(cfg.DataDir, cfg.Logger.With("node", cfg.NodeID)); err != nil {
+		return nil, err
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{}),
 		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1), drainNow: make(chan struct{}, 1)}
 	n.replica.m.SetMaxVersion(cfg.MaxCommandVersion)
@@ -296,6 +311,7 @@ func Start(cfg Config) (*Node, error) {
 		lis.Close()
 		return nil, err
 	}
+
 	n.metrics = newMetrics(n)
 	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics, n.clusterVersion)
 	n.proposer.quotas = cfg.Quotas.stamp()
@@ -311,7 +327,15 @@ func Start(cfg Config) (*Node, error) {
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
 	wire.RegisterAdminServiceServer(n.grpc, &adminAPI{n: n})
-	n.wg.Add(2)
+	// The restored snapshot holds the key configuration this node last
+	// knew: a key file that disagrees with it is refused now (keyWatch
+	// checks what later entries bring).
+	if mismatch, loadErr := n.checkKeyFile(); mismatch != nil || loadErr != nil {
+		n.Close()
+		lis.Close()
+		return nil, errors.Join(mismatch, loadErr)
+	}
+	n.wg.Add(3)
 	go func() {
 		defer n.wg.Done()
 		if err := n.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
@@ -319,6 +343,7 @@ func Start(cfg Config) (*Node, error) {
 		}
 	}()
 	go func() { defer n.wg.Done(); n.keepClusterID() }()
+	go n.keyWatch()
 	if cfg.Join != "" {
 		if err := n.join(cfg.Join); err != nil {
 			n.Close()
@@ -346,7 +371,7 @@ func (n *Node) apiCredentials() ([]grpc.ServerOption, error) {
 
 func (n *Node) openRaft() error {
 	dir := filepath.Join(n.cfg.DataDir, "raft")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("node: cannot create data dir %s: %w", dir, err)
 	}
 	// The freelist is rebuilt on open instead of written with every
@@ -358,11 +383,12 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("node: opening the Raft log in %s: %w", dir, err)
 	}
 	n.logStore = store
-	snaps, err := raft.NewFileSnapshotStore(dir, 2, io.Discard)
+	files, err := raft.NewFileSnapshotStore(dir, 2, io.Discard)
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("node: opening the snapshot store in %s: %w", dir, err)
 	}
+	snaps := privateSnapshots{files, filepath.Join(dir, "snapshots")}
 	trans := n.cfg.Transport
 	if trans == nil {
 		_, trans = raft.NewInmemTransport(raft.ServerAddress(n.cfg.NodeID))

@@ -42,7 +42,14 @@ func (a *taskAPI) Claim(ctx context.Context, req *wire.ClaimRequest) (*wire.Clai
 		return nil, err
 	}
 	a.n.leases.heartbeat(refToFSM(&wire.TaskRef{JobId: req.GetJobId(), TaskId: req.GetTaskId(), Epoch: req.GetEpoch(), Claim: req.GetClaim()}))
-	return grantToWire(res.GetClaim()), nil
+	grant := grantToWire(res.GetClaim())
+	// The claim is committed; a grant without keys is refused, and the
+	// same claim sent again is granted again once the keys are there.
+	if err := a.n.addJobKeys(grant, req.GetJobId()); err != nil {
+		a.n.log.Error("cannot give a claiming task its job's keys", "job", req.GetJobId(), "err", err)
+		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, "claim granted, but this leader cannot give the job's keys: "+err.Error())
+	}
+	return grant, nil
 }
 
 func (a *taskAPI) Call(ctx context.Context, req *wire.CallRequest) (*wire.CallResponse, error) {

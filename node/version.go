@@ -67,7 +67,18 @@ func BuildInfo(maxCommand uint32) *wire.VersionInfo {
 // when the last old voter is gone. It never lowers it (a downgrade below the
 // committed version is refused at join and at start).
 func (n *Node) versionWatch(ctx context.Context) {
-	every(ctx, 2*time.Second, func() { n.raiseClusterVersion(ctx) })
+	warned := ""
+	every(ctx, 2*time.Second, func() {
+		n.raiseClusterVersion(ctx)
+		err := n.ensureKeys(ctx)
+		if err != nil && err.Error() != warned {
+			n.log.Warn("the cluster keeps its previous keys for now", "err", err)
+		}
+		warned = ""
+		if err != nil {
+			warned = err.Error()
+		}
+	})
 }
 
 // raiseClusterVersion commits the lowest version every voter reports, if
@@ -140,20 +151,26 @@ func (n *Node) replicaMaxVersion() uint32 {
 // peerCommandVersion asks one member's API for its build (0 or absent: a
 // build from before versions, i.e. 1).
 func (n *Node) peerCommandVersion(ctx context.Context, id string) (uint32, error) {
-	var addr string
-	n.replica.read(func(m *fsm.Machine) { addr = m.Node(id).GetApiAddr() })
-	if addr == "" {
-		return 0, errUnknownMember
-	}
-	conn, err := n.forwarder.conn(addr)
-	if err != nil {
-		return 0, err
-	}
-	cctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	st, err := wire.NewClientServiceClient(conn).ClusterStatus(cctx, &wire.ClusterStatusRequest{})
+	st, err := n.peerStatus(ctx, id)
 	if err != nil {
 		return 0, err
 	}
 	return max(st.GetVersion().GetCommandVersion(), 1), nil
+}
+
+// peerStatus asks one member for its own status (its build, the keys its
+// key file holds).
+func (n *Node) peerStatus(ctx context.Context, id string) (*wire.ClusterStatusResponse, error) {
+	var addr string
+	n.replica.read(func(m *fsm.Machine) { addr = m.Node(id).GetApiAddr() })
+	if addr == "" {
+		return nil, errUnknownMember
+	}
+	conn, err := n.forwarder.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return wire.NewClientServiceClient(conn).ClusterStatus(cctx, &wire.ClusterStatusRequest{})
 }

@@ -37,6 +37,18 @@ func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool
 	}
 }
 
+// KeyFile opens the cluster key file at path, first writing one with a
+// fresh key id k1 when there is none (a node restarted by a test finds
+// the file it had).
+func KeyFile(t testing.TB, path string) *checkpoint.KeyFile {
+	t.Helper()
+	f, err := checkpoint.EnsureKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // WriteFile writes text to a new file name in a fresh temporary directory
 // and returns its path.
 func WriteFile(t testing.TB, name, text string) string {

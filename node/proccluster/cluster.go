@@ -20,6 +20,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 )
 
@@ -35,8 +36,13 @@ type Options struct {
 	// Command wraps node i's command line (say, to run it inside a network
 	// namespace); nil: run as is.
 	Command func(i int, bin string, args []string) (string, []string)
-	// Store is the checkpoint store URL; default a directory under Dir.
+	// Store is the checkpoint store URL; default a directory under Dir. A
+	// password goes in a file (ServerArgs: --store-password-file), never
+	// in the URL: command lines are public.
 	Store string
+	// KeyFile is the cluster key file every node reads; default
+	// Dir/cluster.keys, made when missing.
+	KeyFile string
 	// Lambda is the Lambda Invoke API URL the servers invoke lambdas at;
 	// empty: each server's own in-process platform (`--lambda local`), or
 	// LambdaLocal's when that is set.
@@ -117,6 +123,15 @@ func Start(o Options) (*Cluster, error) {
 	c := &Cluster{opts: o, store: o.Store}
 	if c.store == "" {
 		c.store = "file://" + filepath.Join(o.Dir, "store")
+	}
+	if c.opts.KeyFile == "" {
+		c.opts.KeyFile = filepath.Join(o.Dir, "cluster.keys")
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	if _, err := checkpoint.EnsureKeyFile(c.opts.KeyFile); err != nil {
+		return nil, fmt.Errorf("proccluster: %w", err)
 	}
 	if err := c.start(); err != nil {
 		c.Stop(0)
@@ -214,7 +229,7 @@ func (c *Cluster) process(name, bin string, args []string) *Process {
 // serverArgs is node n's `kappa server` command line.
 func (c *Cluster) serverArgs(n *Node) []string {
 	args := []string{"server", "--node-id", n.ID, "--data-dir", n.DataDir, "--raft-addr", n.RaftAddr, "--api-addr", n.APIAddr,
-		"--store", c.store}
+		"--store", c.store, "--cluster-key-file", c.opts.KeyFile}
 	if c.opts.Lambda != "" {
 		args = append(args, "--lambda", c.opts.Lambda)
 	}
@@ -266,6 +281,9 @@ func (c *Cluster) Client() *kappaclient.Client { return c.client }
 
 // Store is the URL of the shared checkpoint store.
 func (c *Cluster) Store() string { return c.store }
+
+// KeyFile is the cluster key file every node reads.
+func (c *Cluster) KeyFile() string { return c.opts.KeyFile }
 
 // Dir holds the data dirs, the default store and the logs.
 func (c *Cluster) Dir() string { return c.opts.Dir }
