@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/kappa-serverless/kappa/checkpoint"
 )
 
 // applyConfig fills every flag the command line did not set, from the
@@ -34,6 +36,13 @@ func applyConfig(flags *pflag.FlagSet, file string) error {
 			sort.Strings(unknown)
 			return fmt.Errorf("config file %s: unknown setting(s) %s (settings are the flag names, e.g. data-dir)", file, strings.Join(unknown, ", "))
 		}
+		for k, v := range fromFile {
+			if holdsSecret(k, fmt.Sprint(v)) {
+				if err := checkpoint.CheckSecretFileMode(file, "config file"); err != nil {
+					return fmt.Errorf("%w (setting %s holds a password)", err, k)
+				}
+			}
+		}
 	}
 	var err error
 	flags.VisitAll(func(f *pflag.Flag) {
@@ -43,15 +52,24 @@ func applyConfig(flags *pflag.FlagSet, file string) error {
 		env := "KAPPA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(env); ok {
 			if e := f.Value.Set(v); e != nil {
-				err = fmt.Errorf("environment %s=%q: %w", env, v, e)
+				err = fmt.Errorf("environment %s=%q: %w", env, printable(f.Name, v), e)
 			}
 			return
 		}
 		if v, ok := fromFile[f.Name]; ok {
 			if e := f.Value.Set(fmt.Sprint(v)); e != nil {
-				err = fmt.Errorf("config file %s: %s: %q: %w", file, f.Name, v, e)
+				err = fmt.Errorf("config file %s: %s: %q: %w", file, f.Name, printable(f.Name, fmt.Sprint(v)), e)
 			}
 		}
 	})
 	return err
+}
+
+// printable is a setting's value as an error may show it: a store URL's
+// password redacted.
+func printable(name, value string) string {
+	if holdsSecret(name, value) {
+		return checkpoint.RedactURL(value)
+	}
+	return value
 }

@@ -51,6 +51,13 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		e.Close()
 		return nil, err
 	}
+	// The key file lives with the data dir: a kept --data-dir reopens its
+	// checkpoints with the keys that signed them.
+	keys, err := checkpoint.EnsureKeyFile(filepath.Join(e.dataDir, "cluster.keys"))
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
 	o.lambda.logger = o.logger
 	if e.lambdas, err = startLambdas(o.lambda); err != nil {
 		e.Close()
@@ -72,6 +79,7 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		Function:           o.lambda.function,
 		LambdaTimeout:      o.lambda.timeout,
 		Store:              store,
+		Keys:               keys,
 		Logger:             o.logger,
 		RaftLog:            o.raftLog,
 		RaftLogLevel:       o.raftLogL,

@@ -72,7 +72,7 @@ func startStack(t testing.TB, o lambdaOptions, throttle bool, maxInvocations int
 	}
 	n, err := node.Start(node.Config{NodeID: "n1", DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", Bootstrap: true,
 		Invoker: inv, MaxInvocations: maxInvocations, Function: o.function, LambdaTimeout: o.timeout, Store: store, Logger: o.logger,
-		RaftLog: raftLog})
+		RaftLog: raftLog, Keys: nodetest.KeyFile(t, filepath.Join(t.TempDir(), "cluster.keys"))})
 	if err != nil {
 		t.Fatal(err)
 	}

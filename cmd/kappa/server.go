@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
@@ -34,7 +35,7 @@ type serverOptions struct {
 	gcInterval  time.Duration
 	retention   time.Duration
 	jobHistory  int
-	store       string
+	secrets     secretOptions
 	workers     string
 	logLevel    string
 	metricsAddr string
@@ -82,7 +83,8 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 			if err := applyConfig(cmd.Flags(), o.config); err != nil {
 				return usageError("%v", err)
 			}
-			return serve(o)
+			dropSecretEnvironment()
+			return serve(o, cmd.Flags())
 		},
 	}
 	f := cmd.Flags()
@@ -98,7 +100,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.StringVar(&o.join, "join", "", "join the cluster that has a member at this API address")
 	f.DurationVar(&o.joinTimeout, "join-timeout", d.JoinTimeout, "give up joining after this long")
 	f.BoolVar(&o.waitJoin, "wait-join", false, "start without a cluster and wait for `kappa cluster join` to add this node")
-	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store, single-node only)")
+	o.secrets.register(f)
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics) here, over TLS to clients with a certificate of the cluster; empty: off")
@@ -168,7 +170,7 @@ func serverCerts(o serverOptions, advertise string) (*tlsconf.Certs, error) {
 	return certs, nil
 }
 
-func serve(o serverOptions) error {
+func serve(o serverOptions, flags *pflag.FlagSet) error {
 	signals := catchServerSignals()
 	unsafe, err := node.ParseUnsafe(o.unsafeFaults)
 	if err != nil {
@@ -216,10 +218,18 @@ func serve(o serverOptions) error {
 		logger.Warn("INSECURE: this node serves its API, Raft and metrics in plaintext without authentication; " +
 			"anyone who reaches its ports controls the cluster. Give it --certs-dir (docs/security.md)")
 	}
-	if o.store == "" {
-		o.store = "file://" + filepath.Join(absPath(o.dataDir), "store")
+	if o.secrets.keyFile == "" {
+		return usageError("--cluster-key-file is required: the same key file on every node (make one with `kappa keys generate FILE`; docs/security.md)")
 	}
-	store, err := checkpoint.Open(o.store)
+	keys, err := checkpoint.OpenKeyFile(o.secrets.keyFile)
+	if err != nil {
+		return usageError("--cluster-key-file: %v", err)
+	}
+	storeURL, workerStore, err := o.secrets.storeURLs(flags, o.dataDir, logger)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	store, err := checkpoint.Open(storeURL)
 	if err != nil {
 		return usageError("%v", err)
 	}
@@ -246,7 +256,7 @@ func serve(o serverOptions) error {
 		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Certs: certs, Bootstrap: o.bootstrap, Join: o.join, JoinTimeout: o.joinTimeout,
 		Transport: trans, Invoker: lam.invoker, CoordinatorInvoker: lam.coordinator, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
 		LambdaUnreachableStepDown: o.stepDown,
-		Store:                     store, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
+		Store:                     store, WorkerStore: workerStore, Keys: keys, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe,
 		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile, ShutdownTimeout: o.shutdownTimeout,
 		TestClockOffset: o.clockOffset, Quotas: o.quotas,
@@ -263,8 +273,8 @@ func serve(o serverOptions) error {
 	} else if o.pprof {
 		logger.Warn("--pprof does nothing without --metrics-addr")
 	}
-	logger.Info("node running", "id", o.nodeID, "raft", o.raftAddr, "api", n.APIAddr(), "store", store.URL(), "lambda", o.lambda.backend,
-		"tls", certs != nil)
+	logger.Info("node running", "id", o.nodeID, "raft", o.raftAddr, "api", n.APIAddr(), "store", store.URL(),
+		"worker_store", checkpoint.RedactURL(workerStore), "lambda", o.lambda.backend, "tls", certs != nil)
 	if o.reload == nil {
 		o.reload = &reloader{}
 	}
