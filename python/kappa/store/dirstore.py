@@ -28,9 +28,11 @@ def check_key(key: str) -> None:
 
 
 class DirStore:
+    """Files 0600 and directories 0700: checkpoints hold a program's state."""
+
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
-        os.makedirs(self.root, exist_ok=True)
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
 
     @property
     def url(self) -> str:
@@ -45,7 +47,7 @@ class DirStore:
         directory = os.path.dirname(path)
         self._mkdir_durable(directory)
         tmp = os.path.join(directory, f".put-{os.getpid()}-{os.urandom(6).hex()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -69,7 +71,7 @@ class DirStore:
         if parent != directory and parent.startswith(self.root):
             self._mkdir_durable(parent)
         try:
-            os.mkdir(directory)
+            os.mkdir(directory, 0o700)
         except FileExistsError:
             pass
         _fsync_dir(parent)

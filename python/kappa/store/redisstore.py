@@ -77,6 +77,11 @@ class RedisStore:
 
     def _check(self) -> None:
         policy = self._config("maxmemory-policy")
+        if policy is None:
+            # A worker's own Redis user (docs/security.md, "Secrets") may not
+            # read the configuration (CONFIG GET would show the server's
+            # password): the nodes check the server at start.
+            return
         if policy != "noeviction":
             raise StoreError(f"checkpoint store: Redis at {self.where} has maxmemory-policy {policy!r}: it could "
                              f"evict checkpoints; set `maxmemory-policy noeviction`")
@@ -88,9 +93,12 @@ class RedisStore:
                              f"{aof}, appendfsync {fsync}): set `appendonly yes` and `appendfsync always`, or add "
                              f"?wait=N to the store URL to wait for N replicas")
 
-    def _config(self, name: str) -> str:
+    def _config(self, name: str) -> str | None:
+        """A setting of the server; None when this user may not read it."""
         try:
             got = self._retry(f"CONFIG GET {name}", lambda: self.client.config_get(name))
+        except redis.exceptions.NoPermissionError:
+            return None
         except redis.ResponseError as e:
             raise StoreError(f"checkpoint store: Redis at {self.where}: CONFIG GET {name}: {e} (the store needs "
                              f"CONFIG access to check durability)") from None
@@ -197,10 +205,11 @@ def _int_option(url, query, name, default, minimum):
 
 
 def _redact(url: str) -> str:
+    """The URL as it may be printed: its password replaced by ***."""
     u = urlparse(url)
     if u.password is None:
         return url
-    netloc = (f"{u.username}:xxxxx@" if u.username else ":xxxxx@") + (u.hostname or "")
+    netloc = (f"{u.username}:***@" if u.username else ":***@") + (u.hostname or "")
     if u.port:
         netloc += f":{u.port}"
     return u._replace(netloc=netloc).geturl()

@@ -99,13 +99,8 @@ class Ops:
             queues = [Queue(self.spec.job, q) for q in resp.queues_created.queue_ids]
             return runtime.Resume(frames, queues if req.many else queues[0])
         if isinstance(req, DequeueRequest):
-            return runtime.Resume(frames, self.codec.decode(resp.dequeued.item))
+            return runtime.Resume(frames, self.codec.decode(resp.dequeued.item, "the dequeued item"))
         return runtime.Resume(frames, None)
-
-    def read_value(self, value: pb.Value) -> bytes:
-        if value.WhichOneof("where") == "inline":
-            return value.inline
-        return self.codec.read(value.key)
 
     @staticmethod
     def is_future(value) -> bool:
@@ -114,4 +109,4 @@ class Ops:
     def future_value(self, r: pb.FutureResult):
         if r.failed:
             raise TaskFailed(f"task t{r.task_id} failed: {r.error}")
-        return self.codec.decode(r.value)
+        return self.codec.decode(r.value, f"the result of task t{r.task_id}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from kappa import runtime
 from kappa.api import ExitProcess, ExternalCall, RequestError, TaskIdentity, set_current_task
 from kappa.compiler import CompileError
-from kappa.pickling import UnpicklableValue, dumps, loads
+from kappa.pickling import UnpicklableValue, dumps
 from kappa.store import open_store
 from kappa.store.envelope import Header, TamperedError
 from kappa.store.keys import checkpoint_key
@@ -47,7 +47,6 @@ class Spec:
     busy_wait: float = 1.0
     heartbeat: float = 2.0
     auto_pause: float = 5.0
-    cluster_key: bytes = b""
     ca_pem: str = ""  # the cluster's CA (public), when the coordinators serve TLS
     # The invocation's credential: sent with every task call, never shown.
     task_secret: str = field(default="", repr=False)
@@ -81,7 +80,7 @@ class TaskRun(Ops):
         self.client = Client(spec.coordinator, ca_pem=spec.ca_pem, task_secret=spec.task_secret)
         self.store = open_store(spec.store)
         self.ref = pb.TaskRef(job_id=spec.job, task_id=spec.task, epoch=spec.epoch, claim=os.urandom(12).hex())
-        self.codec = ValueCodec(self.store, spec.cluster_key, spec.job, spec.task, spec.program)
+        self.codec = ValueCodec(self.store, spec.job, spec.task, spec.program)
         self.pacer = Pacer(lambda_context, spec.auto_pause)
         self.seq = 0
         self.stats = {"checkpoints": 0, "checkpoint_bytes": 0, "calls": 0}
@@ -94,9 +93,9 @@ class TaskRun(Ops):
             return {"status": "refused", "reason": str(e)}
         self.seq = grant.seq
         self.root = grant.root
-        # Every blob of the cluster is signed with its key (HMAC-SHA256).
-        self.codec.key = grant.cluster_key
-        self.codec.cluster = grant.cluster_id
+        # Every blob of the job is sealed with the job's key (HMAC-SHA256),
+        # which only the grant carries.
+        self.codec.use_grant(grant)
         set_current_task(TaskIdentity(cluster=grant.cluster_id, job=s.job, task=s.task, attempt=grant.attempt,
                                       external=grant.external, on_coordinator=grant.on_coordinator))
         heartbeat = Heartbeat(self.client, self.ref, s.heartbeat, self.pacer)
@@ -164,7 +163,7 @@ class TaskRun(Ops):
             except ValueError as e:
                 self._fail(f"the job's event is not valid JSON: {e}")
             return runtime.Call(entry, (event, KappaContext()), {})
-        fn, args, kwargs = loads(self.read_value(grant.start))
+        fn, args, kwargs = self.codec.decode(grant.start, "the task's start (function and arguments)")
         awaited = {r.task_id: r for r in grant.awaited}
         args = tuple(self.future_value(awaited[a.task_id]) if self.is_future(a) else a for a in args)
         if grant.external:

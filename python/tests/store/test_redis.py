@@ -24,11 +24,11 @@ def test_puts_are_create_only_under_the_shared_layout(redis_server):
     srv = redis_server(*DURABLE)
     s = open_store(srv.url(path="/3"))
     key = checkpoint_key(7, 2, 1, 4)
-    sealed = seal(b"k", Header(job=7, task=2, epoch=1, seq=4, kind="checkpoint"), b"state")
+    sealed = seal("k1", b"k", Header(job=7, task=2, epoch=1, seq=4, kind="checkpoint"), b"state")
     s.put(key, sealed)
     with pytest.raises(KeyExistsError):
         s.put(key, b"other")
-    assert open_envelope(b"k", s.get(key))[1] == b"state"
+    assert open_envelope({"k1": b"k"}, s.get(key))[1] == b"state"
     # The Go side reads the very same key name in the same database.
     assert redis.Redis(port=srv.port, db=3).get("jobs/j7/t2/e1-s4.ckpt") == sealed
     with pytest.raises(KeyNotFoundError):
@@ -74,11 +74,35 @@ def test_auth(redis_server):
     s = RedisStore(srv.url(auth=":s3cret@"))
     s.put("programs/abc.zip", b"bundle")
     assert s.get("programs/abc.zip") == b"bundle"
-    with pytest.raises(StoreError, match=r"redis://:xxxxx@127\.0\.0\.1:\d+ refused the credentials") as e:
+    with pytest.raises(StoreError, match=r"redis://:\*\*\*@127\.0\.0\.1:\d+ refused the credentials") as e:
         RedisStore(srv.url(auth=":wrong@"))
     assert "wrong" not in str(e.value)
     with pytest.raises(StoreError, match="refused the credentials"):
         RedisStore(srv.url())
+
+
+# The workers' own Redis user (docs/security.md, "Secrets"): Kappa's keys
+# only, programs read-only, and no CONFIG (CONFIG GET requirepass would
+# show the server's password). The store works without the durability
+# check, which the nodes make.
+WORKER_ACL = ("ACL", "SETUSER", "kappa-worker", "on", ">w0rker", "resetkeys", "~jobs/*", "%R~programs/*",
+              "resetchannels", "-@all", "+get", "+set", "+exists", "+wait")
+
+
+def test_a_worker_user_limited_to_kappas_keys(redis_server):
+    srv = redis_server(*DURABLE, "--requirepass", "n0de")
+    admin = redis.Redis(port=srv.port, password="n0de")
+    admin.execute_command(*WORKER_ACL)
+    admin.set("programs/abc.zip", b"bundle")
+    s = RedisStore(srv.url(auth="kappa-worker:w0rker@"))
+    s.put("jobs/j1/t1/e1-s1.ckpt", b"state")
+    assert s.get("jobs/j1/t1/e1-s1.ckpt") == b"state"
+    assert s.get("programs/abc.zip") == b"bundle"
+    worker = redis.Redis(port=srv.port, username="kappa-worker", password="w0rker")
+    for denied in (lambda: worker.set("programs/evil.zip", b"x"), lambda: worker.config_get("requirepass"),
+                   lambda: worker.set("other", b"x"), lambda: worker.keys("*")):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            denied()
 
 
 def test_tls(redis_server, tmp_path):

@@ -60,25 +60,31 @@ def test_unsupported_scheme():
         open_store("s3://bucket")
 
 
-@pytest.mark.parametrize("vector", json.loads(VECTORS.read_text()))
+@pytest.mark.parametrize("vector", json.loads(VECTORS.read_text()), ids=lambda v: v["kid"])
 def test_envelope_vectors_shared_with_go(vector):
-    key = vector["key"].encode()
+    key = bytes.fromhex(vector["key_hex"])
     header = Header(**{k: v for k, v in vector["header"].items()})
-    sealed = seal(key, header, bytes.fromhex(vector["payload_hex"]))
+    sealed = seal(vector["kid"], key, header, bytes.fromhex(vector["payload_hex"]))
     assert sealed.hex() == vector["sealed_hex"]
-    got, payload = open_envelope(key, bytes.fromhex(vector["sealed_hex"]))
+    got, payload = open_envelope({vector["kid"]: key}, bytes.fromhex(vector["sealed_hex"]))
     assert payload == bytes.fromhex(vector["payload_hex"])
     assert got.job == vector["header"]["job"]
 
 
 def test_tampered_or_misplaced_envelopes_are_refused():
-    sealed = seal(b"k", Header(job=1, task=2, seq=3, kind="checkpoint", program="p"), b"payload")
+    keys = {"k1": b"k" * 32, "k2": b"j" * 32}
+    sealed = seal("k2", keys["k2"], Header(job=1, task=2, seq=3, kind="checkpoint", program="p"), b"payload")
     flipped = bytearray(sealed)
-    flipped[len(flipped) // 2] ^= 1
+    flipped[-33] ^= 1  # the payload's last byte
+    with pytest.raises(TamperedError, match="tag does not match \\(key id 'k2'\\)"):
+        open_envelope(keys, bytes(flipped), "jobs/j1/t2/e1-s3.ckpt")
     with pytest.raises(TamperedError, match="tag does not match"):
-        open_envelope(b"k", bytes(flipped), "jobs/j1/t2/e1-s3.ckpt")
-    with pytest.raises(TamperedError):
-        open_envelope(b"other", sealed)
-    header, _ = open_envelope(b"k", sealed)
+        open_envelope({"k2": b"another job's key"}, sealed)
+    with pytest.raises(TamperedError, match="sealed with key id 'k2', which is not among this job's keys \\(k1\\)"):
+        open_envelope({"k1": keys["k1"]}, sealed)
+    header, _ = open_envelope(keys, sealed)
+    assert header.kid == "k2"
     with pytest.raises(TamperedError, match="task=2, expected 5"):
         expect(header, "somewhere", task=5)
+    with pytest.raises(ValueError, match="needs a key"):
+        seal("k1", b"", Header(), b"x")
