@@ -14,7 +14,8 @@ import (
 // Dir is the local-directory store, the embedded default. A key is a file
 // under the root. Writes are create-only and durable: the bytes are written
 // to a temporary file, fsynced, hard-linked to the key (which fails if the
-// key exists), and the directory is fsynced.
+// key exists), and the directory is fsynced. Only the owner may read it:
+// directories 0700, files 0600.
 type Dir struct {
 	root string
 }
@@ -28,7 +29,7 @@ func OpenDir(root string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: store path %q: %w", root, err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("checkpoint: cannot create store directory %s: %w", abs, err)
 	}
 	return &Dir{root: abs}, nil
@@ -93,7 +94,7 @@ func (d *Dir) mkdirDurable(dir string) error {
 			return err
 		}
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("checkpoint: mkdir %s: %w", dir, err)
 	}
 	return syncDir(parent)

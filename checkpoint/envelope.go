@@ -98,23 +98,36 @@ func Seal(kid string, key []byte, h Header, payload []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// PeekHeader decodes an envelope's header without checking anything: for
+// tools and tests that ask which key id sealed a blob. Nothing it returns
+// may be trusted.
+func PeekHeader(data []byte) (Header, error) {
+	var h Header
+	if len(data) < EnvelopeOverhead || string(data[:len(envelopeMagic)]) != envelopeMagic {
+		return h, fmt.Errorf("%w: not a Kappa envelope (bad magic or too short: %d bytes)", ErrTampered, len(data))
+	}
+	n := binary.BigEndian.Uint32(data[len(envelopeMagic):])
+	start := len(envelopeMagic) + 4
+	if uint64(start)+uint64(n)+sha256.Size > uint64(len(data)) {
+		return h, fmt.Errorf("%w: header length %d exceeds the envelope", ErrTampered, n)
+	}
+	if err := json.Unmarshal(data[start:start+int(n)], &h); err != nil {
+		return h, fmt.Errorf("%w: header does not decode: %v", ErrTampered, err)
+	}
+	return h, nil
+}
+
 // OpenEnvelope checks an envelope's tag with the key its header names and
 // returns the header and payload. The header is decoded before the tag is
 // checked only to pick the key; nothing of it is trusted before. The caller
 // compares the header with the identity it expects.
 func OpenEnvelope(keys KeySet, data []byte) (Header, []byte, error) {
-	var h Header
-	if len(data) < EnvelopeOverhead || string(data[:len(envelopeMagic)]) != envelopeMagic {
-		return Header{}, nil, fmt.Errorf("%w: not a Kappa envelope (bad magic or too short: %d bytes)", ErrTampered, len(data))
+	h, err := PeekHeader(data)
+	if err != nil {
+		return Header{}, nil, err
 	}
-	n := binary.BigEndian.Uint32(data[len(envelopeMagic):])
 	start := len(envelopeMagic) + 4
-	if uint64(start)+uint64(n)+sha256.Size > uint64(len(data)) {
-		return Header{}, nil, fmt.Errorf("%w: header length %d exceeds the envelope", ErrTampered, n)
-	}
-	if err := json.Unmarshal(data[start:start+int(n)], &h); err != nil {
-		return Header{}, nil, fmt.Errorf("%w: header does not decode: %v", ErrTampered, err)
-	}
+	n := int(binary.BigEndian.Uint32(data[len(envelopeMagic):]))
 	kid := h.Kid
 	if kid == "" {
 		kid = LegacyKeyID
@@ -131,5 +144,5 @@ func OpenEnvelope(keys KeySet, data []byte) (Header, []byte, error) {
 	if h.Alg != envelopeAlg {
 		return Header{}, nil, fmt.Errorf("%w: envelope sealed with %q, expected %q", ErrTampered, h.Alg, envelopeAlg)
 	}
-	return h, body[start+int(n):], nil
+	return h, body[start+n:], nil
 }

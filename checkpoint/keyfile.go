@@ -1,7 +1,9 @@
 package checkpoint
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 	"time"
@@ -27,6 +29,22 @@ func OpenKeyFile(path string) (*KeyFile, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// EnsureKeyFile opens the key file at path, first writing one with a fresh
+// key "k1" when there is none: for clusters that make their own keys (the
+// embedded default, development clusters, tests).
+func EnsureKeyFile(path string) (*KeyFile, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		ring, err := NewKeyring("k1")
+		if err != nil {
+			return nil, err
+		}
+		if err := WriteKeyring(path, ring, false); err != nil {
+			return nil, err
+		}
+	}
+	return OpenKeyFile(path)
 }
 
 // Path is the file's path.

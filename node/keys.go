@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,9 +45,16 @@ func keyMismatch(ring *checkpoint.Keyring, current string, checks []*pb.KeyCheck
 	return nil
 }
 
+// keyConfigFile remembers, in the data dir, the key configuration this
+// node last applied (ids and fingerprints, no key), so a node restarted
+// with a key file that disagrees is refused at start, before its log is
+// replayed.
+const keyConfigFile = "key-config"
+
 // checkKeyFile compares this node's key file with the replicated key
-// configuration: mismatch says how they disagree; loadErr that the file
-// does not load at all.
+// configuration (or, before the state has it, the one this node last
+// saw): mismatch says how they disagree; loadErr that the file does not
+// load at all.
 func (n *Node) checkKeyFile() (mismatch, loadErr error) {
 	ring, err := n.cfg.Keys.Keyring()
 	if err != nil {
@@ -54,41 +63,94 @@ func (n *Node) checkKeyFile() (mismatch, loadErr error) {
 	var current string
 	var checks []*pb.KeyCheck
 	n.replica.read(func(m *fsm.Machine) { current, checks = m.KeyID(), m.KeyChecks() })
+	saved := false
+	if current == "" {
+		current, checks = n.savedKeyConfig()
+		saved = true
+	}
 	if err := keyMismatch(ring, current, checks); err != nil {
 		return fmt.Errorf("node %s: cluster key file %s does not match the cluster: %w; every node needs the same key file (docs/security.md, \"Keys\")",
 			n.cfg.NodeID, n.cfg.Keys.Path(), err), nil
 	}
+	if !saved {
+		n.saveKeyConfig(current, checks)
+	}
 	return nil, nil
 }
 
-// keyWatch re-checks the key file whenever the state changes (and every
-// few seconds, for the file): a node that cannot seal or verify with the
-// cluster's keys stops rather than lead with the wrong ones. A key file
-// that does not load (mid-edit) is only logged.
+func formatKeyConfig(current string, checks []*pb.KeyCheck) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "current %s\n", current)
+	for _, c := range checks {
+		fmt.Fprintf(&b, "%s %s\n", c.GetId(), c.GetFingerprint())
+	}
+	return b.String()
+}
+
+// saveKeyConfig writes the key configuration to the data dir when it
+// changed.
+func (n *Node) saveKeyConfig(current string, checks []*pb.KeyCheck) {
+	path := filepath.Join(n.cfg.DataDir, keyConfigFile)
+	text := formatKeyConfig(current, checks)
+	if old, err := os.ReadFile(path); err == nil && string(old) == text {
+		return
+	}
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		n.log.Warn("cannot record the key configuration", "path", path, "err", err)
+	}
+}
+
+func (n *Node) savedKeyConfig() (current string, checks []*pb.KeyCheck) {
+	data, err := os.ReadFile(filepath.Join(n.cfg.DataDir, keyConfigFile))
+	if err != nil {
+		return "", nil
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) != 2:
+		case f[0] == "current":
+			current = f[1]
+		default:
+			checks = append(checks, &pb.KeyCheck{Id: f[0], Fingerprint: f[1]})
+		}
+	}
+	return current, checks
+}
+
+// keyWatch re-checks the key file whenever the key configuration changes
+// (and every few seconds, for the file): a node that cannot seal or verify
+// with the cluster's keys stops rather than lead with the wrong ones. A key
+// file that does not load (mid-edit) is only logged.
 func (n *Node) keyWatch() {
 	defer n.wg.Done()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	warned := ""
+	warned, checked := "", ""
 	for {
 		changed := n.replica.changed.wait()
-		mismatch, loadErr := n.checkKeyFile()
-		if mismatch != nil {
-			n.halt(mismatch)
-			return
-		}
-		if loadErr != nil && loadErr.Error() != warned {
-			n.log.Warn("the cluster key file does not load; tasks cannot claim on this node until it does", "err", loadErr)
-		}
-		warned = ""
-		if loadErr != nil {
-			warned = loadErr.Error()
+		var config string
+		n.replica.read(func(m *fsm.Machine) { config = formatKeyConfig(m.KeyID(), m.KeyChecks()) })
+		if config != checked {
+			mismatch, loadErr := n.checkKeyFile()
+			if mismatch != nil {
+				n.halt(mismatch)
+				return
+			}
+			if loadErr != nil && loadErr.Error() != warned {
+				n.log.Warn("the cluster key file does not load; tasks cannot claim on this node until it does", "err", loadErr)
+			}
+			warned, checked = "", config
+			if loadErr != nil {
+				warned, checked = loadErr.Error(), ""
+			}
 		}
 		select {
 		case <-n.done:
 			return
 		case <-changed:
 		case <-tick.C:
+			checked = "" // the file may have changed
 		}
 	}
 }

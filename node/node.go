@@ -388,6 +388,11 @@ func (n *Node) openRaft() error {
 		store.Close()
 		return fmt.Errorf("node: opening the snapshot store in %s: %w", dir, err)
 	}
+	// raft makes its snapshots dir 0755 at every start.
+	if err := os.Chmod(filepath.Join(dir, "snapshots"), 0o700); err != nil {
+		store.Close()
+		return fmt.Errorf("node: %w", err)
+	}
 	snaps := privateSnapshots{files, filepath.Join(dir, "snapshots")}
 	trans := n.cfg.Transport
 	if trans == nil {

@@ -206,6 +206,13 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 	if err != nil {
 		return err
 	}
+	if o.secrets.keyFile == "" {
+		return usageError("--cluster-key-file is required: the same key file on every node (make one with `kappa keys generate FILE`; docs/security.md)")
+	}
+	keys, err := checkpoint.OpenKeyFile(o.secrets.keyFile)
+	if err != nil {
+		return usageError("--cluster-key-file: %v", err)
+	}
 	// Local lambdas and on-coordinator tasks are processes of this node.
 	if err := checkWorkerPython(pythonPath(o.lambda.python)); err != nil {
 		return err
@@ -217,13 +224,6 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 	if certs == nil {
 		logger.Warn("INSECURE: this node serves its API, Raft and metrics in plaintext without authentication; " +
 			"anyone who reaches its ports controls the cluster. Give it --certs-dir (docs/security.md)")
-	}
-	if o.secrets.keyFile == "" {
-		return usageError("--cluster-key-file is required: the same key file on every node (make one with `kappa keys generate FILE`; docs/security.md)")
-	}
-	keys, err := checkpoint.OpenKeyFile(o.secrets.keyFile)
-	if err != nil {
-		return usageError("--cluster-key-file: %v", err)
 	}
 	storeURL, workerStore, err := o.secrets.storeURLs(flags, o.dataDir, logger)
 	if err != nil {

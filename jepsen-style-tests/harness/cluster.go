@@ -153,6 +153,9 @@ func (c *Cluster) Pinned() int { return c.opts.PinWorkers - 1 }
 // Store is the URL of the shared checkpoint store.
 func (c *Cluster) Store() string { return c.procs.Store() }
 
+// KeyFile is the cluster key file every node reads.
+func (c *Cluster) KeyFile() string { return c.procs.KeyFile() }
+
 // Dir is the cluster's base directory (logs, data dirs, store).
 func (c *Cluster) Dir() string { return c.procs.Dir() }
 

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -41,7 +42,8 @@ type Options struct {
 	// in the URL: command lines are public.
 	Store string
 	// KeyFile is the cluster key file every node reads; default
-	// Dir/cluster.keys, made when missing.
+	// Dir/cluster.keys, made when missing. A node whose Addrs give it
+	// --cluster-key-file reads that one instead.
 	KeyFile string
 	// Lambda is the Lambda Invoke API URL the servers invoke lambdas at;
 	// empty: each server's own in-process platform (`--lambda local`), or
@@ -229,7 +231,11 @@ func (c *Cluster) process(name, bin string, args []string) *Process {
 // serverArgs is node n's `kappa server` command line.
 func (c *Cluster) serverArgs(n *Node) []string {
 	args := []string{"server", "--node-id", n.ID, "--data-dir", n.DataDir, "--raft-addr", n.RaftAddr, "--api-addr", n.APIAddr,
-		"--store", c.store, "--cluster-key-file", c.opts.KeyFile}
+		"--store", c.store}
+	if !slices.Contains(n.extra, "--cluster-key-file") {
+		// One shared file, unless Addrs gives the node its own.
+		args = append(args, "--cluster-key-file", c.opts.KeyFile)
+	}
 	if c.opts.Lambda != "" {
 		args = append(args, "--lambda", c.opts.Lambda)
 	}
