@@ -5,7 +5,9 @@ package redistest
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,22 @@ type Server struct {
 // Tests fail with a clear message when redis-server is not installed.
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
+	return start(t, nil, extra)
+}
+
+// StartWithPassword runs a server whose default user needs password,
+// given in a config file (mode 0600) so that no command line shows it.
+func StartWithPassword(t testing.TB, password string, extra ...string) *Server {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "redis.conf")
+	if err := os.WriteFile(conf, []byte("requirepass "+password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, []string{conf}, extra)
+}
+
+func start(t testing.TB, first, extra []string) *Server {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: starts redis-server")
 	}
@@ -38,8 +56,8 @@ func Start(t testing.TB, extra ...string) *Server {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), t: t}
-	s.args = append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", t.TempDir(),
-		"--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction", "--save", ""}, extra...)
+	s.args = append(append(first, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", t.TempDir(),
+		"--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction", "--save", ""), extra...)
 	s.cmd = exec.Command(bin, s.args...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -86,7 +86,7 @@ def test_auth(redis_server):
 # show the server's password). The store works without the durability
 # check, which the nodes make.
 WORKER_ACL = ("ACL", "SETUSER", "kappa-worker", "on", ">w0rker", "resetkeys", "~jobs/*", "%R~programs/*",
-              "resetchannels", "-@all", "+get", "+set", "+exists", "+wait")
+              "resetchannels", "-@all", "+get", "+set", "+wait")
 
 
 def test_a_worker_user_limited_to_kappas_keys(redis_server):
