@@ -14,8 +14,8 @@ import hashlib
 import hmac
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Mapping
 
 MAGIC = b"KAPPAEV1"
 TAG_SIZE = 32

@@ -40,7 +40,8 @@ def test_inline_values_are_sealed_and_checked(tmp_path):
 
 def test_the_envelope_counts_against_the_inline_limit(tmp_path):
     c = codec(tmp_path)
-    just_fits = c.wrap(b"x" * (INLINE_LIMIT - len(c.seal_inline(b"", 1, 1))), "jobs/j7/t2/e1-s1-item0.val", 1, 1, "item")
+    room = INLINE_LIMIT - len(c.seal_inline(b"", 1, 1))
+    just_fits = c.wrap(b"x" * room, "jobs/j7/t2/e1-s1-item0.val", 1, 1, "item")
     assert just_fits.WhichOneof("where") == "inline" and len(just_fits.inline) == INLINE_LIMIT
     too_big = c.wrap(b"x" * INLINE_LIMIT, "jobs/j7/t2/e1-s1-item1.val", 1, 1, "item")
     assert too_big.WhichOneof("where") == "key"
