@@ -9,13 +9,14 @@ import (
 )
 
 // The command lines the launcher builds: the first node bootstraps, the
-// others join it, per-node flags come before the shared ones, Command
+// others join it, per-node flags come before the shared ones (a node's own
+// key file replaces the shared one), Command
 // wraps them, and a wiped node joins instead of bootstrapping a second
 // cluster. (Running processes is shown by the tests of dev-cluster, the CLI
 // and the Jepsen-style harness.)
 func TestCommandLines(t *testing.T) {
 	dir := t.TempDir()
-	c := &Cluster{opts: Options{Binary: "/bin/kappa", Dir: dir, Lambda: "http://127.0.0.1:9", ServerArgs: []string{"--log-level", "warn"},
+	c := &Cluster{opts: Options{Binary: "/bin/kappa", Dir: dir, Lambda: "http://127.0.0.1:9", ServerArgs: []string{"--log-level", "warn"}, KeyFile: "/keys",
 		Command: func(i int, bin string, args []string) (string, []string) {
 			return "/nonexistent/ip", append([]string{"netns", "exec", "ns" + string(rune('1'+i)), bin}, args...)
 		}}, store: "file:///s"}
@@ -26,10 +27,10 @@ func TestCommandLines(t *testing.T) {
 		}
 		c.Nodes = append(c.Nodes, n)
 	}
-	c.Nodes[1].extra = []string{"--test-raft-advertise", "proxy:1"}
+	c.Nodes[1].extra = []string{"--test-raft-advertise", "proxy:1", "--cluster-key-file", "/n2.keys"}
 	want := map[string]string{
-		"n1": "server --node-id n1 --data-dir " + filepath.Join(dir, "n1") + " --raft-addr rn1 --api-addr an1 --store file:///s --lambda http://127.0.0.1:9 --insecure --bootstrap --log-level warn",
-		"n2": "server --node-id n2 --data-dir " + filepath.Join(dir, "n2") + " --raft-addr rn2 --api-addr an2 --store file:///s --lambda http://127.0.0.1:9 --insecure --join an1 --test-raft-advertise proxy:1 --log-level warn",
+		"n1": "server --node-id n1 --data-dir " + filepath.Join(dir, "n1") + " --raft-addr rn1 --api-addr an1 --store file:///s --cluster-key-file /keys --lambda http://127.0.0.1:9 --insecure --bootstrap --log-level warn",
+		"n2": "server --node-id n2 --data-dir " + filepath.Join(dir, "n2") + " --raft-addr rn2 --api-addr an2 --store file:///s --lambda http://127.0.0.1:9 --insecure --join an1 --test-raft-advertise proxy:1 --cluster-key-file /n2.keys --log-level warn",
 	}
 	for _, n := range c.Nodes {
 		if got := strings.Join(c.serverArgs(n), " "); got != want[n.ID] {
