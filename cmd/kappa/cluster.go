@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
 // clusterFlags are shared by every command that talks to a running cluster.
@@ -177,28 +178,37 @@ func newStatusCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH\tVERSION\tCLUSTER CMD\tSECURITY")
-				for _, addr := range c.Addrs() {
-					sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-					st, err := c.Status(sctx, addr)
-					cancel()
-					if err != nil {
-						fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\t\t\t\n", addr)
-						continue
-					}
-					security := "tls"
-					if st.GetInsecure() {
-						security = "INSECURE (plaintext, no authentication)"
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
-						st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash(),
-						buildVersion(st.GetVersion()), max(st.GetClusterCommandVersion(), 1), security)
-				}
-				return w.Flush()
+				return statusTable(ctx, c, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH\tVERSION\tCLUSTER CMD\tSECURITY",
+					func(addr string, st *wire.ClusterStatusResponse) string {
+						security := "tls"
+						if st.GetInsecure() {
+							security = "INSECURE (plaintext, no authentication)"
+						}
+						return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
+							st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash(),
+							buildVersion(st.GetVersion()), max(st.GetClusterCommandVersion(), 1), security)
+					})
 			})
 		},
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// statusTable prints a header and one row per given node, made from the
+// node's own status; a node that does not answer is a row "unreachable".
+func statusTable(ctx context.Context, c *kappaclient.Client, header string, row func(addr string, st *wire.ClusterStatusResponse) string) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	for _, addr := range c.Addrs() {
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		st, err := c.Status(sctx, addr)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(w, "?\t%s\tunreachable%s\n", addr, strings.Repeat("\t", strings.Count(header, "\t")-2))
+			continue
+		}
+		fmt.Fprintln(w, row(addr, st))
+	}
+	return w.Flush()
 }

@@ -3,15 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
 // `kappa keys`: the cluster key files every node reads
@@ -137,16 +135,7 @@ func newKeysStatusCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NODE\tADDRESS\tCURRENT\tKEY FILE HOLDS")
-				for _, addr := range c.Addrs() {
-					sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-					st, err := c.Status(sctx, addr)
-					cancel()
-					if err != nil {
-						fmt.Fprintf(w, "?\t%s\tunreachable\t\n", addr)
-						continue
-					}
+				return statusTable(ctx, c, "NODE\tADDRESS\tCURRENT\tKEY FILE HOLDS", func(addr string, st *wire.ClusterStatusResponse) string {
 					held := st.GetKeyError()
 					if held == "" {
 						var ids []string
@@ -159,9 +148,8 @@ func newKeysStatusCmd() *cobra.Command {
 					if current == "" {
 						current = "legacy cluster key"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", st.GetNodeId(), addr, current, held)
-				}
-				return w.Flush()
+					return fmt.Sprintf("%s\t%s\t%s\t%s", st.GetNodeId(), addr, current, held)
+				})
 			})
 		},
 	}
