@@ -285,6 +285,9 @@ func Start(cfg Config) (*Node, error) {
 		return nil, errors.New("node: a cluster key file is required (--cluster-key-file; make one with `kappa keys generate FILE`)")
 	}
 	if cfg.WorkerStore == "" {
+		if checkpoint.HasPassword(cfg.Store.URL()) {
+			return nil, errors.New("node: the store has a password, and workers must not get the nodes' credential: set Config.WorkerStore to the workers' own")
+		}
 		cfg.WorkerStore = cfg.Store.URL()
 	}
 	if err := securePaths(cfg.DataDir, cfg.Logger.With("node", cfg.NodeID)); err != nil {

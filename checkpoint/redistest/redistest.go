@@ -3,6 +3,7 @@
 package redistest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Server is a running redis-server.
@@ -77,6 +80,24 @@ func (s *Server) waitUp() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("redis-server did not start on %s (%s)", s.Addr, strings.Join(s.args, " "))
+}
+
+// WorkerACL makes the workers' own Redis user as docs/security.md
+// ("Secrets") tells operators to: Kappa's keys only, programs read-only,
+// the commands a worker sends and nothing else (no CONFIG: CONFIG GET
+// requirepass would show the server's password; no KEYS or SCAN).
+const WorkerACL = "ACL SETUSER kappa-worker on >WORKER_PASSWORD resetkeys ~jobs/* %R~programs/* resetchannels -@all +get +set +wait"
+
+// AddWorkerUser makes the user of WorkerACL with password, as the default
+// user (whose password is adminPassword, "" for none).
+func (s *Server) AddWorkerUser(adminPassword, password string) error {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: adminPassword})
+	defer c.Close()
+	var args []any
+	for _, f := range strings.Fields(strings.Replace(WorkerACL, "WORKER_PASSWORD", password, 1)) {
+		args = append(args, f)
+	}
+	return c.Do(context.Background(), args...).Err()
 }
 
 // URL is the store URL for this server.

@@ -19,12 +19,6 @@ import (
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
-// workerACL is the Redis user docs/security.md ("Secrets") tells operators
-// to make for workers: Kappa's keys only, programs read-only, the commands
-// a worker sends and nothing else (no CONFIG: CONFIG GET requirepass would
-// show the server's password; no KEYS or SCAN).
-const workerACL = "ACL SETUSER kappa-worker on >WORKER_PASSWORD resetkeys ~jobs/* %R~programs/* resetchannels -@all +get +set +wait"
-
 // spyProgram is what a hostile job does to find credentials: it digs the
 // invocation payload (the worker's Spec) out of the worker's memory, and
 // reads its own environment and command line.
@@ -59,19 +53,12 @@ func writeSecret(t *testing.T, name, secret string) string {
 func TestTheStorePasswordStaysWithTheNodes(t *testing.T) {
 	const nodePassword, workerPassword = "n0de-Pa55-8d2f1c", "w0rker-Pa55-51e9a0"
 	srv := redistest.StartWithPassword(t, nodePassword)
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr, Password: nodePassword})
-	defer admin.Close()
-	ctx := context.Background()
-	var acl []any
-	for _, f := range strings.Fields(strings.Replace(workerACL, "WORKER_PASSWORD", workerPassword, 1)) {
-		acl = append(acl, f)
-	}
-	if err := admin.Do(ctx, acl...).Err(); err != nil {
+	if err := srv.AddWorkerUser(nodePassword, workerPassword); err != nil {
 		t.Fatalf("creating the workers' Redis user: %v", err)
 	}
 	doc, _ := os.ReadFile(filepath.Join("..", "..", "docs", "security.md"))
-	if !strings.Contains(string(doc), workerACL) {
-		t.Errorf("docs/security.md does not give the workers' ACL as this test makes it:\n%s", workerACL)
+	if !strings.Contains(string(doc), redistest.WorkerACL) {
+		t.Errorf("docs/security.md does not give the workers' ACL as this test makes it:\n%s", redistest.WorkerACL)
 	}
 
 	dir := t.TempDir()
@@ -107,7 +94,9 @@ func TestTheStorePasswordStaysWithTheNodes(t *testing.T) {
 		}
 	}
 	// The workers did reach Redis as their own user.
-	clients, _ := admin.ClientList(ctx).Result()
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr, Password: nodePassword})
+	defer admin.Close()
+	clients, _ := admin.ClientList(context.Background()).Result()
 	if !strings.Contains(clients, "user=kappa-worker") {
 		t.Errorf("no Redis connection of the workers' user:\n%s", clients)
 	}
