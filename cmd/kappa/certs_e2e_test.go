@@ -51,8 +51,10 @@ func TestCertificateProcedure(t *testing.T) {
 	if err := os.Chmod(secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	keys := filepath.Join(dir, "cluster.keys")
+	mustRun("keys", "generate", keys)
 	lambdaLocal := proccluster.NewProcess("lambda-local", bin, lambdaArgs, filepath.Join(dir, "lambda-local.log"))
-	server := proccluster.NewProcess("n1", bin, append([]string{"server", "--node-id", "n1", "--data-dir", filepath.Join(dir, "n1"), "--bootstrap",
+	server := proccluster.NewProcess("n1", bin, append([]string{"server", "--node-id", "n1", "--data-dir", filepath.Join(dir, "n1"), "--bootstrap", "--cluster-key-file", keys,
 		"--raft-addr", raftAddr, "--api-addr", apiAddr, "--certs-dir", filepath.Join(certs, "n1"), "--lambda", "https://" + lambdaAddr}, signing...),
 		filepath.Join(dir, "n1.log"))
 	for _, p := range []*proccluster.Process{lambdaLocal, server} {

@@ -131,6 +131,7 @@ func TestKeyRotationProcedure(t *testing.T) {
 			t.Logf("store:\n%s", out)
 		}
 	}()
+	t.Setenv("KAPPA_CERTS_DIR", c.CertsDir())
 	cluster := strings.Join(c.Addrs(), ",")
 	flag1, flag2 := filepath.Join(dir, "flag1"), filepath.Join(dir, "flag2")
 	j1 := nodetest.Submit(t, c.Client(), waitForFlagProgram, fmt.Sprintf(`{"flag": %q}`, flag1), "across", 0)
@@ -190,7 +191,11 @@ func TestKeyRotationProcedure(t *testing.T) {
 	}
 
 	// A node with the old file cannot join; one with another k2 cannot start.
-	join := kappa(t, "server", "--node-id", "n4", "--data-dir", filepath.Join(dir, "n4"), "--cluster-key-file", first,
+	n4Certs, err := c.IssueNode("n4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := kappa(t, "server", "--node-id", "n4", "--data-dir", filepath.Join(dir, "n4"), "--cluster-key-file", first, "--certs-dir", n4Certs,
 		"--raft-addr", freeAddr(t), "--api-addr", freeAddr(t), "--join", c.Nodes[0].APIAddr, "--join-timeout", "20s")
 	if join.code == 0 || !strings.Contains(join.stderr, `node "n4" cannot join: its cluster key file lacks the cluster's current key id "k2"`) {
 		t.Fatalf("joining with an old key file: %+v", join)
@@ -201,7 +206,11 @@ func TestKeyRotationProcedure(t *testing.T) {
 	if r := kappa(t, "keys", "generate", other, "--id", "k2"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	start := kappa(t, "server", "--node-id", n3.ID, "--data-dir", n3.DataDir, "--cluster-key-file", other,
+	n3Certs, err := c.IssueNode(n3.ID) // the certs dir it already has
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := kappa(t, "server", "--node-id", n3.ID, "--data-dir", n3.DataDir, "--cluster-key-file", other, "--certs-dir", n3Certs,
 		"--raft-addr", n3.RaftAddr, "--api-addr", n3.APIAddr)
 	if start.code == 0 || !strings.Contains(start.stderr, `holds another key for key id "k2" than the cluster`) {
 		t.Fatalf("starting with another key under k2: %+v", start)

@@ -15,9 +15,13 @@ import (
 func TestWorkerInterpreterWithoutKappaIsRefusedAtStart(t *testing.T) {
 	python := pythonWithoutKappa(t)
 	dir := t.TempDir()
+	keys := filepath.Join(dir, "cluster.keys")
+	if r := kappa(t, "keys", "generate", keys); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
 	for _, args := range [][]string{
 		{"run", example("fib.py")},
-		{"server", "--node-id", "n1", "--data-dir", dir, "--bootstrap", "--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--insecure"},
+		{"server", "--node-id", "n1", "--data-dir", dir, "--bootstrap", "--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--insecure", "--cluster-key-file", keys},
 		{"lambda-local", "--addr", "127.0.0.1:0", "--insecure"},
 	} {
 		r := kappa(t, append(args, "--python", python)...)

@@ -144,7 +144,7 @@ func TestExposedStoreSecretsAreRefused(t *testing.T) {
 		t.Fatal(r.stderr)
 	}
 	base := []string{"server", "--node-id", "n1", "--data-dir", filepath.Join(dir, "n1"), "--bootstrap", "--cluster-key-file", keys,
-		"--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"}
+		"--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--insecure"}
 	open := writeSecret(t, "open.pw", "s3cret")
 	os.Chmod(open, 0o644)
 	conf := filepath.Join(dir, "kappa.yaml")
