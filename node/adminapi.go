@@ -27,14 +27,24 @@ func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinR
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
+	version, keys := req.GetCommandVersion(), req.GetKeys()
+	if len(keys) == 0 {
+		// An admin adding a node that waits (--wait-join) knows neither
+		// its build nor its key file: ask the node itself.
+		st, err := a.n.joinerStatus(ctx, req.GetNodeId(), req.GetApiAddr())
+		if err != nil {
+			return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, err.Error())
+		}
+		version, keys = max(version, st.GetVersion().GetCommandVersion()), st.GetKeys()
+	}
 	var clusterVersion uint32
 	a.n.replica.read(func(m *fsm.Machine) { clusterVersion = m.ClusterVersion() })
-	if v := max(req.GetCommandVersion(), 1); v < clusterVersion {
+	if v := max(version, 1); v < clusterVersion {
 		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, fmt.Sprintf(
 			"node %q applies command version %d, but the cluster runs version %d: upgrade its kappa binary before it joins (docs/upgrade.md)",
 			req.GetNodeId(), v, clusterVersion))
 	}
-	if err := a.n.checkJoinerKeys(req.GetNodeId(), req.GetKeys()); err != nil {
+	if err := a.n.checkJoinerKeys(req.GetNodeId(), keys); err != nil {
 		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, err.Error())
 	}
 	cfg, err := a.n.configuration()

@@ -216,7 +216,7 @@ func twoNodes(t *testing.T, inv *heldInvoker, join func(leader *Node) wire.Admin
 		admin = join(leader)
 	}
 	cfg := Config{NodeID: "n2", DataDir: filepath.Join(dir, "2", "node"), Join: leader.APIAddr(), Transport: t2,
-		Invoker: inv, Store: leader.cfg.Store, RaftLog: io.Discard, JoinTimeout: 15 * time.Second}
+		Invoker: inv, Store: leader.cfg.Store, Keys: leader.cfg.Keys, RaftLog: io.Discard, JoinTimeout: 15 * time.Second}
 	tweak("n2")(&cfg)
 	if admin != nil {
 		cfg.Join = "" // --wait-join: an admin adds it
@@ -313,7 +313,7 @@ func TestJoiningWithoutTLSOnATokenClusterSaysHow(t *testing.T) {
 	n := testNode(t, newHeldInvoker(), filepath.Join(dir, "1"), func(c *Config) { c.TokenFile = file })
 	defer n.Close()
 	_, err := Start(Config{NodeID: "n2", DataDir: filepath.Join(dir, "2"), Join: n.APIAddr(), Invoker: newHeldInvoker(), Store: n.cfg.Store,
-		RaftLog: io.Discard, TokenFile: file})
+		Keys: n.cfg.Keys, RaftLog: io.Discard, TokenFile: file})
 	if err == nil || !strings.Contains(err.Error(), "start this node with --wait-join and add it with `kappa cluster join n2") {
 		t.Fatalf("joining a token cluster without TLS: %v", err)
 	}

@@ -243,7 +243,7 @@ func TestTokenFilesAreCheckedWhenTheNodeStarts(t *testing.T) {
 		}
 		os.Chmod(file, c.mode)
 		_, err := Start(Config{NodeID: "n1", DataDir: filepath.Join(dir, "node"), Bootstrap: true, Invoker: exitingInvoker(t),
-			Store: dirStore(t, dir), TokenFile: file})
+			Store: dirStore(t, dir), Keys: nodetest.KeyFile(t, filepath.Join(dir, "cluster.keys")), TokenFile: file})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("token file %q (mode %o): got %v, want %q", c.text, c.mode, err, c.want)
 		}

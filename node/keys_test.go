@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -141,6 +142,42 @@ func TestAKeyFileThatDisagreesWithTheClusterIsRefusedAtStart(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), keys) {
 			t.Errorf("key file with a fresh %s: %v, want %q", c.id, err, c.want)
 		}
+	}
+}
+
+// An admin adding a waiting node (kappa cluster join, which knows neither
+// the node's build nor its key file): the leader asks the node itself, and
+// refuses one whose key file lacks the cluster's current key id.
+func TestAnAdminAddingANodeChecksItsKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	addr1, t1 := raft.NewInmemTransport("")
+	leader := testNode(t, &scriptedInvoker{t: t}, filepath.Join(dir, "1"), func(c *Config) { c.Transport = t1 })
+	defer leader.Close()
+	admin := wire.NewAdminServiceClient(dial(t, leader))
+	waiting := func(id string, keys *checkpoint.KeyFile) (*Node, raft.ServerAddress) {
+		addr, tr := raft.NewInmemTransport("")
+		t1.Connect(addr, tr)
+		tr.Connect(addr1, t1)
+		n, err := Start(Config{NodeID: id, DataDir: filepath.Join(dir, id), Transport: tr, Invoker: &scriptedInvoker{t: t},
+			Store: leader.cfg.Store, Keys: keys, RaftLog: testWriter{t}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n, addr
+	}
+	stranger, addr := waiting("n2", nodetest.KeyFile(t, filepath.Join(dir, "other.keys")))
+	_, err := admin.Join(context.Background(), &wire.JoinRequest{NodeId: "n2", RaftAddr: string(addr), ApiAddr: stranger.APIAddr()})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), `node "n2" cannot join: its cluster key file holds another key for key id "k1"`) {
+		t.Fatalf("adding a node with another key file: %v", err)
+	}
+	member, addr := waiting("n3", leader.cfg.Keys)
+	if _, err := admin.Join(context.Background(), &wire.JoinRequest{NodeId: "n3", RaftAddr: string(addr), ApiAddr: member.APIAddr()}); err != nil {
+		t.Fatalf("adding a node with the cluster's key file: %v", err)
+	}
+	_, err = admin.Join(context.Background(), &wire.JoinRequest{NodeId: "n4", RaftAddr: "nowhere", ApiAddr: member.APIAddr()})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), `is "n3", not "n4"`) {
+		t.Fatalf("adding a node at another node's address: %v", err)
 	}
 }
 

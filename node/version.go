@@ -3,10 +3,12 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime/debug"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"google.golang.org/grpc/status"
 
 	"github.com/kappa-serverless/kappa/fsm"
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
@@ -156,6 +158,27 @@ func (n *Node) peerCommandVersion(ctx context.Context, id string) (uint32, error
 		return 0, err
 	}
 	return max(st.GetVersion().GetCommandVersion(), 1), nil
+}
+
+// joinerStatus asks a node that is not a member yet, at its API address,
+// for its own status (its build, the keys its key file holds).
+func (n *Node) joinerStatus(ctx context.Context, id, apiAddr string) (*wire.ClusterStatusResponse, error) {
+	conn, err := n.forwarder.conn(apiAddr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach node %q at %s: %w", id, apiAddr, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	st, err := wire.NewClientServiceClient(conn).ClusterStatus(cctx, &wire.ClusterStatusRequest{})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("node %q does not answer at %s: %s (is it running with --wait-join?)", id, apiAddr, status.Convert(err).Message())
+	case st.GetNodeId() != id:
+		return nil, fmt.Errorf("the node at %s is %q, not %q", apiAddr, st.GetNodeId(), id)
+	case st.GetKeyError() != "":
+		return nil, fmt.Errorf("node %q cannot join: %s", id, st.GetKeyError())
+	}
+	return st, nil
 }
 
 // peerStatus asks one member for its own status (its build, the keys its
