@@ -87,6 +87,9 @@ func TestSystemdUnit(t *testing.T) {
 	if cmd.Flags().Lookup("certs-dir").Value.String() == "" {
 		t.Error("the example config has no certs-dir: a server without one (or --insecure) refuses to start")
 	}
+	if cmd.Flags().Lookup("cluster-key-file").Value.String() == "" {
+		t.Error("the example config has no cluster-key-file: a server without one refuses to start")
+	}
 	if got := cmd.Flags().Lookup("data-dir").Value.String(); got != s["ReadWritePaths"][0] {
 		t.Errorf("the example config's data-dir %s is not the unit's writable path %s", got, s["ReadWritePaths"][0])
 	}
@@ -207,6 +210,9 @@ func TestContainerfile(t *testing.T) {
 	}
 	if cmd.Flags().Lookup("certs-dir").Value.String() == "" {
 		t.Error("the image's config has no certs-dir: a server without one (or --insecure) refuses to start")
+	}
+	if cmd.Flags().Lookup("cluster-key-file").Value.String() == "" {
+		t.Error("the image's config has no cluster-key-file: a server without one refuses to start")
 	}
 	if len(steps) != 2 || steps[0][0] != "go" || steps[1][0] != "python" {
 		t.Fatalf("want the go and python steps of build.sh, got %v", steps)
