@@ -68,8 +68,9 @@ type previousBuild struct {
 }
 
 // previousRelease is the newest release tag whose source has versions
-// (fsm/version.go) with an older command version than this build and
-// TLS (transport/tlsconf), built from the tag; without one, this build
+// (fsm/version.go) with an older command version than this build, TLS
+// (transport/tlsconf) and key files (--cluster-key-file), built from the
+// tag; without one, this build
 // capped to the previous command version (--test-command-version), which
 // applies, refuses and reports exactly what a commit with that command
 // set would.
@@ -93,6 +94,9 @@ func previousRelease(t *testing.T, current string) previousBuild {
 		}
 		if exec.Command("git", "-C", root, "cat-file", "-e", tag+":transport/tlsconf").Run() != nil {
 			continue // a release without TLS cannot join the secure cluster this test starts
+		}
+		if exec.Command("git", "-C", root, "cat-file", "-e", tag+":checkpoint/keyfile.go").Run() != nil {
+			continue // a release without key files does not take the --cluster-key-file every node gets
 		}
 		m := versionLine.FindSubmatch(src)
 		if m == nil {
