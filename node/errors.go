@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -17,10 +18,19 @@ import (
 // so workers and clients act on the reason without parsing messages.
 const reasonKey = "kappa-reason"
 
-// rpcError builds a gRPC status error with a reason trailer.
+// ReasonDomain is the domain of the ErrorInfo detail every Kappa error
+// carries, whose Reason is a wire.ErrorReason name: clients that see only
+// the error (the CLI's exit codes) read the reason from it.
+const ReasonDomain = "kappa.dev"
+
+// rpcError builds a gRPC status error with a reason trailer and detail.
 func rpcError(ctx context.Context, code codes.Code, reason wire.ErrorReason, msg string) error {
 	_ = grpc.SetTrailer(ctx, metadata.Pairs(reasonKey, reason.String()))
-	return status.Error(code, msg)
+	st := status.New(code, msg)
+	if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason.String(), Domain: ReasonDomain}); err == nil {
+		st = withInfo
+	}
+	return st.Err()
 }
 
 // fsmError maps an FSM refusal to the wire.

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -27,6 +28,7 @@ var localMethods = map[string]bool{
 	wire.ClientService_ClusterStatus_FullMethodName:  true,
 	wire.ClientService_InvocationLogs_FullMethodName: true, // each node's own ring
 	wire.ClientService_WatchJob_FullMethodName:       true, // a stream, from this replica
+	healthpb.Health_Check_FullMethodName:             true, // each node's own readiness
 }
 
 // forwarded says whether a follower sends the call to the leader (else

@@ -330,6 +330,7 @@ func Start(cfg Config) (*Node, error) {
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
 	wire.RegisterAdminServiceServer(n.grpc, &adminAPI{n: n})
+	n.serveHealth()
 	// The restored snapshot holds the key configuration this node last
 	// knew: a key file that disagrees with it is refused now (keyWatch
 	// checks what later entries bring).

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -172,26 +173,36 @@ func newTransferCmd() *cobra.Command {
 
 func newStatusCmd() *cobra.Command {
 	var f clusterFlags
+	var o outputFlag
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show each given node's view of the cluster: role, leader, term, indexes, state hash, versions",
-		Args:  cobra.NoArgs,
+		Long: `Asks each node given with --cluster for its own view of the cluster.
+Exit codes: 0 every node answered and knows a leader; 3 some node is
+unreachable; 4 no reachable node knows a leader (an election in progress,
+or no quorum); 5 no node could be reached.`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				return statusTable(ctx, c, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH\tVERSION\tCLUSTER CMD\tSECURITY",
-					func(addr string, st *wire.ClusterStatusResponse) string {
-						security := "tls"
-						if st.GetInsecure() {
-							security = "INSECURE (plaintext, no authentication)"
-						}
-						return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
-							st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash(),
-							buildVersion(st.GetVersion()), max(st.GetClusterCommandVersion(), 1), security)
-					})
+				var rows []nodeStatus
+				for _, addr := range c.Addrs() {
+					sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+					st, err := c.Status(sctx, addr)
+					cancel()
+					rows = append(rows, newNodeStatus(addr, st, err))
+				}
+				if err := o.print(rows, func(w io.Writer) { nodeStatusTable(w, rows) }); err != nil {
+					return err
+				}
+				return statusVerdict(rows)
 			})
 		},
 	}
 	f.register(cmd)
+	o.register(cmd)
 	return cmd
 }
 
@@ -211,4 +222,75 @@ func statusTable(ctx context.Context, c *kappaclient.Client, header string, row 
 		fmt.Fprintln(w, row(addr, st))
 	}
 	return w.Flush()
+}
+
+// nodeStatus is one row of `kappa status` (its -o json field names are
+// documented in docs/operations.md).
+type nodeStatus struct {
+	Address      string `json:"address"`
+	Reachable    bool   `json:"reachable"`
+	Error        string `json:"error,omitempty"`
+	NodeID       string `json:"node_id,omitempty"`
+	Role         string `json:"role,omitempty"`
+	LeaderID     string `json:"leader_id,omitempty"`
+	Term         uint64 `json:"term"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	Jobs         uint64 `json:"jobs"`
+	Tasks        uint64 `json:"tasks"`
+	StateHash    string `json:"state_hash,omitempty"`
+	// Version is the node's build (release and commit);
+	// ClusterCommandVersion the command version every voter supports.
+	Version               string `json:"version,omitempty"`
+	ClusterCommandVersion uint32 `json:"cluster_command_version,omitempty"`
+	TLS                   bool   `json:"tls"`
+}
+
+func newNodeStatus(addr string, st *wire.ClusterStatusResponse, err error) nodeStatus {
+	if err != nil {
+		return nodeStatus{Address: addr, Error: message(err)}
+	}
+	return nodeStatus{Address: addr, Reachable: true, NodeID: st.GetNodeId(), Role: strings.ToLower(st.GetRaftState()),
+		LeaderID: st.GetLeaderId(), Term: st.GetTerm(), CommitIndex: st.GetCommitIndex(), AppliedIndex: st.GetAppliedIndex(),
+		Jobs: st.GetJobs(), Tasks: st.GetTasks(), StateHash: st.GetStateHash(), TLS: !st.GetInsecure(),
+		Version: buildVersion(st.GetVersion()), ClusterCommandVersion: max(st.GetClusterCommandVersion(), 1)}
+}
+
+func nodeStatusTable(w io.Writer, rows []nodeStatus) {
+	fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH\tVERSION\tCLUSTER CMD\tSECURITY")
+	for _, r := range rows {
+		if !r.Reachable {
+			fmt.Fprintf(w, "?\t%s\tunreachable\t\t\t\t\t\t\t\t\t\t\n", r.Address)
+			continue
+		}
+		security := "tls"
+		if !r.TLS {
+			security = "INSECURE (plaintext, no authentication)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s\n", r.NodeID, r.Address, r.Role,
+			r.LeaderID, r.Term, r.CommitIndex, r.AppliedIndex, r.Jobs, r.Tasks, r.StateHash, r.Version, r.ClusterCommandVersion, security)
+	}
+}
+
+// statusVerdict turns the rows into the exit code: the worst of no node
+// reachable, no leader, some node unreachable.
+func statusVerdict(rows []nodeStatus) error {
+	var down []string
+	leader := false
+	for _, r := range rows {
+		if !r.Reachable {
+			down = append(down, r.Address)
+		} else if r.LeaderID != "" {
+			leader = true
+		}
+	}
+	switch {
+	case len(down) == len(rows):
+		return &exitError{code: exitUnreachable, msg: "no node reachable: " + strings.Join(down, ", ")}
+	case !leader:
+		return &exitError{code: exitNoLeader, msg: "no leader: no reachable node knows one (an election in progress, or no quorum)"}
+	case len(down) > 0:
+		return &exitError{code: exitNodeUnreachable, msg: "unreachable: " + strings.Join(down, ", ")}
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 // for lambda-local, an admin client certificate, signed invocations.
 func newDevClusterCmd() *cobra.Command {
 	var nodes, basePort, concurrency int
+	var metrics bool
 	var dir string
 	var lambdaTimeout time.Duration
 	cmd := &cobra.Command{
@@ -45,11 +46,16 @@ func newDevClusterCmd() *cobra.Command {
 				return err
 			}
 			lambdaAddr := fmt.Sprintf("127.0.0.1:%d", basePort+900)
+			var metricsAddr func(int) (string, error)
+			if metrics {
+				metricsAddr = func(i int) (string, error) { return fmt.Sprintf("127.0.0.1:%d", basePort+200+i+1), nil }
+			}
 			shared := []string{"--lambda-timeout", lambdaTimeout.String(), "--concurrency", fmt.Sprint(concurrency)}
 			c, err := proccluster.Start(proccluster.Options{Binary: self, Dir: dir, Nodes: nodes,
 				Addrs: func(i int) (string, string, []string, error) {
 					return fmt.Sprintf("127.0.0.1:%d", basePort+100+i+1), fmt.Sprintf("127.0.0.1:%d", basePort+i+1), nil, nil
 				},
+				MetricsAddr: metricsAddr,
 				LambdaLocal: proccluster.LambdaLocal{Addr: lambdaAddr, Args: shared},
 				ServerArgs:  shared,
 			})
@@ -68,6 +74,11 @@ export KAPPA_CLUSTER=%s KAPPA_CERTS_DIR=%s
 
 Ctrl-C stops everything.
 `, nodes, lambdaAddr, dir, filepath.Dir(certs), strings.Join(c.Addrs(), ","), certs)
+			for _, n := range c.Nodes {
+				if n.MetricsAddr != "" {
+					fmt.Printf("%s: metrics https://%s/metrics (admin certificate), health https://%s/readyz\n", n.ID, n.MetricsAddr, n.MetricsAddr)
+				}
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			<-ctx.Done()
@@ -78,7 +89,8 @@ Ctrl-C stops everything.
 	f := cmd.Flags()
 	d := node.DefaultConfig()
 	f.IntVar(&nodes, "nodes", 3, "how many coordinator nodes")
-	f.IntVar(&basePort, "base-port", 7000, "node i serves its API on base+i and Raft on base+100+i; lambdas on base+900")
+	f.IntVar(&basePort, "base-port", 7000, "node i serves its API on base+i, Raft on base+100+i and (with --metrics) metrics on base+200+i; lambdas on base+900")
+	f.BoolVar(&metrics, "metrics", false, "give every node a metrics and health port (--metrics-addr): /metrics, /livez, /readyz on base+200+i")
 	f.StringVar(&dir, "dir", "", "where data dirs, the store and logs go (default $TMPDIR/kappa-dev-cluster; kept, so a restart resumes)")
 	f.DurationVar(&lambdaTimeout, "lambda-timeout", d.LambdaTimeout, "time limit of each lambda invocation")
 	f.IntVar(&concurrency, "concurrency", d.MaxInvocations, "lambdas running at once")

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -21,7 +20,7 @@ func (e *exitError) Error() string { return e.msg }
 
 // usageError is bad input: a one-line message and exit code 2.
 func usageError(format string, args ...any) error {
-	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
 }
 
 // newRootCmd is the whole command tree (the docs tests walk it too).
@@ -41,13 +40,8 @@ func newRootCmd() *cobra.Command {
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		code := 1
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
 		fmt.Fprintln(os.Stderr, "kappa: "+message(err))
-		os.Exit(code)
+		os.Exit(exitCode(err))
 	}
 }
 

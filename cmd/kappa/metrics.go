@@ -13,15 +13,17 @@ import (
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
-// serveMetrics serves the node's Prometheus metrics and, with withPprof,
-// net/http/pprof. With certs the port speaks TLS with node.crt and takes
-// only clients holding a certificate of the cluster (any role: give
-// Prometheus a reader certificate); profiles want an admin one.
+// serveMetrics serves the node's Prometheus metrics, its health (/livez,
+// /readyz) and, with withPprof, net/http/pprof. With certs the port speaks
+// TLS with node.crt; metrics want a client certificate of the cluster (any
+// role: give Prometheus a reader certificate), profiles an admin one. The
+// health endpoints are anonymous (load balancers and kubelets hold no
+// certificate; they reveal only ids and indexes).
 func serveMetrics(addr string, n *node.Node, logger *slog.Logger, certs *tlsconf.Certs, withPprof bool) error {
 	var tlsCfg *tls.Config
 	if certs != nil {
 		var err error
-		if tlsCfg, err = certs.ServerConfig(tlsconf.NodePair, tls.RequireAndVerifyClientCert); err != nil {
+		if tlsCfg, err = certs.ServerConfig(tlsconf.NodePair, tls.VerifyClientCertIfGiven); err != nil {
 			return fmt.Errorf("--metrics-addr: %w", err)
 		}
 	}
@@ -31,6 +33,8 @@ func serveMetrics(addr string, n *node.Node, logger *slog.Logger, certs *tlsconf
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", requireRole(certs, "", n.MetricsHandler()))
+	mux.Handle("/livez", n.HealthHandler())
+	mux.Handle("/readyz", n.HealthHandler())
 	if withPprof {
 		profiles := http.NewServeMux()
 		profiles.HandleFunc("/debug/pprof/", pprof.Index)

@@ -222,8 +222,9 @@ func TestRaftPortRefusesForgedPeers(t *testing.T) {
 	}
 }
 
-// The metrics port takes only clients with a certificate of the cluster;
-// profiles are served with --pprof, to an admin certificate only.
+// The metrics port serves metrics only to clients with a certificate of the
+// cluster and profiles (with --pprof) to an admin certificate only; its
+// health endpoints are anonymous.
 func TestMetricsPort(t *testing.T) {
 	metrics, err := proccluster.FreeAddr("127.0.0.1")
 	if err != nil {
@@ -267,8 +268,13 @@ func TestMetricsPort(t *testing.T) {
 	if code, body := get(reader, "/metrics"); code != 200 || !strings.Contains(body, "kappa_is_leader") {
 		t.Errorf("reader /metrics: %d", code)
 	}
-	if code, body := get(anonymous, "/metrics"); code != 0 || !strings.Contains(body, "certificate") {
+	if code, body := get(anonymous, "/metrics"); code != http.StatusUnauthorized || !strings.Contains(body, "certificate") {
 		t.Errorf("no client certificate: %d %s", code, body)
+	}
+	for _, path := range []string{"/livez", "/readyz"} {
+		if code, body := get(anonymous, path); code != 200 {
+			t.Errorf("anonymous %s: %d %s", path, code, body)
+		}
 	}
 	if code, body := get(reader, "/debug/pprof/"); code != http.StatusForbidden {
 		t.Errorf("reader /debug/pprof/: %d %s", code, body)

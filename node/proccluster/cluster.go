@@ -54,6 +54,10 @@ type Options struct {
 	LambdaLocal LambdaLocal
 	// ServerArgs are appended to every `kappa server` command line.
 	ServerArgs []string
+	// MetricsAddr, when set, gives node i (0-based) an HTTP port at the
+	// address it returns (--metrics-addr: /metrics, /livez, /readyz; see
+	// Node.MetricsAddr); FreeLoopback picks free ports.
+	MetricsAddr func(i int) (string, error)
 	// Insecure runs every process in plaintext (--insecure); otherwise the
 	// cluster gets its own CA and certificates under Dir/certs, the nodes
 	// and lambda-local speak TLS, lambda-local checks signatures, and the
@@ -104,10 +108,12 @@ type Node struct {
 	// Flags are server flags of this node alone from its next start on;
 	// they come after Options.ServerArgs, so they override them.
 	Flags []string
-	proc  *Process
-	join  string   // a member's API address; empty: bootstrap
-	extra []string // from Options.Addrs
-	certs string   // its certs dir ("" when insecure)
+	// MetricsAddr is its --metrics-addr (empty without Options.MetricsAddr).
+	MetricsAddr string
+	proc        *Process
+	join        string   // a member's API address; empty: bootstrap
+	extra       []string // from Options.Addrs
+	certs       string   // its certs dir ("" when insecure)
 }
 
 // Start starts the cluster: lambda-local (if asked), then the nodes one by
@@ -173,6 +179,9 @@ func (c *Cluster) start() error {
 			n.RaftAddr, n.APIAddr, n.extra, err = o.Addrs(i)
 		} else if n.RaftAddr, err = FreeAddr("127.0.0.1"); err == nil {
 			n.APIAddr, err = FreeAddr("127.0.0.1")
+		}
+		if err == nil && o.MetricsAddr != nil {
+			n.MetricsAddr, err = o.MetricsAddr(i)
 		}
 		if err != nil {
 			return fmt.Errorf("addresses of %s: %w", n.ID, err)
@@ -248,6 +257,9 @@ func (c *Cluster) serverArgs(n *Node) []string {
 		args = append(args, "--bootstrap")
 	} else {
 		args = append(args, "--join", n.join)
+	}
+	if n.MetricsAddr != "" {
+		args = append(args, "--metrics-addr", n.MetricsAddr)
 	}
 	args = append(args, n.extra...)
 	args = append(args, c.opts.ServerArgs...)

@@ -179,6 +179,9 @@ func (p *Process) waitExit(limit time.Duration) {
 	}
 }
 
+// FreeLoopback is a free port on 127.0.0.1 for any node (Options.MetricsAddr).
+func FreeLoopback(int) (string, error) { return FreeAddr("127.0.0.1") }
+
 // FreeAddr is a free TCP port on ip ("127.0.0.1:40123").
 func FreeAddr(ip string) (string, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
