@@ -27,6 +27,7 @@ import (
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
 	"github.com/kappa-serverless/kappa/lambda"
+	"github.com/kappa-serverless/kappa/node/logging"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
@@ -96,8 +97,9 @@ type Config struct {
 	Raft   RaftTuning
 	Worker WorkerSettings
 	Logger *slog.Logger
-	// RaftLog receives hashicorp/raft's own log lines at RaftLogLevel
-	// (default: warnings and errors, to stderr).
+	// hashicorp/raft's own log lines at RaftLogLevel (default: warnings and
+	// errors) go through Logger, in its format, with logger=raft; or, when
+	// RaftLog is set, to it in hclog's own format (tests).
 	RaftLog      io.Writer
 	RaftLogLevel string
 	// WorkerCoordinators are the API addresses handed to lambdas; default
@@ -414,15 +416,15 @@ func (n *Node) openRaft() error {
 	rc.TrailingLogs = n.cfg.Raft.TrailingLogs
 	notify := make(chan bool, 16)
 	rc.NotifyCh = notify
-	out := n.cfg.RaftLog
-	if out == nil {
-		out = os.Stderr
-	}
 	level := hclog.LevelFromString(n.cfg.RaftLogLevel)
 	if level == hclog.NoLevel {
 		level = hclog.Warn
 	}
-	n.raftLog = hclog.New(&hclog.LoggerOptions{Name: "raft." + n.cfg.NodeID, Level: level, Output: out})
+	if n.cfg.RaftLog != nil {
+		n.raftLog = hclog.New(&hclog.LoggerOptions{Name: "raft." + n.cfg.NodeID, Level: level, Output: n.cfg.RaftLog})
+	} else {
+		n.raftLog = logging.NewHclog(n.log, "raft", level)
+	}
 	rc.Logger = n.raftLog
 
 	has, err := raft.HasExistingState(store, store, snaps)

@@ -204,7 +204,7 @@ func localInvokeAPI(o lambdaOptions, api invokeAPI) (*lambdaapi.Server, map[stri
 
 func newLambdaLocalCmd() *cobra.Command {
 	var o lambdaOptions
-	var addr, level, certsDir string
+	var addr, level, logFormat, certsDir string
 	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "lambda-local --addr HOST:PORT --certs-dir DIR --access-key-id ID --secret-access-key-file FILE",
@@ -226,7 +226,9 @@ plain HTTP to anyone, on loopback only.`,
 			if err := checkWorkerPython(pythonPath(o.python)); err != nil {
 				return err
 			}
-			o.logger = newLogger(level)
+			if o.logger, _, err = newLogger(level, logFormat); err != nil {
+				return err
+			}
 			if insecure {
 				o.logger.Warn("INSECURE: serving the Invoke API over plain HTTP without checking signatures: anyone who reaches " + addr + " runs code as this user")
 			}
@@ -245,6 +247,7 @@ plain HTTP to anyone, on loopback only.`,
 	cmd.Flags().Lookup("lambda").Hidden = true
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:9001", "address to serve the Invoke API on")
 	cmd.Flags().StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json (one object a line: time, level, msg, then fields)")
 	cmd.Flags().StringVar(&certsDir, "certs-dir", "", "certs dir with ca.crt and lambda.crt/lambda.key (kappa cert create-lambda)")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "serve plain HTTP and run unsigned requests (loopback addresses only)")
 	o.creds.register(cmd.Flags(), "requests must be signed with it")

@@ -18,6 +18,7 @@ import (
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
 	"github.com/kappa-serverless/kappa/node"
+	"github.com/kappa-serverless/kappa/node/logging"
 	"github.com/kappa-serverless/kappa/transport/raftgrpc"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
@@ -38,6 +39,7 @@ type serverOptions struct {
 	secrets     secretOptions
 	workers     string
 	logLevel    string
+	logFormat   string
 	metricsAddr string
 	pprof       bool
 	certsDir    string
@@ -103,6 +105,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	o.secrets.register(f)
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.logFormat, "log-format", "text", "text or json (one object a line: time, level, msg, then fields), for every line the node writes, Raft's and gRPC's included")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics) here, over TLS to clients with a certificate of the cluster; empty: off")
 	f.BoolVar(&o.pprof, "pprof", false, "also serve Go profiles (/debug/pprof/) on --metrics-addr, to admin certificates only")
 	f.StringVar(&o.certsDir, "certs-dir", "", "this node's certs dir: ca.crt, node.crt, node.key (kappa cert create-node); required unless --insecure")
@@ -217,7 +220,10 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 	if err := checkWorkerPython(pythonPath(o.lambda.python)); err != nil {
 		return err
 	}
-	logger, level := newLeveledLogger(o.logLevel)
+	logger, level, err := newLogger(o.logLevel, o.logFormat)
+	if err != nil {
+		return err
+	}
 	if len(o.unsafeFaults) > 0 {
 		logger.Warn("UNSAFE test faults on: this node breaks guarantees on purpose", "faults", o.unsafeFaults)
 	}
@@ -256,7 +262,7 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 		NodeID: o.nodeID, DataDir: o.dataDir, APIAddr: o.apiAddr, Certs: certs, Bootstrap: o.bootstrap, Join: o.join, JoinTimeout: o.joinTimeout,
 		Transport: trans, Invoker: lam.invoker, CoordinatorInvoker: lam.coordinator, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
 		LambdaUnreachableStepDown: o.stepDown,
-		Store:                     store, WorkerStore: workerStore, Keys: keys, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLog: os.Stderr, RaftLogLevel: o.logLevel,
+		Store:                     store, WorkerStore: workerStore, Keys: keys, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe,
 		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile, ShutdownTimeout: o.shutdownTimeout,
 		TestClockOffset: o.clockOffset, Quotas: o.quotas,
@@ -297,12 +303,22 @@ func checkQuotas(q node.Quotas) error {
 	return nil
 }
 
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
+// newLogger is a process's logger on stderr (--log-level, --log-format);
+// gRPC's own lines go through it too. Its level can change while it runs
+// (SIGHUP).
+func newLogger(level, format string) (*slog.Logger, *slog.LevelVar, error) {
+	l, err := logging.ParseLevel(level)
+	if err != nil {
+		return nil, nil, usageError("%v", err)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	v := new(slog.LevelVar)
+	v.Set(l)
+	logger, err := logging.New(os.Stderr, logging.Options{Format: format, Level: v})
+	if err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	logging.RouteGrpc(logger)
+	return logger, v, nil
 }
 
 func signalContext() (context.Context, context.CancelFunc) {

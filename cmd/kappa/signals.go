@@ -167,14 +167,3 @@ func shown(name, value string) string {
 	}
 	return value
 }
-
-// newLeveledLogger is the server's logger; its level can change while it
-// runs (SIGHUP).
-func newLeveledLogger(level string) (*slog.Logger, *slog.LevelVar) {
-	v := new(slog.LevelVar)
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err == nil {
-		v.Set(l)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: v})), v
-}
