@@ -84,6 +84,9 @@ func (m *Machine) Claimed() []TaskKey {
 	return keys
 }
 
+// JobStateName is the lower-case name of a job state.
+func JobStateName(s pb.JobState) string { return jobStateName(s) }
+
 // TaskStateName is the lower-case name of a task state.
 func TaskStateName(s pb.TaskState) string { return taskStateName(s) }
 
@@ -121,4 +124,33 @@ func (m *Machine) LaunchCredential(k TaskKey) (epoch uint64, secretHash []byte, 
 		return 0, nil, false
 	}
 	return t.GetEpoch(), t.GetSecretHash(), true
+}
+
+// Counts are how many jobs and tasks are in each state and what waits in
+// queues: the node's metrics read them at each scrape.
+type Counts struct {
+	Jobs  map[pb.JobState]int
+	Tasks map[pb.TaskState]int
+	// Runnable tasks of running jobs wait for the leader to launch them.
+	Runnable int
+	// QueueItems are items in job queues; QueuePutters and QueueGetters
+	// tasks blocked on a full or an empty queue.
+	QueueItems, QueuePutters, QueueGetters int
+}
+
+// Counts counts the state (one pass over jobs, tasks and queues).
+func (m *Machine) Counts() Counts {
+	c := Counts{Jobs: map[pb.JobState]int{}, Tasks: map[pb.TaskState]int{}, Runnable: len(m.runnable)}
+	for _, j := range m.jobs {
+		c.Jobs[j.GetState()]++
+	}
+	for _, t := range m.tasks {
+		c.Tasks[t.GetState()]++
+	}
+	for _, q := range m.queues {
+		c.QueueItems += len(q.GetItems())
+		c.QueuePutters += len(q.GetPutters())
+		c.QueueGetters += len(q.GetGetters())
+	}
+	return c
 }

@@ -245,12 +245,20 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 		invoker, ictx, timeout = n.cfg.CoordinatorInvoker, ctx, 0
 	}
 	started := time.Now()
+	n.metrics.invocationsRunning.Inc()
 	r, err := invoker.Invoke(ictx, lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: timeout})
+	n.metrics.invocationsRunning.Dec()
 	if !onCoordinator {
 		n.noteInvocation(err)
 	}
 	outcome, msg := outcomeOf(r, err)
-	n.metrics.invocations.WithLabelValues(outcome.String()).Inc()
+	n.metrics.invocations.WithLabelValues(outcomeName(outcome)).Inc()
+	if err == nil {
+		n.metrics.invocationDuration.Observe(r.Duration.Seconds())
+		if r.ColdStart {
+			n.metrics.coldStarts.Inc()
+		}
+	}
 	n.recordInvocation(k, epoch, started, r, outcome, msg)
 	n.log.Debug("invocation ended", "task", k, "epoch", epoch, "outcome", outcome, "took", time.Since(started), "ran", r.Duration, "cold", r.ColdStart)
 	if outcome != pb.Outcome_OUTCOME_OK {

@@ -299,6 +299,9 @@ func Start(cfg Config) (*Node, error) {
 		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1), drainNow: make(chan struct{}, 1)}
 	n.replica.m.SetMaxVersion(cfg.MaxCommandVersion)
 	n.replica.onHalt = n.halt
+	n.metrics = newMetrics(n)
+	n.cfg.Store = meteredStore{Store: cfg.Store, m: n.metrics}
+	n.replica.snapshotTaken, n.replica.restored = n.metrics.snapshotTaken, n.metrics.restores.Inc
 	apiCreds, err := n.apiCredentials()
 	if err != nil {
 		return nil, err
@@ -316,8 +319,7 @@ func Start(cfg Config) (*Node, error) {
 		lis.Close()
 		return nil, err
 	}
-
-	n.metrics = newMetrics(n)
+	n.metrics.observeRaft(n.raft, n.done)
 	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics, n.clusterVersion)
 	n.proposer.quotas = cfg.Quotas.stamp()
 	n.proposer.clock = n.replica.clusterClock

@@ -149,6 +149,7 @@ func (p *proposer) apply(batch []*proposal) {
 	}
 	p.metrics.entries.Inc()
 	p.metrics.commands.Add(float64(len(batch)))
+	p.metrics.entryBytes.Observe(float64(len(data)))
 	started := time.Now()
 	f := p.raft.Apply(data, p.timeout)
 	go func() {

@@ -20,6 +20,9 @@ type replica struct {
 	mu      sync.RWMutex
 	m       *fsm.Machine
 	changed *broadcast
+	// snapshotTaken and restored feed the metrics (nil: not counted).
+	snapshotTaken func(took time.Duration, size int)
+	restored      func()
 	// halted: an entry this build cannot apply was met; nothing more is
 	// applied (onHalt is told once).
 	halted error
@@ -100,13 +103,14 @@ func (r *replica) read(f func(m *fsm.Machine)) {
 // Snapshot marshals the state while raft holds off applies, so the bytes
 // are a consistent cut; Persist only writes them out.
 func (r *replica) Snapshot() (raft.FSMSnapshot, error) {
+	started := time.Now()
 	r.mu.RLock()
 	data, err := r.m.MarshalState()
 	r.mu.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("node: snapshot: %w", err)
 	}
-	return &snapshot{data: data}, nil
+	return &snapshot{data: data, started: started, taken: r.snapshotTaken}, nil
 }
 
 func (r *replica) Restore(rc io.ReadCloser) error {
@@ -120,17 +124,28 @@ func (r *replica) Restore(rc io.ReadCloser) error {
 	r.noteClock()
 	r.mu.Unlock()
 	r.changed.notify()
+	if err == nil && r.restored != nil {
+		r.restored()
+	}
 	return err
 }
 
-type snapshot struct{ data []byte }
+type snapshot struct {
+	data    []byte
+	started time.Time
+	taken   func(took time.Duration, size int)
+}
 
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 	if _, err := sink.Write(s.data); err != nil {
 		sink.Cancel()
 		return fmt.Errorf("node: snapshot: writing: %w", err)
 	}
-	return sink.Close()
+	err := sink.Close()
+	if err == nil && s.taken != nil {
+		s.taken(time.Since(s.started), len(s.data))
+	}
+	return err
 }
 
 func (s *snapshot) Release() {}

@@ -38,8 +38,12 @@ func (t *Transport) AppendEntries(_ raft.ServerID, target raft.ServerAddress, ar
 	if isHeartbeat(args) {
 		rpc, timeout = heartbeatRPC, t.cfg.HeartbeatTimeout
 	}
-	return callUnary(t, rpc, target, timeout, pb.RaftTransportClient.AppendEntries,
+	err := callUnary(t, rpc, target, timeout, pb.RaftTransportClient.AppendEntries,
 		appendEntriesRequestToProto(args), appendEntriesResponseFromProto, resp)
+	if err == nil {
+		t.replication.note(target, resp)
+	}
+	return err
 }
 
 func (t *Transport) RequestVote(_ raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {

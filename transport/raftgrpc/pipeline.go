@@ -164,6 +164,7 @@ func (p *pipeline) receive() {
 			return
 		}
 		*f.resp = appendEntriesResponseFromProto(m)
+		p.t.replication.note(p.target, f.resp)
 		f.respond(nil)
 		select {
 		case p.done <- f:

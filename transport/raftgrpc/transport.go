@@ -24,6 +24,8 @@ type Transport struct {
 	consumeCh chan raft.RPC
 	conns     *connCache
 	gate      *peerGate
+	// replication: each peer's last answer to our AppendEntries.
+	replication replication
 
 	heartbeatMu sync.Mutex
 	heartbeatFn func(raft.RPC)
