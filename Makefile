@@ -16,7 +16,7 @@ VENV_PY := $(abspath $(VENV))/bin/python
 # Go tests start `python3` from PATH: for test targets the venv's comes first.
 VENV_PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install build python redis systemd test test-unit test-go test-python proto lint jepsen
+.PHONY: install build python redis systemd promtool test test-unit test-go test-python proto lint jepsen
 
 install: build python
 
@@ -30,13 +30,16 @@ python:
 	./scripts/ensure-venv.sh $(VENV) $(PYTHON)
 	$(VENV_PY) -m pip install -q --disable-pip-version-check -e 'python[test]'
 
-test: install redis systemd test-go test-python
+test: install redis systemd promtool test-go test-python
 
 redis:
 	./scripts/ensure-redis.sh
 
 systemd:
 	./scripts/ensure-systemd.sh
+
+promtool:
+	./scripts/ensure-promtool.sh
 
 test-go test-python test-unit: export PATH := $(VENV_PATH)
 
