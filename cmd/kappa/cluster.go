@@ -56,50 +56,91 @@ func newClusterCmd() *cobra.Command {
 
 func newMembersCmd() *cobra.Command {
 	var f clusterFlags
+	var o outputFlag
 	cmd := &cobra.Command{
 		Use:   "members",
 		Short: "List the members: id, address, role, voter, last contact, applied index, version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
 				m, err := c.Members(ctx)
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tRAFT ADDRESS\tAPI ADDRESS\tROLE\tVOTER\tLAST CONTACT\tAPPLIED INDEX\tVERSION")
+				var rows []memberRow
 				for _, mem := range m.GetMembers() {
-					role, contact, applied, version := "unreachable", "-", "-", "unreachable"
 					sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 					st, err := c.Status(sctx, mem.GetApiAddr())
 					cancel()
-					if err == nil {
-						role = strings.ToLower(st.GetRaftState())
-						applied = fmt.Sprint(st.GetRaftAppliedIndex())
-						version = buildVersion(st.GetVersion())
-						switch ms := st.GetLastContactMs(); {
-						case ms == 0:
-							contact = "-"
-						case ms < 0:
-							contact = "never"
-						default:
-							contact = (time.Duration(ms) * time.Millisecond).String() + " ago"
-						}
-					}
-					if mem.GetLeader() {
-						role = "leader"
-					}
-					if mem.GetDrained() {
-						role += " (drained)"
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\n", mem.GetNodeId(), mem.GetRaftAddr(), mem.GetApiAddr(), role, mem.GetVoter(), contact, applied, version)
+					rows = append(rows, newMemberRow(mem, st, err))
 				}
-				return w.Flush()
+				return o.print(rows, func() error { return tabular(func(w io.Writer) { membersTable(w, rows) }) })
 			})
 		},
 	}
 	f.register(cmd)
+	o.register(cmd)
 	return cmd
+}
+
+// memberRow is one member as `cluster members` shows it: the leader's
+// member table and the member's own status (-o json field names are
+// documented in docs/operations.md).
+type memberRow struct {
+	NodeID   string `json:"node_id"`
+	RaftAddr string `json:"raft_addr"`
+	APIAddr  string `json:"api_addr"`
+	// Role is leader, follower or candidate as the member says, or
+	// unreachable.
+	Role  string `json:"role"`
+	Voter bool   `json:"voter"`
+	// LastContactMs: since the member last heard from the leader (0 on the
+	// leader, -1 never; absent when unreachable). AppliedIndex likewise.
+	LastContactMs *int64  `json:"last_contact_ms,omitempty"`
+	AppliedIndex  *uint64 `json:"applied_index,omitempty"`
+	// Version is its build (release and command version), when it answered.
+	Version string `json:"version,omitempty"`
+	// Drained: the member was drained (kappa cluster drain) and takes no
+	// leadership.
+	Drained bool `json:"drained"`
+}
+
+func newMemberRow(mem *wire.Member, st *wire.ClusterStatusResponse, err error) memberRow {
+	r := memberRow{NodeID: mem.GetNodeId(), RaftAddr: mem.GetRaftAddr(), APIAddr: mem.GetApiAddr(), Role: "unreachable", Voter: mem.GetVoter(),
+		Drained: mem.GetDrained()}
+	if err == nil {
+		contact, applied := st.GetLastContactMs(), st.GetRaftAppliedIndex()
+		r.Role, r.LastContactMs, r.AppliedIndex = strings.ToLower(st.GetRaftState()), &contact, &applied
+		r.Version = buildVersion(st.GetVersion())
+	}
+	if mem.GetLeader() {
+		r.Role = "leader"
+	}
+	return r
+}
+
+func membersTable(w io.Writer, rows []memberRow) {
+	fmt.Fprintln(w, "ID\tRAFT ADDRESS\tAPI ADDRESS\tROLE\tVOTER\tLAST CONTACT\tAPPLIED INDEX\tVERSION")
+	for _, r := range rows {
+		contact, applied, version := "-", "-", "unreachable"
+		if r.LastContactMs != nil {
+			switch ms := *r.LastContactMs; {
+			case ms < 0:
+				contact = "never"
+			case ms > 0:
+				contact = (time.Duration(ms) * time.Millisecond).String() + " ago"
+			}
+			applied, version = fmt.Sprint(*r.AppliedIndex), r.Version
+		}
+		role := r.Role
+		if r.Drained {
+			role += " (drained)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\n", r.NodeID, r.RaftAddr, r.APIAddr, role, r.Voter, contact, applied, version)
+	}
 }
 
 func newJoinCmd() *cobra.Command {
@@ -194,7 +235,7 @@ or no quorum); 5 no node could be reached.`,
 					cancel()
 					rows = append(rows, newNodeStatus(addr, st, err))
 				}
-				if err := o.print(rows, func(w io.Writer) { nodeStatusTable(w, rows) }); err != nil {
+				if err := o.print(rows, func() error { return tabular(func(w io.Writer) { nodeStatusTable(w, rows) }) }); err != nil {
 					return err
 				}
 				return statusVerdict(rows)

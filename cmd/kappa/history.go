@@ -22,15 +22,25 @@ import (
 
 func newJobsEventsCmd() *cobra.Command {
 	var f clusterFlags
+	var o outputFlag
 	var follow bool
 	cmd := &cobra.Command{
 		Use:   "events JOB [--follow]",
 		Short: "Show a job's history: launches and why, checkpoints, leader changes, failures, retries",
-		Args:  cobra.ExactArgs(1),
+		Long: `Shows a job's history. -o json prints the history as one JobEventsResponse
+(events, dropped, partial); with --follow, one JobEvent object a line as
+each event is committed.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			id, err := parseJobID(args[0])
 			if err != nil {
 				return err
+			}
+			if err := o.check(); err != nil {
+				return err
+			}
+			if follow && o.format == "yaml" {
+				return usageError("--follow prints one event a line: use -o json or the table, not -o yaml")
 			}
 			run := func(ctx context.Context, c *kappaclient.Client) error {
 				st, err := c.Job(ctx, id, true)
@@ -38,7 +48,24 @@ func newJobsEventsCmd() *cobra.Command {
 					return err
 				}
 				submitted := st.GetSubmittedUnixMs()
-				return c.Events(ctx, id, 0, follow, func(r *wire.JobEventsResponse) { printEvents(r, submitted) })
+				all := &wire.JobEventsResponse{}
+				err = c.Events(ctx, id, 0, follow, func(r *wire.JobEventsResponse) {
+					switch {
+					case o.format == "table":
+						printEvents(r, submitted)
+					case follow:
+						for _, e := range r.GetEvents() {
+							fmt.Printf("%s\n", protoJSON(e))
+						}
+					default:
+						all.Events = append(all.Events, r.GetEvents()...)
+						all.Dropped, all.Partial = r.GetDropped(), r.GetPartial()
+					}
+				})
+				if err != nil || o.format == "table" || follow {
+					return err
+				}
+				return o.print(protoJSON(all), nil)
 			}
 			if follow {
 				return f.doFollowing(run)
@@ -48,6 +75,7 @@ func newJobsEventsCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new events until the job finishes")
 	f.register(cmd)
+	o.register(cmd)
 	return cmd
 }
 

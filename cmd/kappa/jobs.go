@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -16,8 +17,8 @@ import (
 )
 
 func newJobsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "jobs", Short: "List, show, follow, cancel and retry jobs on a cluster"}
-	cmd.AddCommand(newJobsListCmd(), newJobsShowCmd(), newJobsCancelCmd(), newJobsEventsCmd(), newJobsRetryCmd())
+	cmd := &cobra.Command{Use: "jobs", Short: "List, show, follow, wait for, cancel and retry jobs on a cluster"}
+	cmd.AddCommand(newJobsListCmd(), newJobsShowCmd(), newJobsCancelCmd(), newJobsEventsCmd(), newJobsRetryCmd(), newJobsWaitCmd())
 	return cmd
 }
 
@@ -35,12 +36,16 @@ func jobState(st *wire.JobStatus) string {
 
 func newJobsListCmd() *cobra.Command {
 	var f clusterFlags
+	var o outputFlag
 	var stale, archived bool
 	cmd := &cobra.Command{
 		Use:   "list [--archived]",
 		Short: "List the cluster's jobs, or the archive's",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
 				list := func() ([]*wire.JobStatus, error) { return c.Jobs(ctx, stale) }
 				if archived {
@@ -50,24 +55,28 @@ func newJobsListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "JOB\tSTATE\tNAME\tTASKS\tDONE\tLAUNCHES\tSUBMITTED")
-				for _, j := range jobs {
-					fmt.Fprintf(w, "j%d\t%s\t%s\t%d\t%d\t%d\t%s\n", j.GetJobId(), jobState(j), j.GetName(), j.GetTasksTotal(), j.GetTasksDone(),
-						j.GetLaunches(), time.UnixMilli(j.GetSubmittedUnixMs()).Format(time.RFC3339))
-				}
-				return w.Flush()
+				return o.print(protoList(jobs), func() error {
+					return tabular(func(w io.Writer) {
+						fmt.Fprintln(w, "JOB\tSTATE\tNAME\tTASKS\tDONE\tLAUNCHES\tSUBMITTED")
+						for _, j := range jobs {
+							fmt.Fprintf(w, "j%d\t%s\t%s\t%d\t%d\t%d\t%s\n", j.GetJobId(), jobState(j), j.GetName(), j.GetTasksTotal(), j.GetTasksDone(),
+								j.GetLaunches(), time.UnixMilli(j.GetSubmittedUnixMs()).Format(time.RFC3339))
+						}
+					})
+				})
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&stale, "stale", false, "answer from the contacted node's replica (cheap, may lag)")
 	cmd.Flags().BoolVar(&archived, "archived", false, "list the jobs forgotten after their retention, from the archive in the checkpoint store")
 	f.register(cmd)
+	o.register(cmd)
 	return cmd
 }
 
 func newJobsShowCmd() *cobra.Command {
 	var f clusterFlags
+	var o outputFlag
 	var stale bool
 	cmd := &cobra.Command{
 		Use:   "show JOB",
@@ -78,43 +87,52 @@ func newJobsShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := o.check(); err != nil {
+				return err
+			}
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
 				j, err := c.JobDetail(ctx, id, stale)
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintf(w, "job\tj%d (%s)\n", j.GetJobId(), j.GetName())
-				fmt.Fprintf(w, "state\t%s\n", jobState(j))
-				if j.GetOwner() != "" {
-					fmt.Fprintf(w, "owner\t%s\n", j.GetOwner())
-				}
-				fmt.Fprintf(w, "program\t%s\n", j.GetProgramHash())
-				if p := j.GetPriority(); p > 1 {
-					fmt.Fprintf(w, "priority\t%d\n", p)
-				}
-				printTimings(w, j)
-				fmt.Fprintf(w, "tasks\t%d total: %d pending, %d runnable, %d running, %d waiting, %d done, %d failed\n", j.GetTasksTotal(),
-					j.GetTasksPending(), j.GetTasksRunnable(), j.GetTasksRunning(), j.GetTasksBlocked(), j.GetTasksDone(), j.GetTasksFailed())
-				fmt.Fprintf(w, "launches\t%d (%d relaunches, %d yields, epoch ≤%d)\n", j.GetLaunches(), j.GetRelaunches(), j.GetYields(), j.GetMaxEpoch())
-				fmt.Fprintf(w, "calls\t%d; checkpoints %d (%s)\n", j.GetRpcs(), j.GetCheckpoints(), humanBytes(j.GetCheckpointBytes()))
-				if j.GetResultJson() != "" {
-					fmt.Fprintf(w, "result\t%s\n", j.GetResultJson())
-				}
-				if j.GetError() != "" {
-					fmt.Fprintf(w, "error\t%s\n", strings.ReplaceAll(j.GetError(), "\n", "\n\t"))
-				}
-				if err := w.Flush(); err != nil {
-					return err
-				}
-				fmt.Println()
-				return printTaskTable(j)
+				return o.print(protoJSON(j), func() error { return printJob(j) })
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&stale, "stale", false, "answer from the contacted node's replica (cheap, may lag)")
 	f.register(cmd)
+	o.register(cmd)
 	return cmd
+}
+
+// printJob is `jobs show`'s table: the job's fields, then its tasks.
+func printJob(j *wire.JobStatus) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "job\tj%d (%s)\n", j.GetJobId(), j.GetName())
+	fmt.Fprintf(w, "state\t%s\n", jobState(j))
+	if j.GetOwner() != "" {
+		fmt.Fprintf(w, "owner\t%s\n", j.GetOwner())
+	}
+	fmt.Fprintf(w, "program\t%s\n", j.GetProgramHash())
+	if p := j.GetPriority(); p > 1 {
+		fmt.Fprintf(w, "priority\t%d\n", p)
+	}
+	printTimings(w, j)
+	fmt.Fprintf(w, "tasks\t%d total: %d pending, %d runnable, %d running, %d waiting, %d done, %d failed\n", j.GetTasksTotal(),
+		j.GetTasksPending(), j.GetTasksRunnable(), j.GetTasksRunning(), j.GetTasksBlocked(), j.GetTasksDone(), j.GetTasksFailed())
+	fmt.Fprintf(w, "launches\t%d (%d relaunches, %d yields, epoch ≤%d)\n", j.GetLaunches(), j.GetRelaunches(), j.GetYields(), j.GetMaxEpoch())
+	fmt.Fprintf(w, "calls\t%d; checkpoints %d (%s)\n", j.GetRpcs(), j.GetCheckpoints(), humanBytes(j.GetCheckpointBytes()))
+	if j.GetResultJson() != "" {
+		fmt.Fprintf(w, "result\t%s\n", j.GetResultJson())
+	}
+	if j.GetError() != "" {
+		fmt.Fprintf(w, "error\t%s\n", strings.ReplaceAll(j.GetError(), "\n", "\n\t"))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Println()
+	return printTaskTable(j)
 }
 
 func newJobsCancelCmd() *cobra.Command {
@@ -159,4 +177,43 @@ func userName() string {
 		return u
 	}
 	return "an operator"
+}
+
+func newJobsWaitCmd() *cobra.Command {
+	var f clusterFlags
+	cmd := &cobra.Command{
+		Use:   "wait JOB",
+		Short: "Wait for a job to finish, then print its result as kappa run does",
+		Long: `Follows a job (for instance one submitted with kappa run --detach) to its
+end, across leader changes, with its progress on stderr. Then, as kappa run:
+a succeeded job's result as JSON on stdout and exit 0; a failed or cancelled
+job's error and exit 1. An unknown job exits 6. No time limit: Ctrl-C stops
+waiting (exit 130), not the job.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			return f.doFollowing(func(ctx context.Context, c *kappaclient.Client) error {
+				// Watch waits for a job it cannot see yet (a lagging
+				// node); a linearizable read first tells an unknown job.
+				cctx, cancel := context.WithTimeout(ctx, f.timeout)
+				_, err := c.Job(cctx, id, false)
+				cancel()
+				if err != nil {
+					return err
+				}
+				view := newProgressView(os.Stderr)
+				last, err := c.Watch(ctx, id, view.update)
+				view.done(last)
+				if err != nil {
+					return err
+				}
+				return jobOutcome(last)
+			})
+		},
+	}
+	f.register(cmd)
+	return cmd
 }

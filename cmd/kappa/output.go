@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 )
 
@@ -33,12 +36,22 @@ func (o *outputFlag) check() error {
 	return usageError("-o %q: want %s", o.format, strings.Join(outputFormats, ", "))
 }
 
-// print writes v as JSON or YAML, or calls table with a tab-aligned writer.
-func (o *outputFlag) print(v any, table func(w io.Writer)) error {
-	return o.write(os.Stdout, v, table)
+// print writes v as JSON or YAML to stdout, or calls table.
+func (o *outputFlag) print(v any, table func() error) error {
+	if o.format == "table" || o.format == "" {
+		return table()
+	}
+	return o.write(os.Stdout, v)
 }
 
-func (o *outputFlag) write(out io.Writer, v any, table func(w io.Writer)) error {
+// tabular runs rows with a tab-aligned writer on stdout.
+func tabular(rows func(w io.Writer)) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	rows(w)
+	return w.Flush()
+}
+
+func (o *outputFlag) write(out io.Writer, v any) error {
 	switch o.format {
 	case "json":
 		enc := json.NewEncoder(out)
@@ -61,7 +74,26 @@ func (o *outputFlag) write(out io.Writer, v any, table func(w io.Writer)) error 
 		_, err = out.Write(b)
 		return err
 	}
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	table(w)
-	return w.Flush()
+	return fmt.Errorf("output format %q", o.format)
+}
+
+// protoJSON is an API message as scripts read it: proto3 JSON with the
+// field names of transport/proto/kappa/v1 and every field present (64-bit
+// integers are strings, enums their names), so the names stay stable as
+// the API evolves by its compatibility rules.
+func protoJSON(m proto.Message) json.RawMessage {
+	b, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(m)
+	if err != nil {
+		panic(err) // a valid message always marshals
+	}
+	return b
+}
+
+// protoList is protoJSON of each message.
+func protoList[M proto.Message](ms []M) []json.RawMessage {
+	out := make([]json.RawMessage, len(ms))
+	for i, m := range ms {
+		out[i] = protoJSON(m)
+	}
+	return out
 }

@@ -31,6 +31,7 @@ type runOptions struct {
 	priority    uint32
 	quiet       bool
 	verbose     bool
+	detach      bool
 	lambda      lambdaOptions
 	bundle      checkpoint.BundleOptions
 	autoPause   time.Duration
@@ -61,6 +62,7 @@ with its traceback.`,
 	f.Uint32Var(&o.priority, "priority", 1, fmt.Sprintf("with --cluster, the job's share of lambda launches against other jobs' (1..%d): priority 3 gets three launches for each one of a priority-1 job while both have tasks waiting", fsm.MaxPriority))
 	f.BoolVar(&o.quiet, "quiet", false, "hide the program's own output")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log what the coordinator does")
+	f.BoolVar(&o.detach, "detach", false, "with --cluster: print the job id once it is submitted and return (follow it with `kappa jobs wait`)")
 	f.BoolVar(&o.bundle.NoAutoPauses, "no-auto-pauses", false, noAutoPausesHelp+" (for this job)")
 	f.DurationVar(&o.autoPause, "auto-checkpoint", node.DefaultConfig().Worker.AutoPause, "automatic checkpoint interval of the embedded default's workers")
 	o.lambda.register(cmd)
@@ -80,6 +82,9 @@ func run(program string, o runOptions) error {
 	}
 	if o.autoPause <= 0 {
 		return usageError("--auto-checkpoint must be positive, got %s", o.autoPause)
+	}
+	if o.detach && o.cluster == "" {
+		return usageError("--detach needs --cluster (or $KAPPA_CLUSTER): the embedded default stops when kappa run returns")
 	}
 	bundle, _, err := checkpoint.BuildBundleWith(program, o.bundle)
 	if err != nil {
@@ -140,12 +145,27 @@ func run(program string, o runOptions) error {
 		// version knows no priorities.
 		sub.Priority = o.priority
 	}
+	if o.detach {
+		res, err := c.SubmitJob(ctx, sub)
+		if err != nil {
+			return interrupted(ctx, fmt.Errorf("submitting the job: %w", err))
+		}
+		fmt.Printf("j%d\n", res.GetJobId())
+		return nil
+	}
 	st, err := submitAndWatch(ctx, c, sub, view)
 	if err != nil {
 		return err
 	}
+	return jobOutcome(st)
+}
+
+// jobOutcome is how kappa run and kappa jobs wait end: a succeeded job's
+// result as JSON on stdout (exit 0), a failed or cancelled job's error
+// (exit 1).
+func jobOutcome(st *wire.JobStatus) error {
 	if st.GetState() != wire.JobState_JOB_SUCCEEDED {
-		return &exitError{code: 1, msg: "job failed: " + st.GetError()}
+		return &exitError{code: exitFailed, msg: "job failed: " + st.GetError()}
 	}
 	fmt.Println(st.GetResultJson())
 	return nil
@@ -225,7 +245,7 @@ func followNotes(ctx context.Context, c *kappaclient.Client, job uint64, view *p
 // interrupted turns an error caused by Ctrl-C into exit code 130.
 func interrupted(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return &exitError{code: 130, msg: "interrupted"}
+		return &exitError{code: exitInterrupted, msg: "interrupted"}
 	}
 	return err
 }

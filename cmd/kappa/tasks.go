@@ -24,6 +24,7 @@ func newTasksCmd() *cobra.Command {
 
 func newTasksLogsCmd() *cobra.Command {
 	var f clusterFlags
+	var o outputFlag
 	cmd := &cobra.Command{
 		Use:   "logs JOB [TASK]",
 		Short: "Print each invocation of a job's tasks: request id, epoch, outcome and its output",
@@ -49,21 +50,24 @@ the request id printed here.`,
 					return usageError("%q is not a task id (e.g. t3 or 3)", args[1])
 				}
 			}
+			if err := o.check(); err != nil {
+				return err
+			}
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
 				if _, err := c.Job(ctx, job, true); err != nil {
 					return err
 				}
 				logs, asked := gatherInvocationLogs(ctx, c, job, task)
 				if len(logs) == 0 {
-					return &exitError{code: 1, msg: fmt.Sprintf("no invocation logs for j%d%s on %s (nodes keep only the invocations they launched, in memory; on AWS see CloudWatch)",
+					return &exitError{code: exitNotFound, msg: fmt.Sprintf("no invocation logs for j%d%s on %s (nodes keep only the invocations they launched, in memory; on AWS see CloudWatch)",
 						job, taskSuffix(task), strings.Join(asked, ", "))}
 				}
-				printInvocationLogs(os.Stdout, logs)
-				return nil
+				return o.print(protoList(logs), func() error { printInvocationLogs(os.Stdout, logs); return nil })
 			})
 		},
 	}
 	f.register(cmd)
+	o.register(cmd)
 	return cmd
 }
 

@@ -11,15 +11,21 @@ import (
 )
 
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var o outputFlag
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print this build's version and the versions it speaks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			printVersion(cmd.OutOrStdout(), node.BuildInfo(0))
-			return nil
+			if err := o.check(); err != nil {
+				return err
+			}
+			v := node.BuildInfo(0)
+			return o.print(protoJSON(v), func() error { printVersion(cmd.OutOrStdout(), v); return nil })
 		},
 	}
+	o.register(cmd)
+	return cmd
 }
 
 func printVersion(w io.Writer, v *wire.VersionInfo) {
