@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -35,6 +36,9 @@ type rule struct {
 	// TLS: nodes then have no certificate to prove themselves with, and
 	// still ask each other for their status (versions, the cluster id).
 	plaintextAnonymous bool
+	// anonymous admits every caller, with credentials or without: health
+	// checks (load balancers hold none), which reveal only readiness.
+	anonymous bool
 }
 
 var (
@@ -70,6 +74,8 @@ var authzTable = map[string]rule{
 	wire.TaskService_Poll_FullMethodName:      {allow: tasks},
 	wire.TaskService_Park_FullMethodName:      {allow: tasks},
 	wire.TaskService_Heartbeat_FullMethodName: {allow: tasks},
+
+	healthpb.Health_Check_FullMethodName: {allow: rolesOf(allRoles...), anonymous: true},
 }
 
 // roleSet is a set of roles.
@@ -190,7 +196,7 @@ func (a *authz) admit(ctx context.Context, method string) (Principal, rule, erro
 	if err != nil {
 		return p, r, err
 	}
-	if p.Role == RoleAnonymous && r.plaintextAnonymous && !a.certs {
+	if r.anonymous || p.Role == RoleAnonymous && r.plaintextAnonymous && !a.certs {
 		return p, r, nil
 	}
 	if p.Role == RoleAnonymous {
@@ -209,6 +215,8 @@ func (a *authz) admit(ctx context.Context, method string) (Principal, rule, erro
 // leader: the call is marked so that it is forwarded, never served here.
 func (a *authz) authorize(ctx context.Context, p Principal, r rule, method string, req any) (context.Context, error) {
 	switch {
+	case r.anonymous:
+		return ctx, nil
 	case p.Role == RoleTask:
 		return a.checkTask(ctx, p, method, req)
 	case p.Role == RoleSubmitter && r.ownJob:

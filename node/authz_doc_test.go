@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -19,7 +21,8 @@ func authzMarkdown() string {
 		b.WriteString(" " + string(r) + " |")
 	}
 	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(cols)) + "\n")
-	services := []string{wire.ClientService_ServiceDesc.ServiceName, wire.AdminService_ServiceDesc.ServiceName, wire.TaskService_ServiceDesc.ServiceName}
+	services := []string{wire.ClientService_ServiceDesc.ServiceName, wire.AdminService_ServiceDesc.ServiceName, wire.TaskService_ServiceDesc.ServiceName,
+		healthpb.Health_ServiceDesc.ServiceName}
 	var methods []string
 	for m := range authzTable {
 		methods = append(methods, m)
@@ -34,10 +37,12 @@ func authzMarkdown() string {
 	})
 	for _, m := range methods {
 		r := authzTable[m]
-		b.WriteString("| `" + strings.TrimPrefix(m, "/kappa.v1.") + "` |")
+		b.WriteString("| `" + strings.TrimPrefix(strings.TrimPrefix(m, "/kappa.v1."), "/") + "` |")
 		for _, role := range cols {
 			cell := "—"
 			switch {
+			case r.anonymous:
+				cell = "yes"
 			case role == RoleAnonymous && r.plaintextAnonymous:
 				cell = "without TLS"
 			case !r.allow.has(role):
