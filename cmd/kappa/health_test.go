@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/kappa-serverless/kappa/node"
@@ -38,13 +37,11 @@ func readyz(t *testing.T, c *proccluster.Cluster, n *proccluster.Node) (int, nod
 	return resp.StatusCode, r
 }
 
-// grpcHealth is the standard health service's answer for service on n.
+// grpcHealth is the standard health service's answer for service on n,
+// asked anonymously (no client certificate).
 func grpcHealth(t *testing.T, c *proccluster.Cluster, n *proccluster.Node, service string) healthpb.HealthCheckResponse_ServingStatus {
 	t.Helper()
-	conn, err := grpc.NewClient(n.APIAddr, c.ClientOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := anonymousConn(t, c, n)
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

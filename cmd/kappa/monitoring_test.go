@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 	"gopkg.in/yaml.v3"
 
 	"github.com/kappa-serverless/kappa/node/proccluster"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
 // documentedMetric is a row of docs/metrics.md.
@@ -136,6 +143,7 @@ func TestMetricsMatchTheDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	refuseAnonymousCall(t, c, leader)
 	families := map[string]*scrapedFamily{}
 	var leaderFamilies map[string]*scrapedFamily
 	for _, n := range c.Nodes {
@@ -360,4 +368,35 @@ func TestGrafanaDashboard(t *testing.T) {
 	if dash.Title == "" || queries < 10 {
 		t.Errorf("dashboard %q has %d queries", dash.Title, queries)
 	}
+}
+
+// refuseAnonymousCall makes n refuse one call (ListJobs without a client
+// certificate), so kappa_api_refused_total has a series.
+func refuseAnonymousCall(t *testing.T, c *proccluster.Cluster, n *proccluster.Node) {
+	t.Helper()
+	conn := anonymousConn(t, c, n)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := wire.NewClientServiceClient(conn).ListJobs(ctx, &wire.ListJobsRequest{})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("anonymous ListJobs: %v, want Unauthenticated", err)
+	}
+}
+
+// anonymousConn dials n's API over TLS, trusting the cluster's CA, with no
+// client certificate.
+func anonymousConn(t *testing.T, c *proccluster.Cluster, n *proccluster.Node) *grpc.ClientConn {
+	t.Helper()
+	_, admin, err := c.NodeHTTP(n.APIAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := admin.Transport.(*http.Transport).TLSClientConfig.Clone()
+	cfg.GetClientCertificate, cfg.Certificates = nil, nil
+	conn, err := grpc.NewClient(n.APIAddr, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
