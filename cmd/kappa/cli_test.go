@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -204,7 +208,7 @@ func TestReadmeProgram(t *testing.T) {
 // devCluster runs `kappa dev-cluster` in dir until stop is called, and
 // returns the environment its printed export line sets.
 func devCluster(t *testing.T, dir string, base int) (env []string, stop func() string) {
-	dev := exec.Command(nodetest.KappaBinary(t), "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s")
+	dev := exec.Command(nodetest.KappaBinary(t), "dev-cluster", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base), "--lambda-timeout", "5s", "--metrics")
 	var out nodetest.Output
 	dev.Stdout, dev.Stderr = &out, &out
 	if err := dev.Start(); err != nil {
@@ -269,8 +273,27 @@ func TestDevClusterDrill(t *testing.T) {
 	if r := kappaEnv(t, env, "jobs", "show", "j1"); r.code != 0 || !strings.Contains(r.stdout, "succeeded") {
 		t.Fatalf("jobs show: %+v", r)
 	}
-	if r := kappaEnv(t, env, "jobs", "cancel", "j1"); r.code != 1 || !strings.Contains(r.stderr, "already finished") {
+	if r := kappaEnv(t, env, "jobs", "cancel", "j1"); r.code != exitFinished || !strings.Contains(r.stderr, "already finished") {
 		t.Fatalf("cancelling a finished job: %+v", r)
+	}
+	// --metrics gave every node a health port, anonymous over TLS.
+	ca, err := os.ReadFile(filepath.Join(strings.TrimPrefix(env[1], "KAPPA_CERTS_DIR="), "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	https := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for i := 1; i <= 3; i++ {
+		resp, err := https.Get(fmt.Sprintf("https://127.0.0.1:%d/readyz", base+200+i))
+		if err != nil {
+			t.Fatalf("/readyz of n%d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"leader_id":"n2"`) {
+			t.Fatalf("/readyz of n%d: %d %s", i, resp.StatusCode, body)
+		}
 	}
 	// Without the certs dir: a usage error naming the fix; in plaintext:
 	// the nodes do not answer.
