@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -108,46 +107,4 @@ func buildZip(files map[string][]byte, m Manifest) ([]byte, string, error) {
 func BundleHash(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
-}
-
-// ReadBundle checks a bundle and returns its manifest and files.
-func ReadBundle(data []byte) (Manifest, map[string][]byte, error) {
-	var m Manifest
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return m, nil, fmt.Errorf("program bundle is not a zip archive: %w", err)
-	}
-	files := map[string][]byte{}
-	for _, f := range zr.File {
-		if strings.Contains(f.Name, "..") || strings.HasPrefix(f.Name, "/") {
-			return m, nil, fmt.Errorf("program bundle has an unsafe path %q", f.Name)
-		}
-		if f.UncompressedSize64 > maxBundleFile {
-			return m, nil, fmt.Errorf("program bundle file %s is %d bytes; the limit is %d", f.Name, f.UncompressedSize64, maxBundleFile)
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return m, nil, fmt.Errorf("program bundle file %s: %w", f.Name, err)
-		}
-		b, err := io.ReadAll(io.LimitReader(rc, maxBundleFile+1))
-		rc.Close()
-		if err != nil {
-			return m, nil, fmt.Errorf("program bundle file %s: %w", f.Name, err)
-		}
-		files[f.Name] = b
-	}
-	raw, ok := files[manifestName]
-	if !ok {
-		return m, nil, fmt.Errorf("program bundle has no %s manifest", manifestName)
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return m, nil, fmt.Errorf("program bundle manifest: %w", err)
-	}
-	if m.Format != 1 {
-		return m, nil, fmt.Errorf("program bundle format %d is not supported (want 1)", m.Format)
-	}
-	if _, ok := files[m.Entry]; !ok {
-		return m, nil, fmt.Errorf("program bundle's entry %q is not in the bundle", m.Entry)
-	}
-	return m, files, nil
 }

@@ -16,6 +16,10 @@ import (
 //
 // Numbers are decimal without leading zeros, so every key has one spelling.
 
+// ResultJSONValue is the value kind of a job result's JSON stored by key
+// (one too large to keep in the job's record).
+const ResultJSONValue = "json"
+
 // KeyKind says what a key holds.
 type KeyKind int
 

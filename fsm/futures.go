@@ -100,6 +100,11 @@ func (m *Machine) exit(j *pb.Job, t *pb.Task, now int64, e *pb.Exit) {
 	if t.GetId() == RootTask {
 		j.Result = e.GetResult()
 		j.ResultJson = e.GetResultJson()
+		j.ResultJsonKey = e.GetResultJsonKey()
+		j.ResultJsonBytes = uint64(len(e.GetResultJson()))
+		if j.ResultJsonKey != "" {
+			j.ResultJsonBytes = e.GetResultJsonBytes()
+		}
 		m.finishJob(j, now, pb.JobState_JOB_SUCCEEDED, "")
 		return
 	}

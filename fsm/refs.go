@@ -28,6 +28,9 @@ func (m *Machine) Refs(job uint64) JobRefs {
 		}
 	}
 	add(j.GetResult())
+	if k := j.GetResultJsonKey(); k != "" {
+		r.Keys[k] = true
+	}
 	for id := uint64(1); id < j.GetNextTaskId(); id++ {
 		t := m.tasks[TaskKey{job, id}]
 		if t == nil {

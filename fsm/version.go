@@ -16,7 +16,8 @@ const (
 	// 2: job histories (LeaderChanged, SubmitJob.history_limit, the lease
 	// expiry outcome), RetryJob and SetDrain (members kept off leadership);
 	// Launch.secret_hash (task credentials), SubmitJob.owner; SetKeys (keys
-	// from the nodes' key files; no key in InitCluster).
+	// from the nodes' key files; no key in InitCluster);
+	// Exit.result_json_key (a root's result stored by key).
 	// 2 also: quotas, priorities and the cluster clock in commands; fair
 	// launch order, bounded sessions and retention by cluster clock.
 	CommandVersion uint32 = 2
@@ -44,6 +45,8 @@ func fieldsSince(c *pb.Command) uint32 {
 		len(c.GetLaunch().GetSecretHash()) > 0, c.GetSubmitJob().GetOwner() != "",
 		c.GetQuotas() != nil, c.GetClockMs() != 0, c.GetSubmitJob().GetPriority() != 0:
 		return 2
+	case c.GetCall().GetExit().GetResultJsonKey() != "":
+		return 2 // an old replica would record an empty result
 	}
 	return 1
 }

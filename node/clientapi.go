@@ -25,8 +25,9 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 	if req.GetClientId() == "" || req.GetRequestId() == 0 {
 		return nil, invalid(ctx, "submit needs client_id and request_id (they make a retried submit safe)")
 	}
-	if _, _, err := checkpoint.ReadBundle(req.GetProgramBundle()); err != nil {
-		return nil, invalid(ctx, "submit: "+err.Error())
+	hash, err := a.n.cfg.Limits.checkSubmit(req)
+	if err != nil {
+		return nil, refused(ctx, "submit", err)
 	}
 	if p := req.GetPriority(); p > fsm.MaxPriority {
 		return nil, invalid(ctx, fmt.Sprintf("submit: priority %d is not between 1 and %d", p, fsm.MaxPriority))
@@ -40,7 +41,6 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 	}
 	// The bundle goes to the store first, by content hash, so the job that
 	// pins the hash can always fetch it.
-	hash := checkpoint.BundleHash(req.GetProgramBundle())
 	err = a.n.cfg.Store.Put(ctx, checkpoint.ProgramKey(hash), req.GetProgramBundle())
 	if err != nil && !errors.Is(err, checkpoint.ErrExists) {
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_ERROR_REASON_UNSPECIFIED, "submit: storing the program: "+err.Error())
@@ -204,7 +204,10 @@ func (a *clientAPI) ListJobs(ctx context.Context, req *wire.ListJobsRequest) (*w
 	a.n.replica.read(func(m *fsm.Machine) { jobs = m.Jobs() })
 	out := &wire.ListJobsResponse{}
 	for _, j := range jobs {
-		out.Jobs = append(out.Jobs, jobStatusOf(j))
+		// A listing carries no results: GetJob and JobResult do.
+		st := jobStatusOf(j)
+		st.ResultJson = ""
+		out.Jobs = append(out.Jobs, st)
 	}
 	return out, nil
 }
@@ -212,6 +215,9 @@ func (a *clientAPI) ListJobs(ctx context.Context, req *wire.ListJobsRequest) (*w
 func (a *clientAPI) CancelJob(ctx context.Context, req *wire.CancelJobRequest) (*wire.CancelJobResponse, error) {
 	if req.GetClientId() == "" || req.GetRequestId() == 0 {
 		return nil, invalid(ctx, "cancel needs client_id and request_id (they make a retried cancel safe)")
+	}
+	if len(req.GetReason()) > maxNameBytes {
+		return nil, invalid(ctx, fmt.Sprintf("cancel: the reason is %d bytes; reasons are at most %d", len(req.GetReason()), maxNameBytes))
 	}
 	_, err := a.n.commit(ctx, &pb.Command{ClientId: req.GetClientId(), RequestId: req.GetRequestId(),
 		Op: &pb.Command_CancelJob{CancelJob: &pb.CancelJob{JobId: req.GetJobId(), Reason: req.GetReason()}}})
@@ -259,6 +265,8 @@ func jobStatusOf(j *pb.Job) *wire.JobStatus {
 		Relaunches:      j.GetRelaunches(),
 		MaxEpoch:        j.GetMaxEpoch(),
 		ResultJson:      j.GetResultJson(),
+		ResultBytes:     j.GetResultJsonBytes(),
+		ResultStored:    j.GetResultJsonKey() != "",
 		Error:           j.GetError(),
 		SubmittedUnixMs: j.GetSubmittedUnixMs(),
 		FinishedUnixMs:  j.GetFinishedUnixMs(),

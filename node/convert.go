@@ -121,7 +121,8 @@ func callToFSM(c *wire.CallRequest) (*pb.TaskCall, error) {
 	case *wire.CallRequest_Yield:
 		out.Op = &pb.TaskCall_Yield{Yield: &pb.Yield{}}
 	case *wire.CallRequest_Exit:
-		out.Op = &pb.TaskCall_Exit{Exit: &pb.Exit{Result: valueToFSM(op.Exit.GetResult()), ResultJson: op.Exit.GetResultJson()}}
+		out.Op = &pb.TaskCall_Exit{Exit: &pb.Exit{Result: valueToFSM(op.Exit.GetResult()), ResultJson: op.Exit.GetResultJson(),
+			ResultJsonKey: op.Exit.GetResultJsonKey(), ResultJsonBytes: op.Exit.GetResultJsonBytes()}}
 	case *wire.CallRequest_Fail:
 		out.Op = &pb.TaskCall_Fail{Fail: &pb.Fail{Error: op.Fail.GetError()}}
 	case *wire.CallRequest_CreateQueues:

@@ -61,7 +61,10 @@ func fsmError(ctx context.Context, e *pb.Error) error {
 // retryable elsewhere; a cancelled caller gets its own error back.
 func proposeError(ctx context.Context, err error) error {
 	var gate *versionGateError
+	var limit *LimitError
 	switch {
+	case errors.As(err, &limit):
+		return limitRPCError(ctx, err)
 	case errors.As(err, &gate):
 		return rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, err.Error())
 	case errors.Is(err, ErrNoLeader):

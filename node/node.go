@@ -96,6 +96,8 @@ type Config struct {
 
 	Raft   RaftTuning
 	Worker WorkerSettings
+	// Limits bound what one request can make the cluster hold (limits.go).
+	Limits Limits
 	Logger *slog.Logger
 	// hashicorp/raft's own log lines at RaftLogLevel (default: warnings and
 	// errors) go through Logger, in its format, with logger=raft; or, when
@@ -186,6 +188,7 @@ func DefaultConfig() Config {
 			HeartbeatInterval: 2 * time.Second, // the lease is 3 of these plus 2s
 			AutoPause:         5 * time.Second,
 		},
+		Limits: defaultLimits(),
 	}
 }
 
@@ -216,6 +219,7 @@ func (c *Config) setDefaults() {
 	orDefault(&w.BusyWait, dw.BusyWait)
 	orDefault(&w.HeartbeatInterval, dw.HeartbeatInterval)
 	orDefault(&w.AutoPause, dw.AutoPause)
+	c.Limits.setDefaults()
 }
 
 // orDefault sets *v to d when *v is its zero value.
@@ -295,6 +299,9 @@ func Start(cfg Config) (*Node, error) {
 	if err := securePaths(cfg.DataDir, cfg.Logger.With("node", cfg.NodeID)); err != nil {
 		return nil, err
 	}
+	if err := cfg.Limits.check(); err != nil {
+		return nil, err
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{}),
 		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1), drainNow: make(chan struct{}, 1)}
 	n.replica.m.SetMaxVersion(cfg.MaxCommandVersion)
@@ -320,7 +327,7 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.metrics.observeRaft(n.raft, n.done)
-	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics, n.clusterVersion)
+	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, cfg.Limits.EntryBytes, n.metrics, n.clusterVersion)
 	n.proposer.quotas = cfg.Quotas.stamp()
 	n.proposer.clock = n.replica.clusterClock
 	n.proposer.wallOffset = cfg.TestClockOffset
@@ -329,7 +336,9 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.TestInterceptor != nil {
 		chain = append(chain, cfg.TestInterceptor)
 	}
-	n.grpc = grpc.NewServer(append(apiCreds, grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg),
+	// gRPC refuses a message over RequestBytes from its length prefix,
+	// before reading its body.
+	n.grpc = grpc.NewServer(append(apiCreds, grpc.MaxRecvMsgSize(cfg.Limits.RequestBytes), grpc.MaxSendMsgSize(maxMsg),
 		grpc.ChainUnaryInterceptor(chain...), grpc.ChainStreamInterceptor(n.authz.stream))...)
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
@@ -416,6 +425,7 @@ func (n *Node) openRaft() error {
 	rc.SnapshotThreshold = n.cfg.Raft.SnapshotThreshold
 	rc.SnapshotInterval = n.cfg.Raft.SnapshotInterval
 	rc.TrailingLogs = n.cfg.Raft.TrailingLogs
+	rc.MaxAppendEntries = maxAppendEntries(n.cfg.Limits.EntryBytes)
 	notify := make(chan bool, 16)
 	rc.NotifyCh = notify
 	level := hclog.LevelFromString(n.cfg.RaftLogLevel)

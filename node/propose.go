@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/kappa-serverless/kappa/fsm"
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 )
 
-// maxBatch bounds how many commands share one log entry.
+// maxBatch bounds how many commands share one log entry (Limits.EntryBytes
+// bounds its bytes).
 const maxBatch = 256
 
 // maxInFlight bounds the entries handed to raft and not yet committed:
@@ -39,14 +41,18 @@ type proposer struct {
 	// wallOffset shifts the wall clock stamped in now_unix_ms (tests).
 	wallOffset time.Duration
 	timeout    time.Duration
-	queue      chan *proposal
-	done       chan struct{}
-	inFlight   chan struct{}
-	metrics    *metrics
+	// maxBytes caps an entry's encoded size: a batch is cut before it, and
+	// a command that alone is larger is refused.
+	maxBytes int
+	queue    chan *proposal
+	done     chan struct{}
+	inFlight chan struct{}
+	metrics  *metrics
 }
 
 type proposal struct {
 	cmd    *pb.Command
+	size   int // the command's share of the entry's encoding
 	result chan proposed
 }
 
@@ -60,8 +66,8 @@ type proposed struct {
 // which is why every retried write is de-duplicated by the FSM.
 var ErrNoLeader = errors.New("not the leader")
 
-func newProposer(r *raft.Raft, timeout time.Duration, m *metrics, clusterVersion func() uint32) *proposer {
-	p := &proposer{raft: r, clusterVersion: clusterVersion, timeout: timeout, queue: make(chan *proposal, maxBatch*4), done: make(chan struct{}),
+func newProposer(r *raft.Raft, timeout time.Duration, maxBytes int, m *metrics, clusterVersion func() uint32) *proposer {
+	p := &proposer{raft: r, clusterVersion: clusterVersion, timeout: timeout, maxBytes: maxBytes, queue: make(chan *proposal, maxBatch*4), done: make(chan struct{}),
 		inFlight: make(chan struct{}, maxInFlight), metrics: m}
 	go p.run()
 	return p
@@ -83,7 +89,11 @@ func (p *proposer) propose(ctx context.Context, cmd *pb.Command) (*pb.Result, er
 		return nil, &versionGateError{need: need, have: have}
 	}
 	cmd.NowUnixMs = time.Now().Add(p.wallOffset).UnixMilli()
-	pr := &proposal{cmd: cmd, result: make(chan proposed, 1)}
+	pr := &proposal{cmd: cmd, size: entryShare(cmd), result: make(chan proposed, 1)}
+	if pr.size > p.maxBytes-entryOverhead {
+		return nil, &LimitError{What: "the request's log entry", Size: int64(pr.size), Limit: int64(p.maxBytes), Flag: flagEntryBytes,
+			Hint: "send large values through the checkpoint store"}
+	}
 	select {
 	case p.queue <- pr:
 	case <-ctx.Done():
@@ -101,14 +111,29 @@ func (p *proposer) propose(ctx context.Context, cmd *pb.Command) (*pb.Result, er
 	}
 }
 
+// entryOverhead is room for an entry's own fields (its version).
+const entryOverhead = 16
+
+// entryShare is what a command adds to an entry's encoding: the command
+// and its field tag and length.
+func entryShare(cmd *pb.Command) int {
+	n := proto.Size(cmd)
+	return n + 1 + protowire.SizeVarint(uint64(n))
+}
+
 func (p *proposer) run() {
+	var carry *proposal // did not fit into the last entry: starts the next
 	for {
 		var batch []*proposal
-		select {
-		case first := <-p.queue:
-			batch = append(batch, first)
-		case <-p.done:
-			return
+		if carry != nil {
+			batch, carry = append(batch, carry), nil
+		} else {
+			select {
+			case first := <-p.queue:
+				batch = append(batch, first)
+			case <-p.done:
+				return
+			}
 		}
 		// Wait for room in the pipeline; meanwhile commands queue up and
 		// join this batch.
@@ -118,11 +143,17 @@ func (p *proposer) run() {
 			finish(batch, nil, fmt.Errorf("%w: the node is shutting down", ErrNoLeader))
 			return
 		}
+		size := entryOverhead + batch[0].size
 	drain:
 		for len(batch) < maxBatch {
 			select {
 			case more := <-p.queue:
+				if size+more.size > p.maxBytes {
+					carry = more
+					break drain
+				}
 				batch = append(batch, more)
+				size += more.size
 			default:
 				break drain
 			}

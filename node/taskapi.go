@@ -49,10 +49,16 @@ func (a *taskAPI) Claim(ctx context.Context, req *wire.ClaimRequest) (*wire.Clai
 		a.n.log.Error("cannot give a claiming task its job's keys", "job", req.GetJobId(), "err", err)
 		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, "claim granted, but this leader cannot give the job's keys: "+err.Error())
 	}
+	grant.Limits = a.n.cfg.Limits.wire()
 	return grant, nil
 }
 
 func (a *taskAPI) Call(ctx context.Context, req *wire.CallRequest) (*wire.CallResponse, error) {
+	var version uint32
+	a.n.replica.read(func(m *fsm.Machine) { version = m.ClusterVersion() })
+	if err := a.n.cfg.Limits.checkCall(req, version); err != nil {
+		return nil, refused(ctx, "call", err)
+	}
 	call, err := callToFSM(req)
 	if err != nil {
 		return nil, invalid(ctx, err.Error())

@@ -95,6 +95,14 @@ func newJobsShowCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if j.GetState() == wire.JobState_JOB_SUCCEEDED && j.GetResultStored() && !j.GetArchived() {
+					// Too large for the job's record: fetched from the store.
+					result, err := c.Result(ctx, j)
+					if err != nil {
+						return err
+					}
+					j.ResultJson = string(result)
+				}
 				return o.print(protoJSON(j), func() error { return printJob(j) })
 			})
 		},

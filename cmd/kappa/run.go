@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -71,8 +70,8 @@ with its traceback.`,
 }
 
 func run(program string, o runOptions) error {
-	if !json.Valid([]byte(o.event)) {
-		return usageError("--event is not valid JSON: %s", o.event)
+	if err := node.EventJSONError([]byte(o.event)); err != nil {
+		return usageError("--event: %v", err)
 	}
 	if o.priority < 1 || o.priority > fsm.MaxPriority {
 		return usageError("--priority must be between 1 and %d, got %d", fsm.MaxPriority, o.priority)
@@ -167,7 +166,11 @@ func jobOutcome(st *wire.JobStatus) error {
 	if st.GetState() != wire.JobState_JOB_SUCCEEDED {
 		return &exitError{code: exitFailed, msg: "job failed: " + st.GetError()}
 	}
-	fmt.Println(st.GetResultJson())
+	result, err := c.Result(ctx, st)
+	if err != nil {
+		return interrupted(ctx, err)
+	}
+	os.Stdout.Write(append(result, '\n'))
 	return nil
 }
 

@@ -62,6 +62,7 @@ type serverOptions struct {
 	clockOffset       time.Duration
 	quotas            node.Quotas
 	worker            node.WorkerSettings
+	limits            node.Limits
 	lambda            lambdaOptions
 }
 
@@ -130,6 +131,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.Uint64Var(&o.quotas.MaxLiveJobsPerSubmitter, "max-live-jobs-per-submitter", d.Quotas.MaxLiveJobsPerSubmitter, "quota: jobs one submitter (a certificate's or token's name) runs at once; a submit beyond it is refused")
 	f.DurationVar(&o.stepDown, "lambda-unreachable-stepdown", d.LambdaUnreachableStepDown, "a leader that cannot reach the lambda platform for this long hands leadership to another node (0: never)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "on SIGTERM a leader drains its on-coordinator tasks and hands leadership over within this long before it stops (0: stop at once)")
+	registerLimits(f, &o.limits)
 	f.StringVar(&o.raftAdvertise, "test-raft-advertise", "", "tests: the address peers reach this node's Raft at (a proxy), when it differs from --raft-addr")
 	f.StringVar(&o.raftSourceIP, "test-raft-source-ip", "", "tests: the local address dials to peers leave from")
 	f.StringSliceVar(&o.unsafeFaults, "unsafe-test-fault", nil, "tests: break a guarantee on purpose ("+strings.Join(node.UnsafeNames, ", ")+"); needs "+node.UnsafeEnv+"=1")
@@ -263,7 +265,7 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 		Transport: trans, Invoker: lam.invoker, CoordinatorInvoker: lam.coordinator, MaxInvocations: o.lambda.concurrency, Function: o.lambda.function, LambdaTimeout: o.lambda.timeout,
 		LambdaUnreachableStepDown: o.stepDown,
 		Store:                     store, WorkerStore: workerStore, Keys: keys, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLogLevel: o.logLevel,
-		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe,
+		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe, Limits: o.limits,
 		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile, ShutdownTimeout: o.shutdownTimeout,
 		TestClockOffset: o.clockOffset, Quotas: o.quotas,
 	})

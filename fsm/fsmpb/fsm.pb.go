@@ -2598,11 +2598,16 @@ func (*Yield) Descriptor() ([]byte, []int) {
 }
 
 type Exit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Result        *Value                 `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
-	ResultJson    string                 `protobuf:"bytes,2,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Result     *Value                 `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	ResultJson string                 `protobuf:"bytes,2,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	// result_json_key: the root's result JSON was too large to keep inline
+	// and is in the checkpoint store under this key (result_json is then
+	// empty); result_json_bytes is its size. Command version 2.
+	ResultJsonKey   string `protobuf:"bytes,3,opt,name=result_json_key,json=resultJsonKey,proto3" json:"result_json_key,omitempty"`
+	ResultJsonBytes uint64 `protobuf:"varint,4,opt,name=result_json_bytes,json=resultJsonBytes,proto3" json:"result_json_bytes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Exit) Reset() {
@@ -2647,6 +2652,20 @@ func (x *Exit) GetResultJson() string {
 		return x.ResultJson
 	}
 	return ""
+}
+
+func (x *Exit) GetResultJsonKey() string {
+	if x != nil {
+		return x.ResultJsonKey
+	}
+	return ""
+}
+
+func (x *Exit) GetResultJsonBytes() uint64 {
+	if x != nil {
+		return x.ResultJsonBytes
+	}
+	return 0
 }
 
 type Fail struct {
@@ -3902,6 +3921,10 @@ type Job struct {
 	// (retention is judged by it; 0: finished before the cluster ran
 	// command version 2, judged by finished_unix_ms as before).
 	FinishedClockMs int64 `protobuf:"varint,42,opt,name=finished_clock_ms,json=finishedClockMs,proto3" json:"finished_clock_ms,omitempty"`
+	// result_json_key: the result JSON is in the store under this key
+	// (result_json is empty); result_json_bytes: its size either way.
+	ResultJsonKey   string `protobuf:"bytes,25,opt,name=result_json_key,json=resultJsonKey,proto3" json:"result_json_key,omitempty"`
+	ResultJsonBytes uint64 `protobuf:"varint,26,opt,name=result_json_bytes,json=resultJsonBytes,proto3" json:"result_json_bytes,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -4142,6 +4165,20 @@ func (x *Job) GetPass() uint64 {
 func (x *Job) GetFinishedClockMs() int64 {
 	if x != nil {
 		return x.FinishedClockMs
+	}
+	return 0
+}
+
+func (x *Job) GetResultJsonKey() string {
+	if x != nil {
+		return x.ResultJsonKey
+	}
+	return ""
+}
+
+func (x *Job) GetResultJsonBytes() uint64 {
+	if x != nil {
+		return x.ResultJsonBytes
 	}
 	return 0
 }
@@ -5463,11 +5500,13 @@ const file_fsm_proto_rawDesc = "" +
 	"\afutures\x18\x01 \x03(\x04R\afutures\"\f\n" +
 	"\n" +
 	"Checkpoint\"\a\n" +
-	"\x05Yield\"T\n" +
+	"\x05Yield\"\xa8\x01\n" +
 	"\x04Exit\x12+\n" +
 	"\x06result\x18\x01 \x01(\v2\x13.kappa.fsm.v1.ValueR\x06result\x12\x1f\n" +
 	"\vresult_json\x18\x02 \x01(\tR\n" +
-	"resultJson\"\x1c\n" +
+	"resultJson\x12&\n" +
+	"\x0fresult_json_key\x18\x03 \x01(\tR\rresultJsonKey\x12*\n" +
+	"\x11result_json_bytes\x18\x04 \x01(\x04R\x0fresultJsonBytes\"\x1c\n" +
 	"\x04Fail\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"A\n" +
 	"\x04Park\x12'\n" +
@@ -5549,7 +5588,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\aApplied\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x1b\n" +
-	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\xc5\a\n" +
+	"\tlog_index\x18\x03 \x01(\x04R\blogIndex\"\x99\b\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -5586,7 +5625,9 @@ const file_fsm_proto_rawDesc = "" +
 	"\x05owner\x18\x18 \x01(\tR\x05owner\x12\x1a\n" +
 	"\bpriority\x18( \x01(\rR\bpriority\x12\x12\n" +
 	"\x04pass\x18) \x01(\x04R\x04pass\x12*\n" +
-	"\x11finished_clock_ms\x18* \x01(\x03R\x0ffinishedClockMs\"M\n" +
+	"\x11finished_clock_ms\x18* \x01(\x03R\x0ffinishedClockMs\x12&\n" +
+	"\x0fresult_json_key\x18\x19 \x01(\tR\rresultJsonKey\x12*\n" +
+	"\x11result_json_bytes\x18\x1a \x01(\x04R\x0fresultJsonBytes\"M\n" +
 	"\x06Waiter\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12*\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x16.kappa.fsm.v1.WaitKindR\x04kind\"\xd2\f\n" +

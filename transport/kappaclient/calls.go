@@ -2,6 +2,11 @@ package kappaclient
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"google.golang.org/grpc"
@@ -27,12 +32,54 @@ func (c *Client) SubmitJob(ctx context.Context, r *wire.SubmitJobRequest) (*wire
 	id, req := c.request()
 	sub := proto.Clone(r).(*wire.SubmitJobRequest)
 	sub.ClientId, sub.RequestId = id, req
+	if sub.ProgramHash == "" {
+		// The server checks the bundle's bytes against the hash computed here.
+		sum := sha256.Sum256(sub.GetProgramBundle())
+		sub.ProgramHash = hex.EncodeToString(sum[:])
+	}
 	var out *wire.SubmitJobResponse
 	err := c.do(ctx, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
 		out, err = wire.NewClientServiceClient(conn).SubmitJob(ctx, sub)
 		return err
 	})
 	return out, err
+}
+
+// resultAttempt bounds one try at fetching a stored result (up to
+// --max-result-bytes, 64MiB by default, through a slow link).
+const resultAttempt = 2 * time.Minute
+
+// Result is a finished job's result JSON: st's own, or the stored one
+// streamed from the cluster when st says it is too large to carry.
+func (c *Client) Result(ctx context.Context, st *wire.JobStatus) ([]byte, error) {
+	if !st.GetResultStored() {
+		return []byte(st.GetResultJson()), nil
+	}
+	var out []byte
+	err := c.doWith(ctx, resultAttempt, func(ctx context.Context, conn *grpc.ClientConn) error {
+		stream, err := wire.NewClientServiceClient(conn).JobResult(ctx, &wire.JobResultRequest{JobId: st.GetJobId()})
+		if err != nil {
+			return err
+		}
+		out = nil
+		for {
+			chunk, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if out == nil {
+				out = make([]byte, 0, min(chunk.GetTotal(), st.GetResultBytes()))
+			}
+			out = append(out, chunk.GetData()...)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetching the result of job j%d: %w", st.GetJobId(), err)
+	}
+	return out, nil
 }
 
 // Job reads a job's status (linearizable unless stale).

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"os"
 	"strings"
@@ -27,7 +28,13 @@ import (
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
-const maxMsg = 64 << 20
+// maxRecv bounds a message from the cluster (a listing, a status).
+// Sending is not bounded here: the server refuses what is over its own
+// limit (kappa server --max-request-bytes) and says so.
+const (
+	maxRecv = 64 << 20
+	maxSend = math.MaxInt32
+)
 
 // Client talks to a cluster through any of its nodes.
 type Client struct {
@@ -100,7 +107,7 @@ func (c *Client) Conn(addr string) (*grpc.ClientConn, error) {
 		return conn, nil
 	}
 	conn, err := grpc.NewClient(addr, append([]grpc.DialOption{
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsg), grpc.MaxCallSendMsgSize(maxMsg))}, c.dialOpts...)...)
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecv), grpc.MaxCallSendMsgSize(maxSend))}, c.dialOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
 	}
@@ -121,9 +128,14 @@ func Retryable(err error) bool {
 // do runs call against the preferred address and moves on to the next one
 // on retryable errors, with jittered exponential backoff, until ctx ends.
 func (c *Client) do(ctx context.Context, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	return c.doWith(ctx, 5*time.Second, call)
+}
+
+// doWith is do with each attempt bounded by attempt.
+func (c *Client) doWith(ctx context.Context, attempt time.Duration, call func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	delay := 25 * time.Millisecond
 	var last error
-	for attempt := 0; ; attempt++ {
+	for {
 		c.mu.Lock()
 		i := c.pref
 		c.mu.Unlock()
@@ -132,12 +144,13 @@ func (c *Client) do(ctx context.Context, call func(ctx context.Context, conn *gr
 		if err == nil {
 			// Each attempt gets a bounded slice of the deadline, so a dead
 			// node cannot eat the whole budget.
-			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			actx, cancel := context.WithTimeout(ctx, attempt)
 			err = call(actx, conn)
 			cancel()
 			if err == nil {
 				return nil
 			}
+			err = explainSize(err)
 			if ctx.Err() == nil && status.Code(err) == codes.DeadlineExceeded {
 				err = status.Error(codes.Unavailable, fmt.Sprintf("%s did not answer in time", addr))
 			}
@@ -157,6 +170,17 @@ func (c *Client) do(ctx context.Context, call func(ctx context.Context, conn *gr
 		}
 		delay = min(delay*2, time.Second)
 	}
+}
+
+// explainSize names the server's limit in gRPC's own refusal of a
+// message over it (which names only the sizes).
+func explainSize(err error) error {
+	s, ok := status.FromError(err)
+	if !ok || s.Code() != codes.ResourceExhausted || !strings.Contains(s.Message(), "received message larger than max") {
+		return err
+	}
+	return status.Error(codes.ResourceExhausted, "the request is larger than the cluster accepts (kappa server --max-request-bytes; "+
+		"large inputs belong in your own storage): "+s.Message())
 }
 
 // request returns a fresh (client id, request id) pair for one write; the

@@ -91,7 +91,10 @@ type SubmitJobRequest struct {
 	// priority weighs the job's share of lambda launches against other
 	// jobs' (1..100, 0 = 1): a job of priority 3 gets three launches for
 	// every one of a priority-1 job while both have tasks waiting.
-	Priority      uint32 `protobuf:"varint,40,opt,name=priority,proto3" json:"priority,omitempty"`
+	Priority uint32 `protobuf:"varint,40,opt,name=priority,proto3" json:"priority,omitempty"`
+	// program_hash is the bundle's SHA-256 as the client computed it
+	// (optional): the server refuses a bundle whose bytes differ.
+	ProgramHash   string `protobuf:"bytes,7,opt,name=program_hash,json=programHash,proto3" json:"program_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -173,6 +176,13 @@ func (x *SubmitJobRequest) GetPriority() uint32 {
 		return x.Priority
 	}
 	return 0
+}
+
+func (x *SubmitJobRequest) GetProgramHash() string {
+	if x != nil {
+		return x.ProgramHash
+	}
+	return ""
 }
 
 type SubmitJobResponse struct {
@@ -372,7 +382,12 @@ type JobStatus struct {
 	// submitted before ownership was recorded, or on an open cluster).
 	Owner string `protobuf:"bytes,23,opt,name=owner,proto3" json:"owner,omitempty"`
 	// priority: see SubmitJobRequest.priority (1 for a job submitted without).
-	Priority      uint32 `protobuf:"varint,40,opt,name=priority,proto3" json:"priority,omitempty"`
+	Priority uint32 `protobuf:"varint,40,opt,name=priority,proto3" json:"priority,omitempty"`
+	// result_bytes is the size of the result JSON. result_stored: it was too
+	// large to keep in the job's record and is fetched with JobResult
+	// (result_json is then empty). ListJobs never carries results.
+	ResultBytes   uint64 `protobuf:"varint,24,opt,name=result_bytes,json=resultBytes,proto3" json:"result_bytes,omitempty"`
+	ResultStored  bool   `protobuf:"varint,25,opt,name=result_stored,json=resultStored,proto3" json:"result_stored,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -601,6 +616,20 @@ func (x *JobStatus) GetPriority() uint32 {
 		return x.Priority
 	}
 	return 0
+}
+
+func (x *JobStatus) GetResultBytes() uint64 {
+	if x != nil {
+		return x.ResultBytes
+	}
+	return 0
+}
+
+func (x *JobStatus) GetResultStored() bool {
+	if x != nil {
+		return x.ResultStored
+	}
+	return false
 }
 
 // TaskStatus is one row of a job's task table.
@@ -1188,6 +1217,103 @@ func (x *RetryJobResponse) GetTaskIds() []uint64 {
 	return nil
 }
 
+type JobResultRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobResultRequest) Reset() {
+	*x = JobResultRequest{}
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobResultRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobResultRequest) ProtoMessage() {}
+
+func (x *JobResultRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobResultRequest.ProtoReflect.Descriptor instead.
+func (*JobResultRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *JobResultRequest) GetJobId() uint64 {
+	if x != nil {
+		return x.JobId
+	}
+	return 0
+}
+
+type JobResultChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Data  []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// total is the result's size in bytes (sent with the first chunk).
+	Total         uint64 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobResultChunk) Reset() {
+	*x = JobResultChunk{}
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobResultChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobResultChunk) ProtoMessage() {}
+
+func (x *JobResultChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobResultChunk.ProtoReflect.Descriptor instead.
+func (*JobResultChunk) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *JobResultChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *JobResultChunk) GetTotal() uint64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 type ClusterStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1196,7 +1322,7 @@ type ClusterStatusRequest struct {
 
 func (x *ClusterStatusRequest) Reset() {
 	*x = ClusterStatusRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1334,7 @@ func (x *ClusterStatusRequest) String() string {
 func (*ClusterStatusRequest) ProtoMessage() {}
 
 func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[12]
+	mi := &file_kappa_v1_client_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1347,7 @@ func (x *ClusterStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusRequest.ProtoReflect.Descriptor instead.
 func (*ClusterStatusRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{12}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
 }
 
 type ClusterStatusResponse struct {
@@ -1251,6 +1377,12 @@ type ClusterStatusResponse struct {
 	// insecure: this node serves its API in plaintext, without certificates
 	// (`kappa server --insecure`, or the embedded default on loopback).
 	Insecure bool `protobuf:"varint,17,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	// disk_full: a write to this node's data dir failed for lack of space
+	// and no probe write has succeeded since; the node takes no part in
+	// elections meanwhile. disk_message says which dir, since when, and
+	// how many writes failed.
+	DiskFull    bool   `protobuf:"varint,18,opt,name=disk_full,json=diskFull,proto3" json:"disk_full,omitempty"`
+	DiskMessage string `protobuf:"bytes,19,opt,name=disk_message,json=diskMessage,proto3" json:"disk_message,omitempty"`
 	// key_id is the cluster's current key id ("" below command version 2);
 	// keys are the key ids this node's key file holds, with their public
 	// fingerprints; key_error says why the file does not load, if it does not.
@@ -1263,7 +1395,7 @@ type ClusterStatusResponse struct {
 
 func (x *ClusterStatusResponse) Reset() {
 	*x = ClusterStatusResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1275,7 +1407,7 @@ func (x *ClusterStatusResponse) String() string {
 func (*ClusterStatusResponse) ProtoMessage() {}
 
 func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[13]
+	mi := &file_kappa_v1_client_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1288,7 +1420,7 @@ func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterStatusResponse.ProtoReflect.Descriptor instead.
 func (*ClusterStatusResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{13}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClusterStatusResponse) GetNodeId() string {
@@ -1410,6 +1542,20 @@ func (x *ClusterStatusResponse) GetInsecure() bool {
 	return false
 }
 
+func (x *ClusterStatusResponse) GetDiskFull() bool {
+	if x != nil {
+		return x.DiskFull
+	}
+	return false
+}
+
+func (x *ClusterStatusResponse) GetDiskMessage() string {
+	if x != nil {
+		return x.DiskMessage
+	}
+	return ""
+}
+
 func (x *ClusterStatusResponse) GetKeyId() string {
 	if x != nil {
 		return x.KeyId
@@ -1443,7 +1589,7 @@ type KeyFingerprint struct {
 
 func (x *KeyFingerprint) Reset() {
 	*x = KeyFingerprint{}
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1601,7 @@ func (x *KeyFingerprint) String() string {
 func (*KeyFingerprint) ProtoMessage() {}
 
 func (x *KeyFingerprint) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[14]
+	mi := &file_kappa_v1_client_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1614,7 @@ func (x *KeyFingerprint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyFingerprint.ProtoReflect.Descriptor instead.
 func (*KeyFingerprint) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{14}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *KeyFingerprint) GetId() string {
@@ -1499,7 +1645,7 @@ type VersionInfo struct {
 
 func (x *VersionInfo) Reset() {
 	*x = VersionInfo{}
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1657,7 @@ func (x *VersionInfo) String() string {
 func (*VersionInfo) ProtoMessage() {}
 
 func (x *VersionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[15]
+	mi := &file_kappa_v1_client_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1670,7 @@ func (x *VersionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
 func (*VersionInfo) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{15}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *VersionInfo) GetVersion() string {
@@ -1572,7 +1718,7 @@ type AuditJobRequest struct {
 
 func (x *AuditJobRequest) Reset() {
 	*x = AuditJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1730,7 @@ func (x *AuditJobRequest) String() string {
 func (*AuditJobRequest) ProtoMessage() {}
 
 func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[16]
+	mi := &file_kappa_v1_client_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1743,7 @@ func (x *AuditJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobRequest.ProtoReflect.Descriptor instead.
 func (*AuditJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{16}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AuditJobRequest) GetJobId() uint64 {
@@ -1625,7 +1771,7 @@ type AppliedCall struct {
 
 func (x *AppliedCall) Reset() {
 	*x = AppliedCall{}
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1637,7 +1783,7 @@ func (x *AppliedCall) String() string {
 func (*AppliedCall) ProtoMessage() {}
 
 func (x *AppliedCall) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[17]
+	mi := &file_kappa_v1_client_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1650,7 +1796,7 @@ func (x *AppliedCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppliedCall.ProtoReflect.Descriptor instead.
 func (*AppliedCall) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AppliedCall) GetSeq() uint64 {
@@ -1690,7 +1836,7 @@ type TaskAudit struct {
 
 func (x *TaskAudit) Reset() {
 	*x = TaskAudit{}
-	mi := &file_kappa_v1_client_proto_msgTypes[18]
+	mi := &file_kappa_v1_client_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1848,7 @@ func (x *TaskAudit) String() string {
 func (*TaskAudit) ProtoMessage() {}
 
 func (x *TaskAudit) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[18]
+	mi := &file_kappa_v1_client_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1861,7 @@ func (x *TaskAudit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskAudit.ProtoReflect.Descriptor instead.
 func (*TaskAudit) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{18}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskAudit) GetTaskId() uint64 {
@@ -1769,7 +1915,7 @@ type AuditJobResponse struct {
 
 func (x *AuditJobResponse) Reset() {
 	*x = AuditJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[19]
+	mi := &file_kappa_v1_client_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +1927,7 @@ func (x *AuditJobResponse) String() string {
 func (*AuditJobResponse) ProtoMessage() {}
 
 func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[19]
+	mi := &file_kappa_v1_client_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +1940,7 @@ func (x *AuditJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditJobResponse.ProtoReflect.Descriptor instead.
 func (*AuditJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{19}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AuditJobResponse) GetTasks() []*TaskAudit {
@@ -1816,7 +1962,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[20]
+	mi := &file_kappa_v1_client_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +1974,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[20]
+	mi := &file_kappa_v1_client_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +1987,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{20}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListJobsRequest) GetStale() bool {
@@ -1867,7 +2013,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[21]
+	mi := &file_kappa_v1_client_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +2025,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[21]
+	mi := &file_kappa_v1_client_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +2038,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{21}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListJobsResponse) GetJobs() []*JobStatus {
@@ -1914,7 +2060,7 @@ type CancelJobRequest struct {
 
 func (x *CancelJobRequest) Reset() {
 	*x = CancelJobRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[22]
+	mi := &file_kappa_v1_client_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2072,7 @@ func (x *CancelJobRequest) String() string {
 func (*CancelJobRequest) ProtoMessage() {}
 
 func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[22]
+	mi := &file_kappa_v1_client_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2085,7 @@ func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelJobRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{22}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CancelJobRequest) GetClientId() string {
@@ -1978,7 +2124,7 @@ type CancelJobResponse struct {
 
 func (x *CancelJobResponse) Reset() {
 	*x = CancelJobResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[23]
+	mi := &file_kappa_v1_client_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1990,7 +2136,7 @@ func (x *CancelJobResponse) String() string {
 func (*CancelJobResponse) ProtoMessage() {}
 
 func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[23]
+	mi := &file_kappa_v1_client_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2003,7 +2149,7 @@ func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelJobResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{23}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{25}
 }
 
 type InvocationLogsRequest struct {
@@ -2017,7 +2163,7 @@ type InvocationLogsRequest struct {
 
 func (x *InvocationLogsRequest) Reset() {
 	*x = InvocationLogsRequest{}
-	mi := &file_kappa_v1_client_proto_msgTypes[24]
+	mi := &file_kappa_v1_client_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2029,7 +2175,7 @@ func (x *InvocationLogsRequest) String() string {
 func (*InvocationLogsRequest) ProtoMessage() {}
 
 func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[24]
+	mi := &file_kappa_v1_client_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2042,7 +2188,7 @@ func (x *InvocationLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsRequest.ProtoReflect.Descriptor instead.
 func (*InvocationLogsRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{24}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *InvocationLogsRequest) GetJobId() uint64 {
@@ -2086,7 +2232,7 @@ type InvocationLog struct {
 
 func (x *InvocationLog) Reset() {
 	*x = InvocationLog{}
-	mi := &file_kappa_v1_client_proto_msgTypes[25]
+	mi := &file_kappa_v1_client_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2244,7 @@ func (x *InvocationLog) String() string {
 func (*InvocationLog) ProtoMessage() {}
 
 func (x *InvocationLog) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[25]
+	mi := &file_kappa_v1_client_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2257,7 @@ func (x *InvocationLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLog.ProtoReflect.Descriptor instead.
 func (*InvocationLog) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{25}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *InvocationLog) GetJobId() uint64 {
@@ -2208,7 +2354,7 @@ type InvocationLogsResponse struct {
 
 func (x *InvocationLogsResponse) Reset() {
 	*x = InvocationLogsResponse{}
-	mi := &file_kappa_v1_client_proto_msgTypes[26]
+	mi := &file_kappa_v1_client_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2220,7 +2366,7 @@ func (x *InvocationLogsResponse) String() string {
 func (*InvocationLogsResponse) ProtoMessage() {}
 
 func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_client_proto_msgTypes[26]
+	mi := &file_kappa_v1_client_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +2379,7 @@ func (x *InvocationLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationLogsResponse.ProtoReflect.Descriptor instead.
 func (*InvocationLogsResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_client_proto_rawDescGZIP(), []int{26}
+	return file_kappa_v1_client_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *InvocationLogsResponse) GetInvocations() []*InvocationLog {
@@ -2247,7 +2393,7 @@ var File_kappa_v1_client_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_client_proto_rawDesc = "" +
 	"\n" +
-	"\x15kappa/v1/client.proto\x12\bkappa.v1\"\xe7\x01\n" +
+	"\x15kappa/v1/client.proto\x12\bkappa.v1\"\x8a\x02\n" +
 	"\x10SubmitJobRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
 	"\n" +
@@ -2257,7 +2403,8 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"event_json\x18\x04 \x01(\fR\teventJson\x12\x12\n" +
 	"\x04name\x18\x05 \x01(\tR\x04name\x12!\n" +
 	"\fmax_launches\x18\x06 \x01(\rR\vmaxLaunches\x12\x1a\n" +
-	"\bpriority\x18( \x01(\rR\bpriority\"M\n" +
+	"\bpriority\x18( \x01(\rR\bpriority\x12!\n" +
+	"\fprogram_hash\x18\a \x01(\tR\vprogramHash\"M\n" +
 	"\x11SubmitJobResponse\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12!\n" +
 	"\fprogram_hash\x18\x02 \x01(\tR\vprogramHash\"(\n" +
@@ -2266,7 +2413,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\rGetJobRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x14\n" +
 	"\x05stale\x18\x02 \x01(\bR\x05stale\x12\x14\n" +
-	"\x05tasks\x18< \x01(\bR\x05tasks\"\x97\a\n" +
+	"\x05tasks\x18< \x01(\bR\x05tasks\"\xdf\a\n" +
 	"\tJobStatus\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12(\n" +
@@ -2301,7 +2448,9 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\barchived\x18> \x01(\bR\barchived\x12*\n" +
 	"\x05tasks\x18? \x03(\v2\x14.kappa.v1.TaskStatusR\x05tasks\x12\x14\n" +
 	"\x05owner\x18\x17 \x01(\tR\x05owner\x12\x1a\n" +
-	"\bpriority\x18( \x01(\rR\bpriority\"\xe8\x02\n" +
+	"\bpriority\x18( \x01(\rR\bpriority\x12!\n" +
+	"\fresult_bytes\x18\x18 \x01(\x04R\vresultBytes\x12#\n" +
+	"\rresult_stored\x18\x19 \x01(\bR\fresultStored\"\xe8\x02\n" +
 	"\n" +
 	"TaskStatus\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x1b\n" +
@@ -2352,8 +2501,13 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x06job_id\x18\x03 \x01(\x04R\x05jobId\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"-\n" +
 	"\x10RetryJobResponse\x12\x19\n" +
-	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"\x16\n" +
-	"\x14ClusterStatusRequest\"\xb0\x05\n" +
+	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\")\n" +
+	"\x10JobResultRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\":\n" +
+	"\x0eJobResultChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x04R\x05total\"\x16\n" +
+	"\x14ClusterStatusRequest\"\xf0\x05\n" +
 	"\x15ClusterStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12&\n" +
@@ -2375,7 +2529,9 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x12raft_applied_index\x18\x0e \x01(\x04R\x10raftAppliedIndex\x12/\n" +
 	"\aversion\x18\x0f \x01(\v2\x15.kappa.v1.VersionInfoR\aversion\x126\n" +
 	"\x17cluster_command_version\x18\x10 \x01(\rR\x15clusterCommandVersion\x12\x1a\n" +
-	"\binsecure\x18\x11 \x01(\bR\binsecure\x12\x15\n" +
+	"\binsecure\x18\x11 \x01(\bR\binsecure\x12\x1b\n" +
+	"\tdisk_full\x18\x12 \x01(\bR\bdiskFull\x12!\n" +
+	"\fdisk_message\x18\x13 \x01(\tR\vdiskMessage\x12\x15\n" +
 	"\x06key_id\x18P \x01(\tR\x05keyId\x12,\n" +
 	"\x04keys\x18Q \x03(\v2\x18.kappa.v1.KeyFingerprintR\x04keys\x12\x1b\n" +
 	"\tkey_error\x18R \x01(\tR\bkeyError\"B\n" +
@@ -2443,14 +2599,15 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\vJOB_RUNNING\x10\x01\x12\x11\n" +
 	"\rJOB_SUCCEEDED\x10\x02\x12\x0e\n" +
 	"\n" +
-	"JOB_FAILED\x10\x032\xc9\x05\n" +
+	"JOB_FAILED\x10\x032\x8e\x06\n" +
 	"\rClientService\x12D\n" +
 	"\tSubmitJob\x12\x1a.kappa.v1.SubmitJobRequest\x1a\x1b.kappa.v1.SubmitJobResponse\x12<\n" +
 	"\bWatchJob\x12\x19.kappa.v1.WatchJobRequest\x1a\x13.kappa.v1.JobStatus0\x01\x126\n" +
 	"\x06GetJob\x12\x17.kappa.v1.GetJobRequest\x1a\x13.kappa.v1.JobStatus\x12P\n" +
 	"\rClusterStatus\x12\x1e.kappa.v1.ClusterStatusRequest\x1a\x1f.kappa.v1.ClusterStatusResponse\x12A\n" +
 	"\bAuditJob\x12\x19.kappa.v1.AuditJobRequest\x1a\x1a.kappa.v1.AuditJobResponse\x12A\n" +
-	"\bListJobs\x12\x19.kappa.v1.ListJobsRequest\x1a\x1a.kappa.v1.ListJobsResponse\x12D\n" +
+	"\bListJobs\x12\x19.kappa.v1.ListJobsRequest\x1a\x1a.kappa.v1.ListJobsResponse\x12C\n" +
+	"\tJobResult\x12\x1a.kappa.v1.JobResultRequest\x1a\x18.kappa.v1.JobResultChunk0\x01\x12D\n" +
 	"\tCancelJob\x12\x1a.kappa.v1.CancelJobRequest\x1a\x1b.kappa.v1.CancelJobResponse\x12S\n" +
 	"\x0eInvocationLogs\x12\x1f.kappa.v1.InvocationLogsRequest\x1a .kappa.v1.InvocationLogsResponse\x12F\n" +
 	"\tJobEvents\x12\x1a.kappa.v1.JobEventsRequest\x1a\x1b.kappa.v1.JobEventsResponse0\x01\x12A\n" +
@@ -2469,7 +2626,7 @@ func file_kappa_v1_client_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_client_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_kappa_v1_client_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_kappa_v1_client_proto_goTypes = []any{
 	(JobState)(0),                  // 0: kappa.v1.JobState
 	(*SubmitJobRequest)(nil),       // 1: kappa.v1.SubmitJobRequest
@@ -2484,21 +2641,23 @@ var file_kappa_v1_client_proto_goTypes = []any{
 	(*JobArchive)(nil),             // 10: kappa.v1.JobArchive
 	(*RetryJobRequest)(nil),        // 11: kappa.v1.RetryJobRequest
 	(*RetryJobResponse)(nil),       // 12: kappa.v1.RetryJobResponse
-	(*ClusterStatusRequest)(nil),   // 13: kappa.v1.ClusterStatusRequest
-	(*ClusterStatusResponse)(nil),  // 14: kappa.v1.ClusterStatusResponse
-	(*KeyFingerprint)(nil),         // 15: kappa.v1.KeyFingerprint
-	(*VersionInfo)(nil),            // 16: kappa.v1.VersionInfo
-	(*AuditJobRequest)(nil),        // 17: kappa.v1.AuditJobRequest
-	(*AppliedCall)(nil),            // 18: kappa.v1.AppliedCall
-	(*TaskAudit)(nil),              // 19: kappa.v1.TaskAudit
-	(*AuditJobResponse)(nil),       // 20: kappa.v1.AuditJobResponse
-	(*ListJobsRequest)(nil),        // 21: kappa.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 22: kappa.v1.ListJobsResponse
-	(*CancelJobRequest)(nil),       // 23: kappa.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),      // 24: kappa.v1.CancelJobResponse
-	(*InvocationLogsRequest)(nil),  // 25: kappa.v1.InvocationLogsRequest
-	(*InvocationLog)(nil),          // 26: kappa.v1.InvocationLog
-	(*InvocationLogsResponse)(nil), // 27: kappa.v1.InvocationLogsResponse
+	(*JobResultRequest)(nil),       // 13: kappa.v1.JobResultRequest
+	(*JobResultChunk)(nil),         // 14: kappa.v1.JobResultChunk
+	(*ClusterStatusRequest)(nil),   // 15: kappa.v1.ClusterStatusRequest
+	(*ClusterStatusResponse)(nil),  // 16: kappa.v1.ClusterStatusResponse
+	(*KeyFingerprint)(nil),         // 17: kappa.v1.KeyFingerprint
+	(*VersionInfo)(nil),            // 18: kappa.v1.VersionInfo
+	(*AuditJobRequest)(nil),        // 19: kappa.v1.AuditJobRequest
+	(*AppliedCall)(nil),            // 20: kappa.v1.AppliedCall
+	(*TaskAudit)(nil),              // 21: kappa.v1.TaskAudit
+	(*AuditJobResponse)(nil),       // 22: kappa.v1.AuditJobResponse
+	(*ListJobsRequest)(nil),        // 23: kappa.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 24: kappa.v1.ListJobsResponse
+	(*CancelJobRequest)(nil),       // 25: kappa.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),      // 26: kappa.v1.CancelJobResponse
+	(*InvocationLogsRequest)(nil),  // 27: kappa.v1.InvocationLogsRequest
+	(*InvocationLog)(nil),          // 28: kappa.v1.InvocationLog
+	(*InvocationLogsResponse)(nil), // 29: kappa.v1.InvocationLogsResponse
 }
 var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 0: kappa.v1.JobStatus.state:type_name -> kappa.v1.JobState
@@ -2507,34 +2666,36 @@ var file_kappa_v1_client_proto_depIdxs = []int32{
 	0,  // 3: kappa.v1.JobEventsResponse.state:type_name -> kappa.v1.JobState
 	5,  // 4: kappa.v1.JobArchive.job:type_name -> kappa.v1.JobStatus
 	8,  // 5: kappa.v1.JobArchive.events:type_name -> kappa.v1.JobEvent
-	16, // 6: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
-	15, // 7: kappa.v1.ClusterStatusResponse.keys:type_name -> kappa.v1.KeyFingerprint
-	18, // 8: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
-	19, // 9: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
+	18, // 6: kappa.v1.ClusterStatusResponse.version:type_name -> kappa.v1.VersionInfo
+	17, // 7: kappa.v1.ClusterStatusResponse.keys:type_name -> kappa.v1.KeyFingerprint
+	20, // 8: kappa.v1.TaskAudit.records:type_name -> kappa.v1.AppliedCall
+	21, // 9: kappa.v1.AuditJobResponse.tasks:type_name -> kappa.v1.TaskAudit
 	5,  // 10: kappa.v1.ListJobsResponse.jobs:type_name -> kappa.v1.JobStatus
-	26, // 11: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
+	28, // 11: kappa.v1.InvocationLogsResponse.invocations:type_name -> kappa.v1.InvocationLog
 	1,  // 12: kappa.v1.ClientService.SubmitJob:input_type -> kappa.v1.SubmitJobRequest
 	3,  // 13: kappa.v1.ClientService.WatchJob:input_type -> kappa.v1.WatchJobRequest
 	4,  // 14: kappa.v1.ClientService.GetJob:input_type -> kappa.v1.GetJobRequest
-	13, // 15: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
-	17, // 16: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
-	21, // 17: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
-	23, // 18: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
-	25, // 19: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
-	7,  // 20: kappa.v1.ClientService.JobEvents:input_type -> kappa.v1.JobEventsRequest
-	11, // 21: kappa.v1.ClientService.RetryJob:input_type -> kappa.v1.RetryJobRequest
-	2,  // 22: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
-	5,  // 23: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
-	5,  // 24: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
-	14, // 25: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
-	20, // 26: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
-	22, // 27: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
-	24, // 28: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
-	27, // 29: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
-	9,  // 30: kappa.v1.ClientService.JobEvents:output_type -> kappa.v1.JobEventsResponse
-	12, // 31: kappa.v1.ClientService.RetryJob:output_type -> kappa.v1.RetryJobResponse
-	22, // [22:32] is the sub-list for method output_type
-	12, // [12:22] is the sub-list for method input_type
+	15, // 15: kappa.v1.ClientService.ClusterStatus:input_type -> kappa.v1.ClusterStatusRequest
+	19, // 16: kappa.v1.ClientService.AuditJob:input_type -> kappa.v1.AuditJobRequest
+	23, // 17: kappa.v1.ClientService.ListJobs:input_type -> kappa.v1.ListJobsRequest
+	13, // 18: kappa.v1.ClientService.JobResult:input_type -> kappa.v1.JobResultRequest
+	25, // 19: kappa.v1.ClientService.CancelJob:input_type -> kappa.v1.CancelJobRequest
+	27, // 20: kappa.v1.ClientService.InvocationLogs:input_type -> kappa.v1.InvocationLogsRequest
+	7,  // 21: kappa.v1.ClientService.JobEvents:input_type -> kappa.v1.JobEventsRequest
+	11, // 22: kappa.v1.ClientService.RetryJob:input_type -> kappa.v1.RetryJobRequest
+	2,  // 23: kappa.v1.ClientService.SubmitJob:output_type -> kappa.v1.SubmitJobResponse
+	5,  // 24: kappa.v1.ClientService.WatchJob:output_type -> kappa.v1.JobStatus
+	5,  // 25: kappa.v1.ClientService.GetJob:output_type -> kappa.v1.JobStatus
+	16, // 26: kappa.v1.ClientService.ClusterStatus:output_type -> kappa.v1.ClusterStatusResponse
+	22, // 27: kappa.v1.ClientService.AuditJob:output_type -> kappa.v1.AuditJobResponse
+	24, // 28: kappa.v1.ClientService.ListJobs:output_type -> kappa.v1.ListJobsResponse
+	14, // 29: kappa.v1.ClientService.JobResult:output_type -> kappa.v1.JobResultChunk
+	26, // 30: kappa.v1.ClientService.CancelJob:output_type -> kappa.v1.CancelJobResponse
+	29, // 31: kappa.v1.ClientService.InvocationLogs:output_type -> kappa.v1.InvocationLogsResponse
+	9,  // 32: kappa.v1.ClientService.JobEvents:output_type -> kappa.v1.JobEventsResponse
+	12, // 33: kappa.v1.ClientService.RetryJob:output_type -> kappa.v1.RetryJobResponse
+	23, // [23:34] is the sub-list for method output_type
+	12, // [12:23] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
 	12, // [12:12] is the sub-list for extension extendee
 	0,  // [0:12] is the sub-list for field type_name
@@ -2551,7 +2712,7 @@ func file_kappa_v1_client_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_client_proto_rawDesc), len(file_kappa_v1_client_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

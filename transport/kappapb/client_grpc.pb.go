@@ -28,6 +28,7 @@ const (
 	ClientService_ClusterStatus_FullMethodName  = "/kappa.v1.ClientService/ClusterStatus"
 	ClientService_AuditJob_FullMethodName       = "/kappa.v1.ClientService/AuditJob"
 	ClientService_ListJobs_FullMethodName       = "/kappa.v1.ClientService/ListJobs"
+	ClientService_JobResult_FullMethodName      = "/kappa.v1.ClientService/JobResult"
 	ClientService_CancelJob_FullMethodName      = "/kappa.v1.ClientService/CancelJob"
 	ClientService_InvocationLogs_FullMethodName = "/kappa.v1.ClientService/InvocationLogs"
 	ClientService_JobEvents_FullMethodName      = "/kappa.v1.ClientService/JobEvents"
@@ -48,6 +49,11 @@ type ClientServiceClient interface {
 	// the FSM keeps, so tests can check every RPC applied exactly once.
 	AuditJob(ctx context.Context, in *AuditJobRequest, opts ...grpc.CallOption) (*AuditJobResponse, error)
 	ListJobs(ctx context.Context, in *ListJobsRequest, opts ...grpc.CallOption) (*ListJobsResponse, error)
+	// JobResult streams a finished job's result JSON in chunks: the result
+	// in JobStatus.result_json, or one stored by key (JobStatus.result_stored),
+	// read from the checkpoint store and checked. Answered by any node, from
+	// its replica (it waits until the job is finished there).
+	JobResult(ctx context.Context, in *JobResultRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[JobResultChunk], error)
 	// CancelJob stops every task of a running job; its waiters fail with
 	// the reason.
 	CancelJob(ctx context.Context, in *CancelJobRequest, opts ...grpc.CallOption) (*CancelJobResponse, error)
@@ -147,6 +153,25 @@ func (c *clientServiceClient) ListJobs(ctx context.Context, in *ListJobsRequest,
 	return out, nil
 }
 
+func (c *clientServiceClient) JobResult(ctx context.Context, in *JobResultRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[JobResultChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ClientService_ServiceDesc.Streams[1], ClientService_JobResult_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[JobResultRequest, JobResultChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClientService_JobResultClient = grpc.ServerStreamingClient[JobResultChunk]
+
 func (c *clientServiceClient) CancelJob(ctx context.Context, in *CancelJobRequest, opts ...grpc.CallOption) (*CancelJobResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CancelJobResponse)
@@ -169,7 +194,7 @@ func (c *clientServiceClient) InvocationLogs(ctx context.Context, in *Invocation
 
 func (c *clientServiceClient) JobEvents(ctx context.Context, in *JobEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[JobEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &ClientService_ServiceDesc.Streams[1], ClientService_JobEvents_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &ClientService_ServiceDesc.Streams[2], ClientService_JobEvents_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +235,11 @@ type ClientServiceServer interface {
 	// the FSM keeps, so tests can check every RPC applied exactly once.
 	AuditJob(context.Context, *AuditJobRequest) (*AuditJobResponse, error)
 	ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error)
+	// JobResult streams a finished job's result JSON in chunks: the result
+	// in JobStatus.result_json, or one stored by key (JobStatus.result_stored),
+	// read from the checkpoint store and checked. Answered by any node, from
+	// its replica (it waits until the job is finished there).
+	JobResult(*JobResultRequest, grpc.ServerStreamingServer[JobResultChunk]) error
 	// CancelJob stops every task of a running job; its waiters fail with
 	// the reason.
 	CancelJob(context.Context, *CancelJobRequest) (*CancelJobResponse, error)
@@ -257,6 +287,9 @@ func (UnimplementedClientServiceServer) AuditJob(context.Context, *AuditJobReque
 }
 func (UnimplementedClientServiceServer) ListJobs(context.Context, *ListJobsRequest) (*ListJobsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListJobs not implemented")
+}
+func (UnimplementedClientServiceServer) JobResult(*JobResultRequest, grpc.ServerStreamingServer[JobResultChunk]) error {
+	return status.Error(codes.Unimplemented, "method JobResult not implemented")
 }
 func (UnimplementedClientServiceServer) CancelJob(context.Context, *CancelJobRequest) (*CancelJobResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelJob not implemented")
@@ -392,6 +425,17 @@ func _ClientService_ListJobs_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClientService_JobResult_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(JobResultRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ClientServiceServer).JobResult(m, &grpc.GenericServerStream[JobResultRequest, JobResultChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClientService_JobResultServer = grpc.ServerStreamingServer[JobResultChunk]
+
 func _ClientService_CancelJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CancelJobRequest)
 	if err := dec(in); err != nil {
@@ -501,6 +545,11 @@ var ClientService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "WatchJob",
 			Handler:       _ClientService_WatchJob_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "JobResult",
+			Handler:       _ClientService_JobResult_Handler,
 			ServerStreams: true,
 		},
 		{

@@ -56,6 +56,9 @@ const (
 	ErrorReason_NO_LEADER ErrorReason = 7
 	// The task is not in a state that allows the call.
 	ErrorReason_BAD_STATE ErrorReason = 8
+	// The request is over a size limit (RESOURCE_EXHAUSTED; the message
+	// names the limit and the flag that sets it): retrying cannot help.
+	ErrorReason_LIMIT_EXCEEDED ErrorReason = 9
 	// A quota of the job or the cluster would be exceeded; the message names
 	// it, its value and the server setting that changes it.
 	ErrorReason_QUOTA_EXCEEDED ErrorReason = 10
@@ -73,6 +76,7 @@ var (
 		6:  "INVALID",
 		7:  "NO_LEADER",
 		8:  "BAD_STATE",
+		9:  "LIMIT_EXCEEDED",
 		10: "QUOTA_EXCEEDED",
 	}
 	ErrorReason_value = map[string]int32{
@@ -85,6 +89,7 @@ var (
 		"INVALID":                  6,
 		"NO_LEADER":                7,
 		"BAD_STATE":                8,
+		"LIMIT_EXCEEDED":           9,
 		"QUOTA_EXCEEDED":           10,
 	}
 )
@@ -452,8 +457,10 @@ type ClaimResponse struct {
 	// job's keys (the current id's, older ids' still in the key files, and
 	// "legacy" for a job older than the cluster's key files): a task can
 	// verify and seal its own job's blobs only, and never sees a master key.
-	KeyId         string    `protobuf:"bytes,80,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	JobKeys       []*JobKey `protobuf:"bytes,81,rep,name=job_keys,json=jobKeys,proto3" json:"job_keys,omitempty"`
+	KeyId   string    `protobuf:"bytes,80,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	JobKeys []*JobKey `protobuf:"bytes,81,rep,name=job_keys,json=jobKeys,proto3" json:"job_keys,omitempty"`
+	// limits are the coordinator's size limits a worker must keep to.
+	Limits        *Limits `protobuf:"bytes,16,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -614,6 +621,13 @@ func (x *ClaimResponse) GetJobKeys() []*JobKey {
 	return nil
 }
 
+func (x *ClaimResponse) GetLimits() *Limits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
 // JobKey is one job key: HKDF-SHA256 of the master key of `id`.
 type JobKey struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -667,6 +681,78 @@ func (x *JobKey) GetKey() []byte {
 	return nil
 }
 
+// Limits a worker keeps to (0: the worker's own default). A value over
+// inline_value_bytes, or over what is left of call_inline_bytes in its
+// call, goes to the store by key; a result JSON over inline_result_bytes
+// too; one over result_bytes fails the task.
+type Limits struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	InlineValueBytes  uint64                 `protobuf:"varint,1,opt,name=inline_value_bytes,json=inlineValueBytes,proto3" json:"inline_value_bytes,omitempty"`
+	CallInlineBytes   uint64                 `protobuf:"varint,2,opt,name=call_inline_bytes,json=callInlineBytes,proto3" json:"call_inline_bytes,omitempty"`
+	InlineResultBytes uint64                 `protobuf:"varint,3,opt,name=inline_result_bytes,json=inlineResultBytes,proto3" json:"inline_result_bytes,omitempty"`
+	ResultBytes       uint64                 `protobuf:"varint,4,opt,name=result_bytes,json=resultBytes,proto3" json:"result_bytes,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Limits) Reset() {
+	*x = Limits{}
+	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Limits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Limits) ProtoMessage() {}
+
+func (x *Limits) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Limits.ProtoReflect.Descriptor instead.
+func (*Limits) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Limits) GetInlineValueBytes() uint64 {
+	if x != nil {
+		return x.InlineValueBytes
+	}
+	return 0
+}
+
+func (x *Limits) GetCallInlineBytes() uint64 {
+	if x != nil {
+		return x.CallInlineBytes
+	}
+	return 0
+}
+
+func (x *Limits) GetInlineResultBytes() uint64 {
+	if x != nil {
+		return x.InlineResultBytes
+	}
+	return 0
+}
+
+func (x *Limits) GetResultBytes() uint64 {
+	if x != nil {
+		return x.ResultBytes
+	}
+	return 0
+}
+
 type CallRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Ref   *TaskRef               `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
@@ -694,7 +780,7 @@ type CallRequest struct {
 
 func (x *CallRequest) Reset() {
 	*x = CallRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	mi := &file_kappa_v1_task_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +792,7 @@ func (x *CallRequest) String() string {
 func (*CallRequest) ProtoMessage() {}
 
 func (x *CallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[6]
+	mi := &file_kappa_v1_task_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +805,7 @@ func (x *CallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
 func (*CallRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{6}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CallRequest) GetRef() *TaskRef {
@@ -908,7 +994,7 @@ type CreateQueuesOp struct {
 
 func (x *CreateQueuesOp) Reset() {
 	*x = CreateQueuesOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[7]
+	mi := &file_kappa_v1_task_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +1006,7 @@ func (x *CreateQueuesOp) String() string {
 func (*CreateQueuesOp) ProtoMessage() {}
 
 func (x *CreateQueuesOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[7]
+	mi := &file_kappa_v1_task_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1019,7 @@ func (x *CreateQueuesOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueuesOp.ProtoReflect.Descriptor instead.
 func (*CreateQueuesOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{7}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateQueuesOp) GetMaxSize() uint32 {
@@ -961,7 +1047,7 @@ type EnqueueOp struct {
 
 func (x *EnqueueOp) Reset() {
 	*x = EnqueueOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[8]
+	mi := &file_kappa_v1_task_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -973,7 +1059,7 @@ func (x *EnqueueOp) String() string {
 func (*EnqueueOp) ProtoMessage() {}
 
 func (x *EnqueueOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[8]
+	mi := &file_kappa_v1_task_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -986,7 +1072,7 @@ func (x *EnqueueOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnqueueOp.ProtoReflect.Descriptor instead.
 func (*EnqueueOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{8}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EnqueueOp) GetQueueId() uint64 {
@@ -1013,7 +1099,7 @@ type DequeueOp struct {
 
 func (x *DequeueOp) Reset() {
 	*x = DequeueOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[9]
+	mi := &file_kappa_v1_task_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1111,7 @@ func (x *DequeueOp) String() string {
 func (*DequeueOp) ProtoMessage() {}
 
 func (x *DequeueOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[9]
+	mi := &file_kappa_v1_task_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1124,7 @@ func (x *DequeueOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DequeueOp.ProtoReflect.Descriptor instead.
 func (*DequeueOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{9}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DequeueOp) GetQueueId() uint64 {
@@ -1057,7 +1143,7 @@ type SpawnOp struct {
 
 func (x *SpawnOp) Reset() {
 	*x = SpawnOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[10]
+	mi := &file_kappa_v1_task_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1155,7 @@ func (x *SpawnOp) String() string {
 func (*SpawnOp) ProtoMessage() {}
 
 func (x *SpawnOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[10]
+	mi := &file_kappa_v1_task_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1168,7 @@ func (x *SpawnOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnOp.ProtoReflect.Descriptor instead.
 func (*SpawnOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{10}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SpawnOp) GetChildren() []*ChildSpec {
@@ -1112,7 +1198,7 @@ type ChildSpec struct {
 
 func (x *ChildSpec) Reset() {
 	*x = ChildSpec{}
-	mi := &file_kappa_v1_task_proto_msgTypes[11]
+	mi := &file_kappa_v1_task_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1210,7 @@ func (x *ChildSpec) String() string {
 func (*ChildSpec) ProtoMessage() {}
 
 func (x *ChildSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[11]
+	mi := &file_kappa_v1_task_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1223,7 @@ func (x *ChildSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChildSpec.ProtoReflect.Descriptor instead.
 func (*ChildSpec) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{11}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ChildSpec) GetStart() *Value {
@@ -1184,7 +1270,7 @@ type WaitOp struct {
 
 func (x *WaitOp) Reset() {
 	*x = WaitOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[12]
+	mi := &file_kappa_v1_task_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1282,7 @@ func (x *WaitOp) String() string {
 func (*WaitOp) ProtoMessage() {}
 
 func (x *WaitOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[12]
+	mi := &file_kappa_v1_task_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1295,7 @@ func (x *WaitOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitOp.ProtoReflect.Descriptor instead.
 func (*WaitOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{12}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WaitOp) GetFutures() []uint64 {
@@ -1227,7 +1313,7 @@ type CheckpointOp struct {
 
 func (x *CheckpointOp) Reset() {
 	*x = CheckpointOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[13]
+	mi := &file_kappa_v1_task_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1325,7 @@ func (x *CheckpointOp) String() string {
 func (*CheckpointOp) ProtoMessage() {}
 
 func (x *CheckpointOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[13]
+	mi := &file_kappa_v1_task_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1338,7 @@ func (x *CheckpointOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointOp.ProtoReflect.Descriptor instead.
 func (*CheckpointOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{13}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{14}
 }
 
 // YieldOp ends the epoch; the leader relaunches the task at once.
@@ -1264,7 +1350,7 @@ type YieldOp struct {
 
 func (x *YieldOp) Reset() {
 	*x = YieldOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[14]
+	mi := &file_kappa_v1_task_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1362,7 @@ func (x *YieldOp) String() string {
 func (*YieldOp) ProtoMessage() {}
 
 func (x *YieldOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[14]
+	mi := &file_kappa_v1_task_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,21 +1375,26 @@ func (x *YieldOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use YieldOp.ProtoReflect.Descriptor instead.
 func (*YieldOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{14}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{15}
 }
 
 type ExitOp struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Result *Value                 `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
 	// result_json is the JSON rendering shown to clients ("" if none).
-	ResultJson    string `protobuf:"bytes,2,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ResultJson string `protobuf:"bytes,2,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	// A result JSON over ClaimResponse.limits.inline_result_bytes is written
+	// to the store (a sealed value of kind "json") and named here instead,
+	// with its size; result_json is then empty.
+	ResultJsonKey   string `protobuf:"bytes,3,opt,name=result_json_key,json=resultJsonKey,proto3" json:"result_json_key,omitempty"`
+	ResultJsonBytes uint64 `protobuf:"varint,4,opt,name=result_json_bytes,json=resultJsonBytes,proto3" json:"result_json_bytes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ExitOp) Reset() {
 	*x = ExitOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[15]
+	mi := &file_kappa_v1_task_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1406,7 @@ func (x *ExitOp) String() string {
 func (*ExitOp) ProtoMessage() {}
 
 func (x *ExitOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[15]
+	mi := &file_kappa_v1_task_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1419,7 @@ func (x *ExitOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitOp.ProtoReflect.Descriptor instead.
 func (*ExitOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{15}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ExitOp) GetResult() *Value {
@@ -1345,6 +1436,20 @@ func (x *ExitOp) GetResultJson() string {
 	return ""
 }
 
+func (x *ExitOp) GetResultJsonKey() string {
+	if x != nil {
+		return x.ResultJsonKey
+	}
+	return ""
+}
+
+func (x *ExitOp) GetResultJsonBytes() uint64 {
+	if x != nil {
+		return x.ResultJsonBytes
+	}
+	return 0
+}
+
 type FailOp struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -1354,7 +1459,7 @@ type FailOp struct {
 
 func (x *FailOp) Reset() {
 	*x = FailOp{}
-	mi := &file_kappa_v1_task_proto_msgTypes[16]
+	mi := &file_kappa_v1_task_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1471,7 @@ func (x *FailOp) String() string {
 func (*FailOp) ProtoMessage() {}
 
 func (x *FailOp) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[16]
+	mi := &file_kappa_v1_task_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1484,7 @@ func (x *FailOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailOp.ProtoReflect.Descriptor instead.
 func (*FailOp) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{16}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FailOp) GetError() string {
@@ -1407,7 +1512,7 @@ type CallResponse struct {
 
 func (x *CallResponse) Reset() {
 	*x = CallResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	mi := &file_kappa_v1_task_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1524,7 @@ func (x *CallResponse) String() string {
 func (*CallResponse) ProtoMessage() {}
 
 func (x *CallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[17]
+	mi := &file_kappa_v1_task_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1537,7 @@ func (x *CallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallResponse.ProtoReflect.Descriptor instead.
 func (*CallResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{17}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CallResponse) GetResult() isCallResponse_Result {
@@ -1566,7 +1671,7 @@ type Refused struct {
 
 func (x *Refused) Reset() {
 	*x = Refused{}
-	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	mi := &file_kappa_v1_task_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1683,7 @@ func (x *Refused) String() string {
 func (*Refused) ProtoMessage() {}
 
 func (x *Refused) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[18]
+	mi := &file_kappa_v1_task_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1696,7 @@ func (x *Refused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refused.ProtoReflect.Descriptor instead.
 func (*Refused) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{18}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Refused) GetReason() ErrorReason {
@@ -1617,7 +1722,7 @@ type QueuesCreated struct {
 
 func (x *QueuesCreated) Reset() {
 	*x = QueuesCreated{}
-	mi := &file_kappa_v1_task_proto_msgTypes[19]
+	mi := &file_kappa_v1_task_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1734,7 @@ func (x *QueuesCreated) String() string {
 func (*QueuesCreated) ProtoMessage() {}
 
 func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[19]
+	mi := &file_kappa_v1_task_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1747,7 @@ func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
 func (*QueuesCreated) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{19}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *QueuesCreated) GetQueueIds() []uint64 {
@@ -1661,7 +1766,7 @@ type Dequeued struct {
 
 func (x *Dequeued) Reset() {
 	*x = Dequeued{}
-	mi := &file_kappa_v1_task_proto_msgTypes[20]
+	mi := &file_kappa_v1_task_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1778,7 @@ func (x *Dequeued) String() string {
 func (*Dequeued) ProtoMessage() {}
 
 func (x *Dequeued) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[20]
+	mi := &file_kappa_v1_task_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1791,7 @@ func (x *Dequeued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
 func (*Dequeued) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{20}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Dequeued) GetItem() *Value {
@@ -1704,7 +1809,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_kappa_v1_task_proto_msgTypes[21]
+	mi := &file_kappa_v1_task_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +1821,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[21]
+	mi := &file_kappa_v1_task_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,7 +1834,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{21}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{22}
 }
 
 type Spawned struct {
@@ -1741,7 +1846,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_kappa_v1_task_proto_msgTypes[22]
+	mi := &file_kappa_v1_task_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1753,7 +1858,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[22]
+	mi := &file_kappa_v1_task_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1766,7 +1871,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{22}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -1785,7 +1890,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_kappa_v1_task_proto_msgTypes[23]
+	mi := &file_kappa_v1_task_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1797,7 +1902,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[23]
+	mi := &file_kappa_v1_task_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1810,7 +1915,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{23}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -1832,7 +1937,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_kappa_v1_task_proto_msgTypes[24]
+	mi := &file_kappa_v1_task_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1844,7 +1949,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[24]
+	mi := &file_kappa_v1_task_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1857,7 +1962,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{24}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -1877,7 +1982,7 @@ type PollRequest struct {
 
 func (x *PollRequest) Reset() {
 	*x = PollRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[25]
+	mi := &file_kappa_v1_task_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +1994,7 @@ func (x *PollRequest) String() string {
 func (*PollRequest) ProtoMessage() {}
 
 func (x *PollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[25]
+	mi := &file_kappa_v1_task_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +2007,7 @@ func (x *PollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollRequest.ProtoReflect.Descriptor instead.
 func (*PollRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{25}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PollRequest) GetRef() *TaskRef {
@@ -1929,7 +2034,7 @@ type PollResponse struct {
 
 func (x *PollResponse) Reset() {
 	*x = PollResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[26]
+	mi := &file_kappa_v1_task_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +2046,7 @@ func (x *PollResponse) String() string {
 func (*PollResponse) ProtoMessage() {}
 
 func (x *PollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[26]
+	mi := &file_kappa_v1_task_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2059,7 @@ func (x *PollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResponse.ProtoReflect.Descriptor instead.
 func (*PollResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{26}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PollResponse) GetReady() bool {
@@ -1981,7 +2086,7 @@ type ParkRequest struct {
 
 func (x *ParkRequest) Reset() {
 	*x = ParkRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[27]
+	mi := &file_kappa_v1_task_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1993,7 +2098,7 @@ func (x *ParkRequest) String() string {
 func (*ParkRequest) ProtoMessage() {}
 
 func (x *ParkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[27]
+	mi := &file_kappa_v1_task_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2006,7 +2111,7 @@ func (x *ParkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkRequest.ProtoReflect.Descriptor instead.
 func (*ParkRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{27}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ParkRequest) GetRef() *TaskRef {
@@ -2035,7 +2140,7 @@ type ParkResponse struct {
 
 func (x *ParkResponse) Reset() {
 	*x = ParkResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[28]
+	mi := &file_kappa_v1_task_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2047,7 +2152,7 @@ func (x *ParkResponse) String() string {
 func (*ParkResponse) ProtoMessage() {}
 
 func (x *ParkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[28]
+	mi := &file_kappa_v1_task_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2165,7 @@ func (x *ParkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkResponse.ProtoReflect.Descriptor instead.
 func (*ParkResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{28}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ParkResponse) GetParked() bool {
@@ -2086,7 +2191,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_kappa_v1_task_proto_msgTypes[29]
+	mi := &file_kappa_v1_task_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2203,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[29]
+	mi := &file_kappa_v1_task_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2216,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{29}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *HeartbeatRequest) GetRef() *TaskRef {
@@ -2132,7 +2237,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_kappa_v1_task_proto_msgTypes[30]
+	mi := &file_kappa_v1_task_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2144,7 +2249,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kappa_v1_task_proto_msgTypes[30]
+	mi := &file_kappa_v1_task_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2157,7 +2262,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_kappa_v1_task_proto_rawDescGZIP(), []int{30}
+	return file_kappa_v1_task_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *HeartbeatResponse) GetYieldNow() bool {
@@ -2191,7 +2296,7 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12#\n" +
 	"\rinvocation_id\x18\x04 \x01(\tR\finvocationId\x12\x14\n" +
-	"\x05claim\x18\x05 \x01(\tR\x05claim\"\xed\x04\n" +
+	"\x05claim\x18\x05 \x01(\tR\x05claim\"\x97\x05\n" +
 	"\rClaimResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12%\n" +
 	"\x0echeckpoint_key\x18\x02 \x01(\tR\rcheckpointKey\x12;\n" +
@@ -2214,10 +2319,16 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x0eon_coordinator\x18\x0f \x01(\bR\ronCoordinator\x12%\n" +
 	"\x0echeckpoint_seq\x18< \x01(\x04R\rcheckpointSeq\x12\x15\n" +
 	"\x06key_id\x18P \x01(\tR\x05keyId\x12+\n" +
-	"\bjob_keys\x18Q \x03(\v2\x10.kappa.v1.JobKeyR\ajobKeys\"*\n" +
+	"\bjob_keys\x18Q \x03(\v2\x10.kappa.v1.JobKeyR\ajobKeys\x12(\n" +
+	"\x06limits\x18\x10 \x01(\v2\x10.kappa.v1.LimitsR\x06limits\"*\n" +
 	"\x06JobKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\fR\x03key\"\xc5\x04\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"\xb5\x01\n" +
+	"\x06Limits\x12,\n" +
+	"\x12inline_value_bytes\x18\x01 \x01(\x04R\x10inlineValueBytes\x12*\n" +
+	"\x11call_inline_bytes\x18\x02 \x01(\x04R\x0fcallInlineBytes\x12.\n" +
+	"\x13inline_result_bytes\x18\x03 \x01(\x04R\x11inlineResultBytes\x12!\n" +
+	"\fresult_bytes\x18\x04 \x01(\x04R\vresultBytes\"\xc5\x04\n" +
 	"\vCallRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +
@@ -2255,11 +2366,13 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x06WaitOp\x12\x18\n" +
 	"\afutures\x18\x01 \x03(\x04R\afutures\"\x0e\n" +
 	"\fCheckpointOp\"\t\n" +
-	"\aYieldOp\"R\n" +
+	"\aYieldOp\"\xa6\x01\n" +
 	"\x06ExitOp\x12'\n" +
 	"\x06result\x18\x01 \x01(\v2\x0f.kappa.v1.ValueR\x06result\x12\x1f\n" +
 	"\vresult_json\x18\x02 \x01(\tR\n" +
-	"resultJson\"\x1e\n" +
+	"resultJson\x12&\n" +
+	"\x0fresult_json_key\x18\x03 \x01(\tR\rresultJsonKey\x12*\n" +
+	"\x11result_json_bytes\x18\x04 \x01(\x04R\x0fresultJsonBytes\"\x1e\n" +
 	"\x06FailOp\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"\xee\x02\n" +
 	"\fCallResponse\x12!\n" +
@@ -2301,7 +2414,7 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x10HeartbeatRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\"0\n" +
 	"\x11HeartbeatResponse\x12\x1b\n" +
-	"\tyield_now\x18\x01 \x01(\bR\byieldNow*\xc5\x01\n" +
+	"\tyield_now\x18\x01 \x01(\bR\byieldNow*\xd9\x01\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2313,6 +2426,7 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\aINVALID\x10\x06\x12\r\n" +
 	"\tNO_LEADER\x10\a\x12\r\n" +
 	"\tBAD_STATE\x10\b\x12\x12\n" +
+	"\x0eLIMIT_EXCEEDED\x10\t\x12\x12\n" +
 	"\x0eQUOTA_EXCEEDED\x10\n" +
 	"2\xb2\x02\n" +
 	"\vTaskService\x128\n" +
@@ -2335,7 +2449,7 @@ func file_kappa_v1_task_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_task_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_kappa_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_kappa_v1_task_proto_goTypes = []any{
 	(ErrorReason)(0),          // 0: kappa.v1.ErrorReason
 	(*TaskRef)(nil),           // 1: kappa.v1.TaskRef
@@ -2344,82 +2458,84 @@ var file_kappa_v1_task_proto_goTypes = []any{
 	(*ClaimRequest)(nil),      // 4: kappa.v1.ClaimRequest
 	(*ClaimResponse)(nil),     // 5: kappa.v1.ClaimResponse
 	(*JobKey)(nil),            // 6: kappa.v1.JobKey
-	(*CallRequest)(nil),       // 7: kappa.v1.CallRequest
-	(*CreateQueuesOp)(nil),    // 8: kappa.v1.CreateQueuesOp
-	(*EnqueueOp)(nil),         // 9: kappa.v1.EnqueueOp
-	(*DequeueOp)(nil),         // 10: kappa.v1.DequeueOp
-	(*SpawnOp)(nil),           // 11: kappa.v1.SpawnOp
-	(*ChildSpec)(nil),         // 12: kappa.v1.ChildSpec
-	(*WaitOp)(nil),            // 13: kappa.v1.WaitOp
-	(*CheckpointOp)(nil),      // 14: kappa.v1.CheckpointOp
-	(*YieldOp)(nil),           // 15: kappa.v1.YieldOp
-	(*ExitOp)(nil),            // 16: kappa.v1.ExitOp
-	(*FailOp)(nil),            // 17: kappa.v1.FailOp
-	(*CallResponse)(nil),      // 18: kappa.v1.CallResponse
-	(*Refused)(nil),           // 19: kappa.v1.Refused
-	(*QueuesCreated)(nil),     // 20: kappa.v1.QueuesCreated
-	(*Dequeued)(nil),          // 21: kappa.v1.Dequeued
-	(*Ack)(nil),               // 22: kappa.v1.Ack
-	(*Spawned)(nil),           // 23: kappa.v1.Spawned
-	(*Resolved)(nil),          // 24: kappa.v1.Resolved
-	(*Blocked)(nil),           // 25: kappa.v1.Blocked
-	(*PollRequest)(nil),       // 26: kappa.v1.PollRequest
-	(*PollResponse)(nil),      // 27: kappa.v1.PollResponse
-	(*ParkRequest)(nil),       // 28: kappa.v1.ParkRequest
-	(*ParkResponse)(nil),      // 29: kappa.v1.ParkResponse
-	(*HeartbeatRequest)(nil),  // 30: kappa.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil), // 31: kappa.v1.HeartbeatResponse
+	(*Limits)(nil),            // 7: kappa.v1.Limits
+	(*CallRequest)(nil),       // 8: kappa.v1.CallRequest
+	(*CreateQueuesOp)(nil),    // 9: kappa.v1.CreateQueuesOp
+	(*EnqueueOp)(nil),         // 10: kappa.v1.EnqueueOp
+	(*DequeueOp)(nil),         // 11: kappa.v1.DequeueOp
+	(*SpawnOp)(nil),           // 12: kappa.v1.SpawnOp
+	(*ChildSpec)(nil),         // 13: kappa.v1.ChildSpec
+	(*WaitOp)(nil),            // 14: kappa.v1.WaitOp
+	(*CheckpointOp)(nil),      // 15: kappa.v1.CheckpointOp
+	(*YieldOp)(nil),           // 16: kappa.v1.YieldOp
+	(*ExitOp)(nil),            // 17: kappa.v1.ExitOp
+	(*FailOp)(nil),            // 18: kappa.v1.FailOp
+	(*CallResponse)(nil),      // 19: kappa.v1.CallResponse
+	(*Refused)(nil),           // 20: kappa.v1.Refused
+	(*QueuesCreated)(nil),     // 21: kappa.v1.QueuesCreated
+	(*Dequeued)(nil),          // 22: kappa.v1.Dequeued
+	(*Ack)(nil),               // 23: kappa.v1.Ack
+	(*Spawned)(nil),           // 24: kappa.v1.Spawned
+	(*Resolved)(nil),          // 25: kappa.v1.Resolved
+	(*Blocked)(nil),           // 26: kappa.v1.Blocked
+	(*PollRequest)(nil),       // 27: kappa.v1.PollRequest
+	(*PollResponse)(nil),      // 28: kappa.v1.PollResponse
+	(*ParkRequest)(nil),       // 29: kappa.v1.ParkRequest
+	(*ParkResponse)(nil),      // 30: kappa.v1.ParkResponse
+	(*HeartbeatRequest)(nil),  // 31: kappa.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil), // 32: kappa.v1.HeartbeatResponse
 }
 var file_kappa_v1_task_proto_depIdxs = []int32{
 	2,  // 0: kappa.v1.FutureResult.value:type_name -> kappa.v1.Value
-	18, // 1: kappa.v1.ClaimResponse.last_response:type_name -> kappa.v1.CallResponse
+	19, // 1: kappa.v1.ClaimResponse.last_response:type_name -> kappa.v1.CallResponse
 	2,  // 2: kappa.v1.ClaimResponse.start:type_name -> kappa.v1.Value
 	3,  // 3: kappa.v1.ClaimResponse.awaited:type_name -> kappa.v1.FutureResult
 	6,  // 4: kappa.v1.ClaimResponse.job_keys:type_name -> kappa.v1.JobKey
-	1,  // 5: kappa.v1.CallRequest.ref:type_name -> kappa.v1.TaskRef
-	11, // 6: kappa.v1.CallRequest.spawn:type_name -> kappa.v1.SpawnOp
-	13, // 7: kappa.v1.CallRequest.wait:type_name -> kappa.v1.WaitOp
-	14, // 8: kappa.v1.CallRequest.checkpoint:type_name -> kappa.v1.CheckpointOp
-	15, // 9: kappa.v1.CallRequest.yield:type_name -> kappa.v1.YieldOp
-	16, // 10: kappa.v1.CallRequest.exit:type_name -> kappa.v1.ExitOp
-	17, // 11: kappa.v1.CallRequest.fail:type_name -> kappa.v1.FailOp
-	8,  // 12: kappa.v1.CallRequest.create_queues:type_name -> kappa.v1.CreateQueuesOp
-	9,  // 13: kappa.v1.CallRequest.enqueue:type_name -> kappa.v1.EnqueueOp
-	10, // 14: kappa.v1.CallRequest.dequeue:type_name -> kappa.v1.DequeueOp
-	2,  // 15: kappa.v1.EnqueueOp.items:type_name -> kappa.v1.Value
-	12, // 16: kappa.v1.SpawnOp.children:type_name -> kappa.v1.ChildSpec
-	2,  // 17: kappa.v1.ChildSpec.start:type_name -> kappa.v1.Value
-	2,  // 18: kappa.v1.ExitOp.result:type_name -> kappa.v1.Value
-	22, // 19: kappa.v1.CallResponse.ack:type_name -> kappa.v1.Ack
-	23, // 20: kappa.v1.CallResponse.spawned:type_name -> kappa.v1.Spawned
-	24, // 21: kappa.v1.CallResponse.resolved:type_name -> kappa.v1.Resolved
-	25, // 22: kappa.v1.CallResponse.blocked:type_name -> kappa.v1.Blocked
-	20, // 23: kappa.v1.CallResponse.queues_created:type_name -> kappa.v1.QueuesCreated
-	21, // 24: kappa.v1.CallResponse.dequeued:type_name -> kappa.v1.Dequeued
-	19, // 25: kappa.v1.CallResponse.refused:type_name -> kappa.v1.Refused
-	0,  // 26: kappa.v1.Refused.reason:type_name -> kappa.v1.ErrorReason
-	2,  // 27: kappa.v1.Dequeued.item:type_name -> kappa.v1.Value
-	3,  // 28: kappa.v1.Resolved.results:type_name -> kappa.v1.FutureResult
-	1,  // 29: kappa.v1.PollRequest.ref:type_name -> kappa.v1.TaskRef
-	18, // 30: kappa.v1.PollResponse.response:type_name -> kappa.v1.CallResponse
-	1,  // 31: kappa.v1.ParkRequest.ref:type_name -> kappa.v1.TaskRef
-	18, // 32: kappa.v1.ParkResponse.response:type_name -> kappa.v1.CallResponse
-	1,  // 33: kappa.v1.HeartbeatRequest.ref:type_name -> kappa.v1.TaskRef
-	4,  // 34: kappa.v1.TaskService.Claim:input_type -> kappa.v1.ClaimRequest
-	7,  // 35: kappa.v1.TaskService.Call:input_type -> kappa.v1.CallRequest
-	26, // 36: kappa.v1.TaskService.Poll:input_type -> kappa.v1.PollRequest
-	28, // 37: kappa.v1.TaskService.Park:input_type -> kappa.v1.ParkRequest
-	30, // 38: kappa.v1.TaskService.Heartbeat:input_type -> kappa.v1.HeartbeatRequest
-	5,  // 39: kappa.v1.TaskService.Claim:output_type -> kappa.v1.ClaimResponse
-	18, // 40: kappa.v1.TaskService.Call:output_type -> kappa.v1.CallResponse
-	27, // 41: kappa.v1.TaskService.Poll:output_type -> kappa.v1.PollResponse
-	29, // 42: kappa.v1.TaskService.Park:output_type -> kappa.v1.ParkResponse
-	31, // 43: kappa.v1.TaskService.Heartbeat:output_type -> kappa.v1.HeartbeatResponse
-	39, // [39:44] is the sub-list for method output_type
-	34, // [34:39] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	7,  // 5: kappa.v1.ClaimResponse.limits:type_name -> kappa.v1.Limits
+	1,  // 6: kappa.v1.CallRequest.ref:type_name -> kappa.v1.TaskRef
+	12, // 7: kappa.v1.CallRequest.spawn:type_name -> kappa.v1.SpawnOp
+	14, // 8: kappa.v1.CallRequest.wait:type_name -> kappa.v1.WaitOp
+	15, // 9: kappa.v1.CallRequest.checkpoint:type_name -> kappa.v1.CheckpointOp
+	16, // 10: kappa.v1.CallRequest.yield:type_name -> kappa.v1.YieldOp
+	17, // 11: kappa.v1.CallRequest.exit:type_name -> kappa.v1.ExitOp
+	18, // 12: kappa.v1.CallRequest.fail:type_name -> kappa.v1.FailOp
+	9,  // 13: kappa.v1.CallRequest.create_queues:type_name -> kappa.v1.CreateQueuesOp
+	10, // 14: kappa.v1.CallRequest.enqueue:type_name -> kappa.v1.EnqueueOp
+	11, // 15: kappa.v1.CallRequest.dequeue:type_name -> kappa.v1.DequeueOp
+	2,  // 16: kappa.v1.EnqueueOp.items:type_name -> kappa.v1.Value
+	13, // 17: kappa.v1.SpawnOp.children:type_name -> kappa.v1.ChildSpec
+	2,  // 18: kappa.v1.ChildSpec.start:type_name -> kappa.v1.Value
+	2,  // 19: kappa.v1.ExitOp.result:type_name -> kappa.v1.Value
+	23, // 20: kappa.v1.CallResponse.ack:type_name -> kappa.v1.Ack
+	24, // 21: kappa.v1.CallResponse.spawned:type_name -> kappa.v1.Spawned
+	25, // 22: kappa.v1.CallResponse.resolved:type_name -> kappa.v1.Resolved
+	26, // 23: kappa.v1.CallResponse.blocked:type_name -> kappa.v1.Blocked
+	21, // 24: kappa.v1.CallResponse.queues_created:type_name -> kappa.v1.QueuesCreated
+	22, // 25: kappa.v1.CallResponse.dequeued:type_name -> kappa.v1.Dequeued
+	20, // 26: kappa.v1.CallResponse.refused:type_name -> kappa.v1.Refused
+	0,  // 27: kappa.v1.Refused.reason:type_name -> kappa.v1.ErrorReason
+	2,  // 28: kappa.v1.Dequeued.item:type_name -> kappa.v1.Value
+	3,  // 29: kappa.v1.Resolved.results:type_name -> kappa.v1.FutureResult
+	1,  // 30: kappa.v1.PollRequest.ref:type_name -> kappa.v1.TaskRef
+	19, // 31: kappa.v1.PollResponse.response:type_name -> kappa.v1.CallResponse
+	1,  // 32: kappa.v1.ParkRequest.ref:type_name -> kappa.v1.TaskRef
+	19, // 33: kappa.v1.ParkResponse.response:type_name -> kappa.v1.CallResponse
+	1,  // 34: kappa.v1.HeartbeatRequest.ref:type_name -> kappa.v1.TaskRef
+	4,  // 35: kappa.v1.TaskService.Claim:input_type -> kappa.v1.ClaimRequest
+	8,  // 36: kappa.v1.TaskService.Call:input_type -> kappa.v1.CallRequest
+	27, // 37: kappa.v1.TaskService.Poll:input_type -> kappa.v1.PollRequest
+	29, // 38: kappa.v1.TaskService.Park:input_type -> kappa.v1.ParkRequest
+	31, // 39: kappa.v1.TaskService.Heartbeat:input_type -> kappa.v1.HeartbeatRequest
+	5,  // 40: kappa.v1.TaskService.Claim:output_type -> kappa.v1.ClaimResponse
+	19, // 41: kappa.v1.TaskService.Call:output_type -> kappa.v1.CallResponse
+	28, // 42: kappa.v1.TaskService.Poll:output_type -> kappa.v1.PollResponse
+	30, // 43: kappa.v1.TaskService.Park:output_type -> kappa.v1.ParkResponse
+	32, // 44: kappa.v1.TaskService.Heartbeat:output_type -> kappa.v1.HeartbeatResponse
+	40, // [40:45] is the sub-list for method output_type
+	35, // [35:40] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_task_proto_init() }
@@ -2431,7 +2547,7 @@ func file_kappa_v1_task_proto_init() {
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_kappa_v1_task_proto_msgTypes[6].OneofWrappers = []any{
+	file_kappa_v1_task_proto_msgTypes[7].OneofWrappers = []any{
 		(*CallRequest_Spawn)(nil),
 		(*CallRequest_Wait)(nil),
 		(*CallRequest_Checkpoint)(nil),
@@ -2442,7 +2558,7 @@ func file_kappa_v1_task_proto_init() {
 		(*CallRequest_Enqueue)(nil),
 		(*CallRequest_Dequeue)(nil),
 	}
-	file_kappa_v1_task_proto_msgTypes[17].OneofWrappers = []any{
+	file_kappa_v1_task_proto_msgTypes[18].OneofWrappers = []any{
 		(*CallResponse_Ack)(nil),
 		(*CallResponse_Spawned)(nil),
 		(*CallResponse_Resolved)(nil),
@@ -2457,7 +2573,7 @@ func file_kappa_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_task_proto_rawDesc), len(file_kappa_v1_task_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

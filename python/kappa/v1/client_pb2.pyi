@@ -19,7 +19,7 @@ JOB_SUCCEEDED: JobState
 JOB_FAILED: JobState
 
 class SubmitJobRequest(_message.Message):
-    __slots__ = ("client_id", "request_id", "program_bundle", "event_json", "name", "max_launches", "priority")
+    __slots__ = ("client_id", "request_id", "program_bundle", "event_json", "name", "max_launches", "priority", "program_hash")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PROGRAM_BUNDLE_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,7 @@ class SubmitJobRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     MAX_LAUNCHES_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_HASH_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     request_id: int
     program_bundle: bytes
@@ -34,7 +35,8 @@ class SubmitJobRequest(_message.Message):
     name: str
     max_launches: int
     priority: int
-    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., program_bundle: _Optional[bytes] = ..., event_json: _Optional[bytes] = ..., name: _Optional[str] = ..., max_launches: _Optional[int] = ..., priority: _Optional[int] = ...) -> None: ...
+    program_hash: str
+    def __init__(self, client_id: _Optional[str] = ..., request_id: _Optional[int] = ..., program_bundle: _Optional[bytes] = ..., event_json: _Optional[bytes] = ..., name: _Optional[str] = ..., max_launches: _Optional[int] = ..., priority: _Optional[int] = ..., program_hash: _Optional[str] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
     __slots__ = ("job_id", "program_hash")
@@ -61,7 +63,7 @@ class GetJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., stale: _Optional[bool] = ..., tasks: _Optional[bool] = ...) -> None: ...
 
 class JobStatus(_message.Message):
-    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms", "started_unix_ms", "retries", "archived", "tasks", "owner", "priority")
+    __slots__ = ("job_id", "name", "state", "program_hash", "tasks_total", "tasks_pending", "tasks_runnable", "tasks_running", "tasks_blocked", "tasks_done", "tasks_failed", "launches", "checkpoints", "checkpoint_bytes", "rpcs", "yields", "relaunches", "max_epoch", "result_json", "error", "submitted_unix_ms", "finished_unix_ms", "started_unix_ms", "retries", "archived", "tasks", "owner", "priority", "result_bytes", "result_stored")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +92,8 @@ class JobStatus(_message.Message):
     TASKS_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    RESULT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_STORED_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     name: str
     state: JobState
@@ -118,7 +122,9 @@ class JobStatus(_message.Message):
     tasks: _containers.RepeatedCompositeFieldContainer[TaskStatus]
     owner: str
     priority: int
-    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., retries: _Optional[int] = ..., archived: _Optional[bool] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ..., owner: _Optional[str] = ..., priority: _Optional[int] = ...) -> None: ...
+    result_bytes: int
+    result_stored: bool
+    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., program_hash: _Optional[str] = ..., tasks_total: _Optional[int] = ..., tasks_pending: _Optional[int] = ..., tasks_runnable: _Optional[int] = ..., tasks_running: _Optional[int] = ..., tasks_blocked: _Optional[int] = ..., tasks_done: _Optional[int] = ..., tasks_failed: _Optional[int] = ..., launches: _Optional[int] = ..., checkpoints: _Optional[int] = ..., checkpoint_bytes: _Optional[int] = ..., rpcs: _Optional[int] = ..., yields: _Optional[int] = ..., relaunches: _Optional[int] = ..., max_epoch: _Optional[int] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., submitted_unix_ms: _Optional[int] = ..., finished_unix_ms: _Optional[int] = ..., started_unix_ms: _Optional[int] = ..., retries: _Optional[int] = ..., archived: _Optional[bool] = ..., tasks: _Optional[_Iterable[_Union[TaskStatus, _Mapping]]] = ..., owner: _Optional[str] = ..., priority: _Optional[int] = ..., result_bytes: _Optional[int] = ..., result_stored: _Optional[bool] = ...) -> None: ...
 
 class TaskStatus(_message.Message):
     __slots__ = ("task_id", "parent_id", "name", "state", "epoch", "launches", "checkpoints", "last_checkpoint_unix_ms", "first_launch_unix_ms", "finished_unix_ms", "error")
@@ -224,12 +230,26 @@ class RetryJobResponse(_message.Message):
     task_ids: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, task_ids: _Optional[_Iterable[int]] = ...) -> None: ...
 
+class JobResultRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class JobResultChunk(_message.Message):
+    __slots__ = ("data", "total")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    total: int
+    def __init__(self, data: _Optional[bytes] = ..., total: _Optional[int] = ...) -> None: ...
+
 class ClusterStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class ClusterStatusResponse(_message.Message):
-    __slots__ = ("node_id", "leader_id", "leader_api_addr", "raft_state", "term", "applied_index", "commit_index", "state_hash", "jobs", "tasks", "cluster_id", "api_addr", "last_contact_ms", "raft_applied_index", "version", "cluster_command_version", "insecure", "key_id", "keys", "key_error")
+    __slots__ = ("node_id", "leader_id", "leader_api_addr", "raft_state", "term", "applied_index", "commit_index", "state_hash", "jobs", "tasks", "cluster_id", "api_addr", "last_contact_ms", "raft_applied_index", "version", "cluster_command_version", "insecure", "disk_full", "disk_message", "key_id", "keys", "key_error")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     LEADER_ID_FIELD_NUMBER: _ClassVar[int]
     LEADER_API_ADDR_FIELD_NUMBER: _ClassVar[int]
@@ -247,6 +267,8 @@ class ClusterStatusResponse(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_COMMAND_VERSION_FIELD_NUMBER: _ClassVar[int]
     INSECURE_FIELD_NUMBER: _ClassVar[int]
+    DISK_FULL_FIELD_NUMBER: _ClassVar[int]
+    DISK_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     KEY_ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -267,10 +289,12 @@ class ClusterStatusResponse(_message.Message):
     version: VersionInfo
     cluster_command_version: int
     insecure: bool
+    disk_full: bool
+    disk_message: str
     key_id: str
     keys: _containers.RepeatedCompositeFieldContainer[KeyFingerprint]
     key_error: str
-    def __init__(self, node_id: _Optional[str] = ..., leader_id: _Optional[str] = ..., leader_api_addr: _Optional[str] = ..., raft_state: _Optional[str] = ..., term: _Optional[int] = ..., applied_index: _Optional[int] = ..., commit_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., jobs: _Optional[int] = ..., tasks: _Optional[int] = ..., cluster_id: _Optional[str] = ..., api_addr: _Optional[str] = ..., last_contact_ms: _Optional[int] = ..., raft_applied_index: _Optional[int] = ..., version: _Optional[_Union[VersionInfo, _Mapping]] = ..., cluster_command_version: _Optional[int] = ..., insecure: _Optional[bool] = ..., key_id: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[KeyFingerprint, _Mapping]]] = ..., key_error: _Optional[str] = ...) -> None: ...
+    def __init__(self, node_id: _Optional[str] = ..., leader_id: _Optional[str] = ..., leader_api_addr: _Optional[str] = ..., raft_state: _Optional[str] = ..., term: _Optional[int] = ..., applied_index: _Optional[int] = ..., commit_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., jobs: _Optional[int] = ..., tasks: _Optional[int] = ..., cluster_id: _Optional[str] = ..., api_addr: _Optional[str] = ..., last_contact_ms: _Optional[int] = ..., raft_applied_index: _Optional[int] = ..., version: _Optional[_Union[VersionInfo, _Mapping]] = ..., cluster_command_version: _Optional[int] = ..., insecure: _Optional[bool] = ..., disk_full: _Optional[bool] = ..., disk_message: _Optional[str] = ..., key_id: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[KeyFingerprint, _Mapping]]] = ..., key_error: _Optional[str] = ...) -> None: ...
 
 class KeyFingerprint(_message.Message):
     __slots__ = ("id", "fingerprint")

@@ -64,6 +64,11 @@ class ClientServiceStub:
                 request_serializer=kappa_dot_v1_dot_client__pb2.ListJobsRequest.SerializeToString,
                 response_deserializer=kappa_dot_v1_dot_client__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
+        self.JobResult = channel.unary_stream(
+                '/kappa.v1.ClientService/JobResult',
+                request_serializer=kappa_dot_v1_dot_client__pb2.JobResultRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_client__pb2.JobResultChunk.FromString,
+                _registered_method=True)
         self.CancelJob = channel.unary_unary(
                 '/kappa.v1.ClientService/CancelJob',
                 request_serializer=kappa_dot_v1_dot_client__pb2.CancelJobRequest.SerializeToString,
@@ -125,6 +130,16 @@ class ClientServiceServicer:
 
     def ListJobs(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def JobResult(self, request, context):
+        """JobResult streams a finished job's result JSON in chunks: the result
+        in JobStatus.result_json, or one stored by key (JobStatus.result_stored),
+        read from the checkpoint store and checked. Answered by any node, from
+        its replica (it waits until the job is finished there).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -201,6 +216,11 @@ def add_ClientServiceServicer_to_server(servicer, server):
                     servicer.ListJobs,
                     request_deserializer=kappa_dot_v1_dot_client__pb2.ListJobsRequest.FromString,
                     response_serializer=kappa_dot_v1_dot_client__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'JobResult': grpc.unary_stream_rpc_method_handler(
+                    servicer.JobResult,
+                    request_deserializer=kappa_dot_v1_dot_client__pb2.JobResultRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_client__pb2.JobResultChunk.SerializeToString,
             ),
             'CancelJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelJob,
@@ -385,6 +405,33 @@ class ClientService:
             '/kappa.v1.ClientService/ListJobs',
             kappa_dot_v1_dot_client__pb2.ListJobsRequest.SerializeToString,
             kappa_dot_v1_dot_client__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def JobResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kappa.v1.ClientService/JobResult',
+            kappa_dot_v1_dot_client__pb2.JobResultRequest.SerializeToString,
+            kappa_dot_v1_dot_client__pb2.JobResultChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -18,6 +18,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID: _ClassVar[ErrorReason]
     NO_LEADER: _ClassVar[ErrorReason]
     BAD_STATE: _ClassVar[ErrorReason]
+    LIMIT_EXCEEDED: _ClassVar[ErrorReason]
     QUOTA_EXCEEDED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 SUPERSEDED: ErrorReason
@@ -28,6 +29,7 @@ JOB_FINISHED: ErrorReason
 INVALID: ErrorReason
 NO_LEADER: ErrorReason
 BAD_STATE: ErrorReason
+LIMIT_EXCEEDED: ErrorReason
 QUOTA_EXCEEDED: ErrorReason
 
 class TaskRef(_message.Message):
@@ -77,7 +79,7 @@ class ClaimRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., invocation_id: _Optional[str] = ..., claim: _Optional[str] = ...) -> None: ...
 
 class ClaimResponse(_message.Message):
-    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name", "cluster_key", "cluster_id", "attempt", "external", "on_coordinator", "checkpoint_seq", "key_id", "job_keys")
+    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name", "cluster_key", "cluster_id", "attempt", "external", "on_coordinator", "checkpoint_seq", "key_id", "job_keys", "limits")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
     LAST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +98,7 @@ class ClaimResponse(_message.Message):
     CHECKPOINT_SEQ_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_KEYS_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
     seq: int
     checkpoint_key: str
     last_response: CallResponse
@@ -114,7 +117,8 @@ class ClaimResponse(_message.Message):
     checkpoint_seq: int
     key_id: str
     job_keys: _containers.RepeatedCompositeFieldContainer[JobKey]
-    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ..., cluster_key: _Optional[bytes] = ..., cluster_id: _Optional[str] = ..., attempt: _Optional[int] = ..., external: _Optional[bool] = ..., on_coordinator: _Optional[bool] = ..., checkpoint_seq: _Optional[int] = ..., key_id: _Optional[str] = ..., job_keys: _Optional[_Iterable[_Union[JobKey, _Mapping]]] = ...) -> None: ...
+    limits: Limits
+    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ..., cluster_key: _Optional[bytes] = ..., cluster_id: _Optional[str] = ..., attempt: _Optional[int] = ..., external: _Optional[bool] = ..., on_coordinator: _Optional[bool] = ..., checkpoint_seq: _Optional[int] = ..., key_id: _Optional[str] = ..., job_keys: _Optional[_Iterable[_Union[JobKey, _Mapping]]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
 
 class JobKey(_message.Message):
     __slots__ = ("id", "key")
@@ -123,6 +127,18 @@ class JobKey(_message.Message):
     id: str
     key: bytes
     def __init__(self, id: _Optional[str] = ..., key: _Optional[bytes] = ...) -> None: ...
+
+class Limits(_message.Message):
+    __slots__ = ("inline_value_bytes", "call_inline_bytes", "inline_result_bytes", "result_bytes")
+    INLINE_VALUE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CALL_INLINE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    INLINE_RESULT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RESULT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    inline_value_bytes: int
+    call_inline_bytes: int
+    inline_result_bytes: int
+    result_bytes: int
+    def __init__(self, inline_value_bytes: _Optional[int] = ..., call_inline_bytes: _Optional[int] = ..., inline_result_bytes: _Optional[int] = ..., result_bytes: _Optional[int] = ...) -> None: ...
 
 class CallRequest(_message.Message):
     __slots__ = ("ref", "seq", "checkpoint_key", "checkpoint_size", "spawn", "wait", "checkpoint", "exit", "fail", "create_queues", "enqueue", "dequeue")
@@ -210,12 +226,16 @@ class YieldOp(_message.Message):
     def __init__(self) -> None: ...
 
 class ExitOp(_message.Message):
-    __slots__ = ("result", "result_json")
+    __slots__ = ("result", "result_json", "result_json_key", "result_json_bytes")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_KEY_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_BYTES_FIELD_NUMBER: _ClassVar[int]
     result: Value
     result_json: str
-    def __init__(self, result: _Optional[_Union[Value, _Mapping]] = ..., result_json: _Optional[str] = ...) -> None: ...
+    result_json_key: str
+    result_json_bytes: int
+    def __init__(self, result: _Optional[_Union[Value, _Mapping]] = ..., result_json: _Optional[str] = ..., result_json_key: _Optional[str] = ..., result_json_bytes: _Optional[int] = ...) -> None: ...
 
 class FailOp(_message.Message):
     __slots__ = ("error",)

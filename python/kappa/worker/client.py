@@ -60,7 +60,10 @@ def _resend_probability() -> float:
 
 _RESEND_CALLS = _resend_probability()
 
-_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+# RESOURCE_EXHAUSTED is not among them: a call over one of the
+# coordinator's size limits is refused the same way however often it is
+# sent, so it is final (the task fails with the limit's name).
+_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 _channels: dict[tuple, grpc.Channel] = {}
 _channels_lock = threading.Lock()
@@ -117,7 +120,7 @@ class Client:
                     self._next += 1
                     continue
                 cls = {"SUPERSEDED": Superseded, "JOB_FINISHED": JobFinished}.get(reason, CoordinatorError)
-                raise cls(reason or e.code().name, e.details() or e.code().name) from None
+                raise cls(reason or e.code().name, _explain(e)) from None
 
     def claim(self, job: int, task: int, epoch: int, invocation: str, claim: str) -> pb.ClaimResponse:
         return self._invoke("Claim", pb.ClaimRequest(job_id=job, task_id=task, epoch=epoch,
@@ -140,6 +143,15 @@ class Client:
     def heartbeat(self, ref: pb.TaskRef) -> pb.HeartbeatResponse:
         # A heartbeat is best effort: a short retry window.
         return self._invoke("Heartbeat", pb.HeartbeatRequest(ref=ref), retry_for=2.0)
+
+
+def _explain(e: grpc.RpcError) -> str:
+    """The refusal's message; gRPC's own refusal of a message over the
+    coordinator's size limit names only the sizes, so name the limit."""
+    details = e.details() or e.code().name
+    if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details:
+        details += " (the coordinator's request limit, kappa server --max-request-bytes)"
+    return details
 
 
 def _reason(e: grpc.RpcError) -> str:

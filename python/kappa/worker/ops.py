@@ -23,6 +23,7 @@ class Ops:
         checkpoint or an automatic pause. Raises RequestError (or
         UnpicklableValue) for a call that must not be sent; large values
         are written to the store here, before the checkpoint."""
+        self.codec.begin_call()
         if isinstance(req, SpawnRequest):
             return "spawn", self._spawn_op(req)
         if isinstance(req, WaitRequest):

@@ -31,7 +31,7 @@ from kappa.worker.ops import Ops
 from kappa.worker.pacer import Heartbeat, Pacer
 from kappa.worker.requirements import RequirementsError
 from kappa.worker.resultjson import NotJSON, result_json
-from kappa.worker.values import ValueCodec
+from kappa.worker.values import Limits, ValueCodec
 
 
 @dataclass
@@ -96,6 +96,7 @@ class TaskRun(Ops):
         # Every blob of the job is sealed with the job's key (HMAC-SHA256),
         # which only the grant carries.
         self.codec.use_grant(grant)
+        self.codec.limits = Limits.from_claim(grant.limits)
         set_current_task(TaskIdentity(cluster=grant.cluster_id, job=s.job, task=s.task, attempt=grant.attempt,
                                       external=grant.external, on_coordinator=grant.on_coordinator))
         heartbeat = Heartbeat(self.client, self.ref, s.heartbeat, self.pacer)
@@ -267,10 +268,34 @@ class TaskRun(Ops):
             self._fail(str(e))
         except Exception:  # noqa: BLE001 - a bug of the worker's, not a passing failure
             self._fail("the worker could not record the task's result:\n" + traceback.format_exc())
+        self.codec.begin_call()
         value = self.codec.wrap(data, self._value_key(seq, 0, "result"), self.spec.epoch, seq, "result")
-        self.client.call(pb.CallRequest(ref=self.ref, seq=seq, exit=pb.ExitOp(result=value, result_json=text)))
+        exit_op = self._result_json(text, seq)
+        exit_op.result.CopyFrom(value)
+        try:
+            self.client.call(pb.CallRequest(ref=self.ref, seq=seq, exit=exit_op))
+        except (Superseded, JobFinished):
+            raise
+        except CoordinatorError as e:
+            # Refused, so not applied (a limit, say): the seq is free for the fail.
+            self._fail(f"exit refused by the coordinator ({e.reason}): {e}")
         self.seq = seq
         raise Ended("exited")
+
+    def _result_json(self, text: str, seq: int) -> pb.ExitOp:
+        """The exit's result JSON: inline when small, else written to the
+        store (a sealed value of kind "json") and named by key, so the job's
+        record, listings and the Raft log never carry it."""
+        data = text.encode("utf-8")
+        limits = self.codec.limits
+        if len(data) > limits.result:
+            self._fail(f"the job's result is {len(data)} bytes of JSON; the limit is {limits.result} "
+                       "(kappa server --max-result-bytes): return a smaller result and write bulk data to your own storage")
+        if len(data) <= limits.inline_result:
+            return pb.ExitOp(result_json=text)
+        key = self._value_key(seq, 0, "json")
+        self.codec.put(key, self._header(seq, "json"), data)
+        return pb.ExitOp(result_json_key=key, result_json_bytes=len(data))
 
     def _fail(self, error: str):
         seq = self.seq + 1

@@ -4,14 +4,39 @@ a value is unpickled only after its MAC and identity check out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kappa.pickling import dumps, loads
 from kappa.store import KeyExistsError
 from kappa.store.envelope import LEGACY, Header, TamperedError, expect, is_envelope, open_envelope, seal
 from kappa.v1 import task_pb2 as pb
 
-# Values up to this size (sealed: the envelope's header and tag count)
-# travel inline in the call (and the Raft log).
-INLINE_LIMIT = 64 * 1024
+
+@dataclass(frozen=True)
+class Limits:
+    """The coordinator's size limits, as the claim names them (`kappa
+    server --max-…`); the defaults are for a coordinator that names none.
+    A value travels inline in its call (and the Raft log) when it is at
+    most inline_value bytes and fits what is left of call_inline; else it
+    goes to the store by key. So does a result JSON over inline_result;
+    one over result fails the task."""
+
+    inline_value: int = 64 * 1024
+    call_inline: int = 2 * 1024 * 1024
+    inline_result: int = 256 * 1024
+    result: int = 64 * 1024 * 1024
+
+    @classmethod
+    def from_claim(cls, limits: pb.Limits) -> Limits:
+        d = cls()
+        return cls(inline_value=limits.inline_value_bytes or d.inline_value,
+                   call_inline=limits.call_inline_bytes or d.call_inline,
+                   inline_result=limits.inline_result_bytes or d.inline_result,
+                   result=limits.result_bytes or d.result)
+
+
+# The default inline limit (sealed: the envelope's header and tag count).
+INLINE_LIMIT = Limits().inline_value
 
 # The kind of an inline value's envelope: bound to the job, not to one
 # task's call, since whoever reads it (a waiter, a consumer) is another task.
@@ -27,9 +52,11 @@ class ValueCodec:
     The keys come with the claim grant (use_grant): the job's keys by key
     id and the id to seal with. A grant of a cluster from before key files
     carries the cluster-wide key instead ("legacy"), and values then travel
-    inline unsealed, as workers of that version expect."""
+    inline unsealed, as workers of that version expect. The claim's limits
+    (Limits.from_claim) say how much travels inline."""
 
-    def __init__(self, store, job: int, task: int, program: str, cluster: str = ""):
+    def __init__(self, store, job: int, task: int, program: str, cluster: str = "",
+                 limits: Limits = Limits()):
         self.store = store
         self.keys: dict[str, bytes] = {}
         self.kid = ""
@@ -37,6 +64,12 @@ class ValueCodec:
         self.job = job
         self.task = task
         self.program = program
+        self.limits = limits
+        self._inline_left = limits.call_inline
+
+    def begin_call(self) -> None:
+        """The values wrapped from now on belong to one new call."""
+        self._inline_left = self.limits.call_inline
 
     def use_grant(self, grant: pb.ClaimResponse) -> None:
         self.cluster = grant.cluster_id
@@ -52,7 +85,8 @@ class ValueCodec:
     def wrap(self, data: bytes, key: str, epoch: int, seq: int, kind: str) -> pb.Value:
         """An already pickled value: inline, or written under key."""
         inline = self.seal_inline(data, epoch, seq)
-        if len(inline) <= INLINE_LIMIT:
+        if len(inline) <= min(self.limits.inline_value, self._inline_left):
+            self._inline_left -= len(inline)
             return pb.Value(inline=inline)
         self.put(key, self.header(epoch, seq, kind), data)
         return pb.Value(key=key)
