@@ -152,6 +152,7 @@ func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequ
 	}
 	_, id := a.n.raft.LeaderWithID()
 	st.LeaderId = string(id)
+	st.DiskFull, st.DiskMessage = a.n.disk.status()
 	a.n.replica.read(func(m *fsm.Machine) {
 		st.AppliedIndex = m.AppliedIndex()
 		st.StateHash = m.StateHash()

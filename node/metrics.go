@@ -85,6 +85,15 @@ func newMetrics(n *Node) *metrics {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kappa_gc_rounds_total",
 			Help: "Garbage collection rounds this node ran as leader."}, func() float64 { return float64(n.GC().Rounds) }),
 		&stateCollector{n: n},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kappa_disk_full",
+			Help: "1 while writes to this node's data dir fail for lack of space (it takes no part in elections meanwhile)."}, func() float64 {
+			if n.disk.isFull() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kappa_disk_full_writes_total",
+			Help: "Writes of the Raft state that failed for lack of space."}, func() float64 { return float64(n.disk.failedWrites()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

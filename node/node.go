@@ -236,6 +236,7 @@ type Node struct {
 	log       *slog.Logger
 	raft      *raft.Raft
 	logStore  *raftboltdb.BoltStore
+	disk      *diskGuard
 	writeBack *writeBack // only with Unsafe.NoFsync
 	replica   *replica
 	proposer  *proposer
@@ -391,6 +392,9 @@ func (n *Node) openRaft() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("node: cannot create data dir %s: %w", dir, err)
 	}
+	if err := checkRaftFiles(n.cfg.NodeID, dir); err != nil {
+		return err
+	}
 	// The freelist is rebuilt on open instead of written with every
 	// commit (as etcd does): smaller writes per log entry, and the log
 	// stays small because snapshots truncate it.
@@ -459,12 +463,14 @@ func (n *Node) openRaft() error {
 		wb := newWriteBack(store)
 		n.writeBack, logs = wb, wb
 	}
-	r, err := raft.NewRaft(rc, n.replica, logs, store, snaps, trans)
+	n.disk = newDiskGuard(n.cfg.DataDir, dir, n.log, n.done)
+	r, err := raft.NewRaft(rc, n.replica, guardedLogs{logs, n.disk}, guardedStable{store, n.disk}, guardedSnapshots{snaps, n.disk}, trans)
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("node: starting Raft: %w", err)
 	}
 	n.raft = r
+	n.disk.raft.Store(r)
 	n.wg.Add(1)
 	go n.watchLeadership(notify)
 	return nil

@@ -235,7 +235,7 @@ or no quorum); 5 no node could be reached.`,
 					cancel()
 					rows = append(rows, newNodeStatus(addr, st, err))
 				}
-				if err := o.print(rows, func() error { return tabular(func(w io.Writer) { nodeStatusTable(w, rows) }) }); err != nil {
+				if err := o.print(rows, func() error { return printNodeStatus(rows) }); err != nil {
 					return err
 				}
 				return statusVerdict(rows)
@@ -285,6 +285,10 @@ type nodeStatus struct {
 	Version               string `json:"version,omitempty"`
 	ClusterCommandVersion uint32 `json:"cluster_command_version,omitempty"`
 	TLS                   bool   `json:"tls"`
+	// DiskFull: writes to the node's data dir fail for lack of space;
+	// DiskMessage says which dir, since when and how many failed.
+	DiskFull    bool   `json:"disk_full,omitempty"`
+	DiskMessage string `json:"disk_message,omitempty"`
 }
 
 func newNodeStatus(addr string, st *wire.ClusterStatusResponse, err error) nodeStatus {
@@ -294,7 +298,22 @@ func newNodeStatus(addr string, st *wire.ClusterStatusResponse, err error) nodeS
 	return nodeStatus{Address: addr, Reachable: true, NodeID: st.GetNodeId(), Role: strings.ToLower(st.GetRaftState()),
 		LeaderID: st.GetLeaderId(), Term: st.GetTerm(), CommitIndex: st.GetCommitIndex(), AppliedIndex: st.GetAppliedIndex(),
 		Jobs: st.GetJobs(), Tasks: st.GetTasks(), StateHash: st.GetStateHash(), TLS: !st.GetInsecure(),
-		Version: buildVersion(st.GetVersion()), ClusterCommandVersion: max(st.GetClusterCommandVersion(), 1)}
+		Version: buildVersion(st.GetVersion()), ClusterCommandVersion: max(st.GetClusterCommandVersion(), 1),
+		DiskFull: st.GetDiskFull(), DiskMessage: st.GetDiskMessage()}
+}
+
+// printNodeStatus prints the table, then below it what a node in trouble
+// says (a full disk).
+func printNodeStatus(rows []nodeStatus) error {
+	if err := tabular(func(w io.Writer) { nodeStatusTable(w, rows) }); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.DiskFull {
+			fmt.Println(r.NodeID + ": " + r.DiskMessage)
+		}
+	}
+	return nil
 }
 
 func nodeStatusTable(w io.Writer, rows []nodeStatus) {
@@ -308,7 +327,11 @@ func nodeStatusTable(w io.Writer, rows []nodeStatus) {
 		if !r.TLS {
 			security = "INSECURE (plaintext, no authentication)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s\n", r.NodeID, r.Address, r.Role,
+		role := r.Role
+		if r.DiskFull {
+			role += " (disk full)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s\n", r.NodeID, r.Address, role,
 			r.LeaderID, r.Term, r.CommitIndex, r.AppliedIndex, r.Jobs, r.Tasks, r.StateHash, r.Version, r.ClusterCommandVersion, security)
 	}
 }

@@ -55,7 +55,7 @@ with its traceback.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.cluster, "cluster", os.Getenv("KAPPA_CLUSTER"), "submit to a running cluster at HOST:PORT[,HOST:PORT…] (default $KAPPA_CLUSTER) instead of the embedded default")
-	f.StringVar(&o.event, "event", "{}", "the event handed to handler(event, context), as JSON")
+	f.StringVar(&o.event, "event", "{}", "the event handed to handler(event, context), as JSON, or @FILE to read it from a file")
 	f.StringVar(&o.dataDir, "data-dir", "", "keep Raft state and checkpoints here (default: a temporary dir, removed at exit)")
 	f.Uint32Var(&o.maxLaunches, "max-launches", 0, fmt.Sprintf("launches of a task without a new checkpoint before it fails (0: default %d)", fsm.DefaultMaxLaunches))
 	f.Uint32Var(&o.priority, "priority", 1, fmt.Sprintf("with --cluster, the job's share of lambda launches against other jobs' (1..%d): priority 3 gets three launches for each one of a priority-1 job while both have tasks waiting", fsm.MaxPriority))
@@ -70,7 +70,14 @@ with its traceback.`,
 }
 
 func run(program string, o runOptions) error {
-	if err := node.EventJSONError([]byte(o.event)); err != nil {
+	event := []byte(o.event)
+	if name, ok := strings.CutPrefix(o.event, "@"); ok {
+		var err error
+		if event, err = os.ReadFile(name); err != nil {
+			return usageError("--event %s: %v", o.event, err)
+		}
+	}
+	if err := node.EventJSONError(event); err != nil {
 		return usageError("--event: %v", err)
 	}
 	if o.priority < 1 || o.priority > fsm.MaxPriority {
@@ -138,7 +145,7 @@ func run(program string, o runOptions) error {
 		return usageError("%v", err)
 	}
 	defer c.Close()
-	sub := &wire.SubmitJobRequest{ProgramBundle: bundle, EventJson: []byte(o.event), Name: program, MaxLaunches: o.maxLaunches}
+	sub := &wire.SubmitJobRequest{ProgramBundle: bundle, EventJson: event, Name: program, MaxLaunches: o.maxLaunches}
 	if o.priority > 1 && o.cluster != "" {
 		// Only a cluster shares its lambdas among jobs; one of an older
 		// version knows no priorities.
@@ -206,7 +213,7 @@ func embeddedFor(o runOptions, view *progressView) embeddedOptions {
 func submitAndWatch(ctx context.Context, c *kappaclient.Client, req *wire.SubmitJobRequest, view *progressView) (*wire.JobStatus, error) {
 	sub, err := c.SubmitJob(ctx, req)
 	if err != nil {
-		return nil, interrupted(ctx, fmt.Errorf("submitting the job: %w", err))
+		return nil, interrupted(ctx, fmt.Errorf("submitting the job: %s", message(err)))
 	}
 	notes := followNotes(ctx, c, sub.GetJobId(), view)
 	last, err := c.Watch(ctx, sub.GetJobId(), view.update)

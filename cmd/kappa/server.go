@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -271,6 +272,10 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 	})
 	if err != nil {
 		trans.Close()
+		var corrupt *node.CorruptError
+		if errors.As(err, &corrupt) {
+			return &exitError{code: exitCorrupt, msg: err.Error()}
+		}
 		return err
 	}
 	if o.metricsAddr != "" {
@@ -304,6 +309,11 @@ func checkQuotas(q node.Quotas) error {
 	}
 	return nil
 }
+
+// exitCorrupt is the exit status of a node whose data dir is corrupt
+// (sysexits' EX_CONFIG): restarting it cannot help, so a supervisor should
+// not (systemd: RestartPreventExitStatus=78).
+const exitCorrupt = 78
 
 // newLogger is a process's logger on stderr (--log-level, --log-format);
 // gRPC's own lines go through it too. Its level can change while it runs
