@@ -49,11 +49,11 @@ func isDiskFull(err error) bool {
 // diskGuard tracks whether the data dir is full and wakes the writes that
 // wait for space.
 type diskGuard struct {
-	dir      string // the data dir, as operators name it
-	raftDir  string // where the probe writes
-	log      *slog.Logger
-	closing  <-chan struct{}
-	raft     atomic.Pointer[raft.Raft] // set once raft runs
+	dir     string // the data dir, as operators name it
+	raftDir string // where the probe writes
+	log     *slog.Logger
+	closing <-chan struct{}
+	raft    atomic.Pointer[raft.Raft] // set once raft runs
 
 	mu       sync.Mutex
 	full     bool
