@@ -229,27 +229,27 @@ func EventJSONError(event []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(event))
 	var v any
 	err := dec.Decode(&v)
-	offset := dec.InputOffset()
+	at := len(event) // where the problem is: by default, the end
 	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		offset = syn.Offset
-	} else if err == nil {
+	switch {
+	case errors.As(err, &syn):
+		at = int(syn.Offset) - 1 // the offending byte is the last one read
+	case err == nil:
 		err = errors.New("more than one JSON value")
+		at = int(dec.InputOffset())
+		for at < len(event) && bytes.IndexByte([]byte(" \t\r\n"), event[at]) >= 0 {
+			at++
+		}
 	}
-	line, col := position(event, offset)
+	line, col := position(event, at)
 	return fmt.Errorf("the event is not valid JSON: %v at line %d, column %d", err, line, col)
 }
 
-// position turns a byte offset into a 1-based line and column.
-func position(data []byte, offset int64) (line, col int) {
-	offset = min(max(offset, 0), int64(len(data)))
-	before := data[:offset]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(offset) - (bytes.LastIndexByte(before, '\n') + 1)
-	if col == 0 {
-		col = 1
-	}
-	return line, col
+// position is the 1-based line and column of the byte at index at.
+func position(data []byte, at int) (line, col int) {
+	at = min(max(at, 0), len(data))
+	before := data[:at]
+	return bytes.Count(before, []byte("\n")) + 1, at - bytes.LastIndexByte(before, '\n')
 }
 
 // wire is what a worker learns of the limits at its claim.
