@@ -62,8 +62,8 @@ type checker struct {
 	r        io.ReaderAt
 	size     int64
 	pageSize int64
-	hwm      uint64 // pages in use (the meta's pgid)
-	seen     map[uint64]bool
+	hwm      uint64          // pages in use (the meta's pgid)
+	seen     map[uint64]bool // pages visited, overflow pages included
 }
 
 type meta struct {
