@@ -150,7 +150,7 @@ func TestCallLimitsAndStoredResults(t *testing.T) {
 			mu.Unlock()
 		}
 		inline := func(n int) *wire.Value { return &wire.Value{Where: &wire.Value_Inline{Inline: make([]byte, n)}} }
-		try("item", &wire.CallRequest{Op: &wire.CallRequest_Enqueue{Enqueue: &wire.EnqueueOp{QueueId: 1, Items: []*wire.Value{inline(10), inline(65<<10)}}}})
+		try("item", &wire.CallRequest{Op: &wire.CallRequest_Enqueue{Enqueue: &wire.EnqueueOp{QueueId: 1, Items: []*wire.Value{inline(10), inline(65 << 10)}}}})
 		try("start", &wire.CallRequest{Op: &wire.CallRequest_Spawn{Spawn: &wire.SpawnOp{Children: []*wire.ChildSpec{{Start: inline(70 << 10)}}}}})
 		try("inline json", &wire.CallRequest{Op: &wire.CallRequest_Exit{Exit: &wire.ExitOp{ResultJson: big}}})
 		try("bad key", &wire.CallRequest{Op: &wire.CallRequest_Exit{Exit: &wire.ExitOp{ResultJsonKey: "jobs/j9/t1/e1-s1-json0.val", ResultJsonBytes: 10}}})
