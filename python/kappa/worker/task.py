@@ -268,10 +268,9 @@ class TaskRun(Ops):
             self._fail(str(e))
         except Exception:  # noqa: BLE001 - a bug of the worker's, not a passing failure
             self._fail("the worker could not record the task's result:\n" + traceback.format_exc())
+        exit_op = self._result_json(text, seq)  # first: it may refuse the result
         self.codec.begin_call()
-        value = self.codec.wrap(data, self._value_key(seq, 0, "result"), self.spec.epoch, seq, "result")
-        exit_op = self._result_json(text, seq)
-        exit_op.result.CopyFrom(value)
+        exit_op.result.CopyFrom(self.codec.wrap(data, self._value_key(seq, 0, "result"), self.spec.epoch, seq, "result"))
         try:
             self.client.call(pb.CallRequest(ref=self.ref, seq=seq, exit=exit_op))
         except (Superseded, JobFinished):
