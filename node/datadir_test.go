@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/lambda"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -63,58 +63,19 @@ func copyDir(t *testing.T, from string) string {
 	return to
 }
 
-// rootPage is the root bucket's page of a bbolt file, from its current
-// meta page (of the two, the one with the higher transaction id).
-func rootPage(t *testing.T, path string) uint64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	meta := func(page int) (txid, root uint64) {
-		m := b[page*os.Getpagesize()+16:]
-		return binary.LittleEndian.Uint64(m[48:]), binary.LittleEndian.Uint64(m[16:])
-	}
-	tx0, root0 := meta(0)
-	tx1, root1 := meta(1)
-	if tx1 > tx0 {
-		return root1
-	}
-	return root0
-}
-
 func TestCorruptRaftFilesStopTheStartWithOneMessage(t *testing.T) {
 	good := dataDirWithSnapshot(t)
 	if err := restart(t, copyDir(t, good)); err != nil {
 		t.Fatalf("the intact data dir: %v", err)
 	}
-	snapshot := func(dir string) string {
-		m, _ := filepath.Glob(filepath.Join(dir, "node", "raft", "snapshots", "*"))
-		if len(m) == 0 {
-			t.Fatal("no snapshot")
-		}
-		return m[len(m)-1]
-	}
-	garble := func(path string, at int64, n int) {
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		buf := make([]byte, n)
-		f.ReadAt(buf, at)
-		for i := range buf {
-			buf[i] ^= 0xa5
-		}
-		f.WriteAt(buf, at)
-	}
-	page := int64(os.Getpagesize())
+	snapshot := func(dir string) string { return nodetest.NewestSnapshot(t, filepath.Join(dir, "node", "raft")) }
 	cases := []struct {
 		what    string
 		corrupt func(dir string) string // returns the file it broke
 	}{
 		{"a bolt page header", func(dir string) string {
 			db := filepath.Join(dir, "node", "raft", "raft.db")
-			garble(db, int64(rootPage(t, db))*page, 16)
+			nodetest.GarbleRaftLog(t, db)
 			return db
 		}},
 		{"a truncated log", func(dir string) string {
@@ -125,7 +86,7 @@ func TestCorruptRaftFilesStopTheStartWithOneMessage(t *testing.T) {
 		}},
 		{"a snapshot's state", func(dir string) string {
 			s := filepath.Join(snapshot(dir), "state.bin")
-			garble(s, 10, 8)
+			nodetest.Garble(t, s, 10, 8)
 			return s
 		}},
 		{"a snapshot's metadata", func(dir string) string {
