@@ -6,6 +6,7 @@
 #   make test-unit the quick tier (about a minute): Go under -short, the compiler/runtime/API/store suites
 #   make proto     regenerate the committed protobuf code
 #   make lint      the linters CI runs (pinned versions, installed on first use)
+#   make fuzz      each Go fuzz target for FUZZTIME (default 20s), as CI does
 #   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
 #                  its last line is the summary, non-zero exit when a check fails
 
@@ -16,7 +17,7 @@ VENV_PY := $(abspath $(VENV))/bin/python
 # Go tests start `python3` from PATH: for test targets the venv's comes first.
 VENV_PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install build python redis systemd promtool test test-unit test-go test-python proto lint jepsen
+.PHONY: install build python redis systemd promtool test test-unit test-go test-python proto lint fuzz jepsen
 
 install: build python
 
@@ -69,6 +70,17 @@ proto:
 lint:
 	./scripts/ensure-venv.sh $(VENV) $(PYTHON)
 	PYTHON=$(VENV_PY) ./scripts/lint.sh
+
+# The fuzz targets (package:function); their seed corpora are in each
+# package's testdata/fuzz, and a crasher found is fixed and kept there.
+FUZZ_TARGETS = ./fsm:FuzzApply ./fsm:FuzzRestore ./checkpoint:FuzzBundle ./checkpoint:FuzzEnvelope \
+	./lambda/lambdaapi:FuzzInvokeFront ./node/internal/boltcheck:FuzzCheck
+FUZZTIME ?= 20s
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz: $$fn in $$pkg for $(FUZZTIME)"; \
+	$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg > fuzz.log 2>&1 || { cat fuzz.log; exit 1; }; \
+	grep execs fuzz.log | tail -1; done; rm -f fuzz.log
 
 DURATION ?= 10m
 NODES    ?= 5

@@ -54,7 +54,12 @@ func Check(path string) error {
 	if err != nil {
 		return err
 	}
-	c := &checker{r: f, size: info.Size(), seen: map[uint64]bool{}}
+	return CheckReader(f, info.Size())
+}
+
+// CheckReader is Check of a file's bytes read through r.
+func CheckReader(r io.ReaderAt, size int64) error {
+	c := &checker{r: r, size: size, seen: map[uint64]bool{}}
 	return c.run()
 }
 
@@ -64,6 +69,10 @@ type checker struct {
 	pageSize int64
 	hwm      uint64          // pages in use (the meta's pgid)
 	seen     map[uint64]bool // pages visited, overflow pages included
+	// elements counts the elements walked: a file holds at most one per
+	// elementSize bytes, so more means inline buckets that nest into
+	// themselves (a loop the page ids cannot show).
+	elements int64
 }
 
 type meta struct {
@@ -204,6 +213,9 @@ func (c *checker) walk(p page, depth int) error {
 	}
 	if headerSize+p.count*elementSize > uint64(len(p.data)) {
 		return fmt.Errorf("page %d: %d elements do not fit", p.id, p.count)
+	}
+	if c.elements += int64(p.count); c.elements > c.size/elementSize {
+		return fmt.Errorf("page %d: more elements than the file can hold (inline buckets nested into themselves)", p.id)
 	}
 	for i := uint64(0); i < p.count; i++ {
 		at := headerSize + i*elementSize

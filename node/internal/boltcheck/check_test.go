@@ -1,6 +1,9 @@
 package boltcheck
 
 import (
+	"bytes"
+	"encoding/binary"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,12 +115,79 @@ func FuzzCheck(f *testing.F) {
 	}
 	f.Add(good[:3*os.Getpagesize()])
 	f.Add([]byte("not a database"))
-	dir := f.TempDir()
+	f.Add(fanOut(40))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(dir, "fuzz.db")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_ = Check(path)
+		_ = CheckReader(bytes.NewReader(data), int64(len(data)))
 	})
+}
+
+// fanOut is a bbolt file whose root leaf holds an inline bucket that
+// holds two elements naming one nested inline bucket, which holds two
+// naming the next, levels deep: 2^levels walks for a naive checker.
+func fanOut(levels int) []byte {
+	le := binary.LittleEndian
+	// Build the value chain from the innermost level outward.
+	var value []byte
+	for range levels {
+		inner := value
+		v := make([]byte, 16+16+2*elementSize+1) // bucket header, page header, 2 elements, key "k"
+		le.PutUint16(v[16+8:], leafPage)
+		le.PutUint16(v[16+10:], 2)
+		key := uint32(16 + 16 + 2*elementSize)
+		for i := range uint32(2) {
+			e := v[16+16+i*elementSize:]
+			at := 16 + 16 + i*elementSize
+			le.PutUint32(e, bucketLeaf)
+			le.PutUint32(e[4:], key-at)
+			le.PutUint32(e[8:], 1)
+			le.PutUint32(e[12:], uint32(len(inner)))
+		}
+		v[key] = 'k'
+		value = append(v, inner...)
+		if len(inner) == 0 {
+			value = v[:16+16] // the innermost: an empty inline bucket
+			le.PutUint16(value[16+10:], 0)
+		}
+	}
+	ps := os.Getpagesize()
+	pages := 3 + (len(value)+64)/ps
+	file := make([]byte, pages*ps)
+	for i := range 2 { // meta pages
+		p := file[i*ps:]
+		le.PutUint64(p, uint64(i))
+		le.PutUint16(p[8:], metaPage)
+		m := p[16:]
+		le.PutUint32(m, magic)
+		le.PutUint32(m[4:], version)
+		le.PutUint32(m[8:], uint32(ps))
+		le.PutUint64(m[16:], 2) // root bucket page
+		le.PutUint64(m[32:], noFreelist)
+		le.PutUint64(m[40:], uint64(pages))
+		le.PutUint64(m[48:], uint64(i))
+		sum := fnv.New64a()
+		sum.Write(m[:56])
+		le.PutUint64(m[56:], sum.Sum64())
+	}
+	root := file[2*ps:]
+	le.PutUint64(root, 2)
+	le.PutUint16(root[8:], leafPage)
+	le.PutUint16(root[10:], 1)
+	le.PutUint32(root[12:], uint32(pages-3)) // overflow: the value spills over
+	le.PutUint32(root[16:], bucketLeaf)
+	le.PutUint32(root[16+4:], elementSize)
+	le.PutUint32(root[16+8:], 1)
+	le.PutUint32(root[16+12:], uint32(len(value)))
+	root[16+elementSize] = 'b'
+	copy(root[16+elementSize+1:], value)
+	return file
+}
+
+func TestNestedInlineBucketsCannotBlowUp(t *testing.T) {
+	if err := CheckReader(bytes.NewReader(fanOut(2)), int64(len(fanOut(2)))); err != nil {
+		t.Fatalf("two levels are a valid file: %v", err)
+	}
+	deep := fanOut(40)
+	if err := CheckReader(bytes.NewReader(deep), int64(len(deep))); err == nil || !strings.Contains(err.Error(), "more elements than the file can hold") {
+		t.Fatalf("2^40 walks: %v", err)
+	}
 }
