@@ -96,7 +96,9 @@ func checkFactorialRun(t *testing.T, stdout, stderr string) {
 }
 
 func TestFibExample(t *testing.T) {
-	r := kappa(t, "run", example("fib.py"), "--event", `{"n": 12}`)
+	// The event from a file, as a large one must come (a command line
+	// holds at most 128 KiB per argument).
+	r := kappa(t, "run", example("fib.py"), "--event", "@"+nodetest.WriteFile(t, "event.json", `{"n": 12}`))
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "144" {
 		t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -132,7 +134,9 @@ func TestBadInputIsOneClearLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"event not JSON", []string{"run", example("fib.py"), "--event", "{n:1}"}, "--event is not valid JSON"},
+		{"event not JSON", []string{"run", example("fib.py"), "--event", "{n:1}"},
+			"--event: the event is not valid JSON: invalid character 'n' looking for beginning of object key string at line 1, column 2"},
+		{"event file missing", []string{"run", example("fib.py"), "--event", "@/nonexistent/event.json"}, "--event @/nonexistent/event.json: open /nonexistent/event.json: no such file"},
 		{"missing file", []string{"run", "nope.py"}, "program nope.py does not exist"},
 		{"syntax error", []string{"run", nodetest.WriteFile(t, "syn.py", "def handler(e, c):\n    x = (1,\n")}, "syn.py:2:9: syntax error"},
 		{"unsupported construct", []string{"run", nodetest.WriteFile(t, "aio.py",

@@ -102,6 +102,11 @@ func TestDiskFullLeaderStepsDownOnceAndRecovers(t *testing.T) {
 		st, err := c.Status(n2)
 		return err == nil && st.GetDiskFull() && strings.Contains(st.GetDiskMessage(), "disk full on "+n2.DataDir)
 	})
+	// `kappa status` says so too.
+	out, _ := harness.RunKappa(t, 30*time.Second, "status", "--cluster", n2.APIAddr)
+	if !strings.Contains(out, "follower (disk full)") || !strings.Contains(out, "n2: disk full on "+n2.DataDir) {
+		t.Fatalf("kappa status:\n%s", out)
+	}
 	// No flapping: for several election timeouts n2 never leads and no
 	// election happens.
 	for range 24 {
