@@ -126,3 +126,27 @@ func TestTaskCredentialsAndOwnersNeedVersion2(t *testing.T) {
 		}
 	}
 }
+
+// A root's result stored by key is a field of Exit that an old replica
+// would drop (recording an empty result): it needs version 2, and the
+// job then refers to the key, so garbage collection keeps it.
+func TestAStoredResultIsVersion2AndReferenced(t *testing.T) {
+	exit := &pb.Exit{ResultJsonKey: "jobs/j1/t1/e1-s1-json0.val", ResultJsonBytes: 300000}
+	if v := RequiredVersion(&pb.Command{Op: &pb.Command_Call{Call: &pb.TaskCall{Op: &pb.TaskCall_Exit{Exit: exit}}}}); v != 2 {
+		t.Fatalf("an exit with a stored result needs version %d, want 2", v)
+	}
+	if v := RequiredVersion(&pb.Command{Op: &pb.Command_Call{Call: &pb.TaskCall{Op: &pb.TaskCall_Exit{Exit: &pb.Exit{ResultJson: "1"}}}}}); v != 1 {
+		t.Fatalf("an inline result needs version %d, want 1", v)
+	}
+	l := newLog(t)
+	job := l.submit()
+	w, _ := l.start(job, RootTask, 1)
+	w.call(exit)
+	j := l.m.Job(job)
+	if j.GetState() != pb.JobState_JOB_SUCCEEDED || j.GetResultJsonKey() != exit.ResultJsonKey || j.GetResultJsonBytes() != 300000 || j.GetResultJson() != "" {
+		t.Fatalf("job %v", j)
+	}
+	if !l.m.Refs(job).Keys[exit.ResultJsonKey] {
+		t.Fatal("the stored result is not among the job's references")
+	}
+}
