@@ -14,7 +14,6 @@ import (
 // replica decodes them or refuses them, and applying what decodes never
 // panics, gives every replica the same state, and survives a snapshot.
 
-
 // fuzzSetup is the state fuzzed entries are applied to, so most commands
 // find something to act on: a cluster of one node, a running job whose
 // root created a queue, spawned a child and enqueued an item, and a

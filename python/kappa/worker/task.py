@@ -270,7 +270,8 @@ class TaskRun(Ops):
             self._fail("the worker could not record the task's result:\n" + traceback.format_exc())
         exit_op = self._result_json(text, seq)  # first: it may refuse the result
         self.codec.begin_call()
-        exit_op.result.CopyFrom(self.codec.wrap(data, self._value_key(seq, 0, "result"), self.spec.epoch, seq, "result"))
+        key = self._value_key(seq, 0, "result")
+        exit_op.result.CopyFrom(self.codec.wrap(data, key, self.spec.epoch, seq, "result"))
         try:
             self.client.call(pb.CallRequest(ref=self.ref, seq=seq, exit=exit_op))
         except (Superseded, JobFinished):
@@ -289,7 +290,8 @@ class TaskRun(Ops):
         limits = self.codec.limits
         if len(data) > limits.result:
             self._fail(f"the job's result is {len(data)} bytes of JSON; the limit is {limits.result} "
-                       "(kappa server --max-result-bytes): return a smaller result and write bulk data to your own storage")
+                       "(kappa server --max-result-bytes): return a smaller result and write bulk data "
+                       "to your own storage")
         if len(data) <= limits.inline_result:
             return pb.ExitOp(result_json=text)
         key = self._value_key(seq, 0, "json")

@@ -19,7 +19,8 @@ from kappa.worker.values import Limits, ValueCodec
 
 def test_limits_come_from_the_claim_with_defaults_for_an_older_coordinator():
     assert Limits.from_claim(pb.Limits()) == Limits()
-    got = Limits.from_claim(pb.Limits(inline_value_bytes=10, call_inline_bytes=20, inline_result_bytes=30, result_bytes=40))
+    got = Limits.from_claim(pb.Limits(inline_value_bytes=10, call_inline_bytes=20, inline_result_bytes=30,
+                                      result_bytes=40))
     assert got == Limits(inline_value=10, call_inline=20, inline_result=30, result=40)
 
 
