@@ -32,37 +32,19 @@ func fuzzSetup() []*pb.Command {
 		{Op: &pb.Command_InitCluster{InitCluster: &pb.InitCluster{ClusterId: "c", Key: []byte("k")}}},
 		{Op: &pb.Command_SetNode{SetNode: &pb.SetNode{NodeId: "n1", RaftAddr: "r", ApiAddr: "a"}}},
 		submit(1), launch(1, 1, "i1"), claim(1, 1, "i1", "c1"),
-		callOp(1, 1, 1, "c1", &pb.TaskCall_CreateQueues{CreateQueues: &pb.CreateQueues{MaxSize: 2, Count: 1}}),
-		callOp(1, 1, 2, "c1", &pb.TaskCall_Spawn{Spawn: &pb.Spawn{Children: []*pb.Child{{Start: inline("s"), Name: "child"}}}}),
-		callOp(1, 1, 3, "c1", &pb.TaskCall_Enqueue{Enqueue: &pb.Enqueue{QueueId: 1, Items: []*pb.Value{inline("x")}}}),
+		callOp(1, 1, 1, "c1", &pb.TaskCall{Op: &pb.TaskCall_CreateQueues{CreateQueues: &pb.CreateQueues{MaxSize: 2, Count: 1}}}),
+		callOp(1, 1, 2, "c1", &pb.TaskCall{Op: &pb.TaskCall_Spawn{Spawn: &pb.Spawn{Children: []*pb.Child{{Start: inline("s"), Name: "child"}}}}}),
+		callOp(1, 1, 3, "c1", &pb.TaskCall{Op: &pb.TaskCall_Enqueue{Enqueue: &pb.Enqueue{QueueId: 1, Items: []*pb.Value{inline("x")}}}}),
 		launch(1, 2, "i2"), claim(1, 2, "i2", "c2"),
 		submit(2), launch(2, 1, "i3"), claim(2, 1, "i3", "c3"),
-		callOp(2, 1, 1, "c3", &pb.TaskCall_Exit{Exit: &pb.Exit{Result: inline("r"), ResultJson: "1"}}),
+		callOp(2, 1, 1, "c3", &pb.TaskCall{Op: &pb.TaskCall_Exit{Exit: &pb.Exit{Result: inline("r"), ResultJson: "1"}}}),
 	}
 }
 
-func callOp(job, task, seq uint64, claim string, op any) *pb.Command {
-	c := &pb.TaskCall{Ref: &pb.TaskRef{JobId: job, TaskId: task, Epoch: 1, Claim: claim}, Seq: seq}
-	switch o := op.(type) {
-	case *pb.TaskCall_CreateQueues:
-		c.Op = o
-	case *pb.TaskCall_Spawn:
-		c.Op = o
-	case *pb.TaskCall_Enqueue:
-		c.Op = o
-	case *pb.TaskCall_Dequeue:
-		c.Op = o
-	case *pb.TaskCall_Wait:
-		c.Op = o
-	case *pb.TaskCall_Exit:
-		c.Op = o
-	case *pb.TaskCall_Fail:
-		c.Op = o
-	case *pb.TaskCall_Checkpoint:
-		c.Op = o
-	case *pb.TaskCall_Yield:
-		c.Op = o
-	}
+// callOp completes a call of task (job, task, epoch 1) under claim: its
+// ref, its seq and the digest of its operation.
+func callOp(job, task, seq uint64, claim string, c *pb.TaskCall) *pb.Command {
+	c.Ref, c.Seq = &pb.TaskRef{JobId: job, TaskId: task, Epoch: 1, Claim: claim}, seq
 	data, _ := proto.MarshalOptions{Deterministic: true}.Marshal(&pb.TaskCall{Op: c.Op})
 	sum := sha256.Sum256(data)
 	c.Digest = sum[:]
@@ -86,12 +68,12 @@ func setupMachine(t testing.TB) *Machine {
 func fuzzSeeds() []*pb.Entry {
 	one := func(c *pb.Command) *pb.Entry { return &pb.Entry{Commands: []*pb.Command{c}} }
 	return []*pb.Entry{
-		one(callOp(1, 1, 4, "c1", &pb.TaskCall_Wait{Wait: &pb.Wait{Futures: []uint64{2}}})),
-		one(callOp(1, 2, 1, "c2", &pb.TaskCall_Dequeue{Dequeue: &pb.Dequeue{QueueId: 1}})),
-		one(callOp(1, 2, 1, "c2", &pb.TaskCall_Exit{Exit: &pb.Exit{Result: &pb.Value{Where: &pb.Value_Key{Key: "jobs/j1/t2/e1-s1-result0.val"}}}})),
-		one(callOp(1, 1, 4, "c1", &pb.TaskCall_Exit{Exit: &pb.Exit{ResultJsonKey: "jobs/j1/t1/e1-s4-json0.val", ResultJsonBytes: 9}})),
-		one(callOp(1, 2, 1, "c2", &pb.TaskCall_Fail{Fail: &pb.Fail{Error: "boom"}})),
-		one(callOp(1, 1, 4, "c1", &pb.TaskCall_Yield{Yield: &pb.Yield{}})),
+		one(callOp(1, 1, 4, "c1", &pb.TaskCall{Op: &pb.TaskCall_Wait{Wait: &pb.Wait{Futures: []uint64{2}}}})),
+		one(callOp(1, 2, 1, "c2", &pb.TaskCall{Op: &pb.TaskCall_Dequeue{Dequeue: &pb.Dequeue{QueueId: 1}}})),
+		one(callOp(1, 2, 1, "c2", &pb.TaskCall{Op: &pb.TaskCall_Exit{Exit: &pb.Exit{Result: &pb.Value{Where: &pb.Value_Key{Key: "jobs/j1/t2/e1-s1-result0.val"}}}}})),
+		one(callOp(1, 1, 4, "c1", &pb.TaskCall{Op: &pb.TaskCall_Exit{Exit: &pb.Exit{ResultJsonKey: "jobs/j1/t1/e1-s4-json0.val", ResultJsonBytes: 9}}})),
+		one(callOp(1, 2, 1, "c2", &pb.TaskCall{Op: &pb.TaskCall_Fail{Fail: &pb.Fail{Error: "boom"}}})),
+		one(callOp(1, 1, 4, "c1", &pb.TaskCall{Op: &pb.TaskCall_Yield{Yield: &pb.Yield{}}})),
 		one(&pb.Command{Op: &pb.Command_Park{Park: &pb.Park{Ref: &pb.TaskRef{JobId: 1, TaskId: 1, Epoch: 1, Claim: "c1"}, Seq: 3}}}),
 		one(&pb.Command{Op: &pb.Command_InvocationEnded{InvocationEnded: &pb.InvocationEnded{JobId: 1, TaskId: 2, Epoch: 1, InvocationId: "i2", Outcome: pb.Outcome_OUTCOME_CRASH}}}),
 		one(&pb.Command{ClientId: "client", RequestId: 3, Op: &pb.Command_CancelJob{CancelJob: &pb.CancelJob{JobId: 1, Reason: "stop"}}}),

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,41 +19,6 @@ import (
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
-
-// smallDisk mounts a tmpfs of the given size (as root; the test skips
-// otherwise) and unmounts it when the test ends.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("mounts a filesystem")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a small tmpfs (needs root): %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
-// fill writes a file until the filesystem is full and returns its path.
-func fill(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return path
-		}
-	}
-}
 
 type lockedLog struct {
 	mu  sync.Mutex
@@ -77,7 +41,8 @@ func (l *lockedLog) String() string {
 // election after election), says so in its log, its status and its
 // metrics, and comes back when space does.
 func TestDiskFullSingleNodeSitsOutAndRecovers(t *testing.T) {
-	disk := smallDisk(t, "8m")
+	disk := t.TempDir()
+	nodetest.MountSmallDisk(t, disk, "8m")
 	inv := &scriptedInvoker{t: t, script: func(w *fakeWorker) lambda.Outcome {
 		w.claim()
 		w.mustCall(checkpointReq())
@@ -95,7 +60,7 @@ func TestDiskFullSingleNodeSitsOutAndRecovers(t *testing.T) {
 	if st := awaitJob(t, c, submit(t, c, okProgram), 20*time.Second); st.GetState() != wire.JobState_JOB_SUCCEEDED {
 		t.Fatalf("before: %v", st)
 	}
-	filler := fill(t, disk)
+	filler := nodetest.FillDisk(t, disk)
 	// bbolt reuses the pages it freed, so the first writes may fit; large
 	// events soon need new ones.
 	bundle, event := nodetest.BundleOf(t, okProgram), []byte(`"`+strings.Repeat("e", 200<<10)+`"`)

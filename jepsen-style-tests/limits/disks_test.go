@@ -2,13 +2,10 @@ package limits
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,32 +25,9 @@ func onSmallDisk(t *testing.T, dataDir, size string) {
 	if err := os.Mkdir(dataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dataDir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a small tmpfs (needs root): %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dataDir).Run() })
+	nodetest.MountSmallDisk(t, dataDir, size)
 	if err := os.CopyFS(dataDir, os.DirFS(saved)); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// fillDisk writes a file until its filesystem is full.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return path
-		}
 	}
 }
 
@@ -87,7 +61,7 @@ func TestDiskFullLeaderStepsDownOnceAndRecovers(t *testing.T) {
 
 	const n = 8
 	job := c.Submit(healthy, fmt.Sprintf(`{"n": %d}`, n), "healthy", 0)
-	filler := fillDisk(t, n2.DataDir)
+	filler := nodetest.FillDisk(t, n2.DataDir)
 	var term uint64
 	nodetest.Eventually(t, 60*time.Second, "another node leads", func() bool {
 		l := c.Leader()
