@@ -110,7 +110,7 @@ func TestSubmitRefusalsNameTheLimitAndCommitNothing(t *testing.T) {
 		refusedWith(t, tc.what, err, trailer, tc.code, tc.saying...)
 	}
 	// The Go client names the server's flag in gRPC's own refusal.
-	kc, err := kappaclient.New([]string{n.APIAddr()})
+	kc, err := kappaclient.New([]string{n.APIAddr()}, kappaclient.Insecure())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestCallLimitsAndStoredResults(t *testing.T) {
 	if code := status.Code(got["item"]); code != codes.ResourceExhausted {
 		t.Errorf("over a limit: %s, want ResourceExhausted", code)
 	}
-	kc, err := kappaclient.New([]string{n.APIAddr()})
+	kc, err := kappaclient.New([]string{n.APIAddr()}, kappaclient.Insecure())
 	if err != nil {
 		t.Fatal(err)
 	}
