@@ -93,21 +93,25 @@ func TestLimitFlagsSetTheLimits(t *testing.T) {
 }
 
 // Limits that cannot work together, or are not sizes, stop the server
-// before it starts, naming the flags.
+// before it starts, naming the flags — given on the command line, in the
+// environment or in a --config file.
 func TestLimitFlagsThatCannotWorkAreRefused(t *testing.T) {
+	config := nodetest.WriteFile(t, "kappa.yaml", "max-entry-bytes: 8KiB\n")
 	for _, c := range []struct {
-		flags []string
-		want  string
+		env, flags []string
+		want       string
 	}{
-		{[]string{"--max-entry-bytes", "8KiB"}, "--max-entry-bytes (8KiB) must exceed --max-event-bytes (1MiB)"},
-		{[]string{"--max-inline-result-bytes", "2MiB", "--max-result-bytes", "1MiB", "--max-entry-bytes", "8MiB"},
+		{nil, []string{"--max-entry-bytes", "8KiB"}, "--max-entry-bytes (8KiB) must exceed --max-event-bytes (1MiB)"},
+		{[]string{"KAPPA_MAX_ENTRY_BYTES=8KiB"}, nil, "--max-entry-bytes (8KiB) must exceed --max-event-bytes (1MiB)"},
+		{nil, []string{"--config", config}, "--max-entry-bytes (8KiB) must exceed --max-event-bytes (1MiB)"},
+		{nil, []string{"--max-inline-result-bytes", "2MiB", "--max-result-bytes", "1MiB", "--max-entry-bytes", "8MiB"},
 			"--max-inline-result-bytes must not exceed --max-result-bytes"},
-		{[]string{"--max-event-bytes", "1x"}, `"1x" is not a positive byte count`},
+		{nil, []string{"--max-event-bytes", "1x"}, `"1x" is not a positive byte count`},
 	} {
 		args := append([]string{"server", "--insecure", "--bootstrap", "--node-id", "n1", "--data-dir", t.TempDir(),
 			"--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"}, c.flags...)
-		if r := kappa(t, args...); r.code == 0 || !strings.Contains(r.stderr, c.want) {
-			t.Errorf("%v: exit %d, stderr does not say %q:\n%s", c.flags, r.code, c.want, r.stderr)
+		if r := kappaEnv(t, c.env, args...); r.code == 0 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v %v: exit %d, stderr does not say %q:\n%s", c.env, c.flags, r.code, c.want, r.stderr)
 		}
 	}
 }
