@@ -130,8 +130,13 @@ func printJob(j *wire.JobStatus) error {
 		j.GetTasksPending(), j.GetTasksRunnable(), j.GetTasksRunning(), j.GetTasksBlocked(), j.GetTasksDone(), j.GetTasksFailed())
 	fmt.Fprintf(w, "launches\t%d (%d relaunches, %d yields, epoch ≤%d)\n", j.GetLaunches(), j.GetRelaunches(), j.GetYields(), j.GetMaxEpoch())
 	fmt.Fprintf(w, "calls\t%d; checkpoints %d (%s)\n", j.GetRpcs(), j.GetCheckpoints(), humanBytes(j.GetCheckpointBytes()))
-	if j.GetResultJson() != "" {
+	switch {
+	case j.GetResultJson() != "":
 		fmt.Fprintf(w, "result\t%s\n", j.GetResultJson())
+	case j.GetArchived() && j.GetResultStored():
+		// A stored result is deleted with the job's checkpoints when its
+		// retention ends; the archive keeps its size.
+		fmt.Fprintf(w, "result\t(%s of JSON, deleted at the end of the job's retention)\n", humanBytes(j.GetResultBytes()))
 	}
 	if j.GetError() != "" {
 		fmt.Fprintf(w, "error\t%s\n", strings.ReplaceAll(j.GetError(), "\n", "\n\t"))
