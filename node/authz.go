@@ -53,6 +53,7 @@ var authzTable = map[string]rule{
 	wire.ClientService_WatchJob_FullMethodName:       {allow: readers, ownJob: true},
 	wire.ClientService_JobEvents_FullMethodName:      {allow: readers, ownJob: true},
 	wire.ClientService_GetJob_FullMethodName:         {allow: readers, ownJob: true},
+	wire.ClientService_JobResult_FullMethodName:      {allow: readers, ownJob: true},
 	wire.ClientService_ListJobs_FullMethodName:       {allow: readers, ownJob: true},
 	wire.ClientService_AuditJob_FullMethodName:       {allow: readers, ownJob: true},
 	wire.ClientService_CancelJob_FullMethodName:      {allow: rolesOf(RoleAdmin, RoleOperator, RoleSubmitter), ownJob: true},

@@ -79,6 +79,11 @@ func TestSubmittersReachOnlyTheirOwnJobs(t *testing.T) {
 		_, err = events.Recv()
 	}
 	notHers("JobEvents of bob's job", err)
+	result, err := as["alice"].JobResult(ctx, &wire.JobResultRequest{JobId: theirs})
+	if err == nil {
+		_, err = result.Recv()
+	}
+	notHers("JobResult of bob's job", err)
 	_, err = as["alice"].RetryJob(ctx, &wire.RetryJobRequest{ClientId: "alice", RequestId: 9, JobId: mine})
 	wantCode(t, "a submitter retrying", err, codes.PermissionDenied, `submitter "alice" (token) may not call /kappa.v1.ClientService/RetryJob`)
 	_, err = as["alice"].GetJob(ctx, &wire.GetJobRequest{JobId: 99})
