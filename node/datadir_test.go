@@ -47,7 +47,12 @@ func restart(t *testing.T, dir string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := Start(Config{NodeID: "n1", DataDir: filepath.Join(dir, "node"), Invoker: &scriptedInvoker{t: t}, Store: store, RaftLog: testWriter{t}})
+	keys := filepath.Join(dir, "cluster.keys")
+	if err := os.Chmod(keys, 0o600); err != nil { // a copied dir's files are 0644
+		t.Fatal(err)
+	}
+	n, err := Start(Config{NodeID: "n1", DataDir: filepath.Join(dir, "node"), Invoker: &scriptedInvoker{t: t}, Store: store, RaftLog: testWriter{t},
+		Keys: nodetest.KeyFile(t, keys)})
 	if err == nil {
 		n.Close()
 	}

@@ -159,7 +159,13 @@ func TestCallLimitsAndStoredResults(t *testing.T) {
 		// Keeping the limits: the result JSON goes to the store, sealed.
 		seq := w.seq + 1
 		key := checkpoint.ValueKey(w.spec.Job, 1, w.spec.Epoch, seq, checkpoint.ResultJSONValue, 0)
-		blob, err := checkpoint.Seal(g.GetClusterKey(), checkpoint.Header{Cluster: g.GetClusterId(), Job: w.spec.Job, Task: 1,
+		var jobKey []byte
+		for _, k := range g.GetJobKeys() {
+			if k.GetId() == g.GetKeyId() {
+				jobKey = k.GetKey()
+			}
+		}
+		blob, err := checkpoint.Seal(g.GetKeyId(), jobKey, checkpoint.Header{Cluster: g.GetClusterId(), Job: w.spec.Job, Task: 1,
 			Epoch: w.spec.Epoch, Seq: seq, Kind: checkpoint.ResultJSONValue, Program: g.GetProgramHash()}, []byte(big))
 		if err == nil {
 			err = store.Put(context.Background(), key, blob)

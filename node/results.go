@@ -88,10 +88,13 @@ func (n *Node) storedResult(ctx context.Context, j *pb.Job) ([]byte, error) {
 		return nil, limitRPCError(ctx, &LimitError{What: fmt.Sprintf("job j%d's stored result", j.GetId()), Size: int64(len(blob)),
 			Limit: int64(n.cfg.Limits.ResultBytes), Flag: flagResultBytes})
 	}
-	var clusterKey []byte
 	var clusterID string
-	n.replica.read(func(m *fsm.Machine) { clusterKey, clusterID = m.ClusterKey(), m.ClusterID() })
-	h, payload, err := checkpoint.OpenEnvelope(clusterKey, blob)
+	n.replica.read(func(m *fsm.Machine) { clusterID = m.ClusterID() })
+	keys, err := n.JobKeySet(j.GetId())
+	if err != nil {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_ERROR_REASON_UNSPECIFIED, fmt.Sprintf("job j%d: its keys: %v", j.GetId(), err))
+	}
+	h, payload, err := checkpoint.OpenEnvelope(keys, blob)
 	if err == nil {
 		err = checkResultHeader(h, key, clusterID, j)
 	}
@@ -107,7 +110,7 @@ func checkResultHeader(h checkpoint.Header, key, clusterID string, j *pb.Job) er
 		return err
 	}
 	want := checkpoint.Header{Cluster: clusterID, Job: j.GetId(), Task: fsm.RootTask, Epoch: k.Epoch, Seq: k.Seq,
-		Kind: checkpoint.ResultJSONValue, Program: j.GetProgramHash(), Alg: h.Alg}
+		Kind: checkpoint.ResultJSONValue, Program: j.GetProgramHash(), Alg: h.Alg, Kid: h.Kid}
 	if h != want {
 		return fmt.Errorf("%w: sealed for %+v, expected %+v", checkpoint.ErrTampered, h, want)
 	}
