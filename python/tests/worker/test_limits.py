@@ -24,9 +24,17 @@ def test_limits_come_from_the_claim_with_defaults_for_an_older_coordinator():
     assert got == Limits(inline_value=10, call_inline=20, inline_result=30, result=40)
 
 
+# A claim grant's keys: the job's key k1.
+KEY = b"k" * 32
+GRANT = pb.ClaimResponse(cluster_id="c", key_id="k1", job_keys=[pb.JobKey(id="k1", key=KEY)])
+
+
 def test_values_go_by_key_past_the_value_limit_or_the_calls_budget(tmp_path):
-    codec = ValueCodec(DirStore(str(tmp_path)), b"k", job=1, task=2, program="p",
-                       limits=Limits(inline_value=100, call_inline=250))
+    codec = ValueCodec(DirStore(str(tmp_path)), job=1, task=2, program="p")
+    codec.use_grant(GRANT)
+    # The limits count an inline value sealed, its envelope included.
+    sealed = len(codec.seal_inline(b"", 1, 1)) + 100
+    codec.limits = Limits(inline_value=sealed, call_inline=2 * sealed + 50)
 
     def wrap(i, size):
         return codec.wrap(b"v" * size, f"jobs/j1/t2/e1-s1-item{i}.val", 1, 1, "item").WhichOneof("where")
@@ -57,6 +65,7 @@ def _run(tmp_path, limits):
     spec = Spec(coordinator=["127.0.0.1:1"], store=str(tmp_path), job=1, task=1, epoch=1, invocation="i", program="p")
     run = TaskRun(spec, Context())
     run.client, run.root = Recorder(), True
+    run.codec.use_grant(GRANT)
     run.codec.limits = limits
     return run
 
@@ -67,7 +76,7 @@ def test_a_large_result_json_is_stored_by_key(tmp_path):
         run._exit("r" * 100)
     ex = run.client.calls[0].exit
     assert ex.result_json == "" and ex.result_json_bytes == 102 and ex.result_json_key == "jobs/j1/t1/e1-s1-json0.val"
-    header, payload = open_envelope(b"", DirStore(str(tmp_path)).get(ex.result_json_key), ex.result_json_key)
+    header, payload = open_envelope({"k1": KEY}, DirStore(str(tmp_path)).get(ex.result_json_key), ex.result_json_key)
     assert payload == b'"' + b"r" * 100 + b'"' and header.kind == "json" and header.seq == 1
     small = _run(tmp_path / "small", Limits(inline_result=500))
     with pytest.raises(Ended):
