@@ -97,6 +97,8 @@ func TestLimitFlagsSetTheLimits(t *testing.T) {
 // environment or in a --config file.
 func TestLimitFlagsThatCannotWorkAreRefused(t *testing.T) {
 	config := nodetest.WriteFile(t, "kappa.yaml", "max-entry-bytes: 8KiB\n")
+	keys := filepath.Join(t.TempDir(), "cluster.keys")
+	nodetest.KeyFile(t, keys)
 	for _, c := range []struct {
 		env, flags []string
 		want       string
@@ -109,7 +111,7 @@ func TestLimitFlagsThatCannotWorkAreRefused(t *testing.T) {
 		{nil, []string{"--max-event-bytes", "1x"}, `"1x" is not a positive byte count`},
 	} {
 		args := append([]string{"server", "--insecure", "--bootstrap", "--node-id", "n1", "--data-dir", t.TempDir(),
-			"--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"}, c.flags...)
+			"--raft-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--cluster-key-file", keys}, c.flags...)
 		if r := kappaEnv(t, c.env, args...); r.code == 0 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v %v: exit %d, stderr does not say %q:\n%s", c.env, c.flags, r.code, c.want, r.stderr)
 		}

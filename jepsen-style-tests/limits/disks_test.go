@@ -171,7 +171,8 @@ func TestCorruptRaftFilesEndTheStartAndTheRecoveryWorks(t *testing.T) {
 		file := tc.corrupt(dir)
 		// --insecure: the data dir check needs no certificates.
 		out, code := harness.RunKappa(t, time.Minute, "server", "--node-id", n3.ID, "--data-dir", dir,
-			"--raft-addr", n3.RaftAddr, "--api-addr", n3.APIAddr, "--store", c.Store(), "--insecure")
+			"--raft-addr", n3.RaftAddr, "--api-addr", n3.APIAddr, "--store", c.Store(), "--insecure",
+			"--cluster-key-file", c.KeyFile())
 		if code != 78 || !strings.Contains(out, file+" is corrupt") || !strings.Contains(out, "kappa cluster remove n3") ||
 			strings.Contains(out, "panic") || strings.Contains(out, "goroutine ") {
 			t.Errorf("%s: exit %d, output:\n%s", tc.what, code, out)
