@@ -223,7 +223,7 @@ waiting (exit 130), not the job.`,
 				if err != nil {
 					return err
 				}
-				return jobOutcome(last)
+				return jobOutcome(ctx, c, last)
 			})
 		},
 	}

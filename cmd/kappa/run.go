@@ -163,13 +163,13 @@ func run(program string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	return jobOutcome(st)
+	return jobOutcome(ctx, c, st)
 }
 
 // jobOutcome is how kappa run and kappa jobs wait end: a succeeded job's
-// result as JSON on stdout (exit 0), a failed or cancelled job's error
-// (exit 1).
-func jobOutcome(st *wire.JobStatus) error {
+// result as JSON on stdout (exit 0; a result stored by key is fetched), a
+// failed or cancelled job's error (exit 1).
+func jobOutcome(ctx context.Context, c *kappaclient.Client, st *wire.JobStatus) error {
 	if st.GetState() != wire.JobState_JOB_SUCCEEDED {
 		return &exitError{code: exitFailed, msg: "job failed: " + st.GetError()}
 	}
