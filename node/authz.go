@@ -70,6 +70,10 @@ var authzTable = map[string]rule{
 	wire.AdminService_Undrain_FullMethodName:        {allow: rolesOf(RoleAdmin)},
 	wire.AdminService_RotateKey_FullMethodName:      {allow: rolesOf(RoleAdmin)},
 
+	// kappa drill: faults and recovery probes, answered by the node called.
+	wire.DrillService_InjectFault_FullMethodName: {allow: rolesOf(RoleAdmin)},
+	wire.DrillService_Probe_FullMethodName:       {allow: rolesOf(RoleAdmin)},
+
 	wire.TaskService_Claim_FullMethodName:     {allow: tasks},
 	wire.TaskService_Call_FullMethodName:      {allow: tasks},
 	wire.TaskService_Poll_FullMethodName:      {allow: tasks},

@@ -21,7 +21,7 @@ func authzMarkdown() string {
 		b.WriteString(" " + string(r) + " |")
 	}
 	b.WriteString("\n| --- |" + strings.Repeat(" --- |", len(cols)) + "\n")
-	services := []string{wire.ClientService_ServiceDesc.ServiceName, wire.AdminService_ServiceDesc.ServiceName, wire.TaskService_ServiceDesc.ServiceName,
+	services := []string{wire.ClientService_ServiceDesc.ServiceName, wire.AdminService_ServiceDesc.ServiceName, wire.DrillService_ServiceDesc.ServiceName, wire.TaskService_ServiceDesc.ServiceName,
 		healthpb.Health_ServiceDesc.ServiceName}
 	var methods []string
 	for m := range authzTable {

@@ -29,6 +29,8 @@ var localMethods = map[string]bool{
 	wire.ClientService_InvocationLogs_FullMethodName: true, // each node's own ring
 	wire.ClientService_WatchJob_FullMethodName:       true, // a stream, from this replica
 	healthpb.Health_Check_FullMethodName:             true, // each node's own readiness
+	wire.DrillService_InjectFault_FullMethodName:     true, // the drill picks the node
+	wire.DrillService_Probe_FullMethodName:           true,
 }
 
 // forwarded says whether a follower sends the call to the leader (else

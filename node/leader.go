@@ -119,6 +119,9 @@ func (n *Node) launchLoop(ctx context.Context) {
 	}
 	slots := newSlots(n.cfg.MaxInvocations)
 	for {
+		if !n.drill.waitUnpaused(ctx) {
+			return
+		}
 		changed := n.replica.changed.wait()
 		var next []fsm.TaskKey
 		if free := slots.available(); free > 0 {
@@ -296,6 +299,9 @@ func outcomeOf(r lambda.Result, err error) (pb.Outcome, string) {
 func (n *Node) leaseLoop(ctx context.Context) {
 	lease := 3*n.cfg.Worker.HeartbeatInterval + 2*time.Second
 	every(ctx, n.cfg.Worker.HeartbeatInterval, func() {
+		if !n.drill.waitUnpaused(ctx) {
+			return
+		}
 		claimed := n.claimedEpochs()
 		for _, k := range n.leases.expired(claimed, lease) {
 			var t *pb.Task

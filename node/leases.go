@@ -24,6 +24,9 @@ type leases struct {
 type leaseEntry struct {
 	epoch uint64
 	at    time.Time
+	// heard: the worker of this epoch called this leader (a lease
+	// started by a new leader or a launch is not yet a sign of life).
+	heard bool
 }
 
 func newLeases() *leases {
@@ -36,7 +39,7 @@ func (l *leases) heartbeat(ref *pb.TaskRef) {
 	k := fsm.TaskKey{Job: ref.GetJobId(), Task: ref.GetTaskId()}
 	l.mu.Lock()
 	if e, ok := l.seen[k]; !ok || e.epoch <= ref.GetEpoch() {
-		l.seen[k] = leaseEntry{epoch: ref.GetEpoch(), at: time.Now()}
+		l.seen[k] = leaseEntry{epoch: ref.GetEpoch(), at: time.Now(), heard: true}
 	}
 	l.mu.Unlock()
 }
@@ -98,4 +101,18 @@ func (l *leases) expired(claimed map[fsm.TaskKey]uint64, lease time.Duration) []
 		}
 	}
 	return out
+}
+
+// confirmed counts the claimed tasks (key → current epoch) whose worker
+// has called this leader: a drill's "every task confirmed".
+func (l *leases) confirmed(claimed map[fsm.TaskKey]uint64) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := 0
+	for k, epoch := range claimed {
+		if e, ok := l.seen[k]; ok && e.epoch == epoch && e.heard {
+			c++
+		}
+	}
+	return c
 }

@@ -271,6 +271,8 @@ type Node struct {
 	gcMu sync.Mutex
 	gc   GCStats
 
+	drill drillState
+
 	mu           sync.Mutex
 	leaderCancel context.CancelFunc
 	done         chan struct{}
@@ -344,6 +346,7 @@ func Start(cfg Config) (*Node, error) {
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
 	wire.RegisterAdminServiceServer(n.grpc, &adminAPI{n: n})
+	wire.RegisterDrillServiceServer(n.grpc, &drillAPI{n: n})
 	n.serveHealth()
 	// The restored snapshot holds the key configuration this node last
 	// knew: a key file that disagrees with it is refused now (keyWatch

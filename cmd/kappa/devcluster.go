@@ -58,6 +58,8 @@ func newDevClusterCmd() *cobra.Command {
 				MetricsAddr: metricsAddr,
 				LambdaLocal: proccluster.LambdaLocal{Addr: lambdaAddr, Args: shared},
 				ServerArgs:  shared,
+				// A node a drill tells to exit is started again (kappa drill).
+				Supervise: true,
 			})
 			if err != nil {
 				return err
@@ -71,6 +73,9 @@ export KAPPA_CLUSTER=%s KAPPA_CERTS_DIR=%s
 
   kappa cluster members
   kappa run examples/fib.py --event '{"n": 10}'
+  kappa drill
+
+A node that exits for a drill is started again, as systemd would.
 
 Ctrl-C stops everything.
 `, nodes, lambdaAddr, dir, filepath.Dir(certs), strings.Join(c.Addrs(), ","), certs)

@@ -46,6 +46,10 @@ func (s serverSignals) run(n *node.Node, id string, logger *slog.Logger, r *relo
 			err := n.Shutdown()
 			logger.Info("stopped")
 			return err
+		case <-n.DrillExit():
+			logger.Warn("a drill told this node to exit; its supervisor starts it again", "exit_code", node.DrillExitCode)
+			n.Close()
+			return &exitError{code: node.DrillExitCode, msg: fmt.Sprintf("node %s exited for a drill", id)}
 		case err := <-n.Fatal():
 			n.Close()
 			return &exitError{code: exitTooOld, msg: fmt.Sprintf("node %s stopped: %v", id, err)}

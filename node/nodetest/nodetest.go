@@ -13,7 +13,7 @@ package nodetest
 
 import (
 	"context"
-	"fmt"
+	"github.com/kappa-serverless/kappa/node/audit"
 	"os"
 	"path/filepath"
 	"testing"
@@ -97,29 +97,5 @@ func WaitJob(t testing.TB, c *kappaclient.Client, job uint64, limit time.Duratio
 }
 
 // CheckAudit checks, from the FSM's own records, that every task applied
-// each of its calls exactly once and without gaps: seq 1, 2, … with one
-// log index each. It returns the problems found.
-func CheckAudit(a *wire.AuditJobResponse) []string {
-	var problems []string
-	for _, ta := range a.GetTasks() {
-		recs := ta.GetRecords()
-		if ta.GetAppliedCalls() != ta.GetSeq() {
-			problems = append(problems, fmt.Sprintf("t%d: seq %d but %d applied calls", ta.GetTaskId(), ta.GetSeq(), ta.GetAppliedCalls()))
-		}
-		// The FSM keeps the most recent records: they must be the last
-		// len(recs) seqs, consecutive.
-		first := ta.GetSeq() - uint64(len(recs)) + 1
-		indexes := map[uint64]bool{}
-		for i, r := range recs {
-			if r.GetSeq() != first+uint64(i) {
-				problems = append(problems, fmt.Sprintf("t%d: record %d has seq %d, want %d (gap or double)", ta.GetTaskId(), i, r.GetSeq(), first+uint64(i)))
-				break
-			}
-			if indexes[r.GetLogIndex()] {
-				problems = append(problems, fmt.Sprintf("t%d: two calls at log index %d", ta.GetTaskId(), r.GetLogIndex()))
-			}
-			indexes[r.GetLogIndex()] = true
-		}
-	}
-	return problems
-}
+// each of its calls exactly once and without gaps (see audit.Check).
+func CheckAudit(a *wire.AuditJobResponse) []string { return audit.Check(a) }

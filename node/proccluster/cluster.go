@@ -16,12 +16,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/node"
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
 )
 
@@ -67,6 +69,9 @@ type Options struct {
 	// (credentials such as kappaclient.Token for a cluster started with
 	// --token-file).
 	ClientOptions []grpc.DialOption
+	// Supervise starts a node again when it exits with the drill exit code
+	// (`kappa drill` told it to exit), as systemd's Restart=on-failure does.
+	Supervise bool
 }
 
 // LambdaLocal is a `kappa lambda-local` process serving the cluster's
@@ -93,6 +98,8 @@ type Cluster struct {
 	Nodes  []*Node
 	client *kappaclient.Client
 	pki    *pki // nil when Insecure
+	// stopping: Stop has begun; the supervisor starts nothing more.
+	stopping atomic.Bool
 }
 
 // Node is one `kappa server`.
@@ -279,10 +286,29 @@ func (c *Cluster) startNode(n *Node) error {
 	if err := n.proc.Start(); err != nil {
 		return err
 	}
+	if c.opts.Supervise {
+		go c.supervise(n, n.proc.exitedRun())
+	}
 	if err := WaitListening(n.APIAddr, listenLimit); err != nil {
 		return fmt.Errorf("%s: %w (log: %s)", n.ID, err, n.proc.LogPath())
 	}
 	return nil
+}
+
+// supervise waits for one run of node n to end and starts the node again
+// when it exited with the drill exit code.
+func (c *Cluster) supervise(n *Node, exited <-chan struct{}) {
+	<-exited
+	if c.stopping.Load() || n.proc.exitCode() != node.DrillExitCode {
+		return
+	}
+	time.Sleep(200 * time.Millisecond) // as systemd's RestartSec, briefly
+	if c.stopping.Load() {
+		return
+	}
+	if err := c.startNode(n); err != nil {
+		fmt.Fprintf(os.Stderr, "proccluster: restarting %s after its drill exit: %v\n", n.ID, err)
+	}
 }
 
 // Addrs are the nodes' API addresses.
@@ -364,6 +390,7 @@ func (c *Cluster) Log(n *Node) string {
 // Stop ends every process: with a grace period, SIGTERM first and SIGKILL
 // to what still runs after it; with 0, SIGKILL at once. Safe to call twice.
 func (c *Cluster) Stop(grace time.Duration) {
+	c.stopping.Store(true)
 	var procs []*Process
 	for _, n := range c.Nodes {
 		procs = append(procs, n.proc)

@@ -62,6 +62,28 @@ func (p *Process) Start() error {
 	return nil
 }
 
+// exitedRun is the current run's exit channel (nil before Start).
+func (p *Process) exitedRun() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exited
+}
+
+// exitCode is how the last run ended: its exit status, -1 when a signal
+// ended it or it still runs.
+func (p *Process) exitCode() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ee *exec.ExitError
+	switch {
+	case p.waitErr == nil:
+		return 0
+	case errors.As(p.waitErr, &ee):
+		return ee.ExitCode()
+	}
+	return -1
+}
+
 // LogPath is the file the process writes to.
 func (p *Process) LogPath() string { return p.log }
 

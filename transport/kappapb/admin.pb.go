@@ -23,6 +23,68 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type Fault int32
+
+const (
+	Fault_FAULT_UNSPECIFIED Fault = 0
+	// The leader hands leadership to a successor it picks.
+	Fault_FAULT_STEP_DOWN Fault = 1
+	// The node stops at once and its process exits with the drill exit code
+	// (75): a supervisor (systemd, dev-cluster) starts it again. Refused when
+	// the other voters that answer are fewer than a quorum.
+	Fault_FAULT_EXIT Fault = 2
+	// The leader ends every running invocation as crashed: the tasks are
+	// relaunched and the next launches fence the old workers.
+	Fault_FAULT_KILL_INVOCATIONS Fault = 3
+	// The leader's loops (launches, leases) stop for duration_ms.
+	Fault_FAULT_PAUSE_LEADER Fault = 4
+)
+
+// Enum value maps for Fault.
+var (
+	Fault_name = map[int32]string{
+		0: "FAULT_UNSPECIFIED",
+		1: "FAULT_STEP_DOWN",
+		2: "FAULT_EXIT",
+		3: "FAULT_KILL_INVOCATIONS",
+		4: "FAULT_PAUSE_LEADER",
+	}
+	Fault_value = map[string]int32{
+		"FAULT_UNSPECIFIED":      0,
+		"FAULT_STEP_DOWN":        1,
+		"FAULT_EXIT":             2,
+		"FAULT_KILL_INVOCATIONS": 3,
+		"FAULT_PAUSE_LEADER":     4,
+	}
+)
+
+func (x Fault) Enum() *Fault {
+	p := new(Fault)
+	*p = x
+	return p
+}
+
+func (x Fault) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Fault) Descriptor() protoreflect.EnumDescriptor {
+	return file_kappa_v1_admin_proto_enumTypes[0].Descriptor()
+}
+
+func (Fault) Type() protoreflect.EnumType {
+	return &file_kappa_v1_admin_proto_enumTypes[0]
+}
+
+func (x Fault) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Fault.Descriptor instead.
+func (Fault) EnumDescriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
 type RotateKeyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ToId          string                 `protobuf:"bytes,1,opt,name=to_id,json=toId,proto3" json:"to_id,omitempty"`
@@ -692,6 +754,236 @@ func (x *DrainResponse) GetLeaderId() string {
 	return ""
 }
 
+type InjectFaultRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Fault         Fault                  `protobuf:"varint,1,opt,name=fault,proto3,enum=kappa.v1.Fault" json:"fault,omitempty"`
+	DurationMs    uint32                 `protobuf:"varint,2,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InjectFaultRequest) Reset() {
+	*x = InjectFaultRequest{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InjectFaultRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InjectFaultRequest) ProtoMessage() {}
+
+func (x *InjectFaultRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InjectFaultRequest.ProtoReflect.Descriptor instead.
+func (*InjectFaultRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *InjectFaultRequest) GetFault() Fault {
+	if x != nil {
+		return x.Fault
+	}
+	return Fault_FAULT_UNSPECIFIED
+}
+
+func (x *InjectFaultRequest) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+type InjectFaultResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	NodeId string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// affected: invocations ended (FAULT_KILL_INVOCATIONS).
+	Affected      uint32 `protobuf:"varint,2,opt,name=affected,proto3" json:"affected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InjectFaultResponse) Reset() {
+	*x = InjectFaultResponse{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InjectFaultResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InjectFaultResponse) ProtoMessage() {}
+
+func (x *InjectFaultResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InjectFaultResponse.ProtoReflect.Descriptor instead.
+func (*InjectFaultResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *InjectFaultResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *InjectFaultResponse) GetAffected() uint32 {
+	if x != nil {
+		return x.Affected
+	}
+	return 0
+}
+
+type ProbeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProbeRequest) Reset() {
+	*x = ProbeRequest{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProbeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProbeRequest) ProtoMessage() {}
+
+func (x *ProbeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProbeRequest.ProtoReflect.Descriptor instead.
+func (*ProbeRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{15}
+}
+
+type ProbeResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	NodeId string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Leader bool                   `protobuf:"varint,2,opt,name=leader,proto3" json:"leader,omitempty"`
+	Term   uint64                 `protobuf:"varint,3,opt,name=term,proto3" json:"term,omitempty"`
+	// running: tasks the FSM has claimed; confirmed: of those, the ones
+	// whose worker has called this leader since it won (a launch by this
+	// leader counts once the worker calls).
+	Running   uint32 `protobuf:"varint,4,opt,name=running,proto3" json:"running,omitempty"`
+	Confirmed uint32 `protobuf:"varint,5,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
+	// leader_loops_ready: the leader finished taking over (barrier, loops
+	// started) and its loops are not paused.
+	LeaderLoopsReady bool `protobuf:"varint,6,opt,name=leader_loops_ready,json=leaderLoopsReady,proto3" json:"leader_loops_ready,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ProbeResponse) Reset() {
+	*x = ProbeResponse{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProbeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProbeResponse) ProtoMessage() {}
+
+func (x *ProbeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProbeResponse.ProtoReflect.Descriptor instead.
+func (*ProbeResponse) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ProbeResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ProbeResponse) GetLeader() bool {
+	if x != nil {
+		return x.Leader
+	}
+	return false
+}
+
+func (x *ProbeResponse) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *ProbeResponse) GetRunning() uint32 {
+	if x != nil {
+		return x.Running
+	}
+	return 0
+}
+
+func (x *ProbeResponse) GetConfirmed() uint32 {
+	if x != nil {
+		return x.Confirmed
+	}
+	return 0
+}
+
+func (x *ProbeResponse) GetLeaderLoopsReady() bool {
+	if x != nil {
+		return x.LeaderLoopsReady
+	}
+	return false
+}
+
 var File_kappa_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_admin_proto_rawDesc = "" +
@@ -735,7 +1027,29 @@ const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\fDrainRequest\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\",\n" +
 	"\rDrainResponse\x12\x1b\n" +
-	"\tleader_id\x18\x01 \x01(\tR\bleaderId2\xd3\x03\n" +
+	"\tleader_id\x18\x01 \x01(\tR\bleaderId\"\\\n" +
+	"\x12InjectFaultRequest\x12%\n" +
+	"\x05fault\x18\x01 \x01(\x0e2\x0f.kappa.v1.FaultR\x05fault\x12\x1f\n" +
+	"\vduration_ms\x18\x02 \x01(\rR\n" +
+	"durationMs\"J\n" +
+	"\x13InjectFaultResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1a\n" +
+	"\baffected\x18\x02 \x01(\rR\baffected\"\x0e\n" +
+	"\fProbeRequest\"\xba\x01\n" +
+	"\rProbeResponse\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x16\n" +
+	"\x06leader\x18\x02 \x01(\bR\x06leader\x12\x12\n" +
+	"\x04term\x18\x03 \x01(\x04R\x04term\x12\x18\n" +
+	"\arunning\x18\x04 \x01(\rR\arunning\x12\x1c\n" +
+	"\tconfirmed\x18\x05 \x01(\rR\tconfirmed\x12,\n" +
+	"\x12leader_loops_ready\x18\x06 \x01(\bR\x10leaderLoopsReady*w\n" +
+	"\x05Fault\x12\x15\n" +
+	"\x11FAULT_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fFAULT_STEP_DOWN\x10\x01\x12\x0e\n" +
+	"\n" +
+	"FAULT_EXIT\x10\x02\x12\x1a\n" +
+	"\x16FAULT_KILL_INVOCATIONS\x10\x03\x12\x16\n" +
+	"\x12FAULT_PAUSE_LEADER\x10\x042\xd3\x03\n" +
 	"\fAdminService\x125\n" +
 	"\x04Join\x12\x15.kappa.v1.JoinRequest\x1a\x16.kappa.v1.JoinResponse\x12;\n" +
 	"\x06Remove\x12\x17.kappa.v1.RemoveRequest\x1a\x18.kappa.v1.RemoveResponse\x12S\n" +
@@ -743,7 +1057,10 @@ const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\aMembers\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponse\x128\n" +
 	"\x05Drain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12:\n" +
 	"\aUndrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12D\n" +
-	"\tRotateKey\x12\x1a.kappa.v1.RotateKeyRequest\x1a\x1b.kappa.v1.RotateKeyResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
+	"\tRotateKey\x12\x1a.kappa.v1.RotateKeyRequest\x1a\x1b.kappa.v1.RotateKeyResponse2\x94\x01\n" +
+	"\fDrillService\x12J\n" +
+	"\vInjectFault\x12\x1c.kappa.v1.InjectFaultRequest\x1a\x1d.kappa.v1.InjectFaultResponse\x128\n" +
+	"\x05Probe\x12\x16.kappa.v1.ProbeRequest\x1a\x17.kappa.v1.ProbeResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
 
 var (
 	file_kappa_v1_admin_proto_rawDescOnce sync.Once
@@ -757,45 +1074,56 @@ func file_kappa_v1_admin_proto_rawDescGZIP() []byte {
 	return file_kappa_v1_admin_proto_rawDescData
 }
 
-var file_kappa_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_kappa_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_kappa_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_kappa_v1_admin_proto_goTypes = []any{
-	(*RotateKeyRequest)(nil),       // 0: kappa.v1.RotateKeyRequest
-	(*RotateKeyResponse)(nil),      // 1: kappa.v1.RotateKeyResponse
-	(*JoinRequest)(nil),            // 2: kappa.v1.JoinRequest
-	(*JoinResponse)(nil),           // 3: kappa.v1.JoinResponse
-	(*RemoveRequest)(nil),          // 4: kappa.v1.RemoveRequest
-	(*RemoveResponse)(nil),         // 5: kappa.v1.RemoveResponse
-	(*TransferLeaderRequest)(nil),  // 6: kappa.v1.TransferLeaderRequest
-	(*TransferLeaderResponse)(nil), // 7: kappa.v1.TransferLeaderResponse
-	(*MembersRequest)(nil),         // 8: kappa.v1.MembersRequest
-	(*Member)(nil),                 // 9: kappa.v1.Member
-	(*MembersResponse)(nil),        // 10: kappa.v1.MembersResponse
-	(*DrainRequest)(nil),           // 11: kappa.v1.DrainRequest
-	(*DrainResponse)(nil),          // 12: kappa.v1.DrainResponse
-	(*KeyFingerprint)(nil),         // 13: kappa.v1.KeyFingerprint
+	(Fault)(0),                     // 0: kappa.v1.Fault
+	(*RotateKeyRequest)(nil),       // 1: kappa.v1.RotateKeyRequest
+	(*RotateKeyResponse)(nil),      // 2: kappa.v1.RotateKeyResponse
+	(*JoinRequest)(nil),            // 3: kappa.v1.JoinRequest
+	(*JoinResponse)(nil),           // 4: kappa.v1.JoinResponse
+	(*RemoveRequest)(nil),          // 5: kappa.v1.RemoveRequest
+	(*RemoveResponse)(nil),         // 6: kappa.v1.RemoveResponse
+	(*TransferLeaderRequest)(nil),  // 7: kappa.v1.TransferLeaderRequest
+	(*TransferLeaderResponse)(nil), // 8: kappa.v1.TransferLeaderResponse
+	(*MembersRequest)(nil),         // 9: kappa.v1.MembersRequest
+	(*Member)(nil),                 // 10: kappa.v1.Member
+	(*MembersResponse)(nil),        // 11: kappa.v1.MembersResponse
+	(*DrainRequest)(nil),           // 12: kappa.v1.DrainRequest
+	(*DrainResponse)(nil),          // 13: kappa.v1.DrainResponse
+	(*InjectFaultRequest)(nil),     // 14: kappa.v1.InjectFaultRequest
+	(*InjectFaultResponse)(nil),    // 15: kappa.v1.InjectFaultResponse
+	(*ProbeRequest)(nil),           // 16: kappa.v1.ProbeRequest
+	(*ProbeResponse)(nil),          // 17: kappa.v1.ProbeResponse
+	(*KeyFingerprint)(nil),         // 18: kappa.v1.KeyFingerprint
 }
 var file_kappa_v1_admin_proto_depIdxs = []int32{
-	13, // 0: kappa.v1.JoinRequest.keys:type_name -> kappa.v1.KeyFingerprint
-	9,  // 1: kappa.v1.MembersResponse.members:type_name -> kappa.v1.Member
-	2,  // 2: kappa.v1.AdminService.Join:input_type -> kappa.v1.JoinRequest
-	4,  // 3: kappa.v1.AdminService.Remove:input_type -> kappa.v1.RemoveRequest
-	6,  // 4: kappa.v1.AdminService.TransferLeader:input_type -> kappa.v1.TransferLeaderRequest
-	8,  // 5: kappa.v1.AdminService.Members:input_type -> kappa.v1.MembersRequest
-	11, // 6: kappa.v1.AdminService.Drain:input_type -> kappa.v1.DrainRequest
-	11, // 7: kappa.v1.AdminService.Undrain:input_type -> kappa.v1.DrainRequest
-	0,  // 8: kappa.v1.AdminService.RotateKey:input_type -> kappa.v1.RotateKeyRequest
-	3,  // 9: kappa.v1.AdminService.Join:output_type -> kappa.v1.JoinResponse
-	5,  // 10: kappa.v1.AdminService.Remove:output_type -> kappa.v1.RemoveResponse
-	7,  // 11: kappa.v1.AdminService.TransferLeader:output_type -> kappa.v1.TransferLeaderResponse
-	10, // 12: kappa.v1.AdminService.Members:output_type -> kappa.v1.MembersResponse
-	12, // 13: kappa.v1.AdminService.Drain:output_type -> kappa.v1.DrainResponse
-	12, // 14: kappa.v1.AdminService.Undrain:output_type -> kappa.v1.DrainResponse
-	1,  // 15: kappa.v1.AdminService.RotateKey:output_type -> kappa.v1.RotateKeyResponse
-	9,  // [9:16] is the sub-list for method output_type
-	2,  // [2:9] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	18, // 0: kappa.v1.JoinRequest.keys:type_name -> kappa.v1.KeyFingerprint
+	10, // 1: kappa.v1.MembersResponse.members:type_name -> kappa.v1.Member
+	0,  // 2: kappa.v1.InjectFaultRequest.fault:type_name -> kappa.v1.Fault
+	3,  // 3: kappa.v1.AdminService.Join:input_type -> kappa.v1.JoinRequest
+	5,  // 4: kappa.v1.AdminService.Remove:input_type -> kappa.v1.RemoveRequest
+	7,  // 5: kappa.v1.AdminService.TransferLeader:input_type -> kappa.v1.TransferLeaderRequest
+	9,  // 6: kappa.v1.AdminService.Members:input_type -> kappa.v1.MembersRequest
+	12, // 7: kappa.v1.AdminService.Drain:input_type -> kappa.v1.DrainRequest
+	12, // 8: kappa.v1.AdminService.Undrain:input_type -> kappa.v1.DrainRequest
+	1,  // 9: kappa.v1.AdminService.RotateKey:input_type -> kappa.v1.RotateKeyRequest
+	14, // 10: kappa.v1.DrillService.InjectFault:input_type -> kappa.v1.InjectFaultRequest
+	16, // 11: kappa.v1.DrillService.Probe:input_type -> kappa.v1.ProbeRequest
+	4,  // 12: kappa.v1.AdminService.Join:output_type -> kappa.v1.JoinResponse
+	6,  // 13: kappa.v1.AdminService.Remove:output_type -> kappa.v1.RemoveResponse
+	8,  // 14: kappa.v1.AdminService.TransferLeader:output_type -> kappa.v1.TransferLeaderResponse
+	11, // 15: kappa.v1.AdminService.Members:output_type -> kappa.v1.MembersResponse
+	13, // 16: kappa.v1.AdminService.Drain:output_type -> kappa.v1.DrainResponse
+	13, // 17: kappa.v1.AdminService.Undrain:output_type -> kappa.v1.DrainResponse
+	2,  // 18: kappa.v1.AdminService.RotateKey:output_type -> kappa.v1.RotateKeyResponse
+	15, // 19: kappa.v1.DrillService.InjectFault:output_type -> kappa.v1.InjectFaultResponse
+	17, // 20: kappa.v1.DrillService.Probe:output_type -> kappa.v1.ProbeResponse
+	12, // [12:21] is the sub-list for method output_type
+	3,  // [3:12] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_admin_proto_init() }
@@ -809,13 +1137,14 @@ func file_kappa_v1_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_admin_proto_rawDesc), len(file_kappa_v1_admin_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   13,
+			NumEnums:      1,
+			NumMessages:   17,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_kappa_v1_admin_proto_goTypes,
 		DependencyIndexes: file_kappa_v1_admin_proto_depIdxs,
+		EnumInfos:         file_kappa_v1_admin_proto_enumTypes,
 		MessageInfos:      file_kappa_v1_admin_proto_msgTypes,
 	}.Build()
 	File_kappa_v1_admin_proto = out.File

@@ -371,3 +371,157 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "kappa/v1/admin.proto",
 }
+
+const (
+	DrillService_InjectFault_FullMethodName = "/kappa.v1.DrillService/InjectFault"
+	DrillService_Probe_FullMethodName       = "/kappa.v1.DrillService/Probe"
+)
+
+// DrillServiceClient is the client API for DrillService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Drills (kappa drill): faults a cluster injects in itself, and what a node
+// sees of the recovery. Admin only; answered by the node that receives
+// them (never forwarded), so the drill picks the node.
+type DrillServiceClient interface {
+	// InjectFault injects one fault in this node.
+	InjectFault(ctx context.Context, in *InjectFaultRequest, opts ...grpc.CallOption) (*InjectFaultResponse, error)
+	// Probe reports this node's leadership and how many running tasks have
+	// heartbeated to it since it became leader.
+	Probe(ctx context.Context, in *ProbeRequest, opts ...grpc.CallOption) (*ProbeResponse, error)
+}
+
+type drillServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewDrillServiceClient(cc grpc.ClientConnInterface) DrillServiceClient {
+	return &drillServiceClient{cc}
+}
+
+func (c *drillServiceClient) InjectFault(ctx context.Context, in *InjectFaultRequest, opts ...grpc.CallOption) (*InjectFaultResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InjectFaultResponse)
+	err := c.cc.Invoke(ctx, DrillService_InjectFault_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *drillServiceClient) Probe(ctx context.Context, in *ProbeRequest, opts ...grpc.CallOption) (*ProbeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProbeResponse)
+	err := c.cc.Invoke(ctx, DrillService_Probe_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DrillServiceServer is the server API for DrillService service.
+// All implementations must embed UnimplementedDrillServiceServer
+// for forward compatibility.
+//
+// Drills (kappa drill): faults a cluster injects in itself, and what a node
+// sees of the recovery. Admin only; answered by the node that receives
+// them (never forwarded), so the drill picks the node.
+type DrillServiceServer interface {
+	// InjectFault injects one fault in this node.
+	InjectFault(context.Context, *InjectFaultRequest) (*InjectFaultResponse, error)
+	// Probe reports this node's leadership and how many running tasks have
+	// heartbeated to it since it became leader.
+	Probe(context.Context, *ProbeRequest) (*ProbeResponse, error)
+	mustEmbedUnimplementedDrillServiceServer()
+}
+
+// UnimplementedDrillServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedDrillServiceServer struct{}
+
+func (UnimplementedDrillServiceServer) InjectFault(context.Context, *InjectFaultRequest) (*InjectFaultResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InjectFault not implemented")
+}
+func (UnimplementedDrillServiceServer) Probe(context.Context, *ProbeRequest) (*ProbeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Probe not implemented")
+}
+func (UnimplementedDrillServiceServer) mustEmbedUnimplementedDrillServiceServer() {}
+func (UnimplementedDrillServiceServer) testEmbeddedByValue()                      {}
+
+// UnsafeDrillServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to DrillServiceServer will
+// result in compilation errors.
+type UnsafeDrillServiceServer interface {
+	mustEmbedUnimplementedDrillServiceServer()
+}
+
+func RegisterDrillServiceServer(s grpc.ServiceRegistrar, srv DrillServiceServer) {
+	// If the following call panics, it indicates UnimplementedDrillServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&DrillService_ServiceDesc, srv)
+}
+
+func _DrillService_InjectFault_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InjectFaultRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DrillServiceServer).InjectFault(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DrillService_InjectFault_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DrillServiceServer).InjectFault(ctx, req.(*InjectFaultRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DrillService_Probe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProbeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DrillServiceServer).Probe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DrillService_Probe_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DrillServiceServer).Probe(ctx, req.(*ProbeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// DrillService_ServiceDesc is the grpc.ServiceDesc for DrillService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var DrillService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "kappa.v1.DrillService",
+	HandlerType: (*DrillServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "InjectFault",
+			Handler:    _DrillService_InjectFault_Handler,
+		},
+		{
+			MethodName: "Probe",
+			Handler:    _DrillService_Probe_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "kappa/v1/admin.proto",
+}

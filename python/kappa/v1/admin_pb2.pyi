@@ -1,11 +1,25 @@
 from kappa.v1 import client_pb2 as _client_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class Fault(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FAULT_UNSPECIFIED: _ClassVar[Fault]
+    FAULT_STEP_DOWN: _ClassVar[Fault]
+    FAULT_EXIT: _ClassVar[Fault]
+    FAULT_KILL_INVOCATIONS: _ClassVar[Fault]
+    FAULT_PAUSE_LEADER: _ClassVar[Fault]
+FAULT_UNSPECIFIED: Fault
+FAULT_STEP_DOWN: Fault
+FAULT_EXIT: Fault
+FAULT_KILL_INVOCATIONS: Fault
+FAULT_PAUSE_LEADER: Fault
 
 class RotateKeyRequest(_message.Message):
     __slots__ = ("to_id",)
@@ -106,3 +120,39 @@ class DrainResponse(_message.Message):
     LEADER_ID_FIELD_NUMBER: _ClassVar[int]
     leader_id: str
     def __init__(self, leader_id: _Optional[str] = ...) -> None: ...
+
+class InjectFaultRequest(_message.Message):
+    __slots__ = ("fault", "duration_ms")
+    FAULT_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    fault: Fault
+    duration_ms: int
+    def __init__(self, fault: _Optional[_Union[Fault, str]] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+
+class InjectFaultResponse(_message.Message):
+    __slots__ = ("node_id", "affected")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    AFFECTED_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    affected: int
+    def __init__(self, node_id: _Optional[str] = ..., affected: _Optional[int] = ...) -> None: ...
+
+class ProbeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ProbeResponse(_message.Message):
+    __slots__ = ("node_id", "leader", "term", "running", "confirmed", "leader_loops_ready")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    LEADER_LOOPS_READY_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    leader: bool
+    term: int
+    running: int
+    confirmed: int
+    leader_loops_ready: bool
+    def __init__(self, node_id: _Optional[str] = ..., leader: _Optional[bool] = ..., term: _Optional[int] = ..., running: _Optional[int] = ..., confirmed: _Optional[int] = ..., leader_loops_ready: _Optional[bool] = ...) -> None: ...

@@ -364,3 +364,130 @@ class AdminService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class DrillServiceStub:
+    """Drills (kappa drill): faults a cluster injects in itself, and what a node
+    sees of the recovery. Admin only; answered by the node that receives
+    them (never forwarded), so the drill picks the node.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.InjectFault = channel.unary_unary(
+                '/kappa.v1.DrillService/InjectFault',
+                request_serializer=kappa_dot_v1_dot_admin__pb2.InjectFaultRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_admin__pb2.InjectFaultResponse.FromString,
+                _registered_method=True)
+        self.Probe = channel.unary_unary(
+                '/kappa.v1.DrillService/Probe',
+                request_serializer=kappa_dot_v1_dot_admin__pb2.ProbeRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_admin__pb2.ProbeResponse.FromString,
+                _registered_method=True)
+
+
+class DrillServiceServicer:
+    """Drills (kappa drill): faults a cluster injects in itself, and what a node
+    sees of the recovery. Admin only; answered by the node that receives
+    them (never forwarded), so the drill picks the node.
+    """
+
+    def InjectFault(self, request, context):
+        """InjectFault injects one fault in this node.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Probe(self, request, context):
+        """Probe reports this node's leadership and how many running tasks have
+        heartbeated to it since it became leader.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_DrillServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'InjectFault': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectFault,
+                    request_deserializer=kappa_dot_v1_dot_admin__pb2.InjectFaultRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_admin__pb2.InjectFaultResponse.SerializeToString,
+            ),
+            'Probe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Probe,
+                    request_deserializer=kappa_dot_v1_dot_admin__pb2.ProbeRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_admin__pb2.ProbeResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'kappa.v1.DrillService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('kappa.v1.DrillService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class DrillService:
+    """Drills (kappa drill): faults a cluster injects in itself, and what a node
+    sees of the recovery. Admin only; answered by the node that receives
+    them (never forwarded), so the drill picks the node.
+    """
+
+    @staticmethod
+    def InjectFault(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.DrillService/InjectFault',
+            kappa_dot_v1_dot_admin__pb2.InjectFaultRequest.SerializeToString,
+            kappa_dot_v1_dot_admin__pb2.InjectFaultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Probe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kappa.v1.DrillService/Probe',
+            kappa_dot_v1_dot_admin__pb2.ProbeRequest.SerializeToString,
+            kappa_dot_v1_dot_admin__pb2.ProbeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
