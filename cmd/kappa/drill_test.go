@@ -5,9 +5,16 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/kappa-serverless/kappa/cmd/kappa/internal/drill"
 	"github.com/kappa-serverless/kappa/node/proccluster"
+	"github.com/kappa-serverless/kappa/transport/kappaclient"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 // drillReport runs `kappa drill -o json` with env and decodes its report.
@@ -88,5 +95,50 @@ func TestDrillFailsWithoutDedup(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "drill failed: kill-lambdas") {
 		t.Fatalf("the exit message does not name the failed fault: %s", r.stderr)
+	}
+}
+
+// A node told to exit refuses when the voters left would not make a
+// quorum, and only an admin may tell it (or probe it).
+func TestDrillExitRefusedBelowQuorumAndForNonAdmins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	c := startCluster(t, proccluster.Options{Nodes: 3})
+	conn, err := c.Client().Conn(c.Nodes[0].APIAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readerDir, err := c.IssueClient("watcher", tlsconf.RoleReader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asReader, err := c.DialAs(readerDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := kappaclient.New(c.Addrs(), asReader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	rconn, err := reader.Conn(c.Nodes[0].APIAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := wire.NewDrillServiceClient(rconn).InjectFault(ctx, &wire.InjectFaultRequest{Fault: wire.Fault_FAULT_EXIT}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a reader told a node to exit: %v", err)
+	}
+	if _, err := wire.NewDrillServiceClient(rconn).Probe(ctx, &wire.ProbeRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a reader probed a node for a drill: %v", err)
+	}
+	c.Kill(c.Nodes[2])
+	_, err = wire.NewDrillServiceClient(conn).InjectFault(ctx, &wire.InjectFaultRequest{Fault: wire.Fault_FAULT_EXIT})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "below its quorum of 2") || !strings.Contains(err.Error(), c.Nodes[2].ID) {
+		t.Fatalf("exit with a voter down: %v", err)
+	}
+	if err := c.WaitExit(c.Nodes[0], 500*time.Millisecond); err == nil || !c.Nodes[0].Running() {
+		t.Fatalf("the node exited anyway: %v", err)
 	}
 }
