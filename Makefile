@@ -17,7 +17,7 @@ VENV_PY := $(abspath $(VENV))/bin/python
 # Go tests start `python3` from PATH: for test targets the venv's comes first.
 VENV_PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install build python redis systemd promtool test test-unit test-go test-python proto lint fuzz jepsen
+.PHONY: install build python redis systemd promtool chromium test test-unit test-go test-python proto lint fuzz jepsen
 
 install: build python
 
@@ -31,7 +31,7 @@ python:
 	./scripts/ensure-venv.sh $(VENV) $(PYTHON)
 	$(VENV_PY) -m pip install -q --disable-pip-version-check -e 'python[test]'
 
-test: install redis systemd promtool test-go test-python
+test: install redis systemd promtool chromium test-go test-python
 
 redis:
 	./scripts/ensure-redis.sh
@@ -41,6 +41,10 @@ systemd:
 
 promtool:
 	./scripts/ensure-promtool.sh
+
+# The dashboard's test drives a real headless Chromium.
+chromium:
+	./scripts/ensure-chromium.sh
 
 test-go test-python test-unit: export PATH := $(VENV_PATH)
 

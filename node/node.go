@@ -127,6 +127,9 @@ type Config struct {
 	// its on-coordinator tasks and its leadership transfer (0: stop at
 	// once, the cluster elects a leader after an election timeout).
 	ShutdownTimeout time.Duration
+	// UIAddr serves the dashboard (HTTPS with Certs, behind the API's
+	// authentication); empty: off.
+	UIAddr string
 	// TestClockOffset shifts this node's wall clock (tests of a leader
 	// whose clock is wrong).
 	TestClockOffset time.Duration
@@ -169,6 +172,7 @@ func DefaultConfig() Config {
 		LambdaTimeout:             lambda.DefaultTimeout,
 		LambdaUnreachableStepDown: 10 * time.Second,
 		ShutdownTimeout:           10 * time.Second,
+		UIAddr:                    "", // the dashboard is off unless asked for
 		GCInterval:                30 * time.Second,
 		Retention:                 time.Hour,
 		JobHistory:                fsm.DefaultHistoryLimit,
@@ -272,6 +276,9 @@ type Node struct {
 	gc   GCStats
 
 	drill drillState
+	// ui is the dashboard (nil without Config.UIAddr).
+	ui     *uiServer
+	uiAddr string
 
 	mu           sync.Mutex
 	leaderCancel context.CancelFunc
@@ -365,6 +372,12 @@ func Start(cfg Config) (*Node, error) {
 	}()
 	go func() { defer n.wg.Done(); n.keepClusterID() }()
 	go n.keyWatch()
+	if cfg.UIAddr != "" {
+		if err := n.startUI(); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
 	if cfg.Join != "" {
 		if err := n.join(cfg.Join); err != nil {
 			n.Close()
@@ -542,6 +555,9 @@ func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		close(n.done)
 		n.stepDown()
+		if n.ui != nil {
+			n.ui.close()
+		}
 		n.grpc.Stop()
 		n.proposer.close()
 		n.forwarder.close()

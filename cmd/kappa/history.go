@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/kappa-serverless/kappa/node/ui"
 	"os"
 	"os/signal"
 	"strings"
@@ -107,7 +108,7 @@ func printEvents(r *wire.JobEventsResponse, submitted int64) {
 	}
 	for _, e := range events {
 		at := time.UnixMilli(e.GetAtUnixMs())
-		fmt.Printf("#%-5d %s %9s  %s\n", e.GetSeq(), at.Format("2006-01-02 15:04:05.000"), sinceSubmit(e.GetAtUnixMs(), submitted), describeEvent(e))
+		fmt.Printf("#%-5d %s %9s  %s\n", e.GetSeq(), at.Format("2006-01-02 15:04:05.000"), sinceSubmit(e.GetAtUnixMs(), submitted), ui.DescribeEvent(e))
 	}
 }
 
@@ -116,65 +117,6 @@ func sinceSubmit(at, submitted int64) string {
 		return ""
 	}
 	return fmt.Sprintf("+%.1fs", float64(at-submitted)/1000)
-}
-
-// launchReasons says why a task was launched, as "t5 launched …" ends.
-var launchReasons = map[string]string{
-	"first":          "",
-	"yield":          "after it yielded",
-	"unblocked":      "after what it waited for arrived",
-	"timeout":        "after its lambda timed out",
-	"crash":          "after its lambda crashed",
-	"function_error": "after its lambda failed",
-	"lease_expired":  "after its lease expired",
-	"leader_change":  "after its lambda was lost in a leader change",
-	"not_started":    "after its lambda could not be started",
-	"returned":       "after its lambda returned early",
-	"retry":          "for a retry of the job",
-}
-
-// describeEvent says what an event means, in a few words.
-func describeEvent(e *wire.JobEvent) string {
-	task := fmt.Sprintf("t%d", e.GetTaskId())
-	withDetail := func(s string) string {
-		if e.GetDetail() != "" {
-			return s + ": " + e.GetDetail()
-		}
-		return s
-	}
-	switch e.GetKind() {
-	case "submitted":
-		return withDetail("job submitted")
-	case "spawned":
-		return withDetail(task + " spawned")
-	case "launched":
-		s := fmt.Sprintf("%s launched (epoch %d)", task, e.GetEpoch())
-		if why := launchReasons[e.GetReason()]; why != "" {
-			s += " " + why
-		}
-		return withDetail(s)
-	case "claimed":
-		return fmt.Sprintf("%s claimed (epoch %d)", task, e.GetEpoch())
-	case "checkpointed":
-		return fmt.Sprintf("%s checkpointed (%d so far)", task, e.GetCount())
-	case "yielded", "parked":
-		return withDetail(task + " " + e.GetKind())
-	case "leader_changed":
-		return fmt.Sprintf("leader changed: %s (term %d)", e.GetDetail(), e.GetCount())
-	case "task_done":
-		return task + " done"
-	case "task_failed":
-		return withDetail(task + " failed")
-	case "job_succeeded":
-		return "job succeeded"
-	case "job_failed":
-		return withDetail("job failed")
-	case "job_cancelled":
-		return "job cancelled: " + strings.TrimPrefix(e.GetDetail(), "cancelled: ")
-	case "retried":
-		return withDetail("job retried")
-	}
-	return withDetail(e.GetKind())
 }
 
 // runNotes is what `kappa run` says about its job's history: the leader
@@ -192,7 +134,7 @@ func runNotes(job uint64, r *wire.JobEventsResponse, submitted *int64) []string 
 			lines = append(lines, fmt.Sprintf("kappa: j%d survived a leader change (%s) at %.1fs", job, e.GetDetail(), at))
 		case e.GetKind() == "launched" && e.GetReason() != "" && e.GetReason() != "first" && e.GetReason() != "yield" &&
 			e.GetReason() != "unblocked" && e.GetReason() != "retry":
-			lines = append(lines, fmt.Sprintf("kappa: j%d/t%d relaunched %s (epoch %d, at %.1fs)", job, e.GetTaskId(), launchReasons[e.GetReason()], e.GetEpoch(), at))
+			lines = append(lines, fmt.Sprintf("kappa: j%d/t%d relaunched %s (epoch %d, at %.1fs)", job, e.GetTaskId(), ui.LaunchReasons[e.GetReason()], e.GetEpoch(), at))
 		}
 	}
 	return lines

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/kappa-serverless/kappa/node/ui"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -310,10 +311,10 @@ func TestRunNotesNameFailoversAndLostLambdas(t *testing.T) {
 	if got != want {
 		t.Fatalf("notes:\n%s\nwant:\n%s", got, want)
 	}
-	if d := describeEvent(r.Events[4]); d != "t5 launched (epoch 2) after its lambda timed out: Task timed out after 3.00 seconds" {
+	if d := ui.DescribeEvent(r.Events[4]); d != "t5 launched (epoch 2) after its lambda timed out: Task timed out after 3.00 seconds" {
 		t.Fatalf("event line %q", d)
 	}
-	if d := describeEvent(&wire.JobEvent{Kind: "job_cancelled", Detail: "cancelled: by ops"}); d != "job cancelled: by ops" {
+	if d := ui.DescribeEvent(&wire.JobEvent{Kind: "job_cancelled", Detail: "cancelled: by ops"}); d != "job cancelled: by ops" {
 		t.Fatalf("event line %q", d)
 	}
 }

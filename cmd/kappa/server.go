@@ -42,6 +42,7 @@ type serverOptions struct {
 	logLevel    string
 	logFormat   string
 	metricsAddr string
+	uiAddr      string
 	pprof       bool
 	certsDir    string
 	insecure    bool
@@ -108,6 +109,7 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json (one object a line: time, level, msg, then fields), for every line the node writes, Raft's and gRPC's included")
+	f.StringVar(&o.uiAddr, "ui-addr", d.UIAddr, "serve the web dashboard here (HTTPS with the node's certificate; a client certificate or a token signs in, as on the API); empty: off")
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics) here, over TLS to clients with a certificate of the cluster; empty: off")
 	f.BoolVar(&o.pprof, "pprof", false, "also serve Go profiles (/debug/pprof/) on --metrics-addr, to admin certificates only")
 	f.StringVar(&o.certsDir, "certs-dir", "", "this node's certs dir: ca.crt, node.crt, node.key (kappa cert create-node); required unless --insecure")
@@ -268,7 +270,7 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 		Store:                     store, WorkerStore: workerStore, Keys: keys, Raft: o.raft, Worker: o.worker, Logger: logger, RaftLogLevel: o.logLevel,
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe, Limits: o.limits,
 		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile, ShutdownTimeout: o.shutdownTimeout,
-		TestClockOffset: o.clockOffset, Quotas: o.quotas,
+		TestClockOffset: o.clockOffset, Quotas: o.quotas, UIAddr: o.uiAddr,
 	})
 	if err != nil {
 		trans.Close()
