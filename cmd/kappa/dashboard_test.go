@@ -17,6 +17,7 @@ import (
 
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/node/proccluster"
+	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
 // The dashboard in a real headless Chromium: a reader signs in with a
@@ -116,6 +117,7 @@ func TestDashboardInHeadlessChromium(t *testing.T) {
 	checkDashboardAuth(t, c, base)
 
 	job := nodetest.Submit(t, c.Client(), dashboardJob, `{}`, "dashboard-demo", 0)
+	checkSubmitterSeesOwnJobs(t, c, base, job)
 	shots := artifacts(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
@@ -256,5 +258,35 @@ func checkDashboardAuth(t *testing.T, c *proccluster.Cluster, base string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
 		t.Fatalf("a wrong token: %d with cookies %v", resp.StatusCode, resp.Cookies())
+	}
+}
+
+// checkSubmitterSeesOwnJobs: a submitter's certificate signs in, but the
+// admin's job is neither listed nor shown to it.
+func checkSubmitterSeesOwnJobs(t *testing.T, c *proccluster.Cluster, base string, job uint64) {
+	t.Helper()
+	dir, err := c.IssueClient("sam", tlsconf.RoleSubmitter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := tlsconf.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := certs.ClientConfig(tlsconf.ClientOptions{Pair: &tlsconf.ClientPair, ServerRole: tlsconf.RoleNode, Host: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sam := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+	for path, want := range map[string]int{"/": http.StatusOK, fmt.Sprintf("/jobs/%d", job): http.StatusNotFound} {
+		resp, err := sam.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || strings.Contains(string(b), "dashboard-demo") {
+			t.Fatalf("a submitter's %s: %d, want %d without the admin's job\n%s", path, resp.StatusCode, want, b)
+		}
 	}
 }
