@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -20,7 +19,8 @@ import (
 func newDrillCmd() *cobra.Command {
 	var f clusterFlags
 	var o drill.Options
-	var faults, output string
+	var faults string
+	var out outputFlag
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "drill",
@@ -36,8 +36,8 @@ without one pass --no-supervisor. Exit status 0: every check passed; 1: a
 check failed (the report names it); 2: usage.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if output != "text" && output != "json" {
-				return usageError("-o %q: want text or json", output)
+			if err := out.check(); err != nil {
+				return err
 			}
 			o.Faults = nil
 			for _, name := range strings.Split(faults, ",") {
@@ -74,14 +74,8 @@ check failed (the report names it); 2: usage.`,
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return err
-				}
-			} else {
-				rep.Text(os.Stdout)
+			if err := out.print(rep, func() error { rep.Text(os.Stdout); return nil }); err != nil {
+				return err
 			}
 			if !rep.Pass {
 				return &exitError{code: 1, msg: "drill failed: " + failedChecks(rep)}
@@ -90,11 +84,11 @@ check failed (the report names it); 2: usage.`,
 		},
 	}
 	f.register(cmd)
+	out.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&faults, "faults", strings.Join(drill.Faults, ","), "the faults to inject, in order")
 	fl.BoolVar(&o.NoSupervisor, "no-supervisor", false, "nothing starts an exited node again: skip the exit fault")
 	fl.BoolVar(&dryRun, "dry-run", false, "say what the drill would do, and do nothing")
-	fl.StringVarP(&output, "output", "o", "text", "report format: text or json")
 	fl.DurationVar(&o.Pause, "pause", 2*time.Second, "how long pause-leader stops the leader's loops")
 	fl.DurationVar(&o.Recovery, "recovery", time.Minute, "the longest a recovery may take before its fault fails")
 	fl.DurationVar(&o.Canary, "canary", 6*time.Second, "about how long each canary's tasks run")
