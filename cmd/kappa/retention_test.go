@@ -78,7 +78,7 @@ func TestALeaderWithAClockAheadDeletesNothingEarly(t *testing.T) {
 	// The skewed leader runs garbage collection rounds; by its wall clock
 	// the job finished two retentions ago.
 	nodetest.Eventually(t, 15*time.Second, "the skewed leader ran three collection rounds", func() bool {
-		return metric("kappa_gc_rounds") >= 3
+		return metric("kappa_gc_rounds_total") >= 3
 	})
 	if since := time.Since(finished); since > retention-2*time.Second {
 		t.Fatalf("the test itself was too slow (%s since the job finished) to tell early from on time", since)
@@ -87,7 +87,7 @@ func TestALeaderWithAClockAheadDeletesNothingEarly(t *testing.T) {
 		t.Fatalf("%s after it finished, within its retention of %s, the job is gone (archived: %v): %v",
 			time.Since(finished).Round(time.Millisecond), retention, st.GetArchived(), err)
 	}
-	if n := metric("kappa_jobs_expired"); n != 0 {
+	if n := metric("kappa_gc_expired_jobs_total"); n != 0 {
 		t.Fatalf("the skewed leader expired %v jobs", n)
 	}
 	// Forgotten, the cluster answers from the job's archive.

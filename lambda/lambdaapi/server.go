@@ -131,7 +131,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if apiErr := verifySignature(*s.cfg.Credentials, r, body, time.Now()); apiErr != nil {
 			s.cfg.Logger.Warn("lambda API refused a request it could not authenticate", "from", r.RemoteAddr,
-				"path", r.URL.Path, "error", apiErr.code)
+				"path", r.URL.Path, "reason", apiErr.code)
 			apiErr.write(w, lambda.NewRequestID())
 			return
 		}

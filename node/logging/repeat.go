@@ -14,13 +14,15 @@ import (
 // one per window, the latest one, with suppressed=N: how many lines like it
 // were left out since the previous one written. Lines are alike when they
 // have the same level, message, logger fields and the fields below that
-// name what the line is about (so two dead peers are reported apart).
+// name what the line is about (so two dead peers are reported apart) and
+// the reason of a refusal (a stable code, unlike an error's text: two
+// kinds of refused caller are two lines).
 // Info and debug lines pass untouched.
 
 // identityKeys name the fields that tell repeated lines apart.
 var identityKeys = map[string]bool{
 	"peer": true, "server-id": true, "to": true, "from": true, "target": true,
-	"job": true, "task": true, "dir": true, "store": true,
+	"job": true, "task": true, "dir": true, "store": true, "reason": true,
 }
 
 // SuppressedKey is the field that counts the lines left out.
