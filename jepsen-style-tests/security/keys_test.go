@@ -1,6 +1,7 @@
 package security
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -89,6 +90,20 @@ func TestAJobCannotVerifyOrForgeAnotherJobsCheckpoint(t *testing.T) {
 			}
 		}
 		return ckpt != ""
+	})
+
+	// Only a parked root resumes from the store; one still polling in its
+	// lambda would get the child's result without reading the checkpoint.
+	nodetest.Eventually(t, time.Minute, "the victim's root parked", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := alice.JobDetail(ctx, victim, false)
+		for _, task := range st.GetTasks() {
+			if task.GetTaskId() == 1 && task.GetState() == "parked" {
+				return err == nil
+			}
+		}
+		return false
 	})
 
 	event, _ := json.Marshal(map[string]string{"checkpoint": ckpt, "marker": marker})
