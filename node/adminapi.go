@@ -70,7 +70,7 @@ func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinR
 		NodeId: req.GetNodeId(), RaftAddr: req.GetRaftAddr(), ApiAddr: req.GetApiAddr()}}}); err != nil {
 		return nil, err
 	}
-	a.n.log.Info("node joined", "id", req.GetNodeId(), "raft", req.GetRaftAddr(), "api", req.GetApiAddr())
+	a.n.log.InfoContext(ctx, "node joined", "id", req.GetNodeId(), "raft", req.GetRaftAddr(), "api", req.GetApiAddr())
 	return &wire.JoinResponse{LeaderId: a.n.cfg.NodeID}, nil
 }
 
@@ -95,7 +95,7 @@ func (a *adminAPI) Remove(ctx context.Context, req *wire.RemoveRequest) (*wire.R
 	if err := a.n.raft.RemoveServer(raft.ServerID(req.GetNodeId()), 0, a.n.cfg.Raft.ApplyTimeout).Error(); err != nil {
 		return nil, proposeError(ctx, applyError(err))
 	}
-	a.n.log.Info("node removed", "id", req.GetNodeId())
+	a.n.log.InfoContext(ctx, "node removed", "id", req.GetNodeId())
 	return &wire.RemoveResponse{}, nil
 }
 

@@ -131,12 +131,12 @@ type authz struct {
 func (a *authz) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	p, r, err := a.admit(ctx, info.FullMethod)
 	if err != nil {
-		return nil, a.refused(info.FullMethod, p, err)
+		return nil, a.refused(ctx, info.FullMethod, p, err)
 	}
 	ctx = withPrincipal(ctx, p)
 	ctx, err = a.authorize(ctx, p, r, info.FullMethod, req)
 	if err != nil {
-		return nil, a.refused(info.FullMethod, p, err)
+		return nil, a.refused(ctx, info.FullMethod, p, err)
 	}
 	resp, err := h(ctx, req)
 	if err == nil && r.ownJob && p.Role == RoleSubmitter {
@@ -148,13 +148,14 @@ func (a *authz) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 }
 
 func (a *authz) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	p, r, err := a.admit(ss.Context(), info.FullMethod)
+	ctx := ss.Context()
+	p, r, err := a.admit(ctx, info.FullMethod)
 	if err != nil {
-		return a.refused(info.FullMethod, p, err)
+		return a.refused(ctx, info.FullMethod, p, err)
 	}
 	return h(srv, &authzStream{ServerStream: ss, ctx: withPrincipal(ss.Context(), p), check: func(ctx context.Context, req any) error {
 		if _, err := a.authorize(ctx, p, r, info.FullMethod, req); err != nil {
-			return a.refused(info.FullMethod, p, err)
+			return a.refused(ctx, info.FullMethod, p, err)
 		}
 		return nil
 	}})
@@ -162,11 +163,11 @@ func (a *authz) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInf
 
 // refused counts and logs (at debug level: a flood of refusals must not
 // flood the log) a refusal, naming the principal, never a credential.
-func (a *authz) refused(method string, p Principal, err error) error {
+func (a *authz) refused(ctx context.Context, method string, p Principal, err error) error {
 	code := status.Code(err)
 	if code == codes.Unauthenticated || code == codes.PermissionDenied {
 		a.n.metrics.refused.WithLabelValues(method, code.String()).Inc()
-		a.n.log.Debug("API call refused", "method", method, "principal", p.String(), "why", status.Convert(err).Message())
+		a.n.log.DebugContext(ctx, "API call refused", "method", method, "principal", p.String(), "why", status.Convert(err).Message())
 	}
 	return err
 }

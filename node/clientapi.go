@@ -55,7 +55,7 @@ func (a *clientAPI) SubmitJob(ctx context.Context, req *wire.SubmitJobRequest) (
 	if err != nil {
 		return nil, err
 	}
-	a.n.log.Info("job submitted", "job", res.GetJobId(), "program", hash[:12], "name", req.GetName(), "owner", owner)
+	a.n.log.InfoContext(ctx, "job submitted", "job", res.GetJobId(), "program", hash[:12], "name", req.GetName(), "owner", owner)
 	return &wire.SubmitJobResponse{JobId: res.GetJobId(), ProgramHash: hash}, nil
 }
 
@@ -225,7 +225,7 @@ func (a *clientAPI) CancelJob(ctx context.Context, req *wire.CancelJobRequest) (
 	if err != nil {
 		return nil, err
 	}
-	a.n.log.Info("job cancelled", "job", req.GetJobId(), "reason", req.GetReason())
+	a.n.log.InfoContext(ctx, "job cancelled", "job", req.GetJobId(), "reason", req.GetReason())
 	return &wire.CancelJobResponse{}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/kappa-serverless/kappa/fsm"
+	"github.com/kappa-serverless/kappa/node/logging"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
@@ -81,7 +82,7 @@ func (f *forwarder) intercept(ctx context.Context, req any, info *grpc.UnaryServ
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
 	}
 	var trailer metadata.MD
-	out := metadata.AppendToOutgoingContext(ctx, append([]string{forwardedKey, f.n.cfg.NodeID}, f.n.authz.forwardMetadata(ctx)...)...)
+	out := metadata.AppendToOutgoingContext(ctx, append([]string{forwardedKey, f.n.cfg.NodeID, requestIDHeader, logging.RequestID(ctx)}, f.n.authz.forwardMetadata(ctx)...)...)
 	err = conn.Invoke(out, info.FullMethod, req, resp, grpc.Trailer(&trailer))
 	if len(trailer) > 0 {
 		_ = grpc.SetTrailer(ctx, trailer)

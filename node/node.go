@@ -210,6 +210,8 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	// Lines logged for an API call carry its request id (requestid.go).
+	c.Logger = slog.New(logging.WithRequestIDs(c.Logger.Handler()))
 	r, dr := &c.Raft, d.Raft
 	orDefault(&r.HeartbeatTimeout, dr.HeartbeatTimeout)
 	orDefault(&r.ElectionTimeout, dr.ElectionTimeout)
@@ -342,14 +344,14 @@ func Start(cfg Config) (*Node, error) {
 	n.proposer.clock = n.replica.clusterClock
 	n.proposer.wallOffset = cfg.TestClockOffset
 	n.forwarder = newForwarder(n)
-	chain := []grpc.UnaryServerInterceptor{n.authz.unary, n.forwarder.intercept}
+	chain := []grpc.UnaryServerInterceptor{requestIDUnary, n.authz.unary, n.forwarder.intercept}
 	if cfg.TestInterceptor != nil {
 		chain = append(chain, cfg.TestInterceptor)
 	}
 	// gRPC refuses a message over RequestBytes from its length prefix,
 	// before reading its body.
 	n.grpc = grpc.NewServer(append(apiCreds, grpc.MaxRecvMsgSize(cfg.Limits.RequestBytes), grpc.MaxSendMsgSize(maxMsg),
-		grpc.ChainUnaryInterceptor(chain...), grpc.ChainStreamInterceptor(n.authz.stream))...)
+		grpc.ChainUnaryInterceptor(chain...), grpc.ChainStreamInterceptor(requestIDStream, n.authz.stream))...)
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
 	wire.RegisterAdminServiceServer(n.grpc, &adminAPI{n: n})

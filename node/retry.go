@@ -50,7 +50,7 @@ func (a *clientAPI) RetryJob(ctx context.Context, req *wire.RetryJobRequest) (*w
 		return nil, err
 	}
 	ids := res.GetRetried().GetTaskIds()
-	a.n.log.Info("job retried", "job", req.GetJobId(), "tasks", len(ids))
+	a.n.log.InfoContext(ctx, "job retried", "job", req.GetJobId(), "tasks", len(ids))
 	return &wire.RetryJobResponse{TaskIds: ids}, nil
 }
 

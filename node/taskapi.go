@@ -46,7 +46,7 @@ func (a *taskAPI) Claim(ctx context.Context, req *wire.ClaimRequest) (*wire.Clai
 	// The claim is committed; a grant without keys is refused, and the
 	// same claim sent again is granted again once the keys are there.
 	if err := a.n.addJobKeys(grant, req.GetJobId()); err != nil {
-		a.n.log.Error("cannot give a claiming task its job's keys", "job", req.GetJobId(), "err", err)
+		a.n.log.ErrorContext(ctx, "cannot give a claiming task its job's keys", "job", req.GetJobId(), "err", err)
 		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, "claim granted, but this leader cannot give the job's keys: "+err.Error())
 	}
 	grant.Limits = a.n.cfg.Limits.wire()
