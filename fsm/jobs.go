@@ -49,6 +49,8 @@ func (m *Machine) submitJob(now int64, q *pb.Quotas, s *pb.SubmitJob) *pb.Result
 }
 
 func (m *Machine) addTask(t *pb.Task, s pb.TaskState) {
+	// After a restore, epochs start above anything the lost cluster used.
+	t.Epoch = max(t.GetEpoch(), m.epochBase)
 	m.tasks[TaskKey{t.GetJobId(), t.GetId()}] = t
 	m.setState(t, s)
 }

@@ -77,3 +77,17 @@ func (m *Machine) ClusterID() string { return m.clusterID }
 
 // ClusterKey is the key that signs every blob tasks write.
 func (m *Machine) ClusterKey() []byte { return m.clusterKey }
+
+// setStore records the cluster's checkpoint store. Which node may change
+// it, and when, is the leader's rule (node/store.go); the FSM keeps it.
+func (m *Machine) setStore(s *pb.SetStore) *pb.Result {
+	if s.GetStore() == "" {
+		return fail(pb.ErrorCode_INVALID, "the cluster's checkpoint store cannot be empty")
+	}
+	m.store, m.storePerNode = s.GetStore(), s.GetPerNode()
+	return &pb.Result{}
+}
+
+// Store is the cluster's checkpoint store without secrets ("" before the
+// first leader recorded it) and whether it is one node's own directory.
+func (m *Machine) Store() (store string, perNode bool) { return m.store, m.storePerNode }

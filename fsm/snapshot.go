@@ -17,7 +17,8 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // The result shares no memory with the machine.
 func (m *Machine) State() *pb.State {
 	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID, ClusterKey: m.clusterKey,
-		Version: SnapshotVersion, ClusterVersion: m.clusterVersion, ClockMs: m.clock, RunnableSeq: m.runnableSeq, VirtualPass: m.virtualPass}
+		Version: SnapshotVersion, ClusterVersion: m.clusterVersion, ClockMs: m.clock, RunnableSeq: m.runnableSeq, VirtualPass: m.virtualPass,
+		Store: m.store, StorePerNode: m.storePerNode, EpochBase: m.epochBase}
 	jobIDs := make([]uint64, 0, len(m.jobs))
 	for id := range m.jobs {
 		jobIDs = append(jobIDs, id)

@@ -14,8 +14,10 @@ const (
 	// CommandVersion is the newest command set this build applies.
 	// 1: the first versioned command set.
 	// 2: job histories (LeaderChanged, SubmitJob.history_limit, the lease
-	// expiry outcome), RetryJob and SetDrain (members kept off leadership);
-	// Launch.secret_hash (task credentials), SubmitJob.owner.
+	// expiry outcome), RetryJob, SetDrain (members kept off leadership),
+	// SetStore (one store per cluster) and RelaunchAll (restore, lost
+	// quorum recovery); Launch.secret_hash (task credentials),
+	// SubmitJob.owner.
 	// 2 also: quotas, priorities and the cluster clock in commands; fair
 	// launch order, bounded sessions and retention by cluster clock.
 	CommandVersion uint32 = 2
@@ -31,6 +33,8 @@ var commandSince = map[int32]uint32{
 	60: 2, // LeaderChanged
 	61: 2, // RetryJob
 	62: 2, // SetDrain
+	63: 2, // SetStore
+	64: 2, // RelaunchAll
 }
 
 // fieldsSince reports the version a command needs because of fields added

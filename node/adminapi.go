@@ -34,6 +34,9 @@ func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinR
 			"node %q applies command version %d, but the cluster runs version %d: upgrade its kappa binary before it joins (docs/upgrade.md)",
 			req.GetNodeId(), v, clusterVersion))
 	}
+	if err := a.n.checkJoinerStore(ctx, req); err != nil {
+		return nil, err
+	}
 	cfg, err := a.n.configuration()
 	if err != nil {
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
@@ -76,14 +79,23 @@ func (a *adminAPI) Remove(ctx context.Context, req *wire.RemoveRequest) (*wire.R
 	if !found {
 		return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, fmt.Sprintf("node %q is not a member of the cluster", req.GetNodeId()))
 	}
-	if _, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_RemoveNode{RemoveNode: &pb.RemoveNode{NodeId: req.GetNodeId()}}}); err != nil {
+	if err := a.n.removeMember(ctx, req.GetNodeId()); err != nil {
 		return nil, err
-	}
-	if err := a.n.raft.RemoveServer(raft.ServerID(req.GetNodeId()), 0, a.n.cfg.Raft.ApplyTimeout).Error(); err != nil {
-		return nil, proposeError(ctx, applyError(err))
 	}
 	a.n.log.Info("node removed", "id", req.GetNodeId())
 	return &wire.RemoveResponse{}, nil
+}
+
+// removeMember takes a member out of the member table and the Raft
+// configuration.
+func (n *Node) removeMember(ctx context.Context, id string) error {
+	if _, err := n.commit(ctx, &pb.Command{Op: &pb.Command_RemoveNode{RemoveNode: &pb.RemoveNode{NodeId: id}}}); err != nil {
+		return err
+	}
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+		return proposeError(ctx, applyError(err))
+	}
+	return nil
 }
 
 func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderRequest) (*wire.TransferLeaderResponse, error) {

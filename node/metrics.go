@@ -20,6 +20,7 @@ type metrics struct {
 	invocations *prometheus.CounterVec
 	leases      prometheus.Counter
 	refused     *prometheus.CounterVec
+	deadRemoved prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -36,6 +37,8 @@ func newMetrics(n *Node) *metrics {
 		Help: "Tasks relaunched because their lease ran out."})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kappa_api_refused_total",
 		Help: "API calls this node refused to authenticate or authorize, by method and gRPC code."}, []string{"method", "code"})
+	m.deadRemoved = prometheus.NewCounter(prometheus.CounterOpts{Name: "kappa_dead_servers_removed_total",
+		Help: "Voters this node removed as leader because it could not reach them for --dead-server-after."})
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
@@ -45,7 +48,7 @@ func newMetrics(n *Node) *metrics {
 			return v
 		}
 	}
-	m.reg.MustRegister(m.entries, m.commands, m.commitTime, m.invocations, m.leases, m.refused,
+	m.reg.MustRegister(m.entries, m.commands, m.commitTime, m.invocations, m.leases, m.refused, m.deadRemoved,
 		gauge("kappa_is_leader", "1 if this node is the Raft leader.", func() float64 {
 			if n.isLeader() {
 				return 1

@@ -27,6 +27,7 @@ import (
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
 	"github.com/kappa-serverless/kappa/lambda"
+	"github.com/kappa-serverless/kappa/node/backup"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
@@ -120,6 +121,19 @@ type Config struct {
 	// TestClockOffset shifts this node's wall clock (tests of a leader
 	// whose clock is wrong).
 	TestClockOffset time.Duration
+	// PerNodeStore says Store is this node's own (the default directory in
+	// its data dir): allowed only while the cluster has one voter.
+	PerNodeStore bool
+	// ForceNewCluster makes this node a new cluster's only voter: from the
+	// backup file Restore (into an empty data dir), or else from its own
+	// Raft state (recovery from lost quorum). See restore.go.
+	ForceNewCluster bool
+	Restore         string
+	// DeadServerAfter: the leader removes a voter it has not reached for
+	// this long (0: never), as long as the remaining voters keep a quorum
+	// and number at least MinQuorum. See cleanup.go.
+	DeadServerAfter time.Duration
+	MinQuorum       int
 }
 
 // RaftTuning holds the Raft timeouts and log compaction settings.
@@ -159,6 +173,7 @@ func DefaultConfig() Config {
 		LambdaTimeout:             lambda.DefaultTimeout,
 		LambdaUnreachableStepDown: 10 * time.Second,
 		ShutdownTimeout:           10 * time.Second,
+		MinQuorum:                 3,
 		GCInterval:                30 * time.Second,
 		Retention:                 time.Hour,
 		JobHistory:                fsm.DefaultHistoryLimit,
@@ -192,6 +207,7 @@ func (c *Config) setDefaults() {
 	orDefault(&c.JobHistory, d.JobHistory)
 	orDefault(&c.LambdaTimeout, d.LambdaTimeout)
 	c.Quotas.setDefaults(d.Quotas)
+	orDefault(&c.MinQuorum, d.MinQuorum)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -242,6 +258,10 @@ type Node struct {
 
 	hadState bool
 	trans    raft.Transport
+	// restored is the backup this node started from (nil: none).
+	restored *backup.Backup
+	// dead tracks followers the leader fails to reach (cleanup.go).
+	dead *deadServers
 
 	// fatal receives the one error that stops this node for good (a log
 	// entry newer than this build knows); see Fatal.
@@ -257,6 +277,12 @@ type Node struct {
 
 	gcMu sync.Mutex
 	gc   GCStats
+	// gcHoldUntil (unix ns): no garbage is collected before it (a backup
+	// asked; see holdGC).
+	gcHoldUntil atomic.Int64
+	// storeID is the identity of this node's checkpoint store (see
+	// checkpoint.Identity).
+	storeID string
 
 	mu           sync.Mutex
 	leaderCancel context.CancelFunc
@@ -275,8 +301,13 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Invoker == nil || cfg.Store == nil {
 		return nil, errors.New("node: an invoker and a checkpoint store are required")
 	}
+	storeID, err := checkpoint.Identity(cfg.Store.URL())
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{}),
-		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1), drainNow: make(chan struct{}, 1)}
+		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1), drainNow: make(chan struct{}, 1),
+		storeID: storeID, dead: newDeadServers()}
 	n.replica.m.SetMaxVersion(cfg.MaxCommandVersion)
 	n.replica.onHalt = n.halt
 	apiCreds, err := n.apiCredentials()
@@ -296,6 +327,13 @@ func Start(cfg Config) (*Node, error) {
 		lis.Close()
 		return nil, err
 	}
+	if cfg.PerNodeStore && cfg.Join != "" && !n.hadState {
+		n.raft.Shutdown()
+		n.logStore.Close()
+		lis.Close()
+		return nil, fmt.Errorf("node: this node keeps its checkpoints in its own data dir (%s, the default without --store), "+
+			"which the cluster's other nodes cannot see: start it with the cluster's --store to join it (%s)", storeID, storeDoc)
+	}
 	n.metrics = newMetrics(n)
 	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, n.metrics, n.clusterVersion)
 	n.proposer.quotas = cfg.Quotas.stamp()
@@ -311,7 +349,8 @@ func Start(cfg Config) (*Node, error) {
 	wire.RegisterTaskServiceServer(n.grpc, &taskAPI{n: n})
 	wire.RegisterClientServiceServer(n.grpc, &clientAPI{n: n})
 	wire.RegisterAdminServiceServer(n.grpc, &adminAPI{n: n})
-	n.wg.Add(2)
+	n.wg.Add(3)
+	go func() { defer n.wg.Done(); n.watchStore() }()
 	go func() {
 		defer n.wg.Done()
 		if err := n.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
@@ -396,6 +435,12 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("node: reading Raft state in %s: %w", dir, err)
 	}
 	n.hadState = has
+	if n.cfg.ForceNewCluster || n.cfg.Restore != "" {
+		if err := n.startAlone(rc, store, store, snaps, has); err != nil {
+			store.Close()
+			return err
+		}
+	}
 	if n.cfg.Bootstrap {
 		if !has {
 			boot := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
@@ -416,8 +461,14 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("node: starting Raft: %w", err)
 	}
 	n.raft = r
-	n.wg.Add(1)
+	if err := n.checkRestored(); err != nil {
+		r.Shutdown()
+		store.Close()
+		return err
+	}
+	n.wg.Add(2)
 	go n.watchLeadership(notify)
+	go n.watchHeartbeats(r)
 	return nil
 }
 

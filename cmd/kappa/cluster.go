@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kappa-serverless/kappa/transport/kappaclient"
+	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
 // clusterFlags are shared by every command that talks to a running cluster.
@@ -179,6 +180,7 @@ func newStatusCmd() *cobra.Command {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
 				w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "NODE\tADDRESS\tROLE\tLEADER\tTERM\tCOMMIT\tAPPLIED\tJOBS\tTASKS\tSTATE HASH\tVERSION\tCLUSTER CMD\tSECURITY")
+				var notes []string
 				for _, addr := range c.Addrs() {
 					sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 					st, err := c.Status(sctx, addr)
@@ -191,14 +193,49 @@ func newStatusCmd() *cobra.Command {
 					if st.GetInsecure() {
 						security = "INSECURE (plaintext, no authentication)"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
-						st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), st.GetJobs(), st.GetTasks(), st.GetStateHash(),
+					jobs, tasks := fmt.Sprint(st.GetJobs()), fmt.Sprint(st.GetTasks())
+					note, unsure := statusNote(st)
+					if note != "" {
+						notes = append(notes, note)
+					}
+					if unsure {
+						jobs, tasks = "?", "?"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%.12s\t%s\t%d\t%s\n", st.GetNodeId(), addr, strings.ToLower(st.GetRaftState()),
+						st.GetLeaderId(), st.GetTerm(), st.GetCommitIndex(), st.GetAppliedIndex(), jobs, tasks, st.GetStateHash(),
 						buildVersion(st.GetVersion()), max(st.GetClusterCommandVersion(), 1), security)
 				}
-				return w.Flush()
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				for _, n := range notes {
+					fmt.Println(n)
+				}
+				return nil
 			})
 		},
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// catchingUp is how far a node's applied index may trail its commit index
+// before status says it is catching up.
+const catchingUp = 1000
+
+// statusNote says when a node's numbers are not the cluster's: it knows no
+// leader (so it cannot know what was committed without it), or it is far
+// behind what it knows is committed. unsure: its job and task counts may
+// be missing entries it holds but has not applied.
+func statusNote(st *wire.ClusterStatusResponse) (note string, unsure bool) {
+	applied, last, commit := st.GetRaftAppliedIndex(), st.GetLastLogIndex(), st.GetCommitIndex()
+	switch {
+	case st.GetLeaderId() == "":
+		return fmt.Sprintf("%s: no leader; this node has applied %d entries (its log holds up to index %d); it cannot tell whether the cluster has more. "+
+			"A majority of the voters must be up to elect a leader; if they are lost, see docs/operations.md, \"Lost quorum\"",
+			st.GetNodeId(), applied, last), applied < last
+	case commit > applied+catchingUp:
+		return fmt.Sprintf("%s: catching up: applied %d of %d committed entries; its jobs and tasks are not current yet", st.GetNodeId(), applied, commit), true
+	}
+	return "", false
 }

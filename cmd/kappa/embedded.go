@@ -72,6 +72,7 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		Function:           o.lambda.function,
 		LambdaTimeout:      o.lambda.timeout,
 		Store:              store,
+		PerNodeStore:       true,
 		Logger:             o.logger,
 		RaftLog:            o.raftLog,
 		RaftLogLevel:       o.raftLogL,

@@ -35,7 +35,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetVersionTemplate("kappa {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
-	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newDeployCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd(), newCertCmd(), newVersionCmd(), newTokenCmd())
+	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newDeployCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd(), newCertCmd(), newVersionCmd(), newTokenCmd(), newBackupCmd())
 	return root
 }
 

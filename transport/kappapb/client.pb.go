@@ -1250,7 +1250,14 @@ type ClusterStatusResponse struct {
 	ClusterCommandVersion uint32 `protobuf:"varint,16,opt,name=cluster_command_version,json=clusterCommandVersion,proto3" json:"cluster_command_version,omitempty"`
 	// insecure: this node serves its API in plaintext, without certificates
 	// (`kappa server --insecure`, or the embedded default on loopback).
-	Insecure      bool `protobuf:"varint,17,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	Insecure bool `protobuf:"varint,17,opt,name=insecure,proto3" json:"insecure,omitempty"`
+	// last_log_index is the last entry in this node's Raft log (applied or
+	// not): a node without a leader cannot tell whether more was committed.
+	LastLogIndex uint64 `protobuf:"varint,30,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
+	// store is this node's checkpoint store (its URL without secrets);
+	// per_node_store: the default directory inside its own data dir.
+	Store         string `protobuf:"bytes,31,opt,name=store,proto3" json:"store,omitempty"`
+	PerNodeStore  bool   `protobuf:"varint,32,opt,name=per_node_store,json=perNodeStore,proto3" json:"per_node_store,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1400,6 +1407,27 @@ func (x *ClusterStatusResponse) GetClusterCommandVersion() uint32 {
 func (x *ClusterStatusResponse) GetInsecure() bool {
 	if x != nil {
 		return x.Insecure
+	}
+	return false
+}
+
+func (x *ClusterStatusResponse) GetLastLogIndex() uint64 {
+	if x != nil {
+		return x.LastLogIndex
+	}
+	return 0
+}
+
+func (x *ClusterStatusResponse) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *ClusterStatusResponse) GetPerNodeStore() bool {
+	if x != nil {
+		return x.PerNodeStore
 	}
 	return false
 }
@@ -2272,7 +2300,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"-\n" +
 	"\x10RetryJobResponse\x12\x19\n" +
 	"\btask_ids\x18\x01 \x03(\x04R\ataskIds\"\x16\n" +
-	"\x14ClusterStatusRequest\"\xce\x04\n" +
+	"\x14ClusterStatusRequest\"\xb0\x05\n" +
 	"\x15ClusterStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12&\n" +
@@ -2294,7 +2322,10 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x12raft_applied_index\x18\x0e \x01(\x04R\x10raftAppliedIndex\x12/\n" +
 	"\aversion\x18\x0f \x01(\v2\x15.kappa.v1.VersionInfoR\aversion\x126\n" +
 	"\x17cluster_command_version\x18\x10 \x01(\rR\x15clusterCommandVersion\x12\x1a\n" +
-	"\binsecure\x18\x11 \x01(\bR\binsecure\"\xb6\x01\n" +
+	"\binsecure\x18\x11 \x01(\bR\binsecure\x12$\n" +
+	"\x0elast_log_index\x18\x1e \x01(\x04R\flastLogIndex\x12\x14\n" +
+	"\x05store\x18\x1f \x01(\tR\x05store\x12$\n" +
+	"\x0eper_node_store\x18  \x01(\bR\fperNodeStore\"\xb6\x01\n" +
 	"\vVersionInfo\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
 	"\x06commit\x18\x02 \x01(\tR\x06commit\x12'\n" +

@@ -64,6 +64,11 @@ class AdminServiceStub:
                 request_serializer=kappa_dot_v1_dot_admin__pb2.DrainRequest.SerializeToString,
                 response_deserializer=kappa_dot_v1_dot_admin__pb2.DrainResponse.FromString,
                 _registered_method=True)
+        self.Backup = channel.unary_stream(
+                '/kappa.v1.AdminService/Backup',
+                request_serializer=kappa_dot_v1_dot_admin__pb2.BackupRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_admin__pb2.BackupChunk.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -113,6 +118,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Backup(self, request, context):
+        """Backup streams a consistent copy of the replicated state, read at an
+        applied index after a read-index check (leader only): a header, then
+        the state's bytes in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +159,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.Undrain,
                     request_deserializer=kappa_dot_v1_dot_admin__pb2.DrainRequest.FromString,
                     response_serializer=kappa_dot_v1_dot_admin__pb2.DrainResponse.SerializeToString,
+            ),
+            'Backup': grpc.unary_stream_rpc_method_handler(
+                    servicer.Backup,
+                    request_deserializer=kappa_dot_v1_dot_admin__pb2.BackupRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_admin__pb2.BackupChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -309,6 +328,33 @@ class AdminService:
             '/kappa.v1.AdminService/Undrain',
             kappa_dot_v1_dot_admin__pb2.DrainRequest.SerializeToString,
             kappa_dot_v1_dot_admin__pb2.DrainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Backup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kappa.v1.AdminService/Backup',
+            kappa_dot_v1_dot_admin__pb2.BackupRequest.SerializeToString,
+            kappa_dot_v1_dot_admin__pb2.BackupChunk.FromString,
             options,
             channel_credentials,
             insecure,
