@@ -114,47 +114,26 @@ func (n *Node) cleanupLoop(ctx context.Context) {
 	every(ctx, min(n.cfg.DeadServerAfter/2, time.Second), func() { n.cleanupDeadServers(ctx) })
 }
 
-// cleanupDeadServers removes, longest dead first, every voter unreachable
-// for DeadServerAfter that the rules allow.
+// cleanupDeadServers removes the dead voters the rules allow.
 func (n *Node) cleanupDeadServers(ctx context.Context) {
 	cfg, err := n.configuration()
 	if err != nil {
 		return
 	}
-	failing := n.dead.failing()
 	var voters []raft.ServerID
-	var dead []raft.ServerID
-	now := time.Now()
 	for _, s := range cfg.Servers {
-		if s.Suffrage != raft.Voter {
-			continue
-		}
-		voters = append(voters, s.ID)
-		if since, ok := failing[s.ID]; ok && s.ID != raft.ServerID(n.cfg.NodeID) && now.Sub(since) >= n.cfg.DeadServerAfter {
-			dead = append(dead, s.ID)
+		if s.Suffrage == raft.Voter {
+			voters = append(voters, s.ID)
 		}
 	}
-	sort.Slice(dead, func(a, b int) bool { return failing[dead[a]].Before(failing[dead[b]]) })
-	for _, id := range dead {
-		left, live := len(voters)-1, 0
-		for _, v := range voters {
-			if _, bad := failing[v]; !bad && v != id {
-				live++
-			}
+	failing, now := n.dead.failing(), time.Now()
+	remove, held := cleanupPlan(voters, failing, raft.ServerID(n.cfg.NodeID), now, n.cfg.DeadServerAfter, n.cfg.MinQuorum)
+	for id, why := range held {
+		if n.dead.hold(id, why) {
+			n.log.Warn("not removing a dead server", "id", id, "unreachable_for", now.Sub(failing[id]).Round(time.Second), "why", why)
 		}
-		var why string
-		switch {
-		case left < n.cfg.MinQuorum:
-			why = fmt.Sprintf("the cluster would have %d voters, fewer than --min-quorum %d", left, n.cfg.MinQuorum)
-		case live < left/2+1:
-			why = fmt.Sprintf("the %d voters left would not keep a quorum of live ones (%d live)", left, live)
-		}
-		if why != "" {
-			if n.dead.hold(id, why) {
-				n.log.Warn("not removing a dead server", "id", id, "unreachable_for", now.Sub(failing[id]).Round(time.Second), "why", why)
-			}
-			continue
-		}
+	}
+	for i, id := range remove {
 		cctx, cancel := context.WithTimeout(ctx, n.cfg.Raft.ApplyTimeout)
 		err := n.removeMember(cctx, string(id))
 		cancel()
@@ -165,9 +144,48 @@ func (n *Node) cleanupDeadServers(ctx context.Context) {
 		n.dead.resumed(id)
 		n.metrics.deadRemoved.Inc()
 		n.log.Warn("removed a dead server", "id", id, "unreachable_for", now.Sub(failing[id]).Round(time.Second),
-			"dead_server_after", n.cfg.DeadServerAfter, "voters_left", left)
-		voters = removeID(voters, id)
+			"dead_server_after", n.cfg.DeadServerAfter, "voters_left", len(voters)-i-1)
 	}
+}
+
+// cleanupPlan decides which voters to remove, longest dead first: those
+// failing for at least after, as long as the voters left keep a quorum of
+// live ones and number at least minQuorum. held says why each other dead
+// voter stays.
+func cleanupPlan(voters []raft.ServerID, failing map[raft.ServerID]time.Time, self raft.ServerID, now time.Time,
+	after time.Duration, minQuorum int) (remove []raft.ServerID, held map[raft.ServerID]string) {
+	held = map[raft.ServerID]string{}
+	var dead []raft.ServerID
+	for _, v := range voters {
+		if since, ok := failing[v]; ok && v != self && now.Sub(since) >= after {
+			dead = append(dead, v)
+		}
+	}
+	sort.Slice(dead, func(a, b int) bool {
+		if !failing[dead[a]].Equal(failing[dead[b]]) {
+			return failing[dead[a]].Before(failing[dead[b]])
+		}
+		return dead[a] < dead[b]
+	})
+	left := append([]raft.ServerID(nil), voters...)
+	for _, id := range dead {
+		rest, live := len(left)-1, 0
+		for _, v := range left {
+			if _, bad := failing[v]; !bad && v != id {
+				live++
+			}
+		}
+		switch {
+		case rest < minQuorum:
+			held[id] = fmt.Sprintf("the cluster would have %d voters, fewer than --min-quorum %d", rest, minQuorum)
+		case live < rest/2+1:
+			held[id] = fmt.Sprintf("the %d voters left would not keep a quorum of live ones (%d live)", rest, live)
+		default:
+			remove = append(remove, id)
+			left = removeID(left, id)
+		}
+	}
+	return remove, held
 }
 
 func removeID(ids []raft.ServerID, id raft.ServerID) []raft.ServerID {

@@ -53,16 +53,16 @@ func (n *Node) startAlone(rc *raft.Config, logs raft.LogStore, stable raft.Stabl
 	if n.cfg.Bootstrap || n.cfg.Join != "" {
 		return fmt.Errorf("node: --force-new-cluster makes this node a cluster of its own: drop --bootstrap and --join (the other nodes join it)")
 	}
+	if n.cfg.Restore != "" && hasState {
+		return fmt.Errorf("node: data dir %s holds Raft state already: --restore needs an empty data dir (it starts a new cluster); "+
+			"to restart this node, drop --restore and --force-new-cluster", n.cfg.DataDir)
+	}
 	if done, err := os.ReadFile(filepath.Join(n.cfg.DataDir, recoveredFile)); err == nil {
 		return fmt.Errorf("node: data dir %s already started a new cluster (%s); drop --force-new-cluster and --restore to restart this node "+
 			"(to recover it again, delete %s first)", n.cfg.DataDir, strings.TrimSpace(string(done)), filepath.Join(n.cfg.DataDir, recoveredFile))
 	}
 	var reason string
 	if n.cfg.Restore != "" {
-		if hasState {
-			return fmt.Errorf("node: data dir %s holds Raft state already: --restore needs an empty data dir (it starts a new cluster); "+
-				"to restart this node, drop --restore and --force-new-cluster", n.cfg.DataDir)
-		}
 		b, err := n.writeBackupSnapshot(snaps)
 		if err != nil {
 			return err
