@@ -505,11 +505,12 @@ func (n *Node) leaderAPIAddr() string {
 	if n.isLeader() {
 		return n.APIAddr()
 	}
-	addr, _ := n.raft.LeaderWithID()
-	if addr == "" {
-		return "unknown"
+	// The member table maps the leader's id to its API address (raft
+	// knows only its Raft address).
+	if addr, err := n.leaderAPI(); err == nil {
+		return addr
 	}
-	return string(addr)
+	return "unknown"
 }
 
 // WaitLeader waits until this node is leader and its leader loops run.

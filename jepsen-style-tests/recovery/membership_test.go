@@ -1,0 +1,168 @@
+package recovery
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
+	"github.com/kappa-serverless/kappa/node/nodetest"
+	"github.com/kappa-serverless/kappa/node/proccluster"
+)
+
+func startCluster(t *testing.T, o proccluster.Options) *proccluster.Cluster {
+	t.Helper()
+	o.Binary, o.Dir = nodetest.KappaBinary(t), t.TempDir()
+	o.ServerArgs = append(o.ServerArgs, "--log-level", "info")
+	c, err := proccluster.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop(0) })
+	return c
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	a, err := proccluster.FreeAddr("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// refused runs `kappa server` with args, which must exit non-zero saying
+// every one of want.
+func refused(t *testing.T, args []string, want ...string) {
+	t.Helper()
+	out, code := harness.RunKappa(t, time.Minute, append([]string{"server"}, args...)...)
+	if code == 0 || code == -1 {
+		t.Fatalf("kappa server %s: exit %d, want a refusal:\n%s", strings.Join(args, " "), code, out)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Fatalf("kappa server %s: the refusal does not say %q:\n%s", strings.Join(args, " "), w, out)
+		}
+	}
+}
+
+// A node configured with another store is refused when it joins; one
+// without --store (its own directory) is refused before it asks; a member
+// restarted with another store stops with the reason.
+func TestANodeWithAnotherStoreIsRefused(t *testing.T) {
+	c := startCluster(t, proccluster.Options{Nodes: 2})
+	shared := strings.TrimPrefix(c.Store(), "file://")
+	nodetest.Eventually(t, 30*time.Second, "the cluster's store recorded", func() bool {
+		return strings.Contains(c.Log(c.Nodes[0]), "recorded the cluster's checkpoint store")
+	})
+	other := t.TempDir()
+	newNode := func(id string, more ...string) []string {
+		return append([]string{"--node-id", id, "--data-dir", filepath.Join(t.TempDir(), id), "--raft-addr", freeAddr(t), "--api-addr", freeAddr(t),
+			"--join", c.Nodes[0].APIAddr}, more...)
+	}
+	refused(t, newNode("n9", "--store", "file://"+other),
+		`node "n9" uses the checkpoint store file://`+other, "but the cluster uses file://"+shared)
+	refused(t, newNode("n8"), "keeps its checkpoints in its own data dir", "--store")
+
+	n2 := c.Nodes[1]
+	c.Kill(n2)
+	refused(t, []string{"--node-id", n2.ID, "--data-dir", n2.DataDir, "--raft-addr", n2.RaftAddr, "--api-addr", n2.APIAddr, "--store", "file://" + other},
+		"this node's checkpoint store is file://"+other, "but the cluster's is file://"+shared)
+}
+
+// A cluster whose node keeps checkpoints in its own data dir (no --store)
+// refuses a second voter and names the fix.
+func TestAPerNodeStoreClusterRefusesASecondVoter(t *testing.T) {
+	dir := t.TempDir()
+	api := freeAddr(t)
+	first := proccluster.NewProcess("p1", nodetest.KappaBinary(t), []string{"server", "--node-id", "p1", "--data-dir", filepath.Join(dir, "p1"),
+		"--raft-addr", freeAddr(t), "--api-addr", api, "--bootstrap"}, filepath.Join(dir, "p1.log"))
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(first.Kill)
+	if err := proccluster.WaitListening(api, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	refused(t, []string{"--node-id", "p2", "--data-dir", filepath.Join(dir, "p2"), "--raft-addr", freeAddr(t), "--api-addr", freeAddr(t),
+		"--store", "file://" + t.TempDir(), "--join", api},
+		`cannot add node "p2": this cluster keeps its checkpoints in one node's own data dir (file://`+filepath.Join(dir, "p1", "store"),
+		"restart the cluster's node with a --store every node shares")
+}
+
+// With --dead-server-after, the leader removes a killed voter and counts
+// it; a second one stays, since removing it would leave fewer voters than
+// --min-quorum.
+func TestDeadServersAreRemovedDownToMinQuorum(t *testing.T) {
+	metrics := make([]string, 4)
+	c := startCluster(t, proccluster.Options{Nodes: 4,
+		Addrs: func(i int) (string, string, []string, error) {
+			metrics[i] = freeAddr(t)
+			return freeAddr(t), freeAddr(t), []string{"--metrics-addr", metrics[i]}, nil
+		},
+		ServerArgs: []string{"--dead-server-after", "2s", "--min-quorum", "3"}})
+	leader, err := c.WaitLeader(30 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victims []*proccluster.Node
+	for _, n := range c.Nodes {
+		if n != leader {
+			victims = append(victims, n)
+		}
+	}
+	members := func() (voters int, ids string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		m, err := c.Client().Members(ctx)
+		if err != nil {
+			return -1, err.Error()
+		}
+		for _, mem := range m.GetMembers() {
+			if mem.GetVoter() {
+				voters++
+				ids += mem.GetNodeId() + " "
+			}
+		}
+		return voters, ids
+	}
+
+	c.Kill(victims[0])
+	nodetest.Eventually(t, time.Minute, victims[0].ID+" removed", func() bool {
+		v, ids := members()
+		return v == 3 && !strings.Contains(ids, victims[0].ID+" ")
+	})
+	if log := c.Log(leader); !strings.Contains(log, `msg="removed a dead server" node=`+leader.ID+" id="+victims[0].ID) {
+		t.Fatalf("the leader did not log the removal:\n%s", log)
+	}
+	if got := scrape(t, metrics[leader.Index]); !strings.Contains(got, "kappa_dead_servers_removed_total 1\n") {
+		t.Fatalf("the removal is not counted:\n%s", got)
+	}
+
+	c.Kill(victims[1])
+	nodetest.Eventually(t, time.Minute, "the leader holding "+victims[1].ID, func() bool {
+		return strings.Contains(c.Log(leader), "id="+victims[1].ID+" ") &&
+			strings.Contains(c.Log(leader), "the cluster would have 2 voters, fewer than --min-quorum 3")
+	})
+	if v, ids := members(); v != 3 || !strings.Contains(ids, victims[1].ID+" ") {
+		t.Fatalf("voters after the second death: %d (%s), want 3 with %s", v, ids, victims[1].ID)
+	}
+	if got := scrape(t, metrics[leader.Index]); !strings.Contains(got, "kappa_dead_servers_removed_total 1\n") {
+		t.Fatalf("the counter moved without a removal:\n%s", got)
+	}
+}
+
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
