@@ -50,6 +50,10 @@ func (n *Node) startAlone(rc *raft.Config, logs raft.LogStore, stable raft.Stabl
 	if !n.cfg.ForceNewCluster {
 		return fmt.Errorf("node: --restore %s starts a new cluster from the backup: add --force-new-cluster to say so", n.cfg.Restore)
 	}
+	relaunch := &pb.Command{Op: &pb.Command_RelaunchAll{RelaunchAll: &pb.RelaunchAll{}}}
+	if need, know := fsm.RequiredVersion(relaunch), n.replica.m.MaxVersion(); know < need {
+		return fmt.Errorf("node: --force-new-cluster needs command version %d; this node applies up to %d", need, know)
+	}
 	if n.cfg.Bootstrap || n.cfg.Join != "" {
 		return fmt.Errorf("node: --force-new-cluster makes this node a cluster of its own: drop --bootstrap and --join (the other nodes join it)")
 	}

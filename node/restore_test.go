@@ -161,11 +161,17 @@ func TestForceNewClusterRecoversTheSurvivor(t *testing.T) {
 	store := n.cfg.Store
 	n.Close()
 
-	for _, c := range []struct{ dir, want string }{
-		{filepath.Join(base, "node"), "already started a new cluster"},
-		{t.TempDir(), "holds no Raft state to recover"},
+	for _, c := range []struct {
+		dir, want string
+		version   uint32
+	}{
+		{filepath.Join(base, "node"), "already started a new cluster", 0},
+		{t.TempDir(), "holds no Raft state to recover", 0},
+		// A node acting as a build of command version 1 cannot start the
+		// new timeline: refused at once, not retried forever.
+		{t.TempDir(), "needs command version 2; this node applies up to 1", 1},
 	} {
-		_, err := Start(Config{NodeID: "n1", DataDir: c.dir, Invoker: inv, Store: store, ForceNewCluster: true})
+		_, err := Start(Config{NodeID: "n1", DataDir: c.dir, Invoker: inv, Store: store, ForceNewCluster: true, MaxCommandVersion: c.version})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ForceNewCluster on %s: %v, want %q", c.dir, err, c.want)
 		}
