@@ -221,5 +221,40 @@ func (n *Node) relaunchAll(ctx context.Context, reason string) error {
 		return err
 	}
 	n.log.Warn("new timeline: every task that was running is relaunched from its last checkpoint", "reason", reason, "relaunched", claimed, "epoch_base", base)
+	if err := n.forgetOldMembers(cctx); err != nil {
+		n.log.Warn("cannot forget the lost cluster's members", "err", err)
+	}
+	return nil
+}
+
+// forgetOldMembers drops from the member table the nodes the state lists
+// but the Raft configuration lacks (the lost cluster's): lambdas are no
+// longer handed their addresses, and a node that joins again is listed
+// again.
+func (n *Node) forgetOldMembers(ctx context.Context) error {
+	cfg, err := n.configuration()
+	if err != nil {
+		return err
+	}
+	member := map[string]bool{}
+	for _, s := range cfg.Servers {
+		member[string(s.ID)] = true
+	}
+	var gone []string
+	n.replica.read(func(m *fsm.Machine) {
+		for _, node := range m.Nodes() {
+			if !member[node.GetId()] {
+				gone = append(gone, node.GetId())
+			}
+		}
+	})
+	for _, id := range gone {
+		if _, err := n.commit(ctx, &pb.Command{Op: &pb.Command_RemoveNode{RemoveNode: &pb.RemoveNode{NodeId: id}}}); err != nil {
+			return err
+		}
+	}
+	if len(gone) > 0 {
+		n.log.Info("forgot the lost cluster's members; they join again with empty data dirs", "members", gone)
+	}
 	return nil
 }

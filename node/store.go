@@ -86,6 +86,10 @@ func (n *Node) watchStore() {
 				"restart it with --store for %s (%s)", n.storeID, store, store, storeDoc))
 			return
 		}
+		if store == n.storeID {
+			// Only a sole voter changes a recorded store: this node, then.
+			return
+		}
 		select {
 		case <-n.done:
 			return

@@ -156,6 +156,9 @@ func TestBackupRestoredAfterEveryDataDirIsLost(t *testing.T) {
 	if log := d.c.Log(first); !strings.Contains(log, "state_hash="+hash) || !strings.Contains(log, "matches_backup=true") {
 		t.Fatalf("the restored node did not report the backup's state hash %s:\n%s", hash, log)
 	}
+	nodetest.Eventually(t, 30*time.Second, "the lost cluster's members forgotten", func() bool {
+		return strings.Contains(d.c.Log(first), `forgot the lost cluster's members; they join again with empty data dirs" node=n1 members="[n2 n3]"`)
+	})
 	d.rejoin()
 }
 
