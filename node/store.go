@@ -63,11 +63,11 @@ func (n *Node) checkJoinerStore(ctx context.Context, req *wire.JoinRequest) erro
 	case st.GetPerNodeStore():
 		return rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, fmt.Sprintf(
 			"node %q keeps its checkpoints in its own data dir (%s, the default without --store), which the other nodes cannot see: "+
-				"start it with the cluster's store, --store for %s (%s)", req.GetNodeId(), st.GetStore(), store, storeDoc))
+				"start it with the cluster's store, --store naming %s (%s)", req.GetNodeId(), st.GetStore(), store, storeDoc))
 	case st.GetStore() != store:
 		return rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, fmt.Sprintf(
 			"node %q uses the checkpoint store %s, but the cluster uses %s: every node must use the same store; "+
-				"start it with --store for %s (%s)", req.GetNodeId(), st.GetStore(), store, store, storeDoc))
+				"start it with --store naming %s (%s)", req.GetNodeId(), st.GetStore(), store, store, storeDoc))
 	}
 	return nil
 }
@@ -83,7 +83,7 @@ func (n *Node) watchStore() {
 		n.replica.read(func(m *fsm.Machine) { store, _ = m.Store() })
 		if store != "" && store != n.storeID && !n.soleVoter() {
 			n.halt(fmt.Errorf("this node's checkpoint store is %s, but the cluster's is %s: every node must use the cluster's store; "+
-				"restart it with --store for %s (%s)", n.storeID, store, store, storeDoc))
+				"restart it with --store naming %s (%s)", n.storeID, store, store, storeDoc))
 			return
 		}
 		if store == n.storeID {

@@ -48,6 +48,8 @@ func refused(t *testing.T, args []string, want ...string) {
 			t.Fatalf("kappa server %s: the refusal does not say %q:\n%s", strings.Join(args, " "), w, out)
 		}
 	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	t.Logf("refused: %s", lines[len(lines)-1])
 }
 
 // A node configured with another store is refused when it joins; one
