@@ -77,7 +77,7 @@ func (s *syncBuffer) String() string {
 func TestRestoreFromABackupResumesTheRunningJob(t *testing.T) {
 	old := testNode(t, stuckFirstEpoch(t), t.TempDir())
 	runningJob(t, old)
-	c, err := kappaclient.New([]string{old.APIAddr()})
+	c, err := kappaclient.New([]string{old.APIAddr()}, kappaclient.Insecure())
 	if err != nil {
 		t.Fatal(err)
 	}

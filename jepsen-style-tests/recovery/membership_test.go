@@ -3,7 +3,6 @@ package recovery
 import (
 	"context"
 	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,8 +62,13 @@ func TestANodeWithAnotherStoreIsRefused(t *testing.T) {
 	})
 	other := t.TempDir()
 	newNode := func(id string, more ...string) []string {
-		return append([]string{"--node-id", id, "--data-dir", filepath.Join(t.TempDir(), id), "--raft-addr", freeAddr(t), "--api-addr", freeAddr(t),
-			"--join", c.Nodes[0].APIAddr}, more...)
+		raft, api := freeAddr(t), freeAddr(t)
+		certs, err := c.IssueNode(id, raft, api)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]string{"--node-id", id, "--data-dir", filepath.Join(t.TempDir(), id), "--raft-addr", raft, "--api-addr", api,
+			"--certs-dir", certs, "--join", c.Nodes[0].APIAddr}, more...)
 	}
 	refused(t, newNode("n9", "--store", "file://"+other),
 		`node "n9" uses the checkpoint store file://`+other, "but the cluster uses file://"+shared)
@@ -72,7 +76,12 @@ func TestANodeWithAnotherStoreIsRefused(t *testing.T) {
 
 	n2 := c.Nodes[1]
 	c.Kill(n2)
-	refused(t, []string{"--node-id", n2.ID, "--data-dir", n2.DataDir, "--raft-addr", n2.RaftAddr, "--api-addr", n2.APIAddr, "--store", "file://" + other},
+	certs, err := c.IssueNode(n2.ID) // its own, issued at the start
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused(t, []string{"--node-id", n2.ID, "--data-dir", n2.DataDir, "--raft-addr", n2.RaftAddr, "--api-addr", n2.APIAddr,
+		"--certs-dir", certs, "--store", "file://" + other},
 		"this node's checkpoint store is file://"+other, "but the cluster's is file://"+shared)
 }
 
@@ -82,7 +91,7 @@ func TestAPerNodeStoreClusterRefusesASecondVoter(t *testing.T) {
 	dir := t.TempDir()
 	api := freeAddr(t)
 	first := proccluster.NewProcess("p1", nodetest.KappaBinary(t), []string{"server", "--node-id", "p1", "--data-dir", filepath.Join(dir, "p1"),
-		"--raft-addr", freeAddr(t), "--api-addr", api, "--bootstrap"}, filepath.Join(dir, "p1.log"))
+		"--raft-addr", freeAddr(t), "--api-addr", api, "--bootstrap", "--insecure"}, filepath.Join(dir, "p1.log"))
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +100,7 @@ func TestAPerNodeStoreClusterRefusesASecondVoter(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused(t, []string{"--node-id", "p2", "--data-dir", filepath.Join(dir, "p2"), "--raft-addr", freeAddr(t), "--api-addr", freeAddr(t),
-		"--store", "file://" + t.TempDir(), "--join", api},
+		"--store", "file://" + t.TempDir(), "--join", api, "--insecure"},
 		`cannot add node "p2": this cluster keeps its checkpoints in one node's own data dir (file://`+filepath.Join(dir, "p1", "store"),
 		"restart the cluster's node with a --store every node shares")
 }
@@ -141,7 +150,7 @@ func TestDeadServersAreRemovedDownToMinQuorum(t *testing.T) {
 	if log := c.Log(leader); !strings.Contains(log, `msg="removed a dead server" node=`+leader.ID+" id="+victims[0].ID) {
 		t.Fatalf("the leader did not log the removal:\n%s", log)
 	}
-	if got := scrape(t, metrics[leader.Index]); !strings.Contains(got, "kappa_dead_servers_removed_total 1\n") {
+	if got := scrape(t, c, metrics[leader.Index]); !strings.Contains(got, "kappa_dead_servers_removed_total 1\n") {
 		t.Fatalf("the removal is not counted:\n%s", got)
 	}
 
@@ -153,14 +162,19 @@ func TestDeadServersAreRemovedDownToMinQuorum(t *testing.T) {
 	if v, ids := members(); v != 3 || !strings.Contains(ids, victims[1].ID+" ") {
 		t.Fatalf("voters after the second death: %d (%s), want 3 with %s", v, ids, victims[1].ID)
 	}
-	if got := scrape(t, metrics[leader.Index]); !strings.Contains(got, "kappa_dead_servers_removed_total 1\n") {
+	if got := scrape(t, c, metrics[leader.Index]); !strings.Contains(got, "kappa_dead_servers_removed_total 1\n") {
 		t.Fatalf("the counter moved without a removal:\n%s", got)
 	}
 }
 
-func scrape(t *testing.T, addr string) string {
+// scrape reads a node's metrics as the cluster's admin.
+func scrape(t *testing.T, c *proccluster.Cluster, addr string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	base, client, err := c.NodeHTTP(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

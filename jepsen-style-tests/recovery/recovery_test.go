@@ -133,7 +133,7 @@ var stateHashLine = regexp.MustCompile(`(?m)^state hash\s+([0-9a-f]{64})$`)
 func TestBackupRestoredAfterEveryDataDirIsLost(t *testing.T) {
 	d := startDrill(t)
 	file := filepath.Join(t.TempDir(), "cluster.backup")
-	saved := d.kappa(0, "backup", "save", file, "--cluster", d.cluster())
+	saved := d.kappa(0, "backup", "save", file, "--cluster", d.cluster(), "--certs-dir", d.c.CertsDir())
 	inspected := d.kappa(0, "backup", "inspect", file)
 	m := stateHashLine.FindStringSubmatch(inspected)
 	if m == nil || !strings.Contains(saved, m[1]) || !strings.Contains(inspected, "(1 running)") || !strings.Contains(inspected, "sha256 matches") {
@@ -178,7 +178,7 @@ func TestLostQuorumRecoveredFromTheSurvivor(t *testing.T) {
 	d.c.Restart(survivor)
 	var status string
 	nodetest.Eventually(t, 30*time.Second, "status of the survivor without a leader", func() bool {
-		out, _ := harness.RunKappa(t, time.Minute, "status", "--cluster", survivor.APIAddr)
+		out, _ := harness.RunKappa(t, time.Minute, "status", "--cluster", survivor.APIAddr, "--certs-dir", d.c.CertsDir())
 		status = out
 		return strings.Contains(out, "no leader; this node has applied")
 	})
