@@ -32,6 +32,7 @@ func (m *Machine) relaunchAll(now int64, r *pb.RelaunchAll) *pb.Result {
 	sort.Slice(jobIDs, func(a, b int) bool { return jobIDs[a] < jobIDs[b] })
 	for _, id := range jobIDs {
 		j := m.jobs[id]
+		relaunched := 0
 		for tid := uint64(1); tid < j.GetNextTaskId(); tid++ {
 			t := m.tasks[TaskKey{id, tid}]
 			if t == nil || isTerminal(t.GetState()) {
@@ -41,14 +42,18 @@ func (m *Machine) relaunchAll(now int64, r *pb.RelaunchAll) *pb.Result {
 			case pb.TaskState_TASK_LAUNCHED, pb.TaskState_TASK_RUNNING:
 				m.setState(t, pb.TaskState_TASK_RUNNABLE)
 				t.LastOutcome = r.GetReason()
+				m.noteRunnable(t, pb.LaunchReason_LAUNCH_NEW_TIMELINE)
+				relaunched++
 			case pb.TaskState_TASK_BLOCKED:
 				// Its waiter stays registered: it is relaunched with
 				// the response once that arrives, as after a crash.
 				m.setState(t, pb.TaskState_TASK_PARKED)
 				t.LastOutcome = r.GetReason()
+				relaunched++
 			}
 			t.Epoch, t.InvocationId, t.Claim = base, "", ""
 		}
+		m.record(j, now, &pb.JobEvent{Kind: pb.EventKind_EVENT_NEW_TIMELINE, Detail: clip(r.GetReason()), Count: uint64(relaunched)})
 		m.checkDeadlock(j, now)
 	}
 	return &pb.Result{}

@@ -128,3 +128,23 @@ func checkSnapshotRoundTrip(t *testing.T, l *log) {
 		t.Fatal("the snapshot lost the store or the epoch base")
 	}
 }
+
+// A running job's history tells the new timeline, and its relaunched
+// task's next launch says why.
+func TestRelaunchAllIsInTheJobsHistory(t *testing.T) {
+	l := newLog(t)
+	l.v2()
+	job := l.submit()
+	w, _ := l.start(job, 1, 1)
+	w.call(&pb.Checkpoint{})
+	l.ok(relaunchAll(100))
+	l.start(job, 1, 101)
+	if got, want := story(l, job), "SUBMITTED LAUNCHED/t1:FIRST CLAIMED/t1 CHECKPOINTED/t1 NEW_TIMELINE LAUNCHED/t1:NEW_TIMELINE CLAIMED/t1"; got != want {
+		t.Fatalf("history:\n got %s\nwant %s", got, want)
+	}
+	for _, e := range l.m.History(job, 0).GetEvents() {
+		if e.GetKind() == pb.EventKind_EVENT_NEW_TIMELINE && (e.GetCount() != 1 || e.GetDetail() != "restored from a backup") {
+			t.Fatalf("new timeline event: %v", e)
+		}
+	}
+}

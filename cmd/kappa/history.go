@@ -103,6 +103,7 @@ var launchReasons = map[string]string{
 	"not_started":    "after its lambda could not be started",
 	"returned":       "after its lambda returned early",
 	"retry":          "for a retry of the job",
+	"new_timeline":   "after a restore or a recovery from lost quorum",
 }
 
 // describeEvent says what an event means, in a few words.
@@ -145,6 +146,8 @@ func describeEvent(e *wire.JobEvent) string {
 		return "job cancelled: " + strings.TrimPrefix(e.GetDetail(), "cancelled: ")
 	case "retried":
 		return withDetail("job retried")
+	case "new_timeline":
+		return fmt.Sprintf("new timeline, %d running tasks relaunched: %s", e.GetCount(), e.GetDetail())
 	}
 	return withDetail(e.GetKind())
 }
@@ -162,6 +165,8 @@ func runNotes(job uint64, r *wire.JobEventsResponse, submitted *int64) []string 
 		switch {
 		case e.GetKind() == "leader_changed":
 			lines = append(lines, fmt.Sprintf("kappa: j%d survived a leader change (%s) at %.1fs", job, e.GetDetail(), at))
+		case e.GetKind() == "new_timeline":
+			lines = append(lines, fmt.Sprintf("kappa: j%d lives on in a new timeline (%s) at %.1fs", job, e.GetDetail(), at))
 		case e.GetKind() == "launched" && e.GetReason() != "" && e.GetReason() != "first" && e.GetReason() != "yield" &&
 			e.GetReason() != "unblocked" && e.GetReason() != "retry":
 			lines = append(lines, fmt.Sprintf("kappa: j%d/t%d relaunched %s (epoch %d, at %.1fs)", job, e.GetTaskId(), launchReasons[e.GetReason()], e.GetEpoch(), at))

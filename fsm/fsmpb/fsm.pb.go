@@ -356,6 +356,9 @@ const (
 	EventKind_EVENT_JOB_FAILED     EventKind = 12
 	EventKind_EVENT_JOB_CANCELLED  EventKind = 13
 	EventKind_EVENT_RETRIED        EventKind = 14
+	// The cluster was restored from a backup or recovered from lost quorum
+	// (RelaunchAll; detail: how; count: the job's tasks relaunched).
+	EventKind_EVENT_NEW_TIMELINE EventKind = 15
 )
 
 // Enum value maps for EventKind.
@@ -376,6 +379,7 @@ var (
 		12: "EVENT_JOB_FAILED",
 		13: "EVENT_JOB_CANCELLED",
 		14: "EVENT_RETRIED",
+		15: "EVENT_NEW_TIMELINE",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED": 0,
@@ -393,6 +397,7 @@ var (
 		"EVENT_JOB_FAILED":       12,
 		"EVENT_JOB_CANCELLED":    13,
 		"EVENT_RETRIED":          14,
+		"EVENT_NEW_TIMELINE":     15,
 	}
 )
 
@@ -442,6 +447,8 @@ const (
 	// The function returned while the task was still running.
 	LaunchReason_LAUNCH_RETURNED LaunchReason = 10
 	LaunchReason_LAUNCH_RETRY    LaunchReason = 11
+	// A task that was running when the cluster was restored or recovered.
+	LaunchReason_LAUNCH_NEW_TIMELINE LaunchReason = 12
 )
 
 // Enum value maps for LaunchReason.
@@ -459,6 +466,7 @@ var (
 		9:  "LAUNCH_NOT_STARTED",
 		10: "LAUNCH_RETURNED",
 		11: "LAUNCH_RETRY",
+		12: "LAUNCH_NEW_TIMELINE",
 	}
 	LaunchReason_value = map[string]int32{
 		"LAUNCH_REASON_UNSPECIFIED": 0,
@@ -473,6 +481,7 @@ var (
 		"LAUNCH_NOT_STARTED":        9,
 		"LAUNCH_RETURNED":           10,
 		"LAUNCH_RETRY":              11,
+		"LAUNCH_NEW_TIMELINE":       12,
 	}
 )
 
@@ -5775,7 +5784,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x15WAIT_KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tWAIT_CALL\x10\x01\x12\x0e\n" +
 	"\n" +
-	"WAIT_START\x10\x02*\xd4\x02\n" +
+	"WAIT_START\x10\x02*\xec\x02\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fEVENT_SUBMITTED\x10\x01\x12\x11\n" +
@@ -5792,7 +5801,8 @@ const file_fsm_proto_rawDesc = "" +
 	"\x13EVENT_JOB_SUCCEEDED\x10\v\x12\x14\n" +
 	"\x10EVENT_JOB_FAILED\x10\f\x12\x17\n" +
 	"\x13EVENT_JOB_CANCELLED\x10\r\x12\x11\n" +
-	"\rEVENT_RETRIED\x10\x0e*\x9b\x02\n" +
+	"\rEVENT_RETRIED\x10\x0e\x12\x16\n" +
+	"\x12EVENT_NEW_TIMELINE\x10\x0f*\xb4\x02\n" +
 	"\fLaunchReason\x12\x1d\n" +
 	"\x19LAUNCH_REASON_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fLAUNCH_FIRST\x10\x01\x12\x10\n" +
@@ -5806,7 +5816,8 @@ const file_fsm_proto_rawDesc = "" +
 	"\x12LAUNCH_NOT_STARTED\x10\t\x12\x13\n" +
 	"\x0fLAUNCH_RETURNED\x10\n" +
 	"\x12\x10\n" +
-	"\fLAUNCH_RETRY\x10\vB-Z+github.com/kappa-serverless/kappa/fsm/fsmpbb\x06proto3"
+	"\fLAUNCH_RETRY\x10\v\x12\x17\n" +
+	"\x13LAUNCH_NEW_TIMELINE\x10\fB-Z+github.com/kappa-serverless/kappa/fsm/fsmpbb\x06proto3"
 
 var (
 	file_fsm_proto_rawDescOnce sync.Once

@@ -124,6 +124,16 @@ func (d *drill) rejoin() {
 	d.t.Logf("job done: %d launches, %d relaunches, %d calls", st.GetLaunches(), st.GetRelaunches(), st.GetRpcs())
 }
 
+// historyTells checks that the job's history (kappa jobs events) tells
+// the new timeline, how it came, and its tasks' relaunches for it.
+func (d *drill) historyTells(how string) {
+	d.t.Helper()
+	out := d.kappa(0, "jobs", "events", fmt.Sprintf("j%d", d.job), "--cluster", d.cluster(), "--certs-dir", d.c.CertsDir())
+	if !strings.Contains(out, "running tasks relaunched: "+how) || !strings.Contains(out, "after a restore or a recovery from lost quorum") {
+		d.t.Fatalf("the job's history does not tell the new timeline (%s):\n%s", how, out)
+	}
+}
+
 var stateHashLine = regexp.MustCompile(`(?m)^state hash\s+([0-9a-f]{64})$`)
 
 // A backup of a cluster with a job in flight; every data dir lost; the
@@ -160,6 +170,7 @@ func TestBackupRestoredAfterEveryDataDirIsLost(t *testing.T) {
 		return strings.Contains(d.c.Log(first), `forgot the lost cluster's members; they join again with empty data dirs" node=n1 members="[n2 n3]"`)
 	})
 	d.rejoin()
+	d.historyTells("restored from a backup of cluster")
 }
 
 // Two of three data dirs lost: the survivor, restarted, knows no leader
@@ -189,6 +200,7 @@ func TestLostQuorumRecoveredFromTheSurvivor(t *testing.T) {
 
 	d.c.StartAlone(survivor, "--force-new-cluster")
 	d.rejoin()
+	d.historyTells("recovered from lost quorum on node " + survivor.ID)
 	if log := d.c.Log(survivor); !strings.Contains(log, "recovered from lost quorum") || !strings.Contains(log, "new timeline") {
 		t.Fatalf("the survivor's log does not tell the recovery:\n%s", log)
 	}
