@@ -101,7 +101,9 @@ func newBackupVerifyCmd() *cobra.Command {
 		Long: `Checks that the checkpoint store at --store holds every key the running jobs
 of the backup need to resume: their program bundles and every key the state
 refers to (task checkpoints, start values, results, stored responses,
-queued items). Exits 1 naming each missing key.`,
+queued items). Exits 1 naming each missing key. Also lists the keys a
+failed job of the backup would need to be retried (kappa jobs retry)
+that the store lacks; those alone do not fail the check.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if storeURL == "" {
@@ -127,14 +129,24 @@ queued items). Exits 1 naming each missing key.`,
 			if err != nil {
 				return err
 			}
+			var blocking, retryOnly int
 			for _, r := range missing {
+				if r.RetryOnly {
+					retryOnly++
+					fmt.Printf("missing  j%d  %s  (only to retry the failed job)\n", r.Job, r.Key)
+					continue
+				}
+				blocking++
 				fmt.Printf("missing  j%d  %s\n", r.Job, r.Key)
 			}
-			if len(missing) > 0 {
-				return fmt.Errorf("%d of the %d keys the backup's %d running jobs need are missing from %s: "+
-					"restored, those jobs would fail when their tasks resume", len(missing), checked, b.RunningJobs, where)
+			if blocking > 0 {
+				return fmt.Errorf("%d keys the backup's %d running jobs need are missing from %s: "+
+					"restored, those jobs would fail when their tasks resume", blocking, b.RunningJobs, where)
 			}
-			fmt.Printf("%s holds all %d keys the backup's %d running jobs need\n", where, checked, b.RunningJobs)
+			fmt.Printf("%s holds every key the backup's %d running jobs need (%d keys checked)\n", where, b.RunningJobs, checked)
+			if retryOnly > 0 {
+				fmt.Printf("%d keys that failed jobs need to be retried are missing: restored, kappa jobs retry refuses those jobs\n", retryOnly)
+			}
 			return nil
 		},
 	}

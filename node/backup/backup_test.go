@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,13 +14,18 @@ import (
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 )
 
-const pointer = "jobs/j1/t1/e1-s1.ckpt"
+const (
+	pointer       = "jobs/j1/t1/e1-s1.ckpt"
+	failedPointer = "jobs/j3/t1/e1-s1.ckpt"
+)
 
 // runningState is a machine with one running job whose root task
-// checkpointed once, and one finished job.
+// checkpointed once, one cancelled job, and one job whose root task
+// checkpointed and then failed.
 func runningState(t *testing.T) *fsm.Machine {
 	m := fsm.New()
 	ref := &pb.TaskRef{JobId: 1, TaskId: 1, Epoch: 1, Claim: "c"}
+	failing := &pb.TaskRef{JobId: 3, TaskId: 1, Epoch: 1, Claim: "c"}
 	cmds := []*pb.Command{
 		{Op: &pb.Command_InitCluster{InitCluster: &pb.InitCluster{ClusterId: "kappa-test"}}},
 		{Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "abc"}}},
@@ -29,6 +35,12 @@ func runningState(t *testing.T) *fsm.Machine {
 			Op: &pb.TaskCall_Checkpoint{Checkpoint: &pb.Checkpoint{}}}}},
 		{Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "def"}}},
 		{Op: &pb.Command_CancelJob{CancelJob: &pb.CancelJob{JobId: 2}}},
+		{Op: &pb.Command_SubmitJob{SubmitJob: &pb.SubmitJob{ProgramHash: "ghi"}}},
+		{Op: &pb.Command_Launch{Launch: &pb.Launch{JobId: 3, TaskId: 1, Epoch: 1, InvocationId: "i3"}}},
+		{Op: &pb.Command_Claim{Claim: &pb.Claim{JobId: 3, TaskId: 1, Epoch: 1, InvocationId: "i3", Claim: "c"}}},
+		{Op: &pb.Command_Call{Call: &pb.TaskCall{Ref: failing, Seq: 1, CheckpointKey: failedPointer, Digest: []byte{1},
+			Op: &pb.TaskCall_Checkpoint{Checkpoint: &pb.Checkpoint{}}}}},
+		{Op: &pb.Command_Call{Call: &pb.TaskCall{Ref: failing, Seq: 2, Op: &pb.TaskCall_Fail{Fail: &pb.Fail{Error: "boom"}}}}},
 	}
 	for i, c := range cmds {
 		if r := m.Apply(uint64(i+1), &pb.Entry{Commands: []*pb.Command{c}})[0]; r.GetError() != nil {
@@ -45,7 +57,7 @@ func backupOf(t *testing.T, m *fsm.Machine) *Backup {
 		t.Fatal(err)
 	}
 	b, err := FromWire(&wire.BackupHeader{ClusterId: m.ClusterID(), Index: m.AppliedIndex(), Term: 3, StateHash: m.StateHash(),
-		Size: uint64(len(state)), RunningJobs: 1, Jobs: 2}, state)
+		Size: uint64(len(state)), RunningJobs: 1, Jobs: 3}, state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,13 +111,18 @@ func TestABackupFileRoundTripsAndRefusesDamage(t *testing.T) {
 	}
 }
 
-// The running job needs its program and its task's pointer; the finished
-// job needs nothing. Verify names what a store lacks.
+// The running job needs its program and its task's pointer; the failed
+// job needs them only to be retried, and so does the cancelled one (whose
+// task never ran: its program only). Verify names what a store lacks.
 func TestVerifyNamesTheMissingLiveKeys(t *testing.T) {
 	m := runningState(t)
+	if s := m.Job(3).GetState(); s != pb.JobState_JOB_FAILED {
+		t.Fatalf("job 3 is %v, want failed", s)
+	}
 	live := LiveKeys(m)
-	want := []Ref{{1, checkpoint.ProgramKey("abc")}, {1, pointer}}
-	if len(live) != len(want) || live[0] != want[0] || live[1] != want[1] {
+	want := []Ref{{1, checkpoint.ProgramKey("abc"), false}, {1, pointer, false},
+		{2, checkpoint.ProgramKey("def"), true}, {3, checkpoint.ProgramKey("ghi"), true}, {3, failedPointer, true}}
+	if !slices.Equal(live, want) {
 		t.Fatalf("live keys %v, want %v", live, want)
 	}
 	store, err := checkpoint.OpenDir(t.TempDir())
@@ -113,15 +130,18 @@ func TestVerifyNamesTheMissingLiveKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := store.Put(ctx, checkpoint.ProgramKey("abc"), []byte("zip")); err != nil {
-		t.Fatal(err)
+	for _, k := range []string{checkpoint.ProgramKey("abc"), checkpoint.ProgramKey("def"), checkpoint.ProgramKey("ghi")} {
+		if err := store.Put(ctx, k, []byte("zip")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	checked, missing, err := Verify(ctx, store, m)
-	if err != nil || checked != 2 || len(missing) != 1 || missing[0].Key != pointer {
+	if err != nil || checked != 5 || !slices.Equal(missing, []Ref{{1, pointer, false}, {3, failedPointer, true}}) {
 		t.Fatalf("verify: %d checked, missing %v, %v", checked, missing, err)
 	}
 	store.Put(ctx, pointer, []byte("ckpt"))
+	store.Put(ctx, failedPointer, []byte("ckpt"))
 	if _, missing, _ := Verify(ctx, store, m); len(missing) != 0 {
-		t.Fatalf("missing %v after the key was written", missing)
+		t.Fatalf("missing %v after the keys were written", missing)
 	}
 }

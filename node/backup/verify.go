@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/kappa-serverless/kappa/checkpoint"
@@ -10,29 +11,43 @@ import (
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 )
 
-// Ref is a store key a running job of the state needs.
+// Ref is a store key a job of the state needs. RetryOnly: the job failed
+// or was cancelled, and needs the key only to be retried (kappa jobs
+// retry).
 type Ref struct {
-	Job uint64
-	Key string
+	Job       uint64
+	Key       string
+	RetryOnly bool
 }
 
 // LiveKeys lists, for every running job of the state, the keys it needs to
 // resume: its program bundle and every key the garbage collector's
 // reference rule keeps (task pointers, start values, results, stored
-// responses, queued items). A finished job needs nothing from the store.
+// responses, queued items); and, for every failed or cancelled job, what a
+// retry of it would read (fsm's RetryNeeds). A job that succeeded needs
+// nothing from the store.
 func LiveKeys(m *fsm.Machine) []Ref {
 	var out []Ref
 	for _, j := range m.Jobs() {
-		if j.GetState() != pb.JobState_JOB_RUNNING {
+		var keys []string
+		switch j.GetState() {
+		case pb.JobState_JOB_RUNNING:
+			for k := range m.Refs(j.GetId()).Keys {
+				keys = append(keys, k)
+			}
+		case pb.JobState_JOB_FAILED:
+			_, retry := m.RetryNeeds(j.GetId())
+			for _, k := range retry {
+				keys = append(keys, k.Key)
+			}
+		default:
 			continue
 		}
-		keys := []string{checkpoint.ProgramKey(j.GetProgramHash())}
-		for k := range m.Refs(j.GetId()).Keys {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys[1:])
-		for _, k := range keys {
-			out = append(out, Ref{Job: j.GetId(), Key: k})
+		sort.Strings(keys)
+		keys = slices.Compact(keys)
+		retryOnly := j.GetState() != pb.JobState_JOB_RUNNING
+		for _, k := range append([]string{checkpoint.ProgramKey(j.GetProgramHash())}, keys...) {
+			out = append(out, Ref{Job: j.GetId(), Key: k, RetryOnly: retryOnly})
 		}
 	}
 	return out
