@@ -200,3 +200,16 @@ func (m *Machine) forgetJob(f *pb.ForgetJob) *pb.Result {
 	delete(m.histories, j.GetId())
 	return &pb.Result{}
 }
+
+// runningJobIDs lists the running jobs in id order (commands that touch
+// every one must do it in the same order on every replica).
+func (m *Machine) runningJobIDs() []uint64 {
+	ids := make([]uint64, 0, len(m.jobs))
+	for id, j := range m.jobs {
+		if j.GetState() == pb.JobState_JOB_RUNNING {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+	return ids
+}

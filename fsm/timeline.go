@@ -1,8 +1,6 @@
 package fsm
 
 import (
-	"sort"
-
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
 )
 
@@ -23,14 +21,7 @@ func (m *Machine) relaunchAll(now int64, r *pb.RelaunchAll) *pb.Result {
 		base = max(base, t.GetEpoch()+1)
 	}
 	m.epochBase = base
-	jobIDs := make([]uint64, 0, len(m.jobs))
-	for id, j := range m.jobs {
-		if j.GetState() == pb.JobState_JOB_RUNNING {
-			jobIDs = append(jobIDs, id)
-		}
-	}
-	sort.Slice(jobIDs, func(a, b int) bool { return jobIDs[a] < jobIDs[b] })
-	for _, id := range jobIDs {
+	for _, id := range m.runningJobIDs() {
 		j := m.jobs[id]
 		relaunched := 0
 		for tid := uint64(1); tid < j.GetNextTaskId(); tid++ {
