@@ -63,6 +63,8 @@ var authzTable = map[string]rule{
 	wire.AdminService_TransferLeader_FullMethodName: {allow: rolesOf(RoleAdmin)},
 	wire.AdminService_Drain_FullMethodName:          {allow: rolesOf(RoleAdmin)},
 	wire.AdminService_Undrain_FullMethodName:        {allow: rolesOf(RoleAdmin)},
+	// A backup holds the whole replicated state.
+	wire.AdminService_Backup_FullMethodName: {allow: rolesOf(RoleAdmin)},
 
 	wire.TaskService_Claim_FullMethodName:     {allow: tasks},
 	wire.TaskService_Call_FullMethodName:      {allow: tasks},
