@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
@@ -210,6 +211,6 @@ func (m *Machine) runningJobIDs() []uint64 {
 			ids = append(ids, id)
 		}
 	}
-	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+	slices.Sort(ids)
 	return ids
 }

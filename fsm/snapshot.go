@@ -84,6 +84,8 @@ func (m *Machine) Restore(data []byte) error {
 	fresh.clock = s.GetClockMs()
 	fresh.runnableSeq = s.GetRunnableSeq()
 	fresh.virtualPass = s.GetVirtualPass()
+	fresh.store, fresh.storePerNode = s.GetStore(), s.GetStorePerNode()
+	fresh.epochBase = s.GetEpochBase()
 	for _, q := range s.GetQueues() {
 		fresh.queues[QueueKey{q.GetJobId(), q.GetId()}] = q
 	}

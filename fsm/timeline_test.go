@@ -133,7 +133,7 @@ func checkSnapshotRoundTrip(t *testing.T, l *log) {
 // task's next launch says why.
 func TestRelaunchAllIsInTheJobsHistory(t *testing.T) {
 	l := newLog(t)
-	l.v2()
+	l.version2()
 	job := l.submit()
 	w, _ := l.start(job, 1, 1)
 	w.call(&pb.Checkpoint{})
