@@ -2,7 +2,6 @@ package fsm
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
@@ -233,14 +232,7 @@ func (m *Machine) leaderChanged(now int64, c *pb.LeaderChanged) *pb.Result {
 	if from != "" {
 		detail = from + " → " + c.GetNodeId()
 	}
-	ids := make([]uint64, 0, len(m.jobs))
-	for id, j := range m.jobs {
-		if j.GetState() == pb.JobState_JOB_RUNNING {
-			ids = append(ids, id)
-		}
-	}
-	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-	for _, id := range ids {
+	for _, id := range m.runningJobIDs() {
 		m.record(m.jobs[id], now, &pb.JobEvent{Kind: pb.EventKind_EVENT_LEADER_CHANGED, Detail: detail, Count: c.GetTerm()})
 	}
 	return &pb.Result{}

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	pb "github.com/kappa-serverless/kappa/fsm/fsmpb"
@@ -49,6 +50,8 @@ func (m *Machine) submitJob(now int64, q *pb.Quotas, s *pb.SubmitJob) *pb.Result
 }
 
 func (m *Machine) addTask(t *pb.Task, s pb.TaskState) {
+	// After a restore, epochs start above anything the lost cluster used.
+	t.Epoch = max(t.GetEpoch(), m.epochBase)
 	m.tasks[TaskKey{t.GetJobId(), t.GetId()}] = t
 	m.setState(t, s)
 }
@@ -198,4 +201,17 @@ func (m *Machine) forgetJob(f *pb.ForgetJob) *pb.Result {
 	delete(m.histories, j.GetId())
 	m.dropUnusedLegacyKey()
 	return &pb.Result{}
+}
+
+// runningJobIDs lists the running jobs in id order (commands that touch
+// every one must do it in the same order on every replica).
+func (m *Machine) runningJobIDs() []uint64 {
+	ids := make([]uint64, 0, len(m.jobs))
+	for id, j := range m.jobs {
+		if j.GetState() == pb.JobState_JOB_RUNNING {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }

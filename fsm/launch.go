@@ -46,7 +46,9 @@ func (m *Machine) launch(now int64, l *pb.Launch) *pb.Result {
 	t.Claim = ""
 	t.LaunchesWithoutProgress++
 	j.Launches++
-	if t.Epoch > 1 {
+	// A relaunch: an epoch after the task's first (epochs of a task start
+	// at the epoch base), or the first of a restored task that ran before.
+	if t.Epoch > m.epochBase+1 || t.GetClaims() > 0 {
 		j.Relaunches++
 	}
 	if t.Epoch > j.MaxEpoch {

@@ -46,6 +46,13 @@ type Machine struct {
 	clock       int64
 	runnableSeq uint64
 	virtualPass uint64
+	// store is the cluster's checkpoint store (SetStore); storePerNode: it
+	// is one node's own directory.
+	store        string
+	storePerNode bool
+	// epochBase: no task's epoch is below it (RelaunchAll); 0 until a
+	// restore or recovery.
+	epochBase uint64
 
 	// Derived, rebuilt on Restore, never serialized: runnable indexes the
 	// RUNNABLE tasks of running jobs into runQueues, each job's runnable
@@ -154,6 +161,10 @@ func (m *Machine) applyCommand(index uint64, c *pb.Command) *pb.Result {
 		r = m.setDrain(op.SetDrain)
 	case *pb.Command_SetKeys:
 		r = m.setKeys(op.SetKeys)
+	case *pb.Command_SetStore:
+		r = m.setStore(op.SetStore)
+	case *pb.Command_RelaunchAll:
+		r = m.relaunchAll(c.GetNowUnixMs(), op.RelaunchAll)
 	default:
 		r = fail(pb.ErrorCode_INVALID, "unknown command %T", c.GetOp())
 	}

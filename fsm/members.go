@@ -74,3 +74,17 @@ func (m *Machine) initCluster(c *pb.InitCluster) *pb.Result {
 
 // ClusterID is the cluster's name ("" before the first leader set it).
 func (m *Machine) ClusterID() string { return m.clusterID }
+
+// setStore records the cluster's checkpoint store. Which node may change
+// it, and when, is the leader's rule (node/store.go); the FSM keeps it.
+func (m *Machine) setStore(s *pb.SetStore) *pb.Result {
+	if s.GetStore() == "" {
+		return fail(pb.ErrorCode_INVALID, "the cluster's checkpoint store cannot be empty")
+	}
+	m.store, m.storePerNode = s.GetStore(), s.GetPerNode()
+	return &pb.Result{}
+}
+
+// Store is the cluster's checkpoint store without secrets ("" before the
+// first leader recorded it) and whether it is one node's own directory.
+func (m *Machine) Store() (store string, perNode bool) { return m.store, m.storePerNode }

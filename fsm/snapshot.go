@@ -17,7 +17,8 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // The result shares no memory with the machine.
 func (m *Machine) State() *pb.State {
 	s := &pb.State{AppliedIndex: m.appliedIndex, NextJobId: m.nextJobID, ClusterId: m.clusterID,
-		Version: SnapshotVersion, ClusterVersion: m.clusterVersion, ClockMs: m.clock, RunnableSeq: m.runnableSeq, VirtualPass: m.virtualPass}
+		Version: SnapshotVersion, ClusterVersion: m.clusterVersion, ClockMs: m.clock, RunnableSeq: m.runnableSeq, VirtualPass: m.virtualPass,
+		Store: m.store, StorePerNode: m.storePerNode, EpochBase: m.epochBase}
 	m.keys.toState(s)
 	jobIDs := make([]uint64, 0, len(m.jobs))
 	for id := range m.jobs {
@@ -84,6 +85,8 @@ func (m *Machine) Restore(data []byte) error {
 	fresh.clock = s.GetClockMs()
 	fresh.runnableSeq = s.GetRunnableSeq()
 	fresh.virtualPass = s.GetVirtualPass()
+	fresh.store, fresh.storePerNode = s.GetStore(), s.GetStorePerNode()
+	fresh.epochBase = s.GetEpochBase()
 	for _, q := range s.GetQueues() {
 		fresh.queues[QueueKey{q.GetJobId(), q.GetId()}] = q
 	}

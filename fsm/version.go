@@ -17,7 +17,8 @@ const (
 	// expiry outcome), RetryJob and SetDrain (members kept off leadership);
 	// Launch.secret_hash (task credentials), SubmitJob.owner; SetKeys (keys
 	// from the nodes' key files; no key in InitCluster);
-	// Exit.result_json_key (a root's result stored by key).
+	// Exit.result_json_key (a root's result stored by key); SetStore (one
+	// store per cluster) and RelaunchAll (restore, lost quorum recovery).
 	// 2 also: quotas, priorities and the cluster clock in commands; fair
 	// launch order, bounded sessions and retention by cluster clock.
 	CommandVersion uint32 = 2
@@ -34,6 +35,8 @@ var commandSince = map[int32]uint32{
 	61: 2, // RetryJob
 	62: 2, // SetDrain
 	80: 2, // SetKeys
+	63: 2, // SetStore
+	64: 2, // RelaunchAll
 }
 
 // fieldsSince reports the version a command needs because of fields added

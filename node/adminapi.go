@@ -47,6 +47,9 @@ func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinR
 	if err := a.n.checkJoinerKeys(req.GetNodeId(), keys); err != nil {
 		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, err.Error())
 	}
+	if err := a.n.checkJoinerStore(ctx, req); err != nil {
+		return nil, err
+	}
 	cfg, err := a.n.configuration()
 	if err != nil {
 		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
@@ -89,14 +92,23 @@ func (a *adminAPI) Remove(ctx context.Context, req *wire.RemoveRequest) (*wire.R
 	if !found {
 		return nil, rpcError(ctx, codes.NotFound, wire.ErrorReason_NOT_FOUND, fmt.Sprintf("node %q is not a member of the cluster", req.GetNodeId()))
 	}
-	if _, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_RemoveNode{RemoveNode: &pb.RemoveNode{NodeId: req.GetNodeId()}}}); err != nil {
+	if err := a.n.removeMember(ctx, req.GetNodeId()); err != nil {
 		return nil, err
-	}
-	if err := a.n.raft.RemoveServer(raft.ServerID(req.GetNodeId()), 0, a.n.cfg.Raft.ApplyTimeout).Error(); err != nil {
-		return nil, proposeError(ctx, applyError(err))
 	}
 	a.n.log.InfoContext(ctx, "node removed", "id", req.GetNodeId())
 	return &wire.RemoveResponse{}, nil
+}
+
+// removeMember takes a member out of the member table and the Raft
+// configuration.
+func (n *Node) removeMember(ctx context.Context, id string) error {
+	if _, err := n.commit(ctx, &pb.Command{Op: &pb.Command_RemoveNode{RemoveNode: &pb.RemoveNode{NodeId: id}}}); err != nil {
+		return err
+	}
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, n.cfg.Raft.ApplyTimeout).Error(); err != nil {
+		return proposeError(ctx, applyError(err))
+	}
+	return nil
 }
 
 func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderRequest) (*wire.TransferLeaderResponse, error) {

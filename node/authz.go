@@ -69,6 +69,8 @@ var authzTable = map[string]rule{
 	wire.AdminService_Drain_FullMethodName:          {allow: rolesOf(RoleAdmin)},
 	wire.AdminService_Undrain_FullMethodName:        {allow: rolesOf(RoleAdmin)},
 	wire.AdminService_RotateKey_FullMethodName:      {allow: rolesOf(RoleAdmin)},
+	// A backup holds the whole replicated state.
+	wire.AdminService_Backup_FullMethodName: {allow: rolesOf(RoleAdmin)},
 
 	// kappa drill: faults and recovery probes, answered by the node called.
 	wire.DrillService_InjectFault_FullMethodName: {allow: rolesOf(RoleAdmin)},

@@ -290,6 +290,19 @@ func TestCertificatesNameTheRoleAndPeersOnlyForward(t *testing.T) {
 	if _, err := wire.NewAdminServiceClient(dialWith(t, n.APIAddr(), admin)).Members(ctx, &wire.MembersRequest{}); err != nil {
 		t.Fatalf("admin listing members: %v", err)
 	}
+	// A backup holds every job's state: admins only.
+	backupAs := func(conn *grpc.ClientConn) error {
+		stream, err := wire.NewAdminServiceClient(conn).Backup(ctx, &wire.BackupRequest{})
+		if err == nil {
+			_, err = stream.Recv()
+		}
+		return err
+	}
+	wantCode(t, "operator taking a backup", backupAs(dialWith(t, n.APIAddr(), operator)), codes.PermissionDenied,
+		`operator "ops" (certificate) may not call /kappa.v1.AdminService/Backup`)
+	if err := backupAs(dialWith(t, n.APIAddr(), admin)); err != nil {
+		t.Fatalf("admin taking a backup: %v", err)
+	}
 }
 
 func dirStore(t *testing.T, dir string) checkpoint.Store {

@@ -149,6 +149,9 @@ func (a *clientAPI) ClusterStatus(ctx context.Context, _ *wire.ClusterStatusRequ
 		LastContactMs:    a.n.lastContactMs(),
 		Version:          BuildInfo(a.n.cfg.MaxCommandVersion),
 		Insecure:         a.n.cfg.Certs == nil,
+		LastLogIndex:     a.n.raft.LastIndex(),
+		Store:            a.n.storeID,
+		PerNodeStore:     a.n.cfg.PerNodeStore,
 	}
 	_, id := a.n.raft.LeaderWithID()
 	st.LeaderId = string(id)

@@ -59,6 +59,13 @@ func (n *Node) becomeLeader() {
 		n.log.Warn("the cluster keeps its previous keys for now", "err", err)
 	}
 	regCancel()
+	// After a restore or a recovery, nothing runs before the new timeline.
+	if err := n.startNewTimeline(ctx); err != nil {
+		n.log.Warn("not starting leader loops", "err", err)
+		cancel()
+		return
+	}
+	n.dead.reset()
 	claimed := n.claimedEpochs()
 	n.leases.reset(claimed)
 	select {
@@ -71,9 +78,14 @@ func (n *Node) becomeLeader() {
 	n.leaderCancel = cancel
 	n.mu.Unlock()
 	n.log.Info("leader loops started", "running_tasks", len(claimed))
-	n.wg.Add(6)
+	n.wg.Add(7)
 	go func() { defer n.wg.Done(); n.drainWatch(ctx) }()
 	go func() { defer n.wg.Done(); n.versionWatch(ctx) }()
+	go func() { defer n.wg.Done(); n.storeWatch(ctx) }()
+	if n.cfg.DeadServerAfter > 0 {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.cleanupLoop(ctx) }()
+	}
 	go func() { defer n.wg.Done(); n.launchLoop(ctx) }()
 	go func() { defer n.wg.Done(); n.platformWatch(ctx) }()
 	go func() { defer n.wg.Done(); n.leaseLoop(ctx) }()

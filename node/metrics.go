@@ -38,7 +38,8 @@ type metrics struct {
 	storeErrors *prometheus.CounterVec
 	storeBytes  *prometheus.CounterVec
 
-	refused *prometheus.CounterVec
+	refused     *prometheus.CounterVec
+	deadRemoved prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -75,9 +76,10 @@ func newMetrics(n *Node) *metrics {
 		Help: "Bytes this node wrote to (op=put) and read from (op=get) the checkpoint store."}, []string{"op"})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kappa_api_refused_total",
 		Help: "API calls this node refused to authenticate or authorize, by method and gRPC code."}, []string{"method", "code"})
+	m.deadRemoved = counter("kappa_dead_servers_removed_total", "Voters this node removed as leader because it could not reach them for --dead-server-after.")
 	m.reg.MustRegister(m.refused, m.entries, m.commands, m.commitTime, m.entryBytes, m.invocations, m.coldStarts,
 		m.invocationDuration, m.invocationsRunning, m.leases, m.leaderChanges, m.elections, m.snapshotTime,
-		m.snapshotBytes, m.restores, m.storeTime, m.storeErrors, m.storeBytes,
+		m.snapshotBytes, m.restores, m.storeTime, m.storeErrors, m.storeBytes, m.deadRemoved,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kappa_gc_deleted_keys_total",
 			Help: "Checkpoint-store keys garbage collection deleted."}, func() float64 { return float64(n.GC().Deleted) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kappa_gc_expired_jobs_total",

@@ -27,6 +27,7 @@ import (
 	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/fsm"
 	"github.com/kappa-serverless/kappa/lambda"
+	"github.com/kappa-serverless/kappa/node/backup"
 	"github.com/kappa-serverless/kappa/node/logging"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
@@ -133,6 +134,19 @@ type Config struct {
 	// TestClockOffset shifts this node's wall clock (tests of a leader
 	// whose clock is wrong).
 	TestClockOffset time.Duration
+	// PerNodeStore says Store is this node's own (the default directory in
+	// its data dir): allowed only while the cluster has one voter.
+	PerNodeStore bool
+	// ForceNewCluster makes this node a new cluster's only voter: from the
+	// backup file Restore (into an empty data dir), or else from its own
+	// Raft state (recovery from lost quorum). See restore.go.
+	ForceNewCluster bool
+	Restore         string
+	// DeadServerAfter: the leader removes a voter it has not reached for
+	// this long (0: never), as long as the remaining voters keep a quorum
+	// and number at least MinQuorum. See cleanup.go.
+	DeadServerAfter time.Duration
+	MinQuorum       int
 }
 
 // RaftTuning holds the Raft timeouts and log compaction settings.
@@ -173,6 +187,7 @@ func DefaultConfig() Config {
 		LambdaUnreachableStepDown: 10 * time.Second,
 		ShutdownTimeout:           10 * time.Second,
 		UIAddr:                    "", // the dashboard is off unless asked for
+		MinQuorum:                 3,
 		GCInterval:                30 * time.Second,
 		Retention:                 time.Hour,
 		JobHistory:                fsm.DefaultHistoryLimit,
@@ -207,6 +222,7 @@ func (c *Config) setDefaults() {
 	orDefault(&c.JobHistory, d.JobHistory)
 	orDefault(&c.LambdaTimeout, d.LambdaTimeout)
 	c.Quotas.setDefaults(d.Quotas)
+	orDefault(&c.MinQuorum, d.MinQuorum)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -261,6 +277,10 @@ type Node struct {
 
 	hadState bool
 	trans    raft.Transport
+	// restored is the backup this node started from (nil: none).
+	restored *backup.Backup
+	// dead tracks followers the leader fails to reach (cleanup.go).
+	dead *deadServers
 
 	// fatal receives the one error that stops this node for good (a log
 	// entry newer than this build knows); see Fatal.
@@ -276,6 +296,12 @@ type Node struct {
 
 	gcMu sync.Mutex
 	gc   GCStats
+	// gcHoldUntil (unix ns): no garbage is collected before it (a backup
+	// asked; see holdGC).
+	gcHoldUntil atomic.Int64
+	// storeID is the identity of this node's checkpoint store (see
+	// checkpoint.Identity).
+	storeID string
 
 	drill drillState
 	// ui is the dashboard (nil without Config.UIAddr).
@@ -314,8 +340,13 @@ func Start(cfg Config) (*Node, error) {
 	if err := cfg.Limits.check(); err != nil {
 		return nil, err
 	}
+	storeID, err := checkpoint.Identity(cfg.Store.URL())
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), replica: newReplica(cfg.Unsafe.FSM), leases: newLeases(), done: make(chan struct{}),
-		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1), drainNow: make(chan struct{}, 1)}
+		platform: &platformHealth{window: cfg.LambdaUnreachableStepDown}, fatal: make(chan error, 1), drainNow: make(chan struct{}, 1),
+		storeID: storeID, dead: newDeadServers()}
 	n.replica.m.SetMaxVersion(cfg.MaxCommandVersion)
 	n.replica.onHalt = n.halt
 	n.metrics = newMetrics(n)
@@ -337,6 +368,13 @@ func Start(cfg Config) (*Node, error) {
 	if err := n.openRaft(); err != nil {
 		lis.Close()
 		return nil, err
+	}
+	if cfg.PerNodeStore && cfg.Join != "" && !n.hadState {
+		n.raft.Shutdown()
+		n.logStore.Close()
+		lis.Close()
+		return nil, fmt.Errorf("node: this node keeps its checkpoints in its own data dir (%s, the default without --store), "+
+			"which the cluster's other nodes cannot see: start it with the cluster's --store to join it (%s)", storeID, storeDoc)
 	}
 	n.metrics.observeRaft(n.raft, n.done)
 	n.proposer = newProposer(n.raft, cfg.Raft.ApplyTimeout, cfg.Limits.EntryBytes, n.metrics, n.clusterVersion)
@@ -365,7 +403,8 @@ func Start(cfg Config) (*Node, error) {
 		lis.Close()
 		return nil, errors.Join(mismatch, loadErr)
 	}
-	n.wg.Add(3)
+	n.wg.Add(4)
+	go func() { defer n.wg.Done(); n.watchStore() }()
 	go func() {
 		defer n.wg.Done()
 		if err := n.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
@@ -467,6 +506,12 @@ func (n *Node) openRaft() error {
 		return fmt.Errorf("node: reading Raft state in %s: %w", dir, err)
 	}
 	n.hadState = has
+	if n.cfg.ForceNewCluster || n.cfg.Restore != "" {
+		if err := n.startAlone(rc, store, store, snaps, has); err != nil {
+			store.Close()
+			return err
+		}
+	}
 	if n.cfg.Bootstrap {
 		if !has {
 			boot := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
@@ -489,8 +534,14 @@ func (n *Node) openRaft() error {
 	}
 	n.raft = r
 	n.disk.raft.Store(r)
-	n.wg.Add(1)
+	if err := n.checkRestored(); err != nil {
+		r.Shutdown()
+		store.Close()
+		return err
+	}
+	n.wg.Add(2)
 	go n.watchLeadership(notify)
+	go n.watchHeartbeats(r)
 	return nil
 }
 
@@ -527,11 +578,12 @@ func (n *Node) leaderAPIAddr() string {
 	if n.isLeader() {
 		return n.APIAddr()
 	}
-	addr, _ := n.raft.LeaderWithID()
-	if addr == "" {
-		return "unknown"
+	// The member table maps the leader's id to its API address (raft
+	// knows only its Raft address).
+	if addr, err := n.leaderAPI(); err == nil {
+		return addr
 	}
-	return string(addr)
+	return "unknown"
 }
 
 // WaitLeader waits until this node is leader and its leader loops run.

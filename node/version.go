@@ -100,22 +100,6 @@ func (n *Node) raiseClusterVersion(ctx context.Context) {
 	n.log.Info("every voter supports a newer command version; the cluster uses it now", "from", current, "to", lowest)
 }
 
-// soleVoter says whether this node is the only voter (a new cluster):
-// then it needs to ask no one for versions.
-func (n *Node) soleVoter() bool {
-	cfg, err := n.configuration()
-	if err != nil {
-		return false
-	}
-	voters := 0
-	for _, s := range cfg.Servers {
-		if s.Suffrage == raft.Voter {
-			voters++
-		}
-	}
-	return voters == 1
-}
-
 // lowestVoterVersion asks every voter which command version it applies.
 // ok is false when some voter did not answer: an unknown voter may be old.
 func (n *Node) lowestVoterVersion(ctx context.Context) (uint32, bool) {

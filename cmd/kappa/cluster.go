@@ -289,21 +289,35 @@ type nodeStatus struct {
 	// DiskMessage says which dir, since when and how many failed.
 	DiskFull    bool   `json:"disk_full,omitempty"`
 	DiskMessage string `json:"disk_message,omitempty"`
+	// LastLogIndex is the last entry in the node's Raft log, applied or
+	// not. Note says when the node's numbers are not the cluster's (no
+	// leader, or far behind); CountsUnsure: its jobs and tasks may miss
+	// entries it holds but has not applied (the table shows "?").
+	LastLogIndex uint64 `json:"last_log_index"`
+	Note         string `json:"note,omitempty"`
+	CountsUnsure bool   `json:"counts_unsure,omitempty"`
+	// Store is the node's checkpoint store (without secrets);
+	// PerNodeStore: the default directory inside its own data dir.
+	Store        string `json:"store,omitempty"`
+	PerNodeStore bool   `json:"per_node_store,omitempty"`
 }
 
 func newNodeStatus(addr string, st *wire.ClusterStatusResponse, err error) nodeStatus {
 	if err != nil {
 		return nodeStatus{Address: addr, Error: message(err)}
 	}
+	note, unsure := statusNote(st)
 	return nodeStatus{Address: addr, Reachable: true, NodeID: st.GetNodeId(), Role: strings.ToLower(st.GetRaftState()),
 		LeaderID: st.GetLeaderId(), Term: st.GetTerm(), CommitIndex: st.GetCommitIndex(), AppliedIndex: st.GetAppliedIndex(),
 		Jobs: st.GetJobs(), Tasks: st.GetTasks(), StateHash: st.GetStateHash(), TLS: !st.GetInsecure(),
 		Version: buildVersion(st.GetVersion()), ClusterCommandVersion: max(st.GetClusterCommandVersion(), 1),
-		DiskFull: st.GetDiskFull(), DiskMessage: st.GetDiskMessage()}
+		DiskFull: st.GetDiskFull(), DiskMessage: st.GetDiskMessage(), LastLogIndex: st.GetLastLogIndex(),
+		Note: note, CountsUnsure: unsure, Store: st.GetStore(), PerNodeStore: st.GetPerNodeStore()}
 }
 
 // printNodeStatus prints the table, then below it what a node in trouble
-// says (a full disk).
+// says (a full disk; no leader or far behind, so its numbers are not the
+// cluster's).
 func printNodeStatus(rows []nodeStatus) error {
 	if err := tabular(func(w io.Writer) { nodeStatusTable(w, rows) }); err != nil {
 		return err
@@ -311,6 +325,9 @@ func printNodeStatus(rows []nodeStatus) error {
 	for _, r := range rows {
 		if r.DiskFull {
 			fmt.Println(r.NodeID + ": " + r.DiskMessage)
+		}
+		if r.Note != "" {
+			fmt.Println(r.Note)
 		}
 	}
 	return nil
@@ -331,8 +348,12 @@ func nodeStatusTable(w io.Writer, rows []nodeStatus) {
 		if r.DiskFull {
 			role += " (disk full)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.12s\t%s\t%d\t%s\n", r.NodeID, r.Address, role,
-			r.LeaderID, r.Term, r.CommitIndex, r.AppliedIndex, r.Jobs, r.Tasks, r.StateHash, r.Version, r.ClusterCommandVersion, security)
+		jobs, tasks := fmt.Sprint(r.Jobs), fmt.Sprint(r.Tasks)
+		if r.CountsUnsure {
+			jobs, tasks = "?", "?"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%.12s\t%s\t%d\t%s\n", r.NodeID, r.Address, role,
+			r.LeaderID, r.Term, r.CommitIndex, r.AppliedIndex, jobs, tasks, r.StateHash, r.Version, r.ClusterCommandVersion, security)
 	}
 }
 
@@ -357,4 +378,25 @@ func statusVerdict(rows []nodeStatus) error {
 		return &exitError{code: exitNodeUnreachable, msg: "unreachable: " + strings.Join(down, ", ")}
 	}
 	return nil
+}
+
+// catchingUp is how far a node's applied index may trail its commit index
+// before status says it is catching up.
+const catchingUp = 1000
+
+// statusNote says when a node's numbers are not the cluster's: it knows no
+// leader (so it cannot know what was committed without it), or it is far
+// behind what it knows is committed. unsure: its job and task counts may
+// be missing entries it holds but has not applied.
+func statusNote(st *wire.ClusterStatusResponse) (note string, unsure bool) {
+	applied, last, commit := st.GetRaftAppliedIndex(), st.GetLastLogIndex(), st.GetCommitIndex()
+	switch {
+	case st.GetLeaderId() == "":
+		return fmt.Sprintf("%s: no leader; this node has applied %d entries (its log holds up to index %d); it cannot tell whether the cluster has more. "+
+			"A majority of the voters must be up to elect a leader; if they are lost, see docs/operations.md, \"Lost quorum\"",
+			st.GetNodeId(), applied, last), applied < last
+	case commit > applied+catchingUp:
+		return fmt.Sprintf("%s: catching up: applied %d of %d committed entries; its jobs and tasks are not current yet", st.GetNodeId(), applied, commit), true
+	}
+	return "", false
 }

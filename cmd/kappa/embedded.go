@@ -80,6 +80,7 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		LambdaTimeout:      o.lambda.timeout,
 		Store:              store,
 		Keys:               keys,
+		PerNodeStore:       true,
 		Logger:             o.logger,
 		RaftLog:            o.raftLog,
 		RaftLogLevel:       o.raftLogL,

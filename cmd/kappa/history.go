@@ -132,6 +132,8 @@ func runNotes(job uint64, r *wire.JobEventsResponse, submitted *int64) []string 
 		switch {
 		case e.GetKind() == "leader_changed":
 			lines = append(lines, fmt.Sprintf("kappa: j%d survived a leader change (%s) at %.1fs", job, e.GetDetail(), at))
+		case e.GetKind() == "new_timeline":
+			lines = append(lines, fmt.Sprintf("kappa: j%d lives on in a new timeline (%s) at %.1fs", job, e.GetDetail(), at))
 		case e.GetKind() == "launched" && e.GetReason() != "" && e.GetReason() != "first" && e.GetReason() != "yield" &&
 			e.GetReason() != "unblocked" && e.GetReason() != "retry":
 			lines = append(lines, fmt.Sprintf("kappa: j%d/t%d relaunched %s (epoch %d, at %.1fs)", job, e.GetTaskId(), ui.LaunchReasons[e.GetReason()], e.GetEpoch(), at))

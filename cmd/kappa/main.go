@@ -34,7 +34,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetVersionTemplate("kappa {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
-	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newDeployCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd(), newCertCmd(), newVersionCmd(), newTokenCmd(), newKeysCmd(), newDrillCmd())
+	root.AddCommand(newRunCmd(), newCompileCmd(), newServerCmd(), newLambdaLocalCmd(), newDeployCmd(), newClusterCmd(), newStatusCmd(), newJobsCmd(), newTasksCmd(), newDevClusterCmd(), newBenchCmd(), newCertCmd(), newVersionCmd(), newTokenCmd(), newKeysCmd(), newDrillCmd(), newBackupCmd())
 	return root
 }
 

@@ -28,7 +28,7 @@ type secretOptions struct {
 
 func (o *secretOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.keyFile, "cluster-key-file", "", "the cluster's key file, the same on every node, mode 0600 (required; make one with `kappa keys generate FILE`)")
-	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store, single-node only); put a password in --store-password-file, not here")
+	f.StringVar(&o.store, "store", "", "checkpoint store URL shared by the whole cluster (default file://DATA_DIR/store: this node's own, for a one-node cluster only); put a password in --store-password-file, not here")
 	f.StringVar(&o.passwordFile, "store-password-file", "", "file (mode 0600) holding the nodes' store password")
 	f.StringVar(&o.workerStore, "worker-store-url", "", "store URL handed to workers, with their own user, e.g. redis://kappa-worker@HOST:6379/0 (default: --store, when it has no password)")
 	f.StringVar(&o.workerPasswordFile, "worker-store-password-file", "", "file (mode 0600) holding the workers' store password")

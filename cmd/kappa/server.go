@@ -48,6 +48,14 @@ type serverOptions struct {
 	insecure    bool
 	tokenFile   string
 	raft        node.RaftTuning
+
+	// Starting a new cluster from one node: a backup, or this node's own
+	// state after lost quorum; and removing dead voters.
+	restore         string
+	forceNewCluster bool
+	deadServerAfter time.Duration
+	minQuorum       int
+
 	// Test-only (hidden): a fault-injecting proxy in front of the Raft
 	// port, and guarantees switched off on purpose.
 	raftAdvertise string
@@ -106,6 +114,11 @@ from the environment as KAPPA_<FLAG> (e.g. KAPPA_DATA_DIR).`,
 	f.DurationVar(&o.joinTimeout, "join-timeout", d.JoinTimeout, "give up joining after this long")
 	f.BoolVar(&o.waitJoin, "wait-join", false, "start without a cluster and wait for `kappa cluster join` to add this node")
 	o.secrets.register(f)
+	f.StringVar(&o.restore, "restore", "", "start a new cluster from this backup file (`kappa backup save`), with an empty data dir and --force-new-cluster")
+	f.BoolVar(&o.forceNewCluster, "force-new-cluster", false,
+		"make this node the only voter of a new cluster: from --restore FILE, or from its own data dir after the cluster lost quorum; the other nodes join it with empty data dirs")
+	f.DurationVar(&o.deadServerAfter, "dead-server-after", d.DeadServerAfter, "the leader removes a voter it has not reached for this long (0: never)")
+	f.IntVar(&o.minQuorum, "min-quorum", d.MinQuorum, "dead-server cleanup never leaves fewer voters than this")
 	f.StringVar(&o.workers, "worker-coordinators", "", "API addresses handed to lambdas (default: every member's)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json (one object a line: time, level, msg, then fields), for every line the node writes, Raft's and gRPC's included")
@@ -202,8 +215,14 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 	if o.bootstrap && o.join != "" {
 		return usageError("--bootstrap and --join exclude each other: bootstrap the first node, join the others")
 	}
+	if o.deadServerAfter < 0 || o.minQuorum < 1 {
+		return usageError("--dead-server-after must not be negative (0 turns cleanup off) and --min-quorum must be at least 1")
+	}
+	if o.restore != "" && !fileExists(o.restore) {
+		return usageError("--restore %s: no such file", o.restore)
+	}
 	hasState := fileExists(filepath.Join(o.dataDir, "raft", "raft.db"))
-	if !hasState && !o.bootstrap && o.join == "" && !o.waitJoin {
+	if !hasState && !o.bootstrap && o.join == "" && !o.waitJoin && o.restore == "" && !o.forceNewCluster {
 		return usageError("data dir %s holds no cluster yet: pass --bootstrap (first node), --join API_ADDR (any member), or --wait-join (then add it with `kappa cluster join`)", o.dataDir)
 	}
 	advertise := o.raftAdvertise
@@ -236,6 +255,7 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 		logger.Warn("INSECURE: this node serves its API, Raft and metrics in plaintext without authentication; " +
 			"anyone who reaches its ports controls the cluster. Give it --certs-dir (docs/security.md)")
 	}
+	perNodeStore := o.secrets.store == ""
 	storeURL, workerStore, err := o.secrets.storeURLs(flags, o.dataDir, logger)
 	if err != nil {
 		return usageError("%v", err)
@@ -271,6 +291,8 @@ func serve(o serverOptions, flags *pflag.FlagSet) error {
 		WorkerCoordinators: workers, GCInterval: o.gcInterval, Retention: o.retention, JobHistory: o.jobHistory, Unsafe: unsafe, Limits: o.limits,
 		MaxCommandVersion: o.maxCommandVersion, TokenFile: o.tokenFile, ShutdownTimeout: o.shutdownTimeout,
 		TestClockOffset: o.clockOffset, Quotas: o.quotas, UIAddr: o.uiAddr,
+		PerNodeStore: perNodeStore,
+		Restore:      o.restore, ForceNewCluster: o.forceNewCluster, DeadServerAfter: o.deadServerAfter, MinQuorum: o.minQuorum,
 	})
 	if err != nil {
 		trans.Close()

@@ -356,6 +356,9 @@ const (
 	EventKind_EVENT_JOB_FAILED     EventKind = 12
 	EventKind_EVENT_JOB_CANCELLED  EventKind = 13
 	EventKind_EVENT_RETRIED        EventKind = 14
+	// The cluster was restored from a backup or recovered from lost quorum
+	// (RelaunchAll; detail: how; count: the job's tasks relaunched).
+	EventKind_EVENT_NEW_TIMELINE EventKind = 15
 )
 
 // Enum value maps for EventKind.
@@ -376,6 +379,7 @@ var (
 		12: "EVENT_JOB_FAILED",
 		13: "EVENT_JOB_CANCELLED",
 		14: "EVENT_RETRIED",
+		15: "EVENT_NEW_TIMELINE",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED": 0,
@@ -393,6 +397,7 @@ var (
 		"EVENT_JOB_FAILED":       12,
 		"EVENT_JOB_CANCELLED":    13,
 		"EVENT_RETRIED":          14,
+		"EVENT_NEW_TIMELINE":     15,
 	}
 )
 
@@ -442,6 +447,8 @@ const (
 	// The function returned while the task was still running.
 	LaunchReason_LAUNCH_RETURNED LaunchReason = 10
 	LaunchReason_LAUNCH_RETRY    LaunchReason = 11
+	// A task that was running when the cluster was restored or recovered.
+	LaunchReason_LAUNCH_NEW_TIMELINE LaunchReason = 12
 )
 
 // Enum value maps for LaunchReason.
@@ -459,6 +466,7 @@ var (
 		9:  "LAUNCH_NOT_STARTED",
 		10: "LAUNCH_RETURNED",
 		11: "LAUNCH_RETRY",
+		12: "LAUNCH_NEW_TIMELINE",
 	}
 	LaunchReason_value = map[string]int32{
 		"LAUNCH_REASON_UNSPECIFIED": 0,
@@ -473,6 +481,7 @@ var (
 		"LAUNCH_NOT_STARTED":        9,
 		"LAUNCH_RETURNED":           10,
 		"LAUNCH_RETRY":              11,
+		"LAUNCH_NEW_TIMELINE":       12,
 	}
 )
 
@@ -594,6 +603,8 @@ type Command struct {
 	//	*Command_RetryJob
 	//	*Command_SetDrain
 	//	*Command_SetKeys
+	//	*Command_SetStore
+	//	*Command_RelaunchAll
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -815,6 +826,24 @@ func (x *Command) GetSetKeys() *SetKeys {
 	return nil
 }
 
+func (x *Command) GetSetStore() *SetStore {
+	if x != nil {
+		if x, ok := x.Op.(*Command_SetStore); ok {
+			return x.SetStore
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRelaunchAll() *RelaunchAll {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RelaunchAll); ok {
+			return x.RelaunchAll
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -885,6 +914,15 @@ type Command_SetKeys struct {
 	SetKeys *SetKeys `protobuf:"bytes,80,opt,name=set_keys,json=setKeys,proto3,oneof"`
 }
 
+type Command_SetStore struct {
+	// Command version 2 (one store per cluster, restore and recovery):
+	SetStore *SetStore `protobuf:"bytes,63,opt,name=set_store,json=setStore,proto3,oneof"`
+}
+
+type Command_RelaunchAll struct {
+	RelaunchAll *RelaunchAll `protobuf:"bytes,64,opt,name=relaunch_all,json=relaunchAll,proto3,oneof"`
+}
+
 func (*Command_SubmitJob) isCommand_Op() {}
 
 func (*Command_Launch) isCommand_Op() {}
@@ -916,6 +954,10 @@ func (*Command_RetryJob) isCommand_Op() {}
 func (*Command_SetDrain) isCommand_Op() {}
 
 func (*Command_SetKeys) isCommand_Op() {}
+
+func (*Command_SetStore) isCommand_Op() {}
+
+func (*Command_RelaunchAll) isCommand_Op() {}
 
 // LeaderChanged is a new leader's first command after its barrier
 // (command version 2): every running job's history records that it lived
@@ -1140,6 +1182,121 @@ func (x *KeyCheck) GetFingerprint() string {
 	return ""
 }
 
+// SetStore records the checkpoint store the cluster uses (its URL without
+// secrets), so a node configured with another store is refused. per_node:
+// the store is the default directory inside one node's data dir, which no
+// second voter could see.
+type SetStore struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Store         string                 `protobuf:"bytes,1,opt,name=store,proto3" json:"store,omitempty"`
+	PerNode       bool                   `protobuf:"varint,2,opt,name=per_node,json=perNode,proto3" json:"per_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetStore) Reset() {
+	*x = SetStore{}
+	mi := &file_fsm_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetStore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetStore) ProtoMessage() {}
+
+func (x *SetStore) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetStore.ProtoReflect.Descriptor instead.
+func (*SetStore) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SetStore) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *SetStore) GetPerNode() bool {
+	if x != nil {
+		return x.PerNode
+	}
+	return false
+}
+
+// RelaunchAll starts a new timeline after a restore from a backup or a
+// recovery from lost quorum: the state may lack entries the lost cluster
+// committed, whose lambdas may still run and whose keys are in the store.
+// Every claimed task ends its epoch and is relaunched from its checkpoint,
+// and every epoch from now on is above epoch_base, so no key the lost
+// cluster may have written is ever written again.
+type RelaunchAll struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	EpochBase uint64                 `protobuf:"varint,1,opt,name=epoch_base,json=epochBase,proto3" json:"epoch_base,omitempty"`
+	// reason is shown as the relaunched tasks' last outcome.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelaunchAll) Reset() {
+	*x = RelaunchAll{}
+	mi := &file_fsm_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelaunchAll) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelaunchAll) ProtoMessage() {}
+
+func (x *RelaunchAll) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelaunchAll.ProtoReflect.Descriptor instead.
+func (*RelaunchAll) Descriptor() ([]byte, []int) {
+	return file_fsm_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RelaunchAll) GetEpochBase() uint64 {
+	if x != nil {
+		return x.EpochBase
+	}
+	return 0
+}
+
+func (x *RelaunchAll) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // SetClusterVersion raises the command version the leader may use: the
 // newest version every voter reported. It never goes down.
 type SetClusterVersion struct {
@@ -1151,7 +1308,7 @@ type SetClusterVersion struct {
 
 func (x *SetClusterVersion) Reset() {
 	*x = SetClusterVersion{}
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1320,7 @@ func (x *SetClusterVersion) String() string {
 func (*SetClusterVersion) ProtoMessage() {}
 
 func (x *SetClusterVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[6]
+	mi := &file_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1333,7 @@ func (x *SetClusterVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetClusterVersion.ProtoReflect.Descriptor instead.
 func (*SetClusterVersion) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SetClusterVersion) GetVersion() uint32 {
@@ -1198,7 +1355,7 @@ type SetDrain struct {
 
 func (x *SetDrain) Reset() {
 	*x = SetDrain{}
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1367,7 @@ func (x *SetDrain) String() string {
 func (*SetDrain) ProtoMessage() {}
 
 func (x *SetDrain) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[7]
+	mi := &file_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1380,7 @@ func (x *SetDrain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDrain.ProtoReflect.Descriptor instead.
 func (*SetDrain) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetDrain) GetNodeId() string {
@@ -1255,7 +1412,7 @@ type InitCluster struct {
 
 func (x *InitCluster) Reset() {
 	*x = InitCluster{}
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1424,7 @@ func (x *InitCluster) String() string {
 func (*InitCluster) ProtoMessage() {}
 
 func (x *InitCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[8]
+	mi := &file_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1437,7 @@ func (x *InitCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitCluster.ProtoReflect.Descriptor instead.
 func (*InitCluster) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InitCluster) GetClusterId() string {
@@ -1308,7 +1465,7 @@ type ForgetJob struct {
 
 func (x *ForgetJob) Reset() {
 	*x = ForgetJob{}
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1477,7 @@ func (x *ForgetJob) String() string {
 func (*ForgetJob) ProtoMessage() {}
 
 func (x *ForgetJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[9]
+	mi := &file_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1490,7 @@ func (x *ForgetJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForgetJob.ProtoReflect.Descriptor instead.
 func (*ForgetJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ForgetJob) GetJobId() uint64 {
@@ -1353,7 +1510,7 @@ type CancelJob struct {
 
 func (x *CancelJob) Reset() {
 	*x = CancelJob{}
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1522,7 @@ func (x *CancelJob) String() string {
 func (*CancelJob) ProtoMessage() {}
 
 func (x *CancelJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[10]
+	mi := &file_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1535,7 @@ func (x *CancelJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
 func (*CancelJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CancelJob) GetJobId() uint64 {
@@ -1408,7 +1565,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1577,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[11]
+	mi := &file_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1590,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SetNode) GetNodeId() string {
@@ -1466,7 +1623,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1635,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[12]
+	mi := &file_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1648,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -1514,7 +1671,7 @@ type Value struct {
 
 func (x *Value) Reset() {
 	*x = Value{}
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1683,7 @@ func (x *Value) String() string {
 func (*Value) ProtoMessage() {}
 
 func (x *Value) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[13]
+	mi := &file_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1696,7 @@ func (x *Value) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Value.ProtoReflect.Descriptor instead.
 func (*Value) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Value) GetWhere() isValue_Where {
@@ -1605,7 +1762,7 @@ type SubmitJob struct {
 
 func (x *SubmitJob) Reset() {
 	*x = SubmitJob{}
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1774,7 @@ func (x *SubmitJob) String() string {
 func (*SubmitJob) ProtoMessage() {}
 
 func (x *SubmitJob) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[14]
+	mi := &file_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1787,7 @@ func (x *SubmitJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitJob.ProtoReflect.Descriptor instead.
 func (*SubmitJob) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SubmitJob) GetProgramHash() string {
@@ -1698,7 +1855,7 @@ type Quotas struct {
 
 func (x *Quotas) Reset() {
 	*x = Quotas{}
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1710,7 +1867,7 @@ func (x *Quotas) String() string {
 func (*Quotas) ProtoMessage() {}
 
 func (x *Quotas) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[15]
+	mi := &file_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1723,7 +1880,7 @@ func (x *Quotas) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quotas.ProtoReflect.Descriptor instead.
 func (*Quotas) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Quotas) GetMaxTasksPerJob() uint64 {
@@ -1771,7 +1928,7 @@ type Launch struct {
 
 func (x *Launch) Reset() {
 	*x = Launch{}
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1783,7 +1940,7 @@ func (x *Launch) String() string {
 func (*Launch) ProtoMessage() {}
 
 func (x *Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[16]
+	mi := &file_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1796,7 +1953,7 @@ func (x *Launch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Launch.ProtoReflect.Descriptor instead.
 func (*Launch) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Launch) GetJobId() uint64 {
@@ -1847,7 +2004,7 @@ type Claim struct {
 
 func (x *Claim) Reset() {
 	*x = Claim{}
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +2016,7 @@ func (x *Claim) String() string {
 func (*Claim) ProtoMessage() {}
 
 func (x *Claim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[17]
+	mi := &file_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +2029,7 @@ func (x *Claim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Claim.ProtoReflect.Descriptor instead.
 func (*Claim) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Claim) GetJobId() uint64 {
@@ -1922,7 +2079,7 @@ type TaskRef struct {
 
 func (x *TaskRef) Reset() {
 	*x = TaskRef{}
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +2091,7 @@ func (x *TaskRef) String() string {
 func (*TaskRef) ProtoMessage() {}
 
 func (x *TaskRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[18]
+	mi := &file_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1947,7 +2104,7 @@ func (x *TaskRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskRef.ProtoReflect.Descriptor instead.
 func (*TaskRef) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskRef) GetJobId() uint64 {
@@ -2004,7 +2161,7 @@ type TaskCall struct {
 
 func (x *TaskCall) Reset() {
 	*x = TaskCall{}
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2016,7 +2173,7 @@ func (x *TaskCall) String() string {
 func (*TaskCall) ProtoMessage() {}
 
 func (x *TaskCall) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[19]
+	mi := &file_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2029,7 +2186,7 @@ func (x *TaskCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCall.ProtoReflect.Descriptor instead.
 func (*TaskCall) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TaskCall) GetRef() *TaskRef {
@@ -2223,7 +2380,7 @@ type CreateQueues struct {
 
 func (x *CreateQueues) Reset() {
 	*x = CreateQueues{}
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2392,7 @@ func (x *CreateQueues) String() string {
 func (*CreateQueues) ProtoMessage() {}
 
 func (x *CreateQueues) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[20]
+	mi := &file_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2405,7 @@ func (x *CreateQueues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueues.ProtoReflect.Descriptor instead.
 func (*CreateQueues) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateQueues) GetMaxSize() uint32 {
@@ -2275,7 +2432,7 @@ type Enqueue struct {
 
 func (x *Enqueue) Reset() {
 	*x = Enqueue{}
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2287,7 +2444,7 @@ func (x *Enqueue) String() string {
 func (*Enqueue) ProtoMessage() {}
 
 func (x *Enqueue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[21]
+	mi := &file_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2300,7 +2457,7 @@ func (x *Enqueue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enqueue.ProtoReflect.Descriptor instead.
 func (*Enqueue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Enqueue) GetQueueId() uint64 {
@@ -2326,7 +2483,7 @@ type Dequeue struct {
 
 func (x *Dequeue) Reset() {
 	*x = Dequeue{}
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2338,7 +2495,7 @@ func (x *Dequeue) String() string {
 func (*Dequeue) ProtoMessage() {}
 
 func (x *Dequeue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[22]
+	mi := &file_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2351,7 +2508,7 @@ func (x *Dequeue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeue.ProtoReflect.Descriptor instead.
 func (*Dequeue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Dequeue) GetQueueId() uint64 {
@@ -2370,7 +2527,7 @@ type Spawn struct {
 
 func (x *Spawn) Reset() {
 	*x = Spawn{}
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2539,7 @@ func (x *Spawn) String() string {
 func (*Spawn) ProtoMessage() {}
 
 func (x *Spawn) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[23]
+	mi := &file_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2552,7 @@ func (x *Spawn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawn.ProtoReflect.Descriptor instead.
 func (*Spawn) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Spawn) GetChildren() []*Child {
@@ -2418,7 +2575,7 @@ type Child struct {
 
 func (x *Child) Reset() {
 	*x = Child{}
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2587,7 @@ func (x *Child) String() string {
 func (*Child) ProtoMessage() {}
 
 func (x *Child) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[24]
+	mi := &file_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2600,7 @@ func (x *Child) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Child.ProtoReflect.Descriptor instead.
 func (*Child) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Child) GetStart() *Value {
@@ -2490,7 +2647,7 @@ type Wait struct {
 
 func (x *Wait) Reset() {
 	*x = Wait{}
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2502,7 +2659,7 @@ func (x *Wait) String() string {
 func (*Wait) ProtoMessage() {}
 
 func (x *Wait) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[25]
+	mi := &file_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2515,7 +2672,7 @@ func (x *Wait) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wait.ProtoReflect.Descriptor instead.
 func (*Wait) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Wait) GetFutures() []uint64 {
@@ -2533,7 +2690,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2545,7 +2702,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[26]
+	mi := &file_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2558,7 +2715,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 type Yield struct {
@@ -2569,7 +2726,7 @@ type Yield struct {
 
 func (x *Yield) Reset() {
 	*x = Yield{}
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2738,7 @@ func (x *Yield) String() string {
 func (*Yield) ProtoMessage() {}
 
 func (x *Yield) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[27]
+	mi := &file_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2751,7 @@ func (x *Yield) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Yield.ProtoReflect.Descriptor instead.
 func (*Yield) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 type Exit struct {
@@ -2612,7 +2769,7 @@ type Exit struct {
 
 func (x *Exit) Reset() {
 	*x = Exit{}
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2624,7 +2781,7 @@ func (x *Exit) String() string {
 func (*Exit) ProtoMessage() {}
 
 func (x *Exit) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[28]
+	mi := &file_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2637,7 +2794,7 @@ func (x *Exit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exit.ProtoReflect.Descriptor instead.
 func (*Exit) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Exit) GetResult() *Value {
@@ -2677,7 +2834,7 @@ type Fail struct {
 
 func (x *Fail) Reset() {
 	*x = Fail{}
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +2846,7 @@ func (x *Fail) String() string {
 func (*Fail) ProtoMessage() {}
 
 func (x *Fail) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[29]
+	mi := &file_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +2859,7 @@ func (x *Fail) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fail.ProtoReflect.Descriptor instead.
 func (*Fail) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Fail) GetError() string {
@@ -2722,7 +2879,7 @@ type Park struct {
 
 func (x *Park) Reset() {
 	*x = Park{}
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2734,7 +2891,7 @@ func (x *Park) String() string {
 func (*Park) ProtoMessage() {}
 
 func (x *Park) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[30]
+	mi := &file_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2747,7 +2904,7 @@ func (x *Park) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Park.ProtoReflect.Descriptor instead.
 func (*Park) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Park) GetRef() *TaskRef {
@@ -2780,7 +2937,7 @@ type InvocationEnded struct {
 
 func (x *InvocationEnded) Reset() {
 	*x = InvocationEnded{}
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2792,7 +2949,7 @@ func (x *InvocationEnded) String() string {
 func (*InvocationEnded) ProtoMessage() {}
 
 func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[31]
+	mi := &file_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2805,7 +2962,7 @@ func (x *InvocationEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvocationEnded.ProtoReflect.Descriptor instead.
 func (*InvocationEnded) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *InvocationEnded) GetJobId() uint64 {
@@ -2860,7 +3017,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2872,7 +3029,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[32]
+	mi := &file_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2885,7 +3042,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -2920,7 +3077,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2932,7 +3089,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[33]
+	mi := &file_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2945,7 +3102,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Result) GetError() *Error {
@@ -3066,7 +3223,7 @@ type Retried struct {
 
 func (x *Retried) Reset() {
 	*x = Retried{}
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3078,7 +3235,7 @@ func (x *Retried) String() string {
 func (*Retried) ProtoMessage() {}
 
 func (x *Retried) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[34]
+	mi := &file_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3091,7 +3248,7 @@ func (x *Retried) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Retried.ProtoReflect.Descriptor instead.
 func (*Retried) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Retried) GetTaskIds() []uint64 {
@@ -3113,7 +3270,7 @@ type FutureResult struct {
 
 func (x *FutureResult) Reset() {
 	*x = FutureResult{}
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3125,7 +3282,7 @@ func (x *FutureResult) String() string {
 func (*FutureResult) ProtoMessage() {}
 
 func (x *FutureResult) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[35]
+	mi := &file_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3138,7 +3295,7 @@ func (x *FutureResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FutureResult.ProtoReflect.Descriptor instead.
 func (*FutureResult) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *FutureResult) GetTaskId() uint64 {
@@ -3187,7 +3344,7 @@ type Response struct {
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3199,7 +3356,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[36]
+	mi := &file_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3212,7 +3369,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Response) GetResult() isResponse_Result {
@@ -3344,7 +3501,7 @@ type Refused struct {
 
 func (x *Refused) Reset() {
 	*x = Refused{}
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3356,7 +3513,7 @@ func (x *Refused) String() string {
 func (*Refused) ProtoMessage() {}
 
 func (x *Refused) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[37]
+	mi := &file_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3369,7 +3526,7 @@ func (x *Refused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refused.ProtoReflect.Descriptor instead.
 func (*Refused) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{37}
+	return file_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Refused) GetCode() ErrorCode {
@@ -3395,7 +3552,7 @@ type QueuesCreated struct {
 
 func (x *QueuesCreated) Reset() {
 	*x = QueuesCreated{}
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3407,7 +3564,7 @@ func (x *QueuesCreated) String() string {
 func (*QueuesCreated) ProtoMessage() {}
 
 func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[38]
+	mi := &file_fsm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3420,7 +3577,7 @@ func (x *QueuesCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueuesCreated.ProtoReflect.Descriptor instead.
 func (*QueuesCreated) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{38}
+	return file_fsm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *QueuesCreated) GetQueueIds() []uint64 {
@@ -3439,7 +3596,7 @@ type Dequeued struct {
 
 func (x *Dequeued) Reset() {
 	*x = Dequeued{}
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3451,7 +3608,7 @@ func (x *Dequeued) String() string {
 func (*Dequeued) ProtoMessage() {}
 
 func (x *Dequeued) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[39]
+	mi := &file_fsm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3464,7 +3621,7 @@ func (x *Dequeued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dequeued.ProtoReflect.Descriptor instead.
 func (*Dequeued) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{39}
+	return file_fsm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Dequeued) GetItem() *Value {
@@ -3486,7 +3643,7 @@ type Blocked struct {
 
 func (x *Blocked) Reset() {
 	*x = Blocked{}
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3498,7 +3655,7 @@ func (x *Blocked) String() string {
 func (*Blocked) ProtoMessage() {}
 
 func (x *Blocked) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[40]
+	mi := &file_fsm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3511,7 +3668,7 @@ func (x *Blocked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Blocked.ProtoReflect.Descriptor instead.
 func (*Blocked) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{40}
+	return file_fsm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Blocked) GetNotRunning() uint32 {
@@ -3530,7 +3687,7 @@ type Spawned struct {
 
 func (x *Spawned) Reset() {
 	*x = Spawned{}
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3542,7 +3699,7 @@ func (x *Spawned) String() string {
 func (*Spawned) ProtoMessage() {}
 
 func (x *Spawned) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[41]
+	mi := &file_fsm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3555,7 +3712,7 @@ func (x *Spawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Spawned.ProtoReflect.Descriptor instead.
 func (*Spawned) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{41}
+	return file_fsm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Spawned) GetTaskIds() []uint64 {
@@ -3574,7 +3731,7 @@ type Resolved struct {
 
 func (x *Resolved) Reset() {
 	*x = Resolved{}
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3586,7 +3743,7 @@ func (x *Resolved) String() string {
 func (*Resolved) ProtoMessage() {}
 
 func (x *Resolved) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[42]
+	mi := &file_fsm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3599,7 +3756,7 @@ func (x *Resolved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
 func (*Resolved) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{42}
+	return file_fsm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Resolved) GetResults() []*FutureResult {
@@ -3633,7 +3790,7 @@ type ClaimGrant struct {
 
 func (x *ClaimGrant) Reset() {
 	*x = ClaimGrant{}
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3645,7 +3802,7 @@ func (x *ClaimGrant) String() string {
 func (*ClaimGrant) ProtoMessage() {}
 
 func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[43]
+	mi := &file_fsm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3658,7 +3815,7 @@ func (x *ClaimGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClaimGrant.ProtoReflect.Descriptor instead.
 func (*ClaimGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{43}
+	return file_fsm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ClaimGrant) GetSeq() uint64 {
@@ -3776,7 +3933,7 @@ type ParkOutcome struct {
 
 func (x *ParkOutcome) Reset() {
 	*x = ParkOutcome{}
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3788,7 +3945,7 @@ func (x *ParkOutcome) String() string {
 func (*ParkOutcome) ProtoMessage() {}
 
 func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[44]
+	mi := &file_fsm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3801,7 +3958,7 @@ func (x *ParkOutcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkOutcome.ProtoReflect.Descriptor instead.
 func (*ParkOutcome) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{44}
+	return file_fsm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ParkOutcome) GetParked() bool {
@@ -3829,7 +3986,7 @@ type Applied struct {
 
 func (x *Applied) Reset() {
 	*x = Applied{}
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3841,7 +3998,7 @@ func (x *Applied) String() string {
 func (*Applied) ProtoMessage() {}
 
 func (x *Applied) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[45]
+	mi := &file_fsm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3854,7 +4011,7 @@ func (x *Applied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Applied.ProtoReflect.Descriptor instead.
 func (*Applied) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{45}
+	return file_fsm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Applied) GetSeq() uint64 {
@@ -3931,7 +4088,7 @@ type Job struct {
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_fsm_proto_msgTypes[46]
+	mi := &file_fsm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3943,7 +4100,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[46]
+	mi := &file_fsm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3956,7 +4113,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{46}
+	return file_fsm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Job) GetId() uint64 {
@@ -4193,7 +4350,7 @@ type Waiter struct {
 
 func (x *Waiter) Reset() {
 	*x = Waiter{}
-	mi := &file_fsm_proto_msgTypes[47]
+	mi := &file_fsm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4205,7 +4362,7 @@ func (x *Waiter) String() string {
 func (*Waiter) ProtoMessage() {}
 
 func (x *Waiter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[47]
+	mi := &file_fsm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4218,7 +4375,7 @@ func (x *Waiter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Waiter.ProtoReflect.Descriptor instead.
 func (*Waiter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{47}
+	return file_fsm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Waiter) GetTaskId() uint64 {
@@ -4308,7 +4465,7 @@ type Task struct {
 
 func (x *Task) Reset() {
 	*x = Task{}
-	mi := &file_fsm_proto_msgTypes[48]
+	mi := &file_fsm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4320,7 +4477,7 @@ func (x *Task) String() string {
 func (*Task) ProtoMessage() {}
 
 func (x *Task) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[48]
+	mi := &file_fsm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4333,7 +4490,7 @@ func (x *Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Task.ProtoReflect.Descriptor instead.
 func (*Task) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{48}
+	return file_fsm_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Task) GetJobId() uint64 {
@@ -4664,7 +4821,7 @@ type JobEvent struct {
 
 func (x *JobEvent) Reset() {
 	*x = JobEvent{}
-	mi := &file_fsm_proto_msgTypes[49]
+	mi := &file_fsm_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4676,7 +4833,7 @@ func (x *JobEvent) String() string {
 func (*JobEvent) ProtoMessage() {}
 
 func (x *JobEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[49]
+	mi := &file_fsm_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4689,7 +4846,7 @@ func (x *JobEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobEvent.ProtoReflect.Descriptor instead.
 func (*JobEvent) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{49}
+	return file_fsm_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *JobEvent) GetSeq() uint64 {
@@ -4764,7 +4921,7 @@ type JobHistory struct {
 
 func (x *JobHistory) Reset() {
 	*x = JobHistory{}
-	mi := &file_fsm_proto_msgTypes[50]
+	mi := &file_fsm_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4776,7 +4933,7 @@ func (x *JobHistory) String() string {
 func (*JobHistory) ProtoMessage() {}
 
 func (x *JobHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[50]
+	mi := &file_fsm_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4789,7 +4946,7 @@ func (x *JobHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobHistory.ProtoReflect.Descriptor instead.
 func (*JobHistory) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{50}
+	return file_fsm_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *JobHistory) GetJobId() uint64 {
@@ -4836,7 +4993,7 @@ type Queue struct {
 
 func (x *Queue) Reset() {
 	*x = Queue{}
-	mi := &file_fsm_proto_msgTypes[51]
+	mi := &file_fsm_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4848,7 +5005,7 @@ func (x *Queue) String() string {
 func (*Queue) ProtoMessage() {}
 
 func (x *Queue) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[51]
+	mi := &file_fsm_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4861,7 +5018,7 @@ func (x *Queue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queue.ProtoReflect.Descriptor instead.
 func (*Queue) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{51}
+	return file_fsm_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Queue) GetJobId() uint64 {
@@ -4916,7 +5073,7 @@ type Putter struct {
 
 func (x *Putter) Reset() {
 	*x = Putter{}
-	mi := &file_fsm_proto_msgTypes[52]
+	mi := &file_fsm_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4928,7 +5085,7 @@ func (x *Putter) String() string {
 func (*Putter) ProtoMessage() {}
 
 func (x *Putter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[52]
+	mi := &file_fsm_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4941,7 +5098,7 @@ func (x *Putter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Putter.ProtoReflect.Descriptor instead.
 func (*Putter) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{52}
+	return file_fsm_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Putter) GetTaskId() uint64 {
@@ -4972,7 +5129,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_fsm_proto_msgTypes[53]
+	mi := &file_fsm_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4984,7 +5141,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[53]
+	mi := &file_fsm_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4997,7 +5154,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{53}
+	return file_fsm_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Session) GetClientId() string {
@@ -5031,7 +5188,7 @@ type SessionEntry struct {
 
 func (x *SessionEntry) Reset() {
 	*x = SessionEntry{}
-	mi := &file_fsm_proto_msgTypes[54]
+	mi := &file_fsm_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5043,7 +5200,7 @@ func (x *SessionEntry) String() string {
 func (*SessionEntry) ProtoMessage() {}
 
 func (x *SessionEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[54]
+	mi := &file_fsm_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5056,7 +5213,7 @@ func (x *SessionEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEntry.ProtoReflect.Descriptor instead.
 func (*SessionEntry) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{54}
+	return file_fsm_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SessionEntry) GetRequestId() uint64 {
@@ -5087,7 +5244,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_fsm_proto_msgTypes[55]
+	mi := &file_fsm_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5099,7 +5256,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[55]
+	mi := &file_fsm_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5112,7 +5269,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{55}
+	return file_fsm_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *Node) GetId() string {
@@ -5180,13 +5337,19 @@ type State struct {
 	// legacy_key_until_job: jobs below this id may hold blobs sealed with
 	// the legacy key (0: keys not set yet, every job may).
 	LegacyKeyUntilJob uint64 `protobuf:"varint,82,opt,name=legacy_key_until_job,json=legacyKeyUntilJob,proto3" json:"legacy_key_until_job,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// store is the cluster's checkpoint store (SetStore; "" before it is
+	// recorded); store_per_node says it is one node's own.
+	Store        string `protobuf:"bytes,70,opt,name=store,proto3" json:"store,omitempty"`
+	StorePerNode bool   `protobuf:"varint,71,opt,name=store_per_node,json=storePerNode,proto3" json:"store_per_node,omitempty"`
+	// epoch_base: every task's epoch is at least this (RelaunchAll).
+	EpochBase     uint64 `protobuf:"varint,72,opt,name=epoch_base,json=epochBase,proto3" json:"epoch_base,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_fsm_proto_msgTypes[56]
+	mi := &file_fsm_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5198,7 +5361,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_proto_msgTypes[56]
+	mi := &file_fsm_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5211,7 +5374,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_fsm_proto_rawDescGZIP(), []int{56}
+	return file_fsm_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *State) GetAppliedIndex() uint64 {
@@ -5354,6 +5517,27 @@ func (x *State) GetLegacyKeyUntilJob() uint64 {
 	return 0
 }
 
+func (x *State) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *State) GetStorePerNode() bool {
+	if x != nil {
+		return x.StorePerNode
+	}
+	return false
+}
+
+func (x *State) GetEpochBase() uint64 {
+	if x != nil {
+		return x.EpochBase
+	}
+	return 0
+}
+
 var File_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_proto_rawDesc = "" +
@@ -5361,7 +5545,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\tfsm.proto\x12\fkappa.fsm.v1\"T\n" +
 	"\x05Entry\x121\n" +
 	"\bcommands\x18\x01 \x03(\v2\x15.kappa.fsm.v1.CommandR\bcommands\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\rR\aversion\"\xcf\b\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"\xc6\t\n" +
 	"\aCommand\x12\x1e\n" +
 	"\vnow_unix_ms\x18\x01 \x01(\x03R\tnowUnixMs\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1d\n" +
@@ -5389,7 +5573,9 @@ const file_fsm_proto_rawDesc = "" +
 	"\x0eleader_changed\x18< \x01(\v2\x1b.kappa.fsm.v1.LeaderChangedH\x00R\rleaderChanged\x125\n" +
 	"\tretry_job\x18= \x01(\v2\x16.kappa.fsm.v1.RetryJobH\x00R\bretryJob\x125\n" +
 	"\tset_drain\x18> \x01(\v2\x16.kappa.fsm.v1.SetDrainH\x00R\bsetDrain\x122\n" +
-	"\bset_keys\x18P \x01(\v2\x15.kappa.fsm.v1.SetKeysH\x00R\asetKeysB\x04\n" +
+	"\bset_keys\x18P \x01(\v2\x15.kappa.fsm.v1.SetKeysH\x00R\asetKeys\x125\n" +
+	"\tset_store\x18? \x01(\v2\x16.kappa.fsm.v1.SetStoreH\x00R\bsetStore\x12>\n" +
+	"\frelaunch_all\x18@ \x01(\v2\x19.kappa.fsm.v1.RelaunchAllH\x00R\vrelaunchAllB\x04\n" +
 	"\x02op\"<\n" +
 	"\rLeaderChanged\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x12\n" +
@@ -5403,7 +5589,14 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06checks\x18\x02 \x03(\v2\x16.kappa.fsm.v1.KeyCheckR\x06checks\"<\n" +
 	"\bKeyCheck\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
-	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\"-\n" +
+	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\";\n" +
+	"\bSetStore\x12\x14\n" +
+	"\x05store\x18\x01 \x01(\tR\x05store\x12\x19\n" +
+	"\bper_node\x18\x02 \x01(\bR\aperNode\"D\n" +
+	"\vRelaunchAll\x12\x1d\n" +
+	"\n" +
+	"epoch_base\x18\x01 \x01(\x04R\tepochBase\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"-\n" +
 	"\x11SetClusterVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\"=\n" +
 	"\bSetDrain\x12\x17\n" +
@@ -5722,7 +5915,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
 	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\x12\x18\n" +
-	"\adrained\x18\x04 \x01(\bR\adrained\"\xfe\x05\n" +
+	"\adrained\x18\x04 \x01(\bR\adrained\"\xd9\x06\n" +
 	"\x05State\x12#\n" +
 	"\rapplied_index\x18\x01 \x01(\x04R\fappliedIndex\x12\x1e\n" +
 	"\vnext_job_id\x18\x02 \x01(\x04R\tnextJobId\x12%\n" +
@@ -5748,7 +5941,11 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06key_id\x18P \x01(\tR\x05keyId\x125\n" +
 	"\n" +
 	"key_checks\x18Q \x03(\v2\x16.kappa.fsm.v1.KeyCheckR\tkeyChecks\x12/\n" +
-	"\x14legacy_key_until_job\x18R \x01(\x04R\x11legacyKeyUntilJob*\xaa\x01\n" +
+	"\x14legacy_key_until_job\x18R \x01(\x04R\x11legacyKeyUntilJob\x12\x14\n" +
+	"\x05store\x18F \x01(\tR\x05store\x12$\n" +
+	"\x0estore_per_node\x18G \x01(\bR\fstorePerNode\x12\x1d\n" +
+	"\n" +
+	"epoch_base\x18H \x01(\x04R\tepochBase*\xaa\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -5791,7 +5988,7 @@ const file_fsm_proto_rawDesc = "" +
 	"\x15WAIT_KIND_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tWAIT_CALL\x10\x01\x12\x0e\n" +
 	"\n" +
-	"WAIT_START\x10\x02*\xd4\x02\n" +
+	"WAIT_START\x10\x02*\xec\x02\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fEVENT_SUBMITTED\x10\x01\x12\x11\n" +
@@ -5808,7 +6005,8 @@ const file_fsm_proto_rawDesc = "" +
 	"\x13EVENT_JOB_SUCCEEDED\x10\v\x12\x14\n" +
 	"\x10EVENT_JOB_FAILED\x10\f\x12\x17\n" +
 	"\x13EVENT_JOB_CANCELLED\x10\r\x12\x11\n" +
-	"\rEVENT_RETRIED\x10\x0e*\x9b\x02\n" +
+	"\rEVENT_RETRIED\x10\x0e\x12\x16\n" +
+	"\x12EVENT_NEW_TIMELINE\x10\x0f*\xb4\x02\n" +
 	"\fLaunchReason\x12\x1d\n" +
 	"\x19LAUNCH_REASON_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fLAUNCH_FIRST\x10\x01\x12\x10\n" +
@@ -5822,7 +6020,8 @@ const file_fsm_proto_rawDesc = "" +
 	"\x12LAUNCH_NOT_STARTED\x10\t\x12\x13\n" +
 	"\x0fLAUNCH_RETURNED\x10\n" +
 	"\x12\x10\n" +
-	"\fLAUNCH_RETRY\x10\vB-Z+github.com/kappa-serverless/kappa/fsm/fsmpbb\x06proto3"
+	"\fLAUNCH_RETRY\x10\v\x12\x17\n" +
+	"\x13LAUNCH_NEW_TIMELINE\x10\fB-Z+github.com/kappa-serverless/kappa/fsm/fsmpbb\x06proto3"
 
 var (
 	file_fsm_proto_rawDescOnce sync.Once
@@ -5837,7 +6036,7 @@ func file_fsm_proto_rawDescGZIP() []byte {
 }
 
 var file_fsm_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_fsm_proto_goTypes = []any{
 	(Outcome)(0),              // 0: kappa.fsm.v1.Outcome
 	(ErrorCode)(0),            // 1: kappa.fsm.v1.ErrorCode
@@ -5852,145 +6051,149 @@ var file_fsm_proto_goTypes = []any{
 	(*RetryJob)(nil),          // 10: kappa.fsm.v1.RetryJob
 	(*SetKeys)(nil),           // 11: kappa.fsm.v1.SetKeys
 	(*KeyCheck)(nil),          // 12: kappa.fsm.v1.KeyCheck
-	(*SetClusterVersion)(nil), // 13: kappa.fsm.v1.SetClusterVersion
-	(*SetDrain)(nil),          // 14: kappa.fsm.v1.SetDrain
-	(*InitCluster)(nil),       // 15: kappa.fsm.v1.InitCluster
-	(*ForgetJob)(nil),         // 16: kappa.fsm.v1.ForgetJob
-	(*CancelJob)(nil),         // 17: kappa.fsm.v1.CancelJob
-	(*SetNode)(nil),           // 18: kappa.fsm.v1.SetNode
-	(*RemoveNode)(nil),        // 19: kappa.fsm.v1.RemoveNode
-	(*Value)(nil),             // 20: kappa.fsm.v1.Value
-	(*SubmitJob)(nil),         // 21: kappa.fsm.v1.SubmitJob
-	(*Quotas)(nil),            // 22: kappa.fsm.v1.Quotas
-	(*Launch)(nil),            // 23: kappa.fsm.v1.Launch
-	(*Claim)(nil),             // 24: kappa.fsm.v1.Claim
-	(*TaskRef)(nil),           // 25: kappa.fsm.v1.TaskRef
-	(*TaskCall)(nil),          // 26: kappa.fsm.v1.TaskCall
-	(*CreateQueues)(nil),      // 27: kappa.fsm.v1.CreateQueues
-	(*Enqueue)(nil),           // 28: kappa.fsm.v1.Enqueue
-	(*Dequeue)(nil),           // 29: kappa.fsm.v1.Dequeue
-	(*Spawn)(nil),             // 30: kappa.fsm.v1.Spawn
-	(*Child)(nil),             // 31: kappa.fsm.v1.Child
-	(*Wait)(nil),              // 32: kappa.fsm.v1.Wait
-	(*Checkpoint)(nil),        // 33: kappa.fsm.v1.Checkpoint
-	(*Yield)(nil),             // 34: kappa.fsm.v1.Yield
-	(*Exit)(nil),              // 35: kappa.fsm.v1.Exit
-	(*Fail)(nil),              // 36: kappa.fsm.v1.Fail
-	(*Park)(nil),              // 37: kappa.fsm.v1.Park
-	(*InvocationEnded)(nil),   // 38: kappa.fsm.v1.InvocationEnded
-	(*Error)(nil),             // 39: kappa.fsm.v1.Error
-	(*Result)(nil),            // 40: kappa.fsm.v1.Result
-	(*Retried)(nil),           // 41: kappa.fsm.v1.Retried
-	(*FutureResult)(nil),      // 42: kappa.fsm.v1.FutureResult
-	(*Response)(nil),          // 43: kappa.fsm.v1.Response
-	(*Refused)(nil),           // 44: kappa.fsm.v1.Refused
-	(*QueuesCreated)(nil),     // 45: kappa.fsm.v1.QueuesCreated
-	(*Dequeued)(nil),          // 46: kappa.fsm.v1.Dequeued
-	(*Blocked)(nil),           // 47: kappa.fsm.v1.Blocked
-	(*Spawned)(nil),           // 48: kappa.fsm.v1.Spawned
-	(*Resolved)(nil),          // 49: kappa.fsm.v1.Resolved
-	(*ClaimGrant)(nil),        // 50: kappa.fsm.v1.ClaimGrant
-	(*ParkOutcome)(nil),       // 51: kappa.fsm.v1.ParkOutcome
-	(*Applied)(nil),           // 52: kappa.fsm.v1.Applied
-	(*Job)(nil),               // 53: kappa.fsm.v1.Job
-	(*Waiter)(nil),            // 54: kappa.fsm.v1.Waiter
-	(*Task)(nil),              // 55: kappa.fsm.v1.Task
-	(*JobEvent)(nil),          // 56: kappa.fsm.v1.JobEvent
-	(*JobHistory)(nil),        // 57: kappa.fsm.v1.JobHistory
-	(*Queue)(nil),             // 58: kappa.fsm.v1.Queue
-	(*Putter)(nil),            // 59: kappa.fsm.v1.Putter
-	(*Session)(nil),           // 60: kappa.fsm.v1.Session
-	(*SessionEntry)(nil),      // 61: kappa.fsm.v1.SessionEntry
-	(*Node)(nil),              // 62: kappa.fsm.v1.Node
-	(*State)(nil),             // 63: kappa.fsm.v1.State
+	(*SetStore)(nil),          // 13: kappa.fsm.v1.SetStore
+	(*RelaunchAll)(nil),       // 14: kappa.fsm.v1.RelaunchAll
+	(*SetClusterVersion)(nil), // 15: kappa.fsm.v1.SetClusterVersion
+	(*SetDrain)(nil),          // 16: kappa.fsm.v1.SetDrain
+	(*InitCluster)(nil),       // 17: kappa.fsm.v1.InitCluster
+	(*ForgetJob)(nil),         // 18: kappa.fsm.v1.ForgetJob
+	(*CancelJob)(nil),         // 19: kappa.fsm.v1.CancelJob
+	(*SetNode)(nil),           // 20: kappa.fsm.v1.SetNode
+	(*RemoveNode)(nil),        // 21: kappa.fsm.v1.RemoveNode
+	(*Value)(nil),             // 22: kappa.fsm.v1.Value
+	(*SubmitJob)(nil),         // 23: kappa.fsm.v1.SubmitJob
+	(*Quotas)(nil),            // 24: kappa.fsm.v1.Quotas
+	(*Launch)(nil),            // 25: kappa.fsm.v1.Launch
+	(*Claim)(nil),             // 26: kappa.fsm.v1.Claim
+	(*TaskRef)(nil),           // 27: kappa.fsm.v1.TaskRef
+	(*TaskCall)(nil),          // 28: kappa.fsm.v1.TaskCall
+	(*CreateQueues)(nil),      // 29: kappa.fsm.v1.CreateQueues
+	(*Enqueue)(nil),           // 30: kappa.fsm.v1.Enqueue
+	(*Dequeue)(nil),           // 31: kappa.fsm.v1.Dequeue
+	(*Spawn)(nil),             // 32: kappa.fsm.v1.Spawn
+	(*Child)(nil),             // 33: kappa.fsm.v1.Child
+	(*Wait)(nil),              // 34: kappa.fsm.v1.Wait
+	(*Checkpoint)(nil),        // 35: kappa.fsm.v1.Checkpoint
+	(*Yield)(nil),             // 36: kappa.fsm.v1.Yield
+	(*Exit)(nil),              // 37: kappa.fsm.v1.Exit
+	(*Fail)(nil),              // 38: kappa.fsm.v1.Fail
+	(*Park)(nil),              // 39: kappa.fsm.v1.Park
+	(*InvocationEnded)(nil),   // 40: kappa.fsm.v1.InvocationEnded
+	(*Error)(nil),             // 41: kappa.fsm.v1.Error
+	(*Result)(nil),            // 42: kappa.fsm.v1.Result
+	(*Retried)(nil),           // 43: kappa.fsm.v1.Retried
+	(*FutureResult)(nil),      // 44: kappa.fsm.v1.FutureResult
+	(*Response)(nil),          // 45: kappa.fsm.v1.Response
+	(*Refused)(nil),           // 46: kappa.fsm.v1.Refused
+	(*QueuesCreated)(nil),     // 47: kappa.fsm.v1.QueuesCreated
+	(*Dequeued)(nil),          // 48: kappa.fsm.v1.Dequeued
+	(*Blocked)(nil),           // 49: kappa.fsm.v1.Blocked
+	(*Spawned)(nil),           // 50: kappa.fsm.v1.Spawned
+	(*Resolved)(nil),          // 51: kappa.fsm.v1.Resolved
+	(*ClaimGrant)(nil),        // 52: kappa.fsm.v1.ClaimGrant
+	(*ParkOutcome)(nil),       // 53: kappa.fsm.v1.ParkOutcome
+	(*Applied)(nil),           // 54: kappa.fsm.v1.Applied
+	(*Job)(nil),               // 55: kappa.fsm.v1.Job
+	(*Waiter)(nil),            // 56: kappa.fsm.v1.Waiter
+	(*Task)(nil),              // 57: kappa.fsm.v1.Task
+	(*JobEvent)(nil),          // 58: kappa.fsm.v1.JobEvent
+	(*JobHistory)(nil),        // 59: kappa.fsm.v1.JobHistory
+	(*Queue)(nil),             // 60: kappa.fsm.v1.Queue
+	(*Putter)(nil),            // 61: kappa.fsm.v1.Putter
+	(*Session)(nil),           // 62: kappa.fsm.v1.Session
+	(*SessionEntry)(nil),      // 63: kappa.fsm.v1.SessionEntry
+	(*Node)(nil),              // 64: kappa.fsm.v1.Node
+	(*State)(nil),             // 65: kappa.fsm.v1.State
 }
 var file_fsm_proto_depIdxs = []int32{
 	8,  // 0: kappa.fsm.v1.Entry.commands:type_name -> kappa.fsm.v1.Command
-	22, // 1: kappa.fsm.v1.Command.quotas:type_name -> kappa.fsm.v1.Quotas
-	21, // 2: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
-	23, // 3: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
-	24, // 4: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
-	26, // 5: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
-	37, // 6: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
-	38, // 7: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
-	17, // 8: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
-	18, // 9: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
-	19, // 10: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
-	15, // 11: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
-	16, // 12: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
-	13, // 13: kappa.fsm.v1.Command.set_cluster_version:type_name -> kappa.fsm.v1.SetClusterVersion
+	24, // 1: kappa.fsm.v1.Command.quotas:type_name -> kappa.fsm.v1.Quotas
+	23, // 2: kappa.fsm.v1.Command.submit_job:type_name -> kappa.fsm.v1.SubmitJob
+	25, // 3: kappa.fsm.v1.Command.launch:type_name -> kappa.fsm.v1.Launch
+	26, // 4: kappa.fsm.v1.Command.claim:type_name -> kappa.fsm.v1.Claim
+	28, // 5: kappa.fsm.v1.Command.call:type_name -> kappa.fsm.v1.TaskCall
+	39, // 6: kappa.fsm.v1.Command.park:type_name -> kappa.fsm.v1.Park
+	40, // 7: kappa.fsm.v1.Command.invocation_ended:type_name -> kappa.fsm.v1.InvocationEnded
+	19, // 8: kappa.fsm.v1.Command.cancel_job:type_name -> kappa.fsm.v1.CancelJob
+	20, // 9: kappa.fsm.v1.Command.set_node:type_name -> kappa.fsm.v1.SetNode
+	21, // 10: kappa.fsm.v1.Command.remove_node:type_name -> kappa.fsm.v1.RemoveNode
+	17, // 11: kappa.fsm.v1.Command.init_cluster:type_name -> kappa.fsm.v1.InitCluster
+	18, // 12: kappa.fsm.v1.Command.forget_job:type_name -> kappa.fsm.v1.ForgetJob
+	15, // 13: kappa.fsm.v1.Command.set_cluster_version:type_name -> kappa.fsm.v1.SetClusterVersion
 	9,  // 14: kappa.fsm.v1.Command.leader_changed:type_name -> kappa.fsm.v1.LeaderChanged
 	10, // 15: kappa.fsm.v1.Command.retry_job:type_name -> kappa.fsm.v1.RetryJob
-	14, // 16: kappa.fsm.v1.Command.set_drain:type_name -> kappa.fsm.v1.SetDrain
+	16, // 16: kappa.fsm.v1.Command.set_drain:type_name -> kappa.fsm.v1.SetDrain
 	11, // 17: kappa.fsm.v1.Command.set_keys:type_name -> kappa.fsm.v1.SetKeys
-	12, // 18: kappa.fsm.v1.SetKeys.checks:type_name -> kappa.fsm.v1.KeyCheck
-	25, // 19: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
-	30, // 20: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
-	32, // 21: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
-	33, // 22: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
-	34, // 23: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
-	35, // 24: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
-	36, // 25: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
-	27, // 26: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
-	28, // 27: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
-	29, // 28: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
-	20, // 29: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
-	31, // 30: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
-	20, // 31: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
-	20, // 32: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
-	25, // 33: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
-	0,  // 34: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
-	1,  // 35: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
-	39, // 36: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
-	50, // 37: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
-	43, // 38: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
-	51, // 39: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
-	41, // 40: kappa.fsm.v1.Result.retried:type_name -> kappa.fsm.v1.Retried
-	20, // 41: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
-	48, // 42: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
-	49, // 43: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
-	47, // 44: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
-	45, // 45: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
-	46, // 46: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
-	44, // 47: kappa.fsm.v1.Response.refused:type_name -> kappa.fsm.v1.Refused
-	1,  // 48: kappa.fsm.v1.Refused.code:type_name -> kappa.fsm.v1.ErrorCode
-	20, // 49: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
-	42, // 50: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
-	43, // 51: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
-	20, // 52: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
-	42, // 53: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
-	43, // 54: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
-	2,  // 55: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
-	20, // 56: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
-	4,  // 57: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
-	3,  // 58: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
-	43, // 59: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
-	20, // 60: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
-	54, // 61: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
-	20, // 62: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
-	52, // 63: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
-	6,  // 64: kappa.fsm.v1.Task.next_launch:type_name -> kappa.fsm.v1.LaunchReason
-	43, // 65: kappa.fsm.v1.Task.resume_response:type_name -> kappa.fsm.v1.Response
-	5,  // 66: kappa.fsm.v1.JobEvent.kind:type_name -> kappa.fsm.v1.EventKind
-	6,  // 67: kappa.fsm.v1.JobEvent.reason:type_name -> kappa.fsm.v1.LaunchReason
-	56, // 68: kappa.fsm.v1.JobHistory.events:type_name -> kappa.fsm.v1.JobEvent
-	20, // 69: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
-	59, // 70: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
-	20, // 71: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
-	61, // 72: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
-	40, // 73: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
-	53, // 74: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
-	55, // 75: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
-	60, // 76: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
-	62, // 77: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
-	58, // 78: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
-	57, // 79: kappa.fsm.v1.State.histories:type_name -> kappa.fsm.v1.JobHistory
-	12, // 80: kappa.fsm.v1.State.key_checks:type_name -> kappa.fsm.v1.KeyCheck
-	81, // [81:81] is the sub-list for method output_type
-	81, // [81:81] is the sub-list for method input_type
-	81, // [81:81] is the sub-list for extension type_name
-	81, // [81:81] is the sub-list for extension extendee
-	0,  // [0:81] is the sub-list for field type_name
+	13, // 18: kappa.fsm.v1.Command.set_store:type_name -> kappa.fsm.v1.SetStore
+	14, // 19: kappa.fsm.v1.Command.relaunch_all:type_name -> kappa.fsm.v1.RelaunchAll
+	12, // 20: kappa.fsm.v1.SetKeys.checks:type_name -> kappa.fsm.v1.KeyCheck
+	27, // 21: kappa.fsm.v1.TaskCall.ref:type_name -> kappa.fsm.v1.TaskRef
+	32, // 22: kappa.fsm.v1.TaskCall.spawn:type_name -> kappa.fsm.v1.Spawn
+	34, // 23: kappa.fsm.v1.TaskCall.wait:type_name -> kappa.fsm.v1.Wait
+	35, // 24: kappa.fsm.v1.TaskCall.checkpoint:type_name -> kappa.fsm.v1.Checkpoint
+	36, // 25: kappa.fsm.v1.TaskCall.yield:type_name -> kappa.fsm.v1.Yield
+	37, // 26: kappa.fsm.v1.TaskCall.exit:type_name -> kappa.fsm.v1.Exit
+	38, // 27: kappa.fsm.v1.TaskCall.fail:type_name -> kappa.fsm.v1.Fail
+	29, // 28: kappa.fsm.v1.TaskCall.create_queues:type_name -> kappa.fsm.v1.CreateQueues
+	30, // 29: kappa.fsm.v1.TaskCall.enqueue:type_name -> kappa.fsm.v1.Enqueue
+	31, // 30: kappa.fsm.v1.TaskCall.dequeue:type_name -> kappa.fsm.v1.Dequeue
+	22, // 31: kappa.fsm.v1.Enqueue.items:type_name -> kappa.fsm.v1.Value
+	33, // 32: kappa.fsm.v1.Spawn.children:type_name -> kappa.fsm.v1.Child
+	22, // 33: kappa.fsm.v1.Child.start:type_name -> kappa.fsm.v1.Value
+	22, // 34: kappa.fsm.v1.Exit.result:type_name -> kappa.fsm.v1.Value
+	27, // 35: kappa.fsm.v1.Park.ref:type_name -> kappa.fsm.v1.TaskRef
+	0,  // 36: kappa.fsm.v1.InvocationEnded.outcome:type_name -> kappa.fsm.v1.Outcome
+	1,  // 37: kappa.fsm.v1.Error.code:type_name -> kappa.fsm.v1.ErrorCode
+	41, // 38: kappa.fsm.v1.Result.error:type_name -> kappa.fsm.v1.Error
+	52, // 39: kappa.fsm.v1.Result.claim:type_name -> kappa.fsm.v1.ClaimGrant
+	45, // 40: kappa.fsm.v1.Result.response:type_name -> kappa.fsm.v1.Response
+	53, // 41: kappa.fsm.v1.Result.park:type_name -> kappa.fsm.v1.ParkOutcome
+	43, // 42: kappa.fsm.v1.Result.retried:type_name -> kappa.fsm.v1.Retried
+	22, // 43: kappa.fsm.v1.FutureResult.value:type_name -> kappa.fsm.v1.Value
+	50, // 44: kappa.fsm.v1.Response.spawned:type_name -> kappa.fsm.v1.Spawned
+	51, // 45: kappa.fsm.v1.Response.resolved:type_name -> kappa.fsm.v1.Resolved
+	49, // 46: kappa.fsm.v1.Response.blocked:type_name -> kappa.fsm.v1.Blocked
+	47, // 47: kappa.fsm.v1.Response.queues_created:type_name -> kappa.fsm.v1.QueuesCreated
+	48, // 48: kappa.fsm.v1.Response.dequeued:type_name -> kappa.fsm.v1.Dequeued
+	46, // 49: kappa.fsm.v1.Response.refused:type_name -> kappa.fsm.v1.Refused
+	1,  // 50: kappa.fsm.v1.Refused.code:type_name -> kappa.fsm.v1.ErrorCode
+	22, // 51: kappa.fsm.v1.Dequeued.item:type_name -> kappa.fsm.v1.Value
+	44, // 52: kappa.fsm.v1.Resolved.results:type_name -> kappa.fsm.v1.FutureResult
+	45, // 53: kappa.fsm.v1.ClaimGrant.last_response:type_name -> kappa.fsm.v1.Response
+	22, // 54: kappa.fsm.v1.ClaimGrant.start:type_name -> kappa.fsm.v1.Value
+	44, // 55: kappa.fsm.v1.ClaimGrant.awaited:type_name -> kappa.fsm.v1.FutureResult
+	45, // 56: kappa.fsm.v1.ParkOutcome.response:type_name -> kappa.fsm.v1.Response
+	2,  // 57: kappa.fsm.v1.Job.state:type_name -> kappa.fsm.v1.JobState
+	22, // 58: kappa.fsm.v1.Job.result:type_name -> kappa.fsm.v1.Value
+	4,  // 59: kappa.fsm.v1.Waiter.kind:type_name -> kappa.fsm.v1.WaitKind
+	3,  // 60: kappa.fsm.v1.Task.state:type_name -> kappa.fsm.v1.TaskState
+	45, // 61: kappa.fsm.v1.Task.last_response:type_name -> kappa.fsm.v1.Response
+	22, // 62: kappa.fsm.v1.Task.start:type_name -> kappa.fsm.v1.Value
+	56, // 63: kappa.fsm.v1.Task.waiters:type_name -> kappa.fsm.v1.Waiter
+	22, // 64: kappa.fsm.v1.Task.result:type_name -> kappa.fsm.v1.Value
+	54, // 65: kappa.fsm.v1.Task.audit:type_name -> kappa.fsm.v1.Applied
+	6,  // 66: kappa.fsm.v1.Task.next_launch:type_name -> kappa.fsm.v1.LaunchReason
+	45, // 67: kappa.fsm.v1.Task.resume_response:type_name -> kappa.fsm.v1.Response
+	5,  // 68: kappa.fsm.v1.JobEvent.kind:type_name -> kappa.fsm.v1.EventKind
+	6,  // 69: kappa.fsm.v1.JobEvent.reason:type_name -> kappa.fsm.v1.LaunchReason
+	58, // 70: kappa.fsm.v1.JobHistory.events:type_name -> kappa.fsm.v1.JobEvent
+	22, // 71: kappa.fsm.v1.Queue.items:type_name -> kappa.fsm.v1.Value
+	61, // 72: kappa.fsm.v1.Queue.putters:type_name -> kappa.fsm.v1.Putter
+	22, // 73: kappa.fsm.v1.Putter.items:type_name -> kappa.fsm.v1.Value
+	63, // 74: kappa.fsm.v1.Session.entries:type_name -> kappa.fsm.v1.SessionEntry
+	42, // 75: kappa.fsm.v1.SessionEntry.result:type_name -> kappa.fsm.v1.Result
+	55, // 76: kappa.fsm.v1.State.jobs:type_name -> kappa.fsm.v1.Job
+	57, // 77: kappa.fsm.v1.State.tasks:type_name -> kappa.fsm.v1.Task
+	62, // 78: kappa.fsm.v1.State.sessions:type_name -> kappa.fsm.v1.Session
+	64, // 79: kappa.fsm.v1.State.nodes:type_name -> kappa.fsm.v1.Node
+	60, // 80: kappa.fsm.v1.State.queues:type_name -> kappa.fsm.v1.Queue
+	59, // 81: kappa.fsm.v1.State.histories:type_name -> kappa.fsm.v1.JobHistory
+	12, // 82: kappa.fsm.v1.State.key_checks:type_name -> kappa.fsm.v1.KeyCheck
+	83, // [83:83] is the sub-list for method output_type
+	83, // [83:83] is the sub-list for method input_type
+	83, // [83:83] is the sub-list for extension type_name
+	83, // [83:83] is the sub-list for extension extendee
+	0,  // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_fsm_proto_init() }
@@ -6015,12 +6218,14 @@ func file_fsm_proto_init() {
 		(*Command_RetryJob)(nil),
 		(*Command_SetDrain)(nil),
 		(*Command_SetKeys)(nil),
+		(*Command_SetStore)(nil),
+		(*Command_RelaunchAll)(nil),
 	}
-	file_fsm_proto_msgTypes[13].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[15].OneofWrappers = []any{
 		(*Value_Inline)(nil),
 		(*Value_Key)(nil),
 	}
-	file_fsm_proto_msgTypes[19].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[21].OneofWrappers = []any{
 		(*TaskCall_Spawn)(nil),
 		(*TaskCall_Wait)(nil),
 		(*TaskCall_Checkpoint)(nil),
@@ -6031,7 +6236,7 @@ func file_fsm_proto_init() {
 		(*TaskCall_Enqueue)(nil),
 		(*TaskCall_Dequeue)(nil),
 	}
-	file_fsm_proto_msgTypes[33].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[35].OneofWrappers = []any{
 		(*Result_JobId)(nil),
 		(*Result_Claim)(nil),
 		(*Result_Response)(nil),
@@ -6039,7 +6244,7 @@ func file_fsm_proto_init() {
 		(*Result_Ignored)(nil),
 		(*Result_Retried)(nil),
 	}
-	file_fsm_proto_msgTypes[36].OneofWrappers = []any{
+	file_fsm_proto_msgTypes[38].OneofWrappers = []any{
 		(*Response_Ack)(nil),
 		(*Response_Spawned)(nil),
 		(*Response_Resolved)(nil),
@@ -6054,7 +6259,7 @@ func file_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_proto_rawDesc), len(file_fsm_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   57,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -42,6 +42,15 @@ func (c *Cluster) Wipe(n *Node) {
 	}
 }
 
+// StartAlone starts a node as a cluster of its own with the given flags
+// (--force-new-cluster, --restore FILE) in place of --bootstrap or --join.
+func (c *Cluster) StartAlone(n *Node, flags ...string) {
+	c.t.Helper()
+	if err := c.procs.StartAlone(n, flags...); err != nil {
+		c.t.Fatalf("starting %s alone: %v", n.ID, err)
+	}
+}
+
 // Log returns a node's log so far (for assertions and post-mortems).
 func (c *Cluster) Log(n *Node) string { return c.procs.Log(n) }
 

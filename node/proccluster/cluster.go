@@ -121,6 +121,7 @@ type Node struct {
 	join        string   // a member's API address; empty: bootstrap
 	extra       []string // from Options.Addrs
 	certs       string   // its certs dir ("" when insecure)
+	alone       []string // StartAlone's flags, in place of --bootstrap/--join
 }
 
 // Start starts the cluster: lambda-local (if asked), then the nodes one by
@@ -260,9 +261,12 @@ func (c *Cluster) serverArgs(n *Node) []string {
 	} else {
 		args = append(append(args, "--certs-dir", n.certs), c.pki.signing()...)
 	}
-	if n.join == "" {
+	switch {
+	case n.alone != nil:
+		args = append(args, n.alone...)
+	case n.join == "":
 		args = append(args, "--bootstrap")
-	} else {
+	default:
 		args = append(args, "--join", n.join)
 	}
 	if n.MetricsAddr != "" {
@@ -358,6 +362,18 @@ func (c *Cluster) WaitExit(n *Node, limit time.Duration) error { return n.proc.W
 
 // Reload sends SIGHUP to a node's process (as `systemctl reload` does).
 func (c *Cluster) Reload(n *Node) error { return n.proc.SignalMain(syscall.SIGHUP) }
+
+// StartAlone kills a node if it runs and starts it as a cluster of its own:
+// with the given flags (--force-new-cluster, --restore FILE) in place of
+// --bootstrap or --join. Later restarts use its usual command line, which
+// bootstraps (a node with Raft state ignores --bootstrap); a wiped node
+// joins whichever node Wipe names, so start the others after Wipe.
+func (c *Cluster) StartAlone(n *Node, flags ...string) error {
+	n.proc.Kill()
+	n.alone, n.join = append([]string{}, flags...), ""
+	defer func() { n.alone = nil }()
+	return c.startNode(n)
+}
 
 // Wipe kills a node and deletes its data dir; Restart then makes it join
 // again as a new, empty member (it catches up by snapshot).

@@ -50,6 +50,11 @@ func TestCommandLines(t *testing.T) {
 	if slices.Contains(args, "--bootstrap") || !strings.Contains(strings.Join(args, " "), "--join an2") {
 		t.Errorf("a wiped node must join, not bootstrap: %v", args)
 	}
+	c.Nodes[1].alone = []string{"--force-new-cluster"}
+	if args := strings.Join(c.serverArgs(c.Nodes[1]), " "); !strings.Contains(args, "--force-new-cluster") || strings.Contains(args, "--join") {
+		t.Errorf("a node started alone has no --join: %s", args)
+	}
+	c.Nodes[1].alone = nil
 	// startNode runs the wrapped command line; a binary that does not
 	// exist is an error naming the node.
 	err := c.startNode(c.Nodes[1])

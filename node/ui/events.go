@@ -22,6 +22,7 @@ var LaunchReasons = map[string]string{
 	"not_started":    "after its lambda could not be started",
 	"returned":       "after its lambda returned early",
 	"retry":          "for a retry of the job",
+	"new_timeline":   "after a restore or a recovery from lost quorum",
 }
 
 // DescribeEvent says what an event means, in a few words.
@@ -64,6 +65,8 @@ func DescribeEvent(e *wire.JobEvent) string {
 		return "job cancelled: " + strings.TrimPrefix(e.GetDetail(), "cancelled: ")
 	case "retried":
 		return withDetail("job retried")
+	case "new_timeline":
+		return fmt.Sprintf("new timeline, %d running tasks relaunched: %s", e.GetCount(), e.GetDetail())
 	}
 	return withDetail(e.GetKind())
 }

@@ -984,6 +984,300 @@ func (x *ProbeResponse) GetLeaderLoopsReady() bool {
 	return false
 }
 
+type BackupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// hold_gc_ms pauses the leader's garbage collection of the checkpoint
+	// store for this long, so a copy of the store made meanwhile still holds
+	// every key the backup references.
+	HoldGcMs      int64 `protobuf:"varint,1,opt,name=hold_gc_ms,json=holdGcMs,proto3" json:"hold_gc_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRequest) Reset() {
+	*x = BackupRequest{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRequest) ProtoMessage() {}
+
+func (x *BackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
+func (*BackupRequest) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *BackupRequest) GetHoldGcMs() int64 {
+	if x != nil {
+		return x.HoldGcMs
+	}
+	return 0
+}
+
+// BackupHeader describes the state a backup holds.
+type BackupHeader struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ClusterId string                 `protobuf:"bytes,1,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	// index is the Raft index the state was read at; term the leader's.
+	Index uint64 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	Term  uint64 `protobuf:"varint,3,opt,name=term,proto3" json:"term,omitempty"`
+	// state_hash is the FSM's state hash at index (hex sha256).
+	StateHash string `protobuf:"bytes,4,opt,name=state_hash,json=stateHash,proto3" json:"state_hash,omitempty"`
+	// snapshot_version: the layout of the state's bytes; command_version:
+	// the cluster's command version in the state.
+	SnapshotVersion uint32 `protobuf:"varint,5,opt,name=snapshot_version,json=snapshotVersion,proto3" json:"snapshot_version,omitempty"`
+	CommandVersion  uint32 `protobuf:"varint,6,opt,name=command_version,json=commandVersion,proto3" json:"command_version,omitempty"`
+	// The leader's build.
+	KappaVersion  string `protobuf:"bytes,7,opt,name=kappa_version,json=kappaVersion,proto3" json:"kappa_version,omitempty"`
+	KappaCommit   string `protobuf:"bytes,8,opt,name=kappa_commit,json=kappaCommit,proto3" json:"kappa_commit,omitempty"`
+	LeaderId      string `protobuf:"bytes,9,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	CreatedUnixMs int64  `protobuf:"varint,10,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
+	// size is the number of state bytes that follow.
+	Size uint64 `protobuf:"varint,11,opt,name=size,proto3" json:"size,omitempty"`
+	// The cluster's checkpoint store (without secrets) and what the state
+	// holds, for operators.
+	Store         string `protobuf:"bytes,12,opt,name=store,proto3" json:"store,omitempty"`
+	Jobs          uint64 `protobuf:"varint,13,opt,name=jobs,proto3" json:"jobs,omitempty"`
+	RunningJobs   uint64 `protobuf:"varint,14,opt,name=running_jobs,json=runningJobs,proto3" json:"running_jobs,omitempty"`
+	Tasks         uint64 `protobuf:"varint,15,opt,name=tasks,proto3" json:"tasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupHeader) Reset() {
+	*x = BackupHeader{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupHeader) ProtoMessage() {}
+
+func (x *BackupHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupHeader.ProtoReflect.Descriptor instead.
+func (*BackupHeader) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *BackupHeader) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+func (x *BackupHeader) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *BackupHeader) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *BackupHeader) GetStateHash() string {
+	if x != nil {
+		return x.StateHash
+	}
+	return ""
+}
+
+func (x *BackupHeader) GetSnapshotVersion() uint32 {
+	if x != nil {
+		return x.SnapshotVersion
+	}
+	return 0
+}
+
+func (x *BackupHeader) GetCommandVersion() uint32 {
+	if x != nil {
+		return x.CommandVersion
+	}
+	return 0
+}
+
+func (x *BackupHeader) GetKappaVersion() string {
+	if x != nil {
+		return x.KappaVersion
+	}
+	return ""
+}
+
+func (x *BackupHeader) GetKappaCommit() string {
+	if x != nil {
+		return x.KappaCommit
+	}
+	return ""
+}
+
+func (x *BackupHeader) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+func (x *BackupHeader) GetCreatedUnixMs() int64 {
+	if x != nil {
+		return x.CreatedUnixMs
+	}
+	return 0
+}
+
+func (x *BackupHeader) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *BackupHeader) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *BackupHeader) GetJobs() uint64 {
+	if x != nil {
+		return x.Jobs
+	}
+	return 0
+}
+
+func (x *BackupHeader) GetRunningJobs() uint64 {
+	if x != nil {
+		return x.RunningJobs
+	}
+	return 0
+}
+
+func (x *BackupHeader) GetTasks() uint64 {
+	if x != nil {
+		return x.Tasks
+	}
+	return 0
+}
+
+type BackupChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*BackupChunk_Header
+	//	*BackupChunk_Data
+	Part          isBackupChunk_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupChunk) Reset() {
+	*x = BackupChunk{}
+	mi := &file_kappa_v1_admin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupChunk) ProtoMessage() {}
+
+func (x *BackupChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_kappa_v1_admin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
+func (*BackupChunk) Descriptor() ([]byte, []int) {
+	return file_kappa_v1_admin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BackupChunk) GetPart() isBackupChunk_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *BackupChunk) GetHeader() *BackupHeader {
+	if x != nil {
+		if x, ok := x.Part.(*BackupChunk_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *BackupChunk) GetData() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*BackupChunk_Data); ok {
+			return x.Data
+		}
+	}
+	return nil
+}
+
+type isBackupChunk_Part interface {
+	isBackupChunk_Part()
+}
+
+type BackupChunk_Header struct {
+	Header *BackupHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type BackupChunk_Data struct {
+	Data []byte `protobuf:"bytes,2,opt,name=data,proto3,oneof"`
+}
+
+func (*BackupChunk_Header) isBackupChunk_Part() {}
+
+func (*BackupChunk_Data) isBackupChunk_Part() {}
+
 var File_kappa_v1_admin_proto protoreflect.FileDescriptor
 
 const file_kappa_v1_admin_proto_rawDesc = "" +
@@ -1042,14 +1336,40 @@ const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\x04term\x18\x03 \x01(\x04R\x04term\x12\x18\n" +
 	"\arunning\x18\x04 \x01(\rR\arunning\x12\x1c\n" +
 	"\tconfirmed\x18\x05 \x01(\rR\tconfirmed\x12,\n" +
-	"\x12leader_loops_ready\x18\x06 \x01(\bR\x10leaderLoopsReady*w\n" +
+	"\x12leader_loops_ready\x18\x06 \x01(\bR\x10leaderLoopsReady\"-\n" +
+	"\rBackupRequest\x12\x1c\n" +
+	"\n" +
+	"hold_gc_ms\x18\x01 \x01(\x03R\bholdGcMs\"\xce\x03\n" +
+	"\fBackupHeader\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\x01 \x01(\tR\tclusterId\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x04R\x05index\x12\x12\n" +
+	"\x04term\x18\x03 \x01(\x04R\x04term\x12\x1d\n" +
+	"\n" +
+	"state_hash\x18\x04 \x01(\tR\tstateHash\x12)\n" +
+	"\x10snapshot_version\x18\x05 \x01(\rR\x0fsnapshotVersion\x12'\n" +
+	"\x0fcommand_version\x18\x06 \x01(\rR\x0ecommandVersion\x12#\n" +
+	"\rkappa_version\x18\a \x01(\tR\fkappaVersion\x12!\n" +
+	"\fkappa_commit\x18\b \x01(\tR\vkappaCommit\x12\x1b\n" +
+	"\tleader_id\x18\t \x01(\tR\bleaderId\x12&\n" +
+	"\x0fcreated_unix_ms\x18\n" +
+	" \x01(\x03R\rcreatedUnixMs\x12\x12\n" +
+	"\x04size\x18\v \x01(\x04R\x04size\x12\x14\n" +
+	"\x05store\x18\f \x01(\tR\x05store\x12\x12\n" +
+	"\x04jobs\x18\r \x01(\x04R\x04jobs\x12!\n" +
+	"\frunning_jobs\x18\x0e \x01(\x04R\vrunningJobs\x12\x14\n" +
+	"\x05tasks\x18\x0f \x01(\x04R\x05tasks\"]\n" +
+	"\vBackupChunk\x120\n" +
+	"\x06header\x18\x01 \x01(\v2\x16.kappa.v1.BackupHeaderH\x00R\x06header\x12\x14\n" +
+	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x06\n" +
+	"\x04part*w\n" +
 	"\x05Fault\x12\x15\n" +
 	"\x11FAULT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fFAULT_STEP_DOWN\x10\x01\x12\x0e\n" +
 	"\n" +
 	"FAULT_EXIT\x10\x02\x12\x1a\n" +
 	"\x16FAULT_KILL_INVOCATIONS\x10\x03\x12\x16\n" +
-	"\x12FAULT_PAUSE_LEADER\x10\x042\xd3\x03\n" +
+	"\x12FAULT_PAUSE_LEADER\x10\x042\x8f\x04\n" +
 	"\fAdminService\x125\n" +
 	"\x04Join\x12\x15.kappa.v1.JoinRequest\x1a\x16.kappa.v1.JoinResponse\x12;\n" +
 	"\x06Remove\x12\x17.kappa.v1.RemoveRequest\x1a\x18.kappa.v1.RemoveResponse\x12S\n" +
@@ -1057,7 +1377,8 @@ const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\aMembers\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponse\x128\n" +
 	"\x05Drain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12:\n" +
 	"\aUndrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12D\n" +
-	"\tRotateKey\x12\x1a.kappa.v1.RotateKeyRequest\x1a\x1b.kappa.v1.RotateKeyResponse2\x94\x01\n" +
+	"\tRotateKey\x12\x1a.kappa.v1.RotateKeyRequest\x1a\x1b.kappa.v1.RotateKeyResponse\x12:\n" +
+	"\x06Backup\x12\x17.kappa.v1.BackupRequest\x1a\x15.kappa.v1.BackupChunk0\x012\x94\x01\n" +
 	"\fDrillService\x12J\n" +
 	"\vInjectFault\x12\x1c.kappa.v1.InjectFaultRequest\x1a\x1d.kappa.v1.InjectFaultResponse\x128\n" +
 	"\x05Probe\x12\x16.kappa.v1.ProbeRequest\x1a\x17.kappa.v1.ProbeResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3"
@@ -1075,7 +1396,7 @@ func file_kappa_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_kappa_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kappa_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_kappa_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_kappa_v1_admin_proto_goTypes = []any{
 	(Fault)(0),                     // 0: kappa.v1.Fault
 	(*RotateKeyRequest)(nil),       // 1: kappa.v1.RotateKeyRequest
@@ -1095,35 +1416,41 @@ var file_kappa_v1_admin_proto_goTypes = []any{
 	(*InjectFaultResponse)(nil),    // 15: kappa.v1.InjectFaultResponse
 	(*ProbeRequest)(nil),           // 16: kappa.v1.ProbeRequest
 	(*ProbeResponse)(nil),          // 17: kappa.v1.ProbeResponse
-	(*KeyFingerprint)(nil),         // 18: kappa.v1.KeyFingerprint
+	(*BackupRequest)(nil),          // 18: kappa.v1.BackupRequest
+	(*BackupHeader)(nil),           // 19: kappa.v1.BackupHeader
+	(*BackupChunk)(nil),            // 20: kappa.v1.BackupChunk
+	(*KeyFingerprint)(nil),         // 21: kappa.v1.KeyFingerprint
 }
 var file_kappa_v1_admin_proto_depIdxs = []int32{
-	18, // 0: kappa.v1.JoinRequest.keys:type_name -> kappa.v1.KeyFingerprint
+	21, // 0: kappa.v1.JoinRequest.keys:type_name -> kappa.v1.KeyFingerprint
 	10, // 1: kappa.v1.MembersResponse.members:type_name -> kappa.v1.Member
 	0,  // 2: kappa.v1.InjectFaultRequest.fault:type_name -> kappa.v1.Fault
-	3,  // 3: kappa.v1.AdminService.Join:input_type -> kappa.v1.JoinRequest
-	5,  // 4: kappa.v1.AdminService.Remove:input_type -> kappa.v1.RemoveRequest
-	7,  // 5: kappa.v1.AdminService.TransferLeader:input_type -> kappa.v1.TransferLeaderRequest
-	9,  // 6: kappa.v1.AdminService.Members:input_type -> kappa.v1.MembersRequest
-	12, // 7: kappa.v1.AdminService.Drain:input_type -> kappa.v1.DrainRequest
-	12, // 8: kappa.v1.AdminService.Undrain:input_type -> kappa.v1.DrainRequest
-	1,  // 9: kappa.v1.AdminService.RotateKey:input_type -> kappa.v1.RotateKeyRequest
-	14, // 10: kappa.v1.DrillService.InjectFault:input_type -> kappa.v1.InjectFaultRequest
-	16, // 11: kappa.v1.DrillService.Probe:input_type -> kappa.v1.ProbeRequest
-	4,  // 12: kappa.v1.AdminService.Join:output_type -> kappa.v1.JoinResponse
-	6,  // 13: kappa.v1.AdminService.Remove:output_type -> kappa.v1.RemoveResponse
-	8,  // 14: kappa.v1.AdminService.TransferLeader:output_type -> kappa.v1.TransferLeaderResponse
-	11, // 15: kappa.v1.AdminService.Members:output_type -> kappa.v1.MembersResponse
-	13, // 16: kappa.v1.AdminService.Drain:output_type -> kappa.v1.DrainResponse
-	13, // 17: kappa.v1.AdminService.Undrain:output_type -> kappa.v1.DrainResponse
-	2,  // 18: kappa.v1.AdminService.RotateKey:output_type -> kappa.v1.RotateKeyResponse
-	15, // 19: kappa.v1.DrillService.InjectFault:output_type -> kappa.v1.InjectFaultResponse
-	17, // 20: kappa.v1.DrillService.Probe:output_type -> kappa.v1.ProbeResponse
-	12, // [12:21] is the sub-list for method output_type
-	3,  // [3:12] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	19, // 3: kappa.v1.BackupChunk.header:type_name -> kappa.v1.BackupHeader
+	3,  // 4: kappa.v1.AdminService.Join:input_type -> kappa.v1.JoinRequest
+	5,  // 5: kappa.v1.AdminService.Remove:input_type -> kappa.v1.RemoveRequest
+	7,  // 6: kappa.v1.AdminService.TransferLeader:input_type -> kappa.v1.TransferLeaderRequest
+	9,  // 7: kappa.v1.AdminService.Members:input_type -> kappa.v1.MembersRequest
+	12, // 8: kappa.v1.AdminService.Drain:input_type -> kappa.v1.DrainRequest
+	12, // 9: kappa.v1.AdminService.Undrain:input_type -> kappa.v1.DrainRequest
+	1,  // 10: kappa.v1.AdminService.RotateKey:input_type -> kappa.v1.RotateKeyRequest
+	18, // 11: kappa.v1.AdminService.Backup:input_type -> kappa.v1.BackupRequest
+	14, // 12: kappa.v1.DrillService.InjectFault:input_type -> kappa.v1.InjectFaultRequest
+	16, // 13: kappa.v1.DrillService.Probe:input_type -> kappa.v1.ProbeRequest
+	4,  // 14: kappa.v1.AdminService.Join:output_type -> kappa.v1.JoinResponse
+	6,  // 15: kappa.v1.AdminService.Remove:output_type -> kappa.v1.RemoveResponse
+	8,  // 16: kappa.v1.AdminService.TransferLeader:output_type -> kappa.v1.TransferLeaderResponse
+	11, // 17: kappa.v1.AdminService.Members:output_type -> kappa.v1.MembersResponse
+	13, // 18: kappa.v1.AdminService.Drain:output_type -> kappa.v1.DrainResponse
+	13, // 19: kappa.v1.AdminService.Undrain:output_type -> kappa.v1.DrainResponse
+	2,  // 20: kappa.v1.AdminService.RotateKey:output_type -> kappa.v1.RotateKeyResponse
+	20, // 21: kappa.v1.AdminService.Backup:output_type -> kappa.v1.BackupChunk
+	15, // 22: kappa.v1.DrillService.InjectFault:output_type -> kappa.v1.InjectFaultResponse
+	17, // 23: kappa.v1.DrillService.Probe:output_type -> kappa.v1.ProbeResponse
+	14, // [14:24] is the sub-list for method output_type
+	4,  // [4:14] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_kappa_v1_admin_proto_init() }
@@ -1132,13 +1459,17 @@ func file_kappa_v1_admin_proto_init() {
 		return
 	}
 	file_kappa_v1_client_proto_init()
+	file_kappa_v1_admin_proto_msgTypes[19].OneofWrappers = []any{
+		(*BackupChunk_Header)(nil),
+		(*BackupChunk_Data)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kappa_v1_admin_proto_rawDesc), len(file_kappa_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

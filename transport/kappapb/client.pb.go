@@ -1386,9 +1386,16 @@ type ClusterStatusResponse struct {
 	// key_id is the cluster's current key id ("" below command version 2);
 	// keys are the key ids this node's key file holds, with their public
 	// fingerprints; key_error says why the file does not load, if it does not.
-	KeyId         string            `protobuf:"bytes,80,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	Keys          []*KeyFingerprint `protobuf:"bytes,81,rep,name=keys,proto3" json:"keys,omitempty"`
-	KeyError      string            `protobuf:"bytes,82,opt,name=key_error,json=keyError,proto3" json:"key_error,omitempty"`
+	KeyId    string            `protobuf:"bytes,80,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Keys     []*KeyFingerprint `protobuf:"bytes,81,rep,name=keys,proto3" json:"keys,omitempty"`
+	KeyError string            `protobuf:"bytes,82,opt,name=key_error,json=keyError,proto3" json:"key_error,omitempty"`
+	// last_log_index is the last entry in this node's Raft log (applied or
+	// not): a node without a leader cannot tell whether more was committed.
+	LastLogIndex uint64 `protobuf:"varint,30,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
+	// store is this node's checkpoint store (its URL without secrets);
+	// per_node_store: the default directory inside its own data dir.
+	Store         string `protobuf:"bytes,31,opt,name=store,proto3" json:"store,omitempty"`
+	PerNodeStore  bool   `protobuf:"varint,32,opt,name=per_node_store,json=perNodeStore,proto3" json:"per_node_store,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1575,6 +1582,27 @@ func (x *ClusterStatusResponse) GetKeyError() string {
 		return x.KeyError
 	}
 	return ""
+}
+
+func (x *ClusterStatusResponse) GetLastLogIndex() uint64 {
+	if x != nil {
+		return x.LastLogIndex
+	}
+	return 0
+}
+
+func (x *ClusterStatusResponse) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *ClusterStatusResponse) GetPerNodeStore() bool {
+	if x != nil {
+		return x.PerNodeStore
+	}
+	return false
 }
 
 // KeyFingerprint names a key by id and its public fingerprint,
@@ -2507,7 +2535,7 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\x0eJobResultChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x04R\x05total\"\x16\n" +
-	"\x14ClusterStatusRequest\"\xf0\x05\n" +
+	"\x14ClusterStatusRequest\"\xd2\x06\n" +
 	"\x15ClusterStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\tleader_id\x18\x02 \x01(\tR\bleaderId\x12&\n" +
@@ -2534,7 +2562,10 @@ const file_kappa_v1_client_proto_rawDesc = "" +
 	"\fdisk_message\x18\x13 \x01(\tR\vdiskMessage\x12\x15\n" +
 	"\x06key_id\x18P \x01(\tR\x05keyId\x12,\n" +
 	"\x04keys\x18Q \x03(\v2\x18.kappa.v1.KeyFingerprintR\x04keys\x12\x1b\n" +
-	"\tkey_error\x18R \x01(\tR\bkeyError\"B\n" +
+	"\tkey_error\x18R \x01(\tR\bkeyError\x12$\n" +
+	"\x0elast_log_index\x18\x1e \x01(\x04R\flastLogIndex\x12\x14\n" +
+	"\x05store\x18\x1f \x01(\tR\x05store\x12$\n" +
+	"\x0eper_node_store\x18  \x01(\bR\fperNodeStore\"B\n" +
 	"\x0eKeyFingerprint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\"\xb6\x01\n" +

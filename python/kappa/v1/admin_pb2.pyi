@@ -156,3 +156,51 @@ class ProbeResponse(_message.Message):
     confirmed: int
     leader_loops_ready: bool
     def __init__(self, node_id: _Optional[str] = ..., leader: _Optional[bool] = ..., term: _Optional[int] = ..., running: _Optional[int] = ..., confirmed: _Optional[int] = ..., leader_loops_ready: _Optional[bool] = ...) -> None: ...
+
+class BackupRequest(_message.Message):
+    __slots__ = ("hold_gc_ms",)
+    HOLD_GC_MS_FIELD_NUMBER: _ClassVar[int]
+    hold_gc_ms: int
+    def __init__(self, hold_gc_ms: _Optional[int] = ...) -> None: ...
+
+class BackupHeader(_message.Message):
+    __slots__ = ("cluster_id", "index", "term", "state_hash", "snapshot_version", "command_version", "kappa_version", "kappa_commit", "leader_id", "created_unix_ms", "size", "store", "jobs", "running_jobs", "tasks")
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TERM_FIELD_NUMBER: _ClassVar[int]
+    STATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KAPPA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KAPPA_COMMIT_FIELD_NUMBER: _ClassVar[int]
+    LEADER_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_JOBS_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    cluster_id: str
+    index: int
+    term: int
+    state_hash: str
+    snapshot_version: int
+    command_version: int
+    kappa_version: str
+    kappa_commit: str
+    leader_id: str
+    created_unix_ms: int
+    size: int
+    store: str
+    jobs: int
+    running_jobs: int
+    tasks: int
+    def __init__(self, cluster_id: _Optional[str] = ..., index: _Optional[int] = ..., term: _Optional[int] = ..., state_hash: _Optional[str] = ..., snapshot_version: _Optional[int] = ..., command_version: _Optional[int] = ..., kappa_version: _Optional[str] = ..., kappa_commit: _Optional[str] = ..., leader_id: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., size: _Optional[int] = ..., store: _Optional[str] = ..., jobs: _Optional[int] = ..., running_jobs: _Optional[int] = ..., tasks: _Optional[int] = ...) -> None: ...
+
+class BackupChunk(_message.Message):
+    __slots__ = ("header", "data")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    header: BackupHeader
+    data: bytes
+    def __init__(self, header: _Optional[_Union[BackupHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...

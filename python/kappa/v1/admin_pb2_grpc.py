@@ -69,6 +69,11 @@ class AdminServiceStub:
                 request_serializer=kappa_dot_v1_dot_admin__pb2.RotateKeyRequest.SerializeToString,
                 response_deserializer=kappa_dot_v1_dot_admin__pb2.RotateKeyResponse.FromString,
                 _registered_method=True)
+        self.Backup = channel.unary_stream(
+                '/kappa.v1.AdminService/Backup',
+                request_serializer=kappa_dot_v1_dot_admin__pb2.BackupRequest.SerializeToString,
+                response_deserializer=kappa_dot_v1_dot_admin__pb2.BackupChunk.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -127,6 +132,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Backup(self, request, context):
+        """Backup streams a consistent copy of the replicated state, read at an
+        applied index after a read-index check (leader only): a header, then
+        the state's bytes in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +178,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RotateKey,
                     request_deserializer=kappa_dot_v1_dot_admin__pb2.RotateKeyRequest.FromString,
                     response_serializer=kappa_dot_v1_dot_admin__pb2.RotateKeyResponse.SerializeToString,
+            ),
+            'Backup': grpc.unary_stream_rpc_method_handler(
+                    servicer.Backup,
+                    request_deserializer=kappa_dot_v1_dot_admin__pb2.BackupRequest.FromString,
+                    response_serializer=kappa_dot_v1_dot_admin__pb2.BackupChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +374,33 @@ class AdminService:
             '/kappa.v1.AdminService/RotateKey',
             kappa_dot_v1_dot_admin__pb2.RotateKeyRequest.SerializeToString,
             kappa_dot_v1_dot_admin__pb2.RotateKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Backup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kappa.v1.AdminService/Backup',
+            kappa_dot_v1_dot_admin__pb2.BackupRequest.SerializeToString,
+            kappa_dot_v1_dot_admin__pb2.BackupChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -249,7 +249,7 @@ class ClusterStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ClusterStatusResponse(_message.Message):
-    __slots__ = ("node_id", "leader_id", "leader_api_addr", "raft_state", "term", "applied_index", "commit_index", "state_hash", "jobs", "tasks", "cluster_id", "api_addr", "last_contact_ms", "raft_applied_index", "version", "cluster_command_version", "insecure", "disk_full", "disk_message", "key_id", "keys", "key_error")
+    __slots__ = ("node_id", "leader_id", "leader_api_addr", "raft_state", "term", "applied_index", "commit_index", "state_hash", "jobs", "tasks", "cluster_id", "api_addr", "last_contact_ms", "raft_applied_index", "version", "cluster_command_version", "insecure", "disk_full", "disk_message", "key_id", "keys", "key_error", "last_log_index", "store", "per_node_store")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     LEADER_ID_FIELD_NUMBER: _ClassVar[int]
     LEADER_API_ADDR_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +272,9 @@ class ClusterStatusResponse(_message.Message):
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     KEY_ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
+    PER_NODE_STORE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     leader_id: str
     leader_api_addr: str
@@ -294,7 +297,10 @@ class ClusterStatusResponse(_message.Message):
     key_id: str
     keys: _containers.RepeatedCompositeFieldContainer[KeyFingerprint]
     key_error: str
-    def __init__(self, node_id: _Optional[str] = ..., leader_id: _Optional[str] = ..., leader_api_addr: _Optional[str] = ..., raft_state: _Optional[str] = ..., term: _Optional[int] = ..., applied_index: _Optional[int] = ..., commit_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., jobs: _Optional[int] = ..., tasks: _Optional[int] = ..., cluster_id: _Optional[str] = ..., api_addr: _Optional[str] = ..., last_contact_ms: _Optional[int] = ..., raft_applied_index: _Optional[int] = ..., version: _Optional[_Union[VersionInfo, _Mapping]] = ..., cluster_command_version: _Optional[int] = ..., insecure: _Optional[bool] = ..., disk_full: _Optional[bool] = ..., disk_message: _Optional[str] = ..., key_id: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[KeyFingerprint, _Mapping]]] = ..., key_error: _Optional[str] = ...) -> None: ...
+    last_log_index: int
+    store: str
+    per_node_store: bool
+    def __init__(self, node_id: _Optional[str] = ..., leader_id: _Optional[str] = ..., leader_api_addr: _Optional[str] = ..., raft_state: _Optional[str] = ..., term: _Optional[int] = ..., applied_index: _Optional[int] = ..., commit_index: _Optional[int] = ..., state_hash: _Optional[str] = ..., jobs: _Optional[int] = ..., tasks: _Optional[int] = ..., cluster_id: _Optional[str] = ..., api_addr: _Optional[str] = ..., last_contact_ms: _Optional[int] = ..., raft_applied_index: _Optional[int] = ..., version: _Optional[_Union[VersionInfo, _Mapping]] = ..., cluster_command_version: _Optional[int] = ..., insecure: _Optional[bool] = ..., disk_full: _Optional[bool] = ..., disk_message: _Optional[str] = ..., key_id: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[KeyFingerprint, _Mapping]]] = ..., key_error: _Optional[str] = ..., last_log_index: _Optional[int] = ..., store: _Optional[str] = ..., per_node_store: _Optional[bool] = ...) -> None: ...
 
 class KeyFingerprint(_message.Message):
     __slots__ = ("id", "fingerprint")
