@@ -16,6 +16,7 @@
 #   ONLY=a,b      only these parts: fanout, steps, rpc, failover
 #   KAPPA_ONLY=1  no peers at all (what the test runs)
 #   INSTALL_ONLY=1  install the peers and stop
+#   KAPPA_BIN=path  use this kappa binary (and $PYTHON, else python3) instead of make build
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,6 +25,7 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-v1.5.1}"
 PYPI_PEERS="${PYPI_PEERS:-ray==2.60.0 lithops==3.8.0 temporalio==1.35.0}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
+[ -n "${KAPPA_BIN:-}" ] && PY="${PYTHON:-python3}"
 mkdir -p "$PEERS/bin" "$PEERS/status"
 
 # unavailable NAME REASON: recorded for the driver's table.
@@ -77,7 +79,10 @@ install_pypi() {
 	done
 }
 
-make -C "$ROOT" -s build python >&2 || exit 1
+KAPPA="${KAPPA_BIN:-$ROOT/bin/kappa}"
+if [ -z "${KAPPA_BIN:-}" ]; then
+	make -C "$ROOT" -s build python >&2 || exit 1
+fi
 if [ -z "${KAPPA_ONLY:-}" ]; then
 	echo "bench-peers: installing peers into $PEERS (first run: several minutes)" >&2
 	install_etcd
@@ -86,5 +91,6 @@ if [ -z "${KAPPA_ONLY:-}" ]; then
 	[ -x "$PEERS/venv/bin/python" ] && PY="$PEERS/venv/bin/python"
 	[ -n "${INSTALL_ONLY:-}" ] && exit 0
 fi
-export PATH="$ROOT/.venv/bin:$PATH"
-exec nice -n 5 "$PY" "$ROOT/scripts/bench_peers.py" --kappa "$ROOT/bin/kappa" --peers "$PEERS" "$@"
+# Kappa's workers run the python3 found first on PATH: the project's venv.
+[ -d "$ROOT/.venv/bin" ] && export PATH="$ROOT/.venv/bin:$PATH"
+exec nice -n 5 "$PY" "$ROOT/scripts/bench_peers.py" --kappa "$KAPPA" --peers "$PEERS" "$@"
