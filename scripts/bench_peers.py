@@ -24,7 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from peers_children import CHILDREN, percentile  # noqa: E402
+from peers_children import percentile  # noqa: E402
 
 FANOUT_PROGRAM = '''
 import time
@@ -60,10 +60,17 @@ def handler(event, context):
 '''
 
 
+# Why a Temporal variant may stall (see docs/benchmarks.md).
+TEMPORAL_STALLS = {
+    "local": "local activity results are recorded in the workflow task that ran them: 500 results of 10 KB "
+             "overrun what one workflow task completion may carry",
+}
+
+
 class Bench:
     def __init__(self, args):
         self.a = args
-        self.rows = []  # (work, system, text, kappa-advantage or None, note)
+        self.rows = []  # dicts, see add
         self.tmp = tempfile.mkdtemp(prefix="kappa-peers-")
         for name, src in (("fanout.py", FANOUT_PROGRAM), ("steps.py", STEPS_PROGRAM)):
             with open(os.path.join(self.tmp, name), "w") as f:
@@ -84,8 +91,11 @@ class Bench:
                 return f.read().strip()
         return None
 
-    def add(self, work, system, text, advantage=None, note=""):
-        self.rows.append((work, system, text, advantage, note))
+    def add(self, work, system, text, value=None, note="", ref=False, higher=False):
+        """One result. `value` is what the ratio compares (lower is better
+        unless `higher`); `ref` marks Kappa's result the others compare to."""
+        self.rows.append({"work": work, "system": system, "text": text, "value": value, "note": note, "ref": ref,
+                          "higher": higher})
         self.log(f"{work} | {system} | {text} | {note}")
 
     # --- Kappa ---------------------------------------------------------
@@ -133,20 +143,27 @@ class Bench:
 
     def child(self, kind, *args, timeout=3600):
         cmd = [sys.executable, os.path.join(HERE, "peers_children.py"), kind, *map(str, args)]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                           env={**os.environ, "KAPPA_PEERS": self.a.peers,
-                                # Lithops's localhost runner starts `python` from PATH: the peers' venv's.
-                                "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]})
+        env = {**os.environ, "KAPPA_PEERS": self.a.peers,
+               # Lithops's localhost runner starts `python` from PATH: the peers' venv's.
+               "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+        # A session of its own: on a time-out its servers (Temporal's) go with it.
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise
         if p.returncode != 0:
-            raise RuntimeError(f"{kind} failed: {p.stderr[-1500:]}")
-        return json.loads(p.stdout.strip().splitlines()[-1])
+            raise RuntimeError(f"{kind} failed: {err[-1500:]}")
+        return json.loads(out.strip().splitlines()[-1])
 
     # --- fan-out ---------------------------------------------------------
 
     def fanout(self):
         for n in self.a.sizes:
             work = f"fan-out/fan-in of {n:,} trivial tasks"
-            ref = None
             for rnd in range(self.a.rounds):
                 # Kappa first on even rounds, peers first on odd ones.
                 order = ["kappa", "peers"] if rnd % 2 == 0 else ["peers", "kappa"]
@@ -154,11 +171,11 @@ class Bench:
                     if part == "kappa":
                         res, wall = self.kappa_run("fanout.py", {"n": n})
                         assert res["sum"] == n * (n - 1) // 2, res
-                        ref = ref or res["seconds"]
-                        self.add(work, "Kappa, embedded default", f"{res['seconds']:.2f} s in the job",
+                        self.add(work, "Kappa, embedded default", f"{res['seconds']:.2f} s in the job", res["seconds"],
+                                 ref=True,
                                  note=f"{wall:.2f} s for the whole `kappa run`; peak RSS {res['rss_mb']:.0f} MB")
                     else:
-                        self.fanout_peers(work, n, ref, rnd)
+                        self.fanout_peers(work, n, rnd)
             if not self.a.quick:
                 c = self.dev_cluster_start()
                 try:
@@ -166,9 +183,9 @@ class Bench:
                 finally:
                     self.dev_cluster_stop(c)
                 self.add(work, "Kappa, 3-node dev cluster", f"{res['seconds']:.2f} s in the job",
-                         self.adv_time(ref, res["seconds"]), f"{wall:.2f} s for `kappa run --cluster`")
+                         res["seconds"], f"{wall:.2f} s for `kappa run --cluster`")
 
-    def fanout_peers(self, work, n, ref, rnd):
+    def fanout_peers(self, work, n, rnd):
         for peer, kind, cap in (("multiprocessing", "mp-fanout", 10**9), ("ray", "ray-fanout", 10**9),
                                 ("temporalio", "temporal-fanout", self.a.temporal_max),
                                 ("lithops", "lithops-fanout", self.a.lithops_max)):
@@ -182,8 +199,8 @@ class Bench:
             if peer == "lithops" and rnd > 0:
                 continue  # minutes a run: once is enough
             if n > cap:
-                self.add(work, label, f"not run: above this peer's size cap {cap:,} (its 1,000-task time × {n // 1000} "
-                                      "would take too long on this machine; raise it with --lithops-max/--temporal-max)")
+                self.add(work, label, f"not run: above this peer's size cap {cap:,} (its 1,000-task time × "
+                                      f"{n // 1000} would take too long here; raise --lithops-max/--temporal-max)")
                 continue
             try:
                 r = self.child(kind, n)
@@ -191,24 +208,23 @@ class Bench:
                 self.add(work, label, f"failed: {str(e).splitlines()[-1][:200]}")
                 continue
             note = f"+{r['start']:.2f} s start" if r.get("start") else ""
-            self.add(work, label, f"{r['seconds']:.2f} s", self.adv_time(ref, r["seconds"]), note)
+            self.add(work, label, f"{r['seconds']:.2f} s", r["seconds"], note)
 
     # --- durable steps ---------------------------------------------------
 
     def steps(self):
         steps, size = self.a.steps, 10 * 1024
         work = f"{steps} sequential durable steps, 10 KB state: p50 / p99 per step"
-        ref = None
         for rnd in range(self.a.rounds):
             order = ["kappa", "peers"] if rnd % 2 == 0 else ["peers", "kappa"]
             for part in order:
                 if part == "kappa":
                     res, _ = self.kappa_run("steps.py", {"steps": steps, "size": size})
                     p50, p99 = percentile(res["times"], 50), percentile(res["times"], 99)
-                    ref = ref or p50
-                    self.add(work, "Kappa `checkpoint()`, embedded default", f"{p50 * 1e3:.2f} / {p99 * 1e3:.2f} ms")
+                    self.add(work, "Kappa `checkpoint()`, embedded default", f"{p50 * 1e3:.2f} / {p99 * 1e3:.2f} ms",
+                             p50, ref=True)
                 else:
-                    self.steps_peers(work, steps, size, ref)
+                    self.steps_peers(work, steps, size)
         if not self.a.quick:
             c = self.dev_cluster_start()
             try:
@@ -217,12 +233,12 @@ class Bench:
                 self.dev_cluster_stop(c)
             p50, p99 = percentile(res["times"], 50), percentile(res["times"], 99)
             self.add(work, "Kappa `checkpoint()`, 3-node dev cluster", f"{p50 * 1e3:.2f} / {p99 * 1e3:.2f} ms",
-                     self.adv_time(ref, p50))
+                     p50)
 
-    def steps_peers(self, work, steps, size, ref):
+    def steps_peers(self, work, steps, size):
         r = self.child("fsync-steps", steps, size)
         self.add(work, "floor: write + fsync a 10 KB file", f"{r['p50'] * 1e3:.2f} / {r['p99'] * 1e3:.2f} ms",
-                 self.adv_time(ref, r["p50"]))
+                 r["p50"])
         why = self.unavailable("temporalio") or self.unavailable("temporal")
         for variant, label in (("activity", "Temporal, one activity per step (default server)"),
                                ("activity-tuned", "Temporal, one activity per step (tuned server)"),
@@ -231,11 +247,16 @@ class Bench:
                 self.add(work, label, f"unavailable: {why}")
                 continue
             try:
-                r = self.child("temporal-steps", steps, size, variant)
-            except Exception as e:  # noqa: BLE001
-                self.add(work, label, f"failed: {str(e).splitlines()[-1][:200]}")
+                # Bounded: at 100 ms a step it is done in steps/10 s.
+                r = self.child("temporal-steps", steps, size, variant, timeout=60 + steps * 0.3)
+            except subprocess.TimeoutExpired as e:
+                self.add(work, label, f"failed: no result within {e.timeout:.0f} s",
+                         note=TEMPORAL_STALLS.get(variant, ""))
                 continue
-            self.add(work, label, f"{r['p50'] * 1e3:.2f} / {r['p99'] * 1e3:.2f} ms", self.adv_time(ref, r["p50"]),
+            except Exception as e:  # noqa: BLE001
+                self.add(work, label, f"failed: {(str(e).strip().splitlines() or ['?'])[-1][:200]}")
+                continue
+            self.add(work, label, f"{r['p50'] * 1e3:.2f} / {r['p99'] * 1e3:.2f} ms", r["p50"],
                      r.get("note", ""))
 
     # --- committed RPCs and failover (etcd) -----------------------------
@@ -290,14 +311,13 @@ class Bench:
         why = self.unavailable("etcd")
         for clients in (1, 16, 128):
             work = f"committed writes, 3 nodes, {clients} client{'s' if clients > 1 else ''}: per s (p50)"
-            k = None
             for rnd in range(self.a.rounds):
                 order = ["kappa", "etcd"] if rnd % 2 == 0 else ["etcd", "kappa"]
                 for part in order:
                     if part == "kappa":
                         r = self.kappa_rpc(clients)
-                        k = k or r
-                        self.add(work, "Kappa `kappa bench rpc` (plaintext)", f"{r['rate']:,.0f}/s ({r['p50_ms']:.2f} ms)")
+                        self.add(work, "Kappa `kappa bench rpc` (plaintext)",
+                                 f"{r['rate']:,.0f}/s ({r['p50_ms']:.2f} ms)", r["rate"], ref=True, higher=True)
                     elif why:
                         self.add(work, f"etcd {self.a.etcd_version} puts", f"unavailable: {why}")
                     else:
@@ -307,9 +327,8 @@ class Bench:
                                               f"{self.a.rpc_seconds}s")
                         finally:
                             self.etcd_stop(members)
-                        adv = k["rate"] / e["rate"] if k else None
                         self.add(work, f"etcd {self.a.etcd_version} puts", f"{e['rate']:,.0f}/s ({e['p50_ms']:.2f} ms)",
-                                 adv, f"p99 {e['p99_ms']:.2f} ms")
+                                 e["rate"], f"p99 {e['p99_ms']:.2f} ms", higher=True)
 
     def failover(self):
         work = "leader SIGKILL → first committed write: p50 / max"
@@ -320,7 +339,8 @@ class Bench:
             raise RuntimeError(f"kappa bench failover: {p.stderr[-1000:]}")
         m = re.search(r"\| leader SIGKILL → first committed RPC \| (\S+) \| (\S+) \|", p.stdout)
         kp50, kmax = go_ms(m.group(1)), go_ms(m.group(2))
-        self.add(work, "Kappa `kappa bench failover`", f"{kp50 / 1e3:.2f} / {kmax / 1e3:.2f} s", note=f"{trials} trials")
+        self.add(work, "Kappa `kappa bench failover`", f"{kp50 / 1e3:.2f} / {kmax / 1e3:.2f} s", kp50,
+                 note=f"{trials} trials", ref=True)
         why = self.unavailable("etcd")
         for label, hb, el in (("etcd, default timeouts (100 ms heartbeat, 1 s election)", 100, 1000),
                               ("etcd, tuned (40 ms heartbeat, 400 ms election, as Kappa's 400 ms)", 40, 400)):
@@ -329,7 +349,7 @@ class Bench:
                 continue
             times = self.etcd_failover(trials, hb, el)
             self.add(work, label, f"{statistics.median(times) / 1e3:.2f} / {max(times) / 1e3:.2f} s",
-                     statistics.median(times) / kp50, f"{trials} trials")
+                     statistics.median(times), f"{trials} trials")
 
     def etcd_failover(self, trials, hb, el):
         members, eps = self.etcd_start(hb, el)
@@ -350,15 +370,27 @@ class Bench:
 
     # --- table -----------------------------------------------------------
 
-    @staticmethod
-    def adv_time(ref, t):
-        return t / ref if ref and t else None
-
     def table(self):
-        out = ["| work | system | result | Kappa's advantage | note |", "| --- | --- | --- | ---: | --- |"]
-        for work, system, text, adv, note in self.rows:
-            a = "" if adv is None else f"{adv:.2f}×"
-            out.append(f"| {work} | {system} | {text} | {a} | {note} |")
+        """One line per work and system: each round's result, and the ratio
+        of medians against Kappa's (>1: Kappa ahead, <1: the peer ahead)."""
+        groups = {}
+        for r in self.rows:
+            groups.setdefault((r["work"], r["system"]), []).append(r)
+        refs = {}
+        for (work, _), rs in groups.items():
+            vals = [r["value"] for r in rs if r["ref"] and r["value"]]
+            if vals and work not in refs:
+                refs[work] = statistics.median(vals)
+        out = ["| work | system | result (each round) | vs Kappa | note |", "| --- | --- | --- | ---: | --- |"]
+        for (work, system), rs in groups.items():
+            vals = [r["value"] for r in rs if r["value"]]
+            ratio = ""
+            if vals and work in refs and not rs[0]["ref"]:
+                v = statistics.median(vals)
+                ratio = f"{(refs[work] / v if rs[0]['higher'] else v / refs[work]):.2f}×"
+            text = " · ".join(r["text"] for r in rs)
+            notes = " · ".join(dict.fromkeys(r["note"] for r in rs if r["note"]))
+            out.append(f"| {work} | {system} | {text} | {ratio} | {notes} |")
         return "\n".join(out)
 
 

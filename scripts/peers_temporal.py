@@ -7,6 +7,7 @@ run it → record its completion → next workflow task.
 """
 
 import asyncio
+import itertools
 import os
 import socket
 import subprocess
@@ -14,11 +15,10 @@ import tempfile
 import time
 from datetime import timedelta
 
+from peers_children import emit, percentile
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
-
-from peers_children import emit, percentile
 
 # Dynamic config for the "tuned" server: the SDK asks for eager activity
 # dispatch (the activity comes back in the reply to the workflow task that
@@ -124,6 +124,6 @@ def steps(n, size, variant):
     dynamic = TUNED if variant == "activity-tuned" else ()
     result, _ = asyncio.run(run("Chain", [n, size, variant == "local"], dynamic))
     assert result == size
-    per_step = [b - a for a, b in zip(STARTS, STARTS[1:])]
+    per_step = [b - a for a, b in itertools.pairwise(STARTS)]
     emit(p50=percentile(per_step, 50), p99=percentile(per_step, 99),
          note="tuned: " + ", ".join(dynamic) if dynamic else "")
