@@ -388,7 +388,7 @@ class Bench:
             if vals and work in refs and not rs[0]["ref"]:
                 v = statistics.median(vals)
                 ratio = f"{(refs[work] / v if rs[0]['higher'] else v / refs[work]):.2f}×"
-            text = " · ".join(r["text"] for r in rs)
+            text = " · ".join(dict.fromkeys(r["text"] for r in rs))
             notes = " · ".join(dict.fromkeys(r["note"] for r in rs if r["note"]))
             out.append(f"| {work} | {system} | {text} | {ratio} | {notes} |")
         return "\n".join(out)
