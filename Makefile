@@ -7,6 +7,9 @@
 #   make proto     regenerate the committed protobuf code
 #   make lint      the linters CI runs (pinned versions, installed on first use)
 #   make fuzz      each Go fuzz target for FUZZTIME (default 20s), as CI does
+#   make bench-peers  Kappa side by side with etcd, Temporal, Ray, Lithops and
+#                  multiprocessing (installs them under ~/.cache/kappa-peers;
+#                  QUICK=1 for a smoke run, SIZES=1000,10000); not part of make test
 #   make jepsen    the long Jepsen-style run (DURATION=10m NODES=5 [SEED=N] [FAULTS=a,b]);
 #                  its last line is the summary, non-zero exit when a check fails
 
@@ -17,7 +20,7 @@ VENV_PY := $(abspath $(VENV))/bin/python
 # Go tests start `python3` from PATH: for test targets the venv's comes first.
 VENV_PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install build python redis systemd promtool chromium test test-unit test-go test-python proto lint fuzz jepsen
+.PHONY: install build python redis systemd promtool chromium test test-unit test-go test-python proto lint fuzz jepsen bench-peers
 
 install: build python
 
@@ -99,3 +102,6 @@ jepsen: install
 	if [ -f $(JEPSEN_REPORT)/summary.txt ]; then cat $(JEPSEN_REPORT)/summary.txt; \
 	else tail -40 $(JEPSEN_REPORT).log; echo "jepsen: the run did not finish (log: $(JEPSEN_REPORT).log)"; fi; \
 	exit $$rc
+
+bench-peers:
+	./scripts/bench-peers.sh
