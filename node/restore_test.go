@@ -1,13 +1,11 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,23 +51,6 @@ func runningJob(t *testing.T, n *Node) {
 	})
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A backup taken while a task runs, restored into an empty data dir over
 // the same store: the restored state has the backup's hash, the running
 // task is relaunched from its pointer with an epoch the old cluster never
@@ -100,14 +81,15 @@ func TestRestoreFromABackupResumesTheRunningJob(t *testing.T) {
 	if err := b.WriteFile(file); err != nil {
 		t.Fatal(err)
 	}
-	store := old.cfg.Store
+	// The backup holds no key: the restored node needs the key file.
+	store, keys := old.cfg.Store, old.cfg.Keys
 	old.Close()
 
 	inv := &scriptedInvoker{t: t, script: stuckFirstEpoch(t).script}
-	var logs syncBuffer
+	var logs lockedBuffer
 	dir := t.TempDir()
 	restoreInto := func(c *Config) {
-		c.DataDir, c.Store, c.Bootstrap, c.Restore, c.ForceNewCluster = dir, store, false, file, true
+		c.DataDir, c.Store, c.Keys, c.Bootstrap, c.Restore, c.ForceNewCluster = dir, store, keys, false, file, true
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	}
 	n := testNode(t, inv, t.TempDir(), restoreInto)
@@ -158,7 +140,7 @@ func TestForceNewClusterRecoversTheSurvivor(t *testing.T) {
 	if len(inv.epochs) != 1 || inv.epochs[0] <= 1<<40 {
 		t.Fatalf("the relaunch ran at epochs %v, want one above the recovery's base", inv.epochs)
 	}
-	store := n.cfg.Store
+	store, keys := n.cfg.Store, n.cfg.Keys
 	n.Close()
 
 	for _, c := range []struct {
@@ -171,7 +153,7 @@ func TestForceNewClusterRecoversTheSurvivor(t *testing.T) {
 		// new timeline: refused at once, not retried forever.
 		{t.TempDir(), "needs command version 2; this node applies up to 1", 1},
 	} {
-		_, err := Start(Config{NodeID: "n1", DataDir: c.dir, Invoker: inv, Store: store, ForceNewCluster: true, MaxCommandVersion: c.version})
+		_, err := Start(Config{NodeID: "n1", DataDir: c.dir, Invoker: inv, Store: store, Keys: keys, ForceNewCluster: true, MaxCommandVersion: c.version})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ForceNewCluster on %s: %v, want %q", c.dir, err, c.want)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/jepsen-style-tests/harness"
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	"github.com/kappa-serverless/kappa/node/proccluster"
@@ -69,7 +70,7 @@ func TestANodeWithAnotherStoreIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		return append([]string{"--node-id", id, "--data-dir", filepath.Join(t.TempDir(), id), "--raft-addr", raft, "--api-addr", api,
-			"--certs-dir", certs, "--join", c.Nodes[0].APIAddr}, more...)
+			"--certs-dir", certs, "--cluster-key-file", c.KeyFile(), "--join", c.Nodes[0].APIAddr}, more...)
 	}
 	refused(t, newNode("n9", "--store", "file://"+other),
 		`node "n9" uses the checkpoint store file://`+other, "but the cluster uses file://"+shared)
@@ -82,7 +83,7 @@ func TestANodeWithAnotherStoreIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused(t, []string{"--node-id", n2.ID, "--data-dir", n2.DataDir, "--raft-addr", n2.RaftAddr, "--api-addr", n2.APIAddr,
-		"--certs-dir", certs, "--store", "file://" + other},
+		"--certs-dir", certs, "--cluster-key-file", c.KeyFile(), "--store", "file://" + other},
 		"this node's checkpoint store is file://"+other, "but the cluster's is file://"+shared)
 }
 
@@ -91,8 +92,12 @@ func TestANodeWithAnotherStoreIsRefused(t *testing.T) {
 func TestAPerNodeStoreClusterRefusesASecondVoter(t *testing.T) {
 	dir := t.TempDir()
 	api := freeAddr(t)
+	keys := filepath.Join(dir, "cluster.keys")
+	if _, err := checkpoint.EnsureKeyFile(keys); err != nil {
+		t.Fatal(err)
+	}
 	first := proccluster.NewProcess("p1", nodetest.KappaBinary(t), []string{"server", "--node-id", "p1", "--data-dir", filepath.Join(dir, "p1"),
-		"--raft-addr", freeAddr(t), "--api-addr", api, "--bootstrap", "--insecure"}, filepath.Join(dir, "p1.log"))
+		"--raft-addr", freeAddr(t), "--api-addr", api, "--bootstrap", "--insecure", "--cluster-key-file", keys}, filepath.Join(dir, "p1.log"))
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +106,7 @@ func TestAPerNodeStoreClusterRefusesASecondVoter(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused(t, []string{"--node-id", "p2", "--data-dir", filepath.Join(dir, "p2"), "--raft-addr", freeAddr(t), "--api-addr", freeAddr(t),
-		"--store", "file://" + t.TempDir(), "--join", api, "--insecure"},
+		"--store", "file://" + t.TempDir(), "--join", api, "--insecure", "--cluster-key-file", keys},
 		`cannot add node "p2": this cluster keeps its checkpoints in one node's own data dir (file://`+filepath.Join(dir, "p1", "store"),
 		"restart the cluster's node with a --store every node shares")
 }
