@@ -27,6 +27,23 @@ func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinR
 	if err := a.n.requireLeader(ctx); err != nil {
 		return nil, err
 	}
+	// Identity first: a duplicate id or address is refused before the
+	// joiner is asked anything.
+	cfg, err := a.n.configuration()
+	if err != nil {
+		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
+	}
+	for _, s := range cfg.Servers {
+		sameID, sameAddr := string(s.ID) == req.GetNodeId(), string(s.Address) == req.GetRaftAddr()
+		switch {
+		case sameID && !sameAddr:
+			return nil, rpcError(ctx, codes.AlreadyExists, wire.ErrorReason_INVALID, fmt.Sprintf(
+				"node id %q already belongs to the member at %s; remove it first (kappa cluster remove %s) or pick another id", s.ID, s.Address, s.ID))
+		case sameAddr && !sameID:
+			return nil, rpcError(ctx, codes.AlreadyExists, wire.ErrorReason_INVALID, fmt.Sprintf(
+				"Raft address %s already belongs to member %q; a node keeps its id across restarts", s.Address, s.ID))
+		}
+	}
 	version, keys := req.GetCommandVersion(), req.GetKeys()
 	if len(keys) == 0 {
 		// An admin adding a node that waits (--wait-join) knows neither
@@ -49,21 +66,6 @@ func (a *adminAPI) Join(ctx context.Context, req *wire.JoinRequest) (*wire.JoinR
 	}
 	if err := a.n.checkJoinerStore(ctx, req); err != nil {
 		return nil, err
-	}
-	cfg, err := a.n.configuration()
-	if err != nil {
-		return nil, rpcError(ctx, codes.Unavailable, wire.ErrorReason_NO_LEADER, err.Error())
-	}
-	for _, s := range cfg.Servers {
-		sameID, sameAddr := string(s.ID) == req.GetNodeId(), string(s.Address) == req.GetRaftAddr()
-		switch {
-		case sameID && !sameAddr:
-			return nil, rpcError(ctx, codes.AlreadyExists, wire.ErrorReason_INVALID, fmt.Sprintf(
-				"node id %q already belongs to the member at %s; remove it first (kappa cluster remove %s) or pick another id", s.ID, s.Address, s.ID))
-		case sameAddr && !sameID:
-			return nil, rpcError(ctx, codes.AlreadyExists, wire.ErrorReason_INVALID, fmt.Sprintf(
-				"Raft address %s already belongs to member %q; a node keeps its id across restarts", s.Address, s.ID))
-		}
 	}
 	// AddVoter is idempotent for a member already in the configuration.
 	if err := a.n.raft.AddVoter(raft.ServerID(req.GetNodeId()), raft.ServerAddress(req.GetRaftAddr()), 0, a.n.cfg.Raft.ApplyTimeout).Error(); err != nil {

@@ -195,7 +195,7 @@ func TestKeyRotationProcedure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	join := kappa(t, "server", "--node-id", "n4", "--data-dir", filepath.Join(dir, "n4"), "--cluster-key-file", first, "--certs-dir", n4Certs,
+	join := kappa(t, "server", "--node-id", "n4", "--data-dir", filepath.Join(dir, "n4"), "--cluster-key-file", first, "--certs-dir", n4Certs, "--store", c.Store(),
 		"--raft-addr", freeAddr(t), "--api-addr", freeAddr(t), "--join", c.Nodes[0].APIAddr, "--join-timeout", "20s")
 	if join.code == 0 || !strings.Contains(join.stderr, `node "n4" cannot join: its cluster key file lacks the cluster's current key id "k2"`) {
 		t.Fatalf("joining with an old key file: %+v", join)
@@ -210,7 +210,7 @@ func TestKeyRotationProcedure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := kappa(t, "server", "--node-id", n3.ID, "--data-dir", n3.DataDir, "--cluster-key-file", other, "--certs-dir", n3Certs,
+	start := kappa(t, "server", "--node-id", n3.ID, "--data-dir", n3.DataDir, "--cluster-key-file", other, "--certs-dir", n3Certs, "--store", c.Store(),
 		"--raft-addr", n3.RaftAddr, "--api-addr", n3.APIAddr)
 	if start.code == 0 || !strings.Contains(start.stderr, `holds another key for key id "k2" than the cluster`) {
 		t.Fatalf("starting with another key under k2: %+v", start)

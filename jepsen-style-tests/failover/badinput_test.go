@@ -45,6 +45,7 @@ func TestServerBadStartsAreClear(t *testing.T) {
 			"--raft-addr", "10.1.2.3:7100"}, "--insecure serves Raft without mutual TLS, which is allowed on loopback addresses only", true},
 		{"no key file", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "k"), "--bootstrap", "--insecure"}, "--cluster-key-file is required", true},
 		{"nothing at the join address", []string{"server", "--node-id", "x", "--data-dir", filepath.Join(dir, "c"), "--insecure", "--cluster-key-file", keys,
+			"--store", "file://" + filepath.Join(dir, "shared-store"),
 			"--raft-addr", harness.FreeAddr(t, "127.0.0.1"), "--api-addr", harness.FreeAddr(t, "127.0.0.1"),
 			"--join", harness.FreeAddr(t, "127.0.0.1"), "--join-timeout", "3s"}, "cannot join the cluster at", false},
 		{"bad config key", []string{"server", "--config", nodetest.WriteFile(t, "c.yaml", "node-id: x\ndata-dir: /tmp/x\nbogus: 1\n")}, "unknown setting(s) bogus", true},
@@ -69,8 +70,8 @@ func TestJoinRefusesDuplicateIDAndForeignDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := c.KeyFile()
-	out, code := harness.RunKappa(t, 30*time.Second, "server", "--node-id", "n2", "--data-dir", filepath.Join(t.TempDir(), "dup"), "--cluster-key-file", keys,
+	keys, store := c.KeyFile(), c.Procs().Store()
+	out, code := harness.RunKappa(t, 30*time.Second, "server", "--node-id", "n2", "--data-dir", filepath.Join(t.TempDir(), "dup"), "--cluster-key-file", keys, "--store", store,
 		"--raft-addr", raftAddr, "--api-addr", apiAddr, "--certs-dir", dupCerts,
 		"--join", c.Nodes[0].APIAddr, "--join-timeout", "10s")
 	if code <= 0 || !strings.Contains(out, `node id "n2" already belongs to the member at`) {
@@ -84,12 +85,12 @@ func TestJoinRefusesDuplicateIDAndForeignDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _ = harness.RunKappa(t, 8*time.Second, "server", "--node-id", "solo", "--data-dir", other, "--cluster-key-file", keys, "--bootstrap",
+	out, _ = harness.RunKappa(t, 8*time.Second, "server", "--node-id", "solo", "--data-dir", other, "--cluster-key-file", keys, "--store", store, "--bootstrap",
 		"--raft-addr", harness.FreeAddr(t, "127.0.0.21"), "--api-addr", api, "--certs-dir", soloCerts)
 	if !strings.Contains(out, "leader loops started") {
 		t.Fatalf("the other cluster did not come up:\n%s", out)
 	}
-	out, code = harness.RunKappa(t, 30*time.Second, "server", "--node-id", "solo", "--data-dir", other, "--cluster-key-file", keys,
+	out, code = harness.RunKappa(t, 30*time.Second, "server", "--node-id", "solo", "--data-dir", other, "--cluster-key-file", keys, "--store", store,
 		"--raft-addr", harness.FreeAddr(t, "127.0.0.21"), "--api-addr", api, "--certs-dir", soloCerts, "--join", c.Nodes[0].APIAddr)
 	if code <= 0 || !strings.Contains(out, "belongs to cluster") {
 		t.Fatalf("foreign data dir: exit %d\n%s", code, out)
