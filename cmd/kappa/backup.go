@@ -93,7 +93,7 @@ func newBackupInspectCmd() *cobra.Command {
 }
 
 func newBackupVerifyCmd() *cobra.Command {
-	var storeURL string
+	var storeURL, passwordFile string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "verify FILE --store URL",
@@ -109,6 +109,10 @@ those alone do not fail the check.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			if storeURL == "" {
 				return usageError("verify needs --store URL: the checkpoint store a restore would use")
+			}
+			storeURL, err := withPasswordFile(storeURL, passwordFile, "--store-password-file")
+			if err != nil {
+				return usageError("%v", err)
 			}
 			b, err := backup.ReadFile(args[0])
 			if err != nil {
@@ -160,6 +164,7 @@ those alone do not fail the check.`,
 		},
 	}
 	cmd.Flags().StringVar(&storeURL, "store", os.Getenv("KAPPA_STORE"), "the checkpoint store to check (default $KAPPA_STORE)")
+	cmd.Flags().StringVar(&passwordFile, "store-password-file", "", "file (mode 0600) holding the store's password, as kappa server takes it")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }
