@@ -7,6 +7,8 @@
 #   etcd         built from its Go modules (server and client, $ETCD_VERSION)
 #   temporal     the CLI's dev server from its Go module ($TEMPORAL_CLI_VERSION),
 #                file-backed SQLite, driven by the temporalio Python SDK
+#   restate      restate-server from its npm package ($RESTATE_VERSION), driven
+#                by the restate-sdk Python SDK served by hypercorn
 #   ray, lithops from PyPI, into a venv under the cache
 #   multiprocessing  the floor
 # A peer that cannot be installed is reported as "unavailable: <reason>".
@@ -23,7 +25,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="${KAPPA_PEERS:-$HOME/.cache/kappa-peers}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 TEMPORAL_CLI_VERSION="${TEMPORAL_CLI_VERSION:-v1.5.1}"
-PYPI_PEERS="${PYPI_PEERS:-ray==2.60.0 lithops==3.8.0 temporalio==1.35.0}"
+RESTATE_VERSION="${RESTATE_VERSION:-1.7.12}"
+PYPI_PEERS="${PYPI_PEERS:-ray==2.60.0 lithops==3.8.0 temporalio==1.35.0 restate-sdk==1.3.0 hypercorn==0.18.0}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 [ -n "${KAPPA_BIN:-}" ] && PY="${PYTHON:-python3}"
 mkdir -p "$PEERS/bin" "$PEERS/status"
@@ -63,9 +66,24 @@ install_temporal() {
 	available temporal
 }
 
+install_restate() {
+	if [ -x "$PEERS/bin/restate-server" ] && "$PEERS/bin/restate-server" --version 2>/dev/null | grep -q "$RESTATE_VERSION"; then
+		available restate; return
+	fi
+	# The server's binary is published on npm, one package per platform.
+	local tmp; tmp="$(mktemp -d)"
+	if ! ( cd "$tmp" && npm pack -q "@restatedev/restate-server-linux-x64@$RESTATE_VERSION" &&
+		tar xzf ./*.tgz && install -m 0755 package/bin/restate-server "$PEERS/bin/restate-server" ) > "$PEERS/restate-install.log" 2>&1; then
+		unavailable restate "npm pack @restatedev/restate-server-linux-x64@$RESTATE_VERSION failed ($(tail -1 "$PEERS/restate-install.log"))"
+	else
+		available restate
+	fi
+	rm -rf "$tmp"
+}
+
 install_pypi() {
 	if [ ! -x "$PEERS/venv/bin/python" ] && ! python3 -m venv "$PEERS/venv" > "$PEERS/pip.log" 2>&1; then
-		for p in ray lithops temporalio; do unavailable "$p" "python3 -m venv failed"; done
+		for p in ray lithops temporalio restate-sdk; do unavailable "$p" "python3 -m venv failed"; done
 		return
 	fi
 	# Each on its own, so one that fails to install leaves the others.
@@ -87,6 +105,7 @@ if [ -z "${KAPPA_ONLY:-}" ]; then
 	echo "bench-peers: installing peers into $PEERS (first run: several minutes)" >&2
 	install_etcd
 	install_temporal
+	install_restate
 	install_pypi
 	[ -x "$PEERS/venv/bin/python" ] && PY="$PEERS/venv/bin/python"
 	[ -n "${INSTALL_ONLY:-}" ] && exit 0

@@ -60,6 +60,9 @@ def handler(event, context):
 '''
 
 
+# The server a Python SDK peer needs (each installed, or not, on its own).
+SERVER_OF = {"temporalio": "temporal", "restate-sdk": "restate"}
+
 # Why a Temporal variant may stall (see docs/benchmarks.md).
 TEMPORAL_STALLS = {
     "local": "local activity results are recorded in the workflow task that ran them: 500 results of 10 KB "
@@ -188,11 +191,13 @@ class Bench:
     def fanout_peers(self, work, n, rnd):
         for peer, kind, cap in (("multiprocessing", "mp-fanout", 10**9), ("ray", "ray-fanout", 10**9),
                                 ("temporalio", "temporal-fanout", self.a.temporal_max),
+                                ("restate-sdk", "restate-fanout", 10**9),
                                 ("lithops", "lithops-fanout", self.a.lithops_max)):
             label = {"mp-fanout": "multiprocessing.Pool (2 processes)", "ray-fanout": "Ray local",
                      "temporal-fanout": "Temporal dev server, one activity per task",
+                     "restate-fanout": "Restate server, one service call per task",
                      "lithops-fanout": "Lithops localhost"}[kind]
-            why = self.unavailable(peer) or (self.unavailable("temporal") if peer == "temporalio" else None)
+            why = self.unavailable(peer) or self.unavailable(SERVER_OF.get(peer, peer))
             if why:
                 self.add(work, label, f"unavailable: {why}")
                 continue
@@ -258,6 +263,17 @@ class Bench:
                 continue
             self.add(work, label, f"{r['p50'] * 1e3:.2f} / {r['p99'] * 1e3:.2f} ms", r["p50"],
                      r.get("note", ""))
+        label = "Restate, one `ctx.run` per step"
+        why = self.unavailable("restate-sdk") or self.unavailable("restate")
+        if why:
+            self.add(work, label, f"unavailable: {why}")
+            return
+        try:
+            r = self.child("restate-steps", steps, size, timeout=60 + steps * 0.3)
+        except Exception as e:  # noqa: BLE001
+            self.add(work, label, f"failed: {(str(e).strip().splitlines() or ['?'])[-1][:200]}")
+            return
+        self.add(work, label, f"{r['p50'] * 1e3:.2f} / {r['p99'] * 1e3:.2f} ms", r["p50"])
 
     # --- committed RPCs and failover (etcd) -----------------------------
 

@@ -4,7 +4,8 @@
 
 prints one JSON object as its last line. Kinds: mp-fanout N, ray-fanout N,
 lithops-fanout N, temporal-fanout N, fsync-steps STEPS SIZE,
-temporal-steps STEPS SIZE activity|activity-tuned|local.
+temporal-steps STEPS SIZE activity|activity-tuned|local, restate-fanout N,
+restate-steps STEPS SIZE.
 """
 
 import json
@@ -93,8 +94,21 @@ def temporal_steps(steps, size, variant):
     peers_temporal.steps(int(steps), int(size), variant)
 
 
+def restate_fanout(n):
+    import peers_restate
+
+    peers_restate.fanout(int(n))
+
+
+def restate_steps(steps, size):
+    import peers_restate
+
+    peers_restate.steps(int(steps), int(size))
+
+
 CHILDREN = {"mp-fanout": mp_fanout, "ray-fanout": ray_fanout, "lithops-fanout": lithops_fanout,
-            "temporal-fanout": temporal_fanout, "fsync-steps": fsync_steps, "temporal-steps": temporal_steps}
+            "temporal-fanout": temporal_fanout, "fsync-steps": fsync_steps, "temporal-steps": temporal_steps,
+            "restate-fanout": restate_fanout, "restate-steps": restate_steps}
 
 if __name__ == "__main__":
     CHILDREN[sys.argv[1]](*sys.argv[2:])
