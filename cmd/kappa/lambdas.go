@@ -32,6 +32,7 @@ type lambdaOptions struct {
 	region      string
 	timeout     time.Duration
 	concurrency int
+	provisioned int
 	memoryMB    int
 	python      string
 	logger      *slog.Logger
@@ -51,6 +52,7 @@ func (o *lambdaOptions) register(cmd *cobra.Command) {
 	f.StringVar(&o.region, "region", "", "AWS region of the function (with --lambda aws)")
 	f.DurationVar(&o.timeout, "lambda-timeout", d.LambdaTimeout, "time limit of each lambda invocation")
 	f.IntVar(&o.concurrency, "concurrency", d.MaxInvocations, "lambdas running at once (local platform)")
+	f.IntVar(&o.provisioned, "provisioned", 0, "workers the local platform starts warm before the first invocation, as Lambda's provisioned concurrency (at most --concurrency)")
 	f.IntVar(&o.memoryMB, "memory", 0, "memory limit per lambda in MB (local platform; 0: none)")
 	f.StringVar(&o.python, "python", "", pythonHelp)
 	// Test mode: the local platform delivers invocations twice and loses
@@ -187,7 +189,7 @@ type invokeAPI struct {
 
 func localInvokeAPI(o lambdaOptions, api invokeAPI) (*lambdaapi.Server, map[string]*local.Platform, error) {
 	p, err := local.New(local.Config{
-		Python: pythonPath(o.python), Concurrency: o.concurrency, Timeout: o.timeout, MemoryMB: o.memoryMB,
+		Python: pythonPath(o.python), Concurrency: o.concurrency, Provisioned: o.provisioned, Timeout: o.timeout, MemoryMB: o.memoryMB,
 		Logger: o.logger, LogSink: o.logSink, Throttle: api.throttle, Faults: o.faults,
 	})
 	if err != nil {

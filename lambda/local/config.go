@@ -29,6 +29,12 @@ type Config struct {
 	Timeout     time.Duration // default invocation timeout; default 15m
 	IdleTTL     time.Duration // an idle warm worker is stopped after this; default 60s
 	MaxWarm     int           // idle workers kept; 0 = Concurrency, negative = none (every start is cold)
+	// Provisioned workers are started when the platform starts, before any
+	// invocation, and wait warm (as Lambda's provisioned concurrency does),
+	// so the first invocations of a run pay no cold start. They stay in the
+	// idle pool like any warm worker (stopped after IdleTTL unused). At most
+	// min(Concurrency, MaxWarm); 0 = none.
+	Provisioned int
 	// StartTimeout bounds a cold start (interpreter start-up and handler
 	// import, which do not count against the invocation's timeout); default 60s.
 	StartTimeout time.Duration
@@ -94,6 +100,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout < 0 || c.IdleTTL < 0 || c.StartTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
+	if c.Provisioned < 0 {
+		errs = append(errs, fmt.Errorf("provisioned concurrency %d is negative", c.Provisioned))
+	}
+	c.Provisioned = min(c.Provisioned, c.Concurrency, c.MaxWarm)
 	if c.MemoryMB < 0 {
 		errs = append(errs, fmt.Errorf("memory size %d MB is negative", c.MemoryMB))
 	}

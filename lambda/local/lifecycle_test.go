@@ -176,6 +176,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Python: "no-such-python-interpreter"},
 		{Handler: "no_colon"},
 		{Concurrency: -1},
+		{Provisioned: -1},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Fatalf("New(%+v) succeeded", cfg)
@@ -189,5 +190,24 @@ func TestWorkerEnvironment(t *testing.T) {
 	got := decode[map[string]string](t, res.Payload)
 	if got["KAPPA_TEST_VAR"] != "yes" || got["PYTHONHASHSEED"] != "0" || got["PYTHONUNBUFFERED"] != "1" {
 		t.Fatalf("env %v", got)
+	}
+}
+
+// Provisioned workers start with the platform, before any invocation, so
+// the first invocations are warm; no more than the concurrency start.
+func TestProvisionedWorkersAreWarmBeforeTheFirstInvocation(t *testing.T) {
+	p, _ := testPlatform(t, func(c *Config) { c.Concurrency, c.Provisioned = 2, 5 })
+	eventually(t, 30*time.Second, "two provisioned workers idle", func() bool { s := p.Stats(); return s.Idle == 2 })
+	pids := map[int]bool{}
+	for range 2 {
+		res := invoke(t, p, event("pid", nil), 0)
+		wantOutcome(t, res, lambda.OK)
+		if res.ColdStart || res.InitDuration != 0 {
+			t.Fatalf("an invocation after provisioning was a cold start (init %v)", res.InitDuration)
+		}
+		pids[decode[int](t, res.Payload)] = true
+	}
+	if s := p.Stats(); s.ColdStarts != 0 || s.Workers != 2 {
+		t.Fatalf("stats %+v: want no cold start and the two provisioned workers only", s)
 	}
 }

@@ -58,7 +58,33 @@ func New(cfg Config) (*Platform, error) {
 	p.pool = newIdlePool(cfg.MaxWarm, cfg.IdleTTL, func(w *worker) {
 		p.background(func() { p.stopIdle(w) })
 	})
+	for range cfg.Provisioned {
+		p.background(p.provision)
+	}
 	return p, nil
+}
+
+// provision cold-starts one worker ahead of any invocation and parks it
+// warm. A worker that cannot start is only logged here: the invocation
+// that would have used it cold-starts its own and reports the failure.
+func (p *Platform) provision() {
+	w, err := startWorker(&p.cfg, newInvocationLog(""))
+	if err != nil {
+		p.cfg.Logger.Warn("local lambda: a provisioned worker did not start", "err", err)
+		return
+	}
+	if !p.track(w) {
+		w.destroy()
+		return
+	}
+	if err := w.awaitReady(context.Background(), p.done, p.cfg.Python, p.cfg.StartTimeout, newInvocationLog("")); err != nil {
+		if !errors.Is(err, ErrClosed) {
+			p.cfg.Logger.Warn("local lambda: a provisioned worker did not start", "err", err)
+		}
+		p.retire(w)
+		return
+	}
+	p.park(w)
 }
 
 // Config returns the platform's configuration with defaults filled in.
