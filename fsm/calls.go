@@ -23,6 +23,11 @@ func (m *Machine) checkRef(ref *pb.TaskRef) (*pb.Job, *pb.Task, *pb.Result) {
 // call applies one task RPC exactly once: seq must be the next one; the
 // last one re-sent with the same digest gets its stored response.
 func (m *Machine) call(index uint64, now int64, q *pb.Quotas, c *pb.TaskCall) *pb.Result {
+	if c.GetClaimInvocation() != "" {
+		if bad := m.claimWithCall(now, c); bad != nil {
+			return bad
+		}
+	}
 	j, t, bad := m.checkRef(c.GetRef())
 	if bad != nil {
 		return bad
@@ -203,4 +208,33 @@ func blockingCallDone(r *pb.Response) bool {
 		return true
 	}
 	return false
+}
+
+// claimWithCall applies the claim a deferred-claim task sends with its
+// first call: the same rule as a Claim (the first claim of the launched
+// epoch and invocation wins), so the call that follows it in this entry is
+// fenced as any other. Only an exit or a fail naming no store key may
+// carry it: a task writes to the store only after its claim has won, since
+// two deliveries of one launch would write the same keys.
+func (m *Machine) claimWithCall(now int64, c *pb.TaskCall) *pb.Result {
+	ref := c.GetRef()
+	j, t, bad := m.lookup(ref.GetJobId(), ref.GetTaskId())
+	if bad != nil {
+		return bad
+	}
+	exit := c.GetExit()
+	switch {
+	case c.GetFail() == nil && exit == nil:
+		return fail(pb.ErrorCode_INVALID, "call %d from j%d/t%d claims its launch, which only an exit or a fail may do", c.GetSeq(), t.GetJobId(), t.GetId())
+	case c.GetCheckpointKey() != "" || exit.GetResult().GetKey() != "" || exit.GetResultJsonKey() != "":
+		return fail(pb.ErrorCode_INVALID, "call %d from j%d/t%d claims its launch and names a store key: a task writes to the store only after it claimed", c.GetSeq(), t.GetJobId(), t.GetId())
+	case ref.GetClaim() == "":
+		return fail(pb.ErrorCode_INVALID, "call %d from j%d/t%d claims its launch without a claim nonce", c.GetSeq(), t.GetJobId(), t.GetId())
+	}
+	if ref.GetEpoch() == t.GetEpoch() && c.GetClaimInvocation() == t.GetInvocationId() && t.GetState() == pb.TaskState_TASK_LAUNCHED {
+		m.takeClaim(j, t, ref.GetClaim(), now)
+	}
+	// Otherwise the claim is already decided: this call's own (a re-sent
+	// call gets its stored response) or another's (checkRef refuses it).
+	return nil
 }

@@ -73,17 +73,21 @@ func (m *Machine) claim(now int64, c *pb.Claim) *pb.Result {
 	current := c.GetEpoch() == t.GetEpoch() && c.GetInvocationId() == t.GetInvocationId()
 	switch {
 	case current && t.GetState() == pb.TaskState_TASK_LAUNCHED:
-		t.Claim = c.GetClaim()
-		t.Claims++
-		m.setState(t, pb.TaskState_TASK_RUNNING)
-		m.noteClaimed(j, t, now)
+		m.takeClaim(j, t, c.GetClaim(), now)
 	case current && t.GetClaim() == c.GetClaim() && (t.GetState() == pb.TaskState_TASK_RUNNING || t.GetState() == pb.TaskState_TASK_BLOCKED):
 		// A re-sent claim: grant it again.
 	default:
-		return fail(pb.ErrorCode_SUPERSEDED, "claim refused: this invocation of j%d/t%d (epoch %d) was superseded: %s",
-			c.GetJobId(), c.GetTaskId(), c.GetEpoch(), describeClaim(t))
+		return claimSuperseded(c.GetJobId(), c.GetTaskId(), c.GetEpoch(), t)
 	}
 	return &pb.Result{Value: &pb.Result_Claim{Claim: m.grant(j, t)}}
+}
+
+// takeClaim makes nonce the launched task's claim: it is running.
+func (m *Machine) takeClaim(j *pb.Job, t *pb.Task, nonce string, now int64) {
+	t.Claim = nonce
+	t.Claims++
+	m.setState(t, pb.TaskState_TASK_RUNNING)
+	m.noteClaimed(j, t, now)
 }
 
 func (m *Machine) grant(j *pb.Job, t *pb.Task) *pb.ClaimGrant {
@@ -111,6 +115,11 @@ func (m *Machine) grant(j *pb.Job, t *pb.Task) *pb.ClaimGrant {
 		g.Awaited = append(g.Awaited, m.futureResult(TaskKey{t.GetJobId(), f}))
 	}
 	return proto.Clone(g).(*pb.ClaimGrant)
+}
+
+func claimSuperseded(job, task, epoch uint64, t *pb.Task) *pb.Result {
+	return fail(pb.ErrorCode_SUPERSEDED, "claim refused: this invocation of j%d/t%d (epoch %d) was superseded: %s",
+		job, task, epoch, describeClaim(t))
 }
 
 // describeClaim says where a task is now, for "superseded" messages. It

@@ -154,3 +154,20 @@ func (m *Machine) Counts() Counts {
 	}
 	return c
 }
+
+// PeekGrant is the grant a claim of the launched (task, epoch, invocation)
+// would get, read without claiming (a deferred claim): the task's claim
+// then travels with its first call. Refused as a Claim would be when that
+// launch is no longer the task's current, unclaimed one.
+func (m *Machine) PeekGrant(job, task, epoch uint64, invocation string) (*pb.ClaimGrant, *pb.Result) {
+	j, t, bad := m.lookup(job, task)
+	if bad != nil {
+		return nil, bad
+	}
+	if epoch != t.GetEpoch() || invocation != t.GetInvocationId() || t.GetState() != pb.TaskState_TASK_LAUNCHED {
+		return nil, claimSuperseded(job, task, epoch, t)
+	}
+	g := m.grant(j, t)
+	g.Attempt++ // what the claim will make it
+	return g, nil
+}

@@ -21,7 +21,9 @@ const (
 	// store per cluster) and RelaunchAll (restore, lost quorum recovery).
 	// 2 also: quotas, priorities and the cluster clock in commands; fair
 	// launch order, bounded sessions and retention by cluster clock.
-	CommandVersion uint32 = 2
+	// 3: TaskCall.claim_invocation (a deferred claim travels with the
+	// task's first call, an exit or a fail).
+	CommandVersion uint32 = 3
 	// SnapshotVersion is the newest snapshot layout this build restores.
 	SnapshotVersion uint32 = 1
 )
@@ -48,6 +50,8 @@ func fieldsSince(c *pb.Command) uint32 {
 		len(c.GetLaunch().GetSecretHash()) > 0, c.GetSubmitJob().GetOwner() != "",
 		c.GetQuotas() != nil, c.GetClockMs() != 0, c.GetSubmitJob().GetPriority() != 0:
 		return 2
+	case c.GetCall().GetClaimInvocation() != "":
+		return 3 // an old replica would refuse the call as unclaimed
 	case c.GetCall().GetExit().GetResultJsonKey() != "":
 		return 2 // an old replica would record an empty result
 	}

@@ -198,8 +198,8 @@ func TestTaskCredentialsAndOwnersWaitForEveryVoterAtVersion2(t *testing.T) {
 	n.Close()
 	n = testNode(t, inv, dir, func(c *Config) { c.TokenFile = file })
 	defer n.Close()
-	if v := n.clusterVersion(); v != 2 {
-		t.Fatalf("the upgraded sole voter runs version %d", v)
+	if v := n.clusterVersion(); v != fsm.CommandVersion {
+		t.Fatalf("the upgraded sole voter runs version %d, want this build's %d", v, fsm.CommandVersion)
 	}
 	_, err = wire.NewTaskServiceClient(dial(t, n)).Heartbeat(ctx, &wire.HeartbeatRequest{Ref: &wire.TaskRef{JobId: job, TaskId: 1, Epoch: 1, Claim: "c"}})
 	wantCode(t, "a pre-upgrade invocation's heartbeat", err, codes.FailedPrecondition, "epoch 1 of j1/t1 was launched without a task credential; it is relaunched with one")

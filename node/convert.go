@@ -105,7 +105,8 @@ func callToFSM(c *wire.CallRequest) (*pb.TaskCall, error) {
 	if c.GetSeq() == 0 {
 		return nil, errors.New("the call has seq 0; calls are numbered from 1")
 	}
-	out := &pb.TaskCall{Ref: refToFSM(c.GetRef()), Seq: c.GetSeq(), CheckpointKey: c.GetCheckpointKey(), CheckpointSize: c.GetCheckpointSize()}
+	out := &pb.TaskCall{Ref: refToFSM(c.GetRef()), Seq: c.GetSeq(), CheckpointKey: c.GetCheckpointKey(), CheckpointSize: c.GetCheckpointSize(),
+		ClaimInvocation: c.GetClaimInvocation()}
 	switch op := c.GetOp().(type) {
 	case *wire.CallRequest_Spawn:
 		s := &pb.Spawn{}

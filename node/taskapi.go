@@ -34,15 +34,24 @@ func (a *taskAPI) Claim(ctx context.Context, req *wire.ClaimRequest) (*wire.Clai
 	if req.GetJobId() == 0 || req.GetTaskId() == 0 || req.GetEpoch() == 0 || req.GetClaim() == "" {
 		return nil, invalid(ctx, "claim needs job_id, task_id, epoch and claim")
 	}
-	res, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_Claim{Claim: &pb.Claim{
-		JobId: req.GetJobId(), TaskId: req.GetTaskId(), Epoch: req.GetEpoch(),
-		InvocationId: req.GetInvocationId(), Claim: req.GetClaim(),
-	}}})
-	if err != nil {
-		return nil, err
+	var grant *wire.ClaimResponse
+	if req.GetDeferred() && a.n.canDeferClaims() {
+		g, err := a.peekGrant(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		grant = g
+	} else {
+		res, err := a.n.commit(ctx, &pb.Command{Op: &pb.Command_Claim{Claim: &pb.Claim{
+			JobId: req.GetJobId(), TaskId: req.GetTaskId(), Epoch: req.GetEpoch(),
+			InvocationId: req.GetInvocationId(), Claim: req.GetClaim(),
+		}}})
+		if err != nil {
+			return nil, err
+		}
+		a.n.leases.heartbeat(refToFSM(&wire.TaskRef{JobId: req.GetJobId(), TaskId: req.GetTaskId(), Epoch: req.GetEpoch(), Claim: req.GetClaim()}))
+		grant = grantToWire(res.GetClaim())
 	}
-	a.n.leases.heartbeat(refToFSM(&wire.TaskRef{JobId: req.GetJobId(), TaskId: req.GetTaskId(), Epoch: req.GetEpoch(), Claim: req.GetClaim()}))
-	grant := grantToWire(res.GetClaim())
 	// The claim is committed; a grant without keys is refused, and the
 	// same claim sent again is granted again once the keys are there.
 	if err := a.n.addJobKeys(grant, req.GetJobId()); err != nil {
@@ -51,6 +60,30 @@ func (a *taskAPI) Claim(ctx context.Context, req *wire.ClaimRequest) (*wire.Clai
 	}
 	grant.Limits = a.n.cfg.Limits.wire()
 	return grant, nil
+}
+
+// canDeferClaims: every voter applies a claim sent with a call (command
+// version 3), and this node is the leader, whose state the read must see.
+func (n *Node) canDeferClaims() bool {
+	var version uint32
+	n.replica.read(func(m *fsm.Machine) { version = m.ClusterVersion() })
+	return version >= 3 && n.isLeader()
+}
+
+// peekGrant reads the grant of a deferred claim: no log entry; the claim
+// comes later, with the task's first call.
+func (a *taskAPI) peekGrant(ctx context.Context, req *wire.ClaimRequest) (*wire.ClaimResponse, error) {
+	var g *pb.ClaimGrant
+	var bad *pb.Result
+	a.n.replica.read(func(m *fsm.Machine) {
+		g, bad = m.PeekGrant(req.GetJobId(), req.GetTaskId(), req.GetEpoch(), req.GetInvocationId())
+	})
+	if bad != nil {
+		return nil, fsmError(ctx, bad.GetError())
+	}
+	out := grantToWire(g)
+	out.Deferred = true
+	return out, nil
 }
 
 func (a *taskAPI) Call(ctx context.Context, req *wire.CallRequest) (*wire.CallResponse, error) {

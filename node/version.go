@@ -18,7 +18,7 @@ import (
 var errUnknownMember = errors.New("not in the member table yet")
 
 // Release is this build's semantic version.
-const Release = "0.2.0"
+const Release = "0.3.0"
 
 // commit is the source revision, set at build time by the Makefile
 // (-ldflags -X); else taken from the Go build's VCS stamp when present.

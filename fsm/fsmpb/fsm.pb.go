@@ -2143,6 +2143,10 @@ type TaskCall struct {
 	// digest of the request, computed by the leader before proposing.
 	Digest         []byte `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
 	CheckpointSize uint64 `protobuf:"varint,5,opt,name=checkpoint_size,json=checkpointSize,proto3" json:"checkpoint_size,omitempty"`
+	// claim_invocation: this call also claims the launch (task, epoch,
+	// invocation) with ref.claim, first, in the same entry (command version
+	// 3; only an exit or a fail that names no store key).
+	ClaimInvocation string `protobuf:"bytes,6,opt,name=claim_invocation,json=claimInvocation,proto3" json:"claim_invocation,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*TaskCall_Spawn
@@ -2222,6 +2226,13 @@ func (x *TaskCall) GetCheckpointSize() uint64 {
 		return x.CheckpointSize
 	}
 	return 0
+}
+
+func (x *TaskCall) GetClaimInvocation() string {
+	if x != nil {
+		return x.ClaimInvocation
+	}
+	return ""
 }
 
 func (x *TaskCall) GetOp() isTaskCall_Op {
@@ -5653,13 +5664,14 @@ const file_fsm_proto_rawDesc = "" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x14\n" +
-	"\x05claim\x18\x04 \x01(\tR\x05claim\"\xf0\x04\n" +
+	"\x05claim\x18\x04 \x01(\tR\x05claim\"\x9b\x05\n" +
 	"\bTaskCall\x12'\n" +
 	"\x03ref\x18\x01 \x01(\v2\x15.kappa.fsm.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +
 	"\x0echeckpoint_key\x18\x03 \x01(\tR\rcheckpointKey\x12\x16\n" +
 	"\x06digest\x18\x04 \x01(\fR\x06digest\x12'\n" +
-	"\x0fcheckpoint_size\x18\x05 \x01(\x04R\x0echeckpointSize\x12+\n" +
+	"\x0fcheckpoint_size\x18\x05 \x01(\x04R\x0echeckpointSize\x12)\n" +
+	"\x10claim_invocation\x18\x06 \x01(\tR\x0fclaimInvocation\x12+\n" +
 	"\x05spawn\x18\n" +
 	" \x01(\v2\x13.kappa.fsm.v1.SpawnH\x00R\x05spawn\x12(\n" +
 	"\x04wait\x18\v \x01(\v2\x12.kappa.fsm.v1.WaitH\x00R\x04wait\x12:\n" +

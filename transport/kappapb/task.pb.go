@@ -345,12 +345,17 @@ func (x *FutureResult) GetError() string {
 }
 
 type ClaimRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	TaskId        uint64                 `protobuf:"varint,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	InvocationId  string                 `protobuf:"bytes,4,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
-	Claim         string                 `protobuf:"bytes,5,opt,name=claim,proto3" json:"claim,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	JobId        uint64                 `protobuf:"varint,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	TaskId       uint64                 `protobuf:"varint,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	Epoch        uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	InvocationId string                 `protobuf:"bytes,4,opt,name=invocation_id,json=invocationId,proto3" json:"invocation_id,omitempty"`
+	Claim        string                 `protobuf:"bytes,5,opt,name=claim,proto3" json:"claim,omitempty"`
+	// deferred asks for the grant without claiming yet: the claim then
+	// travels with the task's first call (an exit or a fail that names no
+	// store key), one log entry instead of two for a short task. A
+	// coordinator that cannot defer claims now (the response says which).
+	Deferred      bool `protobuf:"varint,6,opt,name=deferred,proto3" json:"deferred,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -420,6 +425,13 @@ func (x *ClaimRequest) GetClaim() string {
 	return ""
 }
 
+func (x *ClaimRequest) GetDeferred() bool {
+	if x != nil {
+		return x.Deferred
+	}
+	return false
+}
+
 type ClaimResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// seq is the last applied seq of the task; the next call uses seq+1.
@@ -460,7 +472,12 @@ type ClaimResponse struct {
 	KeyId   string    `protobuf:"bytes,80,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	JobKeys []*JobKey `protobuf:"bytes,81,rep,name=job_keys,json=jobKeys,proto3" json:"job_keys,omitempty"`
 	// limits are the coordinator's size limits a worker must keep to.
-	Limits        *Limits `protobuf:"bytes,16,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *Limits `protobuf:"bytes,16,opt,name=limits,proto3" json:"limits,omitempty"`
+	// deferred: the grant was read, not claimed. The task must claim before
+	// it writes anything to the store, polls, parks or heartbeats: with its
+	// first call when that is an exit or fail naming no store key
+	// (CallRequest.claim_invocation), else with a Claim.
+	Deferred      bool `protobuf:"varint,17,opt,name=deferred,proto3" json:"deferred,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -628,6 +645,13 @@ func (x *ClaimResponse) GetLimits() *Limits {
 	return nil
 }
 
+func (x *ClaimResponse) GetDeferred() bool {
+	if x != nil {
+		return x.Deferred
+	}
+	return false
+}
+
 // JobKey is one job key: HKDF-SHA256 of the master key of `id`.
 type JobKey struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -762,6 +786,10 @@ type CallRequest struct {
 	CheckpointKey string `protobuf:"bytes,3,opt,name=checkpoint_key,json=checkpointKey,proto3" json:"checkpoint_key,omitempty"`
 	// checkpoint_size is the checkpoint's size in bytes, for progress reports.
 	CheckpointSize uint64 `protobuf:"varint,4,opt,name=checkpoint_size,json=checkpointSize,proto3" json:"checkpoint_size,omitempty"`
+	// claim_invocation, on the first call of a deferred claim, is the
+	// launch's invocation id: the call claims (task, epoch, invocation) with
+	// ref.claim and applies in the same log entry.
+	ClaimInvocation string `protobuf:"bytes,5,opt,name=claim_invocation,json=claimInvocation,proto3" json:"claim_invocation,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*CallRequest_Spawn
@@ -834,6 +862,13 @@ func (x *CallRequest) GetCheckpointSize() uint64 {
 		return x.CheckpointSize
 	}
 	return 0
+}
+
+func (x *CallRequest) GetClaimInvocation() string {
+	if x != nil {
+		return x.ClaimInvocation
+	}
+	return ""
 }
 
 func (x *CallRequest) GetOp() isCallRequest_Op {
@@ -2290,13 +2325,14 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\atask_id\x18\x01 \x01(\x04R\x06taskId\x12\x16\n" +
 	"\x06failed\x18\x02 \x01(\bR\x06failed\x12%\n" +
 	"\x05value\x18\x03 \x01(\v2\x0f.kappa.v1.ValueR\x05value\x12\x14\n" +
-	"\x05error\x18\x04 \x01(\tR\x05error\"\x8f\x01\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\xab\x01\n" +
 	"\fClaimRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\x04R\x05jobId\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x14\n" +
 	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12#\n" +
 	"\rinvocation_id\x18\x04 \x01(\tR\finvocationId\x12\x14\n" +
-	"\x05claim\x18\x05 \x01(\tR\x05claim\"\x97\x05\n" +
+	"\x05claim\x18\x05 \x01(\tR\x05claim\x12\x1a\n" +
+	"\bdeferred\x18\x06 \x01(\bR\bdeferred\"\xb3\x05\n" +
 	"\rClaimResponse\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12%\n" +
 	"\x0echeckpoint_key\x18\x02 \x01(\tR\rcheckpointKey\x12;\n" +
@@ -2320,7 +2356,8 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x0echeckpoint_seq\x18< \x01(\x04R\rcheckpointSeq\x12\x15\n" +
 	"\x06key_id\x18P \x01(\tR\x05keyId\x12+\n" +
 	"\bjob_keys\x18Q \x03(\v2\x10.kappa.v1.JobKeyR\ajobKeys\x12(\n" +
-	"\x06limits\x18\x10 \x01(\v2\x10.kappa.v1.LimitsR\x06limits\"*\n" +
+	"\x06limits\x18\x10 \x01(\v2\x10.kappa.v1.LimitsR\x06limits\x12\x1a\n" +
+	"\bdeferred\x18\x11 \x01(\bR\bdeferred\"*\n" +
 	"\x06JobKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\"\xb5\x01\n" +
@@ -2328,12 +2365,13 @@ const file_kappa_v1_task_proto_rawDesc = "" +
 	"\x12inline_value_bytes\x18\x01 \x01(\x04R\x10inlineValueBytes\x12*\n" +
 	"\x11call_inline_bytes\x18\x02 \x01(\x04R\x0fcallInlineBytes\x12.\n" +
 	"\x13inline_result_bytes\x18\x03 \x01(\x04R\x11inlineResultBytes\x12!\n" +
-	"\fresult_bytes\x18\x04 \x01(\x04R\vresultBytes\"\xc5\x04\n" +
+	"\fresult_bytes\x18\x04 \x01(\x04R\vresultBytes\"\xf0\x04\n" +
 	"\vCallRequest\x12#\n" +
 	"\x03ref\x18\x01 \x01(\v2\x11.kappa.v1.TaskRefR\x03ref\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12%\n" +
 	"\x0echeckpoint_key\x18\x03 \x01(\tR\rcheckpointKey\x12'\n" +
 	"\x0fcheckpoint_size\x18\x04 \x01(\x04R\x0echeckpointSize\x12)\n" +
+	"\x10claim_invocation\x18\x05 \x01(\tR\x0fclaimInvocation\x12)\n" +
 	"\x05spawn\x18\n" +
 	" \x01(\v2\x11.kappa.v1.SpawnOpH\x00R\x05spawn\x12&\n" +
 	"\x04wait\x18\v \x01(\v2\x10.kappa.v1.WaitOpH\x00R\x04wait\x128\n" +

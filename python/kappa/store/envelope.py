@@ -15,7 +15,7 @@ import hmac
 import json
 import struct
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 MAGIC = b"KAPPAEV1"
 TAG_SIZE = 32
@@ -50,7 +50,9 @@ def seal(kid: str, key: bytes, header: Header, payload: bytes) -> bytes:
     if not key:
         raise ValueError("sealing needs a key")
     header.alg, header.kid = ALG, ("" if kid == LEGACY else kid)
-    fields = asdict(header)
+    # vars() keeps the fields' declaration order, as asdict does, at a
+    # fraction of its cost (asdict deep-copies every field).
+    fields = dict(vars(header))
     if not fields["kid"]:
         del fields["kid"]
     # Field order and separators match Go's encoding/json of Header.

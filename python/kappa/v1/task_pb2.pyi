@@ -65,21 +65,23 @@ class FutureResult(_message.Message):
     def __init__(self, task_id: _Optional[int] = ..., failed: _Optional[bool] = ..., value: _Optional[_Union[Value, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class ClaimRequest(_message.Message):
-    __slots__ = ("job_id", "task_id", "epoch", "invocation_id", "claim")
+    __slots__ = ("job_id", "task_id", "epoch", "invocation_id", "claim", "deferred")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     INVOCATION_ID_FIELD_NUMBER: _ClassVar[int]
     CLAIM_FIELD_NUMBER: _ClassVar[int]
+    DEFERRED_FIELD_NUMBER: _ClassVar[int]
     job_id: int
     task_id: int
     epoch: int
     invocation_id: str
     claim: str
-    def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., invocation_id: _Optional[str] = ..., claim: _Optional[str] = ...) -> None: ...
+    deferred: bool
+    def __init__(self, job_id: _Optional[int] = ..., task_id: _Optional[int] = ..., epoch: _Optional[int] = ..., invocation_id: _Optional[str] = ..., claim: _Optional[str] = ..., deferred: _Optional[bool] = ...) -> None: ...
 
 class ClaimResponse(_message.Message):
-    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name", "cluster_key", "cluster_id", "attempt", "external", "on_coordinator", "checkpoint_seq", "key_id", "job_keys", "limits")
+    __slots__ = ("seq", "checkpoint_key", "last_response", "start", "awaited", "program_hash", "event_json", "root", "parent_id", "name", "cluster_key", "cluster_id", "attempt", "external", "on_coordinator", "checkpoint_seq", "key_id", "job_keys", "limits", "deferred")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
     LAST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +101,7 @@ class ClaimResponse(_message.Message):
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_KEYS_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
+    DEFERRED_FIELD_NUMBER: _ClassVar[int]
     seq: int
     checkpoint_key: str
     last_response: CallResponse
@@ -118,7 +121,8 @@ class ClaimResponse(_message.Message):
     key_id: str
     job_keys: _containers.RepeatedCompositeFieldContainer[JobKey]
     limits: Limits
-    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ..., cluster_key: _Optional[bytes] = ..., cluster_id: _Optional[str] = ..., attempt: _Optional[int] = ..., external: _Optional[bool] = ..., on_coordinator: _Optional[bool] = ..., checkpoint_seq: _Optional[int] = ..., key_id: _Optional[str] = ..., job_keys: _Optional[_Iterable[_Union[JobKey, _Mapping]]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
+    deferred: bool
+    def __init__(self, seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., last_response: _Optional[_Union[CallResponse, _Mapping]] = ..., start: _Optional[_Union[Value, _Mapping]] = ..., awaited: _Optional[_Iterable[_Union[FutureResult, _Mapping]]] = ..., program_hash: _Optional[str] = ..., event_json: _Optional[bytes] = ..., root: _Optional[bool] = ..., parent_id: _Optional[int] = ..., name: _Optional[str] = ..., cluster_key: _Optional[bytes] = ..., cluster_id: _Optional[str] = ..., attempt: _Optional[int] = ..., external: _Optional[bool] = ..., on_coordinator: _Optional[bool] = ..., checkpoint_seq: _Optional[int] = ..., key_id: _Optional[str] = ..., job_keys: _Optional[_Iterable[_Union[JobKey, _Mapping]]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., deferred: _Optional[bool] = ...) -> None: ...
 
 class JobKey(_message.Message):
     __slots__ = ("id", "key")
@@ -141,11 +145,12 @@ class Limits(_message.Message):
     def __init__(self, inline_value_bytes: _Optional[int] = ..., call_inline_bytes: _Optional[int] = ..., inline_result_bytes: _Optional[int] = ..., result_bytes: _Optional[int] = ...) -> None: ...
 
 class CallRequest(_message.Message):
-    __slots__ = ("ref", "seq", "checkpoint_key", "checkpoint_size", "spawn", "wait", "checkpoint", "exit", "fail", "create_queues", "enqueue", "dequeue")
+    __slots__ = ("ref", "seq", "checkpoint_key", "checkpoint_size", "claim_invocation", "spawn", "wait", "checkpoint", "exit", "fail", "create_queues", "enqueue", "dequeue")
     REF_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_KEY_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_INVOCATION_FIELD_NUMBER: _ClassVar[int]
     SPAWN_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -159,6 +164,7 @@ class CallRequest(_message.Message):
     seq: int
     checkpoint_key: str
     checkpoint_size: int
+    claim_invocation: str
     spawn: SpawnOp
     wait: WaitOp
     checkpoint: CheckpointOp
@@ -167,7 +173,7 @@ class CallRequest(_message.Message):
     create_queues: CreateQueuesOp
     enqueue: EnqueueOp
     dequeue: DequeueOp
-    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., checkpoint_size: _Optional[int] = ..., spawn: _Optional[_Union[SpawnOp, _Mapping]] = ..., wait: _Optional[_Union[WaitOp, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointOp, _Mapping]] = ..., exit: _Optional[_Union[ExitOp, _Mapping]] = ..., fail: _Optional[_Union[FailOp, _Mapping]] = ..., create_queues: _Optional[_Union[CreateQueuesOp, _Mapping]] = ..., enqueue: _Optional[_Union[EnqueueOp, _Mapping]] = ..., dequeue: _Optional[_Union[DequeueOp, _Mapping]] = ..., **kwargs) -> None: ...
+    def __init__(self, ref: _Optional[_Union[TaskRef, _Mapping]] = ..., seq: _Optional[int] = ..., checkpoint_key: _Optional[str] = ..., checkpoint_size: _Optional[int] = ..., claim_invocation: _Optional[str] = ..., spawn: _Optional[_Union[SpawnOp, _Mapping]] = ..., wait: _Optional[_Union[WaitOp, _Mapping]] = ..., checkpoint: _Optional[_Union[CheckpointOp, _Mapping]] = ..., exit: _Optional[_Union[ExitOp, _Mapping]] = ..., fail: _Optional[_Union[FailOp, _Mapping]] = ..., create_queues: _Optional[_Union[CreateQueuesOp, _Mapping]] = ..., enqueue: _Optional[_Union[EnqueueOp, _Mapping]] = ..., dequeue: _Optional[_Union[DequeueOp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class CreateQueuesOp(_message.Message):
     __slots__ = ("max_size", "count")

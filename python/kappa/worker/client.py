@@ -66,6 +66,8 @@ _RESEND_CALLS = _resend_probability()
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 _channels: dict[tuple, grpc.Channel] = {}
+# One stub per channel: making one builds a callable per method.
+_stubs: dict[tuple, pb_grpc.TaskServiceStub] = {}
 _channels_lock = threading.Lock()
 
 _OPTIONS = [
@@ -104,7 +106,11 @@ class Client:
         self._metadata = ((TASK_SECRET_KEY, task_secret),) if task_secret else ()
 
     def _stub(self) -> pb_grpc.TaskServiceStub:
-        return pb_grpc.TaskServiceStub(_channel(self.addrs[self._next % len(self.addrs)], self.ca_pem))
+        key = (self.addrs[self._next % len(self.addrs)], self.ca_pem)
+        stub = _stubs.get(key)
+        if stub is None:
+            stub = _stubs[key] = pb_grpc.TaskServiceStub(_channel(*key))
+        return stub
 
     def _invoke(self, method: str, request, retry_for: float | None = None):
         backoff = Backoff(self.retry_for if retry_for is None else retry_for)
@@ -122,9 +128,10 @@ class Client:
                 cls = {"SUPERSEDED": Superseded, "JOB_FINISHED": JobFinished}.get(reason, CoordinatorError)
                 raise cls(reason or e.code().name, _explain(e)) from None
 
-    def claim(self, job: int, task: int, epoch: int, invocation: str, claim: str) -> pb.ClaimResponse:
-        return self._invoke("Claim", pb.ClaimRequest(job_id=job, task_id=task, epoch=epoch,
-                                                     invocation_id=invocation, claim=claim))
+    def claim(self, job: int, task: int, epoch: int, invocation: str, claim: str,
+              deferred: bool = False) -> pb.ClaimResponse:
+        return self._invoke("Claim", pb.ClaimRequest(job_id=job, task_id=task, epoch=epoch, invocation_id=invocation,
+                                                     claim=claim, deferred=deferred))
 
     def call(self, req: pb.CallRequest) -> pb.CallResponse:
         resp = self._invoke("Call", req)

@@ -116,9 +116,12 @@ class Heartbeat:
     next call is refused and the worker stops; and learns when the leader
     wants it to yield (yield_now)."""
 
-    def __init__(self, client, ref, interval: float, pacer: Pacer | None = None):
+    def __init__(self, client, ref, interval: float, pacer: Pacer | None = None, before=None):
         self.client = client
         self.ref = ref
+        # Called before each heartbeat (a deferred claim is committed then:
+        # the leader counts only heartbeats of a claim).
+        self.before = before
         self.interval = interval
         self.pacer = pacer
         self.superseded = False
@@ -139,6 +142,8 @@ class Heartbeat:
         from kappa.worker.client import JobFinished, Superseded
         while not self._stop.wait(self.interval):
             try:
+                if self.before is not None:
+                    self.before()
                 resp = self.client.heartbeat(self.ref)
             except (Superseded, JobFinished):
                 with self._lock:

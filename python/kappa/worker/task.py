@@ -1,17 +1,21 @@
 """One invocation of one task: claim, restore, run, and answer every pause.
 
 The rules (docs/architecture.md, "Life of a task"): the first call claims the
-launched epoch; before call `s` the task writes a checkpoint that holds the
-request; a relaunch resumes from the pointer with the stored response of the
-last applied call, so no committed call runs twice; near the deadline (or
-when the leader asks, before a planned transfer) the task checkpoints and
-yields; a blocked wait, enqueue or dequeue polls, then parks.
+launched epoch (deferred: the grant is read first, and a task whose first
+call is its exit or fail claims with that call, one log entry instead of
+two; any other first call, a store write or a heartbeat claims first);
+before call `s` the task writes a checkpoint that holds the request; a
+relaunch resumes from the pointer with the stored response of the last
+applied call, so no committed call runs twice; near the deadline (or when
+the leader asks, before a planned transfer) the task checkpoints and yields;
+a blocked wait, enqueue or dequeue polls, then parks.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -84,13 +88,21 @@ class TaskRun(Ops):
         self.pacer = Pacer(lambda_context, spec.auto_pause)
         self.seq = 0
         self.stats = {"checkpoints": 0, "checkpoint_bytes": 0, "calls": 0}
+        # Whether the claim is committed; held while claiming or sending
+        # the call that claims. `ended`: this invocation is over, so the
+        # heartbeat thread must not claim for it any more.
+        self.claimed = False
+        self.ended = False
+        self._claim_lock = threading.Lock()
 
     def run(self) -> dict:
         s = self.spec
         try:
-            grant = self.client.claim(s.job, s.task, s.epoch, s.invocation, self.ref.claim)
+            grant = self.client.claim(s.job, s.task, s.epoch, s.invocation, self.ref.claim, deferred=True)
         except (Superseded, JobFinished) as e:
             return {"status": "refused", "reason": str(e)}
+        # A coordinator that cannot defer claims (an older cluster) claimed.
+        self.claimed = not grant.deferred
         self.seq = grant.seq
         self.root = grant.root
         # Every blob of the job is sealed with the job's key (HMAC-SHA256),
@@ -99,7 +111,7 @@ class TaskRun(Ops):
         self.codec.limits = Limits.from_claim(grant.limits)
         set_current_task(TaskIdentity(cluster=grant.cluster_id, job=s.job, task=s.task, attempt=grant.attempt,
                                       external=grant.external, on_coordinator=grant.on_coordinator))
-        heartbeat = Heartbeat(self.client, self.ref, s.heartbeat, self.pacer)
+        heartbeat = Heartbeat(self.client, self.ref, s.heartbeat, self.pacer, before=self.ensure_claimed)
         heartbeat.start()
         self.pacer.start()
         try:
@@ -110,6 +122,8 @@ class TaskRun(Ops):
         except (Superseded, JobFinished) as e:
             status = f"stopped: {e}"
         finally:
+            with self._claim_lock:
+                self.ended = True
             heartbeat.stop()
             self.pacer.stop()
             set_current_task(None)
@@ -150,6 +164,31 @@ class TaskRun(Ops):
                 self._fail(runtime.format_user_traceback(e))
             self._exit(result)
 
+    # ---- claiming ----
+
+    def ensure_claimed(self) -> None:
+        """Commits the deferred claim, if not yet: before anything is
+        written to the store, a poll, a park or a heartbeat. Raises
+        Superseded when another invocation of the launch won."""
+        with self._claim_lock:
+            if self.claimed or self.ended:
+                return
+            s = self.spec
+            self.client.claim(s.job, s.task, s.epoch, s.invocation, self.ref.claim)
+            self.claimed = True
+
+    def send(self, req: pb.CallRequest) -> pb.CallResponse:
+        """Sends a call; the first call of a deferred claim claims with it
+        (only an exit or a fail naming no store key may: the FSM refuses
+        any other)."""
+        with self._claim_lock:
+            if self.claimed:
+                return self.client.call(req)
+            req.claim_invocation = self.spec.invocation
+            resp = self.client.call(req)
+            self.claimed = True
+            return resp
+
     # ---- starting ----
 
     def _start_point(self, grant):
@@ -188,6 +227,8 @@ class TaskRun(Ops):
     # ---- answering pauses ----
 
     def _answer(self, c: runtime.Capture):
+        # Every Kappa call may write to the store or wait: claim first.
+        self.ensure_claimed()
         req = c.request
         try:
             op = self.operation(req)
@@ -268,12 +309,14 @@ class TaskRun(Ops):
             self._fail(str(e))
         except Exception:  # noqa: BLE001 - a bug of the worker's, not a passing failure
             self._fail("the worker could not record the task's result:\n" + traceback.format_exc())
+        if not self.claimed and not self._exit_fits_inline(text, data, seq):
+            self.ensure_claimed()  # the result goes to the store
         exit_op = self._result_json(text, seq)  # first: it may refuse the result
         self.codec.begin_call()
         key = self._value_key(seq, 0, "result")
         exit_op.result.CopyFrom(self.codec.wrap(data, key, self.spec.epoch, seq, "result"))
         try:
-            self.client.call(pb.CallRequest(ref=self.ref, seq=seq, exit=exit_op))
+            self.send(pb.CallRequest(ref=self.ref, seq=seq, exit=exit_op))
         except (Superseded, JobFinished):
             raise
         except CoordinatorError as e:
@@ -281,6 +324,14 @@ class TaskRun(Ops):
             self._fail(f"exit refused by the coordinator ({e.reason}): {e}")
         self.seq = seq
         raise Ended("exited")
+
+    def _exit_fits_inline(self, text: str, data: bytes, seq: int) -> bool:
+        """Whether the exit names no store key: its result JSON and its
+        pickled result both go inline."""
+        if len(text.encode("utf-8")) > self.codec.limits.inline_result:
+            return False
+        self.codec.begin_call()
+        return self.codec.inline(data, self.spec.epoch, seq) is not None
 
     def _result_json(self, text: str, seq: int) -> pb.ExitOp:
         """The exit's result JSON: inline when small, else written to the
@@ -300,6 +351,6 @@ class TaskRun(Ops):
 
     def _fail(self, error: str):
         seq = self.seq + 1
-        self.client.call(pb.CallRequest(ref=self.ref, seq=seq, fail=pb.FailOp(error=error)))
+        self.send(pb.CallRequest(ref=self.ref, seq=seq, fail=pb.FailOp(error=error)))
         self.seq = seq
         raise Ended("failed")

@@ -84,12 +84,20 @@ class ValueCodec:
 
     def wrap(self, data: bytes, key: str, epoch: int, seq: int, kind: str) -> pb.Value:
         """An already pickled value: inline, or written under key."""
+        value = self.inline(data, epoch, seq)
+        if value is not None:
+            return value
+        self.put(key, self.header(epoch, seq, kind), data)
+        return pb.Value(key=key)
+
+    def inline(self, data: bytes, epoch: int, seq: int) -> pb.Value | None:
+        """The value inline when it fits what is left of the call, else
+        None (nothing written)."""
         inline = self.seal_inline(data, epoch, seq)
         if len(inline) <= min(self.limits.inline_value, self._inline_left):
             self._inline_left -= len(inline)
             return pb.Value(inline=inline)
-        self.put(key, self.header(epoch, seq, kind), data)
-        return pb.Value(key=key)
+        return None
 
     def seal_inline(self, data: bytes, epoch: int, seq: int) -> bytes:
         """The bytes of an inline value: sealed (unsealed only for a

@@ -55,10 +55,15 @@ class Recorder:
 
     def __init__(self):
         self.calls = []
+        self.claims = []
 
     def call(self, req):
         self.calls.append(req)
         return pb.CallResponse(ack=pb.Ack())
+
+    def claim(self, *args, **kwargs):
+        self.claims.append((args, kwargs, len(self.calls)))
+        return pb.ClaimResponse()
 
 
 def _run(tmp_path, limits):
@@ -78,10 +83,23 @@ def test_a_large_result_json_is_stored_by_key(tmp_path):
     assert ex.result_json == "" and ex.result_json_bytes == 102 and ex.result_json_key == "jobs/j1/t1/e1-s1-json0.val"
     header, payload = open_envelope({"k1": KEY}, DirStore(str(tmp_path)).get(ex.result_json_key), ex.result_json_key)
     assert payload == b'"' + b"r" * 100 + b'"' and header.kind == "json" and header.seq == 1
+    # A deferred claim is committed before the store write, not with the exit.
+    assert len(run.client.claims) == 1 and run.client.claims[0][2] == 0 and run.client.calls[0].claim_invocation == ""
     small = _run(tmp_path / "small", Limits(inline_result=500))
     with pytest.raises(Ended):
         small._exit("r" * 100)
     assert small.client.calls[0].exit.result_json == '"' + "r" * 100 + '"'
+    # Nothing written: the exit itself claims the launch.
+    assert small.client.claims == [] and small.client.calls[0].claim_invocation == "i"
+
+
+def test_a_result_stored_by_key_is_claimed_before_it_is_written(tmp_path):
+    run = _run(tmp_path, Limits(inline_value=10))
+    with pytest.raises(Ended, match="exited"):
+        run._exit("x" * 1000)
+    (call,) = run.client.calls
+    assert call.exit.result.key and call.claim_invocation == ""
+    assert len(run.client.claims) == 1 and run.client.claims[0][2] == 0
 
 
 def test_a_result_over_the_limit_fails_the_task_naming_the_flag(tmp_path):
