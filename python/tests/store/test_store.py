@@ -37,8 +37,10 @@ def test_builders_parse_back():
     assert parse_key(program_key("ab")) == Key("program", program="ab")
 
 
-def test_dir_store_is_create_only(tmp_path):
-    s = open_store("file://" + str(tmp_path))
+@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed-file", "temporary-file"])
+def test_dir_store_is_create_only(tmp_path, unnamed):
+    s = DirStore(str(tmp_path))
+    s._tmpfile = s._tmpfile and unnamed
     key = checkpoint_key(1, 1, 1, 1)
     s.put(key, b"one")
     with pytest.raises(KeyExistsError):
@@ -47,6 +49,8 @@ def test_dir_store_is_create_only(tmp_path):
     with pytest.raises(KeyNotFoundError):
         s.get(checkpoint_key(1, 1, 1, 2))
     assert not [n for n in os.listdir(tmp_path / "jobs/j1/t1") if n.startswith(".")]
+    assert os.stat(tmp_path / key).st_mode & 0o777 == 0o600
+    assert s._tmpfile == (unnamed and hasattr(os, "O_TMPFILE")), "the unnamed-file path fell back"
 
 
 @pytest.mark.parametrize("key", ["../x", "a//b", "/abs", "a/.hidden", "sp ace"])
