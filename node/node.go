@@ -193,8 +193,8 @@ func DefaultConfig() Config {
 		JobHistory:                fsm.DefaultHistoryLimit,
 		Quotas:                    DefaultQuotas(),
 		Raft: RaftTuning{
-			HeartbeatTimeout:   400 * time.Millisecond,
-			ElectionTimeout:    400 * time.Millisecond,
+			HeartbeatTimeout:   250 * time.Millisecond,
+			ElectionTimeout:    250 * time.Millisecond,
 			LeaderLeaseTimeout: 250 * time.Millisecond,
 			CommitTimeout:      5 * time.Millisecond,
 			ApplyTimeout:       10 * time.Second,

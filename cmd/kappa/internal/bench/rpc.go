@@ -53,7 +53,7 @@ func RPC(o RPCOptions) error {
 	if len(modes) == 0 {
 		modes = []bool{true}
 	}
-	fmt.Fprintf(o.Out, "| concurrent tasks | TLS | committed RPCs/s | p50 | p99 | calls | commands per log entry |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(o.Out, "| concurrent tasks | TLS | committed RPCs/s | p50 | p99 | calls | commands per log entry | elections |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, n := range o.Tasks {
 		for _, secure := range modes {
 			row, err := rpcRun(o, n, secure)
@@ -92,7 +92,7 @@ func rpcRun(o RPCOptions, n int, secure bool) (string, error) {
 	}
 	lv.claimed.Wait()
 	scrape := leaderMetrics{c: c, addrs: metrics}
-	entries0, commands0 := scrape.counters()
+	entries0, commands0, term0 := scrape.counters()
 	lv.end = time.Now().Add(o.Duration)
 	close(lv.start)
 	if o.ProfileDir != "" {
@@ -103,7 +103,7 @@ func rpcRun(o RPCOptions, n int, secure bool) (string, error) {
 		scrape.profile(o.ProfileDir, name, o.Duration)
 	}
 	time.Sleep(time.Until(lv.end))
-	entries1, commands1 := scrape.counters()
+	entries1, commands1, term1 := scrape.counters()
 	time.Sleep(200 * time.Millisecond)
 	batch := 0.0
 	if entries1 > entries0 {
@@ -113,7 +113,9 @@ func rpcRun(o RPCOptions, n int, secure bool) (string, error) {
 	if secure {
 		mode = "on"
 	}
-	return fmt.Sprintf("%s %.1f |", lv.row(mode), batch), nil
+	// Elections during the run (the leader's term rising): on a healthy
+	// cluster under load, none.
+	return fmt.Sprintf("%s %.1f | %.0f |", lv.row(mode), batch, max(term1-term0, 0)), nil
 }
 
 // simulate is one task's invocation: the root spawns the level's tasks and
@@ -212,11 +214,12 @@ func (m leaderMetrics) profile(dir, name string, d time.Duration) {
 	}()
 }
 
-// counters scrapes the leader's proposal counters (entries, commands).
-func (m leaderMetrics) counters() (entries, commands float64) {
+// counters scrapes the leader's proposal counters (entries, commands)
+// and its Raft term.
+func (m leaderMetrics) counters() (entries, commands, term float64) {
 	resp, err := m.get("/metrics")
 	if err != nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
@@ -231,7 +234,9 @@ func (m leaderMetrics) counters() (entries, commands float64) {
 			entries = v
 		case "kappa_commands_proposed_total":
 			commands = v
+		case "kappa_raft_term":
+			term = v
 		}
 	}
-	return entries, commands
+	return entries, commands, term
 }
