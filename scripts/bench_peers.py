@@ -363,7 +363,7 @@ class Bench:
                  note=f"{trials} trials", ref=True)
         why = self.unavailable("etcd")
         for label, hb, el in (("etcd, default timeouts (100 ms heartbeat, 1 s election)", 100, 1000),
-                              ("etcd, tuned (40 ms heartbeat, 400 ms election, as Kappa's 400 ms)", 40, 400)):
+                              ("etcd, tuned (25 ms heartbeat, 250 ms election, as Kappa's 250 ms)", 25, 250)):
             if why:
                 self.add(work, label, f"unavailable: {why}")
                 continue
