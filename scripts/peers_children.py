@@ -10,6 +10,8 @@ restate-steps STEPS SIZE.
 
 import json
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +24,22 @@ def percentile(xs, q):
 
 def one(i):
     return i
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc):
+    """Terminates a peer's server, killing it if it lingers."""
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def emit(**kw):

@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ import urllib.request
 import restate
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
-from peers_children import emit, percentile
+from peers_children import emit, free_port, percentile, stop_process
 
 STARTS = []
 
@@ -53,12 +52,6 @@ async def one(ctx: restate.Context, i: int) -> int:
 async def spread(ctx: restate.Context, n: int) -> int:
     calls = [ctx.service_call(one, arg=i) for i in range(n)]
     return sum([await c for c in calls])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -103,12 +96,7 @@ class Server:
                 time.sleep(0.3)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 async def invoke(path, arg):

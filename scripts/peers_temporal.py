@@ -9,13 +9,12 @@ run it → record its completion → next workflow task.
 import asyncio
 import itertools
 import os
-import socket
 import subprocess
 import tempfile
 import time
 from datetime import timedelta
 
-from peers_children import emit, percentile
+from peers_children import emit, free_port, percentile, stop_process
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -62,12 +61,6 @@ class Chain:
         return len(state)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """`temporal server start-dev` on a file-backed SQLite database."""
 
@@ -92,12 +85,7 @@ class Server:
                 await asyncio.sleep(0.3)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 async def run(workflow_name, arg, dynamic=()):
