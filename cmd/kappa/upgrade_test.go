@@ -158,12 +158,20 @@ func TestRollingUpgradeWithAJobInFlight(t *testing.T) {
 		return err == nil && st.GetTasksRunning() >= parts
 	})
 
+	// Drain is a command of version 2: from an older cluster it is
+	// refused, naming both versions, until the last voter is upgraded.
+	// (Version 3 adds no command a client sends: the deferred claims it
+	// brings stay off below it, as node/deferred_claim_test.go shows.)
+	const drainVersion = 2
 	drainRefused := func(when string) {
 		t.Helper()
+		if prev.command >= drainVersion {
+			return
+		}
 		r := kappa(t, "cluster", "drain", "n1", "--cluster", cluster)
-		want := fmt.Sprintf("needs command version %d, but the cluster runs version %d", fsm.CommandVersion, prev.command)
+		want := fmt.Sprintf("needs command version %d, but the cluster runs version %d", drainVersion, prev.command)
 		if r.code == 0 || !strings.Contains(r.stderr, want) {
-			t.Fatalf("%s: drain (a version-%d command) gave exit %d, stderr %q; want a refusal saying %q", when, fsm.CommandVersion, r.code, r.stderr, want)
+			t.Fatalf("%s: drain (a version-%d command) gave exit %d, stderr %q; want a refusal saying %q", when, drainVersion, r.code, r.stderr, want)
 		}
 	}
 	drainRefused("before the upgrade")
