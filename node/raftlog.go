@@ -11,6 +11,10 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	wal "github.com/hashicorp/raft-wal"
+	walfs "github.com/hashicorp/raft-wal/fs"
+	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/hashicorp/raft-wal/segment"
+	waltypes "github.com/hashicorp/raft-wal/types"
 )
 
 // The Raft log's on-disk format. Bolt (raft/raft.db) commits an append with
@@ -80,13 +84,60 @@ func (n *Node) logFormat(raftDir string, bolt *raftboltdb.BoltStore) (string, er
 	return has, nil
 }
 
-func openWAL(raftDir string, logger hclog.Logger) (*wal.WAL, error) {
+// walStore is the WAL with its metadata file, which WAL.Close leaves
+// open (and locked: a second open in this process would wait forever).
+type walStore struct {
+	*wal.WAL
+	meta *metadb.BoltMetaDB
+}
+
+func (w walStore) Close() error {
+	return errors.Join(w.WAL.Close(), w.meta.Close())
+}
+
+func openWAL(raftDir string, logger hclog.Logger) (walStore, error) {
 	dir := walDir(raftDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return walStore{}, err
 	}
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return wal.Open(dir, wal.WithLogger(logger))
+	meta := &metadb.BoltMetaDB{}
+	opened, err := wal.Open(dir, wal.WithLogger(logger), wal.WithMetaStore(meta),
+		wal.WithSegmentFiler(segment.NewFiler(dir, privateFS{walfs.New()})))
+	if err != nil {
+		meta.Close()
+		return walStore{}, err
+	}
+	w := walStore{opened, meta}
+	// Its metadata file (which segments hold which entries) is created
+	// 0644 at the first open.
+	entries, err := os.ReadDir(dir)
+	for _, e := range entries {
+		if err == nil && e.Type().IsRegular() {
+			err = os.Chmod(filepath.Join(dir, e.Name()), 0o600)
+		}
+	}
+	if err != nil {
+		w.Close()
+		return walStore{}, err
+	}
+	return w, nil
+}
+
+// privateFS creates the WAL's segment files readable by this user only, as
+// every other file of the data dir (raft-wal makes them 0644).
+type privateFS struct{ *walfs.FS }
+
+func (p privateFS) Create(dir, name string, size uint64) (waltypes.WritableFile, error) {
+	f, err := p.FS.Create(dir, name, size)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(filepath.Join(dir, name), 0o600); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
