@@ -50,8 +50,19 @@ func checkRaftFiles(nodeID, dir string) error {
 		if err := boltcheck.Check(db); err != nil {
 			return corrupt(db, err)
 		}
-		if err := readEveryEntry(db); err != nil {
+		if err := readEveryEntry(func() (raft.LogStore, io.Closer, error) {
+			store, err := raftboltdb.New(raftboltdb.Options{Path: db, BoltOptions: &bbolt.Options{ReadOnly: true, Timeout: time.Second}})
+			return store, store, err
+		}); err != nil {
 			return corrupt(db, err)
+		}
+	}
+	if wd := walDir(dir); exists(wd) {
+		if err := readEveryEntry(func() (raft.LogStore, io.Closer, error) {
+			w, err := openWAL(dir, nil)
+			return w, w, err
+		}); err != nil {
+			return corrupt(wd, err)
 		}
 	}
 	file, err := checkNewestSnapshot(dir)
@@ -59,6 +70,11 @@ func checkRaftFiles(nodeID, dir string) error {
 		return corrupt(file, err)
 	}
 	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // guarded runs f, turning a panic (or a fault on a bad memory map) into
@@ -73,14 +89,15 @@ func guarded(f func() error) (err error) {
 	return f()
 }
 
-// readEveryEntry decodes every log entry the way raft will read them.
-func readEveryEntry(path string) error {
+// readEveryEntry opens a Raft log and decodes every entry the way raft
+// will read them.
+func readEveryEntry(open func() (raft.LogStore, io.Closer, error)) error {
 	return guarded(func() error {
-		store, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: &bbolt.Options{ReadOnly: true, Timeout: time.Second}})
+		store, closer, err := open()
 		if err != nil {
 			return err
 		}
-		defer store.Close()
+		defer closer.Close()
 		first, err := store.FirstIndex()
 		if err != nil {
 			return err

@@ -114,6 +114,15 @@ func maxAppendEntries(entryBytes int) int {
 	return max(1, min(64, raftgrpc.DefaultMaxMsgSize*3/4/entryBytes))
 }
 
+// logCacheEntries is how many recent log entries each node keeps in memory
+// (raft.LogCache): enough for replication and apply to read what was just
+// written, bounded so full-size entries hold at most logCacheBytes.
+func logCacheEntries(entryBytes int) int {
+	return max(8, min(256, logCacheBytes/max(entryBytes, 1)))
+}
+
+const logCacheBytes = 64 << 20
+
 // callInlineBytes is how many inline value bytes one call may carry; the
 // worker puts values beyond it in the store, so a call stays well inside
 // one log entry.

@@ -105,6 +105,10 @@ type Config struct {
 	// RaftLog is set, to it in hclog's own format (tests).
 	RaftLog      io.Writer
 	RaftLogLevel string
+	// RaftLogFormat is the Raft log's on-disk format for a new data dir:
+	// RaftLogBolt (the default) or RaftLogWAL; an existing data dir keeps
+	// its own (raftlog.go).
+	RaftLogFormat string
 	// WorkerCoordinators are the API addresses handed to lambdas; default
 	// every member's (this node first).
 	WorkerCoordinators []string
@@ -207,7 +211,8 @@ func DefaultConfig() Config {
 			HeartbeatInterval: 2 * time.Second, // the lease is 3 of these plus 2s
 			AutoPause:         5 * time.Second,
 		},
-		Limits: defaultLimits(),
+		Limits:        defaultLimits(),
+		RaftLogFormat: RaftLogBolt,
 	}
 }
 
@@ -223,6 +228,7 @@ func (c *Config) setDefaults() {
 	orDefault(&c.LambdaTimeout, d.LambdaTimeout)
 	c.Quotas.setDefaults(d.Quotas)
 	orDefault(&c.MinQuorum, d.MinQuorum)
+	orDefault(&c.RaftLogFormat, d.RaftLogFormat)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -257,7 +263,8 @@ type Node struct {
 	cfg       Config
 	log       *slog.Logger
 	raft      *raft.Raft
-	logStore  *raftboltdb.BoltStore
+	logStore  *raftboltdb.BoltStore // term and vote, and the log in the Bolt format
+	walStore  io.Closer             // the log in the WAL format (raftlog.go), else nil
 	disk      *diskGuard
 	writeBack *writeBack // only with Unsafe.NoFsync
 	replica   *replica
@@ -337,6 +344,9 @@ func Start(cfg Config) (*Node, error) {
 	if err := securePaths(cfg.DataDir, cfg.Logger.With("node", cfg.NodeID)); err != nil {
 		return nil, err
 	}
+	if err := validRaftLogFormat(cfg.RaftLogFormat); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	if err := cfg.Limits.check(); err != nil {
 		return nil, err
 	}
@@ -371,6 +381,9 @@ func Start(cfg Config) (*Node, error) {
 	}
 	if cfg.PerNodeStore && cfg.Join != "" && !n.hadState {
 		n.raft.Shutdown()
+		if n.walStore != nil {
+			n.walStore.Close()
+		}
 		n.logStore.Close()
 		lis.Close()
 		return nil, fmt.Errorf("node: this node keeps its checkpoints in its own data dir (%s, the default without --store), "+
@@ -500,43 +513,64 @@ func (n *Node) openRaft() error {
 	}
 	rc.Logger = n.raftLog
 
-	has, err := raft.HasExistingState(store, store, snaps)
+	logs, walStore, err := n.openLogStore(dir, store)
 	if err != nil {
 		store.Close()
+		return err
+	}
+	n.walStore = walStore
+	closeStores := func() {
+		if walStore != nil {
+			walStore.Close()
+		}
+		store.Close()
+	}
+	has, err := raft.HasExistingState(logs, store, snaps)
+	if err != nil {
+		closeStores()
 		return fmt.Errorf("node: reading Raft state in %s: %w", dir, err)
 	}
 	n.hadState = has
 	if n.cfg.ForceNewCluster || n.cfg.Restore != "" {
-		if err := n.startAlone(rc, store, store, snaps, has); err != nil {
-			store.Close()
+		if err := n.startAlone(rc, logs, store, snaps, has); err != nil {
+			closeStores()
 			return err
 		}
 	}
 	if n.cfg.Bootstrap {
 		if !has {
 			boot := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: trans.LocalAddr()}}}
-			if err := raft.BootstrapCluster(rc, store, store, snaps, trans, boot); err != nil {
-				store.Close()
+			if err := raft.BootstrapCluster(rc, logs, store, snaps, trans, boot); err != nil {
+				closeStores()
 				return fmt.Errorf("node: bootstrapping: %w", err)
 			}
 		}
 	}
-	var logs raft.LogStore = store
 	if n.cfg.Unsafe.NoFsync {
 		wb := newWriteBack(store)
 		n.writeBack, logs = wb, wb
 	}
 	n.disk = newDiskGuard(n.cfg.DataDir, dir, n.log, n.done)
-	r, err := raft.NewRaft(rc, n.replica, guardedLogs{logs, n.disk}, guardedStable{store, n.disk}, guardedSnapshots{snaps, n.disk}, trans)
+	// Raft reads every entry back right after writing it: the leader to
+	// send it to each follower, every node to apply it once committed. The
+	// cache answers those reads from memory instead of a Bolt transaction
+	// and a decode each; it sits outside the guard so the guard sees the
+	// store's own errors.
+	cached, err := raft.NewLogCache(logCacheEntries(n.cfg.Limits.EntryBytes), guardedLogs{logs, n.disk})
 	if err != nil {
-		store.Close()
+		closeStores()
+		return fmt.Errorf("node: %w", err)
+	}
+	r, err := raft.NewRaft(rc, n.replica, cached, guardedStable{store, n.disk}, guardedSnapshots{snaps, n.disk}, trans)
+	if err != nil {
+		closeStores()
 		return fmt.Errorf("node: starting Raft: %w", err)
 	}
 	n.raft = r
 	n.disk.raft.Store(r)
 	if err := n.checkRestored(); err != nil {
 		r.Shutdown()
-		store.Close()
+		closeStores()
 		return err
 	}
 	n.wg.Add(2)
@@ -622,6 +656,11 @@ func (n *Node) Close() error {
 		if n.writeBack != nil {
 			n.writeBack.close()
 			n.writeBack.flush()
+		}
+		if n.walStore != nil {
+			if e := n.walStore.Close(); e != nil && err == nil {
+				err = e
+			}
 		}
 		if e := n.logStore.Close(); e != nil && err == nil {
 			err = e

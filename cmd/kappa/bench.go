@@ -61,6 +61,7 @@ func newBenchRPCCmd() *cobra.Command {
 	cmd.Flags().IntVar(&o.Nodes, "nodes", 3, "cluster size")
 	cmd.Flags().StringVar(&o.ProfileDir, "profile", "", "save a CPU profile of the leader during each run here")
 	cmd.Flags().StringVar(&tls, "tls", "on", "the cluster's ports: on (TLS, as kappa server runs by default), off (--insecure), or both (each level on each, alternating)")
+	cmd.Flags().StringVar(&o.RaftLogFormat, "raft-log-format", node.RaftLogBolt, "the servers' --raft-log-format: bolt or wal")
 	return cmd
 }
 
