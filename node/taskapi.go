@@ -73,13 +73,21 @@ func (n *Node) canDeferClaims() bool {
 // peekGrant reads the grant of a deferred claim: no log entry; the claim
 // comes later, with the task's first call.
 func (a *taskAPI) peekGrant(ctx context.Context, req *wire.ClaimRequest) (*wire.ClaimResponse, error) {
-	var g *pb.ClaimGrant
-	var bad *pb.Result
-	a.n.replica.read(func(m *fsm.Machine) {
-		g, bad = m.PeekGrant(req.GetJobId(), req.GetTaskId(), req.GetEpoch(), req.GetInvocationId())
-	})
+	g, bad := a.n.deferredGrant(req.GetJobId(), req.GetTaskId(), req.GetEpoch(), req.GetInvocationId())
 	if bad != nil {
 		return nil, fsmError(ctx, bad.GetError())
+	}
+	return g, nil
+}
+
+// deferredGrant is the grant of a launched, not yet claimed invocation, as
+// the leader's state has it now (without keys and limits).
+func (n *Node) deferredGrant(job, task, epoch uint64, invocation string) (*wire.ClaimResponse, *pb.Result) {
+	var g *pb.ClaimGrant
+	var bad *pb.Result
+	n.replica.read(func(m *fsm.Machine) { g, bad = m.PeekGrant(job, task, epoch, invocation) })
+	if bad != nil {
+		return nil, bad
 	}
 	out := grantToWire(g)
 	out.Deferred = true

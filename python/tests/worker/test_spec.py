@@ -43,3 +43,40 @@ def test_the_task_secret_is_kept_but_never_shown():
 def test_bad_events_are_refused_clearly(event, msg):
     with pytest.raises(ValueError, match=msg):
         handler(event, None)
+
+
+def _event_with_grant(grant):
+    return {"kappa": {"v": 1, "coordinator": ["127.0.0.1:1"], "store": "file:///tmp/x", "job": 1, "task": 2,
+                      "epoch": 3, "invocation": "i", "program": "p", "grant": grant}}
+
+
+def test_the_grant_in_the_event_is_used_without_a_claim():
+    import base64
+    import types
+
+    from kappa.v1 import task_pb2 as pb
+    from kappa.worker.task import TaskRun
+
+    sent = pb.ClaimResponse(seq=4, program_hash="p", deferred=True, key_id="k1")
+    s = Spec.from_event(_event_with_grant(base64.b64encode(sent.SerializeToString()).decode()))
+    assert "grant" not in repr(s)  # it holds the job's keys
+
+    class NoClaims:
+        def claim(self, *a, **k):
+            raise AssertionError("claimed although the event carried the grant")
+
+    run = types.SimpleNamespace(spec=s, client=NoClaims(), ref=pb.TaskRef(claim="n"))
+    assert TaskRun._grant(run) == sent
+
+    class Reads:
+        def claim(self, *a, **k):
+            return sent
+
+    # Without one (an older leader, a large grant) the worker reads it.
+    run = types.SimpleNamespace(spec=Spec.from_event(_event_with_grant("")), client=Reads(), ref=pb.TaskRef(claim="n"))
+    assert TaskRun._grant(run) == sent
+
+
+def test_a_malformed_grant_in_the_event_is_refused_clearly():
+    with pytest.raises(ValueError, match="malformed Kappa invocation event"):
+        Spec.from_event(_event_with_grant("not base64!"))
