@@ -280,6 +280,9 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched, returned fun
 			n.metrics.coldStarts.Inc()
 		}
 	}
+	if outcome == pb.Outcome_OUTCOME_OK {
+		n.commitReturnedCall(ctx, k, epoch, inv, r.Payload)
+	}
 	n.recordInvocation(k, epoch, started, r, outcome, msg)
 	n.log.Debug("invocation ended", "task", k, "epoch", epoch, "outcome", outcome, "took", time.Since(started), "ran", r.Duration, "cold", r.ColdStart)
 	if outcome != pb.Outcome_OUTCOME_OK {

@@ -95,12 +95,10 @@ func (n *Node) deferredGrant(job, task, epoch uint64, invocation string) (*wire.
 }
 
 func (a *taskAPI) Call(ctx context.Context, req *wire.CallRequest) (*wire.CallResponse, error) {
-	var version uint32
-	a.n.replica.read(func(m *fsm.Machine) { version = m.ClusterVersion() })
-	if err := a.n.cfg.Limits.checkCall(req, version); err != nil {
-		return nil, refused(ctx, "call", err)
+	call, limit, err := a.n.prepareCall(req)
+	if limit != nil {
+		return nil, refused(ctx, "call", limit)
 	}
-	call, err := callToFSM(req)
 	if err != nil {
 		return nil, invalid(ctx, err.Error())
 	}
@@ -110,6 +108,18 @@ func (a *taskAPI) Call(ctx context.Context, req *wire.CallRequest) (*wire.CallRe
 	}
 	a.n.leases.heartbeat(call.GetRef())
 	return responseToWire(res.GetResponse()), nil
+}
+
+// prepareCall checks a task's call against the limits (limit: refused by
+// one) and converts it for the log (err: malformed).
+func (n *Node) prepareCall(req *wire.CallRequest) (call *pb.TaskCall, limit, err error) {
+	var version uint32
+	n.replica.read(func(m *fsm.Machine) { version = m.ClusterVersion() })
+	if limit := n.cfg.Limits.checkCall(req, version); limit != nil {
+		return nil, limit, nil
+	}
+	call, err = callToFSM(req)
+	return call, nil, err
 }
 
 func (a *taskAPI) Park(ctx context.Context, req *wire.ParkRequest) (*wire.ParkResponse, error) {

@@ -101,6 +101,9 @@ class TaskRun(Ops):
         self.claimed = False
         self.ended = False
         self._claim_lock = threading.Lock()
+        # A first call handed back in the invocation's result, for the
+        # leader to commit (see send).
+        self.returned_call: pb.CallRequest | None = None
 
     def run(self) -> dict:
         s = self.spec
@@ -134,8 +137,11 @@ class TaskRun(Ops):
             heartbeat.stop()
             self.pacer.stop()
             set_current_task(None)
-        return {"status": status, "task": f"j{s.job}/t{s.task}", "epoch": s.epoch, "attempt": grant.attempt,
-                **self.stats}
+        out = {"status": status, "task": f"j{s.job}/t{s.task}", "epoch": s.epoch, "attempt": grant.attempt,
+               **self.stats}
+        if self.returned_call is not None:
+            out["call"] = base64.b64encode(self.returned_call.SerializeToString()).decode()
+        return out
 
     def _run(self, grant) -> None:
         try:
@@ -199,11 +205,17 @@ class TaskRun(Ops):
     def send(self, req: pb.CallRequest) -> pb.CallResponse:
         """Sends a call; the first call of a deferred claim claims with it
         (only an exit or a fail naming no store key may: the FSM refuses
-        any other)."""
+        any other). Such a call, when the leader put the grant in the event
+        (and so commits what an invocation returns), is not sent but
+        returned with the invocation's result: the invocation ends with it."""
         with self._claim_lock:
             if self.claimed:
                 return self.client.call(req)
             req.claim_invocation = self.spec.invocation
+            if self.spec.grant and not req.checkpoint_key and req.WhichOneof("op") in ("exit", "fail"):
+                self.returned_call = req
+                self.ended = True  # nothing may claim for it any more
+                return pb.CallResponse()
             resp = self.client.call(req)
             self.claimed = True
             return resp

@@ -80,3 +80,38 @@ def test_the_grant_in_the_event_is_used_without_a_claim():
 def test_a_malformed_grant_in_the_event_is_refused_clearly():
     with pytest.raises(ValueError, match="malformed Kappa invocation event"):
         Spec.from_event(_event_with_grant("not base64!"))
+
+
+def test_a_storeless_first_exit_is_returned_when_the_leader_sent_the_grant():
+    import threading
+    import types
+
+    from kappa.v1 import task_pb2 as pb
+    from kappa.worker.task import TaskRun
+
+    class Sent:
+        def __init__(self):
+            self.calls = []
+
+        def call(self, req):
+            self.calls.append(req)
+            return pb.CallResponse()
+
+    def run(grant, req):
+        spec = Spec.from_event(_event_with_grant(grant))
+        return types.SimpleNamespace(spec=spec, client=Sent(), claimed=False, ended=False, returned_call=None,
+                                     _claim_lock=threading.Lock())
+
+    exit_req = pb.CallRequest(seq=1, exit=pb.ExitOp(result_json='"v"'))
+    r = run("Cg==", exit_req)  # any grant: the leader commits returned calls
+    TaskRun.send(r, exit_req)
+    assert r.returned_call is exit_req and r.returned_call.claim_invocation == "i"
+    assert r.ended and not r.client.calls  # nothing sent, nothing may claim for it any more
+
+    # A call that writes to the store, or any call without the event's
+    # grant (an older leader), is sent, carrying the claim.
+    for grant, req in (("Cg==", pb.CallRequest(seq=1, checkpoint_key="k", exit=pb.ExitOp())),
+                       ("", pb.CallRequest(seq=1, exit=pb.ExitOp(result_json='"v"')))):
+        r = run(grant, req)
+        TaskRun.send(r, req)
+        assert r.returned_call is None and r.client.calls == [req] and r.claimed
