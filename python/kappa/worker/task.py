@@ -280,7 +280,9 @@ class TaskRun(Ops):
 
     def call(self, frames, request, op: str, msg) -> pb.CallResponse:
         """Writes the checkpoint holding `request`, then sends call seq+1
-        with operation `op`."""
+        with operation `op`. Claims first: besides _answer, a resume calls
+        this (a blocking spawn's wait), also right after a restore."""
+        self.ensure_claimed()
         seq = self.seq + 1
         t0 = time.monotonic()
         key = checkpoint_key(self.spec.job, self.spec.task, self.spec.epoch, seq)
@@ -310,7 +312,9 @@ class TaskRun(Ops):
         entries), then park, which ends this invocation unless the
         response arrived first. When an awaited task is not even running,
         or the leader asked us to yield, waiting here would only hold a
-        lambda: park at once."""
+        lambda: park at once. Claims first: a task restored with a blocked
+        response polls before any call of its own."""
+        self.ensure_claimed()
         budget = 0.0 if not_running else self.spec.busy_wait
         until = time.monotonic() + min(budget, max(self.pacer.remaining() - self.pacer.margin(), 0))
         pause = 0.005

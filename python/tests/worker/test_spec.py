@@ -115,3 +115,42 @@ def test_a_storeless_first_exit_is_returned_when_the_leader_sent_the_grant():
         r = run(grant, req)
         TaskRun.send(r, req)
         assert r.returned_call is None and r.client.calls == [req] and r.claimed
+
+
+def test_a_restored_task_claims_before_its_first_call_or_poll():
+    """A task restored from a checkpoint may call (the wait of a blocking
+    spawn) or poll (a blocked response) before any pause of its own; with
+    a deferred claim it must claim first, or the coordinator refuses it as
+    superseded and every relaunch ends the same way."""
+    import types
+
+    from kappa.v1 import task_pb2 as pb
+    from kappa.worker.task import TaskRun
+
+    order = []
+
+    class Stop(Exception):
+        pass
+
+    def stop(what):
+        def f(*a, **k):
+            order.append(what)
+            raise Stop
+        return f
+
+    run = types.SimpleNamespace(
+        ensure_claimed=lambda: order.append("claim"), seq=3, ref=None, spec=types.SimpleNamespace(job=1, task=2, epoch=3),
+        module=None, codec=types.SimpleNamespace(put=stop("checkpoint")), _header=lambda *a: None,
+        client=types.SimpleNamespace(poll=stop("poll"), park=stop("park")),
+        pacer=types.SimpleNamespace(remaining=lambda: 10.0, margin=lambda: 0.0, yield_due=False))
+    import kappa.runtime as rt
+    saved, rt.dump_state = rt.dump_state, lambda *a: b"state"
+    try:
+        with pytest.raises(Stop):
+            TaskRun.call(run, [], None, "wait", pb.WaitOp())
+    finally:
+        rt.dump_state = saved
+    run.spec.busy_wait = 1.0
+    with pytest.raises(Stop):
+        TaskRun.block(run, 0)
+    assert order == ["claim", "checkpoint", "claim", "poll"]
