@@ -139,7 +139,8 @@ def test_a_restored_task_claims_before_its_first_call_or_poll():
         return f
 
     run = types.SimpleNamespace(
-        ensure_claimed=lambda: order.append("claim"), seq=3, ref=None, spec=types.SimpleNamespace(job=1, task=2, epoch=3),
+        ensure_claimed=lambda: order.append("claim"), seq=3, ref=None,
+        spec=types.SimpleNamespace(job=1, task=2, epoch=3),
         module=None, codec=types.SimpleNamespace(put=stop("checkpoint")), _header=lambda *a: None,
         client=types.SimpleNamespace(poll=stop("poll"), park=stop("park")),
         pacer=types.SimpleNamespace(remaining=lambda: 10.0, margin=lambda: 0.0, yield_due=False))
