@@ -171,3 +171,20 @@ func (m *Machine) PeekGrant(job, task, epoch uint64, invocation string) (*pb.Cla
 	g.Attempt++ // what the claim will make it
 	return g, nil
 }
+
+// InvocationEndMatters says whether committing the end of this invocation
+// would do anything: it would not when the job is over or the task has
+// moved past that launch (it exited, failed, yielded or parked, or was
+// relaunched). invocationEnded ignores such an end (it would only note the
+// outcome on the task), so the leader need not commit it.
+func (m *Machine) InvocationEndMatters(job, task, epoch uint64, invocation string) bool {
+	_, t, bad := m.lookup(job, task)
+	if bad != nil || epoch != t.GetEpoch() || invocation != t.GetInvocationId() {
+		return false
+	}
+	switch t.GetState() {
+	case pb.TaskState_TASK_LAUNCHED, pb.TaskState_TASK_RUNNING, pb.TaskState_TASK_BLOCKED:
+		return true
+	}
+	return false
+}

@@ -48,7 +48,8 @@ func (s *scriptedInvoker) Invoke(ctx context.Context, inv lambda.Invocation) (la
 	}
 	defer conn.Close()
 	w := &fakeWorker{t: s.t, spec: spec, c: wire.NewTaskServiceClient(conn)}
-	return lambda.Result{Outcome: s.script(w)}, nil
+	outcome := s.script(w)
+	return lambda.Result{Outcome: outcome, Payload: w.result}, nil
 }
 
 // withTaskSecret sends an invocation's task secret with every call, as
@@ -67,6 +68,8 @@ type fakeWorker struct {
 	ref   *wire.TaskRef
 	grant *wire.ClaimResponse
 	seq   uint64
+	// result: what the invocation returns (its JSON), if anything
+	result []byte
 }
 
 func (w *fakeWorker) claim() *wire.ClaimResponse {

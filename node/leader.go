@@ -147,12 +147,16 @@ func (n *Node) launchLoop(ctx context.Context) {
 			launching[k] = true
 			mu.Unlock()
 			go func(k fsm.TaskKey) {
-				defer slots.give()
+				// The slot is free once the lambda returned, before its
+				// end is committed.
+				var once sync.Once
+				free := func() { once.Do(slots.give) }
+				defer free()
 				n.launch(ctx, k, func() {
 					mu.Lock()
 					delete(launching, k)
 					mu.Unlock()
-				})
+				}, free)
 			}(k)
 		}
 		select {
@@ -213,8 +217,9 @@ func (s *slots) give() {
 }
 
 // launch runs one invocation of a task. launched is called once the
-// Launch has committed (or failed), so the loop may consider the task again.
-func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
+// Launch has committed (or failed), so the loop may consider the task
+// again; returned once the invocation returned.
+func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched, returned func()) {
 	var task *pb.Task
 	var job *pb.Job
 	n.replica.read(func(m *fsm.Machine) { task, job = m.Task(k), m.Job(k.Job) })
@@ -249,7 +254,7 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	n.leases.startInvoking(k, epoch)
 	defer n.leases.doneInvoking(k, epoch)
 	n.log.Debug("launching", "task", k, "epoch", epoch)
-	payload := n.payload(k, epoch, inv, secret, job.GetProgramHash())
+	payload := n.payload(k, epoch, inv, secret, job.GetProgramHash(), n.payloadGrant(k, epoch, inv, secret))
 	// A lambda's invocation is not tied to leadership: it cannot be called
 	// back, and its calls are fenced by the claim rule if it outlives us.
 	// An on-coordinator task is a process of this node: it dies with our
@@ -263,6 +268,7 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 	n.metrics.invocationsRunning.Inc()
 	r, err := invoker.Invoke(ictx, lambda.Invocation{Function: n.cfg.Function, Payload: payload, Timeout: timeout})
 	n.metrics.invocationsRunning.Dec()
+	returned()
 	if !onCoordinator {
 		n.noteInvocation(err)
 	}
@@ -274,12 +280,22 @@ func (n *Node) launch(ctx context.Context, k fsm.TaskKey, launched func()) {
 			n.metrics.coldStarts.Inc()
 		}
 	}
+	if outcome == pb.Outcome_OUTCOME_OK {
+		n.commitReturnedCall(ctx, k, epoch, inv, r.Payload)
+	}
 	n.recordInvocation(k, epoch, started, r, outcome, msg)
 	n.log.Debug("invocation ended", "task", k, "epoch", epoch, "outcome", outcome, "took", time.Since(started), "ran", r.Duration, "cold", r.ColdStart)
 	if outcome != pb.Outcome_OUTCOME_OK {
 		n.log.Info("invocation ended abnormally", "task", k, "epoch", epoch, "outcome", outcome, "message", msg)
 	}
-	// Commit how it ended; the FSM ignores it if the task moved on.
+	// Commit how it ended, unless the task moved on (it exited, yielded or
+	// parked: the usual end), which the FSM would ignore: a trivial task
+	// then costs its launch and its exit, two log entries, not three.
+	matters := true
+	n.replica.read(func(m *fsm.Machine) { matters = m.InvocationEndMatters(k.Job, k.Task, epoch, inv) })
+	if !matters {
+		return
+	}
 	ended := &pb.Command{Op: &pb.Command_InvocationEnded{InvocationEnded: &pb.InvocationEnded{
 		JobId: k.Job, TaskId: k.Task, Epoch: epoch, InvocationId: inv, Outcome: outcome, Message: msg,
 	}}}
@@ -380,9 +396,13 @@ type InvocationSpec struct {
 	// CAPEM is the cluster's CA certificate (public), which the worker
 	// trusts for the coordinators' TLS; empty when they serve plaintext.
 	CAPEM string `json:"ca_pem,omitempty"`
+	// Grant is the deferred claim's grant (a ClaimResponse, protobuf,
+	// base64), so the worker need not read it with a Claim: empty when the
+	// cluster cannot defer claims or the grant is large (payloadgrant.go).
+	Grant string `json:"grant,omitempty"`
 }
 
-func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, secret, program string) []byte {
+func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, secret, program, grant string) []byte {
 	b, _ := json.Marshal(InvocationEvent{Kappa: InvocationSpec{
 		Version:     1,
 		Coordinator: n.workerCoordinators(),
@@ -397,6 +417,7 @@ func (n *Node) payload(k fsm.TaskKey, epoch uint64, inv, secret, program string)
 		HeartbeatMs: n.cfg.Worker.HeartbeatInterval.Milliseconds(),
 		AutoPauseMs: n.cfg.Worker.AutoPause.Milliseconds(),
 		CAPEM:       n.caPEM(),
+		Grant:       grant,
 	}})
 	return b
 }

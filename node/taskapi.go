@@ -73,13 +73,21 @@ func (n *Node) canDeferClaims() bool {
 // peekGrant reads the grant of a deferred claim: no log entry; the claim
 // comes later, with the task's first call.
 func (a *taskAPI) peekGrant(ctx context.Context, req *wire.ClaimRequest) (*wire.ClaimResponse, error) {
-	var g *pb.ClaimGrant
-	var bad *pb.Result
-	a.n.replica.read(func(m *fsm.Machine) {
-		g, bad = m.PeekGrant(req.GetJobId(), req.GetTaskId(), req.GetEpoch(), req.GetInvocationId())
-	})
+	g, bad := a.n.deferredGrant(req.GetJobId(), req.GetTaskId(), req.GetEpoch(), req.GetInvocationId())
 	if bad != nil {
 		return nil, fsmError(ctx, bad.GetError())
+	}
+	return g, nil
+}
+
+// deferredGrant is the grant of a launched, not yet claimed invocation, as
+// the leader's state has it now (without keys and limits).
+func (n *Node) deferredGrant(job, task, epoch uint64, invocation string) (*wire.ClaimResponse, *pb.Result) {
+	var g *pb.ClaimGrant
+	var bad *pb.Result
+	n.replica.read(func(m *fsm.Machine) { g, bad = m.PeekGrant(job, task, epoch, invocation) })
+	if bad != nil {
+		return nil, bad
 	}
 	out := grantToWire(g)
 	out.Deferred = true
@@ -87,12 +95,10 @@ func (a *taskAPI) peekGrant(ctx context.Context, req *wire.ClaimRequest) (*wire.
 }
 
 func (a *taskAPI) Call(ctx context.Context, req *wire.CallRequest) (*wire.CallResponse, error) {
-	var version uint32
-	a.n.replica.read(func(m *fsm.Machine) { version = m.ClusterVersion() })
-	if err := a.n.cfg.Limits.checkCall(req, version); err != nil {
-		return nil, refused(ctx, "call", err)
+	call, limit, err := a.n.prepareCall(req)
+	if limit != nil {
+		return nil, refused(ctx, "call", limit)
 	}
-	call, err := callToFSM(req)
 	if err != nil {
 		return nil, invalid(ctx, err.Error())
 	}
@@ -102,6 +108,18 @@ func (a *taskAPI) Call(ctx context.Context, req *wire.CallRequest) (*wire.CallRe
 	}
 	a.n.leases.heartbeat(call.GetRef())
 	return responseToWire(res.GetResponse()), nil
+}
+
+// prepareCall checks a task's call against the limits (limit: refused by
+// one) and converts it for the log (err: malformed).
+func (n *Node) prepareCall(req *wire.CallRequest) (call *pb.TaskCall, limit, err error) {
+	var version uint32
+	n.replica.read(func(m *fsm.Machine) { version = m.ClusterVersion() })
+	if limit := n.cfg.Limits.checkCall(req, version); limit != nil {
+		return nil, limit, nil
+	}
+	call, err = callToFSM(req)
+	return call, nil, err
 }
 
 func (a *taskAPI) Park(ctx context.Context, req *wire.ParkRequest) (*wire.ParkResponse, error) {

@@ -13,12 +13,15 @@ a blocked wait, enqueue or dequeue polls, then parks.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+
+from google.protobuf.message import DecodeError
 
 from kappa import runtime
 from kappa.api import ExitProcess, ExternalCall, RequestError, TaskIdentity, set_current_task
@@ -54,6 +57,9 @@ class Spec:
     ca_pem: str = ""  # the cluster's CA (public), when the coordinators serve TLS
     # The invocation's credential: sent with every task call, never shown.
     task_secret: str = field(default="", repr=False)
+    # The deferred claim's grant, when the leader put it in the event (a
+    # ClaimResponse, protobuf); else the worker reads it with a Claim.
+    grant: bytes = field(default=b"", repr=False)
 
     @classmethod
     def from_event(cls, event) -> Spec:
@@ -65,8 +71,9 @@ class Spec:
                        epoch=int(k["epoch"]), invocation=str(k["invocation"]), program=str(k["program"]),
                        busy_wait=k.get("busy_wait_ms", 1000) / 1000, heartbeat=k.get("heartbeat_ms", 2000) / 1000,
                        auto_pause=k.get("auto_pause_ms", 5000) / 1000, ca_pem=str(k.get("ca_pem") or ""),
-                       task_secret=str(k.get("task_secret", "")))
-        except (KeyError, TypeError, ValueError) as e:
+                       task_secret=str(k.get("task_secret", "")),
+                       grant=base64.b64decode(k.get("grant") or "", validate=True))
+        except (KeyError, TypeError, ValueError) as e:  # binascii.Error is a ValueError
             raise ValueError(f"malformed Kappa invocation event: {e!r}") from None
 
 
@@ -94,11 +101,14 @@ class TaskRun(Ops):
         self.claimed = False
         self.ended = False
         self._claim_lock = threading.Lock()
+        # A first call handed back in the invocation's result, for the
+        # leader to commit (see send).
+        self.returned_call: pb.CallRequest | None = None
 
     def run(self) -> dict:
         s = self.spec
         try:
-            grant = self.client.claim(s.job, s.task, s.epoch, s.invocation, self.ref.claim, deferred=True)
+            grant = self._grant()
         except (Superseded, JobFinished) as e:
             return {"status": "refused", "reason": str(e)}
         # A coordinator that cannot defer claims (an older cluster) claimed.
@@ -127,8 +137,11 @@ class TaskRun(Ops):
             heartbeat.stop()
             self.pacer.stop()
             set_current_task(None)
-        return {"status": status, "task": f"j{s.job}/t{s.task}", "epoch": s.epoch, "attempt": grant.attempt,
-                **self.stats}
+        out = {"status": status, "task": f"j{s.job}/t{s.task}", "epoch": s.epoch, "attempt": grant.attempt,
+               **self.stats}
+        if self.returned_call is not None:
+            out["call"] = base64.b64encode(self.returned_call.SerializeToString()).decode()
+        return out
 
     def _run(self, grant) -> None:
         try:
@@ -166,6 +179,18 @@ class TaskRun(Ops):
 
     # ---- claiming ----
 
+    def _grant(self) -> pb.ClaimResponse:
+        """The grant of this launch: from the event when the leader put it
+        there (one round trip fewer), else read (or, on a cluster that
+        cannot defer claims, claimed) with a Claim."""
+        s = self.spec
+        if s.grant:
+            try:
+                return pb.ClaimResponse.FromString(s.grant)
+            except DecodeError:
+                pass  # read it instead
+        return self.client.claim(s.job, s.task, s.epoch, s.invocation, self.ref.claim, deferred=True)
+
     def ensure_claimed(self) -> None:
         """Commits the deferred claim, if not yet: before anything is
         written to the store, a poll, a park or a heartbeat. Raises
@@ -180,11 +205,17 @@ class TaskRun(Ops):
     def send(self, req: pb.CallRequest) -> pb.CallResponse:
         """Sends a call; the first call of a deferred claim claims with it
         (only an exit or a fail naming no store key may: the FSM refuses
-        any other)."""
+        any other). Such a call, when the leader put the grant in the event
+        (and so commits what an invocation returns), is not sent but
+        returned with the invocation's result: the invocation ends with it."""
         with self._claim_lock:
             if self.claimed:
                 return self.client.call(req)
             req.claim_invocation = self.spec.invocation
+            if self.spec.grant and not req.checkpoint_key and req.WhichOneof("op") in ("exit", "fail"):
+                self.returned_call = req
+                self.ended = True  # nothing may claim for it any more
+                return pb.CallResponse()
             resp = self.client.call(req)
             self.claimed = True
             return resp
@@ -249,7 +280,9 @@ class TaskRun(Ops):
 
     def call(self, frames, request, op: str, msg) -> pb.CallResponse:
         """Writes the checkpoint holding `request`, then sends call seq+1
-        with operation `op`."""
+        with operation `op`. Claims first: besides _answer, a resume calls
+        this (a blocking spawn's wait), also right after a restore."""
+        self.ensure_claimed()
         seq = self.seq + 1
         t0 = time.monotonic()
         key = checkpoint_key(self.spec.job, self.spec.task, self.spec.epoch, seq)
@@ -279,7 +312,9 @@ class TaskRun(Ops):
         entries), then park, which ends this invocation unless the
         response arrived first. When an awaited task is not even running,
         or the leader asked us to yield, waiting here would only hold a
-        lambda: park at once."""
+        lambda: park at once. Claims first: a task restored with a blocked
+        response polls before any call of its own."""
+        self.ensure_claimed()
         budget = 0.0 if not_running else self.spec.busy_wait
         until = time.monotonic() + min(budget, max(self.pacer.remaining() - self.pacer.margin(), 0))
         pause = 0.005

@@ -60,6 +60,7 @@ def test_a_blocked_call_parks_at_once_when_a_yield_is_due(tmp_path):
                 program="p", busy_wait=30)
     run = TaskRun(spec, Context())
     run.client = FakeClient()
+    run.claimed = True  # a blocked call was sent under the claim
     run.pacer.yield_due = True
     t0 = time.monotonic()
     with pytest.raises(Ended, match="parked"):
