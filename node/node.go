@@ -344,7 +344,7 @@ func Start(cfg Config) (*Node, error) {
 	if err := securePaths(cfg.DataDir, cfg.Logger.With("node", cfg.NodeID)); err != nil {
 		return nil, err
 	}
-	if err := validRaftLogFormat(cfg.RaftLogFormat); err != nil {
+	if err := ValidRaftLogFormat(cfg.RaftLogFormat); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	if err := cfg.Limits.check(); err != nil {

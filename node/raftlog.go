@@ -32,7 +32,8 @@ const (
 // RaftLogFormats are the values of Config.RaftLogFormat.
 var RaftLogFormats = []string{RaftLogBolt, RaftLogWAL}
 
-func validRaftLogFormat(f string) error {
+// ValidRaftLogFormat says why f is not a Raft log format, or nil.
+func ValidRaftLogFormat(f string) error {
 	for _, known := range RaftLogFormats {
 		if f == known {
 			return nil

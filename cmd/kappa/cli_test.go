@@ -118,6 +118,32 @@ func TestWordcountExample(t *testing.T) {
 	}
 }
 
+// The embedded default writes its Raft log as a WAL unless told Bolt, and
+// a kept data dir keeps the format it was made with, whatever the flag.
+func TestRunRaftLogFormat(t *testing.T) {
+	fib := func(dir string, extra ...string) {
+		t.Helper()
+		r := kappa(t, append([]string{"run", example("fib.py"), "--event", `{"n": 5}`, "--data-dir", dir}, extra...)...)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != "5" {
+			t.Fatalf("exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+		}
+	}
+	hasWAL := func(dir string) bool {
+		_, err := os.Stat(filepath.Join(dir, "node", "raft", "wal"))
+		return err == nil
+	}
+	walDir, boltDir := t.TempDir(), t.TempDir()
+	fib(walDir)
+	fib(boltDir, "--raft-log-format", "bolt")
+	if !hasWAL(walDir) || hasWAL(boltDir) {
+		t.Fatalf("default run has a WAL: %v, --raft-log-format bolt has one: %v", hasWAL(walDir), hasWAL(boltDir))
+	}
+	fib(boltDir) // the default flag on a Bolt data dir: still Bolt
+	if hasWAL(boltDir) {
+		t.Fatal("a kept Bolt data dir was switched to the WAL")
+	}
+}
+
 // pythonWithoutKappa is python3 without site-packages or PYTHONPATH: an
 // interpreter on which kappa was never installed.
 func pythonWithoutKappa(t *testing.T) string {
@@ -144,6 +170,8 @@ func TestBadInputIsOneClearLine(t *testing.T) {
 			"aio.py:2:1: unsupported construct"},
 		{"missing entry", []string{"run", nodetest.WriteFile(t, "noentry.py", "def main():\n    return 1\n")}, "no entry function: define handler(event, context)"},
 		{"bad flag", []string{"run", example("fib.py"), "--lambda-timeout", "soon"}, "invalid argument"},
+		{"unknown log format", []string{"run", example("fib.py"), "--raft-log-format", "sqlite"},
+			`unknown Raft log format "sqlite" (--raft-log-format takes bolt or wal)`},
 	}
 	for _, c := range cases {
 		r := kappa(t, c.args...)

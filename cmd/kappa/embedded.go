@@ -35,6 +35,8 @@ type embeddedOptions struct {
 	raftLogL string
 	// autoPause is the workers' automatic checkpoint interval (0: the node's default).
 	autoPause time.Duration
+	// raftLogFormat is the node's Raft log format for a new data dir.
+	raftLogFormat string
 }
 
 func startEmbedded(o embeddedOptions) (*embedded, error) {
@@ -84,6 +86,7 @@ func startEmbedded(o embeddedOptions) (*embedded, error) {
 		Logger:             o.logger,
 		RaftLog:            o.raftLog,
 		RaftLogLevel:       o.raftLogL,
+		RaftLogFormat:      o.raftLogFormat,
 		Worker:             node.WorkerSettings{AutoPause: o.autoPause},
 	})
 	if err != nil {

@@ -34,6 +34,7 @@ type runOptions struct {
 	lambda      lambdaOptions
 	bundle      checkpoint.BundleOptions
 	autoPause   time.Duration
+	raftLog     string
 	conn        connFlags
 }
 
@@ -64,6 +65,9 @@ with its traceback.`,
 	f.BoolVar(&o.detach, "detach", false, "with --cluster: print the job id once it is submitted and return (follow it with `kappa jobs wait`)")
 	f.BoolVar(&o.bundle.NoAutoPauses, "no-auto-pauses", false, noAutoPausesHelp+" (for this job)")
 	f.DurationVar(&o.autoPause, "auto-checkpoint", node.DefaultConfig().Worker.AutoPause, "automatic checkpoint interval of the embedded default's workers")
+	// The embedded default's log is new (or a kept --data-dir keeps its
+	// own format), so it takes the faster WAL; servers keep Bolt by default.
+	f.StringVar(&o.raftLog, "raft-log-format", node.RaftLogWAL, "the embedded default's Raft log format for a new data dir: wal (one fsync per append) or bolt; a kept --data-dir keeps its own")
 	o.lambda.register(cmd)
 	o.conn.register(f)
 	return cmd
@@ -88,6 +92,9 @@ func run(program string, o runOptions) error {
 	}
 	if o.autoPause <= 0 {
 		return usageError("--auto-checkpoint must be positive, got %s", o.autoPause)
+	}
+	if err := node.ValidRaftLogFormat(o.raftLog); err != nil {
+		return usageError("%v", err)
 	}
 	if o.detach && o.cluster == "" {
 		return usageError("--detach needs --cluster (or $KAPPA_CLUSTER): the embedded default stops when kappa run returns")
@@ -200,7 +207,8 @@ func embeddedFor(o runOptions, view *progressView) embeddedOptions {
 	}
 	opts := embeddedOptions{
 		dataDir: o.dataDir, lambda: o.lambda, raftLog: io.Writer(view), raftLogL: raftLevel, autoPause: o.autoPause,
-		logger: slog.New(slog.NewTextHandler(view, &slog.HandlerOptions{Level: level})),
+		raftLogFormat: o.raftLog,
+		logger:        slog.New(slog.NewTextHandler(view, &slog.HandlerOptions{Level: level})),
 	}
 	if !o.quiet {
 		opts.lambda.logSink = func(_ string, _ string, line []byte) { view.programLine(line) }
