@@ -316,9 +316,10 @@ class Bench:
             m["proc"].kill()
             m["proc"].wait()
 
-    def kappa_rpc(self, clients):
+    def kappa_rpc(self, clients, log_format="bolt"):
         p = subprocess.run([self.a.kappa, "bench", "rpc", "--tasks", str(clients), "--duration",
-                            f"{self.a.rpc_seconds}s", "--tls", "off"], capture_output=True, text=True, timeout=600)
+                            f"{self.a.rpc_seconds}s", "--tls", "off", "--raft-log-format", log_format],
+                           capture_output=True, text=True, timeout=600)
         if p.returncode != 0:
             raise RuntimeError(f"kappa bench rpc: {p.stderr[-1000:]}")
         for line in p.stdout.splitlines():
@@ -332,12 +333,18 @@ class Bench:
         for clients in (1, 16, 128):
             work = f"committed writes, 3 nodes, {clients} client{'s' if clients > 1 else ''}: per s (p50)"
             for rnd in range(self.a.rounds):
-                order = ["kappa", "etcd"] if rnd % 2 == 0 else ["etcd", "kappa"]
+                # The servers' default Bolt log is the reference; the WAL
+                # format (--raft-log-format wal) runs in the same round.
+                order = ["kappa", "etcd", "kappa-wal"] if rnd % 2 == 0 else ["kappa-wal", "etcd", "kappa"]
                 for part in order:
                     if part == "kappa":
                         r = self.kappa_rpc(clients)
                         self.add(work, "Kappa `kappa bench rpc` (plaintext)",
                                  f"{r['rate']:,.0f}/s ({r['p50_ms']:.2f} ms)", r["rate"], ref=True, higher=True)
+                    elif part == "kappa-wal":
+                        r = self.kappa_rpc(clients, "wal")
+                        self.add(work, "Kappa `kappa bench rpc` (plaintext), `--raft-log-format wal`",
+                                 f"{r['rate']:,.0f}/s ({r['p50_ms']:.2f} ms)", r["rate"], higher=True)
                     elif why:
                         self.add(work, f"etcd {self.a.etcd_version} puts", f"unavailable: {why}")
                     else:
