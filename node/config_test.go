@@ -1,8 +1,14 @@
 package node
 
 import (
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/kappa-serverless/kappa/checkpoint"
+	"github.com/kappa-serverless/kappa/node/nodetest"
 )
 
 // A zero Config ends up with every default of DefaultConfig, except the three
@@ -21,5 +27,31 @@ func TestZeroConfigTakesEveryDefault(t *testing.T) {
 	set.setDefaults()
 	if set.NodeID != "n7" || set.Retention != 1 {
 		t.Fatalf("a set field was overwritten: %+v", set)
+	}
+}
+
+// Settings Start cannot work with are refused before anything starts,
+// naming the flag.
+func TestBadSettingsAreRefused(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  func(*Config)
+		want string
+	}{
+		{"unknown log format", func(c *Config) { c.RaftLogFormat = "lsm" }, "--raft-log-format takes bolt or wal"},
+		{"lease above heartbeat", func(c *Config) { c.Raft.LeaderLeaseTimeout = time.Second },
+			"--leader-lease-timeout (1s) cannot be above --heartbeat-timeout (250ms)"},
+	} {
+		dir := t.TempDir()
+		store, err := checkpoint.OpenDir(filepath.Join(dir, "store"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := Config{NodeID: "n1", DataDir: filepath.Join(dir, "node"), Bootstrap: true, Invoker: &scriptedInvoker{t: t},
+			Store: store, Keys: nodetest.KeyFile(t, filepath.Join(dir, "cluster.keys"))}
+		c.set(&cfg)
+		if _, err := Start(cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Start: %v, want an error containing %q", c.name, err, c.want)
+		}
 	}
 }

@@ -347,6 +347,11 @@ func Start(cfg Config) (*Node, error) {
 	if err := ValidRaftLogFormat(cfg.RaftLogFormat); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	// Raft refuses it too, but only once the node is half started and in
+	// its own words.
+	if r := cfg.Raft; r.LeaderLeaseTimeout > r.HeartbeatTimeout {
+		return nil, fmt.Errorf("node: --leader-lease-timeout (%s) cannot be above --heartbeat-timeout (%s): raise the heartbeat timeout with it", r.LeaderLeaseTimeout, r.HeartbeatTimeout)
+	}
 	if err := cfg.Limits.check(); err != nil {
 		return nil, err
 	}

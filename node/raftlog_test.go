@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kappa-serverless/kappa/checkpoint"
 	"github.com/kappa-serverless/kappa/lambda"
 	"github.com/kappa-serverless/kappa/node/nodetest"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
@@ -77,19 +76,6 @@ func TestRaftLogFormatIsTheDataDirs(t *testing.T) {
 	runJobs(t, bolt, 1, useWAL)
 	if _, err := os.Stat(walDir(filepath.Join(bolt, "node", "raft"))); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a Bolt data dir got a WAL: %v", err)
-	}
-}
-
-func TestUnknownRaftLogFormatIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	store, err := checkpoint.OpenDir(filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Start(Config{NodeID: "n1", DataDir: filepath.Join(dir, "node"), Bootstrap: true, Invoker: &scriptedInvoker{t: t}, Store: store,
-		RaftLogFormat: "lsm", Keys: nodetest.KeyFile(t, filepath.Join(dir, "cluster.keys"))})
-	if err == nil || !strings.Contains(err.Error(), "--raft-log-format takes bolt or wal") {
-		t.Fatalf("Start with an unknown format: %v", err)
 	}
 }
 
