@@ -241,7 +241,11 @@ def request_pause():
 
 
 def clear_pause():
-    _set_pending(False)
+    # Every checkpoint clears the flag, and it is seldom raised: skip the
+    # lock and the walk over the programs when it is down. A request that
+    # races with this read survives it, as it would by coming just after.
+    if pending:
+        _set_pending(False)
 
 
 def is_pending():
