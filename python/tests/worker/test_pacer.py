@@ -78,3 +78,16 @@ def test_a_running_heartbeat_still_reports_superseded():
     finally:
         hb.stop()
         runtime.clear_pause()
+
+
+def test_a_checkpoint_wakes_the_loop_only_when_a_yield_is_due():
+    # The common checkpoint leaves the loop asleep (it rereads the time of
+    # the last checkpoint when its wait ends); with a yield due the loop
+    # must raise the flag again at once, so it is woken.
+    pacer = Pacer(Forever(), interval=3600)
+    pacer.checkpointed(0.001)
+    assert not pacer._wake.is_set()
+    pacer.yield_due = True
+    pacer.checkpointed(0.001)
+    assert pacer._wake.is_set()
+    runtime.clear_pause()
