@@ -170,12 +170,16 @@ func TestTheLaunchPayloadCarriesTheGrant(t *testing.T) {
 				t.Fatalf("job %v, want result %s", st, want)
 			}
 			if capped != 0 {
+				inv.idle()
 				return
 			}
 			job = submitEvent(t, c, "def handler(e, c):\n    return 'ok'\n", `"cancel"`)
 			if st := awaitJob(t, c, job, 20*time.Second); st.GetState() != wire.JobState_JOB_FAILED {
 				t.Fatalf("cancelled job %v", st)
 			}
+			// The job fails as soon as the cancel commits: the worker's
+			// late exit is still to be refused.
+			inv.idle()
 		})
 	}
 }

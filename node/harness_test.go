@@ -26,10 +26,23 @@ import (
 // code speaking the real task API over gRPC to the real node, so node tests
 // can script exactly what a worker does in each epoch.
 type scriptedInvoker struct {
-	t      *testing.T
-	mu     sync.Mutex
-	epochs []uint64
-	script func(w *fakeWorker) lambda.Outcome
+	t       *testing.T
+	mu      sync.Mutex
+	epochs  []uint64
+	running int // invocations whose script has not returned
+	script  func(w *fakeWorker) lambda.Outcome
+}
+
+// idle waits until every script has returned. A job can be seen finished
+// while its worker's last call is still being answered (or, cancelled,
+// before the worker learns it): a test closing its node then would cut
+// that call off.
+func (s *scriptedInvoker) idle() {
+	nodetest.Eventually(s.t, 10*time.Second, "return of every scripted invocation", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.running == 0
+	})
 }
 
 func (s *scriptedInvoker) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
@@ -41,7 +54,13 @@ func (s *scriptedInvoker) Invoke(ctx context.Context, inv lambda.Invocation) (la
 	spec := ev.Kappa
 	s.mu.Lock()
 	s.epochs = append(s.epochs, spec.Epoch)
+	s.running++
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running--
+		s.mu.Unlock()
+	}()
 	conn, err := grpc.NewClient(spec.Coordinator[0], grpc.WithTransportCredentials(insecure.NewCredentials()), withTaskSecret(spec.TaskSecret))
 	if err != nil {
 		return lambda.Result{}, err
