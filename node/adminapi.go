@@ -139,14 +139,33 @@ func (a *adminAPI) TransferLeader(ctx context.Context, req *wire.TransferLeaderR
 	if err := a.n.handOff(ctx, transfer); err != nil {
 		return nil, rpcError(ctx, codes.FailedPrecondition, wire.ErrorReason_BAD_STATE, "leadership transfer failed: "+err.Error())
 	}
-	// The new leader is known once its first heartbeat arrives here.
+	return &wire.TransferLeaderResponse{LeaderId: a.n.awaitUndrainedLeader(ctx), ToDrained: req.GetToId() != "" && a.n.isDrained(req.GetToId())}, nil
+}
+
+// awaitUndrainedLeader waits, after leadership left this node, until a
+// leader that is not drained is known here, and returns it ("" if none was
+// heard of in time). A drained node given leadership hands it on at once,
+// possibly back to this node, so the first leader heard of may not be the
+// one that keeps it. The wait ends before the caller's deadline, so the
+// answer reaches it.
+func (n *Node) awaitUndrainedLeader(ctx context.Context) string {
 	deadline := time.Now().Add(5 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Add(-250*time.Millisecond).Before(deadline) {
+		deadline = d.Add(-250 * time.Millisecond)
+	}
 	for {
-		_, id := a.n.raft.LeaderWithID()
-		if (id != "" && string(id) != a.n.cfg.NodeID) || time.Now().After(deadline) {
-			return &wire.TransferLeaderResponse{LeaderId: string(id)}, nil
+		leader := n.knownLeader()
+		if leader != "" && !n.isDrained(leader) {
+			return leader
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			return ""
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 

@@ -198,11 +198,18 @@ func newTransferCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return f.do(func(ctx context.Context, c *kappaclient.Client) error {
-				leader, err := c.TransferLeader(ctx, to)
-				if err != nil {
+				r, err := c.TransferLeader(ctx, to)
+				switch {
+				case err != nil:
 					return err
+				case r.GetLeaderId() == "":
+					fmt.Println("leadership was handed over; no new leader heard of yet (see kappa status)")
+				case r.GetToDrained():
+					fmt.Printf("leader is now %s (%s is drained and handed leadership on; kappa cluster undrain %s lets it lead)\n",
+						r.GetLeaderId(), to, to)
+				default:
+					fmt.Printf("leader is now %s\n", r.GetLeaderId())
 				}
-				fmt.Printf("leader is now %s\n", leader)
 				return nil
 			})
 		},

@@ -114,7 +114,10 @@ func TestDrainKeepsLeadershipAway(t *testing.T) {
 	}
 	// Leadership given back to the drained node goes away again at once.
 	from = len(c.Log(drained))
-	if r := run("cluster", "transfer-leader", "--to", drained.ID); r.code != 0 {
+	// The command answers once leadership has landed on a node that is
+	// not drained, and says why it is not the one named.
+	if r := run("cluster", "transfer-leader", "--to", drained.ID); r.code != 0 || strings.Contains(r.stdout, "leader is now "+drained.ID) ||
+		!strings.Contains(r.stdout, drained.ID+" is drained and handed leadership on") {
 		t.Fatalf("transfer to the drained node: %+v", r)
 	}
 	waitLog(t, c, drained, from, "handed leadership over (drained)")

@@ -82,7 +82,7 @@ func runZombie(t *testing.T, unsafe bool) *wire.JobStatus {
 	}
 	defer syscall.Kill(workers[0], syscall.SIGCONT)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	to, err := c.Client().TransferLeader(ctx, "")
+	r, err := c.Client().TransferLeader(ctx, "")
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func runZombie(t *testing.T, unsafe bool) *wire.JobStatus {
 	// Resume once the relaunch has claimed the task (RUNNING) and sleeps.
 	waitFor("relaunch", func(s *wire.JobStatus) bool { return s.GetRelaunches() >= 1 && s.GetTasksRunning() >= 1 })
 	syscall.Kill(workers[0], syscall.SIGCONT)
-	t.Logf("worker %d stopped, leader moved to %s, task relaunched; worker resumed as a zombie", workers[0], to)
+	t.Logf("worker %d stopped, leader moved to %s, task relaunched; worker resumed as a zombie", workers[0], r.GetLeaderId())
 	return c.WaitJob(job, 2*time.Minute)
 }
 

@@ -157,11 +157,11 @@ func (n *Nemesis) inject(kind string, hold time.Duration) (h heal, detail string
 	case TransferLeader:
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		to, err := c.Client().TransferLeader(ctx, "")
+		r, err := c.Client().TransferLeader(ctx, "")
 		if err != nil {
 			return nil, "", err
 		}
-		return healed(func() {}), "to " + to, nil
+		return healed(func() {}), "to " + r.GetLeaderId(), nil
 	case Membership:
 		return n.membership()
 	}
@@ -219,7 +219,8 @@ func (n *Nemesis) pauseLambdas() (heal, string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	to, err := n.C.Client().TransferLeader(ctx, "")
+	r, err := n.C.Client().TransferLeader(ctx, "")
+	to := r.GetLeaderId()
 	if err != nil {
 		to = "(transfer failed: " + err.Error() + ")"
 	}

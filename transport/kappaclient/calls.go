@@ -157,13 +157,13 @@ func (c *Client) Remove(ctx context.Context, id string) error {
 }
 
 // TransferLeader hands leadership to a node ("" lets raft pick).
-func (c *Client) TransferLeader(ctx context.Context, to string) (string, error) {
+func (c *Client) TransferLeader(ctx context.Context, to string) (*wire.TransferLeaderResponse, error) {
 	var out *wire.TransferLeaderResponse
 	err := c.do(ctx, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
 		out, err = wire.NewAdminServiceClient(conn).TransferLeader(ctx, &wire.TransferLeaderRequest{ToId: to})
 		return err
 	})
-	return out.GetLeaderId(), err
+	return out, err
 }
 
 // Watch follows a job until it finishes, calling update with every status.

@@ -440,8 +440,13 @@ func (x *TransferLeaderRequest) GetToId() string {
 }
 
 type TransferLeaderResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LeaderId      string                 `protobuf:"bytes,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The leader this node heard of after leadership left it; empty when
+	// none was heard of in time.
+	LeaderId string `protobuf:"bytes,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	// The node named by to_id is drained: it took leadership and handed it
+	// on to a node that is not drained (leader_id).
+	ToDrained     bool `protobuf:"varint,2,opt,name=to_drained,json=toDrained,proto3" json:"to_drained,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,6 +486,13 @@ func (x *TransferLeaderResponse) GetLeaderId() string {
 		return x.LeaderId
 	}
 	return ""
+}
+
+func (x *TransferLeaderResponse) GetToDrained() bool {
+	if x != nil {
+		return x.ToDrained
+	}
+	return false
 }
 
 type MembersRequest struct {
@@ -1303,9 +1315,11 @@ const file_kappa_v1_admin_proto_rawDesc = "" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x10\n" +
 	"\x0eRemoveResponse\",\n" +
 	"\x15TransferLeaderRequest\x12\x13\n" +
-	"\x05to_id\x18\x01 \x01(\tR\x04toId\"5\n" +
+	"\x05to_id\x18\x01 \x01(\tR\x04toId\"T\n" +
 	"\x16TransferLeaderResponse\x12\x1b\n" +
-	"\tleader_id\x18\x01 \x01(\tR\bleaderId\"\x10\n" +
+	"\tleader_id\x18\x01 \x01(\tR\bleaderId\x12\x1d\n" +
+	"\n" +
+	"to_drained\x18\x02 \x01(\bR\ttoDrained\"\x10\n" +
 	"\x0eMembersRequest\"\xa1\x01\n" +
 	"\x06Member\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from kappa.v1 import client_pb2 as kappa_dot_v1_dot_client__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kappa/v1/admin.proto\x12\x08kappa.v1\x1a\x15kappa/v1/client.proto\"!\n\x10RotateKeyRequest\x12\r\n\x05to_id\x18\x01 \x01(\t\"M\n\x11RotateKeyResponse\x12\x13\n\x0bprevious_id\x18\x01 \x01(\t\x12\x12\n\ncurrent_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hecked\x18\x03 \x03(\t\"\x84\x01\n\x0bJoinRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\traft_addr\x18\x02 \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x03 \x01(\t\x12\x17\n\x0f\x63ommand_version\x18\x04 \x01(\r\x12&\n\x04keys\x18P \x03(\x0b\x32\x18.kappa.v1.KeyFingerprint\"!\n\x0cJoinResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\" \n\rRemoveRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\x10\n\x0eRemoveResponse\"&\n\x15TransferLeaderRequest\x12\r\n\x05to_id\x18\x01 \x01(\t\"+\n\x16TransferLeaderResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\"\x10\n\x0eMembersRequest\"n\n\x06Member\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\traft_addr\x18\x02 \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x03 \x01(\t\x12\r\n\x05voter\x18\x04 \x01(\x08\x12\x0e\n\x06leader\x18\x05 \x01(\x08\x12\x0f\n\x07\x64rained\x18\x06 \x01(\x08\"U\n\x0fMembersResponse\x12!\n\x07members\x18\x01 \x03(\x0b\x32\x10.kappa.v1.Member\x12\x11\n\tleader_id\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x04\"\x1f\n\x0c\x44rainRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\"\n\rDrainResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\"I\n\x12InjectFaultRequest\x12\x1e\n\x05\x66\x61ult\x18\x01 \x01(\x0e\x32\x0f.kappa.v1.Fault\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\r\"8\n\x13InjectFaultResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66\x66\x65\x63ted\x18\x02 \x01(\r\"\x0e\n\x0cProbeRequest\"~\n\rProbeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06leader\x18\x02 \x01(\x08\x12\x0c\n\x04term\x18\x03 \x01(\x04\x12\x0f\n\x07running\x18\x04 \x01(\r\x12\x11\n\tconfirmed\x18\x05 \x01(\r\x12\x1a\n\x12leader_loops_ready\x18\x06 \x01(\x08\"#\n\rBackupRequest\x12\x12\n\nhold_gc_ms\x18\x01 \x01(\x03\"\xaf\x02\n\x0c\x42\x61\x63kupHeader\x12\x12\n\ncluster_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0c\n\x04term\x18\x03 \x01(\x04\x12\x12\n\nstate_hash\x18\x04 \x01(\t\x12\x18\n\x10snapshot_version\x18\x05 \x01(\r\x12\x17\n\x0f\x63ommand_version\x18\x06 \x01(\r\x12\x15\n\rkappa_version\x18\x07 \x01(\t\x12\x14\n\x0ckappa_commit\x18\x08 \x01(\t\x12\x11\n\tleader_id\x18\t \x01(\t\x12\x17\n\x0f\x63reated_unix_ms\x18\n \x01(\x03\x12\x0c\n\x04size\x18\x0b \x01(\x04\x12\r\n\x05store\x18\x0c \x01(\t\x12\x0c\n\x04jobs\x18\r \x01(\x04\x12\x14\n\x0crunning_jobs\x18\x0e \x01(\x04\x12\r\n\x05tasks\x18\x0f \x01(\x04\"O\n\x0b\x42\x61\x63kupChunk\x12(\n\x06header\x18\x01 \x01(\x0b\x32\x16.kappa.v1.BackupHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part*w\n\x05\x46\x61ult\x12\x15\n\x11\x46\x41ULT_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46\x41ULT_STEP_DOWN\x10\x01\x12\x0e\n\nFAULT_EXIT\x10\x02\x12\x1a\n\x16\x46\x41ULT_KILL_INVOCATIONS\x10\x03\x12\x16\n\x12\x46\x41ULT_PAUSE_LEADER\x10\x04\x32\x8f\x04\n\x0c\x41\x64minService\x12\x35\n\x04Join\x12\x15.kappa.v1.JoinRequest\x1a\x16.kappa.v1.JoinResponse\x12;\n\x06Remove\x12\x17.kappa.v1.RemoveRequest\x1a\x18.kappa.v1.RemoveResponse\x12S\n\x0eTransferLeader\x12\x1f.kappa.v1.TransferLeaderRequest\x1a .kappa.v1.TransferLeaderResponse\x12>\n\x07Members\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponse\x12\x38\n\x05\x44rain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12:\n\x07Undrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12\x44\n\tRotateKey\x12\x1a.kappa.v1.RotateKeyRequest\x1a\x1b.kappa.v1.RotateKeyResponse\x12:\n\x06\x42\x61\x63kup\x12\x17.kappa.v1.BackupRequest\x1a\x15.kappa.v1.BackupChunk0\x01\x32\x94\x01\n\x0c\x44rillService\x12J\n\x0bInjectFault\x12\x1c.kappa.v1.InjectFaultRequest\x1a\x1d.kappa.v1.InjectFaultResponse\x12\x38\n\x05Probe\x12\x16.kappa.v1.ProbeRequest\x1a\x17.kappa.v1.ProbeResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14kappa/v1/admin.proto\x12\x08kappa.v1\x1a\x15kappa/v1/client.proto\"!\n\x10RotateKeyRequest\x12\r\n\x05to_id\x18\x01 \x01(\t\"M\n\x11RotateKeyResponse\x12\x13\n\x0bprevious_id\x18\x01 \x01(\t\x12\x12\n\ncurrent_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hecked\x18\x03 \x03(\t\"\x84\x01\n\x0bJoinRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\traft_addr\x18\x02 \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x03 \x01(\t\x12\x17\n\x0f\x63ommand_version\x18\x04 \x01(\r\x12&\n\x04keys\x18P \x03(\x0b\x32\x18.kappa.v1.KeyFingerprint\"!\n\x0cJoinResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\" \n\rRemoveRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\x10\n\x0eRemoveResponse\"&\n\x15TransferLeaderRequest\x12\r\n\x05to_id\x18\x01 \x01(\t\"?\n\x16TransferLeaderResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\x12\x12\n\nto_drained\x18\x02 \x01(\x08\"\x10\n\x0eMembersRequest\"n\n\x06Member\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\traft_addr\x18\x02 \x01(\t\x12\x10\n\x08\x61pi_addr\x18\x03 \x01(\t\x12\r\n\x05voter\x18\x04 \x01(\x08\x12\x0e\n\x06leader\x18\x05 \x01(\x08\x12\x0f\n\x07\x64rained\x18\x06 \x01(\x08\"U\n\x0fMembersResponse\x12!\n\x07members\x18\x01 \x03(\x0b\x32\x10.kappa.v1.Member\x12\x11\n\tleader_id\x18\x02 \x01(\t\x12\x0c\n\x04term\x18\x03 \x01(\x04\"\x1f\n\x0c\x44rainRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"\"\n\rDrainResponse\x12\x11\n\tleader_id\x18\x01 \x01(\t\"I\n\x12InjectFaultRequest\x12\x1e\n\x05\x66\x61ult\x18\x01 \x01(\x0e\x32\x0f.kappa.v1.Fault\x12\x13\n\x0b\x64uration_ms\x18\x02 \x01(\r\"8\n\x13InjectFaultResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66\x66\x65\x63ted\x18\x02 \x01(\r\"\x0e\n\x0cProbeRequest\"~\n\rProbeResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06leader\x18\x02 \x01(\x08\x12\x0c\n\x04term\x18\x03 \x01(\x04\x12\x0f\n\x07running\x18\x04 \x01(\r\x12\x11\n\tconfirmed\x18\x05 \x01(\r\x12\x1a\n\x12leader_loops_ready\x18\x06 \x01(\x08\"#\n\rBackupRequest\x12\x12\n\nhold_gc_ms\x18\x01 \x01(\x03\"\xaf\x02\n\x0c\x42\x61\x63kupHeader\x12\x12\n\ncluster_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0c\n\x04term\x18\x03 \x01(\x04\x12\x12\n\nstate_hash\x18\x04 \x01(\t\x12\x18\n\x10snapshot_version\x18\x05 \x01(\r\x12\x17\n\x0f\x63ommand_version\x18\x06 \x01(\r\x12\x15\n\rkappa_version\x18\x07 \x01(\t\x12\x14\n\x0ckappa_commit\x18\x08 \x01(\t\x12\x11\n\tleader_id\x18\t \x01(\t\x12\x17\n\x0f\x63reated_unix_ms\x18\n \x01(\x03\x12\x0c\n\x04size\x18\x0b \x01(\x04\x12\r\n\x05store\x18\x0c \x01(\t\x12\x0c\n\x04jobs\x18\r \x01(\x04\x12\x14\n\x0crunning_jobs\x18\x0e \x01(\x04\x12\r\n\x05tasks\x18\x0f \x01(\x04\"O\n\x0b\x42\x61\x63kupChunk\x12(\n\x06header\x18\x01 \x01(\x0b\x32\x16.kappa.v1.BackupHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part*w\n\x05\x46\x61ult\x12\x15\n\x11\x46\x41ULT_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46\x41ULT_STEP_DOWN\x10\x01\x12\x0e\n\nFAULT_EXIT\x10\x02\x12\x1a\n\x16\x46\x41ULT_KILL_INVOCATIONS\x10\x03\x12\x16\n\x12\x46\x41ULT_PAUSE_LEADER\x10\x04\x32\x8f\x04\n\x0c\x41\x64minService\x12\x35\n\x04Join\x12\x15.kappa.v1.JoinRequest\x1a\x16.kappa.v1.JoinResponse\x12;\n\x06Remove\x12\x17.kappa.v1.RemoveRequest\x1a\x18.kappa.v1.RemoveResponse\x12S\n\x0eTransferLeader\x12\x1f.kappa.v1.TransferLeaderRequest\x1a .kappa.v1.TransferLeaderResponse\x12>\n\x07Members\x12\x18.kappa.v1.MembersRequest\x1a\x19.kappa.v1.MembersResponse\x12\x38\n\x05\x44rain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12:\n\x07Undrain\x12\x16.kappa.v1.DrainRequest\x1a\x17.kappa.v1.DrainResponse\x12\x44\n\tRotateKey\x12\x1a.kappa.v1.RotateKeyRequest\x1a\x1b.kappa.v1.RotateKeyResponse\x12:\n\x06\x42\x61\x63kup\x12\x17.kappa.v1.BackupRequest\x1a\x15.kappa.v1.BackupChunk0\x01\x32\x94\x01\n\x0c\x44rillService\x12J\n\x0bInjectFault\x12\x1c.kappa.v1.InjectFaultRequest\x1a\x1d.kappa.v1.InjectFaultResponse\x12\x38\n\x05Probe\x12\x16.kappa.v1.ProbeRequest\x1a\x17.kappa.v1.ProbeResponseB5Z3github.com/kappa-serverless/kappa/transport/kappapbb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kappa.v1.admin_pb2', _globa
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z3github.com/kappa-serverless/kappa/transport/kappapb'
-  _globals['_FAULT']._serialized_start=1465
-  _globals['_FAULT']._serialized_end=1584
+  _globals['_FAULT']._serialized_start=1485
+  _globals['_FAULT']._serialized_end=1604
   _globals['_ROTATEKEYREQUEST']._serialized_start=57
   _globals['_ROTATEKEYREQUEST']._serialized_end=90
   _globals['_ROTATEKEYRESPONSE']._serialized_start=92
@@ -50,33 +50,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRANSFERLEADERREQUEST']._serialized_start=393
   _globals['_TRANSFERLEADERREQUEST']._serialized_end=431
   _globals['_TRANSFERLEADERRESPONSE']._serialized_start=433
-  _globals['_TRANSFERLEADERRESPONSE']._serialized_end=476
-  _globals['_MEMBERSREQUEST']._serialized_start=478
-  _globals['_MEMBERSREQUEST']._serialized_end=494
-  _globals['_MEMBER']._serialized_start=496
-  _globals['_MEMBER']._serialized_end=606
-  _globals['_MEMBERSRESPONSE']._serialized_start=608
-  _globals['_MEMBERSRESPONSE']._serialized_end=693
-  _globals['_DRAINREQUEST']._serialized_start=695
-  _globals['_DRAINREQUEST']._serialized_end=726
-  _globals['_DRAINRESPONSE']._serialized_start=728
-  _globals['_DRAINRESPONSE']._serialized_end=762
-  _globals['_INJECTFAULTREQUEST']._serialized_start=764
-  _globals['_INJECTFAULTREQUEST']._serialized_end=837
-  _globals['_INJECTFAULTRESPONSE']._serialized_start=839
-  _globals['_INJECTFAULTRESPONSE']._serialized_end=895
-  _globals['_PROBEREQUEST']._serialized_start=897
-  _globals['_PROBEREQUEST']._serialized_end=911
-  _globals['_PROBERESPONSE']._serialized_start=913
-  _globals['_PROBERESPONSE']._serialized_end=1039
-  _globals['_BACKUPREQUEST']._serialized_start=1041
-  _globals['_BACKUPREQUEST']._serialized_end=1076
-  _globals['_BACKUPHEADER']._serialized_start=1079
-  _globals['_BACKUPHEADER']._serialized_end=1382
-  _globals['_BACKUPCHUNK']._serialized_start=1384
-  _globals['_BACKUPCHUNK']._serialized_end=1463
-  _globals['_ADMINSERVICE']._serialized_start=1587
-  _globals['_ADMINSERVICE']._serialized_end=2114
-  _globals['_DRILLSERVICE']._serialized_start=2117
-  _globals['_DRILLSERVICE']._serialized_end=2265
+  _globals['_TRANSFERLEADERRESPONSE']._serialized_end=496
+  _globals['_MEMBERSREQUEST']._serialized_start=498
+  _globals['_MEMBERSREQUEST']._serialized_end=514
+  _globals['_MEMBER']._serialized_start=516
+  _globals['_MEMBER']._serialized_end=626
+  _globals['_MEMBERSRESPONSE']._serialized_start=628
+  _globals['_MEMBERSRESPONSE']._serialized_end=713
+  _globals['_DRAINREQUEST']._serialized_start=715
+  _globals['_DRAINREQUEST']._serialized_end=746
+  _globals['_DRAINRESPONSE']._serialized_start=748
+  _globals['_DRAINRESPONSE']._serialized_end=782
+  _globals['_INJECTFAULTREQUEST']._serialized_start=784
+  _globals['_INJECTFAULTREQUEST']._serialized_end=857
+  _globals['_INJECTFAULTRESPONSE']._serialized_start=859
+  _globals['_INJECTFAULTRESPONSE']._serialized_end=915
+  _globals['_PROBEREQUEST']._serialized_start=917
+  _globals['_PROBEREQUEST']._serialized_end=931
+  _globals['_PROBERESPONSE']._serialized_start=933
+  _globals['_PROBERESPONSE']._serialized_end=1059
+  _globals['_BACKUPREQUEST']._serialized_start=1061
+  _globals['_BACKUPREQUEST']._serialized_end=1096
+  _globals['_BACKUPHEADER']._serialized_start=1099
+  _globals['_BACKUPHEADER']._serialized_end=1402
+  _globals['_BACKUPCHUNK']._serialized_start=1404
+  _globals['_BACKUPCHUNK']._serialized_end=1483
+  _globals['_ADMINSERVICE']._serialized_start=1607
+  _globals['_ADMINSERVICE']._serialized_end=2134
+  _globals['_DRILLSERVICE']._serialized_start=2137
+  _globals['_DRILLSERVICE']._serialized_end=2285
 # @@protoc_insertion_point(module_scope)

@@ -74,10 +74,12 @@ class TransferLeaderRequest(_message.Message):
     def __init__(self, to_id: _Optional[str] = ...) -> None: ...
 
 class TransferLeaderResponse(_message.Message):
-    __slots__ = ("leader_id",)
+    __slots__ = ("leader_id", "to_drained")
     LEADER_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_DRAINED_FIELD_NUMBER: _ClassVar[int]
     leader_id: str
-    def __init__(self, leader_id: _Optional[str] = ...) -> None: ...
+    to_drained: bool
+    def __init__(self, leader_id: _Optional[str] = ..., to_drained: _Optional[bool] = ...) -> None: ...
 
 class MembersRequest(_message.Message):
     __slots__ = ()
