@@ -77,9 +77,7 @@ func TestSIGHUPReloadsTheConfigAndKeepsServing(t *testing.T) {
 	if r := kappa(t, "run", "--cluster", n.APIAddr, example("fib.py"), "--event", `{"n": 6}`); r.code != 0 || strings.TrimSpace(r.stdout) != "8" {
 		t.Fatalf("run after the reloads: exit %d %q\n%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(c.Log(n)[from:], "level=DEBUG") {
-		t.Fatalf("no debug line after the level moved to debug:\n%s", c.Log(n)[from:])
-	}
+	waitLog(t, c, n, from, "level=DEBUG")
 }
 
 // drain moves leadership off a node and keeps it off: given leadership
