@@ -25,7 +25,7 @@ func deferredRun(w *fakeWorker, n *Node) (grant *wire.ClaimResponse, before, aft
 	g, err := w.c.Claim(context.Background(), &wire.ClaimRequest{JobId: w.spec.Job, TaskId: w.spec.Task, Epoch: w.spec.Epoch,
 		InvocationId: w.spec.Invocation, Claim: w.ref.Claim, Deferred: true})
 	if err != nil {
-		w.t.Errorf("deferred claim: %v", err)
+		w.errorf("deferred claim: %v", err)
 		return nil, 0, 0
 	}
 	n.replica.read(func(m *fsm.Machine) { after = m.AppliedIndex() })
