@@ -38,14 +38,17 @@ type Report struct {
 	// ForgottenJobs are jobs whose acknowledged submit or cancel the
 	// cluster later forgot: the job does not exist, its id names another
 	// job, or it is not cancelled.
-	ForgottenJobs []uint64        `json:"forgotten_jobs,omitempty"`
-	Linearizable  bool            `json:"linearizable"`
-	RecoveryP50   time.Duration   `json:"recovery_p50_ns"`
-	RecoveryMax   time.Duration   `json:"recovery_max_ns"`
-	Timeline      []nemesis.Event `json:"timeline"`
-	StateHash     string          `json:"state_hash"`
-	Problems      []string        `json:"problems,omitempty"`
-	Notes         []string        `json:"notes,omitempty"`
+	ForgottenJobs []uint64 `json:"forgotten_jobs,omitempty"`
+	Linearizable  bool     `json:"linearizable"`
+	// NotLinearizable names the histories the checker proved not
+	// linearizable (a timed-out search is not among them).
+	NotLinearizable []string        `json:"not_linearizable,omitempty"`
+	RecoveryP50     time.Duration   `json:"recovery_p50_ns"`
+	RecoveryMax     time.Duration   `json:"recovery_max_ns"`
+	Timeline        []nemesis.Event `json:"timeline"`
+	StateHash       string          `json:"state_hash"`
+	Problems        []string        `json:"problems,omitempty"`
+	Notes           []string        `json:"notes,omitempty"`
 
 	recoveries []time.Duration
 }
@@ -55,6 +58,7 @@ func (r *Report) noteLinearizability(what string, res porcupine.CheckResult) {
 		r.Notes = append(r.Notes, what+": the linearizability search timed out (counted as not proven)")
 	} else {
 		r.Problems = append(r.Problems, what+": not linearizable")
+		r.NotLinearizable = append(r.NotLinearizable, what)
 	}
 	r.Linearizable = false
 }

@@ -2,6 +2,7 @@ package jepsen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,8 +71,9 @@ func TestUnsafeEagerGCLoses(t *testing.T) {
 
 // Without fsync, a power loss of every node forgets entries the cluster
 // had acknowledged: a job whose submit returned later does not exist or
-// its id names another job, or a job whose cancel returned is not
-// cancelled.
+// its id names another job, a job whose cancel returned is not cancelled,
+// or later reads contradict earlier ones (the client operations' history
+// is then proved not linearizable).
 func TestUnsafeNoFsyncLoses(t *testing.T) {
 	runUnsafePair(t, unsafeCase{fault: "no-fsync",
 		// A submit or cancel is lost only when it was acknowledged in
@@ -80,10 +82,13 @@ func TestUnsafeNoFsyncLoses(t *testing.T) {
 		// without one rare.
 		cfg: Config{Kinds: []string{nemesis.KillAll}, Clients: 8, Duration: 45 * time.Second},
 		shows: func(r *Report) string {
-			if len(r.ForgottenJobs) == 0 {
-				return ""
+			switch {
+			case len(r.ForgottenJobs) > 0:
+				return fmt.Sprintf("acknowledged submits or cancels forgotten, of jobs %v", r.ForgottenJobs)
+			case slices.Contains(r.NotLinearizable, "client operations"):
+				return "the client operations' history is proved not linearizable"
 			}
-			return fmt.Sprintf("acknowledged submits or cancels forgotten, of jobs %v", r.ForgottenJobs)
+			return ""
 		}})
 }
 
