@@ -224,7 +224,11 @@ func check(t *testing.T, cfg Config, c *harness.Cluster, net harness.Network, sv
 		limit = 20 * time.Second // broken on purpose: divergence is expected
 	}
 	hash, err := c.TryConverged(limit)
-	if err != nil {
+	switch {
+	case err != nil && len(cfg.Unsafe) == 0:
+		// Not expected: say where the replicas part (this stops the cluster).
+		r.Problems = append(r.Problems, err.Error()+"; "+c.Divergence())
+	case err != nil:
 		r.Problems = append(r.Problems, err.Error())
 	}
 	r.StateHash = hash
