@@ -571,6 +571,11 @@ func (n *Node) openRaft() error {
 		closeStores()
 		return fmt.Errorf("node: starting Raft: %w", err)
 	}
+	// A heartbeat may skip raft's queue only to confirm the leader this
+	// node follows (raftgrpc's SetHeartbeatShortcut says why).
+	if t, ok := trans.(interface{ SetHeartbeatShortcut(func(uint64) bool) }); ok {
+		t.SetHeartbeatShortcut(func(term uint64) bool { return r.State() == raft.Follower && r.CurrentTerm() == term })
+	}
 	n.raft = r
 	n.disk.raft.Store(r)
 	if err := n.checkRestored(); err != nil {

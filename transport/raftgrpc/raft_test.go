@@ -22,6 +22,30 @@ func TestClusterReplicates(t *testing.T) {
 	}
 }
 
+// Only a heartbeat the shortcut allows skips raft's queue: none before it
+// is set, and none of a term it refuses (a newer term must reach raft's
+// main loop, which alone may move the term on under a leader).
+func TestHeartbeatShortcutOnlyWhereAllowed(t *testing.T) {
+	tr := &Transport{}
+	handled := 0
+	tr.SetHeartbeatHandler(func(raft.RPC) { handled++ })
+	if tr.heartbeatHandler(3) != nil {
+		t.Fatal("a heartbeat took the shortcut before one was set")
+	}
+	tr.SetHeartbeatShortcut(func(term uint64) bool { return term == 3 })
+	if tr.heartbeatHandler(4) != nil {
+		t.Fatal("a heartbeat of a term the shortcut refuses took it")
+	}
+	fn := tr.heartbeatHandler(3)
+	if fn == nil {
+		t.Fatal("a heartbeat the shortcut allows went to the queue")
+	}
+	fn(raft.RPC{})
+	if handled != 1 {
+		t.Fatalf("the handler ran %d times, want 1", handled)
+	}
+}
+
 // TestPreVote: raft keeps pre-vote on only for a raft.WithPreVote
 // transport; elections over this one send RequestPreVote, at the start and
 // after the leader dies.

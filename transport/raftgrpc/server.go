@@ -95,7 +95,7 @@ func (t *Transport) submit(ctx context.Context, cmd any, body io.Reader) (<-chan
 	respCh := make(chan raft.RPCResponse, 1)
 	rpc := raft.RPC{Command: cmd, Reader: body, RespChan: respCh}
 	if req, ok := cmd.(*raft.AppendEntriesRequest); ok && isHeartbeat(req) {
-		if fn := t.heartbeatHandler(); fn != nil {
+		if fn := t.heartbeatHandler(req.Term); fn != nil {
 			fn(rpc)
 			return respCh, nil
 		}

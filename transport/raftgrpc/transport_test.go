@@ -18,7 +18,8 @@ import (
 var heartbeat = raft.AppendEntriesRequest{RPCHeader: filledHeader, Term: 3, Leader: []byte("leader")}
 
 // TestHeartbeatFastPath: with raft stuck on a slow RPC (nobody reads
-// Consumer), heartbeats still reach the heartbeat handler and are answered.
+// Consumer), heartbeats the shortcut allows still reach the heartbeat
+// handler and are answered.
 func TestHeartbeatFastPath(t *testing.T) {
 	server := serving(t, Config{}, neverAnswer)
 	var served atomic.Int64
@@ -26,6 +27,7 @@ func TestHeartbeatFastPath(t *testing.T) {
 		served.Add(1)
 		rpc.Respond(&raft.AppendEntriesResponse{Term: 3, Success: true}, nil)
 	})
+	server.SetHeartbeatShortcut(func(term uint64) bool { return term == heartbeat.Term })
 	client := newTransport(t, Config{Timeout: 300 * time.Millisecond})
 	target := server.LocalAddr()
 
