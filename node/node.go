@@ -30,6 +30,7 @@ import (
 	"github.com/kappa-serverless/kappa/node/backup"
 	"github.com/kappa-serverless/kappa/node/logging"
 	wire "github.com/kappa-serverless/kappa/transport/kappapb"
+	"github.com/kappa-serverless/kappa/transport/raftgrpc"
 	"github.com/kappa-serverless/kappa/transport/tlsconf"
 )
 
@@ -574,7 +575,7 @@ func (n *Node) openRaft() error {
 	// A heartbeat may skip raft's queue only to confirm the leader this
 	// node follows (raftgrpc's SetHeartbeatShortcut says why).
 	if t, ok := trans.(interface{ SetHeartbeatShortcut(func(uint64) bool) }); ok {
-		t.SetHeartbeatShortcut(func(term uint64) bool { return r.State() == raft.Follower && r.CurrentTerm() == term })
+		t.SetHeartbeatShortcut(raftgrpc.FollowerIn(r))
 	}
 	n.raft = r
 	n.disk.raft.Store(r)

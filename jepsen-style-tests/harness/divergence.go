@@ -43,6 +43,10 @@ func compareLogs(ids, paths []string) string {
 			out = append(out, fmt.Sprintf("%s: %v", ids[i], err))
 			continue
 		}
+		if len(entries) == 0 {
+			out = append(out, ids[i]+"'s log is empty")
+			continue
+		}
 		logs = append(logs, nodeLog{ids[i], first, entries})
 		out = append(out, fmt.Sprintf("%s's log %d..%d", ids[i], first, first+uint64(len(entries))-1))
 	}

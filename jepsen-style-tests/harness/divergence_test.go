@@ -31,7 +31,7 @@ func TestCompareLogsNamesTheFirstDifferingEntry(t *testing.T) {
 	writeLog(t, b, 1, 1, 2, 1)
 	writeLog(t, c, 1, 1, 1)
 	got := compareLogs([]string{"n1", "n2"}, []string{a, b})
-	if !strings.Contains(got, "the logs differ first at index 3: n1 has term 1") {
+	if !strings.Contains(got, "the logs differ first at index 3: n1 has term 1 LogCommand ") || !strings.Contains(got, ", n2 has term 1 LogCommand ") {
 		t.Fatalf("differing logs: %s", got)
 	}
 	got = compareLogs([]string{"n1", "n3"}, []string{a, c})

@@ -155,14 +155,9 @@ func (c *cluster) start(n *testNode, lis net.Listener, ownServer bool) {
 		c.t.Fatal(err)
 	}
 	if !c.opts.baseline {
-		n.trans.SetHeartbeatShortcut(followsIn(r)) // as the node does
+		n.trans.SetHeartbeatShortcut(FollowerIn(r)) // as the node does
 	}
 	n.raft = r
-}
-
-// followsIn is the node's heartbeat shortcut: r follows a leader of term.
-func followsIn(r *raft.Raft) func(term uint64) bool {
-	return func(term uint64) bool { return r.State() == raft.Follower && r.CurrentTerm() == term }
 }
 
 func (c *cluster) grpcTransport(n *testNode, lis net.Listener, ownServer bool, heartbeatTimeout time.Duration) raft.Transport {

@@ -99,6 +99,12 @@ func (t *Transport) SetHeartbeatShortcut(ok func(term uint64) bool) {
 	t.shortcut = ok
 }
 
+// FollowerIn is the shortcut rule SetHeartbeatShortcut wants: r is a
+// follower in exactly the heartbeat's term.
+func FollowerIn(r *raft.Raft) func(term uint64) bool {
+	return func(term uint64) bool { return r.State() == raft.Follower && r.CurrentTerm() == term }
+}
+
 // heartbeatHandler is where a heartbeat of term goes instead of Consumer
 // (nil: Consumer).
 func (t *Transport) heartbeatHandler(term uint64) func(raft.RPC) {
